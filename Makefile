@@ -1,0 +1,98 @@
+# runtimefs - see README.md.
+#
+#   make            build build/runtimefs
+#   make run        install what is missing, build, mount ./mnt on ./runtimefs.db
+#   make test       install what is missing, build, run every test (also
+#                   under ASan+UBSan, and the unit tests under valgrind)
+#   make install    install the binary, mount helper and systemd unit
+
+CC ?= cc
+PKGS := fuse3 sqlite3 libcjson libsodium
+OPT ?= -O2 -g
+CFLAGS += $(OPT) -std=gnu11 -Wall -Wextra -Werror -D_FILE_OFFSET_BITS=64 \
+	$(shell pkg-config --cflags $(PKGS) cmocka 2>/dev/null)
+LDLIBS += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
+TEST_LDLIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
+
+BUILD ?= build
+SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=all
+
+# Debian 12 packages the build and the tests need.
+DEPS := gcc make pkg-config libfuse3-dev fuse3 libsqlite3-dev libcjson-dev \
+	libsodium-dev libcmocka-dev valgrind jq rsync vim tar sqlite3
+
+STORE_SRC := store/store_sqlite.c
+MODEL_SRC := model/model.c model/env.c model/project.c model/runtime.c
+FS_SRC := fs/buf.c fs/tree.c fs/org.c fs/project.c fs/lasterr.c fs/ops.c
+CORE_SRC := $(STORE_SRC) $(MODEL_SRC)
+UNIT_TESTS := test_store test_model
+
+objs = $(patsubst %.c,$(BUILD)/%.o,$(1))
+HEADERS := $(wildcard */*.h)
+
+all: $(BUILD)/runtimefs
+
+$(BUILD)/%.o: %.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/runtimefs: $(call objs,$(CORE_SRC) $(FS_SRC) fs/main.c)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(call objs,$(CORE_SRC))
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LDLIBS)
+
+unit-bins: $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
+
+deps:
+	@missing=$$(for p in $(DEPS); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+		grep -q 'ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing:" $$missing; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+run: deps all
+	@mkdir -p mnt
+	@echo "mounting ./mnt on ./runtimefs.db (Ctrl-C or 'fusermount3 -u mnt' to stop)."
+	@echo "try, in another shell:"
+	@echo "  mkdir mnt/environments/prod"
+	@echo "  mkdir mnt/environments/prod/runtimes/chat"
+	@echo "  cat mnt/environments/prod/runtimes/chat/status"
+	./$(BUILD)/runtimefs --db ./runtimefs.db -f mnt
+
+# The tests, one level at a time; `make test` runs them all.
+test-unit: unit-bins
+	@for t in $(UNIT_TESTS); do ./$(BUILD)/tests/$$t || exit 1; done
+
+test-mount: all
+	RUNTIMEFS=$(BUILD)/runtimefs bash tests/mount/run.sh
+
+test-valgrind: unit-bins
+	@for t in $(UNIT_TESTS); do \
+		valgrind -q --leak-check=full --show-leak-kinds=definite,indirect \
+		--errors-for-leak-kinds=definite,indirect --error-exitcode=99 \
+		./$(BUILD)/tests/$$t >/dev/null || exit 1; \
+		echo "valgrind: $$t: no errors, no leaks"; done
+
+test-san:
+	$(MAKE) BUILD=build-san OPT="$(SAN_FLAGS)" LDFLAGS="-fsanitize=address,undefined" \
+		test-unit test-mount
+
+test: deps
+	$(MAKE) all
+	$(MAKE) test-unit
+	$(MAKE) test-mount
+	$(MAKE) test-valgrind
+	$(MAKE) test-san
+
+clean:
+	rm -rf build build-san
+
+.SECONDARY:
+
+.PHONY: all deps run test test-unit test-mount test-valgrind test-san \
+	unit-bins clean

@@ -1,0 +1,158 @@
+/*
+ * main.c - runtimefs: mount the control plane.
+ *
+ *   runtimefs [--db PATH] [-o OPTIONS] [-f] MOUNTPOINT
+ *   runtimefs DB MOUNTPOINT [-o OPTIONS]      (the form mount.fuse3 uses)
+ *
+ * Options of our own: offline_after=SECONDS (30).  Everything else goes to
+ * libfuse (allow_other, default_permissions, -f, -d, -s, ...).
+ */
+#include "fs.h"
+#include "tree.h"
+
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+struct options {
+	char *db;
+	unsigned offline_after;
+	char *nonopt[2];
+	int nnonopt;
+	int help;
+};
+
+#define OPT(t, p) { t, offsetof(struct options, p), 1 }
+static const struct fuse_opt option_spec[] = {
+	OPT("--db=%s", db),
+	OPT("--db %s", db),
+	OPT("offline_after=%u", offline_after),
+	OPT("-h", help),
+	OPT("--help", help),
+	FUSE_OPT_END
+};
+
+static int take_nonopt(void *data, const char *arg, int key,
+		struct fuse_args *args)
+{
+	struct options *o = data;
+
+	(void)args;
+	if (key != FUSE_OPT_KEY_NONOPT)
+		return 1;
+	if (o->nnonopt == 2) {
+		fprintf(stderr, "runtimefs: too many arguments: '%s'\n", arg);
+		return -1;
+	}
+	o->nonopt[o->nnonopt++] = strdup(arg);
+	return 0;
+}
+
+static void usage(const char *prog)
+{
+	printf("usage: %s [--db PATH] [-o OPTIONS] [-f] MOUNTPOINT\n"
+	       "       %s DB MOUNTPOINT [-o OPTIONS]\n"
+	       "\n"
+	       "runtimefs options:\n"
+	       "    --db PATH              the SQLite database (./runtimefs.db)\n"
+	       "    -o offline_after=SECS  a runtime is OFFLINE this long after\n"
+	       "                           its last heartbeat (30)\n"
+	       "\n", prog, prog);
+}
+
+/* An absolute path for `path`, which may not exist yet: the daemon changes
+ * directory to / when it goes to the background. */
+static char *absolute(const char *path)
+{
+	char *copy1 = strdup(path), *copy2 = strdup(path);
+	char dir[PATH_MAX], *out = NULL;
+
+	if (copy1 && copy2 && realpath(dirname(copy1), dir)) {
+		const char *base = basename(copy2);
+		size_t n = strlen(dir) + strlen(base) + 2;
+
+		out = malloc(n);
+		if (out)
+			snprintf(out, n, "%s/%s", dir, base);
+	}
+	free(copy1);
+	free(copy2);
+	return out;
+}
+
+int main(int argc, char *argv[])
+{
+	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+	struct options o = { .offline_after = 30 };
+	struct fs fs = { 0 };
+	struct timespec ts;
+	char *db = NULL;
+	int ret = 1;
+
+	if (fuse_opt_parse(&args, &o, option_spec, take_nonopt) == -1)
+		goto out;
+	if (o.help) {
+		usage(argv[0]);
+		fuse_opt_add_arg(&args, "--help");
+		args.argv[0][0] = '\0';
+		ret = fuse_main(args.argc, args.argv, &fs_operations, NULL);
+		goto out;
+	}
+	if (o.nnonopt == 2 && o.db) {
+		fprintf(stderr, "runtimefs: give the database either with"
+				" --db or as the first argument\n");
+		goto out;
+	}
+	if (o.nnonopt == 0) {
+		fprintf(stderr, "runtimefs: no mountpoint given\n");
+		usage(argv[0]);
+		goto out;
+	}
+	if (o.nnonopt == 2) {
+		o.db = o.nonopt[0];
+		o.nonopt[0] = NULL;
+	}
+	if (o.offline_after == 0) {
+		fprintf(stderr, "runtimefs: offline_after must be at least"
+				" 1 second\n");
+		goto out;
+	}
+	db = absolute(o.db ? o.db : "runtimefs.db");
+	if (!db) {
+		fprintf(stderr, "runtimefs: database '%s': %s\n",
+				o.db ? o.db : "runtimefs.db", strerror(errno));
+		goto out;
+	}
+	fuse_opt_add_arg(&args, o.nonopt[o.nnonopt - 1]);
+	/* The schema is created or migrated here, in the foreground, so
+	 * that a bad database is reported before anything is mounted; the
+	 * daemon opens it again once it has forked (SQLite's locks do not
+	 * cross fork()). */
+	fs.db = db;
+	fs.cfg.offline_after_ns = (int64_t)o.offline_after * 1000000000LL;
+	if (model_open(&fs.m, db, &fs.cfg)) {
+		fprintf(stderr, "runtimefs: %s\n", model_errmsg());
+		goto out;
+	}
+	model_close(fs.m);
+	fs.m = NULL;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	fs_started_ns = (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+	fs.uid = getuid();
+	fs.gid = getgid();
+	ret = fuse_main(args.argc, args.argv, &fs_operations, &fs);
+	model_close(fs.m);
+out:
+	free(db);
+	free(o.db);
+	free(o.nonopt[0]);
+	free(o.nonopt[1]);
+	fuse_opt_free_args(&args);
+	return ret;
+}

@@ -1,0 +1,55 @@
+/*
+ * nodes.h - the handlers the node table in tree.c points at, one group per
+ * part of the tree: org.c (the root, environments and runtimes) and
+ * project.c (projects, integrations and their views).
+ */
+#ifndef FS_NODES_H
+#define FS_NODES_H
+
+#include "tree.h"
+
+/* Directories whose mtime is the mount's start. */
+int fs_show_started(const struct fs_path *p, struct fs_value *v);
+
+int fs_readme_show(const struct fs_path *p, struct fs_value *v);
+int fs_last_error_show(const struct fs_path *p, struct fs_value *v);
+
+int fs_env_lookup(struct fs_path *p, const char *name);
+int fs_env_list(const struct fs_path *dir, fs_fill_fn fill, void *ctx);
+int fs_env_show(const struct fs_path *p, struct fs_value *v);
+int fs_env_mkdir(const struct fs_path *dir, const char *name);
+int fs_env_rmdir(const struct fs_path *p);
+int fs_critical_show(const struct fs_path *p, struct fs_value *v);
+int fs_critical_store(const struct fs_path *p, const char *value);
+
+int fs_runtime_lookup(struct fs_path *p, const char *name);
+int fs_runtime_list(const struct fs_path *dir, fs_fill_fn fill, void *ctx);
+int fs_runtime_show(const struct fs_path *p, struct fs_value *v);
+int fs_runtime_mkdir(const struct fs_path *dir, const char *name);
+int fs_runtime_rmdir(const struct fs_path *p);
+int fs_attr_lookup(struct fs_path *p, const char *name);
+int fs_attr_list(const struct fs_path *dir, fs_fill_fn fill, void *ctx);
+int fs_attr_show(const struct fs_path *p, struct fs_value *v);
+
+int fs_project_lookup(struct fs_path *p, const char *name);
+int fs_project_list(const struct fs_path *dir, fs_fill_fn fill, void *ctx);
+int fs_project_show(const struct fs_path *p, struct fs_value *v);
+int fs_project_mkdir(const struct fs_path *dir, const char *name);
+int fs_project_rmdir(const struct fs_path *p);
+int fs_integration_lookup(struct fs_path *p, const char *name);
+int fs_integration_list(const struct fs_path *dir, fs_fill_fn fill,
+		void *ctx);
+int fs_integration_show(const struct fs_path *p, struct fs_value *v);
+int fs_integration_mkdir(const struct fs_path *dir, const char *name);
+int fs_integration_rmdir(const struct fs_path *p);
+int fs_type_show(const struct fs_path *p, struct fs_value *v);
+int fs_type_store(const struct fs_path *p, const char *value);
+int fs_scope_env_lookup(struct fs_path *p, const char *name);
+int fs_link_lookup(struct fs_path *p, const char *name);
+int fs_link_list(const struct fs_path *dir, fs_fill_fn fill, void *ctx);
+int fs_link_show(const struct fs_path *p, struct fs_value *v);
+int fs_link_unlink(const struct fs_path *p);
+int fs_link_symlink(const struct fs_path *dir, const char *name,
+		const char *target);
+
+#endif

@@ -1,0 +1,476 @@
+/*
+ * ops.c - the FUSE operations: resolve the path in the node table, call the
+ * node's handler, turn the answer into bytes and attributes.
+ *
+ * Reads are served from a copy of the content taken at open(), so a reader
+ * sees one whole value even while it changes.  Writes to value files
+ * gather the bytes of one open file and apply the value in the write()
+ * call itself, so the shell sees the error.  Every refused change is
+ * recorded for MOUNT/.last_error and the log.
+ */
+#include "fs.h"
+#include "lasterr.h"
+#include "tree.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#define VALUE_MAX (64 * 1024)       /* a value file's content at the most */
+
+/* What an open file keeps. */
+struct fs_file {
+	struct fs_path p;
+	struct buf content;        /* what reads return */
+	struct buf written;        /* what writes have brought so far */
+};
+
+static struct fs *fs_ctx(void)
+{
+	return fuse_get_context()->private_data;
+}
+
+/* Records a refused change for .last_error and the log; returns err. */
+static int refused(const char *op, const char *path, int err)
+{
+	const char *why = *fs_errmsg() ? fs_errmsg() : model_errmsg();
+
+	if (err < 0)
+		lasterr_record(fuse_get_context()->uid, op, path, err, why);
+	return err;
+}
+
+static void clear_errors(void)
+{
+	fs_errclear();
+	model_errclear();
+}
+
+/* The errno for a change that the node does not allow. */
+static int not_allowed(const struct fs_path *p, const char *what)
+{
+	if (p->readonly)
+		return fs_fail(-EROFS, "this is a read-only view: %s is not"
+				" allowed here", what);
+	return fs_fail(-EPERM, "%s is not allowed here", what);
+}
+
+static int show(const struct fs_path *p, struct fs_value *v)
+{
+	buf_init(&v->buf, VALUE_MAX * 16);
+	v->mtime_ns = 0;
+	if (!p->node->show)
+		return 0;
+	return p->node->show(p, v);
+}
+
+static void fill_stat(const struct fs_path *p, const struct fs_value *v,
+		struct stat *st)
+{
+	struct fs *fs = fs_ctx();
+	int64_t t = v->mtime_ns ? v->mtime_ns : fs_started_ns;
+
+	memset(st, 0, sizeof(*st));
+	st->st_mode = fs_mode(p);
+	st->st_nlink = S_ISDIR(st->st_mode) ? 2 : 1;
+	st->st_uid = fs->uid;
+	st->st_gid = fs->gid;
+	st->st_size = S_ISDIR(st->st_mode) ? 0 : (off_t)v->buf.len;
+	st->st_blksize = 4096;
+	st->st_blocks = (st->st_size + 511) / 512;
+	st->st_mtim.tv_sec = t / 1000000000LL;
+	st->st_mtim.tv_nsec = t % 1000000000LL;
+	st->st_ctim = st->st_mtim;
+	st->st_atim = st->st_mtim;
+}
+
+static int op_getattr(const char *path, struct stat *st,
+		struct fuse_file_info *fi)
+{
+	struct fs_path p;
+	struct fs_value v;
+	int ret;
+
+	(void)fi;
+	ret = fs_resolve(fs_ctx()->m, path, &p);
+	if (ret)
+		return ret;
+	ret = show(&p, &v);
+	if (!ret)
+		fill_stat(&p, &v, st);
+	buf_release(&v.buf);
+	return ret == -EINVAL ? -ENOENT : ret;
+}
+
+struct dir_fill {
+	void *buf;
+	fuse_fill_dir_t filler;
+};
+
+static int dir_fill(void *ctx, const char *name)
+{
+	struct dir_fill *d = ctx;
+
+	return d->filler(d->buf, name, NULL, 0, 0) ? -ENOBUFS : 0;
+}
+
+static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
+		off_t off, struct fuse_file_info *fi,
+		enum fuse_readdir_flags flags)
+{
+	struct dir_fill d = { buf, filler };
+	struct fs_path p;
+	int ret;
+
+	(void)off;
+	(void)fi;
+	(void)flags;
+	ret = fs_resolve(fs_ctx()->m, path, &p);
+	if (ret)
+		return ret;
+	if (!S_ISDIR(fs_mode(&p)))
+		return -ENOTDIR;
+	filler(buf, ".", NULL, 0, 0);
+	filler(buf, "..", NULL, 0, 0);
+	ret = fs_list(&p, dir_fill, &d);
+	return ret == -ENOBUFS ? 0 : ret;
+}
+
+static int writable(const struct fs_path *p)
+{
+	if (p->readonly)
+		return fs_fail(-EROFS, "this is a read-only view");
+	if (!p->node->store)
+		return fs_fail(-EACCES, "this file is read-only");
+	return 0;
+}
+
+static int op_open(const char *path, struct fuse_file_info *fi)
+{
+	struct fs_file *f;
+	struct fs_value v;
+	int ret;
+
+	clear_errors();
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	buf_init(&f->written, VALUE_MAX);
+	ret = fs_resolve(fs_ctx()->m, path, &f->p);
+	if (!ret && S_ISDIR(fs_mode(&f->p)))
+		ret = -EISDIR;
+	if (!ret && (fi->flags & O_ACCMODE) != O_RDONLY &&
+	    (ret = writable(&f->p)))
+		ret = refused("open", path, ret);
+	if (!ret) {
+		ret = show(&f->p, &v);
+		f->content = v.buf;
+	}
+	if (ret) {
+		buf_release(&f->content);
+		free(f);
+		return ret;
+	}
+	fi->fh = (uintptr_t)f;
+	fi->direct_io = f->p.node->direct_io;
+	return 0;
+}
+
+static int op_read(const char *path, char *out, size_t size, off_t off,
+		struct fuse_file_info *fi)
+{
+	struct fs_file *f = (struct fs_file *)(uintptr_t)fi->fh;
+	size_t n;
+
+	(void)path;
+	if (off < 0 || (size_t)off >= f->content.len)
+		return 0;
+	n = f->content.len - (size_t)off;
+	if (n > size)
+		n = size;
+	memcpy(out, f->content.data + off, n);
+	return (int)n;
+}
+
+/* The value in `b` without surrounding blanks, NUL-terminated in place. */
+static char *trimmed(struct buf *b)
+{
+	char *s = b->data, *e = b->data + b->len;
+
+	while (s < e && isspace((unsigned char)*s))
+		s++;
+	while (e > s && isspace((unsigned char)e[-1]))
+		e--;
+	*e = '\0';
+	return s;
+}
+
+static int op_write(const char *path, const char *data, size_t size,
+		off_t off, struct fuse_file_info *fi)
+{
+	struct fs_file *f = (struct fs_file *)(uintptr_t)fi->fh;
+	struct buf value;
+	int ret;
+
+	clear_errors();
+	if (off < 0)
+		return -EINVAL;
+	ret = buf_put(&f->written, (size_t)off, data, size);
+	if (ret == -EFBIG)
+		ret = fs_fail(-EFBIG, "a value is at most %d bytes",
+				VALUE_MAX);
+	if (ret)
+		return refused("write", path, ret);
+	if (memchr(f->written.data, '\0', f->written.len))
+		return refused("write", path, fs_fail(-EINVAL, "a value"
+				" cannot contain a NUL byte"));
+	buf_init(&value, VALUE_MAX);
+	ret = buf_add(&value, f->written.data, f->written.len);
+	if (!ret)
+		ret = f->p.node->store(&f->p, trimmed(&value));
+	buf_release(&value);
+	return ret ? refused("write", path, ret) : (int)size;
+}
+
+static int op_release(const char *path, struct fuse_file_info *fi)
+{
+	struct fs_file *f = (struct fs_file *)(uintptr_t)fi->fh;
+
+	(void)path;
+	buf_release(&f->content);
+	buf_release(&f->written);
+	free(f);
+	return 0;
+}
+
+/* O_TRUNC and truncate(2) on a value file are accepted and change nothing:
+ * the value changes when one is written. */
+static int op_truncate(const char *path, off_t size,
+		struct fuse_file_info *fi)
+{
+	struct fs_path p;
+	int ret;
+
+	(void)size;
+	clear_errors();
+	if (fi)
+		return 0;
+	ret = fs_resolve(fs_ctx()->m, path, &p);
+	if (!ret)
+		ret = writable(&p);
+	return ret ? refused("truncate", path, ret) : 0;
+}
+
+static int op_mkdir(const char *path, mode_t mode)
+{
+	char name[NAME_MAX + 1];
+	const struct fs_node *n;
+	struct fs_path dir;
+	int ret;
+
+	(void)mode;
+	clear_errors();
+	ret = fs_resolve_parent(fs_ctx()->m, path, &dir, name);
+	if (ret)
+		return refused("mkdir", path, ret);
+	n = fs_named_child(&dir);
+	if (!n || !n->mkdir || dir.readonly || !S_ISDIR(n->mode))
+		ret = not_allowed(&dir, "mkdir");
+	else
+		ret = n->mkdir(&dir, name);
+	return refused("mkdir", path, ret);
+}
+
+static int op_rmdir(const char *path)
+{
+	struct fs_path p;
+	int ret;
+
+	clear_errors();
+	ret = fs_resolve(fs_ctx()->m, path, &p);
+	if (!ret && !S_ISDIR(fs_mode(&p)))
+		ret = -ENOTDIR;
+	else if (!ret)
+		ret = p.node->rmdir && !p.readonly ? p.node->rmdir(&p) :
+			not_allowed(&p, "rmdir");
+	return refused("rmdir", path, ret);
+}
+
+static int op_unlink(const char *path)
+{
+	struct fs_path p;
+	int ret;
+
+	clear_errors();
+	ret = fs_resolve(fs_ctx()->m, path, &p);
+	if (!ret && S_ISDIR(fs_mode(&p)))
+		ret = -EISDIR;
+	else if (!ret)
+		ret = p.node->unlink && !p.readonly ? p.node->unlink(&p) :
+			not_allowed(&p, "removing this file");
+	return refused("unlink", path, ret);
+}
+
+static int op_symlink(const char *target, const char *path)
+{
+	char name[NAME_MAX + 1];
+	const struct fs_node *n;
+	struct fs_path dir;
+	int ret;
+
+	clear_errors();
+	ret = fs_resolve_parent(fs_ctx()->m, path, &dir, name);
+	if (!ret) {
+		n = fs_named_child(&dir);
+		ret = n && n->symlink && !dir.readonly ?
+			n->symlink(&dir, name, target) :
+			not_allowed(&dir, "a symlink");
+	}
+	return refused("symlink", path, ret);
+}
+
+static int op_readlink(const char *path, char *out, size_t size)
+{
+	struct fs_path p;
+	struct fs_value v;
+	int ret;
+
+	ret = fs_resolve(fs_ctx()->m, path, &p);
+	if (ret)
+		return ret;
+	if (!S_ISLNK(fs_mode(&p)))
+		return -EINVAL;
+	ret = show(&p, &v);
+	if (!ret && size > 0) {
+		size_t n = v.buf.len < size - 1 ? v.buf.len : size - 1;
+
+		memcpy(out, v.buf.data, n);
+		out[n] = '\0';
+	}
+	buf_release(&v.buf);
+	return ret;
+}
+
+static int op_create(const char *path, mode_t mode, struct fuse_file_info *fi)
+{
+	char name[NAME_MAX + 1];
+	struct fs_path dir;
+	int ret;
+
+	(void)mode;
+	(void)fi;
+	clear_errors();
+	ret = fs_resolve_parent(fs_ctx()->m, path, &dir, name);
+	if (!ret)
+		ret = not_allowed(&dir, "creating a file");
+	return refused("create", path, ret);
+}
+
+static int op_rename(const char *from, const char *to, unsigned int flags)
+{
+	struct fs_path p;
+	int ret;
+
+	(void)to;
+	(void)flags;
+	clear_errors();
+	ret = fs_resolve(fs_ctx()->m, from, &p);
+	if (!ret)
+		ret = not_allowed(&p, "renaming");
+	return refused("rename", from, ret);
+}
+
+/* Times are the model's: setting them is accepted and changes nothing, so
+ * that `touch` and `cp -a`/`rsync -a` into the tree work. */
+static int op_utimens(const char *path, const struct timespec tv[2],
+		struct fuse_file_info *fi)
+{
+	struct fs_path p;
+	int ret;
+
+	(void)tv;
+	(void)fi;
+	ret = fs_resolve(fs_ctx()->m, path, &p);
+	if (!ret && p.readonly)
+		ret = not_allowed(&p, "setting times");
+	return ret;
+}
+
+static int op_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
+{
+	struct fs_path p;
+	int ret;
+
+	(void)fi;
+	clear_errors();
+	ret = fs_resolve(fs_ctx()->m, path, &p);
+	if (!ret && (mode & 07777) != (fs_mode(&p) & 07777))
+		ret = fs_fail(-EPERM, "modes are fixed by the tree");
+	return refused("chmod", path, ret);
+}
+
+static int op_statfs(const char *path, struct statvfs *st)
+{
+	(void)path;
+	memset(st, 0, sizeof(*st));
+	st->f_bsize = 4096;
+	st->f_frsize = 4096;
+	st->f_namemax = MODEL_NAME_LEN_MAX;
+	return 0;
+}
+
+static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
+{
+	struct fs *fs = fuse_get_context()->private_data;
+
+	(void)conn;
+	if (model_open(&fs->m, fs->db, &fs->cfg)) {
+		fprintf(stderr, "runtimefs: %s\n", model_errmsg());
+		exit(1);
+	}
+	/* Values change behind the kernel's back (heartbeats, time), so the
+	 * kernel must ask every time. */
+	cfg->entry_timeout = 0;
+	cfg->attr_timeout = 0;
+	cfg->negative_timeout = 0;
+	/* unlink of an open file removes it at once, no .fuse_hidden files */
+	cfg->hard_remove = 1;
+	return fs;
+}
+
+static void op_destroy(void *data)
+{
+	struct fs *fs = data;
+
+	model_close(fs->m);
+	fs->m = NULL;
+}
+
+const struct fuse_operations fs_operations = {
+	.init = op_init,
+	.destroy = op_destroy,
+	.getattr = op_getattr,
+	.readdir = op_readdir,
+	.open = op_open,
+	.read = op_read,
+	.write = op_write,
+	.release = op_release,
+	.truncate = op_truncate,
+	.mkdir = op_mkdir,
+	.rmdir = op_rmdir,
+	.unlink = op_unlink,
+	.symlink = op_symlink,
+	.readlink = op_readlink,
+	.create = op_create,
+	.rename = op_rename,
+	.utimens = op_utimens,
+	.chmod = op_chmod,
+	.statfs = op_statfs,
+};

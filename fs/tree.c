@@ -1,0 +1,220 @@
+/*
+ * tree.c - the table of node kinds and path resolution over it.
+ */
+#include "tree.h"
+#include "nodes.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define DIR_MODE (S_IFDIR | 0755)
+#define RO_FILE (S_IFREG | 0444)
+#define RW_FILE (S_IFREG | 0644)
+#define LINK_MODE (S_IFLNK | 0777)
+
+const struct fs_node fs_nodes[FS_KIND_COUNT] = {
+	[FS_ROOT] = { .kind = FS_ROOT, .parent = FS_KIND_COUNT,
+		.mode = DIR_MODE, .show = fs_show_started },
+	[FS_README] = { .kind = FS_README, .parent = FS_ROOT,
+		.name = "README", .mode = RO_FILE, .show = fs_readme_show },
+	[FS_LAST_ERROR] = { .kind = FS_LAST_ERROR, .parent = FS_ROOT,
+		.name = ".last_error", .mode = RO_FILE, .direct_io = 1,
+		.show = fs_last_error_show },
+	[FS_ENVS] = { .kind = FS_ENVS, .parent = FS_ROOT,
+		.name = "environments", .mode = DIR_MODE,
+		.show = fs_show_started },
+	[FS_ENV] = { .kind = FS_ENV, .parent = FS_ENVS, .mode = DIR_MODE,
+		.lookup = fs_env_lookup, .list = fs_env_list,
+		.show = fs_env_show, .mkdir = fs_env_mkdir,
+		.rmdir = fs_env_rmdir },
+	[FS_ENV_CRITICAL] = { .kind = FS_ENV_CRITICAL, .parent = FS_ENV,
+		.name = "critical", .mode = RW_FILE,
+		.show = fs_critical_show, .store = fs_critical_store },
+	[FS_ENV_RUNTIMES] = { .kind = FS_ENV_RUNTIMES, .parent = FS_ENV,
+		.name = "runtimes", .mode = DIR_MODE, .show = fs_env_show },
+	[FS_RUNTIME] = { .kind = FS_RUNTIME, .parent = FS_ENV_RUNTIMES,
+		.mode = DIR_MODE, .lookup = fs_runtime_lookup,
+		.list = fs_runtime_list, .show = fs_runtime_show,
+		.mkdir = fs_runtime_mkdir, .rmdir = fs_runtime_rmdir },
+	[FS_RUNTIME_ATTR] = { .kind = FS_RUNTIME_ATTR, .parent = FS_RUNTIME,
+		.mode = RO_FILE, .lookup = fs_attr_lookup,
+		.list = fs_attr_list, .show = fs_attr_show },
+	[FS_PROJECTS] = { .kind = FS_PROJECTS, .parent = FS_ROOT,
+		.name = "projects", .mode = DIR_MODE,
+		.show = fs_show_started },
+	[FS_PROJECT] = { .kind = FS_PROJECT, .parent = FS_PROJECTS,
+		.mode = DIR_MODE, .lookup = fs_project_lookup,
+		.list = fs_project_list, .show = fs_project_show,
+		.mkdir = fs_project_mkdir, .rmdir = fs_project_rmdir },
+	[FS_PROJECT_RUNTIMES] = { .kind = FS_PROJECT_RUNTIMES,
+		.parent = FS_PROJECT, .name = "runtimes", .mode = DIR_MODE,
+		.readonly = 1, .show = fs_project_show },
+	[FS_PROJECT_RUNTIMES_ENV] = { .kind = FS_PROJECT_RUNTIMES_ENV,
+		.parent = FS_PROJECT_RUNTIMES, .mode = DIR_MODE,
+		.readonly = 1, .lookup = fs_scope_env_lookup,
+		.list = fs_env_list, .show = fs_env_show },
+	[FS_PROJECT_RUNTIME_LINK] = { .kind = FS_PROJECT_RUNTIME_LINK,
+		.parent = FS_PROJECT_RUNTIMES_ENV, .mode = LINK_MODE,
+		.readonly = 1, .lookup = fs_link_lookup,
+		.list = fs_link_list, .show = fs_link_show },
+	[FS_INTEGRATIONS] = { .kind = FS_INTEGRATIONS, .parent = FS_PROJECT,
+		.name = "integrations", .mode = DIR_MODE,
+		.show = fs_project_show },
+	[FS_INTEGRATION] = { .kind = FS_INTEGRATION,
+		.parent = FS_INTEGRATIONS, .mode = DIR_MODE,
+		.lookup = fs_integration_lookup, .list = fs_integration_list,
+		.show = fs_integration_show, .mkdir = fs_integration_mkdir,
+		.rmdir = fs_integration_rmdir },
+	[FS_INTEGRATION_TYPE] = { .kind = FS_INTEGRATION_TYPE,
+		.parent = FS_INTEGRATION, .name = "type", .mode = RW_FILE,
+		.show = fs_type_show, .store = fs_type_store },
+	[FS_INTEGRATION_RUNTIMES] = { .kind = FS_INTEGRATION_RUNTIMES,
+		.parent = FS_INTEGRATION, .name = "runtimes",
+		.mode = DIR_MODE, .show = fs_integration_show },
+	[FS_INTEGRATION_RUNTIMES_ENV] = { .kind = FS_INTEGRATION_RUNTIMES_ENV,
+		.parent = FS_INTEGRATION_RUNTIMES, .mode = DIR_MODE,
+		.lookup = fs_scope_env_lookup, .list = fs_env_list,
+		.show = fs_env_show },
+	[FS_INTEGRATION_RUNTIME_LINK] = { .kind = FS_INTEGRATION_RUNTIME_LINK,
+		.parent = FS_INTEGRATION_RUNTIMES_ENV, .mode = LINK_MODE,
+		.lookup = fs_link_lookup, .list = fs_link_list,
+		.show = fs_link_show, .unlink = fs_link_unlink,
+		.symlink = fs_link_symlink },
+};
+
+static __thread char errbuf[512];
+
+int fs_fail(int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(errbuf, sizeof(errbuf), fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+const char *fs_errmsg(void)
+{
+	return errbuf;
+}
+
+void fs_errclear(void)
+{
+	errbuf[0] = '\0';
+}
+
+mode_t fs_mode(const struct fs_path *p)
+{
+	return p->attr ? (S_IFREG | p->attr->mode) : p->node->mode;
+}
+
+const struct fs_node *fs_named_child(const struct fs_path *dir)
+{
+	for (int k = 0; k < FS_KIND_COUNT; k++)
+		if (fs_nodes[k].parent == dir->node->kind &&
+		    !fs_nodes[k].name)
+			return &fs_nodes[k];
+	return NULL;
+}
+
+/* Steps from `p` to its child `name`. */
+static int step(struct fs_path *p, const char *name)
+{
+	const struct fs_node *named = NULL;
+
+	if (!S_ISDIR(p->node->mode))
+		return -ENOTDIR;
+	for (int k = 0; k < FS_KIND_COUNT; k++) {
+		const struct fs_node *n = &fs_nodes[k];
+
+		if (n->parent != p->node->kind)
+			continue;
+		if (!n->name) {
+			named = n;
+		} else if (!strcmp(n->name, name)) {
+			p->node = n;
+			p->readonly |= n->readonly;
+			return 0;
+		}
+	}
+	if (!named || named->lookup(p, name))
+		return -ENOENT;
+	p->node = named;
+	p->readonly |= named->readonly;
+	return 0;
+}
+
+int fs_resolve(struct model *m, const char *path, struct fs_path *out)
+{
+	char name[NAME_MAX + 1];
+
+	memset(out, 0, sizeof(*out));
+	out->node = &fs_nodes[FS_ROOT];
+	out->m = m;
+	while (*path) {
+		size_t len;
+		int ret;
+
+		while (*path == '/')
+			path++;
+		len = strcspn(path, "/");
+		if (!len)
+			break;
+		if (len > NAME_MAX)
+			return -ENAMETOOLONG;
+		memcpy(name, path, len);
+		name[len] = '\0';
+		path += len;
+		ret = step(out, name);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+int fs_resolve_parent(struct model *m, const char *path, struct fs_path *dir,
+		char *name)
+{
+	const char *slash = strrchr(path, '/');
+	char parent[PATH_MAX];
+	size_t plen, nlen;
+
+	if (!slash)
+		return -ENOENT;
+	nlen = strlen(slash + 1);
+	if (nlen > NAME_MAX)
+		return -ENAMETOOLONG;
+	plen = (size_t)(slash - path);
+	if (plen >= sizeof(parent))
+		return -ENAMETOOLONG;
+	memcpy(parent, path, plen);
+	parent[plen] = '\0';
+	memcpy(name, slash + 1, nlen + 1);
+	return fs_resolve(m, parent, dir);
+}
+
+int fs_list(const struct fs_path *dir, fs_fill_fn fill, void *ctx)
+{
+	const struct fs_node *named = NULL;
+	int ret;
+
+	for (int k = 0; k < FS_KIND_COUNT; k++) {
+		const struct fs_node *n = &fs_nodes[k];
+
+		if (n->parent != dir->node->kind)
+			continue;
+		if (!n->name) {
+			named = n;
+			continue;
+		}
+		ret = fill(ctx, n->name);
+		if (ret)
+			return ret;
+	}
+	return named && named->list ? named->list(dir, fill, ctx) : 0;
+}

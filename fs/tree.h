@@ -1,0 +1,132 @@
+/*
+ * tree.h - the runtimefs tree as a table of node kinds.
+ *
+ * Every path resolves to one node kind and the names it binds (environment,
+ * project, integration, runtime, attribute).  A kind is either a fixed name
+ * under its parent ("environments", "critical") or a named object whose
+ * `lookup` checks that the object exists.  A kind has only the handlers it
+ * needs, the way a sysfs attribute has `show` and `store`:
+ *
+ *   show     a file's bytes and mtime; a directory's or link's mtime
+ *            (a link's bytes are its target)
+ *   store    apply a value written to a file (already stripped of blanks)
+ *   list     the names of this kind under a directory
+ *   mkdir    create an object of this kind under a directory
+ *   rmdir    delete a directory of this kind
+ *   unlink   delete a file or link of this kind
+ *   symlink  make a link of this kind under a directory
+ *
+ * Handlers return 0 or -errno; on failure the reason is in fs_errmsg() or,
+ * for errors of the model, in model_errmsg().  A missing handler means the
+ * operation is not allowed there: EROFS inside a read-only scope, EPERM
+ * elsewhere.
+ */
+#ifndef FS_TREE_H
+#define FS_TREE_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "../model/model.h"
+#include "buf.h"
+
+enum fs_kind {
+	FS_ROOT,
+	FS_README,
+	FS_LAST_ERROR,
+	FS_ENVS,
+	FS_ENV,
+	FS_ENV_CRITICAL,
+	FS_ENV_RUNTIMES,
+	FS_RUNTIME,
+	FS_RUNTIME_ATTR,
+	FS_PROJECTS,
+	FS_PROJECT,
+	FS_PROJECT_RUNTIMES,
+	FS_PROJECT_RUNTIMES_ENV,
+	FS_PROJECT_RUNTIME_LINK,
+	FS_INTEGRATIONS,
+	FS_INTEGRATION,
+	FS_INTEGRATION_TYPE,
+	FS_INTEGRATION_RUNTIMES,
+	FS_INTEGRATION_RUNTIMES_ENV,
+	FS_INTEGRATION_RUNTIME_LINK,
+	FS_KIND_COUNT
+};
+
+/* Where a path leads. */
+struct fs_path {
+	const struct fs_node *node;
+	struct model *m;
+	int readonly;                  /* a read-only scope: changes are EROFS */
+	char env[MODEL_NAME_MAX];
+	char project[MODEL_NAME_MAX];
+	char integration[MODEL_NAME_MAX];
+	char runtime[MODEL_NAME_MAX];
+	const struct fs_attr *attr;    /* FS_RUNTIME_ATTR */
+};
+
+/* What show() gives: a file's bytes (or a link's target) and its mtime. */
+struct fs_value {
+	struct buf buf;
+	int64_t mtime_ns;
+};
+
+/* A runtime attribute file: its name, mode and how to show it. */
+struct fs_attr {
+	const char *name;
+	mode_t mode;
+	int (*show)(const struct model_runtime *rt, struct fs_value *v);
+};
+
+typedef int (*fs_fill_fn)(void *ctx, const char *name);
+
+struct fs_node {
+	enum fs_kind kind;
+	enum fs_kind parent;
+	const char *name;          /* fixed name, or NULL for a named object */
+	mode_t mode;               /* S_IFDIR | 0755, S_IFREG | 0444, ... */
+	int direct_io;             /* content depends on the caller */
+	int readonly;              /* starts a read-only scope (EROFS) */
+	int (*lookup)(struct fs_path *p, const char *name);
+	int (*list)(const struct fs_path *dir, fs_fill_fn fill, void *ctx);
+	int (*show)(const struct fs_path *p, struct fs_value *v);
+	int (*store)(const struct fs_path *p, const char *value);
+	int (*mkdir)(const struct fs_path *dir, const char *name);
+	int (*rmdir)(const struct fs_path *p);
+	int (*unlink)(const struct fs_path *p);
+	int (*symlink)(const struct fs_path *dir, const char *name,
+			const char *target);
+};
+
+/* The table, indexed by kind. */
+extern const struct fs_node fs_nodes[FS_KIND_COUNT];
+
+/* Resolves an absolute path of the mount.  -ENOENT when nothing is there. */
+int fs_resolve(struct model *m, const char *path, struct fs_path *out);
+
+/* Splits "/a/b/c" into the resolved parent "/a/b" and the last name "c";
+ * `name` must hold NAME_MAX + 1 bytes.  -ENAMETOOLONG, -ENOENT. */
+int fs_resolve_parent(struct model *m, const char *path, struct fs_path *dir,
+		char *name);
+
+/* The named-object kind that lives under `dir`, or NULL. */
+const struct fs_node *fs_named_child(const struct fs_path *dir);
+
+/* Lists a directory: fixed children first, then named ones. */
+int fs_list(const struct fs_path *dir, fs_fill_fn fill, void *ctx);
+
+/* The mode of what `p` names. */
+mode_t fs_mode(const struct fs_path *p);
+
+/* The message of the last failure that the fs layer itself decided. */
+int fs_fail(int err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+const char *fs_errmsg(void);
+void fs_errclear(void);
+
+/* Node handlers, by part of the tree (fs/org.c, fs/project.c). */
+extern const struct fs_attr fs_runtime_attrs[];
+extern int64_t fs_started_ns;
+
+#endif

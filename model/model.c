@@ -1,0 +1,177 @@
+/*
+ * model.c - opening the model, its lock, its clock and its error messages.
+ */
+#include "model_int.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sodium.h>
+
+#define DEFAULT_OFFLINE_AFTER_NS (30LL * 1000000000LL)
+
+static __thread char errbuf[512];
+
+const char *model_errmsg(void)
+{
+	return errbuf;
+}
+
+void model_errclear(void)
+{
+	errbuf[0] = '\0';
+}
+
+int model_fail(int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(errbuf, sizeof(errbuf), fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+int model_fail_store(int err)
+{
+	return model_fail(err, "%s", store_errmsg());
+}
+
+int model_open(struct model **out, const char *db,
+		const struct model_config *cfg)
+{
+	struct model *m;
+	int ret;
+
+	*out = NULL;
+	if (sodium_init() < 0)
+		return model_fail(-EIO, "libsodium failed to initialize");
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return model_fail(-ENOMEM, "out of memory");
+	if (cfg)
+		m->cfg = *cfg;
+	if (m->cfg.offline_after_ns <= 0)
+		m->cfg.offline_after_ns = DEFAULT_OFFLINE_AFTER_NS;
+	ret = store_open(&m->store, db);
+	if (ret) {
+		free(m);
+		return model_fail_store(ret);
+	}
+	pthread_mutex_init(&m->lock, NULL);
+	*out = m;
+	return 0;
+}
+
+void model_close(struct model *m)
+{
+	if (!m)
+		return;
+	store_close(m->store);
+	pthread_mutex_destroy(&m->lock);
+	free(m);
+}
+
+int64_t model_now(struct model *m)
+{
+	struct timespec ts;
+
+	if (m->cfg.now)
+		return m->cfg.now(m->cfg.now_ctx);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+void model_lock(struct model *m)
+{
+	pthread_mutex_lock(&m->lock);
+}
+
+void model_unlock(struct model *m)
+{
+	pthread_mutex_unlock(&m->lock);
+}
+
+int model_begin(struct model *m)
+{
+	int ret;
+
+	model_lock(m);
+	ret = store_begin(m->store);
+	if (ret) {
+		model_unlock(m);
+		return model_fail_store(ret);
+	}
+	return 0;
+}
+
+int model_end(struct model *m, int ret)
+{
+	if (ret)
+		store_rollback(m->store);
+	else if ((ret = store_commit(m->store)))
+		ret = model_fail_store(ret);
+	model_unlock(m);
+	return ret;
+}
+
+void model_uuid(char out[MODEL_UUID_LEN])
+{
+	unsigned char b[16];
+
+	randombytes_buf(b, sizeof(b));
+	b[6] = (b[6] & 0x0f) | 0x40;    /* version 4 */
+	b[8] = (b[8] & 0x3f) | 0x80;    /* RFC 4122 variant */
+	snprintf(out, MODEL_UUID_LEN,
+		"%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+		"%02x%02x%02x%02x%02x%02x",
+		b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7],
+		b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+}
+
+void model_time_format(int64_t ns, char *buf)
+{
+	time_t t = (time_t)(ns / 1000000000LL);
+	struct tm tm;
+
+	if (ns <= 0) {
+		snprintf(buf, MODEL_TIME_MAX, "never");
+		return;
+	}
+	gmtime_r(&t, &tm);
+	strftime(buf, MODEL_TIME_MAX, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+int model_name_check(const char *what, const char *name)
+{
+	size_t len = strnlen(name, 256);
+
+	if (len > 255)
+		return model_fail(-ENAMETOOLONG, "%s name is longer than 255"
+				" bytes", what);
+	if (len == 0)
+		return model_fail(-EINVAL, "%s name is empty", what);
+	if (len > MODEL_NAME_LEN_MAX)
+		return model_fail(-EINVAL, "%s name '%.20s...' is %zu"
+				" characters long; at most %d are allowed",
+				what, name, len, MODEL_NAME_LEN_MAX);
+	if (name[0] == '.' || name[0] == '-')
+		return model_fail(-EINVAL, "%s name '%s' starts with '%c';"
+				" names start with a letter, digit or '_'",
+				what, name, name[0]);
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)name[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+		      c == '-'))
+			return model_fail(-EINVAL, "%s name '%s' has a"
+					" character other than A-Z a-z 0-9 ."
+					" _ - at position %zu", what, name,
+					i + 1);
+	}
+	return 0;
+}

@@ -1,0 +1,161 @@
+/*
+ * model.h - the rules of runtimefs: what exists, what may change, in which
+ * state, and what a value may be.
+ *
+ * The model knows nothing of FUSE: it takes names and values (as strings a
+ * user wrote, already stripped of surrounding blanks) and answers with
+ * structs.  Every function returns 0 or a negative errno; on failure
+ * model_errmsg() holds the reason in words, lower case, naming the thing it
+ * is about ("environment 'prod' is not empty: 2 runtimes").  A refused
+ * change changes nothing: each change is one store transaction, committed
+ * before the function returns 0.
+ *
+ * A model is safe to share between threads: every call takes its lock.
+ */
+#ifndef MODEL_H
+#define MODEL_H
+
+#include <stdint.h>
+
+#define MODEL_NAME_MAX 64         /* 63 characters + NUL */
+#define MODEL_NAME_LEN_MAX 63
+#define MODEL_TEXT_MAX 128
+#define MODEL_UUID_LEN 37
+
+struct model;
+
+struct model_config {
+	/* A runtime is OFFLINE when its last heartbeat is older than this. */
+	int64_t offline_after_ns;
+	/* The clock, for tests; NULL means the real one (CLOCK_REALTIME). */
+	int64_t (*now)(void *ctx);
+	void *now_ctx;
+};
+
+struct model_env {
+	char name[MODEL_NAME_MAX];
+	int critical;
+	int64_t created_ns;
+	int64_t mtime_ns;
+};
+
+struct model_project {
+	char name[MODEL_NAME_MAX];
+	int64_t created_ns;
+};
+
+struct model_integration {
+	char project[MODEL_NAME_MAX];
+	char name[MODEL_NAME_MAX];
+	char type[16];
+	int64_t created_ns;
+	int64_t mtime_ns;
+};
+
+struct model_runtime {
+	char uuid[MODEL_UUID_LEN];
+	char env[MODEL_NAME_MAX];
+	char name[MODEL_NAME_MAX];
+	char type[16];                      /* default | MI | agent */
+	char project[MODEL_NAME_MAX];       /* "" when not assigned */
+	char integration[MODEL_NAME_MAX];   /* "" when not assigned */
+	const char *status;                 /* CREATING ... OFFLINE */
+	int64_t status_ns;                  /* when `status` took its value */
+	char runtime_version[MODEL_TEXT_MAX];   /* "" when not reported */
+	char platform[MODEL_TEXT_MAX];
+	char os[MODEL_TEXT_MAX];
+	int64_t registered_ns;
+	int64_t heartbeat_ns;               /* 0: never */
+	int64_t info_ns;                    /* last change of version/platform/os */
+	int64_t assigned_ns;                /* last change of project/integration */
+	int64_t latest_version;             /* 0: none deployed */
+};
+
+/* Which runtimes model_runtime_list() walks: `env` is required; with
+ * `project` set, only those of the project's integrations; with
+ * `integration` set too, only that integration's. */
+struct model_runtime_filter {
+	const char *env;
+	const char *project;
+	const char *integration;
+};
+
+typedef int (*model_env_cb)(void *ctx, const struct model_env *env);
+typedef int (*model_project_cb)(void *ctx, const struct model_project *p);
+typedef int (*model_integration_cb)(void *ctx,
+		const struct model_integration *in);
+typedef int (*model_runtime_cb)(void *ctx, const struct model_runtime *rt);
+
+/* Opens the model on the database at `db` (created and migrated if need
+ * be).  `cfg` is copied; NULL takes the defaults (offline after 30 s). */
+int model_open(struct model **out, const char *db,
+		const struct model_config *cfg);
+void model_close(struct model *m);
+
+/* The reason for the last failure on this thread, "" if none;
+ * model_errclear() forgets it. */
+const char *model_errmsg(void);
+void model_errclear(void);
+
+/* The model's clock, in nanoseconds since the epoch. */
+int64_t model_now(struct model *m);
+
+/* Checks a name of an environment, project, integration, runtime, endpoint
+ * or secret: 1 to 63 of [A-Za-z0-9._-], not starting with '.' or '-'.
+ * `what` names the kind in the message.  -EINVAL, or -ENAMETOOLONG past
+ * 255 bytes. */
+int model_name_check(const char *what, const char *name);
+
+/* Environments.  Deleting one that holds runtimes or secrets: -ENOTEMPTY.
+ * `critical` takes "0" or "1". */
+int model_env_create(struct model *m, const char *name);
+int model_env_delete(struct model *m, const char *name);
+int model_env_get(struct model *m, const char *name, struct model_env *out);
+int model_env_list(struct model *m, model_env_cb cb, void *ctx);
+int model_env_set_critical(struct model *m, const char *name,
+		const char *value);
+
+/* Projects.  Deleting one with integrations: -ENOTEMPTY. */
+int model_project_create(struct model *m, const char *name);
+int model_project_delete(struct model *m, const char *name);
+int model_project_get(struct model *m, const char *name,
+		struct model_project *out);
+int model_project_list(struct model *m, model_project_cb cb, void *ctx);
+
+/* Integrations of a project.  New ones are of type "default"; `type` takes
+ * "default" or "MI".  Deleting one that still has runtimes or secrets:
+ * -ENOTEMPTY. */
+int model_integration_create(struct model *m, const char *project,
+		const char *name);
+int model_integration_delete(struct model *m, const char *project,
+		const char *name);
+int model_integration_get(struct model *m, const char *project,
+		const char *name, struct model_integration *out);
+int model_integration_list(struct model *m, const char *project,
+		model_integration_cb cb, void *ctx);
+int model_integration_set_type(struct model *m, const char *project,
+		const char *name, const char *value);
+
+/* Creates an agent runtime NAME in ENV, status CREATING.  With `project`
+ * and `integration` non-NULL it is assigned to that integration, which
+ * must exist. */
+int model_runtime_create(struct model *m, const char *env, const char *name,
+		const char *project, const char *integration);
+/* Assigns an agent runtime to an integration (moving it if it had
+ * another).  Integration runtimes take theirs from their heartbeats:
+ * -EPERM. */
+int model_runtime_assign(struct model *m, const char *env, const char *name,
+		const char *project, const char *integration);
+/* Deletes a runtime: -EBUSY while it is RUNNING. */
+int model_runtime_delete(struct model *m, const char *env, const char *name);
+int model_runtime_get(struct model *m, const char *env, const char *name,
+		struct model_runtime *out);
+int model_runtime_list(struct model *m, const struct model_runtime_filter *f,
+		model_runtime_cb cb, void *ctx);
+
+/* Formats `ns` as RFC 3339 UTC ("2026-11-23T12:17:48Z") into buf, which
+ * must hold MODEL_TIME_MAX bytes; 0 gives "never". */
+#define MODEL_TIME_MAX 32
+void model_time_format(int64_t ns, char *buf);
+
+#endif

@@ -1,0 +1,52 @@
+/*
+ * model_int.h - what the model's own files share and its unit tests may
+ * see; not part of the interface the filesystem uses.
+ */
+#ifndef MODEL_INT_H
+#define MODEL_INT_H
+
+#include <pthread.h>
+
+#include "model.h"
+#include "../store/store.h"
+
+struct model {
+	pthread_mutex_t lock;
+	struct store *store;
+	struct model_config cfg;
+};
+
+/* Records the reason for model_errmsg() and returns `err` (a -errno), so
+ * that error paths stay one line: return model_fail(-EINVAL, "..."). */
+int model_fail(int err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Passes a store failure on with the store's words. */
+int model_fail_store(int err);
+
+void model_lock(struct model *m);
+void model_unlock(struct model *m);
+
+/* A change: model_begin() takes the lock and opens a write transaction
+ * (and on failure releases the lock again); model_end() commits when ret
+ * is 0, rolls back otherwise, releases the lock and returns the result of
+ * the whole change. */
+int model_begin(struct model *m);
+int model_end(struct model *m, int ret);
+
+/* Fills `out` with a random (version 4) UUID. */
+void model_uuid(char out[MODEL_UUID_LEN]);
+
+/* Lookups by name, with the model's messages, for use under the lock. */
+int model_env_row(struct model *m, const char *name, struct store_env *out);
+int model_project_row(struct model *m, const char *name,
+		struct store_project *out);
+int model_integration_row(struct model *m, const char *project,
+		const char *name, struct store_integration *out);
+
+/* The status of a stored runtime at `now`, and since when it has had it.
+ * Pure: neither lock nor store. */
+const char *model_runtime_status(const struct store_runtime *row,
+		int64_t now, int64_t offline_after_ns, int64_t *since_ns);
+
+#endif

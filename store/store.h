@@ -1,0 +1,160 @@
+/*
+ * store.h - persistence for runtimefs: rows in, rows out, transactions.
+ *
+ * The store knows tables and transactions, and nothing of the rules (which
+ * names are valid, which state allows what) nor of FUSE.  Every function
+ * returns 0 on success or a negative errno; on failure store_errmsg() tells
+ * why in words.  Lookups of a missing row return -ENOENT, an insert that
+ * collides with a unique key returns -EEXIST, anything SQLite itself
+ * refuses returns -EIO.
+ *
+ * This header is the whole interface of a backend.  The embedded backend
+ * is store_sqlite.c; another (PostgreSQL) is another file implementing the
+ * same functions, picked at link time the way Redis picks ae_epoll.c or
+ * ae_kqueue.c.
+ *
+ * A store handle is not thread-safe: callers serialize access (the model
+ * holds a lock around every call).  Times are nanoseconds since the epoch;
+ * 0 means "never".
+ */
+#ifndef STORE_H
+#define STORE_H
+
+#include <stdint.h>
+#include <stddef.h>
+
+#define STORE_NAME_MAX 64     /* names: up to 63 bytes + NUL */
+#define STORE_UUID_LEN 37     /* 36 characters + NUL */
+#define STORE_TEXT_MAX 128    /* reported values (platform, os, ...) */
+
+struct store;
+
+struct store_env {
+	int64_t id;
+	char name[STORE_NAME_MAX];
+	int critical;
+	int64_t created_ns;
+	int64_t mtime_ns;         /* last change of `critical` */
+};
+
+struct store_project {
+	int64_t id;
+	char name[STORE_NAME_MAX];
+	int64_t created_ns;
+};
+
+struct store_integration {
+	int64_t id;
+	int64_t project_id;
+	char name[STORE_NAME_MAX];
+	char project[STORE_NAME_MAX];
+	char type[16];            /* default | MI */
+	int64_t created_ns;
+	int64_t mtime_ns;         /* last change of `type` */
+};
+
+struct store_runtime {
+	int64_t id;
+	char uuid[STORE_UUID_LEN];
+	int64_t env_id;
+	char env[STORE_NAME_MAX];          /* joined: environment name */
+	char name[STORE_NAME_MAX];
+	char type[16];                     /* default | MI | agent */
+	int64_t integration_id;            /* 0: not assigned */
+	char project[STORE_NAME_MAX];      /* joined: "" when unassigned */
+	char integration[STORE_NAME_MAX];  /* joined: "" when unassigned */
+	char desired[8];                   /* run | stop */
+	int64_t desired_ns;                /* when `desired` last changed */
+	char runtime_version[STORE_TEXT_MAX];
+	char platform[STORE_TEXT_MAX];
+	char os[STORE_TEXT_MAX];
+	int64_t registered_ns;
+	int64_t heartbeat_ns;              /* 0: never */
+	int64_t running_ns;                /* first heartbeat after `desired_ns` */
+	int64_t info_ns;                   /* last change of version/platform/os */
+	int64_t assigned_ns;               /* last change of integration_id */
+	int64_t latest_version;            /* 0: no version deployed */
+};
+
+/* Which runtimes store_runtime_list() walks; 0 fields match anything. */
+struct store_runtime_filter {
+	int64_t env_id;
+	int64_t project_id;
+	int64_t integration_id;
+};
+
+/* List callbacks return 0 to go on, or a negative errno to stop the walk
+ * (which the list function then returns). */
+typedef int (*store_env_cb)(void *ctx, const struct store_env *env);
+typedef int (*store_project_cb)(void *ctx, const struct store_project *p);
+typedef int (*store_integration_cb)(void *ctx,
+		const struct store_integration *in);
+typedef int (*store_runtime_cb)(void *ctx, const struct store_runtime *rt);
+
+/* Opens (creating if need be) the database at `path` (":memory:" works),
+ * turns on WAL and foreign keys, and migrates the schema to the current
+ * version.  Refuses a database written by a newer runtimefs. */
+int store_open(struct store **out, const char *path);
+
+/* Closes the handle; NULL is a no-op. */
+void store_close(struct store *s);
+
+/* The reason for the last failure on this thread. */
+const char *store_errmsg(void);
+
+/* The schema version the database is at (PRAGMA user_version). */
+int store_schema_version(struct store *s);
+
+/* Write transactions.  store_begin() takes the write lock at once
+ * (BEGIN IMMEDIATE); store_commit() returns only after SQLite committed;
+ * store_rollback() undoes everything since store_begin(). */
+int store_begin(struct store *s);
+int store_commit(struct store *s);
+void store_rollback(struct store *s);
+
+/* Environments. */
+int store_env_insert(struct store *s, const char *name, int64_t now);
+int store_env_get(struct store *s, const char *name, struct store_env *out);
+int store_env_delete(struct store *s, int64_t id);
+int store_env_set_critical(struct store *s, int64_t id, int critical,
+		int64_t now);
+int store_env_list(struct store *s, store_env_cb cb, void *ctx);
+/* Number of runtimes and secrets that live in the environment. */
+int store_env_children(struct store *s, int64_t id, int64_t *count);
+
+/* Projects. */
+int store_project_insert(struct store *s, const char *name, int64_t now);
+int store_project_get(struct store *s, const char *name,
+		struct store_project *out);
+int store_project_delete(struct store *s, int64_t id);
+int store_project_list(struct store *s, store_project_cb cb, void *ctx);
+/* Number of integrations of the project. */
+int store_project_children(struct store *s, int64_t id, int64_t *count);
+
+/* Integrations. */
+int store_integration_insert(struct store *s, int64_t project_id,
+		const char *name, const char *type, int64_t now);
+int store_integration_get(struct store *s, int64_t project_id,
+		const char *name, struct store_integration *out);
+int store_integration_delete(struct store *s, int64_t id);
+int store_integration_set_type(struct store *s, int64_t id,
+		const char *type, int64_t now);
+int store_integration_list(struct store *s, int64_t project_id,
+		store_integration_cb cb, void *ctx);
+/* Number of runtimes and secrets scoped to the integration. */
+int store_integration_children(struct store *s, int64_t id, int64_t *count);
+
+/* Runtimes.  store_runtime_insert() reads every stored field of `rt` but
+ * `id` and the joined names, and sets rt->id. */
+int store_runtime_insert(struct store *s, struct store_runtime *rt);
+int store_runtime_get(struct store *s, int64_t env_id, const char *name,
+		struct store_runtime *out);
+int store_runtime_delete(struct store *s, int64_t id);
+/* Sets integration_id (0: none) and assigned_ns. */
+int store_runtime_set_integration(struct store *s, int64_t id,
+		int64_t integration_id, int64_t now);
+int store_runtime_list(struct store *s,
+		const struct store_runtime_filter *f,
+		store_runtime_cb cb, void *ctx);
+
+#endif

@@ -1,0 +1,760 @@
+/*
+ * store_sqlite.c - the embedded SQLite backend of store.h.
+ *
+ * One connection, WAL journal, foreign keys on, synchronous=FULL so that a
+ * committed transaction survives a crash of the daemon or of the machine.
+ * Statements are prepared once, on first use, and kept for the life of the
+ * handle.  The schema is migrated forward in steps kept in `migrations[]`;
+ * PRAGMA user_version records the step a database is at.
+ */
+#include "store.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sqlite3.h>
+
+/* Each entry migrates from version i to i+1; never edit a shipped one,
+ * append a new one. */
+static const char *const migrations[] = {
+	/* 0 -> 1: environments, projects, integrations, runtimes. */
+	"CREATE TABLE env ("
+	"  id INTEGER PRIMARY KEY,"
+	"  name TEXT NOT NULL UNIQUE,"
+	"  critical INTEGER NOT NULL DEFAULT 0,"
+	"  created_ns INTEGER NOT NULL,"
+	"  mtime_ns INTEGER NOT NULL);"
+	"CREATE TABLE project ("
+	"  id INTEGER PRIMARY KEY,"
+	"  name TEXT NOT NULL UNIQUE,"
+	"  created_ns INTEGER NOT NULL);"
+	"CREATE TABLE integration ("
+	"  id INTEGER PRIMARY KEY,"
+	"  project_id INTEGER NOT NULL REFERENCES project(id),"
+	"  name TEXT NOT NULL,"
+	"  type TEXT NOT NULL,"
+	"  created_ns INTEGER NOT NULL,"
+	"  mtime_ns INTEGER NOT NULL,"
+	"  UNIQUE (project_id, name));"
+	"CREATE TABLE runtime ("
+	"  id INTEGER PRIMARY KEY,"
+	"  uuid TEXT NOT NULL UNIQUE,"
+	"  env_id INTEGER NOT NULL REFERENCES env(id),"
+	"  name TEXT NOT NULL,"
+	"  type TEXT NOT NULL,"
+	"  integration_id INTEGER REFERENCES integration(id),"
+	"  desired TEXT NOT NULL,"
+	"  desired_ns INTEGER NOT NULL,"
+	"  runtime_version TEXT NOT NULL,"
+	"  platform TEXT NOT NULL,"
+	"  os TEXT NOT NULL,"
+	"  registered_ns INTEGER NOT NULL,"
+	"  heartbeat_ns INTEGER NOT NULL,"
+	"  running_ns INTEGER NOT NULL,"
+	"  info_ns INTEGER NOT NULL,"
+	"  assigned_ns INTEGER NOT NULL,"
+	"  latest_version INTEGER NOT NULL DEFAULT 0,"
+	"  UNIQUE (env_id, name));"
+	"CREATE INDEX runtime_integration ON runtime(integration_id);",
+};
+
+#define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+#define RUNTIME_COLUMNS \
+	"r.id, r.uuid, r.env_id, e.name, r.name, r.type," \
+	" coalesce(r.integration_id, 0), coalesce(p.name, '')," \
+	" coalesce(i.name, ''), r.desired, r.desired_ns, r.runtime_version," \
+	" r.platform, r.os, r.registered_ns, r.heartbeat_ns, r.running_ns," \
+	" r.info_ns, r.assigned_ns, r.latest_version"
+#define RUNTIME_FROM \
+	" FROM runtime r JOIN env e ON e.id = r.env_id" \
+	" LEFT JOIN integration i ON i.id = r.integration_id" \
+	" LEFT JOIN project p ON p.id = i.project_id"
+
+enum stmt {
+	S_BEGIN, S_COMMIT, S_ROLLBACK,
+	S_ENV_INSERT, S_ENV_GET, S_ENV_DELETE, S_ENV_SET_CRITICAL, S_ENV_LIST,
+	S_ENV_CHILDREN,
+	S_PROJECT_INSERT, S_PROJECT_GET, S_PROJECT_DELETE, S_PROJECT_LIST,
+	S_PROJECT_CHILDREN,
+	S_INTEGRATION_INSERT, S_INTEGRATION_GET, S_INTEGRATION_DELETE,
+	S_INTEGRATION_SET_TYPE, S_INTEGRATION_LIST, S_INTEGRATION_CHILDREN,
+	S_RUNTIME_INSERT, S_RUNTIME_GET, S_RUNTIME_DELETE, S_RUNTIME_LIST,
+	S_RUNTIME_SET_INTEGRATION,
+	S_COUNT
+};
+
+static const char *const stmt_sql[S_COUNT] = {
+	[S_BEGIN] = "BEGIN IMMEDIATE",
+	[S_COMMIT] = "COMMIT",
+	[S_ROLLBACK] = "ROLLBACK",
+	[S_ENV_INSERT] = "INSERT INTO env (name, created_ns, mtime_ns)"
+		" VALUES (?1, ?2, ?2)",
+	[S_ENV_GET] = "SELECT id, name, critical, created_ns, mtime_ns"
+		" FROM env WHERE name = ?1",
+	[S_ENV_DELETE] = "DELETE FROM env WHERE id = ?1",
+	[S_ENV_SET_CRITICAL] = "UPDATE env SET critical = ?2, mtime_ns = ?3"
+		" WHERE id = ?1",
+	[S_ENV_LIST] = "SELECT id, name, critical, created_ns, mtime_ns"
+		" FROM env ORDER BY name",
+	[S_ENV_CHILDREN] = "SELECT count(*) FROM runtime WHERE env_id = ?1",
+	[S_PROJECT_INSERT] = "INSERT INTO project (name, created_ns)"
+		" VALUES (?1, ?2)",
+	[S_PROJECT_GET] = "SELECT id, name, created_ns FROM project"
+		" WHERE name = ?1",
+	[S_PROJECT_DELETE] = "DELETE FROM project WHERE id = ?1",
+	[S_PROJECT_LIST] = "SELECT id, name, created_ns FROM project"
+		" ORDER BY name",
+	[S_PROJECT_CHILDREN] = "SELECT count(*) FROM integration"
+		" WHERE project_id = ?1",
+	[S_INTEGRATION_INSERT] = "INSERT INTO integration"
+		" (project_id, name, type, created_ns, mtime_ns)"
+		" VALUES (?1, ?2, ?3, ?4, ?4)",
+	[S_INTEGRATION_GET] = "SELECT i.id, i.project_id, i.name, p.name,"
+		" i.type, i.created_ns, i.mtime_ns FROM integration i"
+		" JOIN project p ON p.id = i.project_id"
+		" WHERE i.project_id = ?1 AND i.name = ?2",
+	[S_INTEGRATION_DELETE] = "DELETE FROM integration WHERE id = ?1",
+	[S_INTEGRATION_SET_TYPE] = "UPDATE integration SET type = ?2,"
+		" mtime_ns = ?3 WHERE id = ?1",
+	[S_INTEGRATION_LIST] = "SELECT i.id, i.project_id, i.name, p.name,"
+		" i.type, i.created_ns, i.mtime_ns FROM integration i"
+		" JOIN project p ON p.id = i.project_id"
+		" WHERE i.project_id = ?1 ORDER BY i.name",
+	[S_INTEGRATION_CHILDREN] = "SELECT count(*) FROM runtime"
+		" WHERE integration_id = ?1",
+	[S_RUNTIME_INSERT] = "INSERT INTO runtime (uuid, env_id, name, type,"
+		" integration_id, desired, desired_ns, runtime_version,"
+		" platform, os, registered_ns, heartbeat_ns, running_ns,"
+		" info_ns, assigned_ns, latest_version) VALUES (?1, ?2, ?3,"
+		" ?4, nullif(?5, 0), ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,"
+		" ?14, ?15, ?16)",
+	[S_RUNTIME_GET] = "SELECT " RUNTIME_COLUMNS RUNTIME_FROM
+		" WHERE r.env_id = ?1 AND r.name = ?2",
+	[S_RUNTIME_DELETE] = "DELETE FROM runtime WHERE id = ?1",
+	[S_RUNTIME_SET_INTEGRATION] = "UPDATE runtime SET"
+		" integration_id = nullif(?2, 0), assigned_ns = ?3"
+		" WHERE id = ?1",
+	[S_RUNTIME_LIST] = "SELECT " RUNTIME_COLUMNS RUNTIME_FROM
+		" WHERE (?1 = 0 OR r.env_id = ?1)"
+		" AND (?2 = 0 OR i.project_id = ?2)"
+		" AND (?3 = 0 OR r.integration_id = ?3)"
+		" ORDER BY e.name, r.name",
+};
+
+struct store {
+	sqlite3 *db;
+	sqlite3_stmt *stmt[S_COUNT];
+};
+
+static __thread char errbuf[512];
+
+const char *store_errmsg(void)
+{
+	return errbuf;
+}
+
+/* Records a message for store_errmsg() and returns `err`. */
+static int fail(int err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static int fail(int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(errbuf, sizeof(errbuf), fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+/* Maps a SQLite result to an errno, with SQLite's words as the message. */
+static int fail_sqlite(struct store *s, int rc, const char *what)
+{
+	int ext = sqlite3_extended_errcode(s->db);
+
+	if (ext == SQLITE_CONSTRAINT_UNIQUE ||
+	    ext == SQLITE_CONSTRAINT_PRIMARYKEY)
+		return fail(-EEXIST, "%s: already exists", what);
+	if (ext == SQLITE_CONSTRAINT_FOREIGNKEY)
+		return fail(-ENOTEMPTY, "%s: still referenced", what);
+	if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+		return fail(-EBUSY, "%s: database is busy", what);
+	if (rc == SQLITE_FULL)
+		return fail(-ENOSPC, "%s: disk full", what);
+	if (rc == SQLITE_READONLY)
+		return fail(-EROFS, "%s: database is read-only", what);
+	return fail(-EIO, "%s: %s", what, sqlite3_errmsg(s->db));
+}
+
+/* Returns the prepared statement `id`, reset and with bindings cleared. */
+static sqlite3_stmt *stmt(struct store *s, enum stmt id)
+{
+	sqlite3_stmt *st = s->stmt[id];
+
+	if (!st) {
+		if (sqlite3_prepare_v3(s->db, stmt_sql[id], -1,
+				SQLITE_PREPARE_PERSISTENT, &st, NULL)
+				!= SQLITE_OK) {
+			fail_sqlite(s, sqlite3_errcode(s->db), "prepare");
+			return NULL;
+		}
+		s->stmt[id] = st;
+	}
+	return st;
+}
+
+static void done(sqlite3_stmt *st)
+{
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+}
+
+/* Runs a statement that returns no rows. */
+static int exec_stmt(struct store *s, sqlite3_stmt *st, const char *what)
+{
+	int rc = sqlite3_step(st);
+	int ret = rc == SQLITE_DONE ? 0 : fail_sqlite(s, rc, what);
+
+	done(st);
+	return ret;
+}
+
+/* Runs a statement that changes one row; -ENOENT when it changed none. */
+static int exec_one(struct store *s, sqlite3_stmt *st, const char *what)
+{
+	int ret = exec_stmt(s, st, what);
+
+	if (!ret && sqlite3_changes(s->db) == 0)
+		ret = fail(-ENOENT, "%s: no such row", what);
+	return ret;
+}
+
+static void copy_text(char *dst, size_t n, sqlite3_stmt *st, int col)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+
+	snprintf(dst, n, "%s", t ? (const char *)t : "");
+}
+
+static int count_stmt(struct store *s, enum stmt id, int64_t key,
+		int64_t *count, const char *what)
+{
+	sqlite3_stmt *st = stmt(s, id);
+	int rc;
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, key);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		int ret = fail_sqlite(s, rc, what);
+
+		done(st);
+		return ret;
+	}
+	*count = sqlite3_column_int64(st, 0);
+	done(st);
+	return 0;
+}
+
+static int migrate(struct store *s)
+{
+	int v = store_schema_version(s);
+	char *err = NULL;
+
+	if (v < 0)
+		return v;
+	if (v > SCHEMA_VERSION)
+		return fail(-EPROTO, "database schema version %d is newer than"
+				" this runtimefs understands (%d)", v,
+				SCHEMA_VERSION);
+	for (; v < SCHEMA_VERSION; v++) {
+		char sql[64];
+
+		if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL)
+				!= SQLITE_OK)
+			return fail_sqlite(s, sqlite3_errcode(s->db),
+					"migrate");
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v + 1);
+		if (sqlite3_exec(s->db, migrations[v], NULL, NULL, &err)
+				!= SQLITE_OK ||
+		    sqlite3_exec(s->db, sql, NULL, NULL, &err) != SQLITE_OK ||
+		    sqlite3_exec(s->db, "COMMIT", NULL, NULL, &err)
+				!= SQLITE_OK) {
+			int ret = fail(-EIO, "migrate to schema %d: %s",
+					v + 1, err ? err : "?");
+
+			sqlite3_free(err);
+			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+			return ret;
+		}
+	}
+	return 0;
+}
+
+int store_open(struct store **out, const char *path)
+{
+	struct store *s = calloc(1, sizeof(*s));
+	int ret;
+
+	*out = NULL;
+	if (!s)
+		return fail(-ENOMEM, "out of memory");
+	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE |
+			SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL)
+			!= SQLITE_OK) {
+		ret = fail(-EIO, "open %s: %s", path, s->db ?
+				sqlite3_errmsg(s->db) : "out of memory");
+		store_close(s);
+		return ret;
+	}
+	sqlite3_extended_result_codes(s->db, 1);
+	sqlite3_busy_timeout(s->db, 5000);
+	if (sqlite3_exec(s->db, "PRAGMA journal_mode = WAL;"
+			"PRAGMA synchronous = FULL;"
+			"PRAGMA foreign_keys = ON;", NULL, NULL, NULL)
+			!= SQLITE_OK) {
+		ret = fail_sqlite(s, sqlite3_errcode(s->db), path);
+		store_close(s);
+		return ret;
+	}
+	ret = migrate(s);
+	if (ret) {
+		store_close(s);
+		return ret;
+	}
+	*out = s;
+	return 0;
+}
+
+void store_close(struct store *s)
+{
+	if (!s)
+		return;
+	for (int i = 0; i < S_COUNT; i++)
+		sqlite3_finalize(s->stmt[i]);
+	sqlite3_close(s->db);
+	free(s);
+}
+
+int store_schema_version(struct store *s)
+{
+	sqlite3_stmt *st;
+	int v = -EIO;
+
+	if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL)
+			!= SQLITE_OK)
+		return fail_sqlite(s, sqlite3_errcode(s->db), "user_version");
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+int store_begin(struct store *s)
+{
+	sqlite3_stmt *st = stmt(s, S_BEGIN);
+
+	return st ? exec_stmt(s, st, "begin") : -EIO;
+}
+
+int store_commit(struct store *s)
+{
+	sqlite3_stmt *st = stmt(s, S_COMMIT);
+	int ret = st ? exec_stmt(s, st, "commit") : -EIO;
+
+	if (ret)
+		store_rollback(s);
+	return ret;
+}
+
+void store_rollback(struct store *s)
+{
+	sqlite3_stmt *st;
+
+	if (sqlite3_get_autocommit(s->db))
+		return;
+	st = stmt(s, S_ROLLBACK);
+	if (st)
+		exec_stmt(s, st, "rollback");
+}
+
+/* -- environments ------------------------------------------------------ */
+
+static void env_row(sqlite3_stmt *st, struct store_env *e)
+{
+	e->id = sqlite3_column_int64(st, 0);
+	copy_text(e->name, sizeof(e->name), st, 1);
+	e->critical = sqlite3_column_int(st, 2);
+	e->created_ns = sqlite3_column_int64(st, 3);
+	e->mtime_ns = sqlite3_column_int64(st, 4);
+}
+
+int store_env_insert(struct store *s, const char *name, int64_t now)
+{
+	sqlite3_stmt *st = stmt(s, S_ENV_INSERT);
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, now);
+	return exec_stmt(s, st, name);
+}
+
+int store_env_get(struct store *s, const char *name, struct store_env *out)
+{
+	sqlite3_stmt *st = stmt(s, S_ENV_GET);
+	int rc, ret = 0;
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		env_row(st, out);
+	else if (rc == SQLITE_DONE)
+		ret = fail(-ENOENT, "no environment '%s'", name);
+	else
+		ret = fail_sqlite(s, rc, name);
+	done(st);
+	return ret;
+}
+
+int store_env_delete(struct store *s, int64_t id)
+{
+	sqlite3_stmt *st = stmt(s, S_ENV_DELETE);
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, id);
+	return exec_one(s, st, "delete environment");
+}
+
+int store_env_set_critical(struct store *s, int64_t id, int critical,
+		int64_t now)
+{
+	sqlite3_stmt *st = stmt(s, S_ENV_SET_CRITICAL);
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int(st, 2, critical);
+	sqlite3_bind_int64(st, 3, now);
+	return exec_one(s, st, "set critical");
+}
+
+int store_env_list(struct store *s, store_env_cb cb, void *ctx)
+{
+	sqlite3_stmt *st = stmt(s, S_ENV_LIST);
+	struct store_env e;
+	int rc, ret = 0;
+
+	if (!st)
+		return -EIO;
+	while (!ret && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		env_row(st, &e);
+		ret = cb(ctx, &e);
+	}
+	if (!ret && rc != SQLITE_DONE)
+		ret = fail_sqlite(s, rc, "list environments");
+	done(st);
+	return ret;
+}
+
+int store_env_children(struct store *s, int64_t id, int64_t *count)
+{
+	return count_stmt(s, S_ENV_CHILDREN, id, count, "environment");
+}
+
+/* -- projects ---------------------------------------------------------- */
+
+static void project_row(sqlite3_stmt *st, struct store_project *p)
+{
+	p->id = sqlite3_column_int64(st, 0);
+	copy_text(p->name, sizeof(p->name), st, 1);
+	p->created_ns = sqlite3_column_int64(st, 2);
+}
+
+int store_project_insert(struct store *s, const char *name, int64_t now)
+{
+	sqlite3_stmt *st = stmt(s, S_PROJECT_INSERT);
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, now);
+	return exec_stmt(s, st, name);
+}
+
+int store_project_get(struct store *s, const char *name,
+		struct store_project *out)
+{
+	sqlite3_stmt *st = stmt(s, S_PROJECT_GET);
+	int rc, ret = 0;
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		project_row(st, out);
+	else if (rc == SQLITE_DONE)
+		ret = fail(-ENOENT, "no project '%s'", name);
+	else
+		ret = fail_sqlite(s, rc, name);
+	done(st);
+	return ret;
+}
+
+int store_project_delete(struct store *s, int64_t id)
+{
+	sqlite3_stmt *st = stmt(s, S_PROJECT_DELETE);
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, id);
+	return exec_one(s, st, "delete project");
+}
+
+int store_project_list(struct store *s, store_project_cb cb, void *ctx)
+{
+	sqlite3_stmt *st = stmt(s, S_PROJECT_LIST);
+	struct store_project p;
+	int rc, ret = 0;
+
+	if (!st)
+		return -EIO;
+	while (!ret && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		project_row(st, &p);
+		ret = cb(ctx, &p);
+	}
+	if (!ret && rc != SQLITE_DONE)
+		ret = fail_sqlite(s, rc, "list projects");
+	done(st);
+	return ret;
+}
+
+int store_project_children(struct store *s, int64_t id, int64_t *count)
+{
+	return count_stmt(s, S_PROJECT_CHILDREN, id, count, "project");
+}
+
+/* -- integrations ------------------------------------------------------ */
+
+static void integration_row(sqlite3_stmt *st, struct store_integration *in)
+{
+	in->id = sqlite3_column_int64(st, 0);
+	in->project_id = sqlite3_column_int64(st, 1);
+	copy_text(in->name, sizeof(in->name), st, 2);
+	copy_text(in->project, sizeof(in->project), st, 3);
+	copy_text(in->type, sizeof(in->type), st, 4);
+	in->created_ns = sqlite3_column_int64(st, 5);
+	in->mtime_ns = sqlite3_column_int64(st, 6);
+}
+
+int store_integration_insert(struct store *s, int64_t project_id,
+		const char *name, const char *type, int64_t now)
+{
+	sqlite3_stmt *st = stmt(s, S_INTEGRATION_INSERT);
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, project_id);
+	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, type, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, now);
+	return exec_stmt(s, st, name);
+}
+
+int store_integration_get(struct store *s, int64_t project_id,
+		const char *name, struct store_integration *out)
+{
+	sqlite3_stmt *st = stmt(s, S_INTEGRATION_GET);
+	int rc, ret = 0;
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, project_id);
+	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		integration_row(st, out);
+	else if (rc == SQLITE_DONE)
+		ret = fail(-ENOENT, "no integration '%s'", name);
+	else
+		ret = fail_sqlite(s, rc, name);
+	done(st);
+	return ret;
+}
+
+int store_integration_delete(struct store *s, int64_t id)
+{
+	sqlite3_stmt *st = stmt(s, S_INTEGRATION_DELETE);
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, id);
+	return exec_one(s, st, "delete integration");
+}
+
+int store_integration_set_type(struct store *s, int64_t id,
+		const char *type, int64_t now)
+{
+	sqlite3_stmt *st = stmt(s, S_INTEGRATION_SET_TYPE);
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, type, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, now);
+	return exec_one(s, st, "set integration type");
+}
+
+int store_integration_list(struct store *s, int64_t project_id,
+		store_integration_cb cb, void *ctx)
+{
+	sqlite3_stmt *st = stmt(s, S_INTEGRATION_LIST);
+	struct store_integration in;
+	int rc, ret = 0;
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, project_id);
+	while (!ret && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		integration_row(st, &in);
+		ret = cb(ctx, &in);
+	}
+	if (!ret && rc != SQLITE_DONE)
+		ret = fail_sqlite(s, rc, "list integrations");
+	done(st);
+	return ret;
+}
+
+int store_integration_children(struct store *s, int64_t id, int64_t *count)
+{
+	return count_stmt(s, S_INTEGRATION_CHILDREN, id, count,
+			"integration");
+}
+
+/* -- runtimes ---------------------------------------------------------- */
+
+static void runtime_row(sqlite3_stmt *st, struct store_runtime *rt)
+{
+	rt->id = sqlite3_column_int64(st, 0);
+	copy_text(rt->uuid, sizeof(rt->uuid), st, 1);
+	rt->env_id = sqlite3_column_int64(st, 2);
+	copy_text(rt->env, sizeof(rt->env), st, 3);
+	copy_text(rt->name, sizeof(rt->name), st, 4);
+	copy_text(rt->type, sizeof(rt->type), st, 5);
+	rt->integration_id = sqlite3_column_int64(st, 6);
+	copy_text(rt->project, sizeof(rt->project), st, 7);
+	copy_text(rt->integration, sizeof(rt->integration), st, 8);
+	copy_text(rt->desired, sizeof(rt->desired), st, 9);
+	rt->desired_ns = sqlite3_column_int64(st, 10);
+	copy_text(rt->runtime_version, sizeof(rt->runtime_version), st, 11);
+	copy_text(rt->platform, sizeof(rt->platform), st, 12);
+	copy_text(rt->os, sizeof(rt->os), st, 13);
+	rt->registered_ns = sqlite3_column_int64(st, 14);
+	rt->heartbeat_ns = sqlite3_column_int64(st, 15);
+	rt->running_ns = sqlite3_column_int64(st, 16);
+	rt->info_ns = sqlite3_column_int64(st, 17);
+	rt->assigned_ns = sqlite3_column_int64(st, 18);
+	rt->latest_version = sqlite3_column_int64(st, 19);
+}
+
+int store_runtime_insert(struct store *s, struct store_runtime *rt)
+{
+	sqlite3_stmt *st = stmt(s, S_RUNTIME_INSERT);
+	int ret;
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_text(st, 1, rt->uuid, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, rt->env_id);
+	sqlite3_bind_text(st, 3, rt->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, rt->type, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, rt->integration_id);
+	sqlite3_bind_text(st, 6, rt->desired, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 7, rt->desired_ns);
+	sqlite3_bind_text(st, 8, rt->runtime_version, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 9, rt->platform, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 10, rt->os, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 11, rt->registered_ns);
+	sqlite3_bind_int64(st, 12, rt->heartbeat_ns);
+	sqlite3_bind_int64(st, 13, rt->running_ns);
+	sqlite3_bind_int64(st, 14, rt->info_ns);
+	sqlite3_bind_int64(st, 15, rt->assigned_ns);
+	sqlite3_bind_int64(st, 16, rt->latest_version);
+	ret = exec_stmt(s, st, rt->name);
+	if (!ret)
+		rt->id = sqlite3_last_insert_rowid(s->db);
+	return ret;
+}
+
+int store_runtime_get(struct store *s, int64_t env_id, const char *name,
+		struct store_runtime *out)
+{
+	sqlite3_stmt *st = stmt(s, S_RUNTIME_GET);
+	int rc, ret = 0;
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, env_id);
+	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		runtime_row(st, out);
+	else if (rc == SQLITE_DONE)
+		ret = fail(-ENOENT, "no runtime '%s'", name);
+	else
+		ret = fail_sqlite(s, rc, name);
+	done(st);
+	return ret;
+}
+
+int store_runtime_delete(struct store *s, int64_t id)
+{
+	sqlite3_stmt *st = stmt(s, S_RUNTIME_DELETE);
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, id);
+	return exec_one(s, st, "delete runtime");
+}
+
+int store_runtime_set_integration(struct store *s, int64_t id,
+		int64_t integration_id, int64_t now)
+{
+	sqlite3_stmt *st = stmt(s, S_RUNTIME_SET_INTEGRATION);
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, integration_id);
+	sqlite3_bind_int64(st, 3, now);
+	return exec_one(s, st, "assign runtime");
+}
+
+int store_runtime_list(struct store *s, const struct store_runtime_filter *f,
+		store_runtime_cb cb, void *ctx)
+{
+	sqlite3_stmt *st = stmt(s, S_RUNTIME_LIST);
+	struct store_runtime rt;
+	int rc, ret = 0;
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, f->env_id);
+	sqlite3_bind_int64(st, 2, f->project_id);
+	sqlite3_bind_int64(st, 3, f->integration_id);
+	while (!ret && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		runtime_row(st, &rt);
+		ret = cb(ctx, &rt);
+	}
+	if (!ret && rc != SQLITE_DONE)
+		ret = fail_sqlite(s, rc, "list runtimes");
+	done(st);
+	return ret;
+}

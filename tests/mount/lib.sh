@@ -1,0 +1,95 @@
+# lib.sh - what every mount test uses: a real daemon on a temporary
+# mountpoint, and checks that read like the shell session they test.
+#
+# A test is a function named test_* in a tests/mount/t_*.sh file.  run.sh
+# gives each one a fresh database and mount, with the working directory at
+# the mountpoint, so paths in expected messages are the ones a user types.
+#
+#   run CMD ARGS...      runs CMD, keeping its output ($OUT, stdout and
+#                        stderr together) and exit code ($RC)
+#   sh 'LINE'            runs LINE in bash, as run does (bash's builtin echo)
+#   expect TEXT          $OUT must be TEXT exactly
+#   expect_rc N          $RC must be N
+#   expect_has TEXT      $OUT must contain TEXT
+#   remount [OPTS]       unmounts cleanly and mounts the same database again
+
+RUNTIMEFS=${RUNTIMEFS:-build/runtimefs}
+case $RUNTIMEFS in /*) ;; *) RUNTIMEFS=$PWD/$RUNTIMEFS ;; esac
+
+fail() {
+	echo "    FAIL: $*" >&2
+	TEST_FAILED=1
+}
+
+run() {
+	OUT=$("$@" 2>&1)
+	RC=$?
+}
+
+sh() {
+	OUT=$(bash -c "$1" 2>&1)
+	RC=$?
+}
+
+expect() {
+	if [ "$OUT" != "$1" ]; then
+		fail "expected output:"
+		printf '%s\n' "$1" | sed 's/^/      | /' >&2
+		echo "    got:" >&2
+		printf '%s\n' "$OUT" | sed 's/^/      | /' >&2
+	fi
+}
+
+expect_rc() {
+	[ "$RC" = "$1" ] || fail "expected exit code $1, got $RC (output: $OUT)"
+}
+
+expect_has() {
+	case $OUT in
+	*"$1"*) ;;
+	*) fail "expected output to contain '$1', got: $OUT" ;;
+	esac
+}
+
+# Starts the daemon in the foreground (in the background of this shell),
+# so that its exit code and its log can be checked.
+mount_fs() {
+	"$RUNTIMEFS" --db "$DB" -f "$@" "$MNT" 2>>"$LOG" &
+	DAEMON=$!
+	for _ in $(seq 100); do
+		mountpoint -q "$MNT" && return 0
+		kill -0 "$DAEMON" 2>/dev/null || break
+		sleep 0.05
+	done
+	fail "the daemon did not mount (log: $(cat "$LOG"))"
+	return 1
+}
+
+unmount_fs() {
+	local rc
+
+	[ -n "$DAEMON" ] || return 0
+	fusermount3 -u "$MNT" 2>/dev/null || umount -l "$MNT" 2>/dev/null
+	wait "$DAEMON"
+	rc=$?
+	DAEMON=
+	[ "$rc" = 0 ] || fail "the daemon exited with $rc (log: $(tail -5 "$LOG"))"
+}
+
+remount() {
+	cd / || return 1
+	unmount_fs
+	mount_fs "$@"
+	cd "$MNT" || return 1
+}
+
+# Kills the daemon without warning, then mounts the database again.
+kill9_remount() {
+	cd / || return 1
+	kill -9 "$DAEMON"
+	wait "$DAEMON" 2>/dev/null
+	DAEMON=
+	fusermount3 -u "$MNT" 2>/dev/null || umount -l "$MNT"
+	mount_fs "$@"
+	cd "$MNT" || return 1
+}

@@ -1,0 +1,446 @@
+/*
+ * test_model.c - the rules of the model, on a real SQLite database in a
+ * temporary file: names, environments, projects, integrations, runtimes,
+ * their status over time, and what survives a reopen.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sqlite3.h>
+
+#include "../../model/model_int.h"
+
+#define SEC 1000000000LL
+
+struct fixture {
+	char dir[64];
+	char db[96];
+	int64_t now;
+	struct model *m;
+};
+
+static int64_t fake_now(void *ctx)
+{
+	return ((struct fixture *)ctx)->now;
+}
+
+static int open_model(struct fixture *f)
+{
+	struct model_config cfg = { 30 * SEC, fake_now, f };
+
+	return model_open(&f->m, f->db, &cfg);
+}
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	snprintf(f->dir, sizeof(f->dir), "/tmp/rtfs-unit-XXXXXX");
+	if (!mkdtemp(f->dir))
+		return -1;
+	snprintf(f->db, sizeof(f->db), "%s/t.db", f->dir);
+	f->now = 1700000000 * SEC;
+	if (open_model(f))
+		return -1;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	char cmd[128];
+
+	model_close(f->m);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
+	if (system(cmd) != 0)
+		return -1;
+	free(f);
+	return 0;
+}
+
+static int count_cb(void *ctx, const void *row)
+{
+	(void)row;
+	(*(int *)ctx)++;
+	return 0;
+}
+
+static int count_envs(struct model *m)
+{
+	int n = 0;
+
+	assert_int_equal(model_env_list(m, (model_env_cb)count_cb, &n), 0);
+	return n;
+}
+
+static void test_names(void **state)
+{
+	char long63[64], long64[65], long256[257];
+
+	(void)state;
+	memset(long63, 'a', 63);
+	long63[63] = '\0';
+	memset(long64, 'a', 64);
+	long64[64] = '\0';
+	memset(long256, 'a', 256);
+	long256[256] = '\0';
+	assert_int_equal(model_name_check("environment", "prod"), 0);
+	assert_int_equal(model_name_check("environment", "a.b_c-D9"), 0);
+	assert_int_equal(model_name_check("environment", "_x"), 0);
+	assert_int_equal(model_name_check("environment", long63), 0);
+	assert_int_equal(model_name_check("environment", long64), -EINVAL);
+	assert_int_equal(model_name_check("environment", long256),
+			-ENAMETOOLONG);
+	assert_int_equal(model_name_check("environment", ""), -EINVAL);
+	assert_int_equal(model_name_check("environment", ".hidden"), -EINVAL);
+	assert_int_equal(model_name_check("environment", "-x"), -EINVAL);
+	assert_int_equal(model_name_check("environment", "bad name"),
+			-EINVAL);
+	assert_non_null(strstr(model_errmsg(), "bad name"));
+	assert_int_equal(model_name_check("environment", "a/b"), -EINVAL);
+	assert_int_equal(model_name_check("environment", "caf\xc3\xa9"),
+			-EINVAL);
+	assert_int_equal(model_name_check("environment", "x\n"), -EINVAL);
+}
+
+static void test_env_lifecycle(void **state)
+{
+	struct fixture *f = *state;
+	struct model_env e;
+
+	assert_int_equal(model_env_create(f->m, "prod"), 0);
+	assert_int_equal(model_env_create(f->m, "prod"), -EEXIST);
+	assert_non_null(strstr(model_errmsg(), "already exists"));
+	assert_int_equal(model_env_create(f->m, "bad name"), -EINVAL);
+	assert_int_equal(count_envs(f->m), 1);
+	assert_int_equal(model_env_get(f->m, "prod", &e), 0);
+	assert_string_equal(e.name, "prod");
+	assert_int_equal(e.critical, 0);
+	assert_int_equal(e.created_ns, f->now);
+	assert_int_equal(model_env_get(f->m, "nope", &e), -ENOENT);
+	assert_int_equal(model_env_delete(f->m, "nope"), -ENOENT);
+	assert_int_equal(model_env_delete(f->m, "prod"), 0);
+	assert_int_equal(count_envs(f->m), 0);
+}
+
+static void test_env_critical(void **state)
+{
+	struct fixture *f = *state;
+	struct model_env e;
+
+	assert_int_equal(model_env_create(f->m, "prod"), 0);
+	f->now += 5 * SEC;
+	assert_int_equal(model_env_set_critical(f->m, "prod", "1"), 0);
+	assert_int_equal(model_env_get(f->m, "prod", &e), 0);
+	assert_int_equal(e.critical, 1);
+	assert_int_equal(e.mtime_ns, f->now);
+	/* the same value again is no change: mtime stays */
+	f->now += 5 * SEC;
+	assert_int_equal(model_env_set_critical(f->m, "prod", "1"), 0);
+	assert_int_equal(model_env_get(f->m, "prod", &e), 0);
+	assert_int_equal(e.mtime_ns, f->now - 5 * SEC);
+	assert_int_equal(model_env_set_critical(f->m, "prod", "2"), -EINVAL);
+	assert_int_equal(model_env_set_critical(f->m, "prod", ""), -EINVAL);
+	assert_int_equal(model_env_set_critical(f->m, "prod", "yes"),
+			-EINVAL);
+	assert_int_equal(model_env_set_critical(f->m, "nope", "1"), -ENOENT);
+	assert_int_equal(model_env_get(f->m, "prod", &e), 0);
+	assert_int_equal(e.critical, 1);
+}
+
+static void test_env_not_empty(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(model_env_create(f->m, "prod"), 0);
+	assert_int_equal(model_runtime_create(f->m, "prod", "chat", NULL,
+			NULL), 0);
+	assert_int_equal(model_env_delete(f->m, "prod"), -ENOTEMPTY);
+	assert_non_null(strstr(model_errmsg(), "not empty"));
+	assert_int_equal(model_runtime_delete(f->m, "prod", "chat"), 0);
+	assert_int_equal(model_env_delete(f->m, "prod"), 0);
+}
+
+static void test_projects_integrations(void **state)
+{
+	struct fixture *f = *state;
+	struct model_integration in;
+	struct model_project p;
+
+	assert_int_equal(model_project_create(f->m, "shop"), 0);
+	assert_int_equal(model_project_create(f->m, "shop"), -EEXIST);
+	assert_int_equal(model_project_create(f->m, ".x"), -EINVAL);
+	assert_int_equal(model_project_get(f->m, "shop", &p), 0);
+	assert_int_equal(model_integration_create(f->m, "shop", "orders"), 0);
+	assert_int_equal(model_integration_create(f->m, "shop", "orders"),
+			-EEXIST);
+	assert_int_equal(model_integration_create(f->m, "nope", "orders"),
+			-ENOENT);
+	assert_int_equal(model_integration_create(f->m, "shop", "a b"),
+			-EINVAL);
+	assert_int_equal(model_integration_get(f->m, "shop", "orders", &in),
+			0);
+	assert_string_equal(in.type, "default");
+	assert_int_equal(model_integration_set_type(f->m, "shop", "orders",
+			"MI"), 0);
+	assert_int_equal(model_integration_set_type(f->m, "shop", "orders",
+			"mi"), -EINVAL);
+	assert_int_equal(model_integration_set_type(f->m, "shop", "orders",
+			"agent"), -EINVAL);
+	assert_int_equal(model_integration_get(f->m, "shop", "orders", &in),
+			0);
+	assert_string_equal(in.type, "MI");
+	assert_int_equal(model_project_delete(f->m, "shop"), -ENOTEMPTY);
+	assert_int_equal(model_integration_delete(f->m, "shop", "orders"), 0);
+	assert_int_equal(model_integration_delete(f->m, "shop", "orders"),
+			-ENOENT);
+	assert_int_equal(model_project_delete(f->m, "shop"), 0);
+	assert_int_equal(model_project_get(f->m, "shop", &p), -ENOENT);
+}
+
+static void test_runtime_create(void **state)
+{
+	struct fixture *f = *state;
+	struct model_runtime rt;
+
+	assert_int_equal(model_runtime_create(f->m, "nope", "chat", NULL,
+			NULL), -ENOENT);
+	assert_int_equal(model_env_create(f->m, "prod"), 0);
+	assert_int_equal(model_runtime_create(f->m, "prod", "bad/name",
+			NULL, NULL), -EINVAL);
+	assert_int_equal(model_runtime_create(f->m, "prod", "chat", NULL,
+			NULL), 0);
+	assert_int_equal(model_runtime_create(f->m, "prod", "chat", NULL,
+			NULL), -EEXIST);
+	assert_int_equal(model_runtime_get(f->m, "prod", "chat", &rt), 0);
+	assert_string_equal(rt.type, "agent");
+	assert_string_equal(rt.status, "CREATING");
+	assert_string_equal(rt.env, "prod");
+	assert_string_equal(rt.project, "");
+	assert_string_equal(rt.integration, "");
+	assert_string_equal(rt.runtime_version, "");
+	assert_int_equal(rt.registered_ns, f->now);
+	assert_int_equal(rt.heartbeat_ns, 0);
+	assert_int_equal(strlen(rt.uuid), 36);
+	assert_int_equal(rt.uuid[14], '4');
+	assert_non_null(strchr("89ab", rt.uuid[19]));
+	/* the same name in another environment is another runtime */
+	assert_int_equal(model_env_create(f->m, "dev"), 0);
+	assert_int_equal(model_runtime_create(f->m, "dev", "chat", NULL,
+			NULL), 0);
+}
+
+static void test_runtime_assign(void **state)
+{
+	struct fixture *f = *state;
+	struct model_runtime rt;
+	struct model_runtime_filter flt = { "prod", "shop", "orders" };
+	int n = 0;
+
+	assert_int_equal(model_env_create(f->m, "prod"), 0);
+	assert_int_equal(model_project_create(f->m, "shop"), 0);
+	assert_int_equal(model_integration_create(f->m, "shop", "orders"), 0);
+	assert_int_equal(model_integration_create(f->m, "shop", "billing"),
+			0);
+	assert_int_equal(model_runtime_create(f->m, "prod", "a", "shop",
+			"orders"), 0);
+	assert_int_equal(model_runtime_create(f->m, "prod", "b", "shop",
+			"nope"), -ENOENT);
+	assert_int_equal(model_runtime_create(f->m, "prod", "b", NULL, NULL),
+			0);
+	assert_int_equal(model_runtime_assign(f->m, "prod", "b", "shop",
+			"orders"), 0);
+	assert_int_equal(model_runtime_assign(f->m, "prod", "b", "shop",
+			"orders"), -EEXIST);
+	assert_int_equal(model_runtime_list(f->m, &flt,
+			(model_runtime_cb)count_cb, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(model_runtime_assign(f->m, "prod", "b", "shop",
+			"billing"), 0);
+	assert_int_equal(model_runtime_get(f->m, "prod", "b", &rt), 0);
+	assert_string_equal(rt.project, "shop");
+	assert_string_equal(rt.integration, "billing");
+	n = 0;
+	assert_int_equal(model_runtime_list(f->m, &flt,
+			(model_runtime_cb)count_cb, &n), 0);
+	assert_int_equal(n, 1);
+	/* the project view sees both integrations' runtimes */
+	flt.integration = NULL;
+	n = 0;
+	assert_int_equal(model_runtime_list(f->m, &flt,
+			(model_runtime_cb)count_cb, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(model_integration_delete(f->m, "shop", "billing"),
+			-ENOTEMPTY);
+}
+
+/* The status function at the edges of offline_after. */
+static void test_status_boundaries(void **state)
+{
+	struct store_runtime row;
+	int64_t since, t0 = 1000 * SEC, off = 30 * SEC;
+
+	(void)state;
+	memset(&row, 0, sizeof(row));
+	strcpy(row.type, "agent");
+	strcpy(row.desired, "run");
+	row.registered_ns = t0;
+	row.desired_ns = t0;
+	assert_string_equal(model_runtime_status(&row, t0, off, &since),
+			"CREATING");
+	assert_int_equal(since, t0);
+	row.latest_version = 1;
+	assert_string_equal(model_runtime_status(&row, t0, off, &since),
+			"STARTING");
+	row.heartbeat_ns = t0 + SEC;
+	row.running_ns = t0 + SEC;
+	assert_string_equal(model_runtime_status(&row, t0 + SEC, off,
+			&since), "RUNNING");
+	assert_int_equal(since, t0 + SEC);
+	/* exactly offline_after old is still RUNNING; a nanosecond more is
+	 * OFFLINE, since the moment it crossed */
+	assert_string_equal(model_runtime_status(&row, t0 + SEC + off, off,
+			&since), "RUNNING");
+	assert_string_equal(model_runtime_status(&row, t0 + SEC + off + 1,
+			off, &since), "OFFLINE");
+	assert_int_equal(since, t0 + SEC + off);
+	strcpy(row.desired, "stop");
+	row.desired_ns = t0 + 2 * SEC;
+	assert_string_equal(model_runtime_status(&row, t0 + 2 * SEC, off,
+			&since), "STOPPING");
+	assert_string_equal(model_runtime_status(&row, t0 + SEC + off + 1,
+			off, &since), "STOPPED");
+	assert_int_equal(since, t0 + 2 * SEC);
+	/* integration runtimes are never CREATING */
+	strcpy(row.type, "MI");
+	row.latest_version = 0;
+	strcpy(row.desired, "run");
+	assert_string_equal(model_runtime_status(&row, t0 + SEC, off,
+			&since), "RUNNING");
+}
+
+static void test_runtime_delete_running(void **state)
+{
+	struct fixture *f = *state;
+	struct store_runtime row;
+	struct store_env e;
+
+	/* a runtime that heartbeats is RUNNING and cannot be deleted */
+	assert_int_equal(model_env_create(f->m, "prod"), 0);
+	assert_int_equal(store_env_get(f->m->store, "prod", &e), 0);
+	memset(&row, 0, sizeof(row));
+	model_uuid(row.uuid);
+	row.env_id = e.id;
+	strcpy(row.name, "orders-1");
+	strcpy(row.type, "MI");
+	strcpy(row.desired, "run");
+	row.desired_ns = row.registered_ns = f->now;
+	row.heartbeat_ns = row.running_ns = f->now;
+	assert_int_equal(store_runtime_insert(f->m->store, &row), 0);
+	assert_int_equal(model_runtime_delete(f->m, "prod", "orders-1"),
+			-EBUSY);
+	assert_non_null(strstr(model_errmsg(), "RUNNING"));
+	assert_int_equal(model_runtime_assign(f->m, "prod", "orders-1",
+			"x", "y"), -EPERM);
+	/* once OFFLINE it can */
+	f->now += 31 * SEC;
+	assert_int_equal(model_runtime_delete(f->m, "prod", "orders-1"), 0);
+}
+
+static void test_survives_reopen(void **state)
+{
+	struct fixture *f = *state;
+	struct model_runtime rt;
+	struct model_env e;
+	char uuid[MODEL_UUID_LEN];
+
+	assert_int_equal(model_env_create(f->m, "prod"), 0);
+	assert_int_equal(model_env_set_critical(f->m, "prod", "1"), 0);
+	assert_int_equal(model_runtime_create(f->m, "prod", "chat", NULL,
+			NULL), 0);
+	assert_int_equal(model_runtime_get(f->m, "prod", "chat", &rt), 0);
+	memcpy(uuid, rt.uuid, sizeof(uuid));
+	model_close(f->m);
+	f->m = NULL;
+	assert_int_equal(open_model(f), 0);
+	assert_int_equal(store_schema_version(f->m->store) > 0, 1);
+	assert_int_equal(model_env_get(f->m, "prod", &e), 0);
+	assert_int_equal(e.critical, 1);
+	assert_int_equal(model_runtime_get(f->m, "prod", "chat", &rt), 0);
+	assert_string_equal(rt.uuid, uuid);
+}
+
+static void test_time_format(void **state)
+{
+	char buf[MODEL_TIME_MAX];
+
+	(void)state;
+	model_time_format(0, buf);
+	assert_string_equal(buf, "never");
+	model_time_format(1700000000 * SEC + 999, buf);
+	assert_string_equal(buf, "2023-11-14T22:13:20Z");
+}
+
+static void set_user_version(const char *db, int v)
+{
+	char sql[64];
+	sqlite3 *h;
+
+	assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v);
+	assert_int_equal(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(h);
+}
+
+static void test_newer_schema_refused(void **state)
+{
+	struct fixture *f = *state;
+	struct model *m2;
+	int v = store_schema_version(f->m->store);
+
+	model_close(f->m);
+	f->m = NULL;
+	set_user_version(f->db, 999);
+	assert_int_equal(model_open(&m2, f->db, NULL), -EPROTO);
+	assert_non_null(strstr(model_errmsg(), "newer"));
+	set_user_version(f->db, v);
+	assert_int_equal(open_model(f), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_status_boundaries),
+		cmocka_unit_test(test_time_format),
+		cmocka_unit_test_setup_teardown(test_env_lifecycle, setup,
+				teardown),
+		cmocka_unit_test_setup_teardown(test_env_critical, setup,
+				teardown),
+		cmocka_unit_test_setup_teardown(test_env_not_empty, setup,
+				teardown),
+		cmocka_unit_test_setup_teardown(test_projects_integrations,
+				setup, teardown),
+		cmocka_unit_test_setup_teardown(test_runtime_create, setup,
+				teardown),
+		cmocka_unit_test_setup_teardown(test_runtime_assign, setup,
+				teardown),
+		cmocka_unit_test_setup_teardown(test_runtime_delete_running,
+				setup, teardown),
+		cmocka_unit_test_setup_teardown(test_survives_reopen, setup,
+				teardown),
+		cmocka_unit_test_setup_teardown(test_newer_schema_refused,
+				setup, teardown),
+	};
+
+	return cmocka_run_group_tests_name("model", tests, NULL, NULL);
+}

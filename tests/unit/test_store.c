@@ -1,0 +1,142 @@
+/*
+ * test_store.c - the SQLite backend on its own: schema, errno mapping,
+ * transactions that roll back, and rows that come back as written.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <string.h>
+
+#include "../../store/store.h"
+
+static int setup(void **state)
+{
+	struct store *s;
+
+	if (store_open(&s, ":memory:"))
+		return -1;
+	*state = s;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	store_close(*state);
+	return 0;
+}
+
+static void test_schema(void **state)
+{
+	assert_true(store_schema_version(*state) >= 1);
+}
+
+static void test_env_rows(void **state)
+{
+	struct store *s = *state;
+	struct store_env e;
+
+	assert_int_equal(store_env_insert(s, "prod", 42), 0);
+	assert_int_equal(store_env_insert(s, "prod", 43), -EEXIST);
+	assert_non_null(strstr(store_errmsg(), "already exists"));
+	assert_int_equal(store_env_get(s, "prod", &e), 0);
+	assert_string_equal(e.name, "prod");
+	assert_int_equal(e.created_ns, 42);
+	assert_int_equal(e.mtime_ns, 42);
+	assert_int_equal(store_env_set_critical(s, e.id, 1, 50), 0);
+	assert_int_equal(store_env_get(s, "prod", &e), 0);
+	assert_int_equal(e.critical, 1);
+	assert_int_equal(e.mtime_ns, 50);
+	assert_int_equal(store_env_get(s, "dev", &e), -ENOENT);
+	assert_int_equal(store_env_delete(s, e.id), 0);
+	assert_int_equal(store_env_delete(s, e.id), -ENOENT);
+}
+
+static void test_rollback(void **state)
+{
+	struct store *s = *state;
+	struct store_env e;
+
+	assert_int_equal(store_begin(s), 0);
+	assert_int_equal(store_env_insert(s, "prod", 1), 0);
+	store_rollback(s);
+	assert_int_equal(store_env_get(s, "prod", &e), -ENOENT);
+	assert_int_equal(store_begin(s), 0);
+	assert_int_equal(store_env_insert(s, "prod", 1), 0);
+	assert_int_equal(store_commit(s), 0);
+	assert_int_equal(store_env_get(s, "prod", &e), 0);
+}
+
+static int count(void *ctx, const struct store_runtime *rt)
+{
+	(void)rt;
+	(*(int *)ctx)++;
+	return 0;
+}
+
+static void test_runtime_rows(void **state)
+{
+	struct store *s = *state;
+	struct store_runtime rt, got;
+	struct store_project p;
+	struct store_integration in;
+	struct store_env e;
+	struct store_runtime_filter f = { 0, 0, 0 };
+	int n = 0;
+
+	assert_int_equal(store_env_insert(s, "prod", 1), 0);
+	assert_int_equal(store_env_get(s, "prod", &e), 0);
+	assert_int_equal(store_project_insert(s, "shop", 1), 0);
+	assert_int_equal(store_project_get(s, "shop", &p), 0);
+	assert_int_equal(store_integration_insert(s, p.id, "orders", "MI", 1),
+			0);
+	assert_int_equal(store_integration_get(s, p.id, "orders", &in), 0);
+	memset(&rt, 0, sizeof(rt));
+	strcpy(rt.uuid, "00000000-0000-4000-8000-000000000001");
+	rt.env_id = e.id;
+	strcpy(rt.name, "orders-1");
+	strcpy(rt.type, "MI");
+	rt.integration_id = in.id;
+	strcpy(rt.desired, "run");
+	strcpy(rt.platform, "WSO2 Micro Integrator 4.4.0");
+	rt.registered_ns = 7;
+	assert_int_equal(store_runtime_insert(s, &rt), 0);
+	assert_true(rt.id > 0);
+	assert_int_equal(store_runtime_insert(s, &rt), -EEXIST);
+	assert_int_equal(store_runtime_get(s, e.id, "orders-1", &got), 0);
+	assert_string_equal(got.env, "prod");
+	assert_string_equal(got.project, "shop");
+	assert_string_equal(got.integration, "orders");
+	assert_string_equal(got.platform, "WSO2 Micro Integrator 4.4.0");
+	assert_int_equal(got.registered_ns, 7);
+	f.integration_id = in.id;
+	assert_int_equal(store_runtime_list(s, &f, count, &n), 0);
+	assert_int_equal(n, 1);
+	/* an integration with runtimes cannot go: the foreign key holds */
+	assert_int_equal(store_integration_children(s, in.id,
+			&(int64_t){ 0 }), 0);
+	assert_int_equal(store_integration_delete(s, in.id), -ENOTEMPTY);
+	assert_int_equal(store_runtime_set_integration(s, rt.id, 0, 9), 0);
+	assert_int_equal(store_runtime_get(s, e.id, "orders-1", &got), 0);
+	assert_string_equal(got.integration, "");
+	assert_int_equal(got.assigned_ns, 9);
+	assert_int_equal(store_integration_delete(s, in.id), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_schema, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_env_rows, setup,
+				teardown),
+		cmocka_unit_test_setup_teardown(test_rollback, setup,
+				teardown),
+		cmocka_unit_test_setup_teardown(test_runtime_rows, setup,
+				teardown),
+	};
+
+	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
+}
