@@ -40,6 +40,20 @@ int model_fail_store(int err)
 	return model_fail(err, "%s", store_errmsg());
 }
 
+/* The key beside the database, unless the configuration names one. */
+static int open_key(struct model *m, const char *db)
+{
+	char path[4096];
+
+	if (m->cfg.key_path)
+		return model_seal_init(m, m->cfg.key_path);
+	if (!strcmp(db, ":memory:"))
+		return model_seal_init(m, NULL);
+	if (snprintf(path, sizeof(path), "%s.key", db) >= (int)sizeof(path))
+		return model_fail(-ENAMETOOLONG, "database path too long");
+	return model_seal_init(m, path);
+}
+
 int model_open(struct model **out, const char *db,
 		const struct model_config *cfg)
 {
@@ -56,8 +70,14 @@ int model_open(struct model **out, const char *db,
 		m->cfg = *cfg;
 	if (m->cfg.offline_after_ns <= 0)
 		m->cfg.offline_after_ns = DEFAULT_OFFLINE_AFTER_NS;
+	ret = open_key(m, db);
+	if (ret) {
+		free(m);
+		return ret;
+	}
 	ret = store_open(&m->store, db);
 	if (ret) {
+		sodium_memzero(m->key, sizeof(m->key));
 		free(m);
 		return model_fail_store(ret);
 	}
@@ -71,6 +91,7 @@ void model_close(struct model *m)
 	if (!m)
 		return;
 	store_close(m->store);
+	sodium_memzero(m->key, sizeof(m->key));
 	pthread_mutex_destroy(&m->lock);
 	free(m);
 }

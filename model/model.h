@@ -27,6 +27,9 @@ struct model;
 struct model_config {
 	/* A runtime is OFFLINE when its last heartbeat is older than this. */
 	int64_t offline_after_ns;
+	/* The key file that seals secrets at rest; NULL means DB.key beside
+	 * the database (none for ":memory:": the key then lives in memory). */
+	const char *key_path;
 	/* The clock, for tests; NULL means the real one (CLOCK_REALTIME). */
 	int64_t (*now)(void *ctx);
 	void *now_ctx;

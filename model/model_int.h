@@ -6,6 +6,8 @@
 #define MODEL_INT_H
 
 #include <pthread.h>
+#include <stddef.h>
+#include <sodium.h>
 
 #include "model.h"
 #include "../store/store.h"
@@ -14,6 +16,7 @@ struct model {
 	pthread_mutex_t lock;
 	struct store *store;
 	struct model_config cfg;
+	unsigned char key[crypto_secretbox_KEYBYTES];   /* see seal.c */
 };
 
 /* Records the reason for model_errmsg() and returns `err` (a -errno), so
@@ -36,6 +39,19 @@ int model_end(struct model *m, int ret);
 
 /* Fills `out` with a random (version 4) UUID. */
 void model_uuid(char out[MODEL_UUID_LEN]);
+
+/* Key material at rest (seal.c).  model_seal_init() reads the key file at
+ * `key_path`, creating it (0600) if missing; NULL gives a key in memory
+ * only.  model_seal() writes nonce + ciphertext + MAC to `out`
+ * (MODEL_SEAL_OVERHEAD more bytes than `len`); model_unseal() reverses it,
+ * -EIO when the value was not sealed with this key. */
+#define MODEL_SEAL_OVERHEAD \
+	(crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES)
+int model_seal_init(struct model *m, const char *key_path);
+int model_seal(struct model *m, const void *plain, size_t len,
+		unsigned char *out, size_t cap, size_t *outlen);
+int model_unseal(struct model *m, const unsigned char *in, size_t len,
+		void *plain, size_t cap, size_t *outlen);
 
 /* Lookups by name, with the model's messages, for use under the lock. */
 int model_env_row(struct model *m, const char *name, struct store_env *out);

@@ -3,6 +3,7 @@
  * temporary file: names, environments, projects, integrations, runtimes,
  * their status over time, and what survives a reopen.
  */
+#define _GNU_SOURCE
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -15,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
 
 #include "../../model/model_int.h"
 
@@ -34,7 +36,9 @@ static int64_t fake_now(void *ctx)
 
 static int open_model(struct fixture *f)
 {
-	struct model_config cfg = { 30 * SEC, fake_now, f };
+	struct model_config cfg = {
+		.offline_after_ns = 30 * SEC, .now = fake_now, .now_ctx = f
+	};
 
 	return model_open(&f->m, f->db, &cfg);
 }
@@ -416,6 +420,38 @@ static void test_newer_schema_refused(void **state)
 	assert_int_equal(open_model(f), 0);
 }
 
+static void test_seal_round_trip(void **state)
+{
+	struct fixture *f = *state;
+	unsigned char sealed[64 + MODEL_SEAL_OVERHEAD], plain[64];
+	size_t n, m;
+	struct stat st;
+	char key[128];
+
+	assert_int_equal(model_seal(f->m, "s3cret", 6, sealed,
+			sizeof(sealed), &n), 0);
+	assert_int_equal(n, 6 + MODEL_SEAL_OVERHEAD);
+	assert_null(memmem(sealed, n, "s3cret", 6));
+	assert_int_equal(model_unseal(f->m, sealed, n, plain, sizeof(plain),
+			&m), 0);
+	assert_int_equal(m, 6);
+	assert_memory_equal(plain, "s3cret", 6);
+	sealed[n - 1] ^= 1;
+	assert_int_equal(model_unseal(f->m, sealed, n, plain, sizeof(plain),
+			&m), -EIO);
+	/* the key file sits beside the database, readable by its owner only,
+	 * and the same key comes back after a reopen */
+	snprintf(key, sizeof(key), "%s.key", f->db);
+	assert_int_equal(stat(key, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(st.st_size, 32);
+	sealed[n - 1] ^= 1;
+	model_close(f->m);
+	assert_int_equal(open_model(f), 0);
+	assert_int_equal(model_unseal(f->m, sealed, n, plain, sizeof(plain),
+			&m), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -440,6 +476,8 @@ int main(void)
 				teardown),
 		cmocka_unit_test_setup_teardown(test_newer_schema_refused,
 				setup, teardown),
+		cmocka_unit_test_setup_teardown(test_seal_round_trip, setup,
+				teardown),
 	};
 
 	return cmocka_run_group_tests_name("model", tests, NULL, NULL);
