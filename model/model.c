@@ -82,6 +82,11 @@ int model_open(struct model **out, const char *db,
 		return model_fail_store(ret);
 	}
 	pthread_mutex_init(&m->lock, NULL);
+	ret = model_liveness_start(m);
+	if (ret) {
+		model_close(m);
+		return ret;
+	}
 	*out = m;
 	return 0;
 }
@@ -90,6 +95,7 @@ void model_close(struct model *m)
 {
 	if (!m)
 		return;
+	model_liveness_stop(m);
 	store_close(m->store);
 	sodium_memzero(m->key, sizeof(m->key));
 	pthread_mutex_destroy(&m->lock);

@@ -15,12 +15,16 @@
 #ifndef MODEL_H
 #define MODEL_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define MODEL_NAME_MAX 64         /* 63 characters + NUL */
 #define MODEL_NAME_LEN_MAX 63
 #define MODEL_TEXT_MAX 128
 #define MODEL_UUID_LEN 37
+#define MODEL_KEY_ID_LEN 9        /* a secret's key id: 8 hex digits + NUL */
+#define MODEL_SECRET_MAX 64       /* "KEYID.BASE64" + NUL */
+#define MODEL_HEARTBEAT_MAX 65536 /* one heartbeat's JSON at the most */
 
 struct model;
 
@@ -33,6 +37,10 @@ struct model_config {
 	/* The clock, for tests; NULL means the real one (CLOCK_REALTIME). */
 	int64_t (*now)(void *ctx);
 	void *now_ctx;
+	/* How often heartbeat times held in memory are written to the
+	 * database: 0 means every 500 ms; negative means never by itself
+	 * (tests flush by hand). */
+	int64_t flush_interval_ns;
 };
 
 struct model_env {
@@ -72,6 +80,35 @@ struct model_runtime {
 	int64_t info_ns;                    /* last change of version/platform/os */
 	int64_t assigned_ns;                /* last change of project/integration */
 	int64_t latest_version;             /* 0: none deployed */
+	char secret[MODEL_KEY_ID_LEN];      /* bound secret's key id, or "" */
+};
+
+/* An unbound secret.  `secret` is the credential itself, KEYID.BASE64;
+ * `project` and `integration` are "" unless it is scoped to one. */
+struct model_secret {
+	char env[MODEL_NAME_MAX];
+	char name[MODEL_NAME_MAX];
+	char project[MODEL_NAME_MAX];
+	char integration[MODEL_NAME_MAX];
+	char key_id[MODEL_KEY_ID_LEN];
+	char secret[MODEL_SECRET_MAX];
+	int64_t created_ns;
+};
+
+/* Where secrets are seen: `env` is required; with `project` and
+ * `integration` set, only the secrets scoped to that integration. */
+struct model_secret_scope {
+	const char *env;
+	const char *project;
+	const char *integration;
+};
+
+/* What a heartbeat is answered with: the runtime's UUID and the commands
+ * pending for it ("START", "STOP"). */
+struct model_heartbeat_reply {
+	char runtime_id[MODEL_UUID_LEN];
+	const char *commands[2];
+	int ncommands;
 };
 
 /* Which runtimes model_runtime_list() walks: `env` is required; with
@@ -88,6 +125,7 @@ typedef int (*model_project_cb)(void *ctx, const struct model_project *p);
 typedef int (*model_integration_cb)(void *ctx,
 		const struct model_integration *in);
 typedef int (*model_runtime_cb)(void *ctx, const struct model_runtime *rt);
+typedef int (*model_secret_cb)(void *ctx, const struct model_secret *sec);
 
 /* Opens the model on the database at `db` (created and migrated if need
  * be).  `cfg` is copied; NULL takes the defaults (offline after 30 s). */
@@ -155,6 +193,32 @@ int model_runtime_get(struct model *m, const char *env, const char *name,
 		struct model_runtime *out);
 int model_runtime_list(struct model *m, const struct model_runtime_filter *f,
 		model_runtime_cb cb, void *ctx);
+
+/* Secrets (secret.c).  Creating one generates a key id (8 hex digits) and
+ * 32 random bytes, sealed at rest; created within an integration's scope
+ * it can only register a runtime of that integration.  Only unbound
+ * secrets can be got, listed and revoked by name: binding takes a secret
+ * off the list.  Revoking deletes it. */
+int model_secret_create(struct model *m, const struct model_secret_scope *sc,
+		const char *name);
+int model_secret_get(struct model *m, const struct model_secret_scope *sc,
+		const char *name, struct model_secret *out);
+int model_secret_list(struct model *m, const struct model_secret_scope *sc,
+		model_secret_cb cb, void *ctx);
+int model_secret_revoke(struct model *m, const struct model_secret_scope *sc,
+		const char *name);
+/* Revokes the secret bound to a runtime: its heartbeats are refused from
+ * now on and it is OFFLINE at once.  -ENOENT when none is bound. */
+int model_runtime_secret_revoke(struct model *m, const char *env,
+		const char *name);
+
+/* Takes one heartbeat, `len` bytes of JSON with ICP's field names
+ * (heartbeat.c).  The first valid one from a runtime registers it;
+ * later ones keep it alive.  -EINVAL malformed or missing field,
+ * -EACCES unknown, revoked or misplaced credentials, -EEXIST the name
+ * belongs to another runtime; a refused heartbeat changes nothing. */
+int model_heartbeat(struct model *m, const char *json, size_t len,
+		struct model_heartbeat_reply *out);
 
 /* Formats `ns` as RFC 3339 UTC ("2026-11-23T12:17:48Z") into buf, which
  * must hold MODEL_TIME_MAX bytes; 0 gives "never". */

@@ -17,6 +17,7 @@ struct model {
 	struct store *store;
 	struct model_config cfg;
 	unsigned char key[crypto_secretbox_KEYBYTES];   /* see seal.c */
+	struct liveness *live;                          /* see liveness.c */
 };
 
 /* Records the reason for model_errmsg() and returns `err` (a -errno), so
@@ -60,9 +61,47 @@ int model_project_row(struct model *m, const char *name,
 int model_integration_row(struct model *m, const char *project,
 		const char *name, struct store_integration *out);
 
+/* A runtime by environment and name, with the model's messages and the
+ * newest heartbeat time; under the lock. */
+int model_runtime_row(struct model *m, const char *env, const char *name,
+		struct store_runtime *out);
+
+/* Secrets' credentials (secret.c): 32 random bytes, handed out as
+ * KEYID.BASE64.  model_secret_parse() splits a credential (-EINVAL when it
+ * is not of that form); model_secret_open() unseals a stored secret's
+ * bytes (-EIO when they do not open with this key file or belong to
+ * another key id).  Callers wipe `raw` after use. */
+#define MODEL_SECRET_BYTES 32
+int model_secret_parse(const char *cred, char key_id[MODEL_KEY_ID_LEN],
+		unsigned char raw[MODEL_SECRET_BYTES]);
+int model_secret_open(struct model *m, const struct store_secret *row,
+		unsigned char raw[MODEL_SECRET_BYTES]);
+
 /* The status of a stored runtime at `now`, and since when it has had it.
  * Pure: neither lock nor store. */
 const char *model_runtime_status(const struct store_runtime *row,
 		int64_t now, int64_t offline_after_ns, int64_t *since_ns);
+
+/* Heartbeat times held in memory between flushes (liveness.c), all under
+ * the model's lock but model_liveness_start/stop/flush, which take it.
+ * model_liveness_note() records a heartbeat of a runtime whose stored row
+ * is otherwise current; model_liveness_overlay() puts the newest known
+ * heartbeat into a row read from the store. */
+int model_liveness_start(struct model *m);
+void model_liveness_stop(struct model *m);
+int model_liveness_flush(struct model *m);
+int model_liveness_note(struct model *m, const struct store_runtime *rt,
+		int64_t heartbeat_ns);
+void model_liveness_overlay(struct model *m, struct store_runtime *row);
+/* How many heartbeats are waiting to be written. */
+size_t model_liveness_pending(struct model *m);
+
+/* Service accounts (issue 3).  model_service_account_create() gives a
+ * new runtime its account, inside the caller's transaction;
+ * model_service_account_verify() checks "CLIENTID.SECRET" against the
+ * runtime's account: 0 or -EACCES. */
+int model_service_account_create(struct model *m, int64_t runtime_id);
+int model_service_account_verify(struct model *m, int64_t runtime_id,
+		const char *cred);
 
 #endif

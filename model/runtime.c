@@ -17,7 +17,11 @@ const char *model_runtime_status(const struct store_runtime *row,
 {
 	int64_t hb = row->heartbeat_ns;
 	int64_t gone = hb + offline_after_ns;   /* OFFLINE from this moment */
-	int live = hb > 0 && now <= gone;
+	int live = hb > 0 && now <= gone && !row->revoked_ns;
+
+	/* a revoked secret cuts the runtime off at once */
+	if (row->revoked_ns && row->revoked_ns < gone)
+		gone = row->revoked_ns;
 
 	if (!strcmp(row->type, "agent") && row->latest_version == 0) {
 		*since_ns = row->registered_ns;
@@ -61,6 +65,7 @@ static void runtime_copy(struct model *m, struct model_runtime *out,
 	out->info_ns = row->info_ns;
 	out->assigned_ns = row->assigned_ns;
 	out->latest_version = row->latest_version;
+	memcpy(out->secret, row->secret, sizeof(out->secret));
 	out->status = model_runtime_status(row, model_now(m),
 			m->cfg.offline_after_ns, &out->status_ns);
 }
@@ -77,6 +82,8 @@ static int runtime_row(struct model *m, const char *env, const char *name,
 	if (ret)
 		return ret;
 	ret = store_runtime_get(m->store, e.id, name, out);
+	if (!ret)
+		model_liveness_overlay(m, out);
 	if (ret == -ENOENT)
 		return model_fail(ret, "no runtime '%s' in environment '%s'",
 				name, env);
@@ -190,8 +197,10 @@ static int runtime_each(void *ctx, const struct store_runtime *row)
 {
 	struct runtime_walk *w = ctx;
 	struct model_runtime out;
+	struct store_runtime r = *row;
 
-	runtime_copy(w->m, &out, row);
+	model_liveness_overlay(w->m, &r);
+	runtime_copy(w->m, &out, &r);
 	return w->cb(w->ctx, &out);
 }
 
@@ -221,4 +230,10 @@ int model_runtime_list(struct model *m, const struct model_runtime_filter *f,
 		ret = store_runtime_list(m->store, &sf, runtime_each, &w);
 	model_unlock(m);
 	return ret;
+}
+
+int model_runtime_row(struct model *m, const char *env, const char *name,
+		struct store_runtime *out)
+{
+	return runtime_row(m, env, name, out);
 }

@@ -26,6 +26,8 @@
 #define STORE_NAME_MAX 64     /* names: up to 63 bytes + NUL */
 #define STORE_UUID_LEN 37     /* 36 characters + NUL */
 #define STORE_TEXT_MAX 128    /* reported values (platform, os, ...) */
+#define STORE_KEY_ID_LEN 9    /* a secret's key id: 8 hex digits + NUL */
+#define STORE_SEALED_MAX 128  /* a sealed secret, nonce and MAC included */
 
 struct store;
 
@@ -74,6 +76,34 @@ struct store_runtime {
 	int64_t info_ns;                   /* last change of version/platform/os */
 	int64_t assigned_ns;               /* last change of integration_id */
 	int64_t latest_version;            /* 0: no version deployed */
+	int64_t revoked_ns;                /* its secret was revoked; 0: no */
+	char secret[STORE_KEY_ID_LEN];     /* joined: bound key id, or "" */
+};
+
+/* A secret: generated for an environment (and, when integration_id is
+ * set, scoped to one integration), unbound until a runtime's first
+ * heartbeat claims it.  `sealed` is what model_seal() made of it. */
+struct store_secret {
+	int64_t id;
+	char key_id[STORE_KEY_ID_LEN];
+	int64_t env_id;
+	char env[STORE_NAME_MAX];          /* joined */
+	int64_t integration_id;            /* 0: any integration */
+	char project[STORE_NAME_MAX];      /* joined: "" when unscoped */
+	char integration[STORE_NAME_MAX];  /* joined: "" when unscoped */
+	char name[STORE_NAME_MAX];
+	unsigned char sealed[STORE_SEALED_MAX];
+	size_t sealed_len;
+	int64_t created_ns;
+	int64_t runtime_id;                /* 0: unbound */
+	int64_t bound_ns;
+};
+
+/* Which unbound secrets store_secret_list() walks: those of `env_id`,
+ * and with integration_id set only those scoped to it. */
+struct store_secret_filter {
+	int64_t env_id;
+	int64_t integration_id;
 };
 
 /* Which runtimes store_runtime_list() walks; 0 fields match anything. */
@@ -90,6 +120,7 @@ typedef int (*store_project_cb)(void *ctx, const struct store_project *p);
 typedef int (*store_integration_cb)(void *ctx,
 		const struct store_integration *in);
 typedef int (*store_runtime_cb)(void *ctx, const struct store_runtime *rt);
+typedef int (*store_secret_cb)(void *ctx, const struct store_secret *sec);
 
 /* Opens (creating if need be) the database at `path` (":memory:" works),
  * turns on WAL and foreign keys, and migrates the schema to the current
@@ -156,5 +187,32 @@ int store_runtime_set_integration(struct store *s, int64_t id,
 int store_runtime_list(struct store *s,
 		const struct store_runtime_filter *f,
 		store_runtime_cb cb, void *ctx);
+/* What a heartbeat reports, in one statement: integration_id,
+ * assigned_ns, runtime_version, platform, os, info_ns, heartbeat_ns,
+ * running_ns and revoked_ns of `rt` (found by rt->id). */
+int store_runtime_report(struct store *s, const struct store_runtime *rt);
+/* Moves heartbeat_ns forward to `ns` (never back) on the runtime `id`,
+ * if it still has `uuid`; a runtime deleted since is no error. */
+int store_runtime_heartbeat(struct store *s, int64_t id, const char *uuid,
+		int64_t ns);
+/* Marks the runtime's secret revoked at `now` (0 clears the mark). */
+int store_runtime_set_revoked(struct store *s, int64_t id, int64_t now);
+
+/* Secrets.  store_secret_insert() reads every stored field of `sec` but
+ * `id`, the joined names and the binding, and sets sec->id; a key id or
+ * an unbound name taken in the environment gives -EEXIST.  Deleting a
+ * runtime deletes the secret bound to it. */
+int store_secret_insert(struct store *s, struct store_secret *sec);
+/* The unbound secret NAME of an environment. */
+int store_secret_get(struct store *s, int64_t env_id, const char *name,
+		struct store_secret *out);
+/* The secret with key id `key_id`, bound or not. */
+int store_secret_get_key(struct store *s, const char *key_id,
+		struct store_secret *out);
+int store_secret_delete(struct store *s, int64_t id);
+int store_secret_bind(struct store *s, int64_t id, int64_t runtime_id,
+		int64_t now);
+int store_secret_list(struct store *s, const struct store_secret_filter *f,
+		store_secret_cb cb, void *ctx);
 
 #endif

@@ -58,6 +58,25 @@ static const char *const migrations[] = {
 	"  latest_version INTEGER NOT NULL DEFAULT 0,"
 	"  UNIQUE (env_id, name));"
 	"CREATE INDEX runtime_integration ON runtime(integration_id);",
+	/* 1 -> 2: secrets, bound to a runtime by its first heartbeat, and
+	 * when a runtime's secret was revoked. */
+	"ALTER TABLE runtime ADD COLUMN revoked_ns INTEGER NOT NULL"
+	"  DEFAULT 0;"
+	"CREATE TABLE secret ("
+	"  id INTEGER PRIMARY KEY,"
+	"  key_id TEXT NOT NULL UNIQUE,"
+	"  env_id INTEGER NOT NULL REFERENCES env(id),"
+	"  integration_id INTEGER REFERENCES integration(id),"
+	"  name TEXT NOT NULL,"
+	"  sealed BLOB NOT NULL,"
+	"  created_ns INTEGER NOT NULL,"
+	"  runtime_id INTEGER UNIQUE REFERENCES runtime(id)"
+	"    ON DELETE CASCADE,"
+	"  bound_ns INTEGER NOT NULL DEFAULT 0);"
+	"CREATE UNIQUE INDEX secret_unbound_name ON secret(env_id, name)"
+	"  WHERE runtime_id IS NULL;"
+	"CREATE INDEX secret_env ON secret(env_id);"
+	"CREATE INDEX secret_integration ON secret(integration_id);",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -67,10 +86,20 @@ static const char *const migrations[] = {
 	" coalesce(r.integration_id, 0), coalesce(p.name, '')," \
 	" coalesce(i.name, ''), r.desired, r.desired_ns, r.runtime_version," \
 	" r.platform, r.os, r.registered_ns, r.heartbeat_ns, r.running_ns," \
-	" r.info_ns, r.assigned_ns, r.latest_version"
+	" r.info_ns, r.assigned_ns, r.latest_version, r.revoked_ns," \
+	" coalesce(s.key_id, '')"
 #define RUNTIME_FROM \
 	" FROM runtime r JOIN env e ON e.id = r.env_id" \
 	" LEFT JOIN integration i ON i.id = r.integration_id" \
+	" LEFT JOIN project p ON p.id = i.project_id" \
+	" LEFT JOIN secret s ON s.runtime_id = r.id"
+#define SECRET_COLUMNS \
+	"s.id, s.key_id, s.env_id, e.name, coalesce(s.integration_id, 0)," \
+	" coalesce(p.name, ''), coalesce(i.name, ''), s.name, s.sealed," \
+	" s.created_ns, coalesce(s.runtime_id, 0), s.bound_ns"
+#define SECRET_FROM \
+	" FROM secret s JOIN env e ON e.id = s.env_id" \
+	" LEFT JOIN integration i ON i.id = s.integration_id" \
 	" LEFT JOIN project p ON p.id = i.project_id"
 
 enum stmt {
@@ -83,6 +112,9 @@ enum stmt {
 	S_INTEGRATION_SET_TYPE, S_INTEGRATION_LIST, S_INTEGRATION_CHILDREN,
 	S_RUNTIME_INSERT, S_RUNTIME_GET, S_RUNTIME_DELETE, S_RUNTIME_LIST,
 	S_RUNTIME_SET_INTEGRATION,
+	S_RUNTIME_REPORT, S_RUNTIME_HEARTBEAT, S_RUNTIME_SET_REVOKED,
+	S_SECRET_INSERT, S_SECRET_GET, S_SECRET_GET_KEY, S_SECRET_DELETE,
+	S_SECRET_BIND, S_SECRET_LIST,
 	S_COUNT
 };
 
@@ -99,7 +131,9 @@ static const char *const stmt_sql[S_COUNT] = {
 		" WHERE id = ?1",
 	[S_ENV_LIST] = "SELECT id, name, critical, created_ns, mtime_ns"
 		" FROM env ORDER BY name",
-	[S_ENV_CHILDREN] = "SELECT count(*) FROM runtime WHERE env_id = ?1",
+	[S_ENV_CHILDREN] = "SELECT (SELECT count(*) FROM runtime"
+		" WHERE env_id = ?1) + (SELECT count(*) FROM secret"
+		" WHERE env_id = ?1 AND runtime_id IS NULL)",
 	[S_PROJECT_INSERT] = "INSERT INTO project (name, created_ns)"
 		" VALUES (?1, ?2)",
 	[S_PROJECT_GET] = "SELECT id, name, created_ns FROM project"
@@ -123,8 +157,9 @@ static const char *const stmt_sql[S_COUNT] = {
 		" i.type, i.created_ns, i.mtime_ns FROM integration i"
 		" JOIN project p ON p.id = i.project_id"
 		" WHERE i.project_id = ?1 ORDER BY i.name",
-	[S_INTEGRATION_CHILDREN] = "SELECT count(*) FROM runtime"
-		" WHERE integration_id = ?1",
+	[S_INTEGRATION_CHILDREN] = "SELECT (SELECT count(*) FROM runtime"
+		" WHERE integration_id = ?1) + (SELECT count(*) FROM secret"
+		" WHERE integration_id = ?1 AND runtime_id IS NULL)",
 	[S_RUNTIME_INSERT] = "INSERT INTO runtime (uuid, env_id, name, type,"
 		" integration_id, desired, desired_ns, runtime_version,"
 		" platform, os, registered_ns, heartbeat_ns, running_ns,"
@@ -142,6 +177,30 @@ static const char *const stmt_sql[S_COUNT] = {
 		" AND (?2 = 0 OR i.project_id = ?2)"
 		" AND (?3 = 0 OR r.integration_id = ?3)"
 		" ORDER BY e.name, r.name",
+	[S_RUNTIME_REPORT] = "UPDATE runtime SET"
+		" integration_id = nullif(?2, 0), assigned_ns = ?3,"
+		" runtime_version = ?4, platform = ?5, os = ?6, info_ns = ?7,"
+		" heartbeat_ns = ?8, running_ns = ?9, revoked_ns = ?10"
+		" WHERE id = ?1",
+	[S_RUNTIME_HEARTBEAT] = "UPDATE runtime SET"
+		" heartbeat_ns = max(heartbeat_ns, ?3)"
+		" WHERE id = ?1 AND uuid = ?2",
+	[S_RUNTIME_SET_REVOKED] = "UPDATE runtime SET revoked_ns = ?2"
+		" WHERE id = ?1",
+	[S_SECRET_INSERT] = "INSERT INTO secret (key_id, env_id,"
+		" integration_id, name, sealed, created_ns)"
+		" VALUES (?1, ?2, nullif(?3, 0), ?4, ?5, ?6)",
+	[S_SECRET_GET] = "SELECT " SECRET_COLUMNS SECRET_FROM
+		" WHERE s.env_id = ?1 AND s.name = ?2"
+		" AND s.runtime_id IS NULL",
+	[S_SECRET_GET_KEY] = "SELECT " SECRET_COLUMNS SECRET_FROM
+		" WHERE s.key_id = ?1",
+	[S_SECRET_DELETE] = "DELETE FROM secret WHERE id = ?1",
+	[S_SECRET_BIND] = "UPDATE secret SET runtime_id = ?2, bound_ns = ?3"
+		" WHERE id = ?1 AND runtime_id IS NULL",
+	[S_SECRET_LIST] = "SELECT " SECRET_COLUMNS SECRET_FROM
+		" WHERE s.env_id = ?1 AND s.runtime_id IS NULL"
+		" AND (?2 = 0 OR s.integration_id = ?2) ORDER BY s.name",
 };
 
 struct store {
@@ -662,6 +721,8 @@ static void runtime_row(sqlite3_stmt *st, struct store_runtime *rt)
 	rt->info_ns = sqlite3_column_int64(st, 17);
 	rt->assigned_ns = sqlite3_column_int64(st, 18);
 	rt->latest_version = sqlite3_column_int64(st, 19);
+	rt->revoked_ns = sqlite3_column_int64(st, 20);
+	copy_text(rt->secret, sizeof(rt->secret), st, 21);
 }
 
 int store_runtime_insert(struct store *s, struct store_runtime *rt)
@@ -755,6 +816,177 @@ int store_runtime_list(struct store *s, const struct store_runtime_filter *f,
 	}
 	if (!ret && rc != SQLITE_DONE)
 		ret = fail_sqlite(s, rc, "list runtimes");
+	done(st);
+	return ret;
+}
+
+int store_runtime_report(struct store *s, const struct store_runtime *rt)
+{
+	sqlite3_stmt *st = stmt(s, S_RUNTIME_REPORT);
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, rt->id);
+	sqlite3_bind_int64(st, 2, rt->integration_id);
+	sqlite3_bind_int64(st, 3, rt->assigned_ns);
+	sqlite3_bind_text(st, 4, rt->runtime_version, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, rt->platform, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, rt->os, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 7, rt->info_ns);
+	sqlite3_bind_int64(st, 8, rt->heartbeat_ns);
+	sqlite3_bind_int64(st, 9, rt->running_ns);
+	sqlite3_bind_int64(st, 10, rt->revoked_ns);
+	return exec_one(s, st, "runtime heartbeat");
+}
+
+int store_runtime_heartbeat(struct store *s, int64_t id, const char *uuid,
+		int64_t ns)
+{
+	sqlite3_stmt *st = stmt(s, S_RUNTIME_HEARTBEAT);
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, uuid, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, ns);
+	return exec_stmt(s, st, "runtime heartbeat");
+}
+
+int store_runtime_set_revoked(struct store *s, int64_t id, int64_t now)
+{
+	sqlite3_stmt *st = stmt(s, S_RUNTIME_SET_REVOKED);
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, now);
+	return exec_one(s, st, "revoke runtime secret");
+}
+
+/* -- secrets ----------------------------------------------------------- */
+
+static void secret_row(sqlite3_stmt *st, struct store_secret *sec)
+{
+	int n = sqlite3_column_bytes(st, 8);
+	const void *b = sqlite3_column_blob(st, 8);
+
+	sec->id = sqlite3_column_int64(st, 0);
+	copy_text(sec->key_id, sizeof(sec->key_id), st, 1);
+	sec->env_id = sqlite3_column_int64(st, 2);
+	copy_text(sec->env, sizeof(sec->env), st, 3);
+	sec->integration_id = sqlite3_column_int64(st, 4);
+	copy_text(sec->project, sizeof(sec->project), st, 5);
+	copy_text(sec->integration, sizeof(sec->integration), st, 6);
+	copy_text(sec->name, sizeof(sec->name), st, 7);
+	/* a damaged value comes back empty, and will not unseal */
+	sec->sealed_len = b && n > 0 && (size_t)n <= sizeof(sec->sealed) ?
+		(size_t)n : 0;
+	if (sec->sealed_len)
+		memcpy(sec->sealed, b, sec->sealed_len);
+	sec->created_ns = sqlite3_column_int64(st, 9);
+	sec->runtime_id = sqlite3_column_int64(st, 10);
+	sec->bound_ns = sqlite3_column_int64(st, 11);
+}
+
+int store_secret_insert(struct store *s, struct store_secret *sec)
+{
+	sqlite3_stmt *st = stmt(s, S_SECRET_INSERT);
+	int ret;
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_text(st, 1, sec->key_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, sec->env_id);
+	sqlite3_bind_int64(st, 3, sec->integration_id);
+	sqlite3_bind_text(st, 4, sec->name, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 5, sec->sealed, (int)sec->sealed_len,
+			SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, sec->created_ns);
+	ret = exec_stmt(s, st, sec->name);
+	if (!ret)
+		sec->id = sqlite3_last_insert_rowid(s->db);
+	return ret;
+}
+
+/* Steps a bound secret query for its one row, into `out`. */
+static int secret_one(struct store *s, sqlite3_stmt *st,
+		struct store_secret *out, const char *what)
+{
+	int rc = sqlite3_step(st), ret = 0;
+
+	if (rc == SQLITE_ROW)
+		secret_row(st, out);
+	else if (rc == SQLITE_DONE)
+		ret = fail(-ENOENT, "no secret '%s'", what);
+	else
+		ret = fail_sqlite(s, rc, what);
+	done(st);
+	return ret;
+}
+
+int store_secret_get(struct store *s, int64_t env_id, const char *name,
+		struct store_secret *out)
+{
+	sqlite3_stmt *st = stmt(s, S_SECRET_GET);
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, env_id);
+	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+	return secret_one(s, st, out, name);
+}
+
+int store_secret_get_key(struct store *s, const char *key_id,
+		struct store_secret *out)
+{
+	sqlite3_stmt *st = stmt(s, S_SECRET_GET_KEY);
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_text(st, 1, key_id, -1, SQLITE_STATIC);
+	return secret_one(s, st, out, key_id);
+}
+
+int store_secret_delete(struct store *s, int64_t id)
+{
+	sqlite3_stmt *st = stmt(s, S_SECRET_DELETE);
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, id);
+	return exec_one(s, st, "delete secret");
+}
+
+int store_secret_bind(struct store *s, int64_t id, int64_t runtime_id,
+		int64_t now)
+{
+	sqlite3_stmt *st = stmt(s, S_SECRET_BIND);
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, runtime_id);
+	sqlite3_bind_int64(st, 3, now);
+	return exec_one(s, st, "bind secret");
+}
+
+int store_secret_list(struct store *s, const struct store_secret_filter *f,
+		store_secret_cb cb, void *ctx)
+{
+	sqlite3_stmt *st = stmt(s, S_SECRET_LIST);
+	struct store_secret sec;
+	int rc, ret = 0;
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, f->env_id);
+	sqlite3_bind_int64(st, 2, f->integration_id);
+	while (!ret && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		secret_row(st, &sec);
+		ret = cb(ctx, &sec);
+	}
+	if (!ret && rc != SQLITE_DONE)
+		ret = fail_sqlite(s, rc, "list secrets");
 	done(st);
 	return ret;
 }
