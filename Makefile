@@ -26,7 +26,8 @@ STORE_SRC := store/store_sqlite.c
 MODEL_SRC := model/model.c model/env.c model/project.c model/runtime.c \
 	model/seal.c model/secret.c model/heartbeat.c model/liveness.c \
 	model/sa_pending.c
-FS_SRC := fs/buf.c fs/tree.c fs/org.c fs/project.c fs/lasterr.c fs/ops.c
+FS_SRC := fs/buf.c fs/tree.c fs/org.c fs/project.c fs/lasterr.c fs/ops.c \
+	fs/icp.c fs/access.c
 CORE_SRC := $(STORE_SRC) $(MODEL_SRC)
 UNIT_TESTS := test_store test_model
 

@@ -4,8 +4,9 @@
  *   runtimefs [--db PATH] [-o OPTIONS] [-f] MOUNTPOINT
  *   runtimefs DB MOUNTPOINT [-o OPTIONS]      (the form mount.fuse3 uses)
  *
- * Options of our own: offline_after=SECONDS (30).  Everything else goes to
- * libfuse (allow_other, default_permissions, -f, -d, -s, ...).
+ * Options of our own: offline_after=SECONDS (30), admin_gid=GID and
+ * heartbeat_gid=GID (see access.c).  Everything else goes to libfuse
+ * (allow_other, default_permissions, -f, -d, -s, ...).
  */
 #include "fs.h"
 #include "tree.h"
@@ -23,6 +24,8 @@
 struct options {
 	char *db;
 	unsigned offline_after;
+	unsigned admin_gid;
+	unsigned heartbeat_gid;
 	char *nonopt[2];
 	int nnonopt;
 	int help;
@@ -33,6 +36,8 @@ static const struct fuse_opt option_spec[] = {
 	OPT("--db=%s", db),
 	OPT("--db %s", db),
 	OPT("offline_after=%u", offline_after),
+	OPT("admin_gid=%u", admin_gid),
+	OPT("heartbeat_gid=%u", heartbeat_gid),
 	OPT("-h", help),
 	OPT("--help", help),
 	FUSE_OPT_END
@@ -63,6 +68,9 @@ static void usage(const char *prog)
 	       "    --db PATH              the SQLite database (./runtimefs.db)\n"
 	       "    -o offline_after=SECS  a runtime is OFFLINE this long after\n"
 	       "                           its last heartbeat (30)\n"
+	       "    -o admin_gid=GID       this group administers the tree too\n"
+	       "    -o heartbeat_gid=GID   this group may write heartbeat\n"
+	       "                           (with allow_other,default_permissions)\n"
 	       "\n", prog, prog);
 }
 
@@ -89,7 +97,8 @@ static char *absolute(const char *path)
 int main(int argc, char *argv[])
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
-	struct options o = { .offline_after = 30 };
+	struct options o = { .offline_after = 30, .admin_gid = (unsigned)-1,
+		.heartbeat_gid = (unsigned)-1 };
 	struct fs fs = { 0 };
 	struct timespec ts;
 	char *db = NULL;
@@ -146,6 +155,8 @@ int main(int argc, char *argv[])
 	fs_started_ns = (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 	fs.uid = getuid();
 	fs.gid = getgid();
+	fs_access.admin_gid = (gid_t)o.admin_gid;
+	fs_access.heartbeat_gid = (gid_t)o.heartbeat_gid;
 	ret = fuse_main(args.argc, args.argv, &fs_operations, &fs);
 	model_close(fs.m);
 out:

@@ -1,7 +1,8 @@
 /*
  * nodes.h - the handlers the node table in tree.c points at, one group per
- * part of the tree: org.c (the root, environments and runtimes) and
- * project.c (projects, integrations and their views).
+ * part of the tree: org.c (the root, environments and runtimes),
+ * project.c (projects, integrations and their views) and icp.c
+ * (heartbeats and secrets).
  */
 #ifndef FS_NODES_H
 #define FS_NODES_H
@@ -30,6 +31,7 @@ int fs_runtime_rmdir(const struct fs_path *p);
 int fs_attr_lookup(struct fs_path *p, const char *name);
 int fs_attr_list(const struct fs_path *dir, fs_fill_fn fill, void *ctx);
 int fs_attr_show(const struct fs_path *p, struct fs_value *v);
+int fs_attr_unlink(const struct fs_path *p);
 
 int fs_project_lookup(struct fs_path *p, const char *name);
 int fs_project_list(const struct fs_path *dir, fs_fill_fn fill, void *ctx);
@@ -51,5 +53,19 @@ int fs_link_show(const struct fs_path *p, struct fs_value *v);
 int fs_link_unlink(const struct fs_path *p);
 int fs_link_symlink(const struct fs_path *dir, const char *name,
 		const char *target);
+
+/* icp.c: what integration runtimes use, the heartbeat file and secrets. */
+int fs_heartbeat_write(const struct fs_path *p, const char *data,
+		size_t len, struct buf *reply);
+int fs_secret_lookup(struct fs_path *p, const char *name);
+int fs_secret_list(const struct fs_path *dir, fs_fill_fn fill, void *ctx);
+int fs_secret_show(const struct fs_path *p, struct fs_value *v);
+int fs_secret_store(const struct fs_path *p, const char *value);
+int fs_secret_unlink(const struct fs_path *p);
+int fs_secret_create(const struct fs_path *dir, const char *name);
+int fs_runtime_secret_present(const struct model_runtime *rt);
+int fs_runtime_secret_show(const struct model_runtime *rt,
+		struct fs_value *v);
+int fs_runtime_secret_unlink(const struct fs_path *p);
 
 #endif

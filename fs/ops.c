@@ -7,6 +7,11 @@
  * gather the bytes of one open file and apply the value in the write()
  * call itself, so the shell sees the error.  Every refused change is
  * recorded for MOUNT/.last_error and the log.
+ *
+ * A transaction file (a node with `write`, MOUNT/heartbeat) is different:
+ * each write() is one request, whole, and reads of the same open file
+ * return the reply to the last one, from its start, whatever the file
+ * offset (which the write moved).
  */
 #include "fs.h"
 #include "lasterr.h"
@@ -16,6 +21,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +36,8 @@ struct fs_file {
 	struct fs_path p;
 	struct buf content;        /* what reads return */
 	struct buf written;        /* what writes have brought so far */
+	size_t pos;                /* transaction files: reply read so far */
+	pthread_mutex_t lock;      /* transaction files: one request at once */
 };
 
 static struct fs *fs_ctx(void)
@@ -81,7 +89,7 @@ static void fill_stat(const struct fs_path *p, const struct fs_value *v,
 	st->st_mode = fs_mode(p);
 	st->st_nlink = S_ISDIR(st->st_mode) ? 2 : 1;
 	st->st_uid = fs->uid;
-	st->st_gid = fs->gid;
+	st->st_gid = fs_access_gid(p, fs->gid);
 	st->st_size = S_ISDIR(st->st_mode) ? 0 : (off_t)v->buf.len;
 	st->st_blksize = 4096;
 	st->st_blocks = (st->st_size + 511) / 512;
@@ -147,7 +155,7 @@ static int writable(const struct fs_path *p)
 {
 	if (p->readonly)
 		return fs_fail(-EROFS, "this is a read-only view");
-	if (!p->node->store)
+	if (!p->node->store && !p->node->write)
 		return fs_fail(-EACCES, "this file is read-only");
 	return 0;
 }
@@ -163,6 +171,7 @@ static int op_open(const char *path, struct fuse_file_info *fi)
 	if (!f)
 		return -ENOMEM;
 	buf_init(&f->written, VALUE_MAX);
+	pthread_mutex_init(&f->lock, NULL);
 	ret = fs_resolve(fs_ctx()->m, path, &f->p);
 	if (!ret && S_ISDIR(fs_mode(&f->p)))
 		ret = -EISDIR;
@@ -175,12 +184,44 @@ static int op_open(const char *path, struct fuse_file_info *fi)
 	}
 	if (ret) {
 		buf_release(&f->content);
+		pthread_mutex_destroy(&f->lock);
 		free(f);
 		return ret;
 	}
 	fi->fh = (uintptr_t)f;
 	fi->direct_io = f->p.node->direct_io;
+	fi->nonseekable = f->p.node->write != NULL;
 	return 0;
+}
+
+/* A read of a transaction file: the rest of the last reply. */
+static int read_reply(struct fs_file *f, char *out, size_t size)
+{
+	size_t n;
+
+	pthread_mutex_lock(&f->lock);
+	n = f->content.len - f->pos;
+	if (n > size)
+		n = size;
+	memcpy(out, f->content.data + f->pos, n);
+	f->pos += n;
+	pthread_mutex_unlock(&f->lock);
+	return (int)n;
+}
+
+/* A write to a transaction file: one request, answered in the reply. */
+static int transact(struct fs_file *f, const char *path, const char *data,
+		size_t size)
+{
+	int ret;
+
+	pthread_mutex_lock(&f->lock);
+	f->pos = 0;
+	buf_release(&f->content);
+	buf_init(&f->content, VALUE_MAX);
+	ret = f->p.node->write(&f->p, data, size, &f->content);
+	pthread_mutex_unlock(&f->lock);
+	return ret ? refused("write", path, ret) : (int)size;
 }
 
 static int op_read(const char *path, char *out, size_t size, off_t off,
@@ -190,6 +231,8 @@ static int op_read(const char *path, char *out, size_t size, off_t off,
 	size_t n;
 
 	(void)path;
+	if (f->p.node->write)
+		return read_reply(f, out, size);
 	if (off < 0 || (size_t)off >= f->content.len)
 		return 0;
 	n = f->content.len - (size_t)off;
@@ -220,6 +263,8 @@ static int op_write(const char *path, const char *data, size_t size,
 	int ret;
 
 	clear_errors();
+	if (f->p.node->write)
+		return transact(f, path, data, size);
 	if (off < 0)
 		return -EINVAL;
 	ret = buf_put(&f->written, (size_t)off, data, size);
@@ -246,6 +291,7 @@ static int op_release(const char *path, struct fuse_file_info *fi)
 	(void)path;
 	buf_release(&f->content);
 	buf_release(&f->written);
+	pthread_mutex_destroy(&f->lock);
 	free(f);
 	return 0;
 }
@@ -361,15 +407,21 @@ static int op_readlink(const char *path, char *out, size_t size)
 static int op_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 {
 	char name[NAME_MAX + 1];
+	const struct fs_node *n;
 	struct fs_path dir;
 	int ret;
 
 	(void)mode;
-	(void)fi;
 	clear_errors();
 	ret = fs_resolve_parent(fs_ctx()->m, path, &dir, name);
+	if (!ret) {
+		n = fs_named_child(&dir);
+		ret = n && n->create && !dir.readonly ?
+			n->create(&dir, name) :
+			not_allowed(&dir, "creating a file");
+	}
 	if (!ret)
-		ret = not_allowed(&dir, "creating a file");
+		return op_open(path, fi);
 	return refused("create", path, ret);
 }
 

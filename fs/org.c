@@ -27,6 +27,11 @@ static const char readme[] =
 "      type                       default or MI\n"
 "      runtimes/ENV/NAME          links; ln -s assigns an agent runtime,\n"
 "                                 rm deletes the runtime\n"
+"      secret                     key id of its secret; rm revokes it\n"
+"    secrets/NAME                 touch NAME makes a secret and shows its\n"
+"                                 Config.toml snippet; rm revokes it\n"
+"  heartbeat                      runtimes write one JSON heartbeat per write()\n"
+"                                 and read the reply from the same open file\n"
 "  .last_error                    why your last failed operation failed\n"
 "\n"
 "Names: 1-63 of A-Z a-z 0-9 . _ -, not starting with . or -\n"
@@ -295,25 +300,40 @@ static int attr_json(const struct model_runtime *rt, struct fs_value *v)
 }
 
 const struct fs_attr fs_runtime_attrs[] = {
-	{ "id", 0444, attr_id },
-	{ "type", 0444, attr_type },
-	{ "project", 0444, attr_project },
-	{ "integration", 0444, attr_integration },
-	{ "environment", 0444, attr_environment },
-	{ "status", 0444, attr_status },
-	{ "runtime_version", 0444, attr_runtime_version },
-	{ "platform", 0444, attr_platform },
-	{ "os", 0444, attr_os },
-	{ "registered", 0444, attr_registered },
-	{ "last_heartbeat", 0444, attr_last_heartbeat },
-	{ "runtime.json", 0444, attr_json },
-	{ NULL, 0, NULL }
+	{ "id", 0444, attr_id, NULL, NULL },
+	{ "type", 0444, attr_type, NULL, NULL },
+	{ "project", 0444, attr_project, NULL, NULL },
+	{ "integration", 0444, attr_integration, NULL, NULL },
+	{ "environment", 0444, attr_environment, NULL, NULL },
+	{ "status", 0444, attr_status, NULL, NULL },
+	{ "runtime_version", 0444, attr_runtime_version, NULL, NULL },
+	{ "platform", 0444, attr_platform, NULL, NULL },
+	{ "os", 0444, attr_os, NULL, NULL },
+	{ "registered", 0444, attr_registered, NULL, NULL },
+	{ "last_heartbeat", 0444, attr_last_heartbeat, NULL, NULL },
+	{ "runtime.json", 0444, attr_json, NULL, NULL },
+	{ "secret", 0444, fs_runtime_secret_show, fs_runtime_secret_present,
+		fs_runtime_secret_unlink },
+	{ NULL, 0, NULL, NULL, NULL }
 };
+
+/* Whether runtime `p` has attribute `a`. */
+static int attr_present(const struct fs_path *p, const struct fs_attr *a)
+{
+	struct model_runtime rt;
+
+	if (!a->present)
+		return 1;
+	return !model_runtime_get(p->m, p->env, p->runtime, &rt) &&
+		a->present(&rt);
+}
 
 int fs_attr_lookup(struct fs_path *p, const char *name)
 {
 	for (const struct fs_attr *a = fs_runtime_attrs; a->name; a++)
 		if (!strcmp(a->name, name)) {
+			if (!attr_present(p, a))
+				return -ENOENT;
 			p->attr = a;
 			return 0;
 		}
@@ -322,14 +342,21 @@ int fs_attr_lookup(struct fs_path *p, const char *name)
 
 int fs_attr_list(const struct fs_path *dir, fs_fill_fn fill, void *ctx)
 {
-	(void)dir;
 	for (const struct fs_attr *a = fs_runtime_attrs; a->name; a++) {
-		int ret = fill(ctx, a->name);
+		int ret = attr_present(dir, a) ? fill(ctx, a->name) : 0;
 
 		if (ret)
 			return ret;
 	}
 	return 0;
+}
+
+int fs_attr_unlink(const struct fs_path *p)
+{
+	if (!p->attr->unlink)
+		return fs_fail(-EPERM, "removing this file is not allowed"
+				" here");
+	return p->attr->unlink(p);
 }
 
 int fs_attr_show(const struct fs_path *p, struct fs_value *v)

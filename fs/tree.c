@@ -15,6 +15,7 @@
 #define RO_FILE (S_IFREG | 0444)
 #define RW_FILE (S_IFREG | 0644)
 #define LINK_MODE (S_IFLNK | 0777)
+#define SECRET_FILE (S_IFREG | 0600)
 
 const struct fs_node fs_nodes[FS_KIND_COUNT] = {
 	[FS_ROOT] = { .kind = FS_ROOT, .parent = FS_KIND_COUNT,
@@ -42,7 +43,8 @@ const struct fs_node fs_nodes[FS_KIND_COUNT] = {
 		.mkdir = fs_runtime_mkdir, .rmdir = fs_runtime_rmdir },
 	[FS_RUNTIME_ATTR] = { .kind = FS_RUNTIME_ATTR, .parent = FS_RUNTIME,
 		.mode = RO_FILE, .lookup = fs_attr_lookup,
-		.list = fs_attr_list, .show = fs_attr_show },
+		.list = fs_attr_list, .show = fs_attr_show,
+		.unlink = fs_attr_unlink },
 	[FS_PROJECTS] = { .kind = FS_PROJECTS, .parent = FS_ROOT,
 		.name = "projects", .mode = DIR_MODE,
 		.show = fs_show_started },
@@ -84,6 +86,28 @@ const struct fs_node fs_nodes[FS_KIND_COUNT] = {
 		.lookup = fs_link_lookup, .list = fs_link_list,
 		.show = fs_link_show, .unlink = fs_link_unlink,
 		.symlink = fs_link_symlink },
+	[FS_HEARTBEAT] = { .kind = FS_HEARTBEAT, .parent = FS_ROOT,
+		.name = "heartbeat", .mode = SECRET_FILE, .direct_io = 1,
+		.show = fs_show_started, .write = fs_heartbeat_write },
+	[FS_ENV_SECRETS] = { .kind = FS_ENV_SECRETS, .parent = FS_ENV,
+		.name = "secrets", .mode = DIR_MODE, .show = fs_env_show },
+	[FS_SECRET] = { .kind = FS_SECRET, .parent = FS_ENV_SECRETS,
+		.mode = SECRET_FILE, .lookup = fs_secret_lookup,
+		.list = fs_secret_list, .show = fs_secret_show,
+		.store = fs_secret_store, .unlink = fs_secret_unlink,
+		.create = fs_secret_create },
+	[FS_INTEGRATION_SECRETS] = { .kind = FS_INTEGRATION_SECRETS,
+		.parent = FS_INTEGRATION, .name = "secrets",
+		.mode = DIR_MODE, .show = fs_integration_show },
+	[FS_INTEGRATION_SECRETS_ENV] = { .kind = FS_INTEGRATION_SECRETS_ENV,
+		.parent = FS_INTEGRATION_SECRETS, .mode = DIR_MODE,
+		.lookup = fs_scope_env_lookup, .list = fs_env_list,
+		.show = fs_env_show },
+	[FS_INTEGRATION_SECRET] = { .kind = FS_INTEGRATION_SECRET,
+		.parent = FS_INTEGRATION_SECRETS_ENV, .mode = SECRET_FILE,
+		.lookup = fs_secret_lookup, .list = fs_secret_list,
+		.show = fs_secret_show, .store = fs_secret_store,
+		.unlink = fs_secret_unlink, .create = fs_secret_create },
 };
 
 static __thread char errbuf[512];
@@ -110,7 +134,8 @@ void fs_errclear(void)
 
 mode_t fs_mode(const struct fs_path *p)
 {
-	return p->attr ? (S_IFREG | p->attr->mode) : p->node->mode;
+	return fs_access_mode(p, p->attr ? (S_IFREG | p->attr->mode) :
+			p->node->mode);
 }
 
 const struct fs_node *fs_named_child(const struct fs_path *dir)

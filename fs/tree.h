@@ -15,6 +15,10 @@
  *   rmdir    delete a directory of this kind
  *   unlink   delete a file or link of this kind
  *   symlink  make a link of this kind under a directory
+ *   create   make a file of this kind under a directory (open(O_CREAT))
+ *   write    a transaction file's handler: takes the bytes of one
+ *            write() whole and leaves the answer in `reply`, which is
+ *            what reads of that open file return next
  *
  * Handlers return 0 or -errno; on failure the reason is in fs_errmsg() or,
  * for errors of the model, in model_errmsg().  A missing handler means the
@@ -51,6 +55,12 @@ enum fs_kind {
 	FS_INTEGRATION_RUNTIMES,
 	FS_INTEGRATION_RUNTIMES_ENV,
 	FS_INTEGRATION_RUNTIME_LINK,
+	FS_HEARTBEAT,
+	FS_ENV_SECRETS,
+	FS_SECRET,
+	FS_INTEGRATION_SECRETS,
+	FS_INTEGRATION_SECRETS_ENV,
+	FS_INTEGRATION_SECRET,
 	FS_KIND_COUNT
 };
 
@@ -64,6 +74,7 @@ struct fs_path {
 	char integration[MODEL_NAME_MAX];
 	char runtime[MODEL_NAME_MAX];
 	const struct fs_attr *attr;    /* FS_RUNTIME_ATTR */
+	char secret[MODEL_NAME_MAX];   /* FS_SECRET, FS_INTEGRATION_SECRET */
 };
 
 /* What show() gives: a file's bytes (or a link's target) and its mtime. */
@@ -72,11 +83,15 @@ struct fs_value {
 	int64_t mtime_ns;
 };
 
-/* A runtime attribute file: its name, mode and how to show it. */
+/* A runtime attribute file: its name, mode and how to show it; `present`
+ * (NULL: always) says whether this runtime has it, `unlink` (NULL: not
+ * allowed) what rm does. */
 struct fs_attr {
 	const char *name;
 	mode_t mode;
 	int (*show)(const struct model_runtime *rt, struct fs_value *v);
+	int (*present)(const struct model_runtime *rt);
+	int (*unlink)(const struct fs_path *p);
 };
 
 typedef int (*fs_fill_fn)(void *ctx, const char *name);
@@ -97,6 +112,9 @@ struct fs_node {
 	int (*unlink)(const struct fs_path *p);
 	int (*symlink)(const struct fs_path *dir, const char *name,
 			const char *target);
+	int (*create)(const struct fs_path *dir, const char *name);
+	int (*write)(const struct fs_path *p, const char *data, size_t len,
+			struct buf *reply);
 };
 
 /* The table, indexed by kind. */
@@ -118,6 +136,19 @@ int fs_list(const struct fs_path *dir, fs_fill_fn fill, void *ctx);
 
 /* The mode of what `p` names. */
 mode_t fs_mode(const struct fs_path *p);
+
+/* Who may do what (access.c): with -o admin_gid= the owner's rights go
+ * to that group too; with -o heartbeat_gid= that group may write
+ * heartbeat.  (unsigned)-1: not given. */
+struct fs_access {
+	gid_t admin_gid;
+	gid_t heartbeat_gid;
+};
+extern struct fs_access fs_access;
+/* The mode and group that `p` shows, from its kind's mode and the
+ * daemon's group. */
+mode_t fs_access_mode(const struct fs_path *p, mode_t mode);
+gid_t fs_access_gid(const struct fs_path *p, gid_t gid);
 
 /* The message of the last failure that the fs layer itself decided. */
 int fs_fail(int err, const char *fmt, ...)
