@@ -29,7 +29,7 @@ MODEL_SRC := model/model.c model/env.c model/project.c model/runtime.c \
 FS_SRC := fs/buf.c fs/tree.c fs/org.c fs/project.c fs/lasterr.c fs/ops.c \
 	fs/icp.c fs/access.c
 CORE_SRC := $(STORE_SRC) $(MODEL_SRC)
-UNIT_TESTS := test_store test_model
+UNIT_TESTS := test_store test_model test_heartbeat
 
 objs = $(patsubst %.c,$(BUILD)/%.o,$(1))
 HEADERS := $(wildcard */*.h)

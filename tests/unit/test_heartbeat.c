@@ -1,0 +1,693 @@
+/*
+ * test_heartbeat.c - secrets and heartbeats on a real SQLite database in a
+ * temporary file: key format, sealing at rest, registration and binding,
+ * every refusal, revocation, status against an injected clock, pending
+ * commands, and heartbeat times batched in memory.
+ */
+#define _GNU_SOURCE
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sqlite3.h>
+#include <sodium.h>
+
+#include "../../model/model_int.h"
+
+#define SEC 1000000000LL
+
+struct hb_fixture {
+	char dir[64];
+	char db[96];
+	int64_t now;
+	int64_t flush_ns;
+	struct model *m;
+};
+
+static int64_t hb_now(void *ctx)
+{
+	return ((struct hb_fixture *)ctx)->now;
+}
+
+static int hb_open(struct hb_fixture *f)
+{
+	struct model_config cfg = {
+		.offline_after_ns = 30 * SEC, .now = hb_now, .now_ctx = f,
+		.flush_interval_ns = f->flush_ns,
+	};
+
+	return model_open(&f->m, f->db, &cfg);
+}
+
+/* A model whose heartbeat times are flushed by hand, with environments
+ * prod and dev. */
+static int hb_setup(void **state)
+{
+	struct hb_fixture *f = calloc(1, sizeof(*f));
+
+	snprintf(f->dir, sizeof(f->dir), "/tmp/rtfs-hb-XXXXXX");
+	if (!f || !mkdtemp(f->dir))
+		return -1;
+	snprintf(f->db, sizeof(f->db), "%s/t.db", f->dir);
+	f->now = 1700000000 * SEC;
+	f->flush_ns = -1;
+	if (hb_open(f) || model_env_create(f->m, "prod") ||
+	    model_env_create(f->m, "dev"))
+		return -1;
+	*state = f;
+	return 0;
+}
+
+static int hb_teardown(void **state)
+{
+	struct hb_fixture *f = *state;
+	char cmd[128];
+
+	model_close(f->m);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
+	if (system(cmd) != 0)
+		return -1;
+	free(f);
+	return 0;
+}
+
+static const struct model_secret_scope PROD = { "prod", NULL, NULL };
+
+/* Makes secret NAME in `sc` and returns its credential in `cred`. */
+static void new_secret(struct hb_fixture *f,
+		const struct model_secret_scope *sc, const char *name,
+		char cred[MODEL_SECRET_MAX])
+{
+	struct model_secret s;
+
+	assert_int_equal(model_secret_create(f->m, sc, name), 0);
+	assert_int_equal(model_secret_get(f->m, sc, name, &s), 0);
+	memcpy(cred, s.secret, MODEL_SECRET_MAX);
+}
+
+/* A heartbeat as an MI runtime sends it. */
+static int beat(struct hb_fixture *f, const char *cred, const char *runtime,
+		const char *env, const char *version,
+		struct model_heartbeat_reply *r)
+{
+	char json[1024];
+
+	snprintf(json, sizeof(json), "{\"secret\": \"%s\", \"runtime\": \"%s\","
+		" \"runtimeType\": \"MI\", \"environment\": \"%s\","
+		" \"project\": \"shop\", \"component\": \"orders\","
+		" \"version\": \"%s\", \"status\": \"RUNNING\","
+		" \"nodeInfo\": {\"platformName\": \"WSO2 Micro Integrator\","
+		" \"platformVersion\": \"4.4.0\", \"osName\": \"Linux\","
+		" \"osVersion\": \"6.1.0\", \"osArch\": \"amd64\"}}",
+		cred, runtime, env, version);
+	return model_heartbeat(f->m, json, strlen(json), r);
+}
+
+static int count_cb(void *ctx, const void *row)
+{
+	(void)row;
+	(*(int *)ctx)++;
+	return 0;
+}
+
+static int unbound(struct hb_fixture *f, const struct model_secret_scope *sc)
+{
+	int n = 0;
+
+	assert_int_equal(model_secret_list(f->m, sc,
+			(model_secret_cb)count_cb, &n), 0);
+	return n;
+}
+
+static int runtimes(struct hb_fixture *f)
+{
+	struct model_runtime_filter flt = { "prod", NULL, NULL };
+	int n = 0;
+
+	assert_int_equal(model_runtime_list(f->m, &flt,
+			(model_runtime_cb)count_cb, &n), 0);
+	return n;
+}
+
+/* Runs one SQL statement on the database through a connection of its
+ * own, as another process would. */
+static void sql(struct hb_fixture *f, const char *stmt)
+{
+	sqlite3 *h;
+
+	assert_int_equal(sqlite3_open(f->db, &h), SQLITE_OK);
+	sqlite3_busy_timeout(h, 5000);
+	assert_int_equal(sqlite3_exec(h, stmt, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(h);
+}
+
+/* What another connection reads as the runtime's stored heartbeat. */
+static int64_t stored_heartbeat(struct hb_fixture *f, const char *name)
+{
+	sqlite3_stmt *st;
+	sqlite3 *h;
+	int64_t v = -1;
+
+	assert_int_equal(sqlite3_open(f->db, &h), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(h, "SELECT heartbeat_ns FROM"
+			" runtime WHERE name = ?1", -1, &st, NULL), SQLITE_OK);
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+	return v;
+}
+
+static void test_secret_format(void **state)
+{
+	struct hb_fixture *f = *state;
+	unsigned char raw[64];
+	struct model_secret a, b;
+	size_t n = 0;
+
+	assert_int_equal(model_secret_create(f->m, &PROD, "a"), 0);
+	assert_int_equal(model_secret_create(f->m, &PROD, "b"), 0);
+	assert_int_equal(model_secret_get(f->m, &PROD, "a", &a), 0);
+	assert_int_equal(model_secret_get(f->m, &PROD, "b", &b), 0);
+	/* KEYID.BASE64: 8 hex digits, a dot, 32 bytes in base64 */
+	assert_int_equal(strlen(a.key_id), 8);
+	assert_int_equal(strspn(a.key_id, "0123456789abcdef"), 8);
+	assert_int_equal(strncmp(a.secret, a.key_id, 8), 0);
+	assert_int_equal(a.secret[8], '.');
+	assert_int_equal(sodium_base642bin(raw, sizeof(raw), a.secret + 9,
+			strlen(a.secret + 9), NULL, &n, NULL,
+			sodium_base64_VARIANT_ORIGINAL), 0);
+	assert_int_equal(n, 32);
+	assert_string_not_equal(a.key_id, b.key_id);
+	assert_string_not_equal(a.secret + 9, b.secret + 9);
+	assert_string_equal(a.env, "prod");
+	assert_string_equal(a.project, "");
+	assert_int_equal(a.created_ns, f->now);
+	assert_int_equal(unbound(f, &PROD), 2);
+	assert_int_equal(model_secret_create(f->m, &PROD, "a"), -EEXIST);
+	assert_non_null(strstr(model_errmsg(), "already exists"));
+	assert_int_equal(model_secret_create(f->m, &PROD, "bad name"),
+			-EINVAL);
+	assert_int_equal(model_secret_create(f->m,
+			&(struct model_secret_scope){ "nope", NULL, NULL },
+			"a"), -ENOENT);
+	/* an environment with a secret is not empty */
+	assert_int_equal(model_env_delete(f->m, "prod"), -ENOTEMPTY);
+	assert_int_equal(unbound(f, &PROD), 2);
+}
+
+/* Whether `needle` occurs in any of the database's files. */
+static int in_db_files(struct hb_fixture *f, const void *needle, size_t n)
+{
+	const char *suffix[] = { "", "-wal", "-shm" };
+	int found = 0;
+
+	for (int i = 0; i < 3; i++) {
+		char path[128], *data = NULL;
+		size_t len = 0;
+		FILE *fp;
+
+		snprintf(path, sizeof(path), "%s%s", f->db, suffix[i]);
+		fp = fopen(path, "rb");
+		if (!fp)
+			continue;
+		data = malloc(8 << 20);
+		assert_non_null(data);
+		len = fread(data, 1, 8 << 20, fp);
+		fclose(fp);
+		found |= memmem(data, len, needle, n) != NULL;
+		free(data);
+	}
+	return found;
+}
+
+static void test_secret_sealed_at_rest(void **state)
+{
+	struct hb_fixture *f = *state;
+	unsigned char raw[32], out[32];
+	struct store_secret row;
+	char cred[MODEL_SECRET_MAX], key_id[MODEL_KEY_ID_LEN];
+	struct model_heartbeat_reply r;
+
+	new_secret(f, &PROD, "a", cred);
+	assert_int_equal(model_secret_parse(cred, key_id, raw), 0);
+	assert_false(in_db_files(f, cred + 9, strlen(cred + 9)));
+	assert_false(in_db_files(f, raw, sizeof(raw)));
+	/* the sealed value opens back to the same bytes */
+	assert_int_equal(store_secret_get_key(f->m->store, key_id, &row), 0);
+	assert_int_equal(row.sealed_len, 8 + 32 + MODEL_SEAL_OVERHEAD);
+	assert_int_equal(model_secret_open(f->m, &row, out), 0);
+	assert_memory_equal(raw, out, 32);
+	/* a sealed value copied onto another secret's row does not open */
+	new_secret(f, &PROD, "b", cred);
+	sql(f, "UPDATE secret SET sealed = (SELECT sealed FROM secret"
+			" WHERE name = 'a') WHERE name = 'b'");
+	assert_int_equal(beat(f, cred, "x", "prod", "1", &r), -EIO);
+	assert_int_equal(runtimes(f), 0);
+	/* and after registration, still nothing in the clear */
+	new_secret(f, &PROD, "c", cred);
+	assert_int_equal(beat(f, cred, "orders-1", "prod", "4.4.0", &r), 0);
+	assert_int_equal(model_liveness_flush(f->m), 0);
+	assert_false(in_db_files(f, cred + 9, strlen(cred + 9)));
+}
+
+static void test_register_and_bind(void **state)
+{
+	struct hb_fixture *f = *state;
+	struct model_heartbeat_reply r;
+	struct model_integration in;
+	struct model_runtime rt;
+	struct model_secret s;
+	char cred[MODEL_SECRET_MAX];
+
+	new_secret(f, &PROD, "orders-1", cred);
+	assert_int_equal(beat(f, cred, "orders-1", "prod", "4.4.0", &r), 0);
+	assert_int_equal(strlen(r.runtime_id), 36);
+	assert_int_equal(r.ncommands, 0);
+	assert_int_equal(model_runtime_get(f->m, "prod", "orders-1", &rt), 0);
+	assert_string_equal(rt.uuid, r.runtime_id);
+	assert_string_equal(rt.type, "MI");
+	assert_string_equal(rt.status, "RUNNING");
+	assert_string_equal(rt.project, "shop");
+	assert_string_equal(rt.integration, "orders");
+	assert_string_equal(rt.runtime_version, "4.4.0");
+	assert_string_equal(rt.platform, "WSO2 Micro Integrator 4.4.0");
+	assert_string_equal(rt.os, "Linux 6.1.0 amd64");
+	assert_int_equal(rt.registered_ns, f->now);
+	assert_int_equal(rt.heartbeat_ns, f->now);
+	assert_int_equal(strncmp(rt.secret, cred, 8), 0);
+	/* the project and integration came with it, of the runtime's type */
+	assert_int_equal(model_integration_get(f->m, "shop", "orders", &in),
+			0);
+	assert_string_equal(in.type, "MI");
+	/* bound: the secret leaves the list, its name is free again */
+	assert_int_equal(unbound(f, &PROD), 0);
+	assert_int_equal(model_secret_get(f->m, &PROD, "orders-1", &s),
+			-ENOENT);
+	assert_int_equal(model_secret_create(f->m, &PROD, "orders-1"), 0);
+	/* later heartbeats keep it alive and update what it reports */
+	f->now += 10 * SEC;
+	assert_int_equal(beat(f, cred, "orders-1", "prod", "4.4.1", &r), 0);
+	assert_int_equal(model_runtime_get(f->m, "prod", "orders-1", &rt), 0);
+	assert_string_equal(rt.runtime_version, "4.4.1");
+	assert_int_equal(rt.info_ns, f->now);
+	assert_int_equal(rt.heartbeat_ns, f->now);
+	assert_int_equal(rt.registered_ns, f->now - 10 * SEC);
+	assert_int_equal(runtimes(f), 1);
+}
+
+/* Heartbeats that must be refused, each with its errno, changing
+ * nothing. */
+static void test_refusals(void **state)
+{
+	struct hb_fixture *f = *state;
+	struct model_secret_scope scoped = { "prod", "shop", "billing" };
+	struct model_heartbeat_reply r;
+	char cred[MODEL_SECRET_MAX], bound[MODEL_SECRET_MAX];
+	char dev[MODEL_SECRET_MAX];
+	char sc[MODEL_SECRET_MAX], json[1024], *huge;
+	const struct { const char *json; const char *why; } bad[] = {
+		{ "{", "not a JSON object" },
+		{ "[1,2]", "not a JSON object" },
+		{ "\"x\"", "not a JSON object" },
+		{ "{\"runtime\":\"a\"}", "missing field 'secret'" },
+		{ "{\"secret\":\"%s\",\"runtimeType\":\"MI\",\"environment\":"
+		  "\"prod\",\"project\":\"shop\",\"component\":\"orders\"}",
+		  "missing field 'runtime'" },
+		{ "{\"secret\":\"%s\",\"runtime\":\"a\",\"environment\":"
+		  "\"prod\",\"project\":\"shop\",\"component\":\"orders\"}",
+		  "missing field 'runtimeType'" },
+		{ "{\"secret\":\"%s\",\"runtime\":\"a\",\"runtimeType\":\"MI\","
+		  "\"project\":\"shop\",\"component\":\"orders\"}",
+		  "missing field 'environment'" },
+		{ "{\"secret\":\"%s\",\"runtime\":\"a\",\"runtimeType\":\"MI\","
+		  "\"environment\":\"prod\",\"component\":\"orders\"}",
+		  "missing field 'project'" },
+		{ "{\"secret\":\"%s\",\"runtime\":\"a\",\"runtimeType\":\"MI\","
+		  "\"environment\":\"prod\",\"project\":\"shop\"}",
+		  "missing field 'component'" },
+		{ "{\"secret\":\"%s\",\"runtime\":7,\"runtimeType\":\"MI\","
+		  "\"environment\":\"prod\",\"project\":\"shop\","
+		  "\"component\":\"orders\"}", "'runtime' is not a string" },
+		{ "{\"secret\":\"%s\",\"runtime\":\"a\",\"runtimeType\":\"X\","
+		  "\"environment\":\"prod\",\"project\":\"shop\","
+		  "\"component\":\"orders\"}", "runtimeType takes" },
+		{ "{\"secret\":\"%s\",\"runtime\":\"a b\",\"runtimeType\":\"MI\","
+		  "\"environment\":\"prod\",\"project\":\"shop\","
+		  "\"component\":\"orders\"}", "runtime name 'a b'" },
+		{ "{\"secret\":\"%s\",\"runtime\":\"a\",\"runtimeType\":\"MI\","
+		  "\"environment\":\"prod\",\"project\":\"shop\","
+		  "\"component\":\"orders\",\"version\":\"1\\n2\"}",
+		  "control character" },
+		{ "{\"secret\":\"%s\",\"runtime\":\"a\",\"runtimeType\":\"MI\","
+		  "\"environment\":\"prod\",\"project\":\"shop\","
+		  "\"component\":\"orders\",\"nodeInfo\":[]}",
+		  "nodeInfo is not an object" },
+		{ "{\"secret\":\"%s\",\"serviceAccount\":\"x.y\",\"runtime\":"
+		  "\"a\"}", "not both" },
+		{ "{\"secret\":\"nodot\",\"runtime\":\"a\",\"runtimeType\":"
+		  "\"MI\",\"environment\":\"prod\",\"project\":\"shop\","
+		  "\"component\":\"orders\"}", "KEYID.BASE64" },
+		{ "{\"secret\":\"ABCDEFGH.AAAA\",\"runtime\":\"a\","
+		  "\"runtimeType\":\"MI\",\"environment\":\"prod\","
+		  "\"project\":\"shop\",\"component\":\"orders\"}",
+		  "8 hex digits" },
+		{ "{\"secret\":\"0123abcd.AAAA\",\"runtime\":\"a\","
+		  "\"runtimeType\":\"MI\",\"environment\":\"prod\","
+		  "\"project\":\"shop\",\"component\":\"orders\"}",
+		  "not 32 bytes" },
+	};
+
+	new_secret(f, &PROD, "s", cred);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(json, sizeof(json), bad[i].json, cred);
+		assert_int_equal(model_heartbeat(f->m, json, strlen(json),
+				&r), -EINVAL);
+		if (!strstr(model_errmsg(), bad[i].why))
+			fail_msg("%s: '%s' does not say '%s'", json,
+					model_errmsg(), bad[i].why);
+		assert_string_equal(r.runtime_id, "");
+	}
+	/* NUL bytes, nothing, too much */
+	assert_int_equal(model_heartbeat(f->m, "{}\0{}", 5, &r), -EINVAL);
+	assert_int_equal(model_heartbeat(f->m, "", 0, &r), -EINVAL);
+	huge = malloc(MODEL_HEARTBEAT_MAX + 2);
+	memset(huge, ' ', MODEL_HEARTBEAT_MAX + 1);
+	huge[0] = '{';
+	huge[MODEL_HEARTBEAT_MAX] = '}';
+	assert_int_equal(model_heartbeat(f->m, huge, MODEL_HEARTBEAT_MAX + 1,
+			&r), -EINVAL);
+	free(huge);
+	/* unknown key id; right key id with other bytes */
+	snprintf(json, sizeof(json), "%s", cred);
+	json[0] = json[0] == 'f' ? 'e' : 'f';
+	assert_int_equal(beat(f, json, "a", "prod", "1", &r), -EACCES);
+	assert_non_null(strstr(model_errmsg(), "unknown or revoked"));
+	snprintf(json, sizeof(json), "%s", cred);
+	json[12] = json[12] == 'A' ? 'B' : 'A';
+	assert_int_equal(beat(f, json, "a", "prod", "1", &r), -EACCES);
+	assert_non_null(strstr(model_errmsg(), "does not match"));
+	/* a secret of another environment */
+	new_secret(f, &(struct model_secret_scope){ "dev", NULL, NULL }, "d",
+			dev);
+	assert_int_equal(beat(f, dev, "a", "prod", "1", &r), -EACCES);
+	assert_non_null(strstr(model_errmsg(), "belongs to environment"));
+	assert_int_equal(beat(f, cred, "a", "nope", "1", &r), -EACCES);
+	/* a secret scoped to another integration */
+	assert_int_equal(model_project_create(f->m, "shop"), 0);
+	assert_int_equal(model_integration_create(f->m, "shop", "billing"),
+			0);
+	new_secret(f, &scoped, "sc", sc);
+	assert_int_equal(beat(f, sc, "a", "prod", "1", &r), -EACCES);
+	assert_non_null(strstr(model_errmsg(), "for integration 'billing'"));
+	/* names that belong to other runtimes */
+	assert_int_equal(model_runtime_create(f->m, "prod", "agent-1", NULL,
+			NULL), 0);
+	assert_int_equal(beat(f, cred, "agent-1", "prod", "1", &r), -EEXIST);
+	new_secret(f, &PROD, "b", bound);
+	assert_int_equal(beat(f, bound, "taken", "prod", "1", &r), 0);
+	assert_int_equal(beat(f, cred, "taken", "prod", "1", &r), -EEXIST);
+	assert_non_null(strstr(model_errmsg(), "already exists"));
+	/* a bound secret speaks for its runtime only */
+	assert_int_equal(beat(f, bound, "other", "prod", "1", &r), -EACCES);
+	assert_non_null(strstr(model_errmsg(), "bound to another runtime"));
+	/* service accounts belong to issue 3: refused until then */
+	snprintf(json, sizeof(json), "{\"serviceAccount\":\"id.secret\","
+			"\"runtime\":\"agent-1\",\"environment\":\"prod\"}");
+	assert_int_equal(model_heartbeat(f->m, json, strlen(json), &r),
+			-EACCES);
+	snprintf(json, sizeof(json), "{\"serviceAccount\":\"id.secret\","
+			"\"runtime\":\"ghost\",\"environment\":\"prod\"}");
+	assert_int_equal(model_heartbeat(f->m, json, strlen(json), &r),
+			-EACCES);
+	/* nothing of all that changed anything */
+	assert_int_equal(runtimes(f), 2);
+	assert_int_equal(unbound(f, &PROD), 2);
+	assert_int_equal(model_project_get(f->m, "shop",
+			&(struct model_project){ 0 }), 0);
+	assert_int_equal(model_integration_get(f->m, "shop", "orders",
+			&(struct model_integration){ 0 }), 0);
+}
+
+static void test_revoke(void **state)
+{
+	struct hb_fixture *f = *state;
+	struct model_heartbeat_reply r;
+	struct model_runtime rt;
+	char a[MODEL_SECRET_MAX], b[MODEL_SECRET_MAX], c[MODEL_SECRET_MAX];
+
+	/* an unbound secret: revoked by name, then unknown */
+	new_secret(f, &PROD, "a", a);
+	assert_int_equal(model_secret_revoke(f->m, &PROD, "a"), 0);
+	assert_int_equal(model_secret_revoke(f->m, &PROD, "a"), -ENOENT);
+	assert_int_equal(beat(f, a, "orders-1", "prod", "1", &r), -EACCES);
+	assert_int_equal(runtimes(f), 0);
+	/* a bound one: the runtime is OFFLINE at once, and cut off */
+	new_secret(f, &PROD, "b", b);
+	assert_int_equal(beat(f, b, "orders-1", "prod", "1", &r), 0);
+	assert_int_equal(model_runtime_secret_revoke(f->m, "prod",
+			"orders-1"), 0);
+	assert_int_equal(model_runtime_get(f->m, "prod", "orders-1", &rt), 0);
+	assert_string_equal(rt.status, "OFFLINE");
+	assert_int_equal(rt.status_ns, f->now);
+	assert_string_equal(rt.secret, "");
+	assert_int_equal(model_runtime_secret_revoke(f->m, "prod",
+			"orders-1"), -ENOENT);
+	f->now += SEC;
+	assert_int_equal(beat(f, b, "orders-1", "prod", "1", &r), -EACCES);
+	assert_int_equal(model_runtime_get(f->m, "prod", "orders-1", &rt), 0);
+	assert_string_equal(rt.status, "OFFLINE");
+	assert_int_equal(rt.heartbeat_ns, f->now - SEC);
+	/* a new secret can bind it again */
+	new_secret(f, &PROD, "c", c);
+	assert_int_equal(beat(f, c, "orders-1", "prod", "1", &r), 0);
+	assert_string_equal(r.runtime_id, rt.uuid);
+	assert_int_equal(model_runtime_get(f->m, "prod", "orders-1", &rt), 0);
+	assert_string_equal(rt.status, "RUNNING");
+	assert_int_equal(strncmp(rt.secret, c, 8), 0);
+	/* deleting the runtime revokes its secret */
+	assert_int_equal(model_runtime_delete(f->m, "prod", "orders-1"),
+			-EBUSY);
+	f->now += 31 * SEC;
+	assert_int_equal(model_runtime_delete(f->m, "prod", "orders-1"), 0);
+	assert_int_equal(beat(f, c, "orders-1", "prod", "1", &r), -EACCES);
+	assert_int_equal(runtimes(f), 0);
+}
+
+/* Status as heartbeats come and go, on the injected clock. */
+static void test_status_over_time(void **state)
+{
+	struct hb_fixture *f = *state;
+	struct model_heartbeat_reply r;
+	struct model_runtime rt;
+	struct store_runtime row;
+	char cred[MODEL_SECRET_MAX];
+	int64_t t0 = f->now, since;
+
+	new_secret(f, &PROD, "a", cred);
+	assert_int_equal(beat(f, cred, "orders-1", "prod", "1", &r), 0);
+	f->now = t0 + 30 * SEC;
+	assert_int_equal(model_runtime_get(f->m, "prod", "orders-1", &rt), 0);
+	assert_string_equal(rt.status, "RUNNING");
+	assert_int_equal(rt.status_ns, t0);
+	f->now = t0 + 30 * SEC + 1;
+	assert_int_equal(model_runtime_get(f->m, "prod", "orders-1", &rt), 0);
+	assert_string_equal(rt.status, "OFFLINE");
+	assert_int_equal(rt.status_ns, t0 + 30 * SEC);
+	/* back from OFFLINE: RUNNING since this heartbeat */
+	f->now = t0 + 40 * SEC;
+	assert_int_equal(beat(f, cred, "orders-1", "prod", "1", &r), 0);
+	assert_int_equal(model_runtime_get(f->m, "prod", "orders-1", &rt), 0);
+	assert_string_equal(rt.status, "RUNNING");
+	assert_int_equal(rt.status_ns, t0 + 40 * SEC);
+	/* a heartbeat within offline_after keeps the RUNNING since */
+	f->now = t0 + 50 * SEC;
+	assert_int_equal(beat(f, cred, "orders-1", "prod", "1", &r), 0);
+	assert_int_equal(model_runtime_get(f->m, "prod", "orders-1", &rt), 0);
+	assert_int_equal(rt.status_ns, t0 + 40 * SEC);
+	assert_int_equal(rt.heartbeat_ns, t0 + 50 * SEC);
+	/* the pure function: a revoked secret cuts it off at that moment */
+	memset(&row, 0, sizeof(row));
+	strcpy(row.type, "MI");
+	strcpy(row.desired, "run");
+	row.heartbeat_ns = row.running_ns = t0;
+	row.revoked_ns = t0 + 5 * SEC;
+	assert_string_equal(model_runtime_status(&row, t0 + 5 * SEC, 30 * SEC,
+			&since), "OFFLINE");
+	assert_int_equal(since, t0 + 5 * SEC);
+	row.revoked_ns = t0 + 60 * SEC;
+	assert_string_equal(model_runtime_status(&row, t0 + 60 * SEC,
+			30 * SEC, &since), "OFFLINE");
+	assert_int_equal(since, t0 + 30 * SEC);
+}
+
+/* Commands ride on the reply: STOP while stopping, START once after a
+ * start. */
+static void test_commands(void **state)
+{
+	struct hb_fixture *f = *state;
+	struct model_heartbeat_reply r;
+	struct model_runtime rt;
+	char cred[MODEL_SECRET_MAX];
+
+	new_secret(f, &PROD, "a", cred);
+	assert_int_equal(beat(f, cred, "orders-1", "prod", "1", &r), 0);
+	sql(f, "UPDATE runtime SET desired = 'stop', desired_ns = 1"
+			" WHERE name = 'orders-1'");
+	f->now += SEC;
+	assert_int_equal(beat(f, cred, "orders-1", "prod", "1", &r), 0);
+	assert_int_equal(r.ncommands, 1);
+	assert_string_equal(r.commands[0], "STOP");
+	assert_int_equal(model_runtime_get(f->m, "prod", "orders-1", &rt), 0);
+	assert_string_equal(rt.status, "STOPPING");
+	f->now += 31 * SEC;
+	assert_int_equal(model_runtime_get(f->m, "prod", "orders-1", &rt), 0);
+	assert_string_equal(rt.status, "STOPPED");
+	sql(f, "UPDATE runtime SET desired = 'run', running_ns = 0"
+			" WHERE name = 'orders-1'");
+	assert_int_equal(model_runtime_get(f->m, "prod", "orders-1", &rt), 0);
+	assert_string_equal(rt.status, "STARTING");
+	assert_int_equal(beat(f, cred, "orders-1", "prod", "1", &r), 0);
+	assert_int_equal(r.ncommands, 1);
+	assert_string_equal(r.commands[0], "START");
+	assert_int_equal(model_runtime_get(f->m, "prod", "orders-1", &rt), 0);
+	assert_string_equal(rt.status, "RUNNING");
+	assert_int_equal(beat(f, cred, "orders-1", "prod", "1", &r), 0);
+	assert_int_equal(r.ncommands, 0);
+}
+
+/* A heartbeat that changes nothing but its time waits in memory; reads
+ * see it at once, the database after a flush or a close. */
+static void test_batching(void **state)
+{
+	struct hb_fixture *f = *state;
+	struct model_heartbeat_reply r;
+	struct model_runtime rt;
+	char cred[MODEL_SECRET_MAX];
+	int64_t t0 = f->now;
+
+	new_secret(f, &PROD, "a", cred);
+	assert_int_equal(beat(f, cred, "orders-1", "prod", "1", &r), 0);
+	/* registration is durable at once */
+	assert_int_equal(stored_heartbeat(f, "orders-1"), t0);
+	assert_int_equal(model_liveness_pending(f->m), 0);
+	f->now += 10 * SEC;
+	assert_int_equal(beat(f, cred, "orders-1", "prod", "1", &r), 0);
+	assert_int_equal(model_liveness_pending(f->m), 1);
+	assert_int_equal(stored_heartbeat(f, "orders-1"), t0);
+	assert_int_equal(model_runtime_get(f->m, "prod", "orders-1", &rt), 0);
+	assert_int_equal(rt.heartbeat_ns, f->now);
+	f->now += 10 * SEC;
+	assert_int_equal(beat(f, cred, "orders-1", "prod", "1", &r), 0);
+	assert_int_equal(model_liveness_pending(f->m), 1);
+	assert_int_equal(model_liveness_flush(f->m), 0);
+	assert_int_equal(model_liveness_pending(f->m), 0);
+	assert_int_equal(stored_heartbeat(f, "orders-1"), f->now);
+	/* a changed version is a state change: written at once */
+	f->now += 10 * SEC;
+	assert_int_equal(beat(f, cred, "orders-1", "prod", "2", &r), 0);
+	assert_int_equal(model_liveness_pending(f->m), 0);
+	assert_int_equal(stored_heartbeat(f, "orders-1"), f->now);
+	/* closing flushes what waits */
+	f->now += 10 * SEC;
+	assert_int_equal(beat(f, cred, "orders-1", "prod", "2", &r), 0);
+	assert_int_equal(model_liveness_pending(f->m), 1);
+	model_close(f->m);
+	f->m = NULL;
+	assert_int_equal(stored_heartbeat(f, "orders-1"), f->now);
+	assert_int_equal(hb_open(f), 0);
+	assert_int_equal(model_runtime_get(f->m, "prod", "orders-1", &rt), 0);
+	assert_int_equal(rt.heartbeat_ns, f->now);
+}
+
+/* The flusher thread writes waiting times by itself. */
+static void test_flusher_thread(void **state)
+{
+	struct hb_fixture *f = *state;
+	struct model_heartbeat_reply r;
+	struct timespec nap = { 0, 20 * 1000000L };
+	char cred[MODEL_SECRET_MAX];
+
+	model_close(f->m);
+	f->flush_ns = 50 * 1000000LL;
+	assert_int_equal(hb_open(f), 0);
+	new_secret(f, &PROD, "a", cred);
+	assert_int_equal(beat(f, cred, "orders-1", "prod", "1", &r), 0);
+	f->now += 10 * SEC;
+	assert_int_equal(beat(f, cred, "orders-1", "prod", "1", &r), 0);
+	for (int i = 0; i < 100 && model_liveness_pending(f->m); i++)
+		nanosleep(&nap, NULL);
+	assert_int_equal(model_liveness_pending(f->m), 0);
+	assert_int_equal(stored_heartbeat(f, "orders-1"), f->now);
+}
+
+static void test_integration_scope(void **state)
+{
+	struct hb_fixture *f = *state;
+	struct model_secret_scope orders = { "prod", "shop", "orders" };
+	struct model_secret_scope billing = { "prod", "shop", "billing" };
+	struct model_heartbeat_reply r;
+	struct model_runtime rt;
+	struct model_secret s;
+	char cred[MODEL_SECRET_MAX];
+
+	assert_int_equal(model_secret_create(f->m, &orders, "x"), -ENOENT);
+	assert_int_equal(model_project_create(f->m, "shop"), 0);
+	assert_int_equal(model_integration_create(f->m, "shop", "orders"), 0);
+	assert_int_equal(model_integration_create(f->m, "shop", "billing"),
+			0);
+	new_secret(f, &orders, "o", cred);
+	assert_int_equal(model_secret_create(f->m, &PROD, "plain"), 0);
+	/* the environment sees both, each integration its own */
+	assert_int_equal(unbound(f, &PROD), 2);
+	assert_int_equal(unbound(f, &orders), 1);
+	assert_int_equal(unbound(f, &billing), 0);
+	assert_int_equal(model_secret_get(f->m, &billing, "o", &s), -ENOENT);
+	assert_int_equal(model_secret_get(f->m, &PROD, "o", &s), 0);
+	assert_string_equal(s.project, "shop");
+	assert_string_equal(s.integration, "orders");
+	assert_int_equal(model_secret_revoke(f->m, &billing, "o"), -ENOENT);
+	assert_int_equal(model_integration_delete(f->m, "shop", "orders"),
+			-ENOTEMPTY);
+	assert_int_equal(beat(f, cred, "orders-1", "prod", "1", &r), 0);
+	assert_int_equal(model_runtime_get(f->m, "prod", "orders-1", &rt), 0);
+	assert_string_equal(rt.integration, "orders");
+	assert_int_equal(unbound(f, &orders), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_secret_format, hb_setup,
+				hb_teardown),
+		cmocka_unit_test_setup_teardown(test_secret_sealed_at_rest,
+				hb_setup, hb_teardown),
+		cmocka_unit_test_setup_teardown(test_register_and_bind,
+				hb_setup, hb_teardown),
+		cmocka_unit_test_setup_teardown(test_refusals, hb_setup,
+				hb_teardown),
+		cmocka_unit_test_setup_teardown(test_revoke, hb_setup,
+				hb_teardown),
+		cmocka_unit_test_setup_teardown(test_status_over_time,
+				hb_setup, hb_teardown),
+		cmocka_unit_test_setup_teardown(test_commands, hb_setup,
+				hb_teardown),
+		cmocka_unit_test_setup_teardown(test_batching, hb_setup,
+				hb_teardown),
+		cmocka_unit_test_setup_teardown(test_flusher_thread, hb_setup,
+				hb_teardown),
+		cmocka_unit_test_setup_teardown(test_integration_scope,
+				hb_setup, hb_teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
