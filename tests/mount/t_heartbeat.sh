@@ -1,0 +1,337 @@
+# t_heartbeat.sh - issue 4 as a runtime and an admin would drive it: make
+# a secret, paste it into a heartbeat from bash, watch the runtime at all
+# three scopes, stop it, let it go OFFLINE, revoke it, and check who may
+# do what and that the database holds no key material.
+
+# The credential in a secret file's snippet.
+secret_of() {
+	sed -n 's/^secret = "\(.*\)"$/\1/p' "$1" | head -1
+}
+
+# A heartbeat as an MI runtime sends it: hb SECRET RUNTIME [ENV [PROJECT
+# [COMPONENT]]].
+hb() {
+	printf '{"secret": "%s", "runtime": "%s", "runtimeType": "MI", "environment": "%s", "project": "%s", "component": "%s", "version": "4.4.0", "status": "RUNNING", "nodeInfo": {"platformName": "WSO2 Micro Integrator", "platformVersion": "4.4.0", "osName": "Linux", "osVersion": "6.1.0"}}' \
+		"$1" "$2" "${3:-prod}" "${4:-shop}" "${5:-orders}"
+}
+
+# Sends one heartbeat from bash, the way the README shows; the reply (and
+# any error of printf) lands in $OUT.
+send() {
+	json=$1 sh 'exec 3<>heartbeat; printf "%s" "$json" >&3; cat <&3'
+}
+
+# A runtime orders-eu-1 in prod, registered by its first heartbeat.
+register() {
+	mkdir -p environments/prod
+	touch environments/prod/secrets/orders-eu-1
+	SECRET=$(secret_of environments/prod/secrets/orders-eu-1)
+	send "$(hb "$SECRET" orders-eu-1)"
+}
+
+test_secret_snippet() {
+	mkdir environments/prod
+	run touch environments/prod/secrets/orders-eu-1
+	expect_rc 0
+	run ls -l environments/prod/secrets
+	expect_has "-rw------- 1 $(id -un) $(id -gn) 534 "
+	local s
+	s=$(secret_of environments/prod/secrets/orders-eu-1)
+	run grep -Ec '^[0-9a-f]{8}\.[A-Za-z0-9+/]{43}=$' <<<"$s"
+	expect "1"
+	run cat environments/prod/secrets/orders-eu-1
+	expect "# Ballerina integration (default profile): add to Config.toml
+[wso2.icp.runtime.bridge]
+environment = \"prod\"
+project = \"<project name>\"
+integration = \"<integration name>\"
+runtime = \"<unique runtime name>\"
+secret = \"$s\"
+
+# WSO2 Micro Integrator: add to conf/deployment.toml
+[icp_config]
+enabled = true
+environment = \"prod\"
+project = \"<project name>\"
+integration = \"<integration name>\"
+runtime = \"<unique runtime name>\"
+secret = \"$s\""
+	# : > makes one too; touching an existing one changes nothing
+	sh ': > environments/prod/secrets/second'
+	expect_rc 0
+	run touch environments/prod/secrets/orders-eu-1
+	expect_rc 0
+	run secret_of environments/prod/secrets/orders-eu-1
+	expect "$s"
+	run ls environments/prod/secrets
+	expect "orders-eu-1
+second"
+	sh 'echo x > environments/prod/secrets/second'
+	expect "bash: line 1: echo: write error: Operation not permitted"
+	run touch 'environments/prod/secrets/bad name'
+	expect "touch: cannot touch 'environments/prod/secrets/bad name': Invalid argument"
+	run rm environments/prod/secrets/second
+	expect_rc 0
+	run ls environments/prod/secrets
+	expect "orders-eu-1"
+	run rmdir environments/prod
+	expect "rmdir: failed to remove 'environments/prod': Directory not empty"
+}
+
+test_register_by_heartbeat() {
+	register
+	local id
+	id=$(cat environments/prod/runtimes/orders-eu-1/id)
+	expect "{\"acknowledged\":true,\"runtimeId\":\"$id\",\"commands\":[]}"
+	cd environments/prod/runtimes/orders-eu-1 || return
+	run cat type status project integration environment runtime_version platform os secret
+	expect "MI
+RUNNING
+shop
+orders
+prod
+4.4.0
+WSO2 Micro Integrator 4.4.0
+Linux 6.1.0
+${SECRET%%.*}"
+	run ls
+	expect_has "runtime_version
+secret
+status"
+	cd ../../../.. || return
+	# bound: the secret leaves secrets/
+	run ls environments/prod/secrets
+	expect ""
+	# the project and the integration came with it, as MI
+	run cat projects/shop/integrations/orders/type
+	expect "MI"
+	# the three scopes
+	run ls environments/prod/runtimes projects/shop/runtimes/prod projects/shop/integrations/orders/runtimes/prod
+	expect "environments/prod/runtimes:
+orders-eu-1
+
+projects/shop/integrations/orders/runtimes/prod:
+orders-eu-1
+
+projects/shop/runtimes/prod:
+orders-eu-1"
+	run readlink projects/shop/runtimes/prod/orders-eu-1
+	expect "../../../../environments/prod/runtimes/orders-eu-1"
+	run cat projects/shop/runtimes/prod/orders-eu-1/status projects/shop/integrations/orders/runtimes/prod/orders-eu-1/secret
+	expect "RUNNING
+${SECRET%%.*}"
+	run jq -r '.status + " " + .last_heartbeat' environments/prod/runtimes/orders-eu-1/runtime.json
+	expect "RUNNING $(cat environments/prod/runtimes/orders-eu-1/last_heartbeat)"
+	# the project scope is read-only
+	run rm projects/shop/runtimes/prod/orders-eu-1
+	expect "rm: cannot remove 'projects/shop/runtimes/prod/orders-eu-1': Read-only file system"
+	run touch projects/shop/runtimes/prod/new
+	expect "touch: cannot touch 'projects/shop/runtimes/prod/new': Read-only file system"
+	# a later heartbeat is acknowledged the same way
+	send "$(hb "$SECRET" orders-eu-1)"
+	expect "{\"acknowledged\":true,\"runtimeId\":\"$id\",\"commands\":[]}"
+}
+
+test_integration_secret() {
+	mkdir -p environments/prod projects/shop/integrations/orders
+	run touch projects/shop/integrations/orders/secrets/prod/eu-1
+	expect_rc 0
+	run grep -A2 '^environment' projects/shop/integrations/orders/secrets/prod/eu-1
+	expect 'environment = "prod"
+project = "shop"
+integration = "orders"
+--
+environment = "prod"
+project = "shop"
+integration = "orders"'
+	run ls environments/prod/secrets projects/shop/integrations/orders/secrets/prod
+	expect "environments/prod/secrets:
+eu-1
+
+projects/shop/integrations/orders/secrets/prod:
+eu-1"
+	local s
+	s=$(secret_of environments/prod/secrets/eu-1)
+	# it registers runtimes of its integration only
+	send "$(hb "$s" eu-1 prod shop billing)"
+	expect "bash: line 1: printf: write error: Permission denied
+{\"acknowledged\":false,\"error\":\"Permission denied\",\"reason\":\"heartbeat: secret ${s%%.*} is for integration 'orders' of project 'shop'\"}"
+	send "$(hb "$s" eu-1)"
+	expect_has '"acknowledged":true'
+	run ls projects/shop/integrations/orders/runtimes/prod projects/shop/integrations/orders/secrets/prod
+	expect "projects/shop/integrations/orders/runtimes/prod:
+eu-1
+
+projects/shop/integrations/orders/secrets/prod:"
+}
+
+test_refused_heartbeats() {
+	register
+	send '{"runtime": '
+	expect 'bash: line 1: printf: write error: Invalid argument
+{"acknowledged":false,"error":"Invalid argument","reason":"heartbeat: not a JSON object"}'
+	run cat .last_error
+	expect_has "write /heartbeat: heartbeat: not a JSON object (Invalid argument)"
+	send '{"secret": "x", "runtime": "a"}'
+	expect_has "missing field 'runtimeType'"
+	send "$(hb 0123abcd.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= orders-eu-1)"
+	expect_has 'printf: write error: Permission denied'
+	expect_has "secret 0123abcd is unknown or revoked"
+	send "$(hb "$SECRET" orders-eu-1 dev)"
+	expect_has 'Permission denied'
+	touch environments/prod/secrets/another
+	send "$(hb "$(secret_of environments/prod/secrets/another)" orders-eu-1)"
+	expect_has 'printf: write error: File exists'
+	expect_has "runtime 'orders-eu-1' already exists in environment 'prod'"
+	# NUL bytes and a flood are refused, and the daemon lives on
+	sh 'printf "{}\0{}" > heartbeat'
+	expect_has "Invalid argument"
+	sh 'head -c 70000 /dev/zero | tr "\0" " " | dd of=heartbeat bs=70000 2>/dev/null'
+	expect_rc 1
+	run ls environments/prod/runtimes environments/prod/secrets
+	expect "environments/prod/runtimes:
+orders-eu-1
+
+environments/prod/secrets:
+another"
+}
+
+test_stop_command() {
+	register
+	# ctl (issue 3) will set this; until then, the database directly
+	sqlite3 "$DB" "UPDATE runtime SET desired = 'stop',
+		desired_ns = $(date +%s)000000000 WHERE name = 'orders-eu-1'"
+	send "$(hb "$SECRET" orders-eu-1)"
+	expect "{\"acknowledged\":true,\"runtimeId\":\"$(cat environments/prod/runtimes/orders-eu-1/id)\",\"commands\":[\"STOP\"]}"
+	run cat environments/prod/runtimes/orders-eu-1/status
+	expect "STOPPING"
+}
+
+test_offline_after() {
+	remount -o offline_after=1
+	register
+	run cat environments/prod/runtimes/orders-eu-1/status
+	expect "RUNNING"
+	sleep 1.2
+	run cat environments/prod/runtimes/orders-eu-1/status
+	expect "OFFLINE"
+	send "$(hb "$SECRET" orders-eu-1)"
+	run cat environments/prod/runtimes/orders-eu-1/status
+	expect "RUNNING"
+	# the runtime directory's mtime is its last heartbeat; sizes are exact
+	run stat -c %Y environments/prod/runtimes/orders-eu-1
+	expect "$(date -d "$(cat environments/prod/runtimes/orders-eu-1/last_heartbeat)" +%s)"
+	run stat -c %s environments/prod/runtimes/orders-eu-1/status
+	expect "8"
+	sleep 1.2
+	run stat -c %s environments/prod/runtimes/orders-eu-1/status
+	expect "8"
+}
+
+test_revocation() {
+	register
+	run rm environments/prod/runtimes/orders-eu-1/secret
+	expect_rc 0
+	run cat environments/prod/runtimes/orders-eu-1/status
+	expect "OFFLINE"
+	run ls environments/prod/runtimes/orders-eu-1/secret
+	expect "ls: cannot access 'environments/prod/runtimes/orders-eu-1/secret': No such file or directory"
+	send "$(hb "$SECRET" orders-eu-1)"
+	expect "bash: line 1: printf: write error: Permission denied
+{\"acknowledged\":false,\"error\":\"Permission denied\",\"reason\":\"heartbeat: secret ${SECRET%%.*} is unknown or revoked\"}"
+	run cat environments/prod/runtimes/orders-eu-1/status
+	expect "OFFLINE"
+	# an unbound secret is revoked with rm of its file
+	touch environments/prod/secrets/spare
+	local spare
+	spare=$(secret_of environments/prod/secrets/spare)
+	rm environments/prod/secrets/spare
+	send "$(hb "$spare" orders-eu-2)"
+	expect_has "secret ${spare%%.*} is unknown or revoked"
+	# an OFFLINE runtime can be deleted
+	run rmdir environments/prod/runtimes/orders-eu-1
+	expect_rc 0
+	run ls environments/prod/runtimes
+	expect ""
+}
+
+test_times_survive_remount() {
+	register
+	sleep 1.1
+	send "$(hb "$SECRET" orders-eu-1)"
+	local last
+	last=$(cat environments/prod/runtimes/orders-eu-1/last_heartbeat)
+	remount
+	run cat environments/prod/runtimes/orders-eu-1/last_heartbeat
+	expect "$last"
+}
+
+test_second_user() {
+	chmod 755 "$WORK"
+	remount -o allow_other,default_permissions,heartbeat_gid=65534
+	register
+	touch environments/prod/secrets/for-nobody
+	local s
+	s=$(secret_of environments/prod/secrets/for-nobody)
+	nobody() {
+		OUT=$(setpriv --reuid=65534 --regid=65534 --clear-groups \
+			bash -c "$1" 2>&1)
+		RC=$?
+	}
+	nobody 'cat environments/prod/runtimes/orders-eu-1/status'
+	expect "RUNNING"
+	nobody 'ls environments/prod/secrets'
+	expect "for-nobody"
+	nobody 'cat environments/prod/secrets/for-nobody'
+	expect "cat: environments/prod/secrets/for-nobody: Permission denied"
+	nobody 'touch environments/prod/secrets/mine'
+	expect "touch: cannot touch 'environments/prod/secrets/mine': Permission denied"
+	nobody 'rm -f environments/prod/secrets/for-nobody'
+	expect "rm: cannot remove 'environments/prod/secrets/for-nobody': Permission denied"
+	nobody 'rm -f environments/prod/runtimes/orders-eu-1/secret'
+	expect_rc 1
+	nobody 'echo 1 > environments/prod/critical'
+	expect "bash: line 1: environments/prod/critical: Permission denied"
+	nobody 'mkdir environments/dev'
+	expect "mkdir: cannot create directory ‘environments/dev’: Permission denied"
+	run ls -l heartbeat
+	expect_has "-rw-rw---- 1 $(id -un) nogroup 0 "
+	# a runtime in the heartbeat group may heartbeat, with a secret
+	json=$(hb "$s" eu-2) nobody 'exec 3<>heartbeat; printf "%s" "$json" >&3; cat <&3'
+	expect_has '"acknowledged":true'
+	run cat environments/prod/runtimes/eu-2/status environments/prod/critical
+	expect "RUNNING
+0"
+}
+
+test_admin_group() {
+	remount -o admin_gid=65534
+	mkdir environments/prod
+	touch environments/prod/secrets/s
+	run stat -c '%A %G' environments environments/prod/critical environments/prod/secrets/s environments/prod/runtimes heartbeat README
+	expect "drwxrwxr-x nogroup
+-rw-rw-r-- nogroup
+-rw-rw---- nogroup
+drwxrwxr-x nogroup
+-rw-rw---- nogroup
+-r--r--r-- nogroup"
+}
+
+test_no_key_material_in_database() {
+	register
+	touch environments/prod/secrets/unbound
+	local other
+	other=$(secret_of environments/prod/secrets/unbound)
+	send "$(hb "$SECRET" orders-eu-1)"
+	remount
+	for f in "$DB" "$DB-wal" "$DB-shm"; do
+		[ -e "$f" ] || continue
+		grep -qF "${SECRET#*.}" "$f" && fail "the bound secret is in $f"
+		grep -qF "${other#*.}" "$f" && fail "the unbound secret is in $f"
+	done
+	run stat -c %a "$DB.key"
+	expect "600"
+	# and the secret still works with the key file
+	send "$(hb "$SECRET" orders-eu-1)"
+	expect_has '"acknowledged":true'
+}
