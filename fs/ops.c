@@ -203,13 +203,15 @@ static int read_reply(struct fs_file *f, char *out, size_t size)
 	n = f->content.len - f->pos;
 	if (n > size)
 		n = size;
-	memcpy(out, f->content.data + f->pos, n);
+	if (n)
+		memcpy(out, f->content.data + f->pos, n);
 	f->pos += n;
 	pthread_mutex_unlock(&f->lock);
 	return (int)n;
 }
 
-/* A write to a transaction file: one request, answered in the reply. */
+/* A write to a transaction file: a request, or the next part of one
+ * (bash's printf writes line by line), answered in the reply. */
 static int transact(struct fs_file *f, const char *path, const char *data,
 		size_t size)
 {
@@ -219,8 +221,18 @@ static int transact(struct fs_file *f, const char *path, const char *data,
 	f->pos = 0;
 	buf_release(&f->content);
 	buf_init(&f->content, VALUE_MAX);
-	ret = f->p.node->write(&f->p, data, size, &f->content);
+	ret = buf_add(&f->written, data, size);
+	if (ret == -EFBIG)
+		ret = fs_fail(-EFBIG, "a request is at most %d bytes",
+				VALUE_MAX);
+	if (!ret)
+		ret = f->p.node->write(&f->p, f->written.data,
+				f->written.len, &f->content);
+	if (ret != FS_MORE)
+		buf_reset(&f->written);
 	pthread_mutex_unlock(&f->lock);
+	if (ret == FS_MORE)
+		ret = 0;
 	return ret ? refused("write", path, ret) : (int)size;
 }
 
@@ -288,7 +300,10 @@ static int op_release(const char *path, struct fuse_file_info *fi)
 {
 	struct fs_file *f = (struct fs_file *)(uintptr_t)fi->fh;
 
-	(void)path;
+	if (f->p.node->write && f->written.len)
+		refused("close", path, fs_fail(-EINVAL, "an unfinished"
+				" request of %zu bytes was dropped",
+				f->written.len));
 	buf_release(&f->content);
 	buf_release(&f->written);
 	pthread_mutex_destroy(&f->lock);

@@ -17,8 +17,9 @@
  *   symlink  make a link of this kind under a directory
  *   create   make a file of this kind under a directory (open(O_CREAT))
  *   write    a transaction file's handler: takes the bytes of one
- *            write() whole and leaves the answer in `reply`, which is
- *            what reads of that open file return next
+ *            request and leaves the answer in `reply`, which is what
+ *            reads of that open file return next; FS_MORE when the
+ *            request is not complete yet (the next write() continues it)
  *
  * Handlers return 0 or -errno; on failure the reason is in fs_errmsg() or,
  * for errors of the model, in model_errmsg().  A missing handler means the
@@ -95,6 +96,8 @@ struct fs_attr {
 };
 
 typedef int (*fs_fill_fn)(void *ctx, const char *name);
+
+#define FS_MORE 1     /* a transaction file's request goes on */
 
 struct fs_node {
 	enum fs_kind kind;

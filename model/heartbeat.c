@@ -114,6 +114,7 @@ static int hb_parse(const char *json, size_t len, struct hb *hb)
 {
 	const cJSON *info;
 	char type[HB_FIELD_MAX], sa[HB_FIELD_MAX];
+	const char *end = NULL;
 	cJSON *o;
 	int ret;
 
@@ -126,10 +127,17 @@ static int hb_parse(const char *json, size_t len, struct hb *hb)
 				MODEL_HEARTBEAT_MAX);
 	if (memchr(json, '\0', len))
 		return model_fail(-EINVAL, "heartbeat: has a NUL byte");
-	o = cJSON_ParseWithLength(json, len);
+	o = cJSON_ParseWithLengthOpts(json, len, &end, 0);
 	if (!o || !cJSON_IsObject(o)) {
 		cJSON_Delete(o);
 		return model_fail(-EINVAL, "heartbeat: not a JSON object");
+	}
+	while (end < json + len && *end && strchr(" \t\r\n", *end))
+		end++;
+	if (end < json + len) {
+		cJSON_Delete(o);
+		return model_fail(-EINVAL, "heartbeat: something follows the"
+				" JSON object; send one heartbeat at a time");
 	}
 	ret = hb_text(o, "secret", 0, hb->cred, sizeof(hb->cred));
 	if (!ret)

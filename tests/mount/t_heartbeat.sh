@@ -127,8 +127,9 @@ ${SECRET%%.*}"
 	expect "rm: cannot remove 'projects/shop/runtimes/prod/orders-eu-1': Read-only file system"
 	run touch projects/shop/runtimes/prod/new
 	expect "touch: cannot touch 'projects/shop/runtimes/prod/new': Read-only file system"
-	# a later heartbeat is acknowledged the same way
-	send "$(hb "$SECRET" orders-eu-1)"
+	# a later heartbeat is acknowledged the same way, also when it spans
+	# lines (bash's printf writes them one by one)
+	send "$(hb "$SECRET" orders-eu-1 | jq .)"
 	expect "{\"acknowledged\":true,\"runtimeId\":\"$id\",\"commands\":[]}"
 }
 
@@ -167,11 +168,18 @@ projects/shop/integrations/orders/secrets/prod:"
 
 test_refused_heartbeats() {
 	register
-	send '{"runtime": '
+	send '{"runtime": }'
 	expect 'bash: line 1: printf: write error: Invalid argument
 {"acknowledged":false,"error":"Invalid argument","reason":"heartbeat: not a JSON object"}'
 	run cat .last_error
 	expect_has "write /heartbeat: heartbeat: not a JSON object (Invalid argument)"
+	send '{"a": 1} {"b": 2}'
+	expect_has "something follows the JSON object"
+	# an object left open is dropped when the file is closed
+	send '{"runtime": "orders-eu-1",'
+	expect ""
+	run cat .last_error
+	expect_has "close /heartbeat: an unfinished request of 26 bytes was dropped (Invalid argument)"
 	send '{"secret": "x", "runtime": "a"}'
 	expect_has "missing field 'runtimeType'"
 	send "$(hb 0123abcd.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= orders-eu-1)"
