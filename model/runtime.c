@@ -35,7 +35,7 @@ const char *model_runtime_status(const struct store_runtime *row,
 		*since_ns = hb > row->desired_ns ? gone : row->desired_ns;
 		return "STOPPED";
 	}
-	if (row->running_ns == 0) {
+	if (row->running_ns == 0 && !row->revoked_ns) {
 		*since_ns = row->desired_ns;
 		return "STARTING";
 	}

@@ -563,6 +563,13 @@ static void test_commands(void **state)
 	assert_string_equal(rt.status, "RUNNING");
 	assert_int_equal(beat(f, cred, "orders-1", "prod", "1", &r), 0);
 	assert_int_equal(r.ncommands, 0);
+	/* started but cut off before its next heartbeat: OFFLINE, not
+	 * STARTING for ever */
+	sql(f, "UPDATE runtime SET running_ns = 0 WHERE name = 'orders-1'");
+	assert_int_equal(model_runtime_secret_revoke(f->m, "prod",
+			"orders-1"), 0);
+	assert_int_equal(model_runtime_get(f->m, "prod", "orders-1", &rt), 0);
+	assert_string_equal(rt.status, "OFFLINE");
 }
 
 /* A heartbeat that changes nothing but its time waits in memory; reads
