@@ -22,67 +22,29 @@
 
 #include "../../model/model_int.h"
 
-#define SEC 1000000000LL
+#include "fixture.h"
 
-struct hb_fixture {
-	char dir[64];
-	char db[96];
-	int64_t now;
-	int64_t flush_ns;
-	struct model *m;
-};
-
-static int64_t hb_now(void *ctx)
-{
-	return ((struct hb_fixture *)ctx)->now;
-}
-
-static int hb_open(struct hb_fixture *f)
-{
-	struct model_config cfg = {
-		.offline_after_ns = 30 * SEC, .now = hb_now, .now_ctx = f,
-		.flush_interval_ns = f->flush_ns,
-	};
-
-	return model_open(&f->m, f->db, &cfg);
-}
-
-/* A model whose heartbeat times are flushed by hand, with environments
- * prod and dev. */
+/* A model whose heartbeat times are flushed by hand (f->flush_ns < 0),
+ * with environments prod and dev. */
 static int hb_setup(void **state)
 {
-	struct hb_fixture *f = calloc(1, sizeof(*f));
+	struct fixture *f;
 
-	snprintf(f->dir, sizeof(f->dir), "/tmp/rtfs-hb-XXXXXX");
-	if (!f || !mkdtemp(f->dir))
+	if (setup(state))
 		return -1;
-	snprintf(f->db, sizeof(f->db), "%s/t.db", f->dir);
-	f->now = 1700000000 * SEC;
+	f = *state;
+	model_close(f->m);
 	f->flush_ns = -1;
-	if (hb_open(f) || model_env_create(f->m, "prod") ||
+	if (open_model(f) || model_env_create(f->m, "prod") ||
 	    model_env_create(f->m, "dev"))
 		return -1;
-	*state = f;
-	return 0;
-}
-
-static int hb_teardown(void **state)
-{
-	struct hb_fixture *f = *state;
-	char cmd[128];
-
-	model_close(f->m);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-	if (system(cmd) != 0)
-		return -1;
-	free(f);
 	return 0;
 }
 
 static const struct model_secret_scope PROD = { "prod", NULL, NULL };
 
 /* Makes secret NAME in `sc` and returns its credential in `cred`. */
-static void new_secret(struct hb_fixture *f,
+static void new_secret(struct fixture *f,
 		const struct model_secret_scope *sc, const char *name,
 		char cred[MODEL_SECRET_MAX])
 {
@@ -94,7 +56,7 @@ static void new_secret(struct hb_fixture *f,
 }
 
 /* A heartbeat as an MI runtime sends it. */
-static int beat(struct hb_fixture *f, const char *cred, const char *runtime,
+static int beat(struct fixture *f, const char *cred, const char *runtime,
 		const char *env, const char *version,
 		struct model_heartbeat_reply *r)
 {
@@ -111,14 +73,7 @@ static int beat(struct hb_fixture *f, const char *cred, const char *runtime,
 	return model_heartbeat(f->m, json, strlen(json), r);
 }
 
-static int count_cb(void *ctx, const void *row)
-{
-	(void)row;
-	(*(int *)ctx)++;
-	return 0;
-}
-
-static int unbound(struct hb_fixture *f, const struct model_secret_scope *sc)
+static int unbound(struct fixture *f, const struct model_secret_scope *sc)
 {
 	int n = 0;
 
@@ -127,7 +82,7 @@ static int unbound(struct hb_fixture *f, const struct model_secret_scope *sc)
 	return n;
 }
 
-static int runtimes(struct hb_fixture *f)
+static int runtimes(struct fixture *f)
 {
 	struct model_runtime_filter flt = { "prod", NULL, NULL };
 	int n = 0;
@@ -139,7 +94,7 @@ static int runtimes(struct hb_fixture *f)
 
 /* Runs one SQL statement on the database through a connection of its
  * own, as another process would. */
-static void sql(struct hb_fixture *f, const char *stmt)
+static void sql(struct fixture *f, const char *stmt)
 {
 	sqlite3 *h;
 
@@ -150,7 +105,7 @@ static void sql(struct hb_fixture *f, const char *stmt)
 }
 
 /* What another connection reads as the runtime's stored heartbeat. */
-static int64_t stored_heartbeat(struct hb_fixture *f, const char *name)
+static int64_t stored_heartbeat(struct fixture *f, const char *name)
 {
 	sqlite3_stmt *st;
 	sqlite3 *h;
@@ -169,7 +124,7 @@ static int64_t stored_heartbeat(struct hb_fixture *f, const char *name)
 
 static void test_secret_format(void **state)
 {
-	struct hb_fixture *f = *state;
+	struct fixture *f = *state;
 	unsigned char raw[64];
 	struct model_secret a, b;
 	size_t n = 0;
@@ -206,7 +161,7 @@ static void test_secret_format(void **state)
 }
 
 /* Whether `needle` occurs in any of the database's files. */
-static int in_db_files(struct hb_fixture *f, const void *needle, size_t n)
+static int in_db_files(struct fixture *f, const void *needle, size_t n)
 {
 	const char *suffix[] = { "", "-wal", "-shm" };
 	int found = 0;
@@ -232,7 +187,7 @@ static int in_db_files(struct hb_fixture *f, const void *needle, size_t n)
 
 static void test_secret_sealed_at_rest(void **state)
 {
-	struct hb_fixture *f = *state;
+	struct fixture *f = *state;
 	unsigned char raw[32], out[32];
 	struct store_secret row;
 	char cred[MODEL_SECRET_MAX], key_id[MODEL_KEY_ID_LEN];
@@ -262,7 +217,7 @@ static void test_secret_sealed_at_rest(void **state)
 
 static void test_register_and_bind(void **state)
 {
-	struct hb_fixture *f = *state;
+	struct fixture *f = *state;
 	struct model_heartbeat_reply r;
 	struct model_integration in;
 	struct model_runtime rt;
@@ -309,7 +264,7 @@ static void test_register_and_bind(void **state)
  * nothing. */
 static void test_refusals(void **state)
 {
-	struct hb_fixture *f = *state;
+	struct fixture *f = *state;
 	struct model_secret_scope scoped = { "prod", "shop", "billing" };
 	struct model_heartbeat_reply r;
 	char cred[MODEL_SECRET_MAX], bound[MODEL_SECRET_MAX];
@@ -440,7 +395,7 @@ static void test_refusals(void **state)
 
 static void test_revoke(void **state)
 {
-	struct hb_fixture *f = *state;
+	struct fixture *f = *state;
 	struct model_heartbeat_reply r;
 	struct model_runtime rt;
 	char a[MODEL_SECRET_MAX], b[MODEL_SECRET_MAX], c[MODEL_SECRET_MAX];
@@ -486,7 +441,7 @@ static void test_revoke(void **state)
 /* Status as heartbeats come and go, on the injected clock. */
 static void test_status_over_time(void **state)
 {
-	struct hb_fixture *f = *state;
+	struct fixture *f = *state;
 	struct model_heartbeat_reply r;
 	struct model_runtime rt;
 	struct store_runtime row;
@@ -534,7 +489,7 @@ static void test_status_over_time(void **state)
  * start. */
 static void test_commands(void **state)
 {
-	struct hb_fixture *f = *state;
+	struct fixture *f = *state;
 	struct model_heartbeat_reply r;
 	struct model_runtime rt;
 	char cred[MODEL_SECRET_MAX];
@@ -576,7 +531,7 @@ static void test_commands(void **state)
  * see it at once, the database after a flush or a close. */
 static void test_batching(void **state)
 {
-	struct hb_fixture *f = *state;
+	struct fixture *f = *state;
 	struct model_heartbeat_reply r;
 	struct model_runtime rt;
 	char cred[MODEL_SECRET_MAX];
@@ -611,7 +566,7 @@ static void test_batching(void **state)
 	model_close(f->m);
 	f->m = NULL;
 	assert_int_equal(stored_heartbeat(f, "orders-1"), f->now);
-	assert_int_equal(hb_open(f), 0);
+	assert_int_equal(open_model(f), 0);
 	assert_int_equal(model_runtime_get(f->m, "prod", "orders-1", &rt), 0);
 	assert_int_equal(rt.heartbeat_ns, f->now);
 }
@@ -619,14 +574,14 @@ static void test_batching(void **state)
 /* The flusher thread writes waiting times by itself. */
 static void test_flusher_thread(void **state)
 {
-	struct hb_fixture *f = *state;
+	struct fixture *f = *state;
 	struct model_heartbeat_reply r;
 	struct timespec nap = { 0, 20 * 1000000L };
 	char cred[MODEL_SECRET_MAX];
 
 	model_close(f->m);
 	f->flush_ns = 50 * 1000000LL;
-	assert_int_equal(hb_open(f), 0);
+	assert_int_equal(open_model(f), 0);
 	new_secret(f, &PROD, "a", cred);
 	assert_int_equal(beat(f, cred, "orders-1", "prod", "1", &r), 0);
 	f->now += 10 * SEC;
@@ -639,7 +594,7 @@ static void test_flusher_thread(void **state)
 
 static void test_integration_scope(void **state)
 {
-	struct hb_fixture *f = *state;
+	struct fixture *f = *state;
 	struct model_secret_scope orders = { "prod", "shop", "orders" };
 	struct model_secret_scope billing = { "prod", "shop", "billing" };
 	struct model_heartbeat_reply r;
@@ -675,25 +630,25 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_secret_format, hb_setup,
-				hb_teardown),
+				teardown),
 		cmocka_unit_test_setup_teardown(test_secret_sealed_at_rest,
-				hb_setup, hb_teardown),
+				hb_setup, teardown),
 		cmocka_unit_test_setup_teardown(test_register_and_bind,
-				hb_setup, hb_teardown),
+				hb_setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refusals, hb_setup,
-				hb_teardown),
+				teardown),
 		cmocka_unit_test_setup_teardown(test_revoke, hb_setup,
-				hb_teardown),
+				teardown),
 		cmocka_unit_test_setup_teardown(test_status_over_time,
-				hb_setup, hb_teardown),
+				hb_setup, teardown),
 		cmocka_unit_test_setup_teardown(test_commands, hb_setup,
-				hb_teardown),
+				teardown),
 		cmocka_unit_test_setup_teardown(test_batching, hb_setup,
-				hb_teardown),
+				teardown),
 		cmocka_unit_test_setup_teardown(test_flusher_thread, hb_setup,
-				hb_teardown),
+				teardown),
 		cmocka_unit_test_setup_teardown(test_integration_scope,
-				hb_setup, hb_teardown),
+				hb_setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
