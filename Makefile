@@ -90,10 +90,31 @@ test: deps
 	$(MAKE) test-valgrind
 	$(MAKE) test-san
 
+# Where `make install` puts things.  mount(8) looks for helpers in /sbin
+# only, whatever PREFIX is.
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+SBINDIR ?= /sbin
+UNITDIR ?= /etc/systemd/system
+
+install: all
+	install -D -m 0755 $(BUILD)/runtimefs $(DESTDIR)$(BINDIR)/runtimefs
+	sed 's|@BINDIR@|$(BINDIR)|g' mountscripts/mount.runtimefs > $(BUILD)/mount.runtimefs
+	install -D -m 0755 $(BUILD)/mount.runtimefs $(DESTDIR)$(SBINDIR)/mount.runtimefs
+	ln -sf mount.runtimefs $(DESTDIR)$(SBINDIR)/mount.fuse.runtimefs
+	sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SBINDIR@|$(SBINDIR)|g' \
+		mountscripts/runtimefs.service > $(BUILD)/runtimefs.service
+	install -D -m 0644 $(BUILD)/runtimefs.service $(DESTDIR)$(UNITDIR)/runtimefs.service
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/runtimefs $(DESTDIR)$(SBINDIR)/mount.runtimefs \
+		$(DESTDIR)$(SBINDIR)/mount.fuse.runtimefs \
+		$(DESTDIR)$(UNITDIR)/runtimefs.service
+
 clean:
 	rm -rf build build-san
 
 .SECONDARY:
 
 .PHONY: all deps run test test-unit test-mount test-valgrind test-san \
-	unit-bins clean
+	unit-bins install uninstall clean
