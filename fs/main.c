@@ -130,6 +130,9 @@ int main(int argc, char *argv[])
 		goto out;
 	}
 	fuse_opt_add_arg(&args, o.nonopt[o.nnonopt - 1]);
+	/* A bounded pool of request threads; naming max_idle_threads also
+	 * keeps libfuse 3.14 from warning about its own default on start. */
+	fuse_opt_insert_arg(&args, 1, "-omax_threads=16,max_idle_threads=8");
 	/* `findmnt` and `df` name the database as the mount's source */
 	if (!strchr(db, ',')) {
 		char *opt = malloc(strlen(db) + 40);
