@@ -17,7 +17,22 @@ struct model {
 	struct store *store;
 	struct model_config cfg;
 	unsigned char key[crypto_secretbox_KEYBYTES];   /* see seal.c */
+	char *db;                  /* the database's path */
+
+	/* Snapshots (snapshot.c).  On the live model: the snapshot models
+	 * open now.  On a snapshot: its live model, name, the moment it was
+	 * taken (its clock stands still there) and who holds it. */
+	struct model *snaps;
+	struct model *parent;
+	struct model *next;
+	char snap_name[MODEL_NAME_MAX];
+	int64_t snap_ns;
+	int refs;
+	int deleted;
 };
+
+/* Closes the snapshot models still open (model_close() calls it). */
+void model_snapshot_close_all(struct model *m);
 
 /* Records the reason for model_errmsg() and returns `err` (a -errno), so
  * that error paths stay one line: return model_fail(-EINVAL, "..."). */
