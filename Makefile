@@ -20,7 +20,7 @@ SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 
 # Debian 12 packages the build and the tests need.
 DEPS := gcc make pkg-config libfuse3-dev fuse3 libsqlite3-dev libcjson-dev \
-	libsodium-dev libcmocka-dev valgrind jq rsync vim tar sqlite3
+	libsodium-dev libcmocka-dev valgrind jq rsync vim tar sqlite3 bc
 
 STORE_SRC := store/store_sqlite.c
 MODEL_SRC := model/model.c model/env.c model/project.c model/runtime.c \
@@ -45,6 +45,14 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(call objs,$(CORE_SRC))
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LDLIBS)
 
 unit-bins: $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
+
+$(BUILD)/bench/load: bench/load.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< -lpthread
+
+# The benchmark against tmpfs (bench/run.sh); writes bench/results.md.
+bench: deps all $(BUILD)/bench/load
+	bash bench/run.sh
 
 deps:
 	@missing=$$(for p in $(DEPS); do \
@@ -117,4 +125,4 @@ clean:
 .SECONDARY:
 
 .PHONY: all deps run test test-unit test-mount test-valgrind test-san \
-	unit-bins install uninstall clean
+	unit-bins bench install uninstall clean
