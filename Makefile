@@ -20,12 +20,12 @@ SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 
 # Debian 12 packages the build and the tests need.
 DEPS := gcc make pkg-config libfuse3-dev fuse3 libsqlite3-dev libcjson-dev \
-	libsodium-dev libcmocka-dev valgrind jq rsync vim tar sqlite3
+	libsodium-dev libcmocka-dev valgrind jq rsync vim tar sqlite3 bc
 
 STORE_SRC := store/store_sqlite.c
 MODEL_SRC := model/model.c model/env.c model/project.c model/runtime.c \
-	model/seal.c model/secret.c model/heartbeat.c model/liveness.c \
-	model/sa_pending.c
+	model/seal.c model/snapshot.c model/secret.c model/heartbeat.c \
+	model/liveness.c model/sa_pending.c
 FS_SRC := fs/buf.c fs/tree.c fs/org.c fs/project.c fs/lasterr.c fs/ops.c \
 	fs/icp.c fs/access.c
 CORE_SRC := $(STORE_SRC) $(MODEL_SRC)
@@ -47,6 +47,14 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(call objs,$(CORE_SRC))
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LDLIBS)
 
 unit-bins: $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
+
+$(BUILD)/bench/load: bench/load.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< -lpthread
+
+# The benchmark against tmpfs (bench/run.sh); writes bench/results.md.
+bench: deps all $(BUILD)/bench/load
+	bash bench/run.sh
 
 deps:
 	@missing=$$(for p in $(DEPS); do \
@@ -92,10 +100,31 @@ test: deps
 	$(MAKE) test-valgrind
 	$(MAKE) test-san
 
+# Where `make install` puts things.  mount(8) looks for helpers in /sbin
+# only, whatever PREFIX is.
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+SBINDIR ?= /sbin
+UNITDIR ?= /etc/systemd/system
+
+install: all
+	install -D -m 0755 $(BUILD)/runtimefs $(DESTDIR)$(BINDIR)/runtimefs
+	sed 's|@BINDIR@|$(BINDIR)|g' mountscripts/mount.runtimefs > $(BUILD)/mount.runtimefs
+	install -D -m 0755 $(BUILD)/mount.runtimefs $(DESTDIR)$(SBINDIR)/mount.runtimefs
+	ln -sf mount.runtimefs $(DESTDIR)$(SBINDIR)/mount.fuse.runtimefs
+	sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SBINDIR@|$(SBINDIR)|g' \
+		mountscripts/runtimefs.service > $(BUILD)/runtimefs.service
+	install -D -m 0644 $(BUILD)/runtimefs.service $(DESTDIR)$(UNITDIR)/runtimefs.service
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/runtimefs $(DESTDIR)$(SBINDIR)/mount.runtimefs \
+		$(DESTDIR)$(SBINDIR)/mount.fuse.runtimefs \
+		$(DESTDIR)$(UNITDIR)/runtimefs.service
+
 clean:
 	rm -rf build build-san
 
 .SECONDARY:
 
 .PHONY: all deps run test test-unit test-mount test-valgrind test-san \
-	unit-bins clean
+	unit-bins bench install uninstall clean

@@ -139,6 +139,19 @@ int main(int argc, char *argv[])
 		goto out;
 	}
 	fuse_opt_add_arg(&args, o.nonopt[o.nnonopt - 1]);
+	/* A bounded pool of request threads; naming max_idle_threads also
+	 * keeps libfuse 3.14 from warning about its own default on start. */
+	fuse_opt_insert_arg(&args, 1, "-omax_threads=16,max_idle_threads=8");
+	/* `findmnt` and `df` name the database as the mount's source */
+	if (!strchr(db, ',')) {
+		char *opt = malloc(strlen(db) + 40);
+
+		if (opt) {
+			sprintf(opt, "-ofsname=%s,subtype=runtimefs", db);
+			fuse_opt_insert_arg(&args, 1, opt);
+			free(opt);
+		}
+	}
 	/* The schema is created or migrated here, in the foreground, so
 	 * that a bad database is reported before anything is mounted; the
 	 * daemon opens it again once it has forked (SQLite's locks do not

@@ -87,13 +87,12 @@ static int live_grow(struct liveness *l)
 	return 0;
 }
 
-/* Writes every waiting time in one transaction; under the lock. */
-static int live_flush_locked(struct model *m)
+int model_liveness_flush_locked(struct model *m)
 {
 	struct liveness *l = m->live;
 	int ret;
 
-	if (!l->n)
+	if (!l || !l->n)
 		return 0;
 	if ((ret = store_begin(m->store)))
 		return model_fail_store(ret);
@@ -131,7 +130,7 @@ static void *live_flusher(void *arg)
 		while (!l->stop && pthread_cond_timedwait(&l->wake, &m->lock,
 				&at) != ETIMEDOUT)
 			;
-		if (live_flush_locked(m))
+		if (model_liveness_flush_locked(m))
 			fprintf(stderr, "runtimefs: writing heartbeat times:"
 					" %s\n", model_errmsg());
 	}
@@ -194,7 +193,7 @@ int model_liveness_flush(struct model *m)
 	int ret;
 
 	model_lock(m);
-	ret = live_flush_locked(m);
+	ret = model_liveness_flush_locked(m);
 	model_unlock(m);
 	return ret;
 }
@@ -204,7 +203,7 @@ size_t model_liveness_pending(struct model *m)
 	size_t n;
 
 	model_lock(m);
-	n = m->live->n;
+	n = m->live ? m->live->n : 0;
 	model_unlock(m);
 	return n;
 }
@@ -216,6 +215,8 @@ int model_liveness_note(struct model *m, const struct store_runtime *rt,
 	struct live_entry *e;
 	int ret;
 
+	if (!l)
+		return model_fail(-EROFS, "this model takes no heartbeats");
 	if (l->cap && (e = live_find(l, rt->id))->id) {
 		if (strcmp(e->uuid, rt->uuid)) {
 			/* a reused row id: the old runtime is gone */
@@ -226,7 +227,7 @@ int model_liveness_note(struct model *m, const struct store_runtime *rt,
 		}
 		return 0;
 	}
-	if (l->n >= LIVENESS_BATCH_MAX && (ret = live_flush_locked(m)))
+	if (l->n >= LIVENESS_BATCH_MAX && (ret = model_liveness_flush_locked(m)))
 		return ret;
 	if ((l->n + 1) * 2 > l->cap && (ret = live_grow(l)))
 		return ret;

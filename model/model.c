@@ -68,18 +68,21 @@ int model_open(struct model **out, const char *db,
 		return model_fail(-ENOMEM, "out of memory");
 	if (cfg)
 		m->cfg = *cfg;
+	m->db = strdup(db);
+	if (!m->db) {
+		free(m);
+		return model_fail(-ENOMEM, "out of memory");
+	}
 	if (m->cfg.offline_after_ns <= 0)
 		m->cfg.offline_after_ns = DEFAULT_OFFLINE_AFTER_NS;
 	ret = open_key(m, db);
-	if (ret) {
-		free(m);
-		return ret;
-	}
-	ret = store_open(&m->store, db);
+	if (!ret && (ret = store_open(&m->store, db)))
+		ret = model_fail_store(ret);
 	if (ret) {
 		sodium_memzero(m->key, sizeof(m->key));
+		free(m->db);
 		free(m);
-		return model_fail_store(ret);
+		return ret;
 	}
 	pthread_mutex_init(&m->lock, NULL);
 	ret = model_liveness_start(m);
@@ -96,7 +99,9 @@ void model_close(struct model *m)
 	if (!m)
 		return;
 	model_liveness_stop(m);
+	model_snapshot_close_all(m);
 	store_close(m->store);
+	free(m->db);
 	sodium_memzero(m->key, sizeof(m->key));
 	pthread_mutex_destroy(&m->lock);
 	free(m);
@@ -126,6 +131,9 @@ int model_begin(struct model *m)
 {
 	int ret;
 
+	if (m->parent)
+		return model_fail(-EROFS, "snapshot '%s' is read-only",
+				m->snap_name);
 	model_lock(m);
 	ret = store_begin(m->store);
 	if (ret) {

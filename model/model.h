@@ -220,6 +220,24 @@ int model_runtime_secret_revoke(struct model *m, const char *env,
 int model_heartbeat(struct model *m, const char *json, size_t len,
 		struct model_heartbeat_reply *out);
 
+/* Snapshots: point-in-time, read-only copies of the whole model, kept as
+ * SQLite files in DB.snapshots/ beside the database, where they survive a
+ * remount.  A snapshot is itself a model: every change to it is -EROFS,
+ * and its clock stands at the moment it was taken, so that nothing in it
+ * changes, status included.  model_snapshot_get() takes a reference that
+ * model_snapshot_put() gives back; a snapshot deleted meanwhile goes away
+ * when the last reference does. */
+typedef int (*model_snapshot_cb)(void *ctx, const char *name,
+		int64_t taken_ns);
+int model_snapshot_create(struct model *m, const char *name);
+int model_snapshot_delete(struct model *m, const char *name);
+int model_snapshot_list(struct model *m, model_snapshot_cb cb, void *ctx);
+int model_snapshot_get(struct model *m, const char *name,
+		struct model **snap);
+void model_snapshot_put(struct model *snap);
+/* When a snapshot was taken; 0 for the live model. */
+int64_t model_snapshot_time(const struct model *m);
+
 /* Formats `ns` as RFC 3339 UTC ("2026-11-23T12:17:48Z") into buf, which
  * must hold MODEL_TIME_MAX bytes; 0 gives "never". */
 #define MODEL_TIME_MAX 32

@@ -18,7 +18,22 @@ struct model {
 	struct model_config cfg;
 	unsigned char key[crypto_secretbox_KEYBYTES];   /* see seal.c */
 	struct liveness *live;                          /* see liveness.c */
+	char *db;                  /* the database's path */
+
+	/* Snapshots (snapshot.c).  On the live model: the snapshot models
+	 * open now.  On a snapshot: its live model, name, the moment it was
+	 * taken (its clock stands still there) and who holds it. */
+	struct model *snaps;
+	struct model *parent;
+	struct model *next;
+	char snap_name[MODEL_NAME_MAX];
+	int64_t snap_ns;
+	int refs;
+	int deleted;
 };
+
+/* Closes the snapshot models still open (model_close() calls it). */
+void model_snapshot_close_all(struct model *m);
 
 /* Records the reason for model_errmsg() and returns `err` (a -errno), so
  * that error paths stay one line: return model_fail(-EINVAL, "..."). */
@@ -83,13 +98,15 @@ const char *model_runtime_status(const struct store_runtime *row,
 		int64_t now, int64_t offline_after_ns, int64_t *since_ns);
 
 /* Heartbeat times held in memory between flushes (liveness.c), all under
- * the model's lock but model_liveness_start/stop/flush, which take it.
+ * the model's lock but model_liveness_start/stop/flush/pending, which
+ * take it.  A snapshot's model has none.
  * model_liveness_note() records a heartbeat of a runtime whose stored row
  * is otherwise current; model_liveness_overlay() puts the newest known
  * heartbeat into a row read from the store. */
 int model_liveness_start(struct model *m);
 void model_liveness_stop(struct model *m);
 int model_liveness_flush(struct model *m);
+int model_liveness_flush_locked(struct model *m);
 int model_liveness_note(struct model *m, const struct store_runtime *rt,
 		int64_t heartbeat_ns);
 void model_liveness_overlay(struct model *m, struct store_runtime *row);

@@ -127,6 +127,15 @@ typedef int (*store_secret_cb)(void *ctx, const struct store_secret *sec);
  * version.  Refuses a database written by a newer runtimefs. */
 int store_open(struct store **out, const char *path);
 
+/* Opens a copy made by store_snapshot_into() for reading only: it is
+ * migrated first if an older runtimefs made it; every change is refused. */
+int store_open_readonly(struct store **out, const char *path);
+
+/* Writes a consistent copy of the whole database to `path`, which must not
+ * exist (SQLite's VACUUM INTO: a point-in-time copy, taken inside one read
+ * transaction, in rollback-journal mode so that readers leave it as it is). */
+int store_snapshot_into(struct store *s, const char *path);
+
 /* Closes the handle; NULL is a no-op. */
 void store_close(struct store *s);
 

@@ -353,7 +353,9 @@ static int migrate(struct store *s)
 	return 0;
 }
 
-int store_open(struct store **out, const char *path)
+/* Opens `path` with SQLite `flags`; `pragmas` run before the migration. */
+static int open_db(struct store **out, const char *path, int flags,
+		const char *pragmas)
 {
 	struct store *s = calloc(1, sizeof(*s));
 	int ret;
@@ -361,8 +363,7 @@ int store_open(struct store **out, const char *path)
 	*out = NULL;
 	if (!s)
 		return fail(-ENOMEM, "out of memory");
-	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE |
-			SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL)
+	if (sqlite3_open_v2(path, &s->db, flags | SQLITE_OPEN_NOMUTEX, NULL)
 			!= SQLITE_OK) {
 		ret = fail(-EIO, "open %s: %s", path, s->db ?
 				sqlite3_errmsg(s->db) : "out of memory");
@@ -371,21 +372,62 @@ int store_open(struct store **out, const char *path)
 	}
 	sqlite3_extended_result_codes(s->db, 1);
 	sqlite3_busy_timeout(s->db, 5000);
-	if (sqlite3_exec(s->db, "PRAGMA journal_mode = WAL;"
-			"PRAGMA synchronous = FULL;"
-			"PRAGMA foreign_keys = ON;", NULL, NULL, NULL)
-			!= SQLITE_OK) {
+	if (sqlite3_exec(s->db, pragmas, NULL, NULL, NULL) != SQLITE_OK) {
 		ret = fail_sqlite(s, sqlite3_errcode(s->db), path);
 		store_close(s);
 		return ret;
 	}
-	ret = migrate(s);
+	ret = (flags & SQLITE_OPEN_READWRITE) ? migrate(s) : 0;
+	if (!ret && !(flags & SQLITE_OPEN_READWRITE) &&
+	    store_schema_version(s) != SCHEMA_VERSION)
+		ret = fail(-EPROTO, "%s is at schema version %d, not %d", path,
+				store_schema_version(s), SCHEMA_VERSION);
 	if (ret) {
 		store_close(s);
 		return ret;
 	}
 	*out = s;
 	return 0;
+}
+
+int store_open(struct store **out, const char *path)
+{
+	return open_db(out, path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+			"PRAGMA journal_mode = WAL;"
+			"PRAGMA synchronous = FULL;"
+			"PRAGMA foreign_keys = ON;");
+}
+
+int store_open_readonly(struct store **out, const char *path)
+{
+	struct store *s;
+	int ret = open_db(&s, path, SQLITE_OPEN_READONLY, "");
+
+	if (ret != -EPROTO)
+		goto done;
+	/* made by an older runtimefs: bring it forward once */
+	ret = open_db(&s, path, SQLITE_OPEN_READWRITE, "");
+	if (ret)
+		return ret;
+	store_close(s);
+	ret = open_db(&s, path, SQLITE_OPEN_READONLY, "");
+done:
+	*out = ret ? NULL : s;
+	return ret;
+}
+
+int store_snapshot_into(struct store *s, const char *path)
+{
+	sqlite3_stmt *st;
+	int ret;
+
+	if (sqlite3_prepare_v2(s->db, "VACUUM INTO ?1", -1, &st, NULL)
+			!= SQLITE_OK)
+		return fail_sqlite(s, sqlite3_errcode(s->db), "snapshot");
+	sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+	ret = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return ret == SQLITE_DONE ? 0 : fail_sqlite(s, ret, "snapshot");
 }
 
 void store_close(struct store *s)

@@ -13,8 +13,9 @@
 #   expect_has TEXT      $OUT must contain TEXT
 #   remount [OPTS]       unmounts cleanly and mounts the same database again
 
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 RUNTIMEFS=${RUNTIMEFS:-build/runtimefs}
-case $RUNTIMEFS in /*) ;; *) RUNTIMEFS=$PWD/$RUNTIMEFS ;; esac
+case $RUNTIMEFS in /*) ;; *) RUNTIMEFS=$REPO/$RUNTIMEFS ;; esac
 
 fail() {
 	echo "    FAIL: $*" >&2

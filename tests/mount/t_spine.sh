@@ -316,3 +316,52 @@ shop"
 	run cat environments/prod/critical
 	expect "1"
 }
+
+# The form mount.fuse3 uses: runtimefs DB MOUNTPOINT -o OPTIONS.
+test_mount_fuse3_argument_form() {
+	mkdir environments/prod
+	cd / && unmount_fs
+	"$RUNTIMEFS" "$DB" "$MNT" -o rw,noatime,offline_after=5 2>>"$LOG"
+	run mountpoint -q "$MNT"
+	expect_rc 0
+	run ls "$MNT/environments"
+	expect "prod"
+	run fusermount3 -u "$MNT"
+	expect_rc 0
+	# the database is the one the daemon made: WAL, at the current schema
+	run sqlite3 "$DB" 'PRAGMA journal_mode' 'SELECT name FROM env'
+	expect "wal
+prod"
+	run "$RUNTIMEFS" "$DB" "$MNT" --db "$DB"
+	expect "runtimefs: give the database either with --db or as the first argument"
+	expect_rc 1
+	run "$RUNTIMEFS" --db "$DB"
+	expect_has "runtimefs: no mountpoint given"
+	mount_fs
+}
+
+# Without --db the database is ./runtimefs.db, made on first start, even
+# when the daemon goes to the background (and so changes directory).
+test_default_database() {
+	cd / && unmount_fs
+	mkdir "$WORK/cwd"
+	(cd "$WORK/cwd" && "$RUNTIMEFS" "$MNT") 2>>"$LOG"
+	run mkdir "$MNT/environments/dev"
+	expect_rc 0
+	fusermount3 -u "$MNT"
+	run sqlite3 "$WORK/cwd/runtimefs.db" 'SELECT name FROM env'
+	expect "dev"
+	run stat -c %a "$WORK/cwd/runtimefs.db.key"
+	expect "600"
+	mount_fs
+}
+
+test_database_refused_when_newer() {
+	cd / && unmount_fs
+	sqlite3 "$DB" 'PRAGMA user_version = 999'
+	run "$RUNTIMEFS" --db "$DB" "$MNT"
+	expect_has "runtimefs: database schema version 999 is newer than this runtimefs understands"
+	expect_rc 1
+	run mountpoint -q "$MNT"
+	expect_rc 32
+}

@@ -396,6 +396,72 @@ static void test_seal_round_trip(void **state)
 			&m), 0);
 }
 
+static int list_snap(void *ctx, const char *name, int64_t taken)
+{
+	char *out = ctx;
+
+	(void)taken;
+	strcat(out, name);
+	strcat(out, " ");
+	return 0;
+}
+
+static void test_snapshots(void **state)
+{
+	struct fixture *f = *state;
+	struct model *snap, *again;
+	struct model_runtime rt;
+	struct model_env e;
+	char names[256] = "";
+
+	assert_int_equal(model_env_create(f->m, "prod"), 0);
+	assert_int_equal(model_runtime_create(f->m, "prod", "chat", NULL,
+			NULL), 0);
+	assert_int_equal(model_snapshot_create(f->m, "before"), 0);
+	assert_int_equal(model_snapshot_create(f->m, "before"), -EEXIST);
+	assert_int_equal(model_snapshot_create(f->m, "bad name"), -EINVAL);
+	assert_int_equal(model_snapshot_get(f->m, "nope", &snap), -ENOENT);
+	/* the live model goes on; the snapshot does not move */
+	assert_int_equal(model_env_set_critical(f->m, "prod", "1"), 0);
+	assert_int_equal(model_runtime_delete(f->m, "prod", "chat"), 0);
+	assert_int_equal(model_snapshot_get(f->m, "before", &snap), 0);
+	assert_int_equal(model_env_get(snap, "prod", &e), 0);
+	assert_int_equal(e.critical, 0);
+	assert_int_equal(model_runtime_get(snap, "prod", "chat", &rt), 0);
+	assert_string_equal(rt.status, "CREATING");
+	assert_true(model_snapshot_time(snap) > 0);
+	assert_int_equal(model_snapshot_time(f->m), 0);
+	/* and refuses every change */
+	assert_int_equal(model_env_create(snap, "dev"), -EROFS);
+	assert_non_null(strstr(model_errmsg(), "snapshot 'before' is"
+			" read-only"));
+	assert_int_equal(model_env_set_critical(snap, "prod", "1"), -EROFS);
+	assert_int_equal(model_runtime_delete(snap, "prod", "chat"), -EROFS);
+	/* a second get is the same model */
+	assert_int_equal(model_snapshot_get(f->m, "before", &again), 0);
+	assert_ptr_equal(again, snap);
+	model_snapshot_put(again);
+	assert_int_equal(model_snapshot_create(f->m, "after"), 0);
+	assert_int_equal(model_snapshot_list(f->m, list_snap, names), 0);
+	assert_string_equal(names, "after before ");
+	/* deleting a snapshot in use: it stays readable until put */
+	assert_int_equal(model_snapshot_delete(f->m, "before"), 0);
+	assert_int_equal(model_snapshot_delete(f->m, "before"), -ENOENT);
+	assert_int_equal(model_env_get(snap, "prod", &e), 0);
+	model_snapshot_put(snap);
+	assert_int_equal(model_snapshot_get(f->m, "before", &snap), -ENOENT);
+	/* snapshots survive a reopen */
+	model_close(f->m);
+	assert_int_equal(open_model(f), 0);
+	names[0] = '\0';
+	assert_int_equal(model_snapshot_list(f->m, list_snap, names), 0);
+	assert_string_equal(names, "after ");
+	assert_int_equal(model_snapshot_get(f->m, "after", &snap), 0);
+	assert_int_equal(model_runtime_get(snap, "prod", "chat", &rt),
+			-ENOENT);
+	model_snapshot_put(snap);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -421,6 +487,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_newer_schema_refused,
 				setup, teardown),
 		cmocka_unit_test_setup_teardown(test_seal_round_trip, setup,
+				teardown),
+		cmocka_unit_test_setup_teardown(test_snapshots, setup,
 				teardown),
 	};
 

@@ -1,0 +1,118 @@
+# t_mounting.sh - runtimefs mounts the way Linux filesystems mount: mount -t,
+# an fstab line, a systemd unit, and recovery from a daemon that died.
+# These tests install the helper into /sbin (where mount(8) looks) and
+# remove it again.
+
+# Installs with `make install` into $WORK, but the helpers into /sbin.
+install_helpers() {
+	local bdir
+	bdir=$(dirname "$RUNTIMEFS")
+	make -s -C "$REPO" install BUILD="$bdir" -o "$bdir/runtimefs" \
+		PREFIX="$WORK/prefix" SBINDIR=/sbin UNITDIR="$WORK/units" ||
+		fail "make install failed"
+	trap 'rm -f /sbin/mount.runtimefs /sbin/mount.fuse.runtimefs' EXIT
+}
+
+# Waits for the daemon serving $DB to exit after an unmount.
+wait_daemon_gone() {
+	for _ in $(seq 100); do
+		pgrep -f -- "$DB" >/dev/null || return 0
+		sleep 0.05
+	done
+	fail "the daemon for $DB is still running after the unmount"
+}
+
+test_make_install_layout() {
+	install_helpers
+	run find "$WORK/prefix" "$WORK/units" -type f -printf '%P %m\n'
+	expect "bin/runtimefs 755
+runtimefs.service 644"
+	run stat -c '%a %N' /sbin/mount.runtimefs /sbin/mount.fuse.runtimefs
+	expect "755 '/sbin/mount.runtimefs'
+777 '/sbin/mount.fuse.runtimefs' -> 'mount.runtimefs'"
+	run grep -c "$WORK/prefix/bin/runtimefs" /sbin/mount.runtimefs "$WORK/units/runtimefs.service"
+	expect "/sbin/mount.runtimefs:1
+$WORK/units/runtimefs.service:1"
+}
+
+test_mount_type_runtimefs_and_umount() {
+	install_helpers
+	cd / && unmount_fs
+	run mount -t runtimefs "$DB" "$MNT" -o offline_after=5,nofail,_netdev,x-systemd.automount
+	expect ""
+	expect_rc 0
+	run findmnt -n -o FSTYPE,SOURCE "$MNT"
+	expect "fuse.runtimefs $DB"
+	mkdir "$MNT/environments/prod"
+	run umount "$MNT"
+	expect_rc 0
+	wait_daemon_gone
+	# unmounted cleanly: the WAL was checkpointed and removed
+	run ls "$WORK"
+	expect_has "state.db"
+	[ ! -e "$DB-wal" ] || fail "state.db-wal left behind"
+	run sqlite3 "$DB" 'PRAGMA integrity_check' 'SELECT name FROM env'
+	expect "ok
+prod"
+}
+
+test_mount_type_fuse_runtimefs() {
+	install_helpers
+	cd / && unmount_fs
+	run mount -t fuse.runtimefs "$DB" "$MNT" -o allow_other
+	expect_rc 0
+	run ls "$MNT"
+	expect "README
+environments
+heartbeat
+projects"
+	fusermount3 -u "$MNT"
+	wait_daemon_gone
+}
+
+test_fstab_line() {
+	install_helpers
+	cd / && unmount_fs
+	printf '%s %s runtimefs offline_after=9,nofail 0 0\n' "$DB" "$MNT" > "$WORK/fstab"
+	run mount --fstab "$WORK/fstab" "$MNT"
+	expect_rc 0
+	run mountpoint -q "$MNT"
+	expect_rc 0
+	run pgrep -af -- "$DB"
+	expect_has "offline_after=9"
+	umount "$MNT"
+	wait_daemon_gone
+}
+
+test_stale_mount_recovered() {
+	install_helpers
+	mkdir environments/prod
+	cd / || return
+	kill -9 "$DAEMON"
+	wait "$DAEMON" 2>/dev/null
+	DAEMON=
+	run ls "$MNT"
+	expect "ls: cannot access '$MNT': Transport endpoint is not connected"
+	run mount -t runtimefs "$DB" "$MNT"
+	expect "mount.runtimefs: $MNT: stale mount of a dead daemon, unmounting it"
+	expect_rc 0
+	run ls "$MNT/environments"
+	expect "prod"
+	umount "$MNT"
+	wait_daemon_gone
+}
+
+test_systemd_unit_verifies() {
+	command -v systemd-analyze >/dev/null || {
+		[ "${CI:-}" != true ] || fail "systemd-analyze missing under CI"
+		return
+	}
+	install_helpers
+	run systemd-analyze verify "$WORK/units/runtimefs.service"
+	expect ""
+	expect_rc 0
+	run grep -E '^(Restart|After|ExecStart)=' "$WORK/units/runtimefs.service"
+	expect "After=local-fs.target
+ExecStart=$WORK/prefix/bin/runtimefs --db \${RUNTIMEFS_DB} -f -o \${RUNTIMEFS_OPTIONS} \${RUNTIMEFS_MOUNT}
+Restart=on-failure"
+}
