@@ -571,6 +571,29 @@ static void test_batching(void **state)
 	assert_int_equal(rt.heartbeat_ns, f->now);
 }
 
+/* A snapshot holds the heartbeat times that were waiting in memory. */
+static void test_snapshot_has_waiting_times(void **state)
+{
+	struct fixture *f = *state;
+	struct model_heartbeat_reply r;
+	struct model_runtime rt;
+	struct model *snap;
+	char cred[MODEL_SECRET_MAX];
+
+	new_secret(f, &PROD, "a", cred);
+	assert_int_equal(beat(f, cred, "orders-1", "prod", "1", &r), 0);
+	f->now += 10 * SEC;
+	assert_int_equal(beat(f, cred, "orders-1", "prod", "1", &r), 0);
+	assert_int_equal(model_liveness_pending(f->m), 1);
+	assert_int_equal(model_snapshot_create(f->m, "s1"), 0);
+	assert_int_equal(model_liveness_pending(f->m), 0);
+	assert_int_equal(model_snapshot_get(f->m, "s1", &snap), 0);
+	assert_int_equal(model_runtime_get(snap, "prod", "orders-1", &rt), 0);
+	assert_int_equal(rt.heartbeat_ns, f->now);
+	assert_int_equal(strncmp(rt.secret, cred, 8), 0);
+	model_snapshot_put(snap);
+}
+
 /* The flusher thread writes waiting times by itself. */
 static void test_flusher_thread(void **state)
 {
@@ -645,6 +668,8 @@ int main(void)
 				teardown),
 		cmocka_unit_test_setup_teardown(test_batching, hb_setup,
 				teardown),
+		cmocka_unit_test_setup_teardown(test_snapshot_has_waiting_times,
+				hb_setup, teardown),
 		cmocka_unit_test_setup_teardown(test_flusher_thread, hb_setup,
 				teardown),
 		cmocka_unit_test_setup_teardown(test_integration_scope,
