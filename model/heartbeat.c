@@ -15,6 +15,7 @@
  *
  * The reported `status` is not stored: status is computed from times.
  */
+#define _GNU_SOURCE
 #include "model_int.h"
 
 #include <errno.h>
@@ -125,7 +126,8 @@ static int hb_parse(const char *json, size_t len, struct hb *hb)
 	if (len > MODEL_HEARTBEAT_MAX)
 		return model_fail(-EINVAL, "heartbeat: longer than %d bytes",
 				MODEL_HEARTBEAT_MAX);
-	if (memchr(json, '\0', len))
+	/* a NUL, raw or escaped, would cut a value short unseen */
+	if (memchr(json, '\0', len) || memmem(json, len, "\\u0000", 6))
 		return model_fail(-EINVAL, "heartbeat: has a NUL byte");
 	o = cJSON_ParseWithLengthOpts(json, len, &end, 0);
 	if (!o || !cJSON_IsObject(o)) {

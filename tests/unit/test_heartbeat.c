@@ -260,6 +260,43 @@ static void test_register_and_bind(void **state)
 	assert_int_equal(runtimes(f), 1);
 }
 
+/* A Ballerina runtime ("BI" is the default profile) that later reports
+ * another integration moves there; what it does not report stays. */
+static void test_ballerina_moves(void **state)
+{
+	struct fixture *f = *state;
+	struct model_heartbeat_reply r;
+	struct model_integration in;
+	struct model_runtime rt;
+	char cred[MODEL_SECRET_MAX], json[512];
+
+	new_secret(f, &PROD, "a", cred);
+	snprintf(json, sizeof(json), "{\"secret\":\"%s\",\"runtime\":"
+		"\"bal-1\",\"runtimeType\":\"BI\",\"environment\":\"prod\","
+		"\"project\":\"shop\",\"component\":\"cart\",\"version\":"
+		"\"2201.13.2\"}", cred);
+	assert_int_equal(model_heartbeat(f->m, json, strlen(json), &r), 0);
+	assert_int_equal(model_runtime_get(f->m, "prod", "bal-1", &rt), 0);
+	assert_string_equal(rt.type, "default");
+	assert_string_equal(rt.platform, "");
+	assert_int_equal(model_integration_get(f->m, "shop", "cart", &in), 0);
+	assert_string_equal(in.type, "default");
+	f->now += SEC;
+	snprintf(json, sizeof(json), "{\"secret\":\"%s\",\"runtime\":"
+		"\"bal-1\",\"runtimeType\":\"default\",\"environment\":"
+		"\"prod\",\"project\":\"web\",\"component\":\"cart\"}",
+		cred);
+	assert_int_equal(model_heartbeat(f->m, json, strlen(json), &r), 0);
+	assert_int_equal(model_runtime_get(f->m, "prod", "bal-1", &rt), 0);
+	assert_string_equal(rt.project, "web");
+	assert_int_equal(rt.assigned_ns, f->now);
+	assert_string_equal(rt.runtime_version, "2201.13.2");
+	/* it cannot turn into an MI runtime under the same name */
+	assert_int_equal(beat(f, cred, "bal-1", "prod", "4.4.0", &r),
+			-EINVAL);
+	assert_non_null(strstr(model_errmsg(), "is of type default"));
+}
+
 /* Heartbeats that must be refused, each with its errno, changing
  * nothing. */
 static void test_refusals(void **state)
@@ -334,6 +371,12 @@ static void test_refusals(void **state)
 	}
 	/* NUL bytes, nothing, too much */
 	assert_int_equal(model_heartbeat(f->m, "{}\0{}", 5, &r), -EINVAL);
+	snprintf(json, sizeof(json), "{\"secret\":\"%s\",\"runtime\":"
+		"\"a\\u0000b\",\"runtimeType\":\"MI\",\"environment\":"
+		"\"prod\",\"project\":\"shop\",\"component\":\"orders\"}",
+		cred);
+	assert_int_equal(model_heartbeat(f->m, json, strlen(json), &r),
+			-EINVAL);
 	assert_int_equal(model_heartbeat(f->m, "", 0, &r), -EINVAL);
 	huge = malloc(MODEL_HEARTBEAT_MAX + 2);
 	memset(huge, ' ', MODEL_HEARTBEAT_MAX + 1);
@@ -658,6 +701,8 @@ int main(void)
 				hb_setup, teardown),
 		cmocka_unit_test_setup_teardown(test_register_and_bind,
 				hb_setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ballerina_moves, hb_setup,
+				teardown),
 		cmocka_unit_test_setup_teardown(test_refusals, hb_setup,
 				teardown),
 		cmocka_unit_test_setup_teardown(test_revoke, hb_setup,
