@@ -27,6 +27,8 @@ static const char readme[] =
 "      type                       default or MI\n"
 "      runtimes/ENV/NAME          links; ln -s assigns an agent runtime,\n"
 "                                 rm deletes the runtime\n"
+"  snapshots/NAME/                mkdir freezes a read-only copy of environments/\n"
+"                                 and projects/; rmdir drops it\n"
 "  .last_error                    why your last failed operation failed\n"
 "\n"
 "Names: 1-63 of A-Z a-z 0-9 . _ -, not starting with . or -\n"

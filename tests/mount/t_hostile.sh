@@ -48,7 +48,8 @@ test_odd_paths() {
 	run ls
 	expect "README
 environments
-projects"
+projects
+snapshots"
 	# the log line of a name with a newline is one line
 	run grep -c . "$LOG"
 	[ "$(grep -c 'uid' "$LOG")" = "$(wc -l < "$LOG")" ] ||

@@ -64,7 +64,8 @@ test_mount_type_fuse_runtimefs() {
 	run ls "$MNT"
 	expect "README
 environments
-projects"
+projects
+snapshots"
 	fusermount3 -u "$MNT"
 	wait_daemon_gone
 }

@@ -5,12 +5,14 @@ test_root_listing() {
 	run ls
 	expect "README
 environments
-projects"
+projects
+snapshots"
 	run ls -A
 	expect ".last_error
 README
 environments
-projects"
+projects
+snapshots"
 	run head -1 README
 	expect "runtimefs - environments, runtimes, versions, endpoints and secrets as files"
 }
