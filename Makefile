@@ -27,9 +27,9 @@ MODEL_SRC := model/model.c model/env.c model/project.c model/runtime.c \
 	model/seal.c model/snapshot.c model/secret.c model/heartbeat.c \
 	model/liveness.c model/sa_pending.c
 FS_SRC := fs/buf.c fs/tree.c fs/org.c fs/project.c fs/lasterr.c fs/ops.c \
-	fs/icp.c fs/access.c
+	fs/request.c fs/snapshot.c fs/icp.c fs/access.c
 CORE_SRC := $(STORE_SRC) $(MODEL_SRC)
-UNIT_TESTS := test_store test_model test_heartbeat
+UNIT_TESTS := test_buf test_store test_model test_heartbeat
 
 objs = $(patsubst %.c,$(BUILD)/%.o,$(1))
 HEADERS := $(wildcard */*.h)
@@ -42,6 +42,9 @@ $(BUILD)/%.o: %.c $(HEADERS)
 
 $(BUILD)/runtimefs: $(call objs,$(CORE_SRC) $(FS_SRC) fs/main.c)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/test_buf: $(BUILD)/tests/unit/test_buf.o $(BUILD)/fs/buf.o
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(TEST_LDLIBS)
 
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(call objs,$(CORE_SRC))
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LDLIBS)

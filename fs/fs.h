@@ -19,6 +19,9 @@ struct fs {
 	gid_t gid;
 };
 
+/* The operations (ops.c), and the same wrapped so that whatever a request
+ * holds is released when it returns (request.c): mount the latter. */
+extern const struct fuse_operations fs_ops_inner;
 extern const struct fuse_operations fs_operations;
 
 #endif

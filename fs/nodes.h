@@ -54,6 +54,12 @@ int fs_link_unlink(const struct fs_path *p);
 int fs_link_symlink(const struct fs_path *dir, const char *name,
 		const char *target);
 
+int fs_snapshot_lookup(struct fs_path *p, const char *name);
+int fs_snapshot_list(const struct fs_path *dir, fs_fill_fn fill, void *ctx);
+int fs_snapshot_show(const struct fs_path *p, struct fs_value *v);
+int fs_snapshot_mkdir(const struct fs_path *dir, const char *name);
+int fs_snapshot_rmdir(const struct fs_path *p);
+
 /* icp.c: what integration runtimes use, the heartbeat file and secrets. */
 int fs_heartbeat_write(const struct fs_path *p, const char *data,
 		size_t len, struct buf *reply);

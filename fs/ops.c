@@ -64,6 +64,9 @@ static void clear_errors(void)
 /* The errno for a change that the node does not allow. */
 static int not_allowed(const struct fs_path *p, const char *what)
 {
+	if (p->readonly && p->snapshot[0])
+		return fs_fail(-EROFS, "snapshot '%s' is read-only: %s is not"
+				" allowed in it", p->snapshot, what);
 	if (p->readonly)
 		return fs_fail(-EROFS, "this is a read-only view: %s is not"
 				" allowed here", what);
@@ -153,6 +156,9 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
 
 static int writable(const struct fs_path *p)
 {
+	if (p->readonly && p->snapshot[0])
+		return fs_fail(-EROFS, "snapshot '%s' is read-only",
+				p->snapshot);
 	if (p->readonly)
 		return fs_fail(-EROFS, "this is a read-only view");
 	if (!p->node->store && !p->node->write)
@@ -520,7 +526,7 @@ static void op_destroy(void *data)
 	fs->m = NULL;
 }
 
-const struct fuse_operations fs_operations = {
+const struct fuse_operations fs_ops_inner = {
 	.init = op_init,
 	.destroy = op_destroy,
 	.getattr = op_getattr,

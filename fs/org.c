@@ -27,6 +27,8 @@ static const char readme[] =
 "      type                       default or MI\n"
 "      runtimes/ENV/NAME          links; ln -s assigns an agent runtime,\n"
 "                                 rm deletes the runtime\n"
+"  snapshots/NAME/                mkdir freezes a read-only copy of environments/\n"
+"                                 and projects/; rmdir drops it\n"
 "      secret                     key id of its secret; rm revokes it\n"
 "    secrets/NAME                 touch NAME makes a secret and shows its\n"
 "                                 Config.toml snippet; rm revokes it\n"

@@ -21,10 +21,11 @@ const struct fs_node fs_nodes[FS_KIND_COUNT] = {
 	[FS_ROOT] = { .kind = FS_ROOT, .parent = FS_KIND_COUNT,
 		.mode = DIR_MODE, .show = fs_show_started },
 	[FS_README] = { .kind = FS_README, .parent = FS_ROOT,
-		.name = "README", .mode = RO_FILE, .show = fs_readme_show },
+		.name = "README", .mode = RO_FILE, .live_only = 1,
+		.show = fs_readme_show },
 	[FS_LAST_ERROR] = { .kind = FS_LAST_ERROR, .parent = FS_ROOT,
 		.name = ".last_error", .mode = RO_FILE, .direct_io = 1,
-		.show = fs_last_error_show },
+		.live_only = 1, .show = fs_last_error_show },
 	[FS_ENVS] = { .kind = FS_ENVS, .parent = FS_ROOT,
 		.name = "environments", .mode = DIR_MODE,
 		.show = fs_show_started },
@@ -86,8 +87,17 @@ const struct fs_node fs_nodes[FS_KIND_COUNT] = {
 		.lookup = fs_link_lookup, .list = fs_link_list,
 		.show = fs_link_show, .unlink = fs_link_unlink,
 		.symlink = fs_link_symlink },
+	[FS_SNAPSHOTS] = { .kind = FS_SNAPSHOTS, .parent = FS_ROOT,
+		.name = "snapshots", .mode = DIR_MODE, .live_only = 1,
+		.show = fs_show_started },
+	[FS_SNAPSHOT] = { .kind = FS_SNAPSHOT, .parent = FS_SNAPSHOTS,
+		.mode = DIR_MODE, .frozen = 1, .root_alias = 1,
+		.lookup = fs_snapshot_lookup, .list = fs_snapshot_list,
+		.show = fs_snapshot_show, .mkdir = fs_snapshot_mkdir,
+		.rmdir = fs_snapshot_rmdir },
 	[FS_HEARTBEAT] = { .kind = FS_HEARTBEAT, .parent = FS_ROOT,
 		.name = "heartbeat", .mode = SECRET_FILE, .direct_io = 1,
+		.live_only = 1,
 		.show = fs_show_started, .write = fs_heartbeat_write },
 	[FS_ENV_SECRETS] = { .kind = FS_ENV_SECRETS, .parent = FS_ENV,
 		.name = "secrets", .mode = DIR_MODE, .show = fs_env_show },
@@ -138,11 +148,19 @@ mode_t fs_mode(const struct fs_path *p)
 			p->node->mode);
 }
 
+/* Whether `n` is a child of the directory `dir` (a snapshot's children
+ * are those of the root that are not live only). */
+static int child_of(const struct fs_node *n, const struct fs_node *dir)
+{
+	if (dir->root_alias)
+		return n->parent == FS_ROOT && !n->live_only;
+	return n->parent == dir->kind;
+}
+
 const struct fs_node *fs_named_child(const struct fs_path *dir)
 {
 	for (int k = 0; k < FS_KIND_COUNT; k++)
-		if (fs_nodes[k].parent == dir->node->kind &&
-		    !fs_nodes[k].name)
+		if (child_of(&fs_nodes[k], dir->node) && !fs_nodes[k].name)
 			return &fs_nodes[k];
 	return NULL;
 }
@@ -152,25 +170,27 @@ static int step(struct fs_path *p, const char *name)
 {
 	const struct fs_node *named = NULL;
 
-	if (!S_ISDIR(p->node->mode))
+	const struct fs_node *dir = p->node;
+
+	if (!S_ISDIR(dir->mode))
 		return -ENOTDIR;
 	for (int k = 0; k < FS_KIND_COUNT; k++) {
 		const struct fs_node *n = &fs_nodes[k];
 
-		if (n->parent != p->node->kind)
+		if (!child_of(n, dir))
 			continue;
 		if (!n->name) {
 			named = n;
 		} else if (!strcmp(n->name, name)) {
 			p->node = n;
-			p->readonly |= n->readonly;
+			p->readonly |= n->readonly | dir->frozen;
 			return 0;
 		}
 	}
 	if (!named || named->lookup(p, name))
 		return -ENOENT;
 	p->node = named;
-	p->readonly |= named->readonly;
+	p->readonly |= named->readonly | dir->frozen;
 	return 0;
 }
 
@@ -181,6 +201,7 @@ int fs_resolve(struct model *m, const char *path, struct fs_path *out)
 	memset(out, 0, sizeof(*out));
 	out->node = &fs_nodes[FS_ROOT];
 	out->m = m;
+	out->live = m;
 	while (*path) {
 		size_t len;
 		int ret;
@@ -231,7 +252,7 @@ int fs_list(const struct fs_path *dir, fs_fill_fn fill, void *ctx)
 	for (int k = 0; k < FS_KIND_COUNT; k++) {
 		const struct fs_node *n = &fs_nodes[k];
 
-		if (n->parent != dir->node->kind)
+		if (!child_of(n, dir->node))
 			continue;
 		if (!n->name) {
 			named = n;

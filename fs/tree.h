@@ -56,6 +56,8 @@ enum fs_kind {
 	FS_INTEGRATION_RUNTIMES,
 	FS_INTEGRATION_RUNTIMES_ENV,
 	FS_INTEGRATION_RUNTIME_LINK,
+	FS_SNAPSHOTS,
+	FS_SNAPSHOT,
 	FS_HEARTBEAT,
 	FS_ENV_SECRETS,
 	FS_SECRET,
@@ -68,13 +70,15 @@ enum fs_kind {
 /* Where a path leads. */
 struct fs_path {
 	const struct fs_node *node;
-	struct model *m;
+	struct model *m;               /* the live model, or a snapshot's */
+	struct model *live;            /* the live model */
 	int readonly;                  /* a read-only scope: changes are EROFS */
 	char env[MODEL_NAME_MAX];
 	char project[MODEL_NAME_MAX];
 	char integration[MODEL_NAME_MAX];
 	char runtime[MODEL_NAME_MAX];
 	const struct fs_attr *attr;    /* FS_RUNTIME_ATTR */
+	char snapshot[MODEL_NAME_MAX]; /* FS_SNAPSHOT and below */
 	char secret[MODEL_NAME_MAX];   /* FS_SECRET, FS_INTEGRATION_SECRET */
 };
 
@@ -106,6 +110,9 @@ struct fs_node {
 	mode_t mode;               /* S_IFDIR | 0755, S_IFREG | 0444, ... */
 	int direct_io;             /* content depends on the caller */
 	int readonly;              /* starts a read-only scope (EROFS) */
+	int frozen;                /* everything below is read-only */
+	int root_alias;            /* its children are the root's */
+	int live_only;             /* not in a snapshot's copy of the root */
 	int (*lookup)(struct fs_path *p, const char *name);
 	int (*list)(const struct fs_path *dir, fs_fill_fn fill, void *ctx);
 	int (*show)(const struct fs_path *p, struct fs_value *v);

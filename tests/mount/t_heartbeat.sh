@@ -343,3 +343,28 @@ test_no_key_material_in_database() {
 	send "$(hb "$SECRET" orders-eu-1)"
 	expect_has '"acknowledged":true'
 }
+
+test_snapshot_of_secrets() {
+	register
+	touch environments/prod/secrets/spare
+	mkdir snapshots/before
+	run ls snapshots/before
+	expect "environments
+projects"
+	run cat snapshots/before/environments/prod/runtimes/orders-eu-1/secret
+	expect "${SECRET%%.*}"
+	run ls snapshots/before/environments/prod/secrets
+	expect "spare"
+	run touch snapshots/before/environments/prod/secrets/new
+	expect "touch: cannot touch 'snapshots/before/environments/prod/secrets/new': Read-only file system"
+	run rm snapshots/before/environments/prod/runtimes/orders-eu-1/secret
+	expect "rm: cannot remove 'snapshots/before/environments/prod/runtimes/orders-eu-1/secret': Read-only file system"
+	run rm snapshots/before/environments/prod/secrets/spare
+	expect_rc 1
+	# the live tree goes on
+	run rm environments/prod/runtimes/orders-eu-1/secret
+	expect_rc 0
+	run cat snapshots/before/environments/prod/runtimes/orders-eu-1/status environments/prod/runtimes/orders-eu-1/status
+	expect "RUNNING
+OFFLINE"
+}

@@ -49,7 +49,8 @@ test_odd_paths() {
 	expect "README
 environments
 heartbeat
-projects"
+projects
+snapshots"
 	# the log line of a name with a newline is one line
 	run grep -c . "$LOG"
 	[ "$(grep -c 'uid' "$LOG")" = "$(wc -l < "$LOG")" ] ||

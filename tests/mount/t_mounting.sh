@@ -65,7 +65,8 @@ test_mount_type_fuse_runtimefs() {
 	expect "README
 environments
 heartbeat
-projects"
+projects
+snapshots"
 	fusermount3 -u "$MNT"
 	wait_daemon_gone
 }

@@ -6,13 +6,15 @@ test_root_listing() {
 	expect "README
 environments
 heartbeat
-projects"
+projects
+snapshots"
 	run ls -A
 	expect ".last_error
 README
 environments
 heartbeat
-projects"
+projects
+snapshots"
 	run head -1 README
 	expect "runtimefs - environments, runtimes, versions, endpoints and secrets as files"
 }

@@ -1,0 +1,123 @@
+# t_snapshot.sh - snapshots: a frozen, read-only copy of the tree that
+# standard tools copy without a warning while the live tree changes.
+
+make_tree() {
+	mkdir -p environments/prod/runtimes/chat environments/dev \
+		projects/shop/integrations/orders
+	echo 1 > environments/prod/critical
+	ln -s ../../../../../../environments/prod/runtimes/chat \
+		projects/shop/integrations/orders/runtimes/prod/chat
+}
+
+test_snapshot_lifecycle() {
+	make_tree
+	run ls snapshots
+	expect ""
+	run mkdir snapshots/before
+	expect_rc 0
+	run ls snapshots snapshots/before
+	expect "snapshots:
+before
+
+snapshots/before:
+environments
+projects"
+	run mkdir snapshots/before
+	expect "mkdir: cannot create directory ‘snapshots/before’: File exists"
+	run mkdir 'snapshots/bad name'
+	expect_rc 1
+	# the live tree moves on, the snapshot does not
+	echo 0 > environments/prod/critical
+	rmdir environments/dev
+	run cat snapshots/before/environments/prod/critical environments/prod/critical
+	expect "1
+0"
+	run ls snapshots/before/environments
+	expect "dev
+prod"
+	run readlink snapshots/before/projects/shop/runtimes/prod/chat
+	expect "../../../../environments/prod/runtimes/chat"
+	run cat snapshots/before/projects/shop/runtimes/prod/chat/status
+	expect "CREATING"
+	run rmdir snapshots/before
+	expect_rc 0
+	run ls snapshots
+	expect ""
+	run rmdir snapshots/before
+	expect "rmdir: failed to remove 'snapshots/before': No such file or directory"
+}
+
+test_snapshot_is_read_only() {
+	make_tree
+	mkdir snapshots/s
+	sh 'echo 0 > snapshots/s/environments/prod/critical'
+	expect "bash: line 1: snapshots/s/environments/prod/critical: Read-only file system"
+	run cat .last_error
+	expect_has "snapshot 's' is read-only"
+	run mkdir snapshots/s/environments/x
+	expect "mkdir: cannot create directory ‘snapshots/s/environments/x’: Read-only file system"
+	run rmdir snapshots/s/environments/dev
+	expect "rmdir: failed to remove 'snapshots/s/environments/dev': Read-only file system"
+	run rm snapshots/s/projects/shop/integrations/orders/runtimes/prod/chat
+	expect "rm: cannot remove 'snapshots/s/projects/shop/integrations/orders/runtimes/prod/chat': Read-only file system"
+	run touch snapshots/s/environments/prod/x
+	expect_has "Read-only file system"
+	run mkdir snapshots/s/snapshots
+	expect_rc 1
+	run ls -A snapshots/s
+	expect "environments
+projects"
+	run cat environments/prod/critical snapshots/s/environments/prod/critical
+	expect "1
+1"
+}
+
+test_snapshot_survives_remount() {
+	make_tree
+	mkdir snapshots/kept
+	remount
+	run cat snapshots/kept/environments/prod/critical
+	expect "1"
+	run ls snapshots
+	expect "kept"
+}
+
+# tar, cp -a and rsync -a of a snapshot while the live tree changes: no
+# warning, and the copies are the same, file for file.
+test_copies_while_live_tree_changes() {
+	make_tree
+	local i pid
+	for i in $(seq 20); do mkdir "environments/prod/runtimes/r$i"; done
+	mkdir snapshots/b
+	(for i in $(seq 200); do
+		echo $((i % 2)) > environments/prod/critical
+		mkdir "environments/dev/runtimes/n$i" 2>/dev/null
+		rmdir "environments/prod/runtimes/r$((i % 20 + 1))" 2>/dev/null
+	done) &
+	pid=$!
+	run tar -C snapshots/b -cf "$WORK/b.tar" .
+	expect ""
+	expect_rc 0
+	run cp -a snapshots/b "$WORK/cp"
+	expect ""
+	expect_rc 0
+	run rsync -a snapshots/b/ "$WORK/rsync/"
+	expect ""
+	expect_rc 0
+	wait "$pid"
+	mkdir "$WORK/tar"
+	tar -C "$WORK/tar" -xf "$WORK/b.tar"
+	run diff -r --no-dereference "$WORK/tar" "$WORK/cp"
+	expect ""
+	run diff -r --no-dereference "$WORK/tar" "$WORK/rsync"
+	expect ""
+	run diff -r --no-dereference "$WORK/tar" snapshots/b
+	expect ""
+	run bash -c "ls '$WORK/tar/environments/prod/runtimes' | wc -l"
+	expect "21"
+	run cat "$WORK/cp/environments/prod/critical"
+	expect "1"
+	# and mtimes came through: the copy's critical is as old as the value
+	run stat -c %Y "$WORK/rsync/environments/prod/critical"
+	expect "$(stat -c %Y snapshots/b/environments/prod/critical)"
+}
