@@ -207,7 +207,7 @@ another"
 test_stop_command() {
 	register
 	# ctl (issue 3) will set this; until then, the database directly
-	sqlite3 "$DB" "UPDATE runtime SET desired = 'stop',
+	sqlite3 -cmd '.timeout 5000' "$DB" "UPDATE runtime SET desired = 'stop',
 		desired_ns = $(date +%s)000000000 WHERE name = 'orders-eu-1'"
 	send "$(hb "$SECRET" orders-eu-1)"
 	expect "{\"acknowledged\":true,\"runtimeId\":\"$(cat environments/prod/runtimes/orders-eu-1/id)\",\"commands\":[\"STOP\"]}"

@@ -331,7 +331,7 @@ test_mount_fuse3_argument_form() {
 	run fusermount3 -u "$MNT"
 	expect_rc 0
 	# the database is the one the daemon made: WAL, at the current schema
-	run sqlite3 "$DB" 'PRAGMA journal_mode' 'SELECT name FROM env'
+	run sqlite3 -cmd '.timeout 5000' "$DB" 'PRAGMA journal_mode' 'SELECT name FROM env'
 	expect "wal
 prod"
 	run "$RUNTIMEFS" "$DB" "$MNT" --db "$DB"
@@ -351,7 +351,8 @@ test_default_database() {
 	run mkdir "$MNT/environments/dev"
 	expect_rc 0
 	fusermount3 -u "$MNT"
-	run sqlite3 "$WORK/cwd/runtimefs.db" 'SELECT name FROM env'
+	# the daemon may still be closing the database (a checkpoint)
+	run sqlite3 -cmd '.timeout 5000' "$WORK/cwd/runtimefs.db" 'SELECT name FROM env'
 	expect "dev"
 	run stat -c %a "$WORK/cwd/runtimefs.db.key"
 	expect "600"
