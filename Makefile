@@ -24,7 +24,8 @@ DEPS := gcc make pkg-config libfuse3-dev fuse3 libsqlite3-dev libcjson-dev \
 
 STORE_SRC := store/store_sqlite.c
 MODEL_SRC := model/model.c model/env.c model/project.c model/runtime.c \
-	model/seal.c model/snapshot.c
+	model/seal.c model/snapshot.c model/deploy.c model/endpoint.c \
+	model/service_account.c
 FS_SRC := fs/buf.c fs/tree.c fs/org.c fs/project.c fs/lasterr.c fs/ops.c \
 	fs/request.c fs/snapshot.c
 CORE_SRC := $(STORE_SRC) $(MODEL_SRC)

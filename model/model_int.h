@@ -80,4 +80,20 @@ int model_integration_row(struct model *m, const char *project,
 const char *model_runtime_status(const struct store_runtime *row,
 		int64_t now, int64_t offline_after_ns, int64_t *since_ns);
 
+/* A runtime by environment and name, for use under the lock. */
+int model_runtime_row(struct model *m, const char *env, const char *name,
+		struct store_runtime *out);
+
+/* -ENOTEMPTY, naming them, while the runtime has endpoints other than
+ * DEFAULT (endpoint.c); for use under the lock. */
+int model_endpoint_others(struct model *m, const struct store_runtime *rt);
+
+/* Service accounts (service_account.c), for use inside a change (under
+ * the lock, in a transaction).  create gives the runtime a new client id
+ * and secret, replacing any it had; verify checks a credential
+ * "CLIENTID.SECRET": 0, or -EACCES with a message. */
+int model_service_account_create(struct model *m, int64_t runtime_id);
+int model_service_account_verify(struct model *m, int64_t runtime_id,
+		const char *cred);
+
 #endif
