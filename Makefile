@@ -27,7 +27,7 @@ MODEL_SRC := model/model.c model/env.c model/project.c model/runtime.c \
 	model/seal.c model/snapshot.c model/deploy.c model/endpoint.c \
 	model/service_account.c
 FS_SRC := fs/buf.c fs/tree.c fs/org.c fs/project.c fs/lasterr.c fs/ops.c \
-	fs/request.c fs/snapshot.c
+	fs/request.c fs/snapshot.c fs/deploy.c fs/scratch.c
 CORE_SRC := $(STORE_SRC) $(MODEL_SRC)
 UNIT_TESTS := test_buf test_store test_model
 

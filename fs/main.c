@@ -4,7 +4,8 @@
  *   runtimefs [--db PATH] [-o OPTIONS] [-f] MOUNTPOINT
  *   runtimefs DB MOUNTPOINT [-o OPTIONS]      (the form mount.fuse3 uses)
  *
- * Options of our own: offline_after=SECONDS (30).  Everything else goes to
+ * Options of our own: offline_after=SECONDS (30), endpoint_base=URL
+ * (https://runtimes.example).  Everything else goes to
  * libfuse (allow_other, default_permissions, -f, -d, -s, ...).
  */
 #include "fs.h"
@@ -23,6 +24,7 @@
 struct options {
 	char *db;
 	unsigned offline_after;
+	char *endpoint_base;
 	char *nonopt[2];
 	int nnonopt;
 	int help;
@@ -33,6 +35,7 @@ static const struct fuse_opt option_spec[] = {
 	OPT("--db=%s", db),
 	OPT("--db %s", db),
 	OPT("offline_after=%u", offline_after),
+	OPT("endpoint_base=%s", endpoint_base),
 	OPT("-h", help),
 	OPT("--help", help),
 	FUSE_OPT_END
@@ -63,6 +66,8 @@ static void usage(const char *prog)
 	       "    --db PATH              the SQLite database (./runtimefs.db)\n"
 	       "    -o offline_after=SECS  a runtime is OFFLINE this long after\n"
 	       "                           its last heartbeat (30)\n"
+	       "    -o endpoint_base=URL   the base of endpoint URLs\n"
+	       "                           (" FS_ENDPOINT_BASE_DEFAULT ")\n"
 	       "\n", prog, prog);
 }
 
@@ -123,6 +128,18 @@ int main(int argc, char *argv[])
 				" 1 second\n");
 		goto out;
 	}
+	if (o.endpoint_base) {
+		size_t n = strlen(o.endpoint_base);
+
+		while (n > 0 && o.endpoint_base[n - 1] == '/')
+			o.endpoint_base[--n] = '\0';
+		if (n == 0 || n > 512 || strpbrk(o.endpoint_base, " \t\n")) {
+			fprintf(stderr, "runtimefs: endpoint_base must be a URL"
+					" of 1 to 512 characters\n");
+			goto out;
+		}
+		fs_endpoint_base = o.endpoint_base;
+	}
 	db = absolute(o.db ? o.db : "runtimefs.db");
 	if (!db) {
 		fprintf(stderr, "runtimefs: database '%s': %s\n",
@@ -164,6 +181,7 @@ int main(int argc, char *argv[])
 out:
 	free(db);
 	free(o.db);
+	free(o.endpoint_base);
 	free(o.nonopt[0]);
 	free(o.nonopt[1]);
 	fuse_opt_free_args(&args);

@@ -10,6 +10,8 @@
  */
 #include "fs.h"
 #include "lasterr.h"
+#include "nodes.h"
+#include "scratch.h"
 #include "tree.h"
 
 #include <ctype.h>
@@ -23,6 +25,10 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#ifndef RENAME_NOREPLACE
+#define RENAME_NOREPLACE (1 << 0)    /* linux/fs.h */
+#endif
+
 #define VALUE_MAX (64 * 1024)       /* a value file's content at the most */
 
 /* What an open file keeps. */
@@ -30,6 +36,8 @@ struct fs_file {
 	struct fs_path p;
 	struct buf content;        /* what reads return */
 	struct buf written;        /* what writes have brought so far */
+	struct scratch *scratch;   /* a scratch file (scratch.h), or NULL */
+	int pending;               /* a document not yet complete */
 };
 
 static struct fs *fs_ctx(void)
@@ -101,8 +109,17 @@ static int op_getattr(const char *path, struct stat *st,
 	struct fs_value v;
 	int ret;
 
-	(void)fi;
+	if (fi && fi->fh && ((struct fs_file *)(uintptr_t)fi->fh)->scratch) {
+		scratch_stat(((struct fs_file *)(uintptr_t)fi->fh)->scratch,
+				fs_ctx()->uid, fs_ctx()->gid, st);
+		return 0;
+	}
+	if (scratch_hidden(path))
+		return -ENOENT;
 	ret = fs_resolve(fs_ctx()->m, path, &p);
+	if (ret == -ENOENT &&
+	    !scratch_stat_path(path, fs_ctx()->uid, fs_ctx()->gid, st))
+		return 0;
 	if (ret)
 		return ret;
 	ret = show(&p, &v);
@@ -143,6 +160,8 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
 	filler(buf, ".", NULL, 0, 0);
 	filler(buf, "..", NULL, 0, 0);
 	ret = fs_list(&p, dir_fill, &d);
+	if (!ret)
+		ret = scratch_list(path, dir_fill, &d);
 	return ret == -ENOBUFS ? 0 : ret;
 }
 
@@ -169,6 +188,12 @@ static int op_open(const char *path, struct fuse_file_info *fi)
 	if (!f)
 		return -ENOMEM;
 	buf_init(&f->written, VALUE_MAX);
+	f->scratch = scratch_open(path);
+	if (f->scratch) {
+		fi->fh = (uintptr_t)f;
+		fi->direct_io = 1;
+		return 0;
+	}
 	ret = fs_resolve(fs_ctx()->m, path, &f->p);
 	if (!ret && S_ISDIR(fs_mode(&f->p)))
 		ret = -EISDIR;
@@ -196,6 +221,8 @@ static int op_read(const char *path, char *out, size_t size, off_t off,
 	size_t n;
 
 	(void)path;
+	if (f->scratch)
+		return scratch_read(f->scratch, out, size, off);
 	if (off < 0 || (size_t)off >= f->content.len)
 		return 0;
 	n = f->content.len - (size_t)off;
@@ -218,31 +245,67 @@ static char *trimmed(struct buf *b)
 	return s;
 }
 
+/* Applies `len` bytes written to the value file `p` through its store. */
+static int store_value(const struct fs_path *p, const char *data,
+		size_t len)
+{
+	struct buf value;
+	int ret;
+
+	if (len && memchr(data, '\0', len))
+		return fs_fail(-EINVAL, "a value cannot contain a NUL byte");
+	buf_init(&value, VALUE_MAX);
+	ret = buf_add(&value, data, len);
+	if (ret == -EFBIG)
+		ret = fs_fail(-EFBIG, "a value is at most %d bytes",
+				VALUE_MAX);
+	if (!ret)
+		ret = p->node->store(p, trimmed(&value));
+	buf_release(&value);
+	return ret;
+}
+
 static int op_write(const char *path, const char *data, size_t size,
 		off_t off, struct fuse_file_info *fi)
 {
 	struct fs_file *f = (struct fs_file *)(uintptr_t)fi->fh;
-	struct buf value;
 	int ret;
 
 	clear_errors();
 	if (off < 0)
 		return -EINVAL;
+	if (f->scratch) {
+		ret = scratch_write(f->scratch, data, size, off);
+		return ret < 0 ? refused("write", path, ret) : ret;
+	}
 	ret = buf_put(&f->written, (size_t)off, data, size);
 	if (ret == -EFBIG)
 		ret = fs_fail(-EFBIG, "a value is at most %d bytes",
 				VALUE_MAX);
 	if (ret)
 		return refused("write", path, ret);
-	if (memchr(f->written.data, '\0', f->written.len))
-		return refused("write", path, fs_fail(-EINVAL, "a value"
-				" cannot contain a NUL byte"));
-	buf_init(&value, VALUE_MAX);
-	ret = buf_add(&value, f->written.data, f->written.len);
-	if (!ret)
-		ret = f->p.node->store(&f->p, trimmed(&value));
-	buf_release(&value);
+	/* a document may come in several writes: apply it once whole */
+	f->pending = f->p.node->document &&
+		!memchr(f->written.data, '\0', f->written.len) &&
+		!fs_json_complete(f->written.data, f->written.len);
+	if (f->pending)
+		return (int)size;
+	ret = store_value(&f->p, f->written.data, f->written.len);
 	return ret ? refused("write", path, ret) : (int)size;
+}
+
+/* A document left incomplete is refused at close, the last chance. */
+static int op_flush(const char *path, struct fuse_file_info *fi)
+{
+	struct fs_file *f = (struct fs_file *)(uintptr_t)fi->fh;
+
+	if (!f->pending)
+		return 0;
+	clear_errors();
+	f->pending = 0;
+	return refused("write", path, fs_fail(-EINVAL, "the JSON document"
+			" is incomplete (%zu bytes written): nothing was"
+			" applied", f->written.len));
 }
 
 static int op_release(const char *path, struct fuse_file_info *fi)
@@ -250,6 +313,8 @@ static int op_release(const char *path, struct fuse_file_info *fi)
 	struct fs_file *f = (struct fs_file *)(uintptr_t)fi->fh;
 
 	(void)path;
+	if (f->scratch)
+		scratch_put(f->scratch);
 	buf_release(&f->content);
 	buf_release(&f->written);
 	free(f);
@@ -261,13 +326,21 @@ static int op_release(const char *path, struct fuse_file_info *fi)
 static int op_truncate(const char *path, off_t size,
 		struct fuse_file_info *fi)
 {
+	struct scratch *f;
 	struct fs_path p;
 	int ret;
 
-	(void)size;
 	clear_errors();
+	if (fi && ((struct fs_file *)(uintptr_t)fi->fh)->scratch)
+		return scratch_truncate(
+			((struct fs_file *)(uintptr_t)fi->fh)->scratch, size);
 	if (fi)
 		return 0;
+	if (!fi && (f = scratch_open(path))) {
+		ret = scratch_truncate(f, size);
+		scratch_put(f);
+		return ret;
+	}
 	ret = fs_resolve(fs_ctx()->m, path, &p);
 	if (!ret)
 		ret = writable(&p);
@@ -315,9 +388,13 @@ static int op_unlink(const char *path)
 	int ret;
 
 	clear_errors();
+	if (!scratch_unlink(path))
+		return 0;
 	ret = fs_resolve(fs_ctx()->m, path, &p);
 	if (!ret && S_ISDIR(fs_mode(&p)))
 		ret = -EISDIR;
+	else if (!ret && p.node->store && !p.readonly && !p.node->unlink)
+		scratch_hide(path);     /* mv from elsewhere: see scratch.h */
 	else if (!ret)
 		ret = p.node->unlink && !p.readonly ? p.node->unlink(&p) :
 			not_allowed(&p, "removing this file");
@@ -364,32 +441,93 @@ static int op_readlink(const char *path, char *out, size_t size)
 	return ret;
 }
 
+/* Creating a file: a value file that was just unlinked comes back (and
+ * is opened for writing); any other new name in a directory of value
+ * files is a scratch file. */
 static int op_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 {
 	char name[NAME_MAX + 1];
-	struct fs_path dir;
+	struct fs_path dir, p;
+	struct fs_file *f;
 	int ret;
 
-	(void)mode;
-	(void)fi;
 	clear_errors();
 	ret = fs_resolve_parent(fs_ctx()->m, path, &dir, name);
-	if (!ret)
+	if (!ret && scratch_hidden(path)) {
+		scratch_unhide(path);
+		return op_open(path, fi);
+	}
+	if (!ret && !scratch_dir_ok(&dir))
 		ret = not_allowed(&dir, "creating a file");
-	return refused("create", path, ret);
+	if (!ret && fs_resolve(fs_ctx()->m, path, &p) != -ENOENT)
+		ret = -EEXIST;
+	if (ret)
+		return refused("create", path, ret);
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	buf_init(&f->written, VALUE_MAX);
+	buf_init(&f->content, 0);
+	ret = scratch_create(path, mode, &f->scratch);
+	if (ret) {
+		free(f);
+		return refused("create", path, ret);
+	}
+	fi->fh = (uintptr_t)f;
+	fi->direct_io = 1;
+	return 0;
 }
 
+/* Renaming a scratch file over a value file applies its content, as a
+ * write would, and the scratch file goes; between scratch names it is a
+ * move.  A value file renamed away leaves a scratch copy under the new
+ * name and hides for a moment (vim's backup), see scratch.h. */
 static int op_rename(const char *from, const char *to, unsigned int flags)
 {
-	struct fs_path p;
-	int ret;
+	char name[NAME_MAX + 1];
+	struct fs_path p, dir;
+	struct fs_value v;
+	struct buf content;
+	int ret, target;
 
-	(void)to;
-	(void)flags;
 	clear_errors();
-	ret = fs_resolve(fs_ctx()->m, from, &p);
-	if (!ret)
+	if (flags & ~RENAME_NOREPLACE)
+		return refused("rename", from, fs_fail(-EINVAL, "only plain"
+				" renames are supported here"));
+	ret = fs_resolve_parent(fs_ctx()->m, to, &dir, name);
+	target = ret ? ret : fs_resolve(fs_ctx()->m, to, &p);
+	if (!ret && !target && (flags & RENAME_NOREPLACE))
+		ret = -EEXIST;
+	if (ret)
+		return refused("rename", from, ret);
+	buf_init(&content, VALUE_MAX);
+	if (!scratch_content(from, &content)) {
+		if (target == -ENOENT && scratch_dir_ok(&dir))
+			ret = scratch_rename(from, to);
+		else if (target == -ENOENT)
+			ret = not_allowed(&dir, "renaming");
+		else if (target)
+			ret = target;
+		else if (!p.node->store || p.readonly)
+			ret = p.readonly ? not_allowed(&p, "renaming") :
+				fs_fail(-EACCES, "this file is read-only");
+		else if (!(ret = store_value(&p, content.data, content.len)))
+			scratch_unlink(from);
+		if (!ret)
+			scratch_unhide(to);
+	} else if (!(ret = fs_resolve(fs_ctx()->m, from, &p)) &&
+		   p.node->store && !p.readonly && target == -ENOENT &&
+		   scratch_dir_ok(&dir)) {
+		ret = show(&p, &v);
+		if (!ret)
+			ret = scratch_create_with(to, v.buf.data, v.buf.len);
+		buf_release(&v.buf);
+		if (!ret)
+			scratch_hide(from);
+	} else if (!ret) {
 		ret = not_allowed(&p, "renaming");
+	}
+	buf_release(&content);
 	return refused("rename", from, ret);
 }
 
@@ -416,10 +554,33 @@ static int op_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
 
 	(void)fi;
 	clear_errors();
+	if (!scratch_chmod(path, mode))
+		return 0;
 	ret = fs_resolve(fs_ctx()->m, path, &p);
 	if (!ret && (mode & 07777) != (fs_mode(&p) & 07777))
 		ret = fs_fail(-EPERM, "modes are fixed by the tree");
 	return refused("chmod", path, ret);
+}
+
+/* Owners are the daemon's: giving a file to its owner again is accepted
+ * (sed -i and cp -a do it), anything else is not. */
+static int op_chown(const char *path, uid_t uid, gid_t gid,
+		struct fuse_file_info *fi)
+{
+	struct stat st;
+	struct fs_path p;
+	int ret = 0;
+
+	(void)fi;
+	clear_errors();
+	if (scratch_stat_path(path, 0, 0, &st) &&
+	    (ret = fs_resolve(fs_ctx()->m, path, &p)))
+		return ret;
+	if ((uid != (uid_t)-1 && uid != fs_ctx()->uid) ||
+	    (gid != (gid_t)-1 && gid != fs_ctx()->gid))
+		ret = fs_fail(-EPERM, "every file belongs to the daemon's"
+				" user");
+	return refused("chown", path, ret);
 }
 
 static int op_statfs(const char *path, struct statvfs *st)
@@ -478,5 +639,7 @@ const struct fuse_operations fs_ops_inner = {
 	.rename = op_rename,
 	.utimens = op_utimens,
 	.chmod = op_chmod,
+	.chown = op_chown,
+	.flush = op_flush,
 	.statfs = op_statfs,
 };

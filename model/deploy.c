@@ -451,20 +451,31 @@ out:
 	return ret;
 }
 
-/* Pretty JSON of `o` with a final newline, malloc'd into *out. */
+/* Pretty JSON of `o` with a final newline, malloc'd into *out, indented
+ * by two spaces as jq does (cJSON indents with tabs; a tab inside a
+ * string is escaped, so every tab in its output is layout). */
 static int json_text(cJSON *o, char **out)
 {
-	char *text = cJSON_Print(o);
+	char *text = cJSON_Print(o), *w;
 	size_t n;
 
 	if (!text)
 		return model_fail(-ENOMEM, "out of memory");
 	n = strlen(text);
-	*out = malloc(n + 2);
-	if (*out) {
-		memcpy(*out, text, n);
-		(*out)[n] = '\n';
-		(*out)[n + 1] = '\0';
+	*out = w = malloc(2 * n + 2);
+	for (const char *r = text; w && *r; r++) {
+		if (*r != '\t')
+			*w++ = *r;
+		else if (r > text && r[-1] == ':')
+			*w++ = ' ';
+		else {
+			*w++ = ' ';
+			*w++ = ' ';
+		}
+	}
+	if (w) {
+		*w++ = '\n';
+		*w = '\0';
 	}
 	cJSON_free(text);
 	return *out ? 0 : model_fail(-ENOMEM, "out of memory");
