@@ -478,10 +478,18 @@ static int op_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 	return 0;
 }
 
+/* Whether `path` names a backup (vim's backupext, "~"). */
+static int backup_name(const char *path)
+{
+	size_t n = strlen(path);
+
+	return n > 1 && path[n - 1] == '~' && path[n - 2] != '/';
+}
+
 /* Renaming a scratch file over a value file applies its content, as a
  * write would, and the scratch file goes; between scratch names it is a
- * move.  A value file renamed away leaves a scratch copy under the new
- * name and hides for a moment (vim's backup), see scratch.h. */
+ * move.  A value file renamed to NAME~ (vim's backup) leaves a scratch
+ * copy under that name and hides for a moment, see scratch.h. */
 static int op_rename(const char *from, const char *to, unsigned int flags)
 {
 	char name[NAME_MAX + 1];
@@ -517,7 +525,7 @@ static int op_rename(const char *from, const char *to, unsigned int flags)
 			scratch_unhide(to);
 	} else if (!(ret = fs_resolve(fs_ctx()->m, from, &p)) &&
 		   p.node->store && !p.readonly && target == -ENOENT &&
-		   scratch_dir_ok(&dir)) {
+		   scratch_dir_ok(&dir) && backup_name(to)) {
 		ret = show(&p, &v);
 		if (!ret)
 			ret = scratch_create_with(to, v.buf.data, v.buf.len);
@@ -536,12 +544,16 @@ static int op_rename(const char *from, const char *to, unsigned int flags)
 static int op_utimens(const char *path, const struct timespec tv[2],
 		struct fuse_file_info *fi)
 {
+	struct stat st;
 	struct fs_path p;
 	int ret;
 
 	(void)tv;
-	(void)fi;
+	if (fi && ((struct fs_file *)(uintptr_t)fi->fh)->scratch)
+		return 0;
 	ret = fs_resolve(fs_ctx()->m, path, &p);
+	if (ret == -ENOENT && !scratch_stat_path(path, 0, 0, &st))
+		return 0;
 	if (!ret && p.readonly)
 		ret = not_allowed(&p, "setting times");
 	return ret;
