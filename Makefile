@@ -29,7 +29,7 @@ MODEL_SRC := model/model.c model/env.c model/project.c model/runtime.c \
 FS_SRC := fs/buf.c fs/tree.c fs/org.c fs/project.c fs/lasterr.c fs/ops.c \
 	fs/request.c fs/snapshot.c fs/deploy.c fs/scratch.c
 CORE_SRC := $(STORE_SRC) $(MODEL_SRC)
-UNIT_TESTS := test_buf test_store test_model
+UNIT_TESTS := test_buf test_store test_model test_deploy
 
 objs = $(patsubst %.c,$(BUILD)/%.o,$(1))
 HEADERS := $(wildcard */*.h)
