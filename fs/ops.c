@@ -278,6 +278,7 @@ static int op_write(const char *path, const char *data, size_t size,
 		ret = scratch_write(f->scratch, data, size, off);
 		return ret < 0 ? refused("write", path, ret) : ret;
 	}
+	f->pending = 0;
 	ret = buf_put(&f->written, (size_t)off, data, size);
 	if (ret == -EFBIG)
 		ret = fs_fail(-EFBIG, "a value is at most %d bytes",

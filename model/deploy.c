@@ -437,6 +437,10 @@ int model_deploy(struct model *m, const char *env, const char *name,
 		     (ret = store_runtime_set_latest(m->store, rt.id,
 				v.number))))
 		ret = model_fail_store(ret);
+	/* the first deploy starts the runtime: STARTING from now on */
+	if (!ret && !rt.latest_version &&
+	    (ret = store_runtime_set_desired(m->store, rt.id, "run", 1, now)))
+		ret = model_fail_store(ret);
 	if (!ret)
 		ret = deploy_move_default(m, rt.id, v.number, now);
 	if (!ret && version)

@@ -143,6 +143,7 @@ static void heartbeat(struct fixture *f)
 static void test_first_deploy(void **state)
 {
 	struct fixture *f = *state;
+	struct model_runtime rt;
 	char *text = NULL;
 	int64_t mtime;
 
@@ -153,6 +154,8 @@ static void test_first_deploy(void **state)
 	free(text);
 	assert_int_equal(deploy(f, 1), 1);
 	assert_string_equal(status(f), "STARTING");
+	assert_int_equal(model_runtime_get(f->m, "prod", "chat", &rt), 0);
+	assert_int_equal(rt.status_ns, f->now);
 	assert_int_equal(served(f, "DEFAULT"), 1);
 	assert_int_equal(model_spec_get(f->m, "prod", "chat", &text, &mtime),
 			0);
