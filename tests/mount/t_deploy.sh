@@ -450,3 +450,24 @@ endpoints/canary/version:1"
 	run cat endpoints/DEFAULT/url
 	expect "https://agents.test/runtimes/$(cat id)/endpoints/DEFAULT"
 }
+
+# vim's backups (skipped under /tmp by default, so asked for here): a copy
+# to spec~ (backupcopy=yes), or spec renamed to spec~ and written anew
+# (backupcopy=no).
+test_vim_backups() {
+	chat_with 1
+	run vim -es -c 'set backupskip= backupcopy=yes' -c '%s/chat:1/chat:2/' -c wq spec
+	expect_rc 0
+	run vim -es -c 'set backupskip= backupcopy=no' -c '%s/chat:2/chat:3/' -c wq spec
+	expect_rc 0
+	run vim -es -c 'set backupskip= backupcopy=no' -c '%s/"minReplicas": 1/"minReplicas": 99/' -c wq spec
+	expect_rc 1
+	run ls versions
+	expect "1
+2
+3"
+	run jq -r .imageUrl spec
+	expect "registry.example/chat:3"
+	run ls -A
+	case $OUT in *'~'*|*swp*) fail "vim left files: $OUT" ;; esac
+}
