@@ -332,7 +332,7 @@ static int op_truncate(const char *path, off_t size,
 	int ret;
 
 	clear_errors();
-	if (fi && ((struct fs_file *)(uintptr_t)fi->fh)->scratch)
+	if (fi && fi->fh && ((struct fs_file *)(uintptr_t)fi->fh)->scratch)
 		return scratch_truncate(
 			((struct fs_file *)(uintptr_t)fi->fh)->scratch, size);
 	if (fi)
@@ -550,7 +550,7 @@ static int op_utimens(const char *path, const struct timespec tv[2],
 	int ret;
 
 	(void)tv;
-	if (fi && ((struct fs_file *)(uintptr_t)fi->fh)->scratch)
+	if (fi && fi->fh && ((struct fs_file *)(uintptr_t)fi->fh)->scratch)
 		return 0;
 	ret = fs_resolve(fs_ctx()->m, path, &p);
 	if (ret == -ENOENT && !scratch_stat_path(path, 0, 0, &st))
