@@ -166,6 +166,17 @@ test_endpoint_refusals() {
 	expect_has "runtime 'fresh' has no version yet: write its spec first"
 }
 
+# Writes spec 3 changed by the jq filter $1 with cat; it must be refused
+# with $2 in .last_error.
+refused_spec() {
+	spec 3 | jq -c "$1" > /tmp/rtfs-refused.json
+	sh 'cat /tmp/rtfs-refused.json > spec'
+	expect "cat: write error: Invalid argument"
+	run cat ../../../../.last_error
+	expect_has "$2"
+	rm -f /tmp/rtfs-refused.json
+}
+
 test_refused_spec_changes_nothing() {
 	chat_with 2
 	local before
@@ -174,24 +185,19 @@ test_refused_spec_changes_nothing() {
 	expect "bash: line 1: printf: write error: Invalid argument"
 	run cat ../../../../.last_error
 	expect_has "write /environments/prod/runtimes/chat/spec: spec: field 'imageUrl' must be a string (Invalid argument)"
-	spec 3 | jq -c 'del(.description)' > /tmp/rtfs-nodesc.json
-	sh 'cat /tmp/rtfs-nodesc.json > spec'
-	expect "cat: write error: Invalid argument"
-	run cat ../../../../.last_error
-	expect_has "spec: field 'description' is missing"
-	spec 3 | jq -c '.autoscaling.maxReplicas = 11' > /tmp/rtfs-max.json
-	sh 'cat /tmp/rtfs-max.json > spec'
-	expect "cat: write error: Invalid argument"
-	run cat ../../../../.last_error
-	expect_has "spec: field 'autoscaling.maxReplicas' is 11; it must be 1 to 10"
-	spec 3 | jq -c '.autoscaling.minReplicas = 0' > /tmp/rtfs-min.json
-	sh 'cat /tmp/rtfs-min.json > spec'
-	expect "cat: write error: Invalid argument"
-	spec 3 | jq -c '.autoscaling.cpuUtilization = "high"' > /tmp/rtfs-cpu.json
-	sh 'cat /tmp/rtfs-cpu.json > spec'
-	expect "cat: write error: Invalid argument"
-	run cat ../../../../.last_error
-	expect_has "spec: field 'autoscaling.cpuUtilization' must be an integer"
+	refused_spec 'del(.description)' \
+		"spec: field 'description' is missing"
+	refused_spec '.autoscaling.maxReplicas = 11' \
+		"spec: field 'autoscaling.maxReplicas' is 11; it must be 1 to 10"
+	refused_spec '.autoscaling.minReplicas = 0' \
+		"spec: field 'autoscaling.minReplicas' is 0; it must be 1 to 10"
+	refused_spec '.autoscaling.cpuUtilization = "high"' \
+		"spec: field 'autoscaling.cpuUtilization' must be an integer"
+	refused_spec '.command = "python app.py"' \
+		"spec: field 'command' must be an array of strings"
+	refused_spec '.environmentVariables = {"LOG_LEVEL": 3}' \
+		"spec: field 'environmentVariables.LOG_LEVEL' must be a string"
+	refused_spec '.replicas = 2' "spec: unknown field 'replicas'"
 	sh "echo '{\"imageUrl\": \"x\",}' > spec"
 	expect "bash: line 1: echo: write error: Invalid argument"
 	run cat ../../../../.last_error
@@ -206,7 +212,6 @@ test_refused_spec_changes_nothing() {
 	expect_has "tr: write error: File too large"
 	sh 'printf "{\"a\0\": 1}" > spec'
 	expect "bash: line 1: printf: write error: Invalid argument"
-	rm -f /tmp/rtfs-nodesc.json /tmp/rtfs-max.json /tmp/rtfs-min.json /tmp/rtfs-cpu.json
 	run ls versions
 	expect "1
 2"
@@ -293,25 +298,10 @@ registry.example/chat:6"
 	expect_rc 0
 	run cat ../../critical
 	expect "1"
-	# no stray files anywhere
+	# no stray files anywhere: the same names as a runtime never edited
+	mkdir ../fresh
 	run ls -A
-	expect "ctl
-endpoints
-environment
-id
-integration
-last_heartbeat
-os
-platform
-project
-registered
-runtime.json
-runtime_version
-service_account
-spec
-status
-type
-versions"
+	expect "$(ls -A ../fresh)"
 	run ls -A endpoints/canary ../..
 	expect "../..:
 critical
