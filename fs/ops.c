@@ -132,12 +132,19 @@ static int op_getattr(const char *path, struct stat *st,
 struct dir_fill {
 	void *buf;
 	fuse_fill_dir_t filler;
+	const char *dir;
 };
 
 static int dir_fill(void *ctx, const char *name)
 {
 	struct dir_fill *d = ctx;
+	char path[PATH_MAX];
 
+	/* a value file hidden for a moment (scratch.h) is not listed */
+	if (snprintf(path, sizeof(path), "%s/%s", strcmp(d->dir, "/") ?
+			d->dir : "", name) < (int)sizeof(path) &&
+	    scratch_hidden(path))
+		return 0;
 	return d->filler(d->buf, name, NULL, 0, 0) ? -ENOBUFS : 0;
 }
 
@@ -145,7 +152,7 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
 		off_t off, struct fuse_file_info *fi,
 		enum fuse_readdir_flags flags)
 {
-	struct dir_fill d = { buf, filler };
+	struct dir_fill d = { buf, filler, path };
 	struct fs_path p;
 	int ret;
 
@@ -497,6 +504,7 @@ static int op_rename(const char *from, const char *to, unsigned int flags)
 	struct fs_path p, dir;
 	struct fs_value v;
 	struct buf content;
+	struct stat st;
 	int ret, target;
 
 	clear_errors();
@@ -505,7 +513,8 @@ static int op_rename(const char *from, const char *to, unsigned int flags)
 				" renames are supported here"));
 	ret = fs_resolve_parent(fs_ctx()->m, to, &dir, name);
 	target = ret ? ret : fs_resolve(fs_ctx()->m, to, &p);
-	if (!ret && !target && (flags & RENAME_NOREPLACE))
+	if (!ret && (flags & RENAME_NOREPLACE) && (!target ||
+			!scratch_stat_path(to, 0, 0, &st)))
 		ret = -EEXIST;
 	if (ret)
 		return refused("rename", from, ret);

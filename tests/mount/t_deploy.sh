@@ -461,3 +461,20 @@ test_vim_backups() {
 	run ls -A
 	case $OUT in *'~'*|*swp*) fail "vim left files: $OUT" ;; esac
 }
+
+# A value file cannot go: rm is accepted (mv from elsewhere needs it), the
+# file hides for a moment and comes back unchanged.
+test_rm_value_file_changes_nothing() {
+	chat_with 1
+	local before
+	before=$(cat spec)
+	run rm spec
+	expect_rc 0
+	run ls
+	case $OUT in *spec*) fail "spec is listed while hidden" ;; esac
+	sleep 2.2
+	run cat spec
+	expect "$before"
+	run ls versions
+	expect "1"
+}
