@@ -181,9 +181,10 @@ static int spec_int(const cJSON *obj, const char *name, int lo, int hi,
 	f = spec_field(obj, name, full, &ret);
 	if (!f)
 		return ret;
-	if (!cJSON_IsNumber(f) || f->valuedouble != (double)(long long)
-			f->valuedouble || f->valuedouble < -1e9 ||
-			f->valuedouble > 1e9)
+	/* the range first: casting inf (1e400) to an integer is undefined */
+	if (!cJSON_IsNumber(f) || !(f->valuedouble >= -1e9 &&
+			f->valuedouble <= 1e9) ||
+	    f->valuedouble != (double)(long long)f->valuedouble)
 		return model_fail(-EINVAL, "spec: field '%s' must be an"
 				" integer", full);
 	*out = (int)f->valuedouble;

@@ -300,6 +300,13 @@ static void test_autoscaling_ranges(void **state)
 		" \"description\": \"\"}"), -EINVAL);
 	assert_non_null(strstr(model_errmsg(), "'autoscaling.minReplicas'"
 			" must be an integer"));
+	assert_int_equal(deploy_text(f, "{\"imageUrl\": \"i\", \"flavorId\":"
+		" \"f\", \"command\": [], \"args\": [], \"environmentVariables\":"
+		" {}, \"autoscaling\": {\"minReplicas\": 1, \"maxReplicas\": 1e400,"
+		" \"cpuUtilization\": 5, \"memoryUtilization\": 5},"
+		" \"description\": \"\"}"), -EINVAL);
+	assert_non_null(strstr(model_errmsg(), "'autoscaling.maxReplicas'"
+			" must be an integer"));
 	/* the edges themselves are fine */
 	assert_int_equal(deploy_text(f, "{\"imageUrl\": \"i\", \"flavorId\":"
 		" \"f\", \"command\": [], \"args\": [], \"environmentVariables\":"
