@@ -478,3 +478,16 @@ test_rm_value_file_changes_nothing() {
 	run ls versions
 	expect "1"
 }
+
+# service_account (0600) opens for its owner only, even with allow_other
+# and no default_permissions.
+test_service_account_is_the_owners() {
+	chat_with 0
+	remount -o allow_other
+	run setpriv --reuid=65534 --regid=65534 --clear-groups \
+		cat environments/prod/runtimes/chat/status
+	expect "CREATING"
+	run setpriv --reuid=65534 --regid=65534 --clear-groups \
+		cat environments/prod/runtimes/chat/service_account
+	expect "cat: environments/prod/runtimes/chat/service_account: Permission denied"
+}
