@@ -159,8 +159,8 @@ int fs_version_unlink(const struct fs_path *p)
 	return model_version_delete(p->m, p->env, p->runtime, p->version);
 }
 
-/* The versions/ directory changes with each deploy. */
-int fs_versions_show(const struct fs_path *p, struct fs_value *v)
+/* versions/ and endpoints/: their mtime is the latest deploy's. */
+int fs_deploy_dir_show(const struct fs_path *p, struct fs_value *v)
 {
 	char *text = NULL;
 	int64_t mtime = 0;

@@ -67,7 +67,7 @@ int fs_spec_store(const struct fs_path *p, const char *value);
 int fs_json_complete(const char *data, size_t len);
 int fs_ctl_store(const struct fs_path *p, const char *value);
 int fs_service_account_show(const struct fs_path *p, struct fs_value *v);
-int fs_versions_show(const struct fs_path *p, struct fs_value *v);
+int fs_deploy_dir_show(const struct fs_path *p, struct fs_value *v);
 int fs_version_lookup(struct fs_path *p, const char *name);
 int fs_version_list(const struct fs_path *dir, fs_fill_fn fill, void *ctx);
 int fs_version_show(const struct fs_path *p, struct fs_value *v);
