@@ -394,6 +394,8 @@ static int op_rmdir(const char *path)
 	else if (!ret)
 		ret = p.node->rmdir && !p.readonly ? p.node->rmdir(&p) :
 			not_allowed(&p, "rmdir");
+	if (!ret)
+		scratch_forget_under(path);
 	return refused("rmdir", path, ret);
 }
 

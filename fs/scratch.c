@@ -307,6 +307,18 @@ int scratch_rename(const char *from, const char *to)
 	return ret;
 }
 
+void scratch_forget_under(const char *dir)
+{
+	size_t n = strlen(dir);
+
+	pthread_mutex_lock(&lock);
+	for (int i = 0; i < SCRATCH_FILES; i++)
+		if (table[i] && !strncmp(table[i]->path, dir, n) &&
+		    table[i]->path[n] == '/')
+			drop(table[i]->path);
+	pthread_mutex_unlock(&lock);
+}
+
 /* The name of `path` when it lies directly in `dir`, else NULL. */
 static const char *child_name(const char *path, const char *dir)
 {

@@ -67,6 +67,9 @@ int scratch_unlink(const char *path);
 /* Moves a scratch file to `to`, replacing a scratch file there. */
 int scratch_rename(const char *from, const char *to);
 
+/* Forgets every scratch file below the directory `dir` (it was removed). */
+void scratch_forget_under(const char *dir);
+
 /* Calls fill() with the name of each scratch file directly in `dir`. */
 int scratch_list(const char *dir, fs_fill_fn fill, void *ctx);
 

@@ -491,3 +491,20 @@ test_service_account_is_the_owners() {
 		cat environments/prod/runtimes/chat/service_account
 	expect "cat: environments/prod/runtimes/chat/service_account: Permission denied"
 }
+
+# Scratch files go with the directory they are in.
+test_scratch_files_go_with_their_directory() {
+	chat_with 1
+	mkdir endpoints/canary
+	touch endpoints/canary/a endpoints/canary/b
+	rmdir endpoints/canary
+	cd .. || return
+	touch chat/c
+	rmdir chat
+	mkdir chat chat2
+	[ ! -e chat/c ] || fail "chat/c outlived its runtime"
+	local i
+	for i in $(seq 16); do
+		touch "chat2/t$i" || fail "scratch slot $i is still taken"
+	done
+}
