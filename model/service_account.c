@@ -80,36 +80,56 @@ int model_service_account_verify(struct model *m, int64_t runtime_id,
 	return ret;
 }
 
-/* The service account of a runtime; one from before service accounts
- * existed gets one now (the caller is in a transaction). */
-static int sa_row(struct model *m, int64_t runtime_id,
-		struct store_service_account *sa)
+/* Reads the service account of a runtime into `sa`, under the lock.
+ * -ENOENT with *missing set when the runtime has none. */
+static int sa_read(struct model *m, const char *env, const char *name,
+		struct store_service_account *sa, int *missing)
 {
-	int ret = store_service_account_get(m->store, runtime_id, sa);
+	struct store_runtime rt;
+	int ret;
 
-	if (ret == -ENOENT) {
-		if ((ret = model_service_account_create(m, runtime_id)))
-			return ret;
-		ret = store_service_account_get(m->store, runtime_id, sa);
+	model_lock(m);
+	ret = model_runtime_row(m, env, name, &rt);
+	if (!ret) {
+		ret = store_service_account_get(m->store, rt.id, sa);
+		if (ret == -ENOENT)
+			*missing = 1;
+		else if (ret)
+			ret = model_fail_store(ret);
 	}
-	return ret ? model_fail_store(ret) : 0;
+	model_unlock(m);
+	return ret;
+}
+
+/* Gives a runtime from before service accounts existed its own. */
+static int sa_add(struct model *m, const char *env, const char *name)
+{
+	struct store_service_account sa;
+	struct store_runtime rt;
+	int ret;
+
+	if ((ret = model_begin(m)))
+		return ret;
+	ret = model_runtime_row(m, env, name, &rt);
+	if (!ret && store_service_account_get(m->store, rt.id, &sa) == -ENOENT)
+		ret = model_service_account_create(m, rt.id);
+	return model_end(m, ret);
 }
 
 int model_service_account_get(struct model *m, const char *env,
 		const char *name, struct model_service_account *out)
 {
 	struct store_service_account sa;
-	struct store_runtime rt;
 	unsigned char secret[SA_SECRET_BYTES];
 	char b64[SA_B64_MAX];
-	int ret;
+	int missing = 0;
+	int ret = sa_read(m, env, name, &sa, &missing);
 
-	/* a transaction: a runtime from before service accounts gets one */
-	if ((ret = model_begin(m)))
-		return ret;
-	ret = model_runtime_row(m, env, name, &rt);
-	if (!ret)
-		ret = sa_row(m, rt.id, &sa);
+	if (ret && missing && !(ret = sa_add(m, env, name)))
+		ret = sa_read(m, env, name, &sa, &missing);
+	if (ret && missing)
+		ret = model_fail(ret, "runtime '%s' has no service account",
+				name);
 	if (!ret)
 		ret = sa_secret(m, &sa, secret);
 	if (!ret) {
@@ -122,7 +142,7 @@ int model_service_account_get(struct model *m, const char *env,
 		sodium_memzero(secret, sizeof(secret));
 		sodium_memzero(b64, sizeof(b64));
 	}
-	return model_end(m, ret);
+	return ret;
 }
 
 int model_runtime_ctl(struct model *m, const char *env, const char *name,

@@ -508,3 +508,48 @@ test_scratch_files_go_with_their_directory() {
 		touch "chat2/t$i" || fail "scratch slot $i is still taken"
 	done
 }
+
+# A snapshot keeps the versions, pins and credentials of its moment, and
+# refuses every change to them.
+test_snapshot_keeps_deploys() {
+	chat_with 2
+	mkdir endpoints/canary
+	echo 1 > endpoints/canary/version
+	local sa
+	sa=$(cat service_account)
+	cd ../../../.. || return
+	mkdir snapshots/before
+	cd environments/prod/runtimes/chat || return
+	spec 3 > spec
+	echo 3 > endpoints/canary/version
+	echo reset-service-account > ctl
+	local snap=../../../../snapshots/before/environments/prod/runtimes/chat
+	run ls "$snap/versions"
+	expect "1
+2"
+	run grep . "$snap/endpoints/DEFAULT/version" "$snap/endpoints/canary/version"
+	expect "$snap/endpoints/DEFAULT/version:2
+$snap/endpoints/canary/version:1"
+	run jq -r .imageUrl "$snap/spec" "$snap/versions/1"
+	expect "registry.example/chat:2
+registry.example/chat:1"
+	run cat "$snap/service_account"
+	expect "$sa"
+	sh "spec_text=\$(cat spec); printf '%s' \"\$spec_text\" > $snap/spec"
+	expect_has "Read-only file system"
+	sh "echo 2 > $snap/endpoints/canary/version"
+	expect_has "Read-only file system"
+	run mkdir "$snap/endpoints/staging"
+	expect_has "Read-only file system"
+	run rm "$snap/versions/1"
+	expect_has "Read-only file system"
+	run rm "$snap/spec"
+	expect_has "Read-only file system"
+	run touch "$snap/tmpfile"
+	expect_has "Read-only file system"
+	run sed -i 's/chat:2/chat:9/' "$snap/spec"
+	expect_rc 4
+	run ls "$snap/versions"
+	expect "1
+2"
+}
