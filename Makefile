@@ -24,12 +24,14 @@ DEPS := gcc make pkg-config libfuse3-dev fuse3 libsqlite3-dev libcjson-dev \
 
 STORE_SRC := store/store_sqlite.c
 MODEL_SRC := model/model.c model/env.c model/project.c model/runtime.c \
-	model/seal.c model/snapshot.c model/secret.c model/heartbeat.c \
-	model/liveness.c model/sa_pending.c
+	model/seal.c model/snapshot.c model/deploy.c model/endpoint.c \
+	model/service_account.c model/secret.c model/heartbeat.c \
+	model/liveness.c
 FS_SRC := fs/buf.c fs/tree.c fs/org.c fs/project.c fs/lasterr.c fs/ops.c \
-	fs/request.c fs/snapshot.c fs/icp.c fs/access.c
+	fs/request.c fs/snapshot.c fs/deploy.c fs/scratch.c fs/icp.c \
+	fs/access.c
 CORE_SRC := $(STORE_SRC) $(MODEL_SRC)
-UNIT_TESTS := test_buf test_store test_model test_heartbeat
+UNIT_TESTS := test_buf test_store test_model test_deploy test_heartbeat
 
 objs = $(patsubst %.c,$(BUILD)/%.o,$(1))
 HEADERS := $(wildcard */*.h)

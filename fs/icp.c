@@ -60,41 +60,6 @@ static int reply_refusal(struct buf *reply, int err)
 	return ret;
 }
 
-/* Whether `data` holds a whole JSON object yet: 0 while its braces are
- * still open (or nothing but blanks came), 1 otherwise (including when
- * it cannot be an object at all, for the model to refuse). */
-static int json_whole(const char *data, size_t len)
-{
-	int depth = 0, in_string = 0, escaped = 0;
-	size_t i = 0;
-
-	while (i < len && data[i] && strchr(" \t\r\n", data[i]))
-		i++;
-	if (i == len)
-		return 0;
-	if (data[i] != '{')
-		return 1;
-	for (; i < len; i++) {
-		char c = data[i];
-
-		if (in_string) {
-			if (escaped)
-				escaped = 0;
-			else if (c == '\\')
-				escaped = 1;
-			else if (c == '"')
-				in_string = 0;
-		} else if (c == '"') {
-			in_string = 1;
-		} else if (c == '{' || c == '[') {
-			depth++;
-		} else if ((c == '}' || c == ']') && --depth <= 0) {
-			return 1;
-		}
-	}
-	return 0;
-}
-
 int fs_heartbeat_write(const struct fs_path *p, const char *data,
 		size_t len, struct buf *reply)
 {
@@ -102,7 +67,8 @@ int fs_heartbeat_write(const struct fs_path *p, const char *data,
 	int ret;
 
 	buf_reset(reply);
-	if (!json_whole(data, len))
+	/* bash's printf writes a multi-line object line by line */
+	if (!fs_json_complete(data, len))
 		return FS_MORE;
 	ret = model_heartbeat(p->m, data, len, &r);
 	if (ret) {

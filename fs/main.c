@@ -4,9 +4,10 @@
  *   runtimefs [--db PATH] [-o OPTIONS] [-f] MOUNTPOINT
  *   runtimefs DB MOUNTPOINT [-o OPTIONS]      (the form mount.fuse3 uses)
  *
- * Options of our own: offline_after=SECONDS (30), admin_gid=GID and
- * heartbeat_gid=GID (see access.c).  Everything else goes to libfuse
- * (allow_other, default_permissions, -f, -d, -s, ...).
+ * Options of our own: offline_after=SECONDS (30), endpoint_base=URL
+ * (https://runtimes.example), admin_gid=GID and heartbeat_gid=GID (see
+ * access.c).  Everything else goes to libfuse (allow_other,
+ * default_permissions, -f, -d, -s, ...).
  */
 #include "fs.h"
 #include "tree.h"
@@ -24,6 +25,7 @@
 struct options {
 	char *db;
 	unsigned offline_after;
+	char *endpoint_base;
 	unsigned admin_gid;
 	unsigned heartbeat_gid;
 	char *nonopt[2];
@@ -36,6 +38,7 @@ static const struct fuse_opt option_spec[] = {
 	OPT("--db=%s", db),
 	OPT("--db %s", db),
 	OPT("offline_after=%u", offline_after),
+	OPT("endpoint_base=%s", endpoint_base),
 	OPT("admin_gid=%u", admin_gid),
 	OPT("heartbeat_gid=%u", heartbeat_gid),
 	OPT("-h", help),
@@ -68,6 +71,8 @@ static void usage(const char *prog)
 	       "    --db PATH              the SQLite database (./runtimefs.db)\n"
 	       "    -o offline_after=SECS  a runtime is OFFLINE this long after\n"
 	       "                           its last heartbeat (30)\n"
+	       "    -o endpoint_base=URL   the base of endpoint URLs\n"
+	       "                           (" FS_ENDPOINT_BASE_DEFAULT ")\n"
 	       "    -o admin_gid=GID       this group administers the tree too\n"
 	       "    -o heartbeat_gid=GID   this group may write heartbeat\n"
 	       "                           (with allow_other,default_permissions)\n"
@@ -132,6 +137,18 @@ int main(int argc, char *argv[])
 				" 1 second\n");
 		goto out;
 	}
+	if (o.endpoint_base) {
+		size_t n = strlen(o.endpoint_base);
+
+		while (n > 0 && o.endpoint_base[n - 1] == '/')
+			o.endpoint_base[--n] = '\0';
+		if (n == 0 || n > 512 || strpbrk(o.endpoint_base, " \t\n")) {
+			fprintf(stderr, "runtimefs: endpoint_base must be a URL"
+					" of 1 to 512 characters\n");
+			goto out;
+		}
+		fs_endpoint_base = o.endpoint_base;
+	}
 	db = absolute(o.db ? o.db : "runtimefs.db");
 	if (!db) {
 		fprintf(stderr, "runtimefs: database '%s': %s\n",
@@ -175,6 +192,7 @@ int main(int argc, char *argv[])
 out:
 	free(db);
 	free(o.db);
+	free(o.endpoint_base);
 	free(o.nonopt[0]);
 	free(o.nonopt[1]);
 	fuse_opt_free_args(&args);

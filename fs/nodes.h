@@ -9,6 +9,8 @@
 
 #include "tree.h"
 
+#include <stddef.h>
+
 /* Directories whose mtime is the mount's start. */
 int fs_show_started(const struct fs_path *p, struct fs_value *v);
 
@@ -59,6 +61,31 @@ int fs_snapshot_list(const struct fs_path *dir, fs_fill_fn fill, void *ctx);
 int fs_snapshot_show(const struct fs_path *p, struct fs_value *v);
 int fs_snapshot_mkdir(const struct fs_path *dir, const char *name);
 int fs_snapshot_rmdir(const struct fs_path *p);
+/* deploy.c: spec, ctl, service_account, versions, endpoints. */
+int fs_spec_show(const struct fs_path *p, struct fs_value *v);
+int fs_spec_store(const struct fs_path *p, const char *value);
+/* Whether `len` bytes hold a whole JSON object or array (or something
+ * that can never become one): 1, or 0 while more bytes may complete it. */
+int fs_json_complete(const char *data, size_t len);
+int fs_ctl_store(const struct fs_path *p, const char *value);
+int fs_service_account_show(const struct fs_path *p, struct fs_value *v);
+int fs_deploy_dir_show(const struct fs_path *p, struct fs_value *v);
+int fs_version_lookup(struct fs_path *p, const char *name);
+int fs_version_list(const struct fs_path *dir, fs_fill_fn fill, void *ctx);
+int fs_version_show(const struct fs_path *p, struct fs_value *v);
+int fs_version_unlink(const struct fs_path *p);
+int fs_endpoint_lookup(struct fs_path *p, const char *name);
+int fs_endpoint_list(const struct fs_path *dir, fs_fill_fn fill, void *ctx);
+int fs_endpoint_show(const struct fs_path *p, struct fs_value *v);
+int fs_endpoint_mkdir(const struct fs_path *dir, const char *name);
+int fs_endpoint_rmdir(const struct fs_path *p);
+int fs_endpoint_version_show(const struct fs_path *p, struct fs_value *v);
+int fs_endpoint_version_store(const struct fs_path *p, const char *value);
+int fs_endpoint_url_show(const struct fs_path *p, struct fs_value *v);
+int fs_endpoint_status_show(const struct fs_path *p, struct fs_value *v);
+int fs_endpoint_id_show(const struct fs_path *p, struct fs_value *v);
+int fs_endpoint_created_show(const struct fs_path *p, struct fs_value *v);
+int fs_endpoint_updated_show(const struct fs_path *p, struct fs_value *v);
 
 /* icp.c: what integration runtimes use, the heartbeat file and secrets. */
 int fs_heartbeat_write(const struct fs_path *p, const char *data,

@@ -15,6 +15,8 @@
  */
 #include "fs.h"
 #include "lasterr.h"
+#include "nodes.h"
+#include "scratch.h"
 #include "tree.h"
 
 #include <ctype.h>
@@ -29,6 +31,10 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#ifndef RENAME_NOREPLACE
+#define RENAME_NOREPLACE (1 << 0)    /* linux/fs.h */
+#endif
+
 #define VALUE_MAX (64 * 1024)       /* a value file's content at the most */
 
 /* What an open file keeps. */
@@ -36,6 +42,8 @@ struct fs_file {
 	struct fs_path p;
 	struct buf content;        /* what reads return */
 	struct buf written;        /* what writes have brought so far */
+	struct scratch *scratch;   /* a scratch file (scratch.h), or NULL */
+	int pending;               /* a document not yet complete */
 	size_t pos;                /* transaction files: reply read so far */
 	pthread_mutex_t lock;      /* transaction files: one request at once */
 };
@@ -109,8 +117,17 @@ static int op_getattr(const char *path, struct stat *st,
 	struct fs_value v;
 	int ret;
 
-	(void)fi;
+	if (fi && fi->fh && ((struct fs_file *)(uintptr_t)fi->fh)->scratch) {
+		scratch_stat(((struct fs_file *)(uintptr_t)fi->fh)->scratch,
+				fs_ctx()->uid, fs_ctx()->gid, st);
+		return 0;
+	}
+	if (scratch_hidden(path))
+		return -ENOENT;
 	ret = fs_resolve(fs_ctx()->m, path, &p);
+	if (ret == -ENOENT &&
+	    !scratch_stat_path(path, fs_ctx()->uid, fs_ctx()->gid, st))
+		return 0;
 	if (ret)
 		return ret;
 	ret = show(&p, &v);
@@ -123,12 +140,19 @@ static int op_getattr(const char *path, struct stat *st,
 struct dir_fill {
 	void *buf;
 	fuse_fill_dir_t filler;
+	const char *dir;
 };
 
 static int dir_fill(void *ctx, const char *name)
 {
 	struct dir_fill *d = ctx;
+	char path[PATH_MAX];
 
+	/* a value file hidden for a moment (scratch.h) is not listed */
+	if (snprintf(path, sizeof(path), "%s/%s", strcmp(d->dir, "/") ?
+			d->dir : "", name) < (int)sizeof(path) &&
+	    scratch_hidden(path))
+		return 0;
 	return d->filler(d->buf, name, NULL, 0, 0) ? -ENOBUFS : 0;
 }
 
@@ -136,7 +160,7 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
 		off_t off, struct fuse_file_info *fi,
 		enum fuse_readdir_flags flags)
 {
-	struct dir_fill d = { buf, filler };
+	struct dir_fill d = { buf, filler, path };
 	struct fs_path p;
 	int ret;
 
@@ -151,6 +175,8 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
 	filler(buf, ".", NULL, 0, 0);
 	filler(buf, "..", NULL, 0, 0);
 	ret = fs_list(&p, dir_fill, &d);
+	if (!ret)
+		ret = scratch_list(path, dir_fill, &d);
 	return ret == -ENOBUFS ? 0 : ret;
 }
 
@@ -178,9 +204,22 @@ static int op_open(const char *path, struct fuse_file_info *fi)
 		return -ENOMEM;
 	buf_init(&f->written, VALUE_MAX);
 	pthread_mutex_init(&f->lock, NULL);
+	f->scratch = scratch_open(path);
+	if (f->scratch) {
+		fi->fh = (uintptr_t)f;
+		fi->direct_io = 1;
+		return 0;
+	}
 	ret = fs_resolve(fs_ctx()->m, path, &f->p);
 	if (!ret && S_ISDIR(fs_mode(&f->p)))
 		ret = -EISDIR;
+	/* credentials (mode 0600) are the owner's even without
+	 * -o default_permissions */
+	if (!ret && !(fs_mode(&f->p) & 0044) &&
+	    fuse_get_context()->uid != fs_ctx()->uid &&
+	    fuse_get_context()->uid != 0)
+		ret = refused("open", path, fs_fail(-EACCES, "only the owner"
+				" may open this file"));
 	if (!ret && (fi->flags & O_ACCMODE) != O_RDONLY &&
 	    (ret = writable(&f->p)))
 		ret = refused("open", path, ret);
@@ -249,7 +288,9 @@ static int op_read(const char *path, char *out, size_t size, off_t off,
 	size_t n;
 
 	(void)path;
-	if (f->p.node->write)
+	if (f->scratch)
+		return scratch_read(f->scratch, out, size, off);
+	if (f->p.node && f->p.node->write)
 		return read_reply(f, out, size);
 	if (off < 0 || (size_t)off >= f->content.len)
 		return 0;
@@ -273,40 +314,79 @@ static char *trimmed(struct buf *b)
 	return s;
 }
 
+/* Applies `len` bytes written to the value file `p` through its store. */
+static int store_value(const struct fs_path *p, const char *data,
+		size_t len)
+{
+	struct buf value;
+	int ret;
+
+	if (len && memchr(data, '\0', len))
+		return fs_fail(-EINVAL, "a value cannot contain a NUL byte");
+	buf_init(&value, VALUE_MAX);
+	ret = buf_add(&value, data, len);
+	if (ret == -EFBIG)
+		ret = fs_fail(-EFBIG, "a value is at most %d bytes",
+				VALUE_MAX);
+	if (!ret)
+		ret = p->node->store(p, trimmed(&value));
+	buf_release(&value);
+	return ret;
+}
+
 static int op_write(const char *path, const char *data, size_t size,
 		off_t off, struct fuse_file_info *fi)
 {
 	struct fs_file *f = (struct fs_file *)(uintptr_t)fi->fh;
-	struct buf value;
 	int ret;
 
 	clear_errors();
-	if (f->p.node->write)
+	if (f->p.node && f->p.node->write)
 		return transact(f, path, data, size);
 	if (off < 0)
 		return -EINVAL;
+	if (f->scratch) {
+		ret = scratch_write(f->scratch, data, size, off);
+		return ret < 0 ? refused("write", path, ret) : ret;
+	}
+	f->pending = 0;
 	ret = buf_put(&f->written, (size_t)off, data, size);
 	if (ret == -EFBIG)
 		ret = fs_fail(-EFBIG, "a value is at most %d bytes",
 				VALUE_MAX);
 	if (ret)
 		return refused("write", path, ret);
-	if (memchr(f->written.data, '\0', f->written.len))
-		return refused("write", path, fs_fail(-EINVAL, "a value"
-				" cannot contain a NUL byte"));
-	buf_init(&value, VALUE_MAX);
-	ret = buf_add(&value, f->written.data, f->written.len);
-	if (!ret)
-		ret = f->p.node->store(&f->p, trimmed(&value));
-	buf_release(&value);
+	/* a document may come in several writes: apply it once whole */
+	f->pending = f->p.node->document &&
+		!memchr(f->written.data, '\0', f->written.len) &&
+		!fs_json_complete(f->written.data, f->written.len);
+	if (f->pending)
+		return (int)size;
+	ret = store_value(&f->p, f->written.data, f->written.len);
 	return ret ? refused("write", path, ret) : (int)size;
+}
+
+/* A document left incomplete is refused at close, the last chance. */
+static int op_flush(const char *path, struct fuse_file_info *fi)
+{
+	struct fs_file *f = (struct fs_file *)(uintptr_t)fi->fh;
+
+	if (!f->pending)
+		return 0;
+	clear_errors();
+	f->pending = 0;
+	return refused("write", path, fs_fail(-EINVAL, "the JSON document"
+			" is incomplete (%zu bytes written): nothing was"
+			" applied", f->written.len));
 }
 
 static int op_release(const char *path, struct fuse_file_info *fi)
 {
 	struct fs_file *f = (struct fs_file *)(uintptr_t)fi->fh;
 
-	if (f->p.node->write && f->written.len)
+	if (f->scratch)
+		scratch_put(f->scratch);
+	if (f->p.node && f->p.node->write && f->written.len)
 		refused("close", path, fs_fail(-EINVAL, "an unfinished"
 				" request of %zu bytes was dropped",
 				f->written.len));
@@ -322,13 +402,21 @@ static int op_release(const char *path, struct fuse_file_info *fi)
 static int op_truncate(const char *path, off_t size,
 		struct fuse_file_info *fi)
 {
+	struct scratch *f;
 	struct fs_path p;
 	int ret;
 
-	(void)size;
 	clear_errors();
+	if (fi && fi->fh && ((struct fs_file *)(uintptr_t)fi->fh)->scratch)
+		return scratch_truncate(
+			((struct fs_file *)(uintptr_t)fi->fh)->scratch, size);
 	if (fi)
 		return 0;
+	if (!fi && (f = scratch_open(path))) {
+		ret = scratch_truncate(f, size);
+		scratch_put(f);
+		return ret;
+	}
 	ret = fs_resolve(fs_ctx()->m, path, &p);
 	if (!ret)
 		ret = writable(&p);
@@ -367,6 +455,8 @@ static int op_rmdir(const char *path)
 	else if (!ret)
 		ret = p.node->rmdir && !p.readonly ? p.node->rmdir(&p) :
 			not_allowed(&p, "rmdir");
+	if (!ret)
+		scratch_forget_under(path);
 	return refused("rmdir", path, ret);
 }
 
@@ -376,9 +466,13 @@ static int op_unlink(const char *path)
 	int ret;
 
 	clear_errors();
+	if (!scratch_unlink(path))
+		return 0;
 	ret = fs_resolve(fs_ctx()->m, path, &p);
 	if (!ret && S_ISDIR(fs_mode(&p)))
 		ret = -EISDIR;
+	else if (!ret && p.node->store && !p.readonly && !p.node->unlink)
+		scratch_hide(path);     /* mv from elsewhere: see scratch.h */
 	else if (!ret)
 		ret = p.node->unlink && !p.readonly ? p.node->unlink(&p) :
 			not_allowed(&p, "removing this file");
@@ -425,38 +519,111 @@ static int op_readlink(const char *path, char *out, size_t size)
 	return ret;
 }
 
+/* Creating a file: a value file that was just unlinked comes back (and
+ * is opened for writing); any other new name in a directory of value
+ * files is a scratch file. */
 static int op_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 {
 	char name[NAME_MAX + 1];
 	const struct fs_node *n;
-	struct fs_path dir;
+	struct fs_path dir, p;
+	struct fs_file *f;
 	int ret;
 
-	(void)mode;
 	clear_errors();
 	ret = fs_resolve_parent(fs_ctx()->m, path, &dir, name);
-	if (!ret) {
-		n = fs_named_child(&dir);
-		ret = n && n->create && !dir.readonly ?
-			n->create(&dir, name) :
-			not_allowed(&dir, "creating a file");
-	}
-	if (!ret)
+	if (!ret && scratch_hidden(path)) {
+		scratch_unhide(path);
 		return op_open(path, fi);
-	return refused("create", path, ret);
+	}
+	/* a kind made by creating a file (a secret) */
+	n = ret ? NULL : fs_named_child(&dir);
+	if (n && n->create && !dir.readonly) {
+		ret = n->create(&dir, name);
+		return ret ? refused("create", path, ret) : op_open(path, fi);
+	}
+	if (!ret && !scratch_dir_ok(&dir))
+		ret = not_allowed(&dir, "creating a file");
+	if (!ret && fs_resolve(fs_ctx()->m, path, &p) != -ENOENT)
+		ret = -EEXIST;
+	if (ret)
+		return refused("create", path, ret);
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	buf_init(&f->written, VALUE_MAX);
+	buf_init(&f->content, 0);
+	pthread_mutex_init(&f->lock, NULL);
+	ret = scratch_create(path, mode, &f->scratch);
+	if (ret) {
+		free(f);
+		return refused("create", path, ret);
+	}
+	fi->fh = (uintptr_t)f;
+	fi->direct_io = 1;
+	return 0;
 }
 
+/* Whether `path` names a backup (vim's backupext, "~"). */
+static int backup_name(const char *path)
+{
+	size_t n = strlen(path);
+
+	return n > 1 && path[n - 1] == '~' && path[n - 2] != '/';
+}
+
+/* Renaming a scratch file over a value file applies its content, as a
+ * write would, and the scratch file goes; between scratch names it is a
+ * move.  A value file renamed to NAME~ (vim's backup) leaves a scratch
+ * copy under that name and hides for a moment, see scratch.h. */
 static int op_rename(const char *from, const char *to, unsigned int flags)
 {
-	struct fs_path p;
-	int ret;
+	char name[NAME_MAX + 1];
+	struct fs_path p, dir;
+	struct fs_value v;
+	struct buf content;
+	struct stat st;
+	int ret, target;
 
-	(void)to;
-	(void)flags;
 	clear_errors();
-	ret = fs_resolve(fs_ctx()->m, from, &p);
-	if (!ret)
+	if (flags & ~RENAME_NOREPLACE)
+		return refused("rename", from, fs_fail(-EINVAL, "only plain"
+				" renames are supported here"));
+	ret = fs_resolve_parent(fs_ctx()->m, to, &dir, name);
+	target = ret ? ret : fs_resolve(fs_ctx()->m, to, &p);
+	if (!ret && (flags & RENAME_NOREPLACE) && (!target ||
+			!scratch_stat_path(to, 0, 0, &st)))
+		ret = -EEXIST;
+	if (ret)
+		return refused("rename", from, ret);
+	buf_init(&content, VALUE_MAX);
+	if (!scratch_content(from, &content)) {
+		if (target == -ENOENT && scratch_dir_ok(&dir))
+			ret = scratch_rename(from, to);
+		else if (target == -ENOENT)
+			ret = not_allowed(&dir, "renaming");
+		else if (target)
+			ret = target;
+		else if (!p.node->store || p.readonly)
+			ret = p.readonly ? not_allowed(&p, "renaming") :
+				fs_fail(-EACCES, "this file is read-only");
+		else if (!(ret = store_value(&p, content.data, content.len)))
+			scratch_unlink(from);
+		if (!ret)
+			scratch_unhide(to);
+	} else if (!(ret = fs_resolve(fs_ctx()->m, from, &p)) &&
+		   p.node->store && !p.readonly && target == -ENOENT &&
+		   scratch_dir_ok(&dir) && backup_name(to)) {
+		ret = show(&p, &v);
+		if (!ret)
+			ret = scratch_create_with(to, v.buf.data, v.buf.len);
+		buf_release(&v.buf);
+		if (!ret)
+			scratch_hide(from);
+	} else if (!ret) {
 		ret = not_allowed(&p, "renaming");
+	}
+	buf_release(&content);
 	return refused("rename", from, ret);
 }
 
@@ -465,12 +632,16 @@ static int op_rename(const char *from, const char *to, unsigned int flags)
 static int op_utimens(const char *path, const struct timespec tv[2],
 		struct fuse_file_info *fi)
 {
+	struct stat st;
 	struct fs_path p;
 	int ret;
 
 	(void)tv;
-	(void)fi;
+	if (fi && fi->fh && ((struct fs_file *)(uintptr_t)fi->fh)->scratch)
+		return 0;
 	ret = fs_resolve(fs_ctx()->m, path, &p);
+	if (ret == -ENOENT && !scratch_stat_path(path, 0, 0, &st))
+		return 0;
 	if (!ret && p.readonly)
 		ret = not_allowed(&p, "setting times");
 	return ret;
@@ -483,10 +654,33 @@ static int op_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
 
 	(void)fi;
 	clear_errors();
+	if (!scratch_chmod(path, mode))
+		return 0;
 	ret = fs_resolve(fs_ctx()->m, path, &p);
 	if (!ret && (mode & 07777) != (fs_mode(&p) & 07777))
 		ret = fs_fail(-EPERM, "modes are fixed by the tree");
 	return refused("chmod", path, ret);
+}
+
+/* Owners are the daemon's: giving a file to its owner again is accepted
+ * (sed -i and cp -a do it), anything else is not. */
+static int op_chown(const char *path, uid_t uid, gid_t gid,
+		struct fuse_file_info *fi)
+{
+	struct stat st;
+	struct fs_path p;
+	int ret = 0;
+
+	(void)fi;
+	clear_errors();
+	if (scratch_stat_path(path, 0, 0, &st) &&
+	    (ret = fs_resolve(fs_ctx()->m, path, &p)))
+		return ret;
+	if ((uid != (uid_t)-1 && uid != fs_ctx()->uid) ||
+	    (gid != (gid_t)-1 && gid != fs_ctx()->gid))
+		ret = fs_fail(-EPERM, "every file belongs to the daemon's"
+				" user");
+	return refused("chown", path, ret);
 }
 
 static int op_statfs(const char *path, struct statvfs *st)
@@ -545,5 +739,7 @@ const struct fuse_operations fs_ops_inner = {
 	.rename = op_rename,
 	.utimens = op_utimens,
 	.chmod = op_chmod,
+	.chown = op_chown,
+	.flush = op_flush,
 	.statfs = op_statfs,
 };

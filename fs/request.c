@@ -64,6 +64,9 @@ WRAP(utimens, (const char *p, const struct timespec tv[2],
 WRAP(chmod, (const char *p, mode_t m, struct fuse_file_info *fi),
 	(p, m, fi))
 WRAP(statfs, (const char *p, struct statvfs *st), (p, st))
+WRAP(chown, (const char *p, uid_t u, gid_t g, struct fuse_file_info *fi),
+	(p, u, g, fi))
+WRAP(flush, (const char *p, struct fuse_file_info *fi), (p, fi))
 
 static void *wrap_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 {
@@ -96,4 +99,6 @@ const struct fuse_operations fs_operations = {
 	.utimens = wrap_utimens,
 	.chmod = wrap_chmod,
 	.statfs = wrap_statfs,
+	.chown = wrap_chown,
+	.flush = wrap_flush,
 };

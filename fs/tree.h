@@ -58,6 +58,19 @@ enum fs_kind {
 	FS_INTEGRATION_RUNTIME_LINK,
 	FS_SNAPSHOTS,
 	FS_SNAPSHOT,
+	FS_RUNTIME_SPEC,
+	FS_RUNTIME_CTL,
+	FS_RUNTIME_SERVICE_ACCOUNT,
+	FS_VERSIONS,
+	FS_VERSION,
+	FS_ENDPOINTS,
+	FS_ENDPOINT,
+	FS_ENDPOINT_VERSION,
+	FS_ENDPOINT_URL,
+	FS_ENDPOINT_STATUS,
+	FS_ENDPOINT_ID,
+	FS_ENDPOINT_CREATED,
+	FS_ENDPOINT_UPDATED,
 	FS_HEARTBEAT,
 	FS_ENV_SECRETS,
 	FS_SECRET,
@@ -79,6 +92,8 @@ struct fs_path {
 	char runtime[MODEL_NAME_MAX];
 	const struct fs_attr *attr;    /* FS_RUNTIME_ATTR */
 	char snapshot[MODEL_NAME_MAX]; /* FS_SNAPSHOT and below */
+	int64_t version;               /* FS_VERSION */
+	char endpoint[MODEL_NAME_MAX]; /* FS_ENDPOINT and its files */
 	char secret[MODEL_NAME_MAX];   /* FS_SECRET, FS_INTEGRATION_SECRET */
 };
 
@@ -113,6 +128,7 @@ struct fs_node {
 	int frozen;                /* everything below is read-only */
 	int root_alias;            /* its children are the root's */
 	int live_only;             /* not in a snapshot's copy of the root */
+	int document;              /* a JSON document: stored once complete */
 	int (*lookup)(struct fs_path *p, const char *name);
 	int (*list)(const struct fs_path *dir, fs_fill_fn fill, void *ctx);
 	int (*show)(const struct fs_path *p, struct fs_value *v);
@@ -169,5 +185,9 @@ void fs_errclear(void);
 /* Node handlers, by part of the tree (fs/org.c, fs/project.c). */
 extern const struct fs_attr fs_runtime_attrs[];
 extern int64_t fs_started_ns;
+
+/* The base of endpoint URLs (-o endpoint_base=URL), without a final '/'. */
+#define FS_ENDPOINT_BASE_DEFAULT "https://runtimes.example"
+extern const char *fs_endpoint_base;
 
 #endif

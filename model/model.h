@@ -238,6 +238,74 @@ void model_snapshot_put(struct model *snap);
 /* When a snapshot was taken; 0 for the live model. */
 int64_t model_snapshot_time(const struct model *m);
 
+/* -- deploys (deploy.c, endpoint.c, service_account.c) --------------- */
+
+#define MODEL_SPEC_MAX (64 * 1024)    /* a spec document at the most */
+
+struct model_endpoint {
+	char name[MODEL_NAME_MAX];
+	char id[MODEL_UUID_LEN];
+	int64_t version;
+	int64_t created_ns;
+	int64_t updated_ns;                 /* last change of `version` */
+};
+
+/* A service account: "CLIENTID.SECRET" is the credential a runtime
+ * presents (client id a UUID, secret 32 random bytes, URL-safe base64). */
+#define MODEL_CREDENTIAL_MAX 96
+struct model_service_account {
+	char client_id[MODEL_UUID_LEN];
+	char credential[MODEL_CREDENTIAL_MAX];   /* CLIENTID.SECRET */
+	int64_t created_ns;
+};
+
+typedef int (*model_version_cb)(void *ctx, int64_t number,
+		int64_t created_ns);
+typedef int (*model_endpoint_cb)(void *ctx, const struct model_endpoint *e);
+
+/* Deploys version N+1 of an agent runtime from a spec document of `len`
+ * bytes (JSON, checked field by field: -EINVAL naming the field).  The
+ * first deploy creates the DEFAULT endpoint; each one moves DEFAULT to the
+ * new version.  A spec equal to the latest one deploys nothing.  `version`
+ * (may be NULL) receives the version that is latest afterwards. */
+int model_deploy(struct model *m, const char *env, const char *name,
+		const char *spec, size_t len, int64_t *version);
+/* The spec of the latest version, pretty JSON ending with a newline,
+ * malloc'd into *out ("" when none); *mtime_ns its deploy time. */
+int model_spec_get(struct model *m, const char *env, const char *name,
+		char **out, int64_t *mtime_ns);
+/* versions/N as JSON (agentRuntimeId, version, spec fields, createdAt),
+ * malloc'd into *out. */
+int model_version_get(struct model *m, const char *env, const char *name,
+		int64_t number, char **out, int64_t *created_ns);
+int model_version_list(struct model *m, const char *env, const char *name,
+		model_version_cb cb, void *ctx);
+/* -EBUSY while an endpoint serves it or it is the latest. */
+int model_version_delete(struct model *m, const char *env, const char *name,
+		int64_t number);
+
+/* Endpoints.  create pins the new endpoint to the latest version (-ENOENT
+ * before the first deploy); pin takes a version number as text: -EINVAL
+ * if it is not one, -ENOENT if there is no such version; DEFAULT cannot
+ * be deleted (-EPERM). */
+int model_endpoint_create(struct model *m, const char *env, const char *name,
+		const char *endpoint);
+int model_endpoint_delete(struct model *m, const char *env, const char *name,
+		const char *endpoint);
+int model_endpoint_get(struct model *m, const char *env, const char *name,
+		const char *endpoint, struct model_endpoint *out);
+int model_endpoint_list(struct model *m, const char *env, const char *name,
+		model_endpoint_cb cb, void *ctx);
+int model_endpoint_pin(struct model *m, const char *env, const char *name,
+		const char *endpoint, const char *value);
+
+/* ctl: "start", "stop" or "reset-service-account"; anything else
+ * -EINVAL. */
+int model_runtime_ctl(struct model *m, const char *env, const char *name,
+		const char *command);
+int model_service_account_get(struct model *m, const char *env,
+		const char *name, struct model_service_account *out);
+
 /* Formats `ns` as RFC 3339 UTC ("2026-11-23T12:17:48Z") into buf, which
  * must hold MODEL_TIME_MAX bytes; 0 gives "never". */
 #define MODEL_TIME_MAX 32

@@ -76,11 +76,6 @@ int model_project_row(struct model *m, const char *name,
 int model_integration_row(struct model *m, const char *project,
 		const char *name, struct store_integration *out);
 
-/* A runtime by environment and name, with the model's messages and the
- * newest heartbeat time; under the lock. */
-int model_runtime_row(struct model *m, const char *env, const char *name,
-		struct store_runtime *out);
-
 /* Secrets' credentials (secret.c): 32 random bytes, handed out as
  * KEYID.BASE64.  model_secret_parse() splits a credential (-EINVAL when it
  * is not of that form); model_secret_open() unseals a stored secret's
@@ -113,10 +108,19 @@ void model_liveness_overlay(struct model *m, struct store_runtime *row);
 /* How many heartbeats are waiting to be written. */
 size_t model_liveness_pending(struct model *m);
 
-/* Service accounts (issue 3).  model_service_account_create() gives a
- * new runtime its account, inside the caller's transaction;
- * model_service_account_verify() checks "CLIENTID.SECRET" against the
- * runtime's account: 0 or -EACCES. */
+/* A runtime by environment and name, with the newest heartbeat time, for
+ * use under the lock. */
+int model_runtime_row(struct model *m, const char *env, const char *name,
+		struct store_runtime *out);
+
+/* -ENOTEMPTY, naming them, while the runtime has endpoints other than
+ * DEFAULT (endpoint.c); for use under the lock. */
+int model_endpoint_others(struct model *m, const struct store_runtime *rt);
+
+/* Service accounts (service_account.c), for use inside a change (under
+ * the lock, in a transaction).  create gives the runtime a new client id
+ * and secret, replacing any it had; verify checks a credential
+ * "CLIENTID.SECRET": 0, or -EACCES with a message. */
 int model_service_account_create(struct model *m, int64_t runtime_id);
 int model_service_account_verify(struct model *m, int64_t runtime_id,
 		const char *cred);

@@ -70,8 +70,7 @@ static void runtime_copy(struct model *m, struct model_runtime *out,
 			m->cfg.offline_after_ns, &out->status_ns);
 }
 
-/* Looks a runtime up by environment and name, under the lock. */
-static int runtime_row(struct model *m, const char *env, const char *name,
+int model_runtime_row(struct model *m, const char *env, const char *name,
 		struct store_runtime *out)
 {
 	struct store_env e;
@@ -127,6 +126,8 @@ int model_runtime_create(struct model *m, const char *env, const char *name,
 		else if (ret)
 			ret = model_fail_store(ret);
 	}
+	if (!ret)
+		ret = model_service_account_create(m, rt.id);
 	return model_end(m, ret);
 }
 
@@ -139,7 +140,7 @@ int model_runtime_assign(struct model *m, const char *env, const char *name,
 
 	if ((ret = model_begin(m)))
 		return ret;
-	ret = runtime_row(m, env, name, &rt);
+	ret = model_runtime_row(m, env, name, &rt);
 	if (!ret && strcmp(rt.type, "agent"))
 		ret = model_fail(-EPERM, "runtime '%s' is of type %s: its"
 				" integration comes from its heartbeats", name,
@@ -163,11 +164,13 @@ int model_runtime_delete(struct model *m, const char *env, const char *name)
 
 	if ((ret = model_begin(m)))
 		return ret;
-	ret = runtime_row(m, env, name, &rt);
+	ret = model_runtime_row(m, env, name, &rt);
 	if (!ret && !strcmp(model_runtime_status(&rt, model_now(m),
 			m->cfg.offline_after_ns, &since), "RUNNING"))
 		ret = model_fail(-EBUSY, "runtime '%s' is RUNNING; stop it"
 				" first (echo stop > ctl)", name);
+	if (!ret)
+		ret = model_endpoint_others(m, &rt);
 	if (!ret && (ret = store_runtime_delete(m->store, rt.id)))
 		ret = model_fail_store(ret);
 	return model_end(m, ret);
@@ -180,7 +183,7 @@ int model_runtime_get(struct model *m, const char *env, const char *name,
 	int ret;
 
 	model_lock(m);
-	ret = runtime_row(m, env, name, &rt);
+	ret = model_runtime_row(m, env, name, &rt);
 	if (!ret)
 		runtime_copy(m, out, &rt);
 	model_unlock(m);
@@ -230,10 +233,4 @@ int model_runtime_list(struct model *m, const struct model_runtime_filter *f,
 		ret = store_runtime_list(m->store, &sf, runtime_each, &w);
 	model_unlock(m);
 	return ret;
-}
-
-int model_runtime_row(struct model *m, const char *env, const char *name,
-		struct store_runtime *out)
-{
-	return runtime_row(m, env, name, out);
 }

@@ -27,7 +27,7 @@
 #define STORE_UUID_LEN 37     /* 36 characters + NUL */
 #define STORE_TEXT_MAX 128    /* reported values (platform, os, ...) */
 #define STORE_KEY_ID_LEN 9    /* a secret's key id: 8 hex digits + NUL */
-#define STORE_SEALED_MAX 128  /* a sealed secret, nonce and MAC included */
+#define STORE_SEALED_MAX 256  /* a sealed credential: secret, service account */
 
 struct store;
 
@@ -115,11 +115,45 @@ struct store_runtime_filter {
 
 /* List callbacks return 0 to go on, or a negative errno to stop the walk
  * (which the list function then returns). */
+/* A deployed version of an agent runtime (immutable once inserted).
+ * `spec` is the canonical spec JSON without the image password, which is
+ * kept apart, sealed.  store_version_get() allocates spec and password;
+ * store_version_release() frees them.  Lists give neither (NULL). */
+struct store_version {
+	int64_t runtime_id;
+	int64_t number;
+	int64_t created_ns;
+	char *spec;
+	unsigned char *password;           /* sealed; NULL when none */
+	size_t password_len;
+};
+
+struct store_endpoint {
+	int64_t id;
+	int64_t runtime_id;
+	char name[STORE_NAME_MAX];
+	char uuid[STORE_UUID_LEN];
+	int64_t version;
+	int64_t created_ns;
+	int64_t updated_ns;                /* last change of `version` */
+};
+
+
+struct store_service_account {
+	int64_t runtime_id;
+	char client_id[STORE_UUID_LEN];
+	unsigned char secret[STORE_SEALED_MAX];   /* sealed */
+	size_t secret_len;
+	int64_t created_ns;
+};
+
 typedef int (*store_env_cb)(void *ctx, const struct store_env *env);
 typedef int (*store_project_cb)(void *ctx, const struct store_project *p);
 typedef int (*store_integration_cb)(void *ctx,
 		const struct store_integration *in);
 typedef int (*store_runtime_cb)(void *ctx, const struct store_runtime *rt);
+typedef int (*store_version_cb)(void *ctx, const struct store_version *v);
+typedef int (*store_endpoint_cb)(void *ctx, const struct store_endpoint *e);
 typedef int (*store_secret_cb)(void *ctx, const struct store_secret *sec);
 
 /* Opens (creating if need be) the database at `path` (":memory:" works),
@@ -223,5 +257,41 @@ int store_secret_bind(struct store *s, int64_t id, int64_t runtime_id,
 		int64_t now);
 int store_secret_list(struct store *s, const struct store_secret_filter *f,
 		store_secret_cb cb, void *ctx);
+
+/* Start/stop: sets desired and desired_ns; with clear_running, also
+ * running_ns = 0 (the runtime is STARTING until its next heartbeat). */
+int store_runtime_set_desired(struct store *s, int64_t id,
+		const char *desired, int clear_running, int64_t now);
+int store_runtime_set_latest(struct store *s, int64_t id, int64_t version);
+
+/* Versions of a runtime, by number; deleting a runtime deletes its
+ * versions, endpoints and service account with it (ON DELETE CASCADE). */
+int store_version_insert(struct store *s, const struct store_version *v);
+int store_version_get(struct store *s, int64_t runtime_id, int64_t number,
+		struct store_version *out);
+void store_version_release(struct store_version *v);
+int store_version_delete(struct store *s, int64_t runtime_id,
+		int64_t number);
+int store_version_list(struct store *s, int64_t runtime_id,
+		store_version_cb cb, void *ctx);
+
+/* Endpoints of a runtime, by name. */
+int store_endpoint_insert(struct store *s, struct store_endpoint *e);
+int store_endpoint_get(struct store *s, int64_t runtime_id,
+		const char *name, struct store_endpoint *out);
+int store_endpoint_delete(struct store *s, int64_t id);
+int store_endpoint_set_version(struct store *s, int64_t id,
+		int64_t version, int64_t now);
+int store_endpoint_list(struct store *s, int64_t runtime_id,
+		store_endpoint_cb cb, void *ctx);
+/* Number of endpoints of the runtime that serve `version`. */
+int store_endpoint_serving(struct store *s, int64_t runtime_id,
+		int64_t version, int64_t *count);
+
+/* The service account of a runtime: put inserts or replaces it. */
+int store_service_account_put(struct store *s,
+		const struct store_service_account *sa);
+int store_service_account_get(struct store *s, int64_t runtime_id,
+		struct store_service_account *out);
 
 #endif

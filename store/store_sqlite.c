@@ -58,7 +58,33 @@ static const char *const migrations[] = {
 	"  latest_version INTEGER NOT NULL DEFAULT 0,"
 	"  UNIQUE (env_id, name));"
 	"CREATE INDEX runtime_integration ON runtime(integration_id);",
-	/* 1 -> 2: secrets, bound to a runtime by its first heartbeat, and
+	/* 1 -> 2: deployed versions, endpoints, service accounts. */
+	"CREATE TABLE version ("
+	"  id INTEGER PRIMARY KEY,"
+	"  runtime_id INTEGER NOT NULL REFERENCES runtime(id)"
+	"    ON DELETE CASCADE,"
+	"  number INTEGER NOT NULL,"
+	"  spec TEXT NOT NULL,"
+	"  image_password BLOB,"
+	"  created_ns INTEGER NOT NULL,"
+	"  UNIQUE (runtime_id, number));"
+	"CREATE TABLE endpoint ("
+	"  id INTEGER PRIMARY KEY,"
+	"  runtime_id INTEGER NOT NULL REFERENCES runtime(id)"
+	"    ON DELETE CASCADE,"
+	"  name TEXT NOT NULL,"
+	"  uuid TEXT NOT NULL UNIQUE,"
+	"  version INTEGER NOT NULL,"
+	"  created_ns INTEGER NOT NULL,"
+	"  updated_ns INTEGER NOT NULL,"
+	"  UNIQUE (runtime_id, name));"
+	"CREATE TABLE service_account ("
+	"  runtime_id INTEGER PRIMARY KEY REFERENCES runtime(id)"
+	"    ON DELETE CASCADE,"
+	"  client_id TEXT NOT NULL UNIQUE,"
+	"  secret BLOB NOT NULL,"
+	"  created_ns INTEGER NOT NULL);",
+	/* 2 -> 3: secrets, bound to a runtime by its first heartbeat, and
 	 * when a runtime's secret was revoked. */
 	"ALTER TABLE runtime ADD COLUMN revoked_ns INTEGER NOT NULL"
 	"  DEFAULT 0;"
@@ -102,6 +128,9 @@ static const char *const migrations[] = {
 	" LEFT JOIN integration i ON i.id = s.integration_id" \
 	" LEFT JOIN project p ON p.id = i.project_id"
 
+#define ENDPOINT_COLUMNS \
+	"id, runtime_id, name, uuid, version, created_ns, updated_ns"
+
 enum stmt {
 	S_BEGIN, S_COMMIT, S_ROLLBACK,
 	S_ENV_INSERT, S_ENV_GET, S_ENV_DELETE, S_ENV_SET_CRITICAL, S_ENV_LIST,
@@ -112,6 +141,11 @@ enum stmt {
 	S_INTEGRATION_SET_TYPE, S_INTEGRATION_LIST, S_INTEGRATION_CHILDREN,
 	S_RUNTIME_INSERT, S_RUNTIME_GET, S_RUNTIME_DELETE, S_RUNTIME_LIST,
 	S_RUNTIME_SET_INTEGRATION,
+	S_RUNTIME_SET_DESIRED, S_RUNTIME_SET_LATEST,
+	S_VERSION_INSERT, S_VERSION_GET, S_VERSION_DELETE, S_VERSION_LIST,
+	S_ENDPOINT_INSERT, S_ENDPOINT_GET, S_ENDPOINT_DELETE,
+	S_ENDPOINT_SET_VERSION, S_ENDPOINT_LIST, S_ENDPOINT_SERVING,
+	S_SA_PUT, S_SA_GET,
 	S_RUNTIME_REPORT, S_RUNTIME_HEARTBEAT, S_RUNTIME_SET_REVOKED,
 	S_SECRET_INSERT, S_SECRET_GET, S_SECRET_GET_KEY, S_SECRET_DELETE,
 	S_SECRET_BIND, S_SECRET_LIST,
@@ -177,6 +211,37 @@ static const char *const stmt_sql[S_COUNT] = {
 		" AND (?2 = 0 OR i.project_id = ?2)"
 		" AND (?3 = 0 OR r.integration_id = ?3)"
 		" ORDER BY e.name, r.name",
+	[S_RUNTIME_SET_DESIRED] = "UPDATE runtime SET desired = ?2,"
+		" desired_ns = ?3,"
+		" running_ns = CASE WHEN ?4 THEN 0 ELSE running_ns END"
+		" WHERE id = ?1",
+	[S_RUNTIME_SET_LATEST] = "UPDATE runtime SET latest_version = ?2"
+		" WHERE id = ?1",
+	[S_VERSION_INSERT] = "INSERT INTO version (runtime_id, number, spec,"
+		" image_password, created_ns) VALUES (?1, ?2, ?3, ?4, ?5)",
+	[S_VERSION_GET] = "SELECT runtime_id, number, created_ns, spec,"
+		" image_password FROM version"
+		" WHERE runtime_id = ?1 AND number = ?2",
+	[S_VERSION_DELETE] = "DELETE FROM version"
+		" WHERE runtime_id = ?1 AND number = ?2",
+	[S_VERSION_LIST] = "SELECT runtime_id, number, created_ns"
+		" FROM version WHERE runtime_id = ?1 ORDER BY number",
+	[S_ENDPOINT_INSERT] = "INSERT INTO endpoint (runtime_id, name, uuid,"
+		" version, created_ns, updated_ns)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[S_ENDPOINT_GET] = "SELECT " ENDPOINT_COLUMNS " FROM endpoint"
+		" WHERE runtime_id = ?1 AND name = ?2",
+	[S_ENDPOINT_DELETE] = "DELETE FROM endpoint WHERE id = ?1",
+	[S_ENDPOINT_SET_VERSION] = "UPDATE endpoint SET version = ?2,"
+		" updated_ns = ?3 WHERE id = ?1",
+	[S_ENDPOINT_LIST] = "SELECT " ENDPOINT_COLUMNS " FROM endpoint"
+		" WHERE runtime_id = ?1 ORDER BY name",
+	[S_ENDPOINT_SERVING] = "SELECT count(*) FROM endpoint"
+		" WHERE runtime_id = ?1 AND version = ?2",
+	[S_SA_PUT] = "INSERT OR REPLACE INTO service_account (runtime_id,"
+		" client_id, secret, created_ns) VALUES (?1, ?2, ?3, ?4)",
+	[S_SA_GET] = "SELECT runtime_id, client_id, secret, created_ns"
+		" FROM service_account WHERE runtime_id = ?1",
 	[S_RUNTIME_REPORT] = "UPDATE runtime SET"
 		" integration_id = nullif(?2, 0), assigned_ns = ?3,"
 		" runtime_version = ?4, platform = ?5, os = ?6, info_ns = ?7,"
@@ -858,6 +923,304 @@ int store_runtime_list(struct store *s, const struct store_runtime_filter *f,
 	}
 	if (!ret && rc != SQLITE_DONE)
 		ret = fail_sqlite(s, rc, "list runtimes");
+	done(st);
+	return ret;
+}
+
+/* -- deploys: versions, endpoints, service accounts -------------------- */
+
+int store_runtime_set_desired(struct store *s, int64_t id,
+		const char *desired, int clear_running, int64_t now)
+{
+	sqlite3_stmt *st = stmt(s, S_RUNTIME_SET_DESIRED);
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, desired, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, now);
+	sqlite3_bind_int(st, 4, clear_running);
+	return exec_one(s, st, "set desired state");
+}
+
+int store_runtime_set_latest(struct store *s, int64_t id, int64_t version)
+{
+	sqlite3_stmt *st = stmt(s, S_RUNTIME_SET_LATEST);
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, version);
+	return exec_one(s, st, "set latest version");
+}
+
+int store_version_insert(struct store *s, const struct store_version *v)
+{
+	sqlite3_stmt *st = stmt(s, S_VERSION_INSERT);
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, v->runtime_id);
+	sqlite3_bind_int64(st, 2, v->number);
+	sqlite3_bind_text(st, 3, v->spec, -1, SQLITE_STATIC);
+	if (v->password)
+		sqlite3_bind_blob(st, 4, v->password, (int)v->password_len,
+				SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, v->created_ns);
+	return exec_stmt(s, st, "insert version");
+}
+
+static void version_row(sqlite3_stmt *st, struct store_version *v)
+{
+	memset(v, 0, sizeof(*v));
+	v->runtime_id = sqlite3_column_int64(st, 0);
+	v->number = sqlite3_column_int64(st, 1);
+	v->created_ns = sqlite3_column_int64(st, 2);
+}
+
+/* Copies the spec and the sealed password out of the current row. */
+static int version_payload(sqlite3_stmt *st, struct store_version *v)
+{
+	const unsigned char *spec = sqlite3_column_text(st, 3);
+	const void *pw = sqlite3_column_blob(st, 4);
+	int pwlen = sqlite3_column_bytes(st, 4);
+
+	v->spec = strdup(spec ? (const char *)spec : "");
+	if (!v->spec)
+		return fail(-ENOMEM, "out of memory");
+	if (pw && pwlen > 0) {
+		v->password = malloc((size_t)pwlen);
+		if (!v->password) {
+			store_version_release(v);
+			return fail(-ENOMEM, "out of memory");
+		}
+		memcpy(v->password, pw, (size_t)pwlen);
+		v->password_len = (size_t)pwlen;
+	}
+	return 0;
+}
+
+int store_version_get(struct store *s, int64_t runtime_id, int64_t number,
+		struct store_version *out)
+{
+	sqlite3_stmt *st = stmt(s, S_VERSION_GET);
+	int rc, ret = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, runtime_id);
+	sqlite3_bind_int64(st, 2, number);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		version_row(st, out);
+		ret = version_payload(st, out);
+	} else if (rc == SQLITE_DONE) {
+		ret = fail(-ENOENT, "no version %lld", (long long)number);
+	} else {
+		ret = fail_sqlite(s, rc, "get version");
+	}
+	done(st);
+	return ret;
+}
+
+void store_version_release(struct store_version *v)
+{
+	free(v->spec);
+	free(v->password);
+	v->spec = NULL;
+	v->password = NULL;
+	v->password_len = 0;
+}
+
+int store_version_delete(struct store *s, int64_t runtime_id,
+		int64_t number)
+{
+	sqlite3_stmt *st = stmt(s, S_VERSION_DELETE);
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, runtime_id);
+	sqlite3_bind_int64(st, 2, number);
+	return exec_one(s, st, "delete version");
+}
+
+int store_version_list(struct store *s, int64_t runtime_id,
+		store_version_cb cb, void *ctx)
+{
+	sqlite3_stmt *st = stmt(s, S_VERSION_LIST);
+	struct store_version v;
+	int rc, ret = 0;
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, runtime_id);
+	while (!ret && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		version_row(st, &v);
+		ret = cb(ctx, &v);
+	}
+	if (!ret && rc != SQLITE_DONE)
+		ret = fail_sqlite(s, rc, "list versions");
+	done(st);
+	return ret;
+}
+
+static void endpoint_row(sqlite3_stmt *st, struct store_endpoint *e)
+{
+	e->id = sqlite3_column_int64(st, 0);
+	e->runtime_id = sqlite3_column_int64(st, 1);
+	copy_text(e->name, sizeof(e->name), st, 2);
+	copy_text(e->uuid, sizeof(e->uuid), st, 3);
+	e->version = sqlite3_column_int64(st, 4);
+	e->created_ns = sqlite3_column_int64(st, 5);
+	e->updated_ns = sqlite3_column_int64(st, 6);
+}
+
+int store_endpoint_insert(struct store *s, struct store_endpoint *e)
+{
+	sqlite3_stmt *st = stmt(s, S_ENDPOINT_INSERT);
+	int ret;
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, e->runtime_id);
+	sqlite3_bind_text(st, 2, e->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, e->uuid, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, e->version);
+	sqlite3_bind_int64(st, 5, e->created_ns);
+	sqlite3_bind_int64(st, 6, e->updated_ns);
+	ret = exec_stmt(s, st, e->name);
+	if (!ret)
+		e->id = sqlite3_last_insert_rowid(s->db);
+	return ret;
+}
+
+int store_endpoint_get(struct store *s, int64_t runtime_id,
+		const char *name, struct store_endpoint *out)
+{
+	sqlite3_stmt *st = stmt(s, S_ENDPOINT_GET);
+	int rc, ret = 0;
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, runtime_id);
+	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		endpoint_row(st, out);
+	else if (rc == SQLITE_DONE)
+		ret = fail(-ENOENT, "no endpoint '%s'", name);
+	else
+		ret = fail_sqlite(s, rc, name);
+	done(st);
+	return ret;
+}
+
+int store_endpoint_delete(struct store *s, int64_t id)
+{
+	sqlite3_stmt *st = stmt(s, S_ENDPOINT_DELETE);
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, id);
+	return exec_one(s, st, "delete endpoint");
+}
+
+int store_endpoint_set_version(struct store *s, int64_t id,
+		int64_t version, int64_t now)
+{
+	sqlite3_stmt *st = stmt(s, S_ENDPOINT_SET_VERSION);
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, version);
+	sqlite3_bind_int64(st, 3, now);
+	return exec_one(s, st, "pin endpoint");
+}
+
+int store_endpoint_list(struct store *s, int64_t runtime_id,
+		store_endpoint_cb cb, void *ctx)
+{
+	sqlite3_stmt *st = stmt(s, S_ENDPOINT_LIST);
+	struct store_endpoint e;
+	int rc, ret = 0;
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, runtime_id);
+	while (!ret && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		endpoint_row(st, &e);
+		ret = cb(ctx, &e);
+	}
+	if (!ret && rc != SQLITE_DONE)
+		ret = fail_sqlite(s, rc, "list endpoints");
+	done(st);
+	return ret;
+}
+
+int store_endpoint_serving(struct store *s, int64_t runtime_id,
+		int64_t version, int64_t *count)
+{
+	sqlite3_stmt *st = stmt(s, S_ENDPOINT_SERVING);
+	int rc, ret = 0;
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, runtime_id);
+	sqlite3_bind_int64(st, 2, version);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*count = sqlite3_column_int64(st, 0);
+	else
+		ret = fail_sqlite(s, rc, "count endpoints");
+	done(st);
+	return ret;
+}
+
+int store_service_account_put(struct store *s,
+		const struct store_service_account *sa)
+{
+	sqlite3_stmt *st = stmt(s, S_SA_PUT);
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, sa->runtime_id);
+	sqlite3_bind_text(st, 2, sa->client_id, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 3, sa->secret, (int)sa->secret_len,
+			SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, sa->created_ns);
+	return exec_stmt(s, st, "put service account");
+}
+
+int store_service_account_get(struct store *s, int64_t runtime_id,
+		struct store_service_account *out)
+{
+	sqlite3_stmt *st = stmt(s, S_SA_GET);
+	int rc, ret = 0;
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, runtime_id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		int n = sqlite3_column_bytes(st, 2);
+
+		memset(out, 0, sizeof(*out));
+		out->runtime_id = sqlite3_column_int64(st, 0);
+		copy_text(out->client_id, sizeof(out->client_id), st, 1);
+		if (n < 0 || (size_t)n > sizeof(out->secret))
+			ret = fail(-EIO, "service account secret is damaged");
+		else if (n > 0)
+			memcpy(out->secret, sqlite3_column_blob(st, 2),
+					(size_t)n);
+		out->secret_len = (size_t)(n > 0 ? n : 0);
+		out->created_ns = sqlite3_column_int64(st, 3);
+	} else if (rc == SQLITE_DONE) {
+		ret = fail(-ENOENT, "no service account");
+	} else {
+		ret = fail_sqlite(s, rc, "get service account");
+	}
 	done(st);
 	return ret;
 }

@@ -97,7 +97,7 @@ ${SECRET%%.*}"
 	run ls
 	expect_has "runtime_version
 secret
-status"
+service_account"
 	cd ../../../.. || return
 	# bound: the secret leaves secrets/
 	run ls environments/prod/secrets
@@ -206,13 +206,22 @@ another"
 
 test_stop_command() {
 	register
-	# ctl (issue 3) will set this; until then, the database directly
-	sqlite3 -cmd '.timeout 5000' "$DB" "UPDATE runtime SET desired = 'stop',
-		desired_ns = $(date +%s)000000000 WHERE name = 'orders-eu-1'"
+	local id
+	id=$(cat environments/prod/runtimes/orders-eu-1/id)
+	echo stop > environments/prod/runtimes/orders-eu-1/ctl
 	send "$(hb "$SECRET" orders-eu-1)"
-	expect "{\"acknowledged\":true,\"runtimeId\":\"$(cat environments/prod/runtimes/orders-eu-1/id)\",\"commands\":[\"STOP\"]}"
+	expect "{\"acknowledged\":true,\"runtimeId\":\"$id\",\"commands\":[\"STOP\"]}"
 	run cat environments/prod/runtimes/orders-eu-1/status
 	expect "STOPPING"
+	echo start > environments/prod/runtimes/orders-eu-1/ctl
+	run cat environments/prod/runtimes/orders-eu-1/status
+	expect "STARTING"
+	send "$(hb "$SECRET" orders-eu-1)"
+	expect "{\"acknowledged\":true,\"runtimeId\":\"$id\",\"commands\":[\"START\"]}"
+	run cat environments/prod/runtimes/orders-eu-1/status
+	expect "RUNNING"
+	send "$(hb "$SECRET" orders-eu-1)"
+	expect "{\"acknowledged\":true,\"runtimeId\":\"$id\",\"commands\":[]}"
 }
 
 test_offline_after() {
@@ -367,4 +376,29 @@ projects"
 	run cat snapshots/before/environments/prod/runtimes/orders-eu-1/status environments/prod/runtimes/orders-eu-1/status
 	expect "RUNNING
 OFFLINE"
+}
+
+test_agent_runtime_heartbeat() {
+	mkdir -p environments/prod/runtimes/chat
+	cd environments/prod/runtimes/chat || return
+	printf '{"imageUrl": "registry.example/chat:1", "flavorId": "g1-small", "command": ["python"], "args": ["app.py"], "environmentVariables": {}, "autoscaling": {"minReplicas": 1, "maxReplicas": 3, "cpuUtilization": 70, "memoryUtilization": 80}, "description": "chat"}' > spec
+	run cat status
+	expect "STARTING"
+	local cred id
+	cred=$(cat service_account)
+	id=$(cat id)
+	cd ../../../.. || return
+	send '{"serviceAccount": "'"$cred"'", "runtime": "chat", "environment": "prod", "version": "1.0"}'
+	expect "{\"acknowledged\":true,\"runtimeId\":\"$id\",\"commands\":[\"START\"]}"
+	run cat environments/prod/runtimes/chat/status environments/prod/runtimes/chat/runtime_version
+	expect "RUNNING
+1.0"
+	send '{"serviceAccount": "'"$cred"'", "runtime": "chat", "environment": "prod"}'
+	expect "{\"acknowledged\":true,\"runtimeId\":\"$id\",\"commands\":[]}"
+	# a reset account stops working at once
+	echo reset-service-account > environments/prod/runtimes/chat/ctl
+	send '{"serviceAccount": "'"$cred"'", "runtime": "chat", "environment": "prod"}'
+	expect_has "printf: write error: Permission denied"
+	send '{"serviceAccount": "'"$(cat environments/prod/runtimes/chat/service_account)"'", "runtime": "chat", "environment": "prod"}'
+	expect_has '"acknowledged":true'
 }

@@ -127,7 +127,9 @@ test_agent_runtime_files() {
 	mkdir -p environments/prod/runtimes/chat
 	cd environments/prod/runtimes/chat || return
 	run ls
-	expect "environment
+	expect "ctl
+endpoints
+environment
 id
 integration
 last_heartbeat
@@ -137,8 +139,11 @@ project
 registered
 runtime.json
 runtime_version
+service_account
+spec
 status
-type"
+type
+versions"
 	run cat type status environment project integration runtime_version platform os last_heartbeat
 	expect "agent
 CREATING
@@ -172,10 +177,10 @@ test_sizes_match_content() {
 		n=$((n + 1))
 		[ "$(stat -c %s "$f")" = "$(wc -c < "$f")" ] ||
 			fail "$f: stat says $(stat -c %s "$f"), read gives $(wc -c < "$f")"
-		[ "$(tail -c1 "$f" | od -An -c | tr -d ' ')" = '\n' ] ||
+		[ ! -s "$f" ] || [ "$(tail -c1 "$f" | od -An -c | tr -d ' ')" = '\n' ] ||
 			fail "$f does not end with a newline"
 	done < <(find . -type f ! -name .last_error ! -name heartbeat)
-	[ $n = 28 ] || fail "found $n files, not 28"
+	[ $n = 34 ] || fail "found $n files, not 34"
 }
 
 test_read_only_files() {
@@ -186,8 +191,8 @@ test_read_only_files() {
 	expect "rm: cannot remove 'environments/prod/runtimes/chat/id': Operation not permitted"
 	run rm README
 	expect_rc 1
-	run touch environments/prod/newfile
-	expect "touch: cannot touch 'environments/prod/newfile': Operation not permitted"
+	run touch environments/prod/runtimes/newfile
+	expect "touch: cannot touch 'environments/prod/runtimes/newfile': Operation not permitted"
 	run mkdir environments/prod/other
 	expect "mkdir: cannot create directory ‘environments/prod/other’: Operation not permitted"
 	run mv environments/prod/critical environments/prod/x

@@ -614,6 +614,46 @@ static void test_batching(void **state)
 	assert_int_equal(rt.heartbeat_ns, f->now);
 }
 
+/* An agent runtime heartbeats with its service account (issue 3); the
+ * fields of integration runtimes are not needed. */
+static void test_service_account(void **state)
+{
+	struct fixture *f = *state;
+	struct model_service_account sa;
+	struct model_heartbeat_reply r;
+	struct model_runtime rt;
+	char json[512];
+
+	assert_int_equal(model_runtime_create(f->m, "prod", "chat", NULL,
+			NULL), 0);
+	assert_int_equal(model_service_account_get(f->m, "prod", "chat", &sa),
+			0);
+	snprintf(json, sizeof(json), "{\"serviceAccount\":\"%s\","
+		"\"runtime\":\"chat\",\"environment\":\"prod\","
+		"\"version\":\"1.0\"}", sa.credential);
+	assert_int_equal(model_heartbeat(f->m, json, strlen(json), &r), 0);
+	assert_int_equal(model_runtime_get(f->m, "prod", "chat", &rt), 0);
+	assert_string_equal(r.runtime_id, rt.uuid);
+	assert_string_equal(rt.runtime_version, "1.0");
+	assert_int_equal(rt.heartbeat_ns, f->now);
+	assert_string_equal(rt.secret, "");
+	/* another runtime's account, or a reset one, is refused */
+	assert_int_equal(model_runtime_create(f->m, "prod", "other", NULL,
+			NULL), 0);
+	snprintf(json, sizeof(json), "{\"serviceAccount\":\"%s\","
+		"\"runtime\":\"other\",\"environment\":\"prod\"}",
+		sa.credential);
+	assert_int_equal(model_heartbeat(f->m, json, strlen(json), &r),
+			-EACCES);
+	assert_int_equal(model_runtime_ctl(f->m, "prod", "chat",
+			"reset-service-account"), 0);
+	snprintf(json, sizeof(json), "{\"serviceAccount\":\"%s\","
+		"\"runtime\":\"chat\",\"environment\":\"prod\"}",
+		sa.credential);
+	assert_int_equal(model_heartbeat(f->m, json, strlen(json), &r),
+			-EACCES);
+}
+
 /* A snapshot holds the heartbeat times that were waiting in memory. */
 static void test_snapshot_has_waiting_times(void **state)
 {
@@ -712,6 +752,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_commands, hb_setup,
 				teardown),
 		cmocka_unit_test_setup_teardown(test_batching, hb_setup,
+				teardown),
+		cmocka_unit_test_setup_teardown(test_service_account, hb_setup,
 				teardown),
 		cmocka_unit_test_setup_teardown(test_snapshot_has_waiting_times,
 				hb_setup, teardown),

@@ -1,0 +1,395 @@
+/*
+ * scratch.c - in-memory scratch files for editors and tools that write a
+ * temporary file beside a value file (see scratch.h for the why).
+ */
+#include "scratch.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define SCRATCH_HIDDEN 8
+
+struct scratch {
+	char *path;
+	struct buf data;
+	mode_t mode;
+	int64_t mtime_ns;
+	int refs;                 /* the table's, plus one per open file */
+	int linked;               /* still in the table */
+};
+
+static struct scratch *table[SCRATCH_FILES];
+
+static struct {
+	char path[PATH_MAX];
+	int64_t until_ns;
+} hidden[SCRATCH_HIDDEN];
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+int scratch_dir_ok(const struct fs_path *dir)
+{
+	if (dir->readonly)
+		return 0;
+	for (int k = 0; k < FS_KIND_COUNT; k++)
+		if (fs_nodes[k].parent == dir->node->kind &&
+		    fs_nodes[k].name && fs_nodes[k].store)
+			return 1;
+	return 0;
+}
+
+/* The slot of `path`, or -1; under the lock. */
+static int find(const char *path)
+{
+	for (int i = 0; i < SCRATCH_FILES; i++)
+		if (table[i] && !strcmp(table[i]->path, path))
+			return i;
+	return -1;
+}
+
+/* Drops one reference; under the lock. */
+static void unref(struct scratch *s)
+{
+	if (--s->refs > 0)
+		return;
+	buf_release(&s->data);
+	free(s->path);
+	free(s);
+}
+
+/* Takes `path` out of the table; under the lock. */
+static int drop(const char *path)
+{
+	int i = find(path);
+
+	if (i < 0)
+		return -ENOENT;
+	table[i]->linked = 0;
+	unref(table[i]);
+	table[i] = NULL;
+	return 0;
+}
+
+static int insert(const char *path, mode_t mode, struct scratch **out)
+{
+	struct scratch *s;
+	int slot = -1;
+
+	if (find(path) >= 0)
+		return -EEXIST;
+	for (int i = 0; i < SCRATCH_FILES && slot < 0; i++)
+		if (!table[i])
+			slot = i;
+	if (slot < 0)
+		return fs_fail(-ENOSPC, "at most %d temporary files at once",
+				SCRATCH_FILES);
+	s = calloc(1, sizeof(*s));
+	if (!s || !(s->path = strdup(path))) {
+		free(s);
+		return -ENOMEM;
+	}
+	buf_init(&s->data, SCRATCH_SIZE);
+	s->mode = mode & 07777;
+	s->mtime_ns = now_ns();
+	s->refs = 1;
+	s->linked = 1;
+	table[slot] = s;
+	*out = s;
+	return 0;
+}
+
+int scratch_create(const char *path, mode_t mode, struct scratch **out)
+{
+	int ret;
+
+	pthread_mutex_lock(&lock);
+	ret = insert(path, mode, out);
+	if (!ret)
+		(*out)->refs++;
+	pthread_mutex_unlock(&lock);
+	return ret;
+}
+
+int scratch_create_with(const char *path, const void *data, size_t len)
+{
+	struct scratch *s;
+	int ret;
+
+	pthread_mutex_lock(&lock);
+	ret = insert(path, 0644, &s);
+	if (!ret && (ret = buf_add(&s->data, data, len)))
+		drop(path);
+	pthread_mutex_unlock(&lock);
+	return ret;
+}
+
+struct scratch *scratch_open(const char *path)
+{
+	struct scratch *s = NULL;
+	int i;
+
+	pthread_mutex_lock(&lock);
+	i = find(path);
+	if (i >= 0) {
+		s = table[i];
+		s->refs++;
+	}
+	pthread_mutex_unlock(&lock);
+	return s;
+}
+
+void scratch_put(struct scratch *s)
+{
+	pthread_mutex_lock(&lock);
+	unref(s);
+	pthread_mutex_unlock(&lock);
+}
+
+/* Under the lock. */
+static void stat_locked(struct scratch *s, uid_t uid, gid_t gid,
+		struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_mode = S_IFREG | s->mode;
+	st->st_nlink = s->linked;
+	st->st_uid = uid;
+	st->st_gid = gid;
+	st->st_size = (off_t)s->data.len;
+	st->st_blksize = 4096;
+	st->st_blocks = (st->st_size + 511) / 512;
+	st->st_mtim.tv_sec = s->mtime_ns / 1000000000LL;
+	st->st_mtim.tv_nsec = s->mtime_ns % 1000000000LL;
+	st->st_ctim = st->st_mtim;
+	st->st_atim = st->st_mtim;
+}
+
+void scratch_stat(struct scratch *s, uid_t uid, gid_t gid, struct stat *st)
+{
+	pthread_mutex_lock(&lock);
+	stat_locked(s, uid, gid, st);
+	pthread_mutex_unlock(&lock);
+}
+
+int scratch_stat_path(const char *path, uid_t uid, gid_t gid,
+		struct stat *st)
+{
+	int i, ret = -ENOENT;
+
+	pthread_mutex_lock(&lock);
+	i = find(path);
+	if (i >= 0) {
+		stat_locked(table[i], uid, gid, st);
+		ret = 0;
+	}
+	pthread_mutex_unlock(&lock);
+	return ret;
+}
+
+int scratch_read(struct scratch *s, char *out, size_t size, off_t off)
+{
+	size_t n = 0;
+
+	pthread_mutex_lock(&lock);
+	if (off >= 0 && (size_t)off < s->data.len) {
+		n = s->data.len - (size_t)off;
+		if (n > size)
+			n = size;
+		memcpy(out, s->data.data + off, n);
+	}
+	pthread_mutex_unlock(&lock);
+	return (int)n;
+}
+
+int scratch_write(struct scratch *s, const char *data, size_t size,
+		off_t off)
+{
+	int ret;
+
+	if (off < 0)
+		return -EINVAL;
+	pthread_mutex_lock(&lock);
+	ret = buf_put(&s->data, (size_t)off, data, size);
+	if (ret == -EFBIG)
+		ret = fs_fail(-EFBIG, "a temporary file is at most %d bytes",
+				SCRATCH_SIZE);
+	s->mtime_ns = now_ns();
+	pthread_mutex_unlock(&lock);
+	return ret ? ret : (int)size;
+}
+
+int scratch_truncate(struct scratch *s, off_t size)
+{
+	int ret = 0;
+
+	if (size < 0)
+		return -EINVAL;
+	pthread_mutex_lock(&lock);
+	if ((size_t)size <= s->data.len) {
+		s->data.len = (size_t)size;
+		if (s->data.data)
+			s->data.data[size] = '\0';
+	} else {
+		ret = buf_put(&s->data, (size_t)size, "", 0);
+	}
+	s->mtime_ns = now_ns();
+	pthread_mutex_unlock(&lock);
+	return ret;
+}
+
+int scratch_chmod(const char *path, mode_t mode)
+{
+	int i;
+
+	pthread_mutex_lock(&lock);
+	i = find(path);
+	if (i >= 0)
+		table[i]->mode = mode & 07777;
+	pthread_mutex_unlock(&lock);
+	return i >= 0 ? 0 : -ENOENT;
+}
+
+int scratch_content(const char *path, struct buf *out)
+{
+	int i, ret = -ENOENT;
+
+	pthread_mutex_lock(&lock);
+	i = find(path);
+	if (i >= 0)
+		ret = buf_add(out, table[i]->data.data, table[i]->data.len);
+	pthread_mutex_unlock(&lock);
+	return ret;
+}
+
+int scratch_unlink(const char *path)
+{
+	int ret;
+
+	pthread_mutex_lock(&lock);
+	ret = drop(path);
+	pthread_mutex_unlock(&lock);
+	return ret;
+}
+
+int scratch_rename(const char *from, const char *to)
+{
+	char *copy = strdup(to);
+	int i, ret = -ENOENT;
+
+	if (!copy)
+		return -ENOMEM;
+	pthread_mutex_lock(&lock);
+	i = find(from);
+	if (i >= 0 && strcmp(from, to)) {
+		struct scratch *s = table[i];
+
+		drop(to);
+		free(s->path);
+		s->path = copy;
+		copy = NULL;
+		ret = 0;
+	} else if (i >= 0) {
+		ret = 0;
+	}
+	pthread_mutex_unlock(&lock);
+	free(copy);
+	return ret;
+}
+
+void scratch_forget_under(const char *dir)
+{
+	size_t n = strlen(dir);
+
+	pthread_mutex_lock(&lock);
+	for (int i = 0; i < SCRATCH_FILES; i++)
+		if (table[i] && !strncmp(table[i]->path, dir, n) &&
+		    table[i]->path[n] == '/')
+			drop(table[i]->path);
+	pthread_mutex_unlock(&lock);
+}
+
+/* The name of `path` when it lies directly in `dir`, else NULL. */
+static const char *child_name(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	if (n == 1 && dir[0] == '/')
+		n = 0;
+	if (strncmp(path, dir, n) || path[n] != '/' ||
+	    strchr(path + n + 1, '/'))
+		return NULL;
+	return path + n + 1;
+}
+
+int scratch_list(const char *dir, fs_fill_fn fill, void *ctx)
+{
+	char names[SCRATCH_FILES][NAME_MAX + 1];
+	int count = 0, ret = 0;
+
+	/* fill() outside the lock: it may block on the kernel */
+	pthread_mutex_lock(&lock);
+	for (int i = 0; i < SCRATCH_FILES; i++) {
+		const char *name = table[i] ?
+			child_name(table[i]->path, dir) : NULL;
+
+		if (name && strlen(name) <= NAME_MAX)
+			strcpy(names[count++], name);
+	}
+	pthread_mutex_unlock(&lock);
+	for (int i = 0; i < count && !ret; i++)
+		ret = fill(ctx, names[i]);
+	return ret;
+}
+
+void scratch_hide(const char *path)
+{
+	int64_t now = now_ns();
+	int slot = 0;
+
+	if (strlen(path) >= PATH_MAX)
+		return;
+	pthread_mutex_lock(&lock);
+	/* the same path again, or else the entry that expires first */
+	for (int i = 1; i < SCRATCH_HIDDEN; i++)
+		if (hidden[i].until_ns < hidden[slot].until_ns)
+			slot = i;
+	for (int i = 0; i < SCRATCH_HIDDEN; i++)
+		if (!strcmp(hidden[i].path, path))
+			slot = i;
+	strcpy(hidden[slot].path, path);
+	hidden[slot].until_ns = now + SCRATCH_HIDE_SEC * 1000000000LL;
+	pthread_mutex_unlock(&lock);
+}
+
+int scratch_hidden(const char *path)
+{
+	int64_t now = now_ns();
+	int ret = 0;
+
+	pthread_mutex_lock(&lock);
+	for (int i = 0; i < SCRATCH_HIDDEN && !ret; i++)
+		ret = hidden[i].until_ns > now &&
+			!strcmp(hidden[i].path, path);
+	pthread_mutex_unlock(&lock);
+	return ret;
+}
+
+void scratch_unhide(const char *path)
+{
+	pthread_mutex_lock(&lock);
+	for (int i = 0; i < SCRATCH_HIDDEN; i++)
+		if (!strcmp(hidden[i].path, path))
+			hidden[i].until_ns = 0;
+	pthread_mutex_unlock(&lock);
+}

@@ -1,0 +1,213 @@
+/*
+ * endpoint.c - the endpoints of an agent runtime: DEFAULT, which each
+ * deploy moves to the new version, and pinned ones (canary, staging) that
+ * stay where they are put.
+ */
+#include "model_int.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_ENDPOINT "DEFAULT"
+
+static void endpoint_copy(struct model_endpoint *out,
+		const struct store_endpoint *e)
+{
+	memcpy(out->name, e->name, sizeof(out->name));
+	memcpy(out->id, e->uuid, sizeof(out->id));
+	out->version = e->version;
+	out->created_ns = e->created_ns;
+	out->updated_ns = e->updated_ns;
+}
+
+static int endpoint_row(struct model *m, const struct store_runtime *rt,
+		const char *endpoint, struct store_endpoint *out)
+{
+	int ret = model_name_check("endpoint", endpoint);
+
+	if (ret)
+		return ret;
+	ret = store_endpoint_get(m->store, rt->id, endpoint, out);
+	if (ret == -ENOENT)
+		return model_fail(ret, "runtime '%s' has no endpoint '%s'",
+				rt->name, endpoint);
+	return ret ? model_fail_store(ret) : 0;
+}
+
+/* A version number as a user writes it: digits only, at least 1. */
+static int version_parse(const char *value, int64_t *out)
+{
+	const char *p = value;
+	int64_t n = 0;
+
+	if (!*p)
+		return model_fail(-EINVAL, "a version is a number; got nothing");
+	for (; *p; p++) {
+		if (*p < '0' || *p > '9' || n > 100000000000LL)
+			return model_fail(-EINVAL, "a version is a number of"
+					" at most 12 digits; got '%.32s'",
+					value);
+		n = n * 10 + (*p - '0');
+	}
+	if (n < 1)
+		return model_fail(-EINVAL, "versions start at 1; got '%.32s'",
+				value);
+	*out = n;
+	return 0;
+}
+
+int model_endpoint_create(struct model *m, const char *env, const char *name,
+		const char *endpoint)
+{
+	struct store_runtime rt;
+	struct store_endpoint e;
+	int ret = model_name_check("endpoint", endpoint);
+
+	if (ret || (ret = model_begin(m)))
+		return ret;
+	ret = model_runtime_row(m, env, name, &rt);
+	if (!ret && !rt.latest_version)
+		ret = model_fail(-ENOENT, "runtime '%s' has no version yet:"
+				" write its spec first", name);
+	if (!ret) {
+		memset(&e, 0, sizeof(e));
+		e.runtime_id = rt.id;
+		snprintf(e.name, sizeof(e.name), "%s", endpoint);
+		model_uuid(e.uuid);
+		e.version = rt.latest_version;
+		e.created_ns = e.updated_ns = model_now(m);
+		ret = store_endpoint_insert(m->store, &e);
+		if (ret == -EEXIST)
+			ret = model_fail(ret, "runtime '%s' already has an"
+					" endpoint '%s'", name, endpoint);
+		else if (ret)
+			ret = model_fail_store(ret);
+	}
+	return model_end(m, ret);
+}
+
+int model_endpoint_delete(struct model *m, const char *env, const char *name,
+		const char *endpoint)
+{
+	struct store_runtime rt;
+	struct store_endpoint e;
+	int ret;
+
+	if ((ret = model_begin(m)))
+		return ret;
+	ret = model_runtime_row(m, env, name, &rt);
+	if (!ret)
+		ret = endpoint_row(m, &rt, endpoint, &e);
+	if (!ret && !strcmp(e.name, DEFAULT_ENDPOINT))
+		ret = model_fail(-EPERM, "the DEFAULT endpoint cannot be"
+				" deleted; it goes with runtime '%s'", name);
+	if (!ret && (ret = store_endpoint_delete(m->store, e.id)))
+		ret = model_fail_store(ret);
+	return model_end(m, ret);
+}
+
+int model_endpoint_get(struct model *m, const char *env, const char *name,
+		const char *endpoint, struct model_endpoint *out)
+{
+	struct store_runtime rt;
+	struct store_endpoint e;
+	int ret;
+
+	model_lock(m);
+	ret = model_runtime_row(m, env, name, &rt);
+	if (!ret)
+		ret = endpoint_row(m, &rt, endpoint, &e);
+	if (!ret)
+		endpoint_copy(out, &e);
+	model_unlock(m);
+	return ret;
+}
+
+struct endpoint_walk {
+	model_endpoint_cb cb;
+	void *ctx;
+};
+
+static int endpoint_each(void *ctx, const struct store_endpoint *e)
+{
+	struct endpoint_walk *w = ctx;
+	struct model_endpoint out;
+
+	endpoint_copy(&out, e);
+	return w->cb(w->ctx, &out);
+}
+
+int model_endpoint_list(struct model *m, const char *env, const char *name,
+		model_endpoint_cb cb, void *ctx)
+{
+	struct endpoint_walk w = { cb, ctx };
+	struct store_runtime rt;
+	int ret;
+
+	model_lock(m);
+	ret = model_runtime_row(m, env, name, &rt);
+	if (!ret)
+		ret = store_endpoint_list(m->store, rt.id, endpoint_each, &w);
+	model_unlock(m);
+	return ret;
+}
+
+int model_endpoint_pin(struct model *m, const char *env, const char *name,
+		const char *endpoint, const char *value)
+{
+	struct store_version v;
+	struct store_runtime rt;
+	struct store_endpoint e;
+	int64_t n = 0;
+	int ret = version_parse(value, &n);
+
+	if (ret || (ret = model_begin(m)))
+		return ret;
+	ret = model_runtime_row(m, env, name, &rt);
+	if (!ret)
+		ret = endpoint_row(m, &rt, endpoint, &e);
+	if (!ret && (ret = store_version_get(m->store, rt.id, n, &v)))
+		ret = ret == -ENOENT ? model_fail(ret, "runtime '%s' has no"
+				" version %lld", name, (long long)n) :
+			model_fail_store(ret);
+	else if (!ret)
+		store_version_release(&v);
+	if (!ret && e.version != n &&
+	    (ret = store_endpoint_set_version(m->store, e.id, n,
+			model_now(m))))
+		ret = model_fail_store(ret);
+	return model_end(m, ret);
+}
+
+struct others {
+	int count;
+	char first[MODEL_NAME_MAX];
+};
+
+static int others_each(void *ctx, const struct store_endpoint *e)
+{
+	struct others *o = ctx;
+
+	if (!strcmp(e->name, DEFAULT_ENDPOINT))
+		return 0;
+	if (!o->count++)
+		memcpy(o->first, e->name, sizeof(o->first));
+	return 0;
+}
+
+int model_endpoint_others(struct model *m, const struct store_runtime *rt)
+{
+	struct others o = { 0, "" };
+	int ret = store_endpoint_list(m->store, rt->id, others_each, &o);
+
+	if (ret)
+		return model_fail_store(ret);
+	if (o.count)
+		return model_fail(-ENOTEMPTY, "runtime '%s' still has %d"
+				" endpoint%s besides DEFAULT ('%s'); rmdir"
+				" them first", rt->name, o.count,
+				o.count > 1 ? "s" : "", o.first);
+	return 0;
+}
