@@ -418,7 +418,7 @@ static void test_refusals(void **state)
 	/* a bound secret speaks for its runtime only */
 	assert_int_equal(beat(f, bound, "other", "prod", "1", &r), -EACCES);
 	assert_non_null(strstr(model_errmsg(), "bound to another runtime"));
-	/* service accounts belong to issue 3: refused until then */
+	/* a service account that does not verify, or of no runtime */
 	snprintf(json, sizeof(json), "{\"serviceAccount\":\"id.secret\","
 			"\"runtime\":\"agent-1\",\"environment\":\"prod\"}");
 	assert_int_equal(model_heartbeat(f->m, json, strlen(json), &r),
@@ -614,7 +614,7 @@ static void test_batching(void **state)
 	assert_int_equal(rt.heartbeat_ns, f->now);
 }
 
-/* An agent runtime heartbeats with its service account (issue 3); the
+/* An agent runtime heartbeats with its service account; the
  * fields of integration runtimes are not needed. */
 static void test_service_account(void **state)
 {
