@@ -1,13 +1,15 @@
 /*
  * fixture.h - what the model's unit tests share: a model on a real SQLite
  * database in a temporary directory, with a clock the test sets
- * (f->now), offline after 30 s.  Include after cmocka.h and model_int.h.
+ * (f->now), offline after 30 s; and sql() to change it behind the
+ * model's back.  Include after cmocka.h and model_int.h.
  */
 #ifndef TEST_FIXTURE_H
 #define TEST_FIXTURE_H
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <sqlite3.h>
 
 #define SEC 1000000000LL
 
@@ -19,12 +21,12 @@ struct fixture {
 	struct model *m;
 };
 
-static int64_t fake_now(void *ctx)
+static inline int64_t fake_now(void *ctx)
 {
 	return ((struct fixture *)ctx)->now;
 }
 
-static int open_model(struct fixture *f)
+static inline int open_model(struct fixture *f)
 {
 	struct model_config cfg = {
 		.offline_after_ns = 30 * SEC, .now = fake_now, .now_ctx = f,
@@ -34,7 +36,7 @@ static int open_model(struct fixture *f)
 	return model_open(&f->m, f->db, &cfg);
 }
 
-static int setup(void **state)
+static inline int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 
@@ -49,7 +51,7 @@ static int setup(void **state)
 	return 0;
 }
 
-static int teardown(void **state)
+static inline int teardown(void **state)
 {
 	struct fixture *f = *state;
 	char cmd[128];
@@ -62,11 +64,23 @@ static int teardown(void **state)
 	return 0;
 }
 
-static int count_cb(void *ctx, const void *row)
+static inline int count_cb(void *ctx, const void *row)
 {
 	(void)row;
 	(*(int *)ctx)++;
 	return 0;
+}
+
+/* Runs one SQL statement on the database through a connection of its
+ * own, behind the model's back, as another process would. */
+static inline void sql(struct fixture *f, const char *stmt)
+{
+	sqlite3 *h;
+
+	assert_int_equal(sqlite3_open(f->db, &h), SQLITE_OK);
+	sqlite3_busy_timeout(h, 5000);
+	assert_int_equal(sqlite3_exec(h, stmt, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(h);
 }
 
 #endif

@@ -20,7 +20,7 @@
 
 #include "../../model/model_int.h"
 
-#define SEC 1000000000LL
+#include "fixture.h"
 
 #define SPEC_FMT "{\"imageUrl\": \"registry.example/chat:%d\"," \
 	" \"flavorId\": \"g1-small\", \"command\": [\"python\"]," \
@@ -30,48 +30,17 @@
 	" \"cpuUtilization\": 70, \"memoryUtilization\": 80}," \
 	" \"description\": \"chat agent\"}"
 
-struct fixture {
-	char dir[64];
-	char db[96];
-	int64_t now;
-	struct model *m;
-};
-
-static int64_t fake_now(void *ctx)
+/* The shared fixture, with an agent runtime prod/chat. */
+static int deploy_setup(void **state)
 {
-	return ((struct fixture *)ctx)->now;
-}
+	struct fixture *f;
 
-static int setup(void **state)
-{
-	struct fixture *f = calloc(1, sizeof(*f));
-	struct model_config cfg = { .offline_after_ns = 30 * SEC,
-		.now = fake_now };
-
-	snprintf(f->dir, sizeof(f->dir), "/tmp/rtfs-unit-XXXXXX");
-	if (!mkdtemp(f->dir))
+	if (setup(state))
 		return -1;
-	snprintf(f->db, sizeof(f->db), "%s/t.db", f->dir);
-	f->now = 1700000000 * SEC;
-	cfg.now_ctx = f;
-	if (model_open(&f->m, f->db, &cfg) ||
-	    model_env_create(f->m, "prod") ||
+	f = *state;
+	if (model_env_create(f->m, "prod") ||
 	    model_runtime_create(f->m, "prod", "chat", NULL, NULL))
 		return -1;
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-	char cmd[128];
-
-	model_close(f->m);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-	if (system(cmd) != 0)
-		return -1;
-	free(f);
 	return 0;
 }
 
@@ -116,17 +85,6 @@ static int64_t served(struct fixture *f, const char *endpoint)
 	assert_int_equal(model_endpoint_get(f->m, "prod", "chat", endpoint,
 			&e), 0);
 	return e.version;
-}
-
-/* Runs SQL on the database behind the model's back (a heartbeat). */
-static void sql(struct fixture *f, const char *text)
-{
-	sqlite3 *h;
-
-	assert_int_equal(sqlite3_open(f->db, &h), SQLITE_OK);
-	sqlite3_busy_timeout(h, 2000);
-	assert_int_equal(sqlite3_exec(h, text, NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(h);
 }
 
 static void heartbeat(struct fixture *f)
@@ -652,7 +610,7 @@ static void test_service_account_create(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, deploy_setup, teardown)
 		T(test_first_deploy),
 		T(test_spec_rules),
 		T(test_autoscaling_ranges),

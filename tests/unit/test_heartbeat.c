@@ -92,18 +92,6 @@ static int runtimes(struct fixture *f)
 	return n;
 }
 
-/* Runs one SQL statement on the database through a connection of its
- * own, as another process would. */
-static void sql(struct fixture *f, const char *stmt)
-{
-	sqlite3 *h;
-
-	assert_int_equal(sqlite3_open(f->db, &h), SQLITE_OK);
-	sqlite3_busy_timeout(h, 5000);
-	assert_int_equal(sqlite3_exec(h, stmt, NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(h);
-}
-
 /* What another connection reads as the runtime's stored heartbeat. */
 static int64_t stored_heartbeat(struct fixture *f, const char *name)
 {
