@@ -402,3 +402,16 @@ test_agent_runtime_heartbeat() {
 	send '{"serviceAccount": "'"$(cat environments/prod/runtimes/chat/service_account)"'", "runtime": "chat", "environment": "prod"}'
 	expect_has '"acknowledged":true'
 }
+
+test_times_at_most_a_second_behind() {
+	register
+	sleep 1.1
+	send "$(hb "$SECRET" orders-eu-1)"
+	local last
+	last=$(cat environments/prod/runtimes/orders-eu-1/last_heartbeat)
+	# the flusher writes batched times within 500 ms; kill -9 after that
+	sleep 0.8
+	kill9_remount
+	run cat environments/prod/runtimes/orders-eu-1/last_heartbeat
+	expect "$last"
+}
