@@ -213,13 +213,11 @@ static int op_open(const char *path, struct fuse_file_info *fi)
 	ret = fs_resolve(fs_ctx()->m, path, &f->p);
 	if (!ret && S_ISDIR(fs_mode(&f->p)))
 		ret = -EISDIR;
-	/* credentials (mode 0600) are the owner's even without
-	 * -o default_permissions */
-	if (!ret && !(fs_mode(&f->p) & 0044) &&
-	    fuse_get_context()->uid != fs_ctx()->uid &&
-	    fuse_get_context()->uid != 0)
+	/* credentials (no read bit for others) are the admins' even
+	 * without -o default_permissions */
+	if (!ret && !fs_access_may_open(&f->p, fs_ctx()->uid))
 		ret = refused("open", path, fs_fail(-EACCES, "only the owner"
-				" may open this file"));
+				" and the admins may open this file"));
 	if (!ret && (fi->flags & O_ACCMODE) != O_RDONLY &&
 	    (ret = writable(&f->p)))
 		ret = refused("open", path, ret);

@@ -175,6 +175,11 @@ extern struct fs_access fs_access;
  * daemon's group. */
 mode_t fs_access_mode(const struct fs_path *p, mode_t mode);
 gid_t fs_access_gid(const struct fs_path *p, gid_t gid);
+/* Whether the caller of this request may open `p` at all, `owner` being
+ * the tree's owner: anyone where others may read; else root, the owner,
+ * the -o admin_gid group and, for heartbeat, the -o heartbeat_gid group.
+ * It holds without -o default_permissions too. */
+int fs_access_may_open(const struct fs_path *p, uid_t owner);
 
 /* The message of the last failure that the fs layer itself decided. */
 int fs_fail(int err, const char *fmt, ...)

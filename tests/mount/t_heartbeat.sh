@@ -334,6 +334,24 @@ drwxrwxr-x nogroup
 -r--r--r-- nogroup"
 }
 
+# Without default_permissions the kernel checks nothing: the daemon itself
+# keeps credentials to the owner and the admins' group.
+test_admin_group_without_default_permissions() {
+	remount -o allow_other,admin_gid=65534
+	mkdir -p environments/prod/runtimes/chat
+	touch environments/prod/secrets/s
+	run setpriv --reuid=1000 --regid=65534 --clear-groups cat environments/prod/secrets/s
+	expect_has '[wso2.icp.runtime.bridge]'
+	run setpriv --reuid=1000 --regid=1000 --groups=65534 cat environments/prod/runtimes/chat/service_account
+	expect_rc 0
+	run setpriv --reuid=1000 --regid=1000 --clear-groups cat environments/prod/secrets/s
+	expect "cat: environments/prod/secrets/s: Permission denied"
+	run setpriv --reuid=1000 --regid=1000 --clear-groups cat environments/prod/runtimes/chat/service_account
+	expect "cat: environments/prod/runtimes/chat/service_account: Permission denied"
+	run setpriv --reuid=1000 --regid=1000 --clear-groups cat environments/prod/runtimes/chat/status
+	expect "CREATING"
+}
+
 test_no_key_material_in_database() {
 	register
 	touch environments/prod/secrets/unbound
