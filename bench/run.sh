@@ -28,7 +28,7 @@ mount -t tmpfs -o size=4g tmpfs "$TMP"
 
 daemon=
 start() {
-	"$RUNTIMEFS" --db "$DB" -f "$MNT" 2>>"$WORK/daemon.log" &
+	"$RUNTIMEFS" --db "$DB" -f "$MNT" </dev/null >/dev/null 2>>"$WORK/daemon.log" &
 	daemon=$!
 	for _ in $(seq 200); do mountpoint -q "$MNT" && return; sleep 0.05; done
 	echo "bench: the daemon did not mount" >&2
@@ -46,11 +46,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Times `$@` once, in seconds.
+# Times `$@` once, in seconds, whatever it exits with (grep finding
+# nothing is not a failure of the filesystem).
 once() {
 	local t0 t1
 	t0=$(date +%s.%N)
-	"$@" >/dev/null 2>&1
+	"$@" >/dev/null 2>&1 || true
 	t1=$(date +%s.%N)
 	echo "$t1 - $t0" | bc -l
 }
@@ -63,7 +64,9 @@ stats() {
 }
 
 # Runs a command RUNS times on one side; `cold` remounts (runtimefs) or
-# drops the page cache (tmpfs) before each run.
+# drops the page cache (tmpfs) before each run.  It runs in this shell (its
+# caller redirects it to a file, never into $(...)), so that a daemon it
+# restarts stays this shell's child.
 measure() {
 	local side=$1 mode=$2
 	shift 2
@@ -73,12 +76,18 @@ measure() {
 			sync; echo 3 > /proc/sys/vm/drop_caches
 		fi
 		(cd "$([ "$side" = fuse ] && echo "$MNT" || echo "$TMP")" && once "$@")
-	done | stats
+	done > "$WORK/times.txt"
+	stats < "$WORK/times.txt"
 }
 
 rows=()
-row() {   # name, fuse stats, tmpfs stats
-	local name=$1 f=($2) t=($3) ratio
+row() {   # name, then the command: measured on both sides, warm or cold
+	local name=$1 mode=$2 f t ratio
+	shift 2
+	measure fuse "$mode" "$@" > "$WORK/fuse.txt"
+	measure tmpfs "$mode" "$@" > "$WORK/tmpfs.txt"
+	read -ra f < "$WORK/fuse.txt"
+	read -ra t < "$WORK/tmpfs.txt"
 	ratio=$(echo "${f[0]} / ${t[0]}" | bc -l)
 	rows+=("$(printf '| %s | %.4f (%.4f–%.4f) | %.4f (%.4f–%.4f) | %.2f× |' \
 		"$name" "${f[0]}" "${f[1]}" "${f[2]}" "${t[0]}" "${t[1]}" "${t[2]}" "$ratio")")
@@ -94,22 +103,14 @@ cp -a "$MNT/environments" "$MNT/projects" "$TMP/"
 nfiles=$(find "$TMP" -type f | wc -l)
 
 for mode in warm cold; do
-	row "\`ls -lR environments\` ($mode)" \
-		"$(measure fuse $mode ls -lR environments)" \
-		"$(measure tmpfs $mode ls -lR environments)"
+	row "\`ls -lR environments\` ($mode)" $mode ls -lR environments
 done
-row "\`cat\` of every \`status\`" \
-	"$(measure fuse warm sh -c 'cat environments/*/runtimes/*/status')" \
-	"$(measure tmpfs warm sh -c 'cat environments/*/runtimes/*/status')"
-row "\`find -name status | xargs cat\`" \
-	"$(measure fuse warm sh -c 'find . -name status | xargs cat')" \
-	"$(measure tmpfs warm sh -c 'find . -name status | xargs cat')"
-row "\`grep -r RUNNING\`" \
-	"$(measure fuse warm grep -r RUNNING environments)" \
-	"$(measure tmpfs warm grep -r RUNNING environments)"
-row "\`tar c\` of the tree" \
-	"$(measure fuse warm tar -cf - environments projects)" \
-	"$(measure tmpfs warm tar -cf - environments projects)"
+row "\`cat\` of every \`status\`" warm \
+	sh -c 'cat environments/*/runtimes/*/status'
+row "\`find -name status | xargs cat\`" warm \
+	sh -c 'find . -name status | xargs cat'
+row "\`grep -r RUNNING\`" warm grep -r RUNNING environments
+row "\`tar c\` of the tree" warm tar -cf - environments projects
 
 hb1=$(for _ in $(seq "$RUNS"); do "$LOAD" heartbeats "$MNT" "$SECONDS_EACH" 1; done | stats)
 hb4=$(for _ in $(seq "$RUNS"); do "$LOAD" heartbeats "$MNT" "$SECONDS_EACH" 4; done | stats)
