@@ -56,11 +56,12 @@ once() {
 	echo "$t1 - $t0" | bc -l
 }
 
-# median min max of the numbers on stdin
+# median min max of the numbers on stdin, printed with `fmt` decimals
 stats() {
-	sort -g | awk '{ v[NR] = $1 } END {
+	sort -g | awk -v d="${1:-4}" '{ v[NR] = $1 } END {
 		m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-		printf "%.4f %.4f %.4f\n", m, v[1], v[NR] }'
+		f = "%." d "f %." d "f %." d "f\n"
+		printf f, m, v[1], v[NR] }'
 }
 
 # Runs a command RUNS times on one side; `cold` remounts (runtimefs) or
@@ -112,9 +113,9 @@ row "\`find -name status | xargs cat\`" warm \
 row "\`grep -r RUNNING\`" warm grep -r RUNNING environments
 row "\`tar c\` of the tree" warm tar -cf - environments projects
 
-hb1=$(for _ in $(seq "$RUNS"); do "$LOAD" heartbeats "$MNT" "$SECONDS_EACH" 1; done | stats)
-hb4=$(for _ in $(seq "$RUNS"); do "$LOAD" heartbeats "$MNT" "$SECONDS_EACH" 4; done | stats)
-rp=$(for _ in $(seq "$RUNS"); do "$LOAD" repoints "$MNT" "$SECONDS_EACH"; done | stats)
+hb1=$(for _ in $(seq "$RUNS"); do "$LOAD" heartbeats "$MNT" "$SECONDS_EACH" 1; done | stats 0)
+hb4=$(for _ in $(seq "$RUNS"); do "$LOAD" heartbeats "$MNT" "$SECONDS_EACH" 4; done | stats 0)
+rp=$(for _ in $(seq "$RUNS"); do "$LOAD" repoints "$MNT" "$SECONDS_EACH"; done | stats 0)
 rss_kb=$(awk '/VmHWM/ { print $2 }' "/proc/$daemon/status")
 db_bytes=$(du -cb "$DB"* | tail -1 | cut -f1)
 
