@@ -118,11 +118,12 @@ hb4=$(for _ in $(seq "$RUNS"); do "$LOAD" heartbeats "$MNT" "$SECONDS_EACH" 4; d
 rp=$(for _ in $(seq "$RUNS"); do "$LOAD" repoints "$MNT" "$SECONDS_EACH"; done | stats 0)
 rss_kb=$(awk '/VmHWM/ { print $2 }' "/proc/$daemon/status")
 db_bytes=$(du -cb "$DB"* | tail -1 | cut -f1)
+cpu=$(lscpu | sed -n 's/^Model name: *//p')
 
 {
 	echo "# runtimefs benchmark"
 	echo
-	echo "$(date -u +%Y-%m-%dT%H:%M:%SZ); $(nproc) cores, $(awk '/model name/ { \$1 = \$2 = \$3 = \"\"; print; exit }' /proc/cpuinfo | sed 's/^ *//'),"
+	echo "$(date -u +%Y-%m-%dT%H:%M:%SZ); $(nproc) cores ($cpu),"
 	echo "$(free -g | awk '/Mem:/ { print $2 }') GiB memory, kernel $(uname -r), database on $(df -T "$WORK" | awk 'NR == 2 { print $2 }')."
 	echo "Tree: $ENVS environments × $PER_ENV agent runtimes (3 versions, 2 endpoints, one heartbeat each), $nfiles files; populated in ${populate_s} s."
 	echo "Each figure: median of $RUNS runs (min–max), seconds; the ratio is runtimefs / tmpfs."

@@ -355,6 +355,35 @@ static int exec_one(struct store *s, sqlite3_stmt *st, const char *what)
 	return ret;
 }
 
+/* Runs statement `id` with `key` bound as ?1, changing one row. */
+static int exec_id(struct store *s, enum stmt id, int64_t key,
+		const char *what)
+{
+	sqlite3_stmt *st = stmt(s, id);
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, key);
+	return exec_one(s, st, what);
+}
+
+/* Steps a bound lookup: 0 with the row ready to read (the caller then
+ * calls done()), -ENOENT "no KIND 'NAME'" when there is none, or another
+ * -errno; on failure the statement is already reset. */
+static int step_one(struct store *s, sqlite3_stmt *st, const char *kind,
+		const char *name)
+{
+	int rc = sqlite3_step(st);
+	int ret;
+
+	if (rc == SQLITE_ROW)
+		return 0;
+	ret = rc == SQLITE_DONE ? fail(-ENOENT, "no %s '%s'", kind, name) :
+		fail_sqlite(s, rc, name);
+	done(st);
+	return ret;
+}
+
 static void copy_text(char *dst, size_t n, sqlite3_stmt *st, int col)
 {
 	const unsigned char *t = sqlite3_column_text(st, col);
@@ -572,30 +601,21 @@ int store_env_insert(struct store *s, const char *name, int64_t now)
 int store_env_get(struct store *s, const char *name, struct store_env *out)
 {
 	sqlite3_stmt *st = stmt(s, S_ENV_GET);
-	int rc, ret = 0;
+	int ret;
 
 	if (!st)
 		return -EIO;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		env_row(st, out);
-	else if (rc == SQLITE_DONE)
-		ret = fail(-ENOENT, "no environment '%s'", name);
-	else
-		ret = fail_sqlite(s, rc, name);
+	if ((ret = step_one(s, st, "environment", name)))
+		return ret;
+	env_row(st, out);
 	done(st);
-	return ret;
+	return 0;
 }
 
 int store_env_delete(struct store *s, int64_t id)
 {
-	sqlite3_stmt *st = stmt(s, S_ENV_DELETE);
-
-	if (!st)
-		return -EIO;
-	sqlite3_bind_int64(st, 1, id);
-	return exec_one(s, st, "delete environment");
+	return exec_id(s, S_ENV_DELETE, id, "delete environment");
 }
 
 int store_env_set_critical(struct store *s, int64_t id, int critical,
@@ -658,30 +678,21 @@ int store_project_get(struct store *s, const char *name,
 		struct store_project *out)
 {
 	sqlite3_stmt *st = stmt(s, S_PROJECT_GET);
-	int rc, ret = 0;
+	int ret;
 
 	if (!st)
 		return -EIO;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		project_row(st, out);
-	else if (rc == SQLITE_DONE)
-		ret = fail(-ENOENT, "no project '%s'", name);
-	else
-		ret = fail_sqlite(s, rc, name);
+	if ((ret = step_one(s, st, "project", name)))
+		return ret;
+	project_row(st, out);
 	done(st);
-	return ret;
+	return 0;
 }
 
 int store_project_delete(struct store *s, int64_t id)
 {
-	sqlite3_stmt *st = stmt(s, S_PROJECT_DELETE);
-
-	if (!st)
-		return -EIO;
-	sqlite3_bind_int64(st, 1, id);
-	return exec_one(s, st, "delete project");
+	return exec_id(s, S_PROJECT_DELETE, id, "delete project");
 }
 
 int store_project_list(struct store *s, store_project_cb cb, void *ctx)
@@ -738,31 +749,22 @@ int store_integration_get(struct store *s, int64_t project_id,
 		const char *name, struct store_integration *out)
 {
 	sqlite3_stmt *st = stmt(s, S_INTEGRATION_GET);
-	int rc, ret = 0;
+	int ret;
 
 	if (!st)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, project_id);
 	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		integration_row(st, out);
-	else if (rc == SQLITE_DONE)
-		ret = fail(-ENOENT, "no integration '%s'", name);
-	else
-		ret = fail_sqlite(s, rc, name);
+	if ((ret = step_one(s, st, "integration", name)))
+		return ret;
+	integration_row(st, out);
 	done(st);
-	return ret;
+	return 0;
 }
 
 int store_integration_delete(struct store *s, int64_t id)
 {
-	sqlite3_stmt *st = stmt(s, S_INTEGRATION_DELETE);
-
-	if (!st)
-		return -EIO;
-	sqlite3_bind_int64(st, 1, id);
-	return exec_one(s, st, "delete integration");
+	return exec_id(s, S_INTEGRATION_DELETE, id, "delete integration");
 }
 
 int store_integration_set_type(struct store *s, int64_t id,
@@ -865,31 +867,22 @@ int store_runtime_get(struct store *s, int64_t env_id, const char *name,
 		struct store_runtime *out)
 {
 	sqlite3_stmt *st = stmt(s, S_RUNTIME_GET);
-	int rc, ret = 0;
+	int ret;
 
 	if (!st)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, env_id);
 	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		runtime_row(st, out);
-	else if (rc == SQLITE_DONE)
-		ret = fail(-ENOENT, "no runtime '%s'", name);
-	else
-		ret = fail_sqlite(s, rc, name);
+	if ((ret = step_one(s, st, "runtime", name)))
+		return ret;
+	runtime_row(st, out);
 	done(st);
-	return ret;
+	return 0;
 }
 
 int store_runtime_delete(struct store *s, int64_t id)
 {
-	sqlite3_stmt *st = stmt(s, S_RUNTIME_DELETE);
-
-	if (!st)
-		return -EIO;
-	sqlite3_bind_int64(st, 1, id);
-	return exec_one(s, st, "delete runtime");
+	return exec_id(s, S_RUNTIME_DELETE, id, "delete runtime");
 }
 
 int store_runtime_set_integration(struct store *s, int64_t id,
@@ -1099,31 +1092,22 @@ int store_endpoint_get(struct store *s, int64_t runtime_id,
 		const char *name, struct store_endpoint *out)
 {
 	sqlite3_stmt *st = stmt(s, S_ENDPOINT_GET);
-	int rc, ret = 0;
+	int ret;
 
 	if (!st)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, runtime_id);
 	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		endpoint_row(st, out);
-	else if (rc == SQLITE_DONE)
-		ret = fail(-ENOENT, "no endpoint '%s'", name);
-	else
-		ret = fail_sqlite(s, rc, name);
+	if ((ret = step_one(s, st, "endpoint", name)))
+		return ret;
+	endpoint_row(st, out);
 	done(st);
-	return ret;
+	return 0;
 }
 
 int store_endpoint_delete(struct store *s, int64_t id)
 {
-	sqlite3_stmt *st = stmt(s, S_ENDPOINT_DELETE);
-
-	if (!st)
-		return -EIO;
-	sqlite3_bind_int64(st, 1, id);
-	return exec_one(s, st, "delete endpoint");
+	return exec_id(s, S_ENDPOINT_DELETE, id, "delete endpoint");
 }
 
 int store_endpoint_set_version(struct store *s, int64_t id,
@@ -1317,16 +1301,13 @@ int store_secret_insert(struct store *s, struct store_secret *sec)
 static int secret_one(struct store *s, sqlite3_stmt *st,
 		struct store_secret *out, const char *what)
 {
-	int rc = sqlite3_step(st), ret = 0;
+	int ret = step_one(s, st, "secret", what);
 
-	if (rc == SQLITE_ROW)
-		secret_row(st, out);
-	else if (rc == SQLITE_DONE)
-		ret = fail(-ENOENT, "no secret '%s'", what);
-	else
-		ret = fail_sqlite(s, rc, what);
+	if (ret)
+		return ret;
+	secret_row(st, out);
 	done(st);
-	return ret;
+	return 0;
 }
 
 int store_secret_get(struct store *s, int64_t env_id, const char *name,
@@ -1354,12 +1335,7 @@ int store_secret_get_key(struct store *s, const char *key_id,
 
 int store_secret_delete(struct store *s, int64_t id)
 {
-	sqlite3_stmt *st = stmt(s, S_SECRET_DELETE);
-
-	if (!st)
-		return -EIO;
-	sqlite3_bind_int64(st, 1, id);
-	return exec_one(s, st, "delete secret");
+	return exec_id(s, S_SECRET_DELETE, id, "delete secret");
 }
 
 int store_secret_bind(struct store *s, int64_t id, int64_t runtime_id,
