@@ -72,6 +72,7 @@ deps:
 	fi
 
 run: deps all
+	@sh mountscripts/mount.runtimefs --recover mnt
 	@mkdir -p mnt
 	@echo "mounting ./mnt on ./runtimefs.db (Ctrl-C or 'fusermount3 -u mnt' to stop)."
 	@echo "try, in another shell:"
