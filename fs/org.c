@@ -295,14 +295,20 @@ static int attr_json(const struct model_runtime *rt, struct fs_value *v)
 	    !cJSON_AddStringToObject(o, "os", reported(rt->os)) ||
 	    !cJSON_AddStringToObject(o, "registered", reg) ||
 	    !cJSON_AddStringToObject(o, "last_heartbeat", hb) ||
+	    !cJSON_AddStringToObject(o, "secret", rt->secret) ||
+	    !(rt->latest_version ?
+		cJSON_AddNumberToObject(o, "latest_version",
+			(double)rt->latest_version) :
+		cJSON_AddNullToObject(o, "latest_version")) ||
 	    !(text = cJSON_Print(o))) {
 		cJSON_Delete(o);
 		return -ENOMEM;
 	}
 	cJSON_Delete(o);
-	v->mtime_ns = max_ns(max_ns(rt->registered_ns, rt->heartbeat_ns),
-			max_ns(max_ns(rt->status_ns, rt->info_ns),
-				rt->assigned_ns));
+	v->mtime_ns = max_ns(max_ns(max_ns(rt->registered_ns,
+				rt->heartbeat_ns), max_ns(rt->status_ns,
+				rt->info_ns)), max_ns(max_ns(rt->assigned_ns,
+				rt->deployed_ns), rt->revoked_ns));
 	ret = buf_addf(&v->buf, "%s\n", text);
 	cJSON_free(text);
 	return ret;

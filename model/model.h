@@ -80,6 +80,8 @@ struct model_runtime {
 	int64_t info_ns;                    /* last change of version/platform/os */
 	int64_t assigned_ns;                /* last change of project/integration */
 	int64_t latest_version;             /* 0: none deployed */
+	int64_t deployed_ns;                /* when it was deployed; 0: never */
+	int64_t revoked_ns;                 /* its secret was revoked; 0: no */
 	char secret[MODEL_KEY_ID_LEN];      /* bound secret's key id, or "" */
 };
 

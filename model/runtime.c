@@ -65,6 +65,8 @@ static void runtime_copy(struct model *m, struct model_runtime *out,
 	out->info_ns = row->info_ns;
 	out->assigned_ns = row->assigned_ns;
 	out->latest_version = row->latest_version;
+	out->deployed_ns = row->deployed_ns;
+	out->revoked_ns = row->revoked_ns;
 	memcpy(out->secret, row->secret, sizeof(out->secret));
 	out->status = model_runtime_status(row, model_now(m),
 			m->cfg.offline_after_ns, &out->status_ns);

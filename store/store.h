@@ -78,6 +78,8 @@ struct store_runtime {
 	int64_t latest_version;            /* 0: no version deployed */
 	int64_t revoked_ns;                /* its secret was revoked; 0: no */
 	char secret[STORE_KEY_ID_LEN];     /* joined: bound key id, or "" */
+	int64_t deployed_ns;               /* joined: when latest_version was
+					    * made; 0: never (read only) */
 };
 
 /* A secret: generated for an environment (and, when integration_id is

@@ -113,7 +113,9 @@ static const char *const migrations[] = {
 	" coalesce(i.name, ''), r.desired, r.desired_ns, r.runtime_version," \
 	" r.platform, r.os, r.registered_ns, r.heartbeat_ns, r.running_ns," \
 	" r.info_ns, r.assigned_ns, r.latest_version, r.revoked_ns," \
-	" coalesce(s.key_id, '')"
+	" coalesce(s.key_id, '')," \
+	" coalesce((SELECT v.created_ns FROM version v" \
+	"   WHERE v.runtime_id = r.id AND v.number = r.latest_version), 0)"
 #define RUNTIME_FROM \
 	" FROM runtime r JOIN env e ON e.id = r.env_id" \
 	" LEFT JOIN integration i ON i.id = r.integration_id" \
@@ -832,6 +834,7 @@ static void runtime_row(sqlite3_stmt *st, struct store_runtime *rt)
 	rt->latest_version = sqlite3_column_int64(st, 19);
 	rt->revoked_ns = sqlite3_column_int64(st, 20);
 	copy_text(rt->secret, sizeof(rt->secret), st, 21);
+	rt->deployed_ns = sqlite3_column_int64(st, 22);
 }
 
 int store_runtime_insert(struct store *s, struct store_runtime *rt)

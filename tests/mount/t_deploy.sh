@@ -62,6 +62,26 @@ test_three_deploys() {
 3"
 }
 
+# runtime.json follows deploys: its latest_version, its size and its mtime.
+test_runtime_json_follows_deploys() {
+	chat_with 0
+	run jq -c '[.latest_version, .secret]' runtime.json
+	expect '[null,""]'
+	spec 1 > spec
+	run jq .latest_version runtime.json
+	expect "1"
+	local before
+	before=$(stat -c %Y runtime.json)
+	sleep 1.1
+	spec 2 > spec
+	run jq .latest_version runtime.json
+	expect "2"
+	run stat -c %Y runtime.json
+	[ "$OUT" -gt "$before" ] || fail "runtime.json's mtime stayed at $before after a deploy"
+	[ "$(stat -c %s runtime.json)" = "$(wc -c < runtime.json)" ] ||
+		fail "runtime.json: stat and read disagree on its size"
+}
+
 test_versions_are_read_only() {
 	chat_with 2
 	local before

@@ -120,8 +120,8 @@ orders-eu-1"
 	run cat projects/shop/runtimes/prod/orders-eu-1/status projects/shop/integrations/orders/runtimes/prod/orders-eu-1/secret
 	expect "RUNNING
 ${SECRET%%.*}"
-	run jq -r '.status + " " + .last_heartbeat' environments/prod/runtimes/orders-eu-1/runtime.json
-	expect "RUNNING $(cat environments/prod/runtimes/orders-eu-1/last_heartbeat)"
+	run jq -r '.status + " " + .last_heartbeat + " " + .secret' environments/prod/runtimes/orders-eu-1/runtime.json
+	expect "RUNNING $(cat environments/prod/runtimes/orders-eu-1/last_heartbeat) ${SECRET%%.*}"
 	# the project scope is read-only
 	run rm projects/shop/runtimes/prod/orders-eu-1
 	expect "rm: cannot remove 'projects/shop/runtimes/prod/orders-eu-1': Read-only file system"
