@@ -11,11 +11,10 @@
  * runtimes run in, which needs nothing else.
  */
 #include "fs.h"
+#include "request.h"
 #include "tree.h"
 
 #include <sys/stat.h>
-
-#define GROUPS_MAX 256
 
 struct fs_access fs_access = { (gid_t)-1, (gid_t)-1 };
 
@@ -38,30 +37,13 @@ gid_t fs_access_gid(const struct fs_path *p, gid_t gid)
 	return gid;
 }
 
-/* Whether the caller of this request is in group `gid`. */
-static int caller_in(gid_t gid)
-{
-	gid_t groups[GROUPS_MAX];
-	int n;
-
-	if (gid == (gid_t)-1)
-		return 0;
-	if (fuse_get_context()->gid == gid)
-		return 1;
-	n = fuse_getgroups(GROUPS_MAX, groups);
-	for (int i = 0; i < n && i < GROUPS_MAX; i++)
-		if (groups[i] == gid)
-			return 1;
-	return 0;
-}
-
 int fs_access_may_open(const struct fs_path *p, uid_t owner)
 {
-	uid_t caller = fuse_get_context()->uid;
+	uid_t caller = request_uid();
 
 	if ((fs_mode(p) & 0004) || caller == 0 || caller == owner ||
-	    caller_in(fs_access.admin_gid))
+	    request_in_group(fs_access.admin_gid))
 		return 1;
 	return p->node->kind == FS_HEARTBEAT &&
-		caller_in(fs_access.heartbeat_gid);
+		request_in_group(fs_access.heartbeat_gid);
 }

@@ -1,12 +1,14 @@
 /*
  * fs.h - the FUSE side of runtimefs: the state the operations share and
- * the operations themselves (ops.c).
+ * the operations themselves (ops.c), on libfuse's low-level, inode-based
+ * API, so that the kernel may cache names and attributes per file and be
+ * told exactly what changed (cache.h).
  */
 #ifndef FS_FS_H
 #define FS_FS_H
 
-#define FUSE_USE_VERSION 35
-#include <fuse.h>
+#define FUSE_USE_VERSION 312
+#include <fuse_lowlevel.h>
 #include <sys/types.h>
 
 #include "../model/model.h"
@@ -17,11 +19,11 @@ struct fs {
 	struct model *m;      /* opened in init, after the daemon forked */
 	uid_t uid;            /* owner of every file: the daemon's user */
 	gid_t gid;
+	double cache_timeout; /* -o cache_timeout=SECS (cache.h) */
+	struct fuse_session *se;
 };
 
-/* The operations (ops.c), and the same wrapped so that whatever a request
- * holds is released when it returns (request.c): mount the latter. */
-extern const struct fuse_operations fs_ops_inner;
-extern const struct fuse_operations fs_operations;
+/* The operations; `userdata` of the session is the struct fs. */
+extern const struct fuse_lowlevel_ops fs_operations;
 
 #endif

@@ -6,10 +6,12 @@
  *
  * Options of our own: offline_after=SECONDS (30), endpoint_base=URL
  * (https://runtimes.example), admin_gid=GID and heartbeat_gid=GID (see
- * access.c).  Everything else goes to libfuse (allow_other,
- * default_permissions, -f, -d, -s, ...).
+ * access.c), cache_timeout=SECONDS (cache.h).  Everything else goes to
+ * libfuse (allow_other, default_permissions, -f, -d, -s, ...).
  */
 #include "fs.h"
+#include "cache.h"
+#include "inode.h"
 #include "tree.h"
 
 #include <errno.h>
@@ -28,6 +30,7 @@ struct options {
 	char *endpoint_base;
 	unsigned admin_gid;
 	unsigned heartbeat_gid;
+	char *cache_timeout;
 	char *nonopt[2];
 	int nnonopt;
 	int help;
@@ -41,6 +44,7 @@ static const struct fuse_opt option_spec[] = {
 	OPT("endpoint_base=%s", endpoint_base),
 	OPT("admin_gid=%u", admin_gid),
 	OPT("heartbeat_gid=%u", heartbeat_gid),
+	OPT("cache_timeout=%s", cache_timeout),
 	OPT("-h", help),
 	OPT("--help", help),
 	FUSE_OPT_END
@@ -76,6 +80,9 @@ static void usage(const char *prog)
 	       "    -o admin_gid=GID       this group administers the tree too\n"
 	       "    -o heartbeat_gid=GID   this group may write heartbeat\n"
 	       "                           (with allow_other,default_permissions)\n"
+	       "    -o cache_timeout=SECS  the kernel keeps names and attributes\n"
+	       "                           this long, told of every change (60;\n"
+	       "                           0 keeps nothing)\n"
 	       "\n", prog, prog);
 }
 
@@ -99,12 +106,78 @@ static char *absolute(const char *path)
 	return out;
 }
 
+/* Mounts and serves until unmounted: libfuse's low-level session. */
+static int serve(struct fuse_args *args, struct fs *fs)
+{
+	struct fuse_cmdline_opts opts;
+	struct fuse_loop_config *loop;
+	struct fuse_session *se;
+	int ret = 1;
+
+	if (fuse_parse_cmdline(args, &opts))
+		return 1;
+	if (!opts.mountpoint) {
+		fprintf(stderr, "runtimefs: no mountpoint given\n");
+		return 1;
+	}
+	se = fuse_session_new(args, &fs_operations, sizeof(fs_operations), fs);
+	if (!se)
+		goto out;
+	fs->se = se;
+	if (inode_init() || fuse_set_signal_handlers(se))
+		goto destroy;
+	if (fuse_session_mount(se, opts.mountpoint))
+		goto handlers;
+	fuse_daemonize(opts.foreground);
+	if (opts.singlethread) {
+		ret = fuse_session_loop(se);
+	} else {
+		loop = fuse_loop_cfg_create();
+		if (loop) {
+			fuse_loop_cfg_set_clone_fd(loop, opts.clone_fd);
+			fuse_loop_cfg_set_max_threads(loop, opts.max_threads);
+			fuse_loop_cfg_set_idle_threads(loop,
+					opts.max_idle_threads);
+			ret = fuse_session_loop_mt(se, loop);
+			fuse_loop_cfg_destroy(loop);
+		}
+	}
+	fuse_session_unmount(se);
+handlers:
+	fuse_remove_signal_handlers(se);
+destroy:
+	fuse_session_destroy(se);
+	inode_fini();
+out:
+	free(opts.mountpoint);
+	return ret ? 1 : 0;
+}
+
+static void help(const char *prog)
+{
+	usage(prog);
+	fuse_cmdline_help();
+	fuse_lowlevel_help();
+}
+
+/* Seconds, as libfuse takes them: a number from 0 to a day. */
+static int parse_seconds(const char *s, double *out)
+{
+	char *end;
+	double v = strtod(s, &end);
+
+	if (end == s || *end || !(v >= 0 && v <= 86400))
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
 int main(int argc, char *argv[])
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
 	struct options o = { .offline_after = 30, .admin_gid = (unsigned)-1,
 		.heartbeat_gid = (unsigned)-1 };
-	struct fs fs = { 0 };
+	struct fs fs = { .cache_timeout = CACHE_TIMEOUT_DEFAULT };
 	struct timespec ts;
 	char *db = NULL;
 	int ret = 1;
@@ -112,10 +185,8 @@ int main(int argc, char *argv[])
 	if (fuse_opt_parse(&args, &o, option_spec, take_nonopt) == -1)
 		goto out;
 	if (o.help) {
-		usage(argv[0]);
-		fuse_opt_add_arg(&args, "--help");
-		args.argv[0][0] = '\0';
-		ret = fuse_main(args.argc, args.argv, &fs_operations, NULL);
+		help(argv[0]);
+		ret = 0;
 		goto out;
 	}
 	if (o.nnonopt == 2 && o.db) {
@@ -131,6 +202,12 @@ int main(int argc, char *argv[])
 	if (o.nnonopt == 2) {
 		o.db = o.nonopt[0];
 		o.nonopt[0] = NULL;
+	}
+	if (o.cache_timeout && parse_seconds(o.cache_timeout,
+			&fs.cache_timeout)) {
+		fprintf(stderr, "runtimefs: cache_timeout must be a number of"
+				" seconds from 0 to 86400\n");
+		goto out;
 	}
 	if (o.offline_after == 0) {
 		fprintf(stderr, "runtimefs: offline_after must be at least"
@@ -187,12 +264,13 @@ int main(int argc, char *argv[])
 	fs.gid = getgid();
 	fs_access.admin_gid = (gid_t)o.admin_gid;
 	fs_access.heartbeat_gid = (gid_t)o.heartbeat_gid;
-	ret = fuse_main(args.argc, args.argv, &fs_operations, &fs);
+	ret = serve(&args, &fs);
 	model_close(fs.m);
 out:
 	free(db);
 	free(o.db);
 	free(o.endpoint_base);
+	free(o.cache_timeout);
 	free(o.nonopt[0]);
 	free(o.nonopt[1]);
 	fuse_opt_free_args(&args);

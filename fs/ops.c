@@ -2,6 +2,11 @@
  * ops.c - the FUSE operations: resolve the path in the node table, call the
  * node's handler, turn the answer into bytes and attributes.
  *
+ * libfuse's low-level API names files by inode (inode.h keeps the path of
+ * each); the operations below first work on paths (op_*), then the ll_*
+ * functions at the end turn a request's inodes into paths, call them and
+ * reply, with the timeouts cache.h gives.
+ *
  * Reads are served from a copy of the content taken at open(), so a reader
  * sees one whole value even while it changes.  Writes to value files
  * gather the bytes of one open file and apply the value in the write()
@@ -14,8 +19,11 @@
  * offset (which the write moved).
  */
 #include "fs.h"
+#include "cache.h"
+#include "inode.h"
 #include "lasterr.h"
 #include "nodes.h"
+#include "request.h"
 #include "scratch.h"
 #include "tree.h"
 
@@ -36,6 +44,7 @@
 #endif
 
 #define VALUE_MAX (64 * 1024)       /* a value file's content at the most */
+#define UNKNOWN_INO 0xffffffffu     /* a name's inode not yet looked up */
 
 /* What an open file keeps. */
 struct fs_file {
@@ -48,9 +57,11 @@ struct fs_file {
 	pthread_mutex_t lock;      /* transaction files: one request at once */
 };
 
+static struct fs *self;         /* the session's userdata, from init */
+
 static struct fs *fs_ctx(void)
 {
-	return fuse_get_context()->private_data;
+	return self;
 }
 
 /* Records a refused change for .last_error and the log; returns err. */
@@ -59,7 +70,7 @@ static int refused(const char *op, const char *path, int err)
 	const char *why = *fs_errmsg() ? fs_errmsg() : model_errmsg();
 
 	if (err < 0)
-		lasterr_record(fuse_get_context()->uid, op, path, err, why);
+		lasterr_record(request_uid(), op, path, err, why);
 	return err;
 }
 
@@ -85,6 +96,8 @@ static int show(const struct fs_path *p, struct fs_value *v)
 {
 	buf_init(&v->buf, VALUE_MAX * 16);
 	v->mtime_ns = 0;
+	v->ctime_ns = 0;
+	v->until_ns = 0;
 	if (!p->node->show)
 		return 0;
 	return p->node->show(p, v);
@@ -106,17 +119,25 @@ static void fill_stat(const struct fs_path *p, const struct fs_value *v,
 	st->st_blocks = (st->st_size + 511) / 512;
 	st->st_mtim.tv_sec = t / 1000000000LL;
 	st->st_mtim.tv_nsec = t % 1000000000LL;
-	st->st_ctim = st->st_mtim;
 	st->st_atim = st->st_mtim;
+	/* a heartbeat is no change of the runtime's files: it moves their
+	 * mtime (liveness, for ls -lt and find -mmin) but not their ctime,
+	 * so that a copy of the live tree (tar) does not see them change */
+	t = v->ctime_ns ? v->ctime_ns : t;
+	st->st_ctim.tv_sec = t / 1000000000LL;
+	st->st_ctim.tv_nsec = t % 1000000000LL;
 }
 
-static int op_getattr(const char *path, struct stat *st,
-		struct fuse_file_info *fi)
+/* The attributes of `path` (of the open file `fi`, if a scratch file),
+ * and how long the kernel may keep them and the name (cache.h). */
+static int stat_path(const char *path, struct fuse_file_info *fi,
+		struct stat *st, double *attr_timeout, double *entry_timeout)
 {
 	struct fs_path p;
 	struct fs_value v;
 	int ret;
 
+	*attr_timeout = *entry_timeout = 0;
 	if (fi && fi->fh && ((struct fs_file *)(uintptr_t)fi->fh)->scratch) {
 		scratch_stat(((struct fs_file *)(uintptr_t)fi->fh)->scratch,
 				fs_ctx()->uid, fs_ctx()->gid, st);
@@ -131,53 +152,13 @@ static int op_getattr(const char *path, struct stat *st,
 	if (ret)
 		return ret;
 	ret = show(&p, &v);
-	if (!ret)
+	if (!ret) {
 		fill_stat(&p, &v, st);
+		*attr_timeout = cache_attr_timeout(&p, &v);
+		*entry_timeout = cache_entry_timeout(&p);
+	}
 	buf_release(&v.buf);
 	return ret == -EINVAL ? -ENOENT : ret;
-}
-
-struct dir_fill {
-	void *buf;
-	fuse_fill_dir_t filler;
-	const char *dir;
-};
-
-static int dir_fill(void *ctx, const char *name)
-{
-	struct dir_fill *d = ctx;
-	char path[PATH_MAX];
-
-	/* a value file hidden for a moment (scratch.h) is not listed */
-	if (snprintf(path, sizeof(path), "%s/%s", strcmp(d->dir, "/") ?
-			d->dir : "", name) < (int)sizeof(path) &&
-	    scratch_hidden(path))
-		return 0;
-	return d->filler(d->buf, name, NULL, 0, 0) ? -ENOBUFS : 0;
-}
-
-static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
-		off_t off, struct fuse_file_info *fi,
-		enum fuse_readdir_flags flags)
-{
-	struct dir_fill d = { buf, filler, path };
-	struct fs_path p;
-	int ret;
-
-	(void)off;
-	(void)fi;
-	(void)flags;
-	ret = fs_resolve(fs_ctx()->m, path, &p);
-	if (ret)
-		return ret;
-	if (!S_ISDIR(fs_mode(&p)))
-		return -ENOTDIR;
-	filler(buf, ".", NULL, 0, 0);
-	filler(buf, "..", NULL, 0, 0);
-	ret = fs_list(&p, dir_fill, &d);
-	if (!ret)
-		ret = scratch_list(path, dir_fill, &d);
-	return ret == -ENOBUFS ? 0 : ret;
 }
 
 static int writable(const struct fs_path *p)
@@ -681,9 +662,8 @@ static int op_chown(const char *path, uid_t uid, gid_t gid,
 	return refused("chown", path, ret);
 }
 
-static int op_statfs(const char *path, struct statvfs *st)
+static int op_statfs(struct statvfs *st)
 {
-	(void)path;
 	memset(st, 0, sizeof(*st));
 	st->f_bsize = 4096;
 	st->f_frsize = 4096;
@@ -691,53 +671,617 @@ static int op_statfs(const char *path, struct statvfs *st)
 	return 0;
 }
 
-static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
-{
-	struct fs *fs = fuse_get_context()->private_data;
+/* -- the low-level operations: inodes to paths, answers to replies ----- */
 
-	(void)conn;
-	if (model_open(&fs->m, fs->db, &fs->cfg)) {
+/* A directory open for reading: its names, taken when read from the
+ * start, with their file types. */
+struct fs_dir {
+	char **names;
+	mode_t *types;
+	size_t n, cap;
+};
+
+static void dir_forget(struct fs_dir *d)
+{
+	for (size_t i = 0; i < d->n; i++)
+		free(d->names[i]);
+	free(d->names);
+	free(d->types);
+	d->names = NULL;
+	d->types = NULL;
+	d->n = d->cap = 0;
+}
+
+static int dir_add(void *ctx, const char *name, mode_t type)
+{
+	struct fs_dir *d = ctx;
+
+	if (d->n == d->cap) {
+		size_t cap = d->cap ? d->cap * 2 : 64;
+		char **names = realloc(d->names, cap * sizeof(*names));
+		mode_t *types = names ? realloc(d->types,
+				cap * sizeof(*types)) : NULL;
+
+		if (names)
+			d->names = names;
+		if (types)
+			d->types = types;
+		if (!names || !types)
+			return -ENOMEM;
+		d->cap = cap;
+	}
+	if (!(d->names[d->n] = strdup(name)))
+		return -ENOMEM;
+	d->types[d->n++] = type;
+	return 0;
+}
+
+struct scratch_fill {
+	struct fs_dir *d;
+	const char *dir;
+};
+
+static int add_scratch(void *ctx, const char *name)
+{
+	struct scratch_fill *f = ctx;
+
+	return dir_add(f->d, name, S_IFREG);
+}
+
+/* Leaves out a value file hidden for a moment (scratch.h). */
+static int add_listed(void *ctx, const char *name, mode_t type)
+{
+	struct scratch_fill *f = ctx;
+	char path[PATH_MAX];
+
+	if (snprintf(path, sizeof(path), "%s/%s", strcmp(f->dir, "/") ?
+			f->dir : "", name) < (int)sizeof(path) &&
+	    scratch_hidden(path))
+		return 0;
+	return dir_add(f->d, name, type);
+}
+
+/* Whether `path` is a directory, resolved into `p`. */
+static int dir_resolve(const char *path, struct fs_path *p)
+{
+	int ret = fs_resolve(fs_ctx()->m, path, p);
+
+	if (!ret && !S_ISDIR(fs_mode(p)))
+		ret = -ENOTDIR;
+	return ret;
+}
+
+static int dir_check(const char *path)
+{
+	struct fs_path p;
+
+	return dir_resolve(path, &p);
+}
+
+/* Takes the names of the directory at `path` into `d`. */
+static int dir_read(struct fs_dir *d, const char *path)
+{
+	struct scratch_fill f = { d, path };
+	struct fs_path p;
+	int ret;
+
+	dir_forget(d);
+	ret = dir_resolve(path, &p);
+	if (!ret)
+		ret = dir_add(d, ".", S_IFDIR);
+	if (!ret)
+		ret = dir_add(d, "..", S_IFDIR);
+	if (!ret)
+		ret = fs_list_typed(&p, add_listed, &f);
+	if (!ret)
+		ret = scratch_list(path, add_scratch, &f);
+	if (ret)
+		dir_forget(d);
+	return ret;
+}
+
+static void reply_err(fuse_req_t req, int ret)
+{
+	request_end();
+	fuse_reply_err(req, -ret);
+}
+
+/* Fills `e` for child `name` of `parent` at `path` and counts the
+ * kernel's lookup of it. */
+static int entry(fuse_ino_t parent, const char *name, const char *path,
+		struct fuse_file_info *fi, struct fuse_entry_param *e)
+{
+	int ret;
+
+	memset(e, 0, sizeof(*e));
+	ret = stat_path(path, fi, &e->attr, &e->attr_timeout,
+			&e->entry_timeout);
+	if (!ret && !(e->ino = inode_ref(parent, name)))
+		ret = -ENOMEM;
+	e->attr.st_ino = e->ino;
+	return ret;
+}
+
+static void reply_entry(fuse_req_t req, fuse_ino_t parent, const char *name,
+		const char *path)
+{
+	struct fuse_entry_param e;
+	int ret = entry(parent, name, path, NULL, &e);
+
+	if (ret)
+		return reply_err(req, ret);
+	request_end();
+	if (fuse_reply_entry(req, &e))
+		inode_forget(e.ino, 1);
+}
+
+/* The path of `ino`, or of its child `name` if not NULL. */
+static int path_of(fuse_ino_t ino, const char *name, char *path)
+{
+	if (name && strlen(name) > NAME_MAX)
+		return -ENAMETOOLONG;
+	return name ? inode_child_path(ino, name, path, PATH_MAX) :
+		inode_path(ino, path, PATH_MAX);
+}
+
+static void ll_init(void *userdata, struct fuse_conn_info *conn)
+{
+	self = userdata;
+	if (model_open(&self->m, self->db, &self->cfg)) {
 		fprintf(stderr, "runtimefs: %s\n", model_errmsg());
 		exit(1);
 	}
-	/* Values change behind the kernel's back (heartbeats, time), so the
-	 * kernel must ask every time. */
-	cfg->entry_timeout = 0;
-	cfg->attr_timeout = 0;
-	cfg->negative_timeout = 0;
-	/* unlink of an open file removes it at once, no .fuse_hidden files */
-	cfg->hard_remove = 1;
-	return fs;
+	cache_start(self->se, self->m, self->cache_timeout);
+	if (conn->capable & FUSE_CAP_READDIRPLUS)
+		conn->want |= FUSE_CAP_READDIRPLUS;
+	if (conn->capable & FUSE_CAP_CACHE_SYMLINKS)
+		conn->want |= FUSE_CAP_CACHE_SYMLINKS;
+	/* writes go through to the model at once */
+	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
 }
 
-static void op_destroy(void *data)
+static void ll_destroy(void *userdata)
 {
-	struct fs *fs = data;
+	struct fs *fs = userdata;
 
+	cache_stop();
 	model_close(fs->m);
 	fs->m = NULL;
 }
 
-const struct fuse_operations fs_ops_inner = {
-	.init = op_init,
-	.destroy = op_destroy,
-	.getattr = op_getattr,
-	.readdir = op_readdir,
-	.open = op_open,
-	.read = op_read,
-	.write = op_write,
-	.release = op_release,
-	.truncate = op_truncate,
-	.mkdir = op_mkdir,
-	.rmdir = op_rmdir,
-	.unlink = op_unlink,
-	.symlink = op_symlink,
-	.readlink = op_readlink,
-	.create = op_create,
-	.rename = op_rename,
-	.utimens = op_utimens,
-	.chmod = op_chmod,
-	.chown = op_chown,
-	.flush = op_flush,
-	.statfs = op_statfs,
+static void ll_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	char path[PATH_MAX];
+	int ret;
+
+	request_begin(req);
+	ret = path_of(parent, name, path);
+	if (ret)
+		return reply_err(req, ret);
+	reply_entry(req, parent, name, path);
+}
+
+static void ll_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	inode_forget(ino, nlookup);
+	fuse_reply_none(req);
+}
+
+static void ll_forget_multi(fuse_req_t req, size_t count,
+		struct fuse_forget_data *forgets)
+{
+	for (size_t i = 0; i < count; i++)
+		inode_forget(forgets[i].ino, forgets[i].nlookup);
+	fuse_reply_none(req);
+}
+
+static void reply_attr(fuse_req_t req, fuse_ino_t ino, const char *path,
+		struct fuse_file_info *fi)
+{
+	double attr_timeout, entry_timeout;
+	struct stat st;
+	int ret = stat_path(path, fi, &st, &attr_timeout, &entry_timeout);
+
+	if (ret)
+		return reply_err(req, ret);
+	st.st_ino = ino;
+	request_end();
+	fuse_reply_attr(req, &st, attr_timeout);
+}
+
+static void ll_getattr(fuse_req_t req, fuse_ino_t ino,
+		struct fuse_file_info *fi)
+{
+	char path[PATH_MAX];
+	int ret;
+
+	request_begin(req);
+	if ((ret = path_of(ino, NULL, path)))
+		return reply_err(req, ret);
+	reply_attr(req, ino, path, fi);
+}
+
+static void ll_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
+		int to_set, struct fuse_file_info *fi)
+{
+	struct timespec tv[2] = { attr->st_atim, attr->st_mtim };
+	char path[PATH_MAX];
+	int ret;
+
+	request_begin(req);
+	ret = path_of(ino, NULL, path);
+	if (!ret && (to_set & FUSE_SET_ATTR_MODE))
+		ret = op_chmod(path, attr->st_mode, fi);
+	if (!ret && (to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)))
+		ret = op_chown(path, to_set & FUSE_SET_ATTR_UID ?
+				attr->st_uid : (uid_t)-1,
+				to_set & FUSE_SET_ATTR_GID ?
+				attr->st_gid : (gid_t)-1, fi);
+	if (!ret && (to_set & FUSE_SET_ATTR_SIZE))
+		ret = op_truncate(path, attr->st_size, fi);
+	if (!ret && (to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME |
+			FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_MTIME_NOW)))
+		ret = op_utimens(path, tv, fi);
+	if (ret)
+		return reply_err(req, ret);
+	reply_attr(req, ino, path, fi);
+}
+
+static void ll_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	char path[PATH_MAX], target[PATH_MAX];
+	int ret;
+
+	request_begin(req);
+	ret = path_of(ino, NULL, path);
+	if (!ret)
+		ret = op_readlink(path, target, sizeof(target));
+	if (ret)
+		return reply_err(req, ret);
+	request_end();
+	fuse_reply_readlink(req, target);
+}
+
+static void ll_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
+		mode_t mode)
+{
+	char path[PATH_MAX];
+	int ret;
+
+	request_begin(req);
+	cache_busy(parent, 0);
+	ret = path_of(parent, name, path);
+	if (!ret)
+		ret = op_mkdir(path, mode);
+	if (ret)
+		return reply_err(req, ret);
+	reply_entry(req, parent, name, path);
+}
+
+static void ll_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	char path[PATH_MAX];
+	int ret;
+
+	request_begin(req);
+	cache_busy(parent, 0);
+	ret = path_of(parent, name, path);
+	if (!ret)
+		ret = op_unlink(path);
+	reply_err(req, ret);
+}
+
+static void ll_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	char path[PATH_MAX];
+	int ret;
+
+	request_begin(req);
+	cache_busy(parent, 0);
+	ret = path_of(parent, name, path);
+	if (!ret)
+		ret = op_rmdir(path);
+	reply_err(req, ret);
+}
+
+static void ll_symlink(fuse_req_t req, const char *target, fuse_ino_t parent,
+		const char *name)
+{
+	char path[PATH_MAX];
+	int ret;
+
+	request_begin(req);
+	cache_busy(parent, 0);
+	ret = path_of(parent, name, path);
+	if (!ret)
+		ret = op_symlink(target, path);
+	if (ret)
+		return reply_err(req, ret);
+	reply_entry(req, parent, name, path);
+}
+
+static void ll_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+		fuse_ino_t newparent, const char *newname, unsigned int flags)
+{
+	char from[PATH_MAX], to[PATH_MAX];
+	int ret;
+
+	request_begin(req);
+	cache_busy(parent, newparent);
+	ret = path_of(parent, name, from);
+	if (!ret)
+		ret = path_of(newparent, newname, to);
+	if (!ret)
+		ret = op_rename(from, to, flags);
+	/* the kernel moved its name: the inode now stands for `to` */
+	if (!ret)
+		inode_move(parent, name, newparent, newname);
+	reply_err(req, ret);
+}
+
+static void ll_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	char path[PATH_MAX];
+	int ret;
+
+	request_begin(req);
+	ret = path_of(ino, NULL, path);
+	if (!ret)
+		ret = op_open(path, fi);
+	if (ret)
+		return reply_err(req, ret);
+	/* what a reader sees is taken at open: never the kernel's old pages;
+	 * only a document written may need flush (op_flush) */
+	fi->keep_cache = 0;
+	fi->noflush = (fi->flags & O_ACCMODE) == O_RDONLY;
+	request_end();
+	if (fuse_reply_open(req, fi))
+		op_release(path, fi);
+}
+
+static void ll_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		struct fuse_file_info *fi)
+{
+	char *out = malloc(size ? size : 1);
+	int ret;
+
+	(void)ino;
+	request_begin(req);
+	if (!out)
+		return reply_err(req, -ENOMEM);
+	ret = op_read(NULL, out, size, off, fi);
+	request_end();
+	if (ret < 0)
+		fuse_reply_err(req, -ret);
+	else
+		fuse_reply_buf(req, out, (size_t)ret);
+	free(out);
+}
+
+static void ll_write(fuse_req_t req, fuse_ino_t ino, const char *data,
+		size_t size, off_t off, struct fuse_file_info *fi)
+{
+	char path[PATH_MAX];
+	int ret;
+
+	request_begin(req);
+	if (path_of(ino, NULL, path))
+		strcpy(path, "(removed)");
+	ret = op_write(path, data, size, off, fi);
+	if (ret < 0)
+		return reply_err(req, ret);
+	request_end();
+	fuse_reply_write(req, (size_t)ret);
+}
+
+static void ll_flush(fuse_req_t req, fuse_ino_t ino,
+		struct fuse_file_info *fi)
+{
+	char path[PATH_MAX];
+
+	request_begin(req);
+	if (path_of(ino, NULL, path))
+		strcpy(path, "(removed)");
+	reply_err(req, op_flush(path, fi));
+}
+
+static void ll_release(fuse_req_t req, fuse_ino_t ino,
+		struct fuse_file_info *fi)
+{
+	char path[PATH_MAX];
+
+	request_begin(req);
+	if (path_of(ino, NULL, path))
+		strcpy(path, "(removed)");
+	reply_err(req, op_release(path, fi));
+}
+
+static void ll_create(fuse_req_t req, fuse_ino_t parent, const char *name,
+		mode_t mode, struct fuse_file_info *fi)
+{
+	struct fuse_entry_param e;
+	char path[PATH_MAX];
+	int ret;
+
+	request_begin(req);
+	cache_busy(parent, 0);
+	ret = path_of(parent, name, path);
+	if (!ret)
+		ret = op_create(path, mode, fi);
+	if (ret)
+		return reply_err(req, ret);
+	ret = entry(parent, name, path, fi, &e);
+	if (ret) {
+		op_release(path, fi);
+		return reply_err(req, ret);
+	}
+	fi->keep_cache = 0;
+	request_end();
+	if (fuse_reply_create(req, &e, fi)) {
+		inode_forget(e.ino, 1);
+		op_release(path, fi);
+	}
+}
+
+/* A directory's listing stays in the kernel while no change came since
+ * it was given (cache.h) and no value file hidden then is back. */
+static void ll_opendir(fuse_req_t req, fuse_ino_t ino,
+		struct fuse_file_info *fi)
+{
+	struct fs_dir *d = calloc(1, sizeof(*d));
+	char path[PATH_MAX];
+	uint64_t gen;
+	int64_t ns;
+	int ret;
+
+	request_begin(req);
+	if (!d)
+		return reply_err(req, -ENOMEM);
+	ret = path_of(ino, NULL, path);
+	if (!ret)
+		ret = dir_check(path);
+	if (ret) {
+		free(d);
+		return reply_err(req, ret);
+	}
+	inode_listed(ino, &gen, &ns);
+	fi->fh = (uintptr_t)d;
+	fi->cache_readdir = fs_ctx()->cache_timeout > 0;
+	fi->keep_cache = fi->cache_readdir && gen == cache_generation() &&
+		ns > scratch_hidden_until();
+	request_end();
+	if (fuse_reply_open(req, fi)) {
+		dir_forget(d);
+		free(d);
+	}
+}
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* readdir and readdirplus: the names from `off` on, as many as fit, with
+ * their attributes for readdirplus (each counts as a lookup). */
+static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
+		off_t off, struct fuse_file_info *fi, int plus)
+{
+	struct fs_dir *d = (struct fs_dir *)(uintptr_t)fi->fh;
+	char path[PATH_MAX], child[PATH_MAX];
+	char *out = malloc(size ? size : 1);
+	uint64_t gen = cache_generation();
+	int64_t listed = now_ns();
+	size_t len = 0;
+	int ret = out ? 0 : -ENOMEM;
+
+	request_begin(req);
+	if (!ret)
+		ret = path_of(ino, NULL, path);
+	/* from the start again (rewinddir): the names as they are now */
+	if (!ret && (off == 0 || !d->names))
+		ret = dir_read(d, path);
+	if (!ret && off == 0)
+		inode_set_listed(ino, gen, listed);
+	for (size_t i = (size_t)off; !ret && off >= 0 && i < d->n; i++) {
+		const char *name = d->names[i];
+		struct fuse_entry_param e = { 0 };
+		size_t need;
+
+		/* glibc skips a name of inode 0: say "unknown" (libfuse's
+		 * high-level API does the same) until the kernel looks it up */
+		e.attr.st_mode = d->types[i];
+		e.attr.st_ino = i == 0 ? ino : UNKNOWN_INO;
+		if (!plus) {
+			need = fuse_add_direntry(req, out + len, size - len,
+					name, &e.attr, (off_t)i + 1);
+			if (need > size - len)
+				break;
+			len += need;
+			continue;
+		}
+		need = fuse_add_direntry_plus(req, NULL, 0, name, NULL, 0);
+		if (need > size - len)
+			break;
+		/* "." and "..", and a name gone since: no attributes */
+		if (i >= 2 && !path_of(ino, name, child) &&
+		    entry(ino, name, child, NULL, &e)) {
+			memset(&e, 0, sizeof(e));
+			e.attr.st_mode = d->types[i];
+			e.attr.st_ino = UNKNOWN_INO;
+		}
+		len += fuse_add_direntry_plus(req, out + len, size - len, name,
+				&e, (off_t)i + 1);
+		request_release();
+	}
+	if (ret) {
+		free(out);
+		return reply_err(req, ret);
+	}
+	request_end();
+	fuse_reply_buf(req, out, len);
+	free(out);
+}
+
+static void ll_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
+		off_t off, struct fuse_file_info *fi)
+{
+	do_readdir(req, ino, size, off, fi, 0);
+}
+
+static void ll_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size,
+		off_t off, struct fuse_file_info *fi)
+{
+	do_readdir(req, ino, size, off, fi, 1);
+}
+
+static void ll_releasedir(fuse_req_t req, fuse_ino_t ino,
+		struct fuse_file_info *fi)
+{
+	struct fs_dir *d = (struct fs_dir *)(uintptr_t)fi->fh;
+
+	(void)ino;
+	dir_forget(d);
+	free(d);
+	fuse_reply_err(req, 0);
+}
+
+static void ll_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct statvfs st;
+
+	(void)ino;
+	op_statfs(&st);
+	fuse_reply_statfs(req, &st);
+}
+
+/* No getxattr or listxattr: the kernel hears ENOSYS once and asks no
+ * more. */
+const struct fuse_lowlevel_ops fs_operations = {
+	.init = ll_init,
+	.destroy = ll_destroy,
+	.lookup = ll_lookup,
+	.forget = ll_forget,
+	.forget_multi = ll_forget_multi,
+	.getattr = ll_getattr,
+	.setattr = ll_setattr,
+	.readlink = ll_readlink,
+	.mkdir = ll_mkdir,
+	.unlink = ll_unlink,
+	.rmdir = ll_rmdir,
+	.symlink = ll_symlink,
+	.rename = ll_rename,
+	.open = ll_open,
+	.read = ll_read,
+	.write = ll_write,
+	.flush = ll_flush,
+	.release = ll_release,
+	.create = ll_create,
+	.opendir = ll_opendir,
+	.readdir = ll_readdir,
+	.readdirplus = ll_readdirplus,
+	.releasedir = ll_releasedir,
+	.statfs = ll_statfs,
 };

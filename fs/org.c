@@ -4,6 +4,7 @@
  */
 #include "fs.h"
 #include "nodes.h"
+#include "request.h"
 #include "lasterr.h"
 
 #include <errno.h>
@@ -64,7 +65,7 @@ int fs_last_error_show(const struct fs_path *p, struct fs_value *v)
 {
 	(void)p;
 	v->mtime_ns = fs_started_ns;
-	return lasterr_show(fuse_get_context()->uid, &v->buf);
+	return lasterr_show(request_uid(), &v->buf);
 }
 
 /* -- environments ------------------------------------------------------ */

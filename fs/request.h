@@ -1,15 +1,30 @@
 /*
- * request.h - what one FUSE request holds while it runs: the snapshot
- * models its paths resolved into.  They are given back when the request
- * returns, so a snapshot removed meanwhile stays whole until then.
+ * request.h - what one FUSE request holds while it runs: who asked, and
+ * the snapshot models its paths resolved into.  Those are given back when
+ * the request ends, so a snapshot removed meanwhile stays whole until then.
  */
 #ifndef FS_REQUEST_H
 #define FS_REQUEST_H
 
+#include <sys/types.h>
+
 #include "../model/model.h"
 
+struct fuse_req;
+
+/* Every operation starts with request_begin() and ends with
+ * request_end(), before it replies. */
+void request_begin(struct fuse_req *req);
+void request_end(void);
+
+/* Who made the current request. */
+uid_t request_uid(void);
+gid_t request_gid(void);
+/* Whether the caller of the current request is in group `gid`. */
+int request_in_group(gid_t gid);
+
 /* Keeps `snap` (a reference from model_snapshot_get()) until the current
- * request returns; -EBUSY (and the reference given back) when the request
+ * request ends; -EBUSY (and the reference given back) when the request
  * already holds as many as it may. */
 int request_hold(struct model *snap);
 

@@ -28,6 +28,7 @@ static struct {
 	char path[PATH_MAX];
 	int64_t until_ns;
 } hidden[SCRATCH_HIDDEN];
+static int64_t hidden_until_ns;       /* the latest until_ns ever set */
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -369,7 +370,18 @@ void scratch_hide(const char *path)
 			slot = i;
 	strcpy(hidden[slot].path, path);
 	hidden[slot].until_ns = now + SCRATCH_HIDE_SEC * 1000000000LL;
+	hidden_until_ns = hidden[slot].until_ns;
 	pthread_mutex_unlock(&lock);
+}
+
+int64_t scratch_hidden_until(void)
+{
+	int64_t t;
+
+	pthread_mutex_lock(&lock);
+	t = hidden_until_ns;
+	pthread_mutex_unlock(&lock);
+	return t;
 }
 
 int scratch_hidden(const char *path)

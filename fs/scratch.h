@@ -77,5 +77,8 @@ int scratch_list(const char *dir, fs_fill_fn fill, void *ctx);
 void scratch_hide(const char *path);
 int scratch_hidden(const char *path);
 void scratch_unhide(const char *path);
+/* The latest moment at which a hidden value file comes back (0: none
+ * was ever hidden): a listing made before it may lack that file. */
+int64_t scratch_hidden_until(void);
 
 #endif

@@ -285,7 +285,21 @@ int fs_resolve_parent(struct model *m, const char *path, struct fs_path *dir,
 	return fs_resolve(m, parent, dir);
 }
 
-int fs_list(const struct fs_path *dir, fs_fill_fn fill, void *ctx)
+struct typed {
+	fs_fill_typed_fn fill;
+	void *ctx;
+	mode_t type;
+};
+
+static int fill_named(void *ctx, const char *name)
+{
+	struct typed *t = ctx;
+
+	return t->fill(t->ctx, name, t->type);
+}
+
+int fs_list_typed(const struct fs_path *dir, fs_fill_typed_fn fill,
+		void *ctx)
 {
 	const struct fs_node *named = NULL;
 	int ret;
@@ -299,9 +313,35 @@ int fs_list(const struct fs_path *dir, fs_fill_fn fill, void *ctx)
 			named = n;
 			continue;
 		}
-		ret = fill(ctx, n->name);
+		ret = fill(ctx, n->name, n->mode & S_IFMT);
 		if (ret)
 			return ret;
 	}
-	return named && named->list ? named->list(dir, fill, ctx) : 0;
+	if (named && named->list) {
+		struct typed t = { fill, ctx, named->mode & S_IFMT };
+
+		return named->list(dir, fill_named, &t);
+	}
+	return 0;
+}
+
+/* fs_list() through fs_list_typed(). */
+struct untyped {
+	fs_fill_fn fill;
+	void *ctx;
+};
+
+static int drop_type(void *ctx, const char *name, mode_t type)
+{
+	struct untyped *u = ctx;
+
+	(void)type;
+	return u->fill(u->ctx, name);
+}
+
+int fs_list(const struct fs_path *dir, fs_fill_fn fill, void *ctx)
+{
+	struct untyped u = { fill, ctx };
+
+	return fs_list_typed(dir, drop_type, &u);
 }

@@ -97,10 +97,16 @@ struct fs_path {
 	char secret[MODEL_NAME_MAX];   /* FS_SECRET, FS_INTEGRATION_SECRET */
 };
 
-/* What show() gives: a file's bytes (or a link's target) and its mtime. */
+/* What show() gives: a file's bytes (or a link's target) and its mtime;
+ * its ctime when that is not the mtime (a heartbeat moves a runtime's
+ * mtime, not its ctime: see fill_stat() in ops.c), and the moment after
+ * which time alone changes the value (a status turning OFFLINE), 0 if
+ * none. */
 struct fs_value {
 	struct buf buf;
 	int64_t mtime_ns;
+	int64_t ctime_ns;
+	int64_t until_ns;
 };
 
 /* A runtime attribute file: its name, mode and how to show it; `present`
@@ -159,6 +165,10 @@ const struct fs_node *fs_named_child(const struct fs_path *dir);
 
 /* Lists a directory: fixed children first, then named ones. */
 int fs_list(const struct fs_path *dir, fs_fill_fn fill, void *ctx);
+/* The same, giving each name's file type (S_IFDIR, S_IFREG, S_IFLNK). */
+typedef int (*fs_fill_typed_fn)(void *ctx, const char *name, mode_t type);
+int fs_list_typed(const struct fs_path *dir, fs_fill_typed_fn fill,
+		void *ctx);
 
 /* The mode of what `p` names. */
 mode_t fs_mode(const struct fs_path *p);

@@ -446,6 +446,7 @@ int model_deploy(struct model *m, const char *env, const char *name,
 		ret = deploy_move_default(m, rt.id, v.number, now);
 	if (!ret && version)
 		*version = v.number;
+	model_note(m, MODEL_EV_RUNTIME, env, name);
 out:
 	if (v.password != prev.password)
 		free(v.password);
@@ -624,5 +625,6 @@ int model_version_delete(struct model *m, const char *env, const char *name,
 		ret = ret == -ENOENT ? model_fail(ret, "runtime '%s' has no"
 				" version %lld", name, (long long)number) :
 			model_fail_store(ret);
+	model_note(m, MODEL_EV_RUNTIME, env, name);
 	return model_end(m, ret);
 }

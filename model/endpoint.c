@@ -85,6 +85,7 @@ int model_endpoint_create(struct model *m, const char *env, const char *name,
 		else if (ret)
 			ret = model_fail_store(ret);
 	}
+	model_note(m, MODEL_EV_RUNTIME, env, name);
 	return model_end(m, ret);
 }
 
@@ -105,6 +106,7 @@ int model_endpoint_delete(struct model *m, const char *env, const char *name,
 				" deleted; it goes with runtime '%s'", name);
 	if (!ret && (ret = store_endpoint_delete(m->store, e.id)))
 		ret = model_fail_store(ret);
+	model_note(m, MODEL_EV_RUNTIME, env, name);
 	return model_end(m, ret);
 }
 
@@ -178,6 +180,7 @@ int model_endpoint_pin(struct model *m, const char *env, const char *name,
 	    (ret = store_endpoint_set_version(m->store, e.id, n,
 			model_now(m))))
 		ret = model_fail_store(ret);
+	model_note(m, MODEL_EV_RUNTIME, env, name);
 	return model_end(m, ret);
 }
 

@@ -59,6 +59,7 @@ int model_env_delete(struct model *m, const char *name)
 				(long long)n);
 	if (!ret && (ret = store_env_delete(m->store, e.id)))
 		ret = model_fail_store(ret);
+	model_note(m, MODEL_EV_GONE, NULL, name);
 	return model_end(m, ret);
 }
 
@@ -121,5 +122,6 @@ int model_env_set_critical(struct model *m, const char *name,
 	    (ret = store_env_set_critical(m->store, e.id, critical,
 			model_now(m))))
 		ret = model_fail_store(ret);
+	model_note(m, MODEL_EV_ENV, name, NULL);
 	return model_end(m, ret);
 }

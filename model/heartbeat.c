@@ -254,6 +254,14 @@ static int hb_commit(struct model *m, const struct hb *hb,
 	}
 	if ((ret = store_commit(m->store)))
 		return model_fail_store(ret);
+	model_note(m, MODEL_EV_RUNTIME, hb->env, rt->name);
+	/* its secret is bound now, no longer listed; a move takes its
+	 * links out of the old integration's views */
+	if (bind)
+		model_note(m, MODEL_EV_GONE, NULL, bind->name);
+	if (reassign && rt->registered_ns != now)
+		model_note(m, MODEL_EV_GONE, NULL, rt->name);
+	model_note(m, MODEL_EV_CHANGED, NULL, NULL);
 	return 0;
 }
 
@@ -316,8 +324,13 @@ static int hb_apply(struct model *m, const struct hb *hb,
 		next.revoked_ns = 0;
 	if (now > next.heartbeat_ns)
 		next.heartbeat_ns = now;
-	ret = change ? hb_commit(m, hb, &next, reassign, bind, now) :
-		model_liveness_note(m, cur, now);
+	if (change) {
+		ret = hb_commit(m, hb, &next, reassign, bind, now);
+	} else {
+		ret = model_liveness_note(m, cur, now);
+		if (!ret)
+			model_note(m, MODEL_EV_LIVENESS, hb->env, cur->name);
+	}
 	if (!ret)
 		memcpy(out->runtime_id, next.uuid, sizeof(out->runtime_id));
 	return ret;

@@ -122,9 +122,53 @@ void model_lock(struct model *m)
 	pthread_mutex_lock(&m->lock);
 }
 
+void model_watch(struct model *m, model_watch_fn fn, void *ctx)
+{
+	m->watch = fn;
+	m->watch_ctx = ctx;
+}
+
+void model_note(struct model *m, enum model_event_kind kind, const char *a,
+		const char *b)
+{
+	struct model_event *ev;
+
+	if (!m->watch)
+		return;
+	if (m->nevents == MODEL_EVENTS_MAX || kind == MODEL_EV_ALL) {
+		m->events_overflow = 1;
+		return;
+	}
+	ev = &m->events[m->nevents++];
+	ev->kind = kind;
+	snprintf(ev->a, sizeof(ev->a), "%s", a ? a : "");
+	snprintf(ev->b, sizeof(ev->b), "%s", b ? b : "");
+}
+
+void model_discard(struct model *m)
+{
+	m->nevents = 0;
+	m->events_overflow = 0;
+}
+
 void model_unlock(struct model *m)
 {
+	struct model_event events[MODEL_EVENTS_MAX + 1];
+	int n = m->nevents;
+
+	if (!n) {
+		pthread_mutex_unlock(&m->lock);
+		return;
+	}
+	memcpy(events, m->events, (size_t)n * sizeof(events[0]));
+	if (m->events_overflow) {
+		events[0].kind = MODEL_EV_ALL;
+		n = 1;
+	}
+	model_discard(m);
 	pthread_mutex_unlock(&m->lock);
+	for (int i = 0; i < n; i++)
+		m->watch(m->watch_ctx, &events[i]);
 }
 
 int model_begin(struct model *m)
@@ -149,6 +193,10 @@ int model_end(struct model *m, int ret)
 		store_rollback(m->store);
 	else if ((ret = store_commit(m->store)))
 		ret = model_fail_store(ret);
+	if (ret)
+		model_discard(m);
+	else
+		model_note(m, MODEL_EV_CHANGED, NULL, NULL);
 	model_unlock(m);
 	return ret;
 }

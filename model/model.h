@@ -72,6 +72,8 @@ struct model_runtime {
 	char integration[MODEL_NAME_MAX];   /* "" when not assigned */
 	const char *status;                 /* CREATING ... OFFLINE */
 	int64_t status_ns;                  /* when `status` took its value */
+	int64_t status_until_ns;            /* time changes it after this
+					       (0: only an event will) */
 	char runtime_version[MODEL_TEXT_MAX];   /* "" when not reported */
 	char platform[MODEL_TEXT_MAX];
 	char os[MODEL_TEXT_MAX];
@@ -142,6 +144,46 @@ void model_errclear(void);
 
 /* The model's clock, in nanoseconds since the epoch. */
 int64_t model_now(struct model *m);
+
+/* Watching changes, for a cache of the tree (the kernel's, in fs/).
+ * After each committed change, the watcher is called once per thing that
+ * changed and then once with MODEL_EV_CHANGED; a heartbeat that only
+ * moves time gives MODEL_EV_LIVENESS alone.  It is called on the thread
+ * that made the change, before that change's function returns, and
+ * outside the model's lock (it may read the model).  `a` and `b` name
+ * what changed:
+ *
+ *   MODEL_EV_CHANGED      a change was committed: names may have come
+ *   MODEL_EV_LIVENESS     runtime b of environment a was heard from: its
+ *                         heartbeat time moved, perhaps its status
+ *   MODEL_EV_RUNTIME      anything of runtime b of environment a
+ *   MODEL_EV_ENV          environment a's own values (critical)
+ *   MODEL_EV_INTEGRATION  integration b of project a's own values (type)
+ *   MODEL_EV_GONE         objects named b may be gone or no longer listed
+ *   MODEL_EV_ALL          too much to say: anything may have changed
+ *
+ * Time changes statuses too, with no event: model_runtime's
+ * status_until_ns says when. */
+enum model_event_kind {
+	MODEL_EV_CHANGED,
+	MODEL_EV_LIVENESS,
+	MODEL_EV_RUNTIME,
+	MODEL_EV_ENV,
+	MODEL_EV_INTEGRATION,
+	MODEL_EV_GONE,
+	MODEL_EV_ALL,
+};
+
+struct model_event {
+	enum model_event_kind kind;
+	char a[MODEL_NAME_MAX];
+	char b[MODEL_NAME_MAX];
+};
+
+typedef void (*model_watch_fn)(void *ctx, const struct model_event *ev);
+
+/* Sets the watcher (NULL: none).  Call before the model is shared. */
+void model_watch(struct model *m, model_watch_fn fn, void *ctx);
 
 /* Checks a name of an environment, project, integration, runtime, endpoint
  * or secret: 1 to 63 of [A-Za-z0-9._-], not starting with '.' or '-'.

@@ -12,6 +12,8 @@
 #include "model.h"
 #include "../store/store.h"
 
+#define MODEL_EVENTS_MAX 8      /* notes of one change; more: MODEL_EV_ALL */
+
 struct model {
 	pthread_mutex_t lock;
 	struct store *store;
@@ -19,6 +21,14 @@ struct model {
 	unsigned char key[crypto_secretbox_KEYBYTES];   /* see seal.c */
 	struct liveness *live;                          /* see liveness.c */
 	char *db;                  /* the database's path */
+
+	/* Changes noted in the current change (under the lock), given to
+	 * the watcher when the lock is released (model_note()). */
+	model_watch_fn watch;
+	void *watch_ctx;
+	struct model_event events[MODEL_EVENTS_MAX];
+	int nevents;
+	int events_overflow;
 
 	/* Snapshots (snapshot.c).  On the live model: the snapshot models
 	 * open now.  On a snapshot: its live model, name, the moment it was
@@ -43,8 +53,17 @@ int model_fail(int err, const char *fmt, ...)
 /* Passes a store failure on with the store's words. */
 int model_fail_store(int err);
 
+/* The lock; model_unlock() then gives the changes noted under it to the
+ * watcher, outside the lock. */
 void model_lock(struct model *m);
 void model_unlock(struct model *m);
+
+/* Notes a change for the watcher (see model_watch() for `a` and `b`),
+ * under the lock; model_end() forgets the notes of a change rolled back,
+ * model_discard() those of one that failed by other means. */
+void model_note(struct model *m, enum model_event_kind kind, const char *a,
+		const char *b);
+void model_discard(struct model *m);
 
 /* A change: model_begin() takes the lock and opens a write transaction
  * (and on failure releases the lock again); model_end() commits when ret

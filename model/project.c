@@ -68,6 +68,7 @@ int model_project_delete(struct model *m, const char *name)
 				(long long)n);
 	if (!ret && (ret = store_project_delete(m->store, p.id)))
 		ret = model_fail_store(ret);
+	model_note(m, MODEL_EV_GONE, NULL, name);
 	return model_end(m, ret);
 }
 
@@ -163,6 +164,7 @@ int model_integration_delete(struct model *m, const char *project,
 				(long long)n);
 	if (!ret && (ret = store_integration_delete(m->store, in.id)))
 		ret = model_fail_store(ret);
+	model_note(m, MODEL_EV_GONE, NULL, name);
 	return model_end(m, ret);
 }
 
@@ -226,5 +228,6 @@ int model_integration_set_type(struct model *m, const char *project,
 	    (ret = store_integration_set_type(m->store, in.id, value,
 			model_now(m))))
 		ret = model_fail_store(ret);
+	model_note(m, MODEL_EV_INTEGRATION, project, name);
 	return model_end(m, ret);
 }

@@ -50,6 +50,9 @@ const char *model_runtime_status(const struct store_runtime *row,
 static void runtime_copy(struct model *m, struct model_runtime *out,
 		const struct store_runtime *row)
 {
+	int64_t now = model_now(m), gone = row->heartbeat_ns +
+		m->cfg.offline_after_ns;
+
 	memcpy(out->uuid, row->uuid, sizeof(out->uuid));
 	memcpy(out->env, row->env, sizeof(out->env));
 	memcpy(out->name, row->name, sizeof(out->name));
@@ -68,8 +71,12 @@ static void runtime_copy(struct model *m, struct model_runtime *out,
 	out->deployed_ns = row->deployed_ns;
 	out->revoked_ns = row->revoked_ns;
 	memcpy(out->secret, row->secret, sizeof(out->secret));
-	out->status = model_runtime_status(row, model_now(m),
-			m->cfg.offline_after_ns, &out->status_ns);
+	out->status = model_runtime_status(row, now, m->cfg.offline_after_ns,
+			&out->status_ns);
+	/* a live runtime's status goes by itself after `gone`; a snapshot's
+	 * clock stands still */
+	out->status_until_ns = !m->parent && row->heartbeat_ns > 0 &&
+		now <= gone && !row->revoked_ns ? gone : 0;
 }
 
 int model_runtime_row(struct model *m, const char *env, const char *name,
@@ -130,6 +137,7 @@ int model_runtime_create(struct model *m, const char *env, const char *name,
 	}
 	if (!ret)
 		ret = model_service_account_create(m, rt.id);
+	model_note(m, MODEL_EV_RUNTIME, env, name);
 	return model_end(m, ret);
 }
 
@@ -155,6 +163,9 @@ int model_runtime_assign(struct model *m, const char *env, const char *name,
 	if (!ret && (ret = store_runtime_set_integration(m->store, rt.id,
 			in.id, model_now(m))))
 		ret = model_fail_store(ret);
+	/* its links in the old integration's views go */
+	model_note(m, MODEL_EV_RUNTIME, env, name);
+	model_note(m, MODEL_EV_GONE, NULL, name);
 	return model_end(m, ret);
 }
 
@@ -175,6 +186,7 @@ int model_runtime_delete(struct model *m, const char *env, const char *name)
 		ret = model_endpoint_others(m, &rt);
 	if (!ret && (ret = store_runtime_delete(m->store, rt.id)))
 		ret = model_fail_store(ret);
+	model_note(m, MODEL_EV_GONE, NULL, name);
 	return model_end(m, ret);
 }
 

@@ -231,6 +231,10 @@ int model_secret_revoke(struct model *m, const struct model_secret_scope *sc,
 	ret = secret_row(m, sc, name, &row);
 	if (!ret && (ret = store_secret_delete(m->store, row.id)))
 		ret = model_fail_store(ret);
+	model_note(m, MODEL_EV_GONE, NULL, name);
+	/* the runtime it was bound to, if any, is cut off */
+	if (!ret && row.runtime_id)
+		model_note(m, MODEL_EV_ALL, NULL, NULL);
 	return model_end(m, ret);
 }
 
@@ -254,5 +258,6 @@ int model_runtime_secret_revoke(struct model *m, const char *env,
 	if (!ret && (ret = store_runtime_set_revoked(m->store, rt.id,
 			model_now(m))))
 		ret = model_fail_store(ret);
+	model_note(m, MODEL_EV_RUNTIME, env, name);
 	return model_end(m, ret);
 }

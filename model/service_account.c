@@ -113,6 +113,7 @@ static int sa_add(struct model *m, const char *env, const char *name)
 	ret = model_runtime_row(m, env, name, &rt);
 	if (!ret && store_service_account_get(m->store, rt.id, &sa) == -ENOENT)
 		ret = model_service_account_create(m, rt.id);
+	model_note(m, MODEL_EV_RUNTIME, env, name);
 	return model_end(m, ret);
 }
 
@@ -169,5 +170,6 @@ int model_runtime_ctl(struct model *m, const char *env, const char *name,
 	else if (!ret && (ret = store_runtime_set_desired(m->store, rt.id,
 			start ? "run" : "stop", start, model_now(m))))
 		ret = model_fail_store(ret);
+	model_note(m, MODEL_EV_RUNTIME, env, name);
 	return model_end(m, ret);
 }

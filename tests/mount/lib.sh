@@ -12,6 +12,9 @@
 #   expect_rc N          $RC must be N
 #   expect_has TEXT      $OUT must contain TEXT
 #   remount [OPTS]       unmounts cleanly and mounts the same database again
+#
+# and what several test files drive the tree with: secret_of, hb, send
+# and register (heartbeats from bash) and spec (a deploy).
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 RUNTIMEFS=${RUNTIMEFS:-build/runtimefs}
@@ -93,4 +96,40 @@ kill9_remount() {
 	fusermount3 -u "$MNT" 2>/dev/null || umount -l "$MNT"
 	mount_fs "$@"
 	cd "$MNT" || return 1
+}
+
+# The credential in a secret file's snippet.
+secret_of() {
+	sed -n 's/^secret = "\(.*\)"$/\1/p' "$1" | head -1
+}
+
+# A heartbeat as an MI runtime sends it: hb SECRET RUNTIME [ENV [PROJECT
+# [COMPONENT]]].
+hb() {
+	printf '{"secret": "%s", "runtime": "%s", "runtimeType": "MI", "environment": "%s", "project": "%s", "component": "%s", "version": "4.4.0", "status": "RUNNING", "nodeInfo": {"platformName": "WSO2 Micro Integrator", "platformVersion": "4.4.0", "osName": "Linux", "osVersion": "6.1.0"}}' \
+		"$1" "$2" "${3:-prod}" "${4:-shop}" "${5:-orders}"
+}
+
+# Sends one heartbeat from bash, the way the README shows; the reply (and
+# any error of printf) lands in $OUT.
+send() {
+	json=$1 sh 'exec 3<>heartbeat; printf "%s" "$json" >&3; cat <&3'
+}
+
+# A runtime orders-eu-1 in prod, registered by its first heartbeat.
+register() {
+	mkdir -p environments/prod
+	touch environments/prod/secrets/orders-eu-1
+	SECRET=$(secret_of environments/prod/secrets/orders-eu-1)
+	send "$(hb "$SECRET" orders-eu-1)"
+}
+
+# A full spec whose image tag is $1 (and description $2).
+spec() {
+	printf '{"imageUrl": "registry.example/chat:%s", "flavorId": "g1-small",
+ "command": ["python"], "args": ["app.py", "--port", "8080"],
+ "environmentVariables": {"LOG_LEVEL": "info"},
+ "autoscaling": {"minReplicas": 1, "maxReplicas": 3,
+  "cpuUtilization": 70, "memoryUtilization": 80},
+ "description": "%s"}\n' "$1" "${2:-chat agent}"
 }

@@ -2,16 +2,6 @@
 # versions, DEFAULT and pinned endpoints, rollback, editors, start/stop,
 # service accounts, deleting a runtime.
 
-# A full spec whose image tag is $1 (and description $2).
-spec() {
-	printf '{"imageUrl": "registry.example/chat:%s", "flavorId": "g1-small",
- "command": ["python"], "args": ["app.py", "--port", "8080"],
- "environmentVariables": {"LOG_LEVEL": "info"},
- "autoscaling": {"minReplicas": 1, "maxReplicas": 3,
-  "cpuUtilization": 70, "memoryUtilization": 80},
- "description": "%s"}\n' "$1" "${2:-chat agent}"
-}
-
 # An agent runtime `chat` in `prod`, with the working directory in it and
 # $1 versions deployed.
 chat_with() {

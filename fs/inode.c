@@ -1,0 +1,552 @@
+/*
+ * inode.c - the inodes the kernel knows (inode.h): three hash tables over
+ * one set of entries (by id, by parent and name, by name) and each
+ * entry's children, for walks below a path.
+ */
+#include "inode.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ROOT_ID 1                /* FUSE_ROOT_ID */
+#define BUCKETS_MIN 1024
+
+struct inode {
+	uint64_t ino;
+	uint64_t nlookup;
+	struct inode *parent;
+	struct inode *child;               /* first child */
+	struct inode *prev_sib, *next_sib;
+	struct inode *next_ino, *next_key, *next_name;   /* hash chains */
+	uint64_t listed_gen;
+	int64_t listed_ns;
+	int orphan;                        /* renamed over: found by id only */
+	char *name;
+};
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static struct inode **by_ino, **by_key, **by_name;
+static size_t nbuckets, count;
+static uint64_t next_id = ROOT_ID + 1;
+static struct inode *root;
+
+static size_t hash_name(const char *name)
+{
+	size_t h = 1469598103934665603ULL;
+
+	while (*name)
+		h = (h ^ (unsigned char)*name++) * 1099511628211ULL;
+	return h;
+}
+
+static size_t hash_key(uint64_t parent, const char *name)
+{
+	return hash_name(name) ^ (parent * 0x9e3779b97f4a7c15ULL);
+}
+
+static size_t hash_ino(uint64_t ino)
+{
+	return ino * 0x9e3779b97f4a7c15ULL >> 7;
+}
+
+static void link_hashes(struct inode *n)
+{
+	size_t i = hash_ino(n->ino) & (nbuckets - 1);
+
+	n->next_ino = by_ino[i];
+	by_ino[i] = n;
+	if (!n->parent || n->orphan)
+		return;
+	i = hash_key(n->parent->ino, n->name) & (nbuckets - 1);
+	n->next_key = by_key[i];
+	by_key[i] = n;
+	i = hash_name(n->name) & (nbuckets - 1);
+	n->next_name = by_name[i];
+	by_name[i] = n;
+}
+
+static void unlink_from(struct inode **head, struct inode *n, size_t off)
+{
+	struct inode **pp = head;
+
+	while (*pp && *pp != n)
+		pp = (struct inode **)((char *)*pp + off);
+	if (*pp)
+		*pp = *(struct inode **)((char *)n + off);
+}
+
+static void unlink_hashes(struct inode *n)
+{
+	unlink_from(&by_ino[hash_ino(n->ino) & (nbuckets - 1)], n,
+			offsetof(struct inode, next_ino));
+	if (!n->parent || n->orphan)
+		return;
+	unlink_from(&by_key[hash_key(n->parent->ino, n->name) &
+			(nbuckets - 1)], n, offsetof(struct inode, next_key));
+	unlink_from(&by_name[hash_name(n->name) & (nbuckets - 1)], n,
+			offsetof(struct inode, next_name));
+}
+
+/* Sizes the tables for `want` buckets, moving every entry. */
+static int resize(size_t want)
+{
+	struct inode **a = calloc(want, sizeof(*a)), **b, **c;
+	struct inode **old = by_ino;
+	size_t oldn = nbuckets;
+
+	b = calloc(want, sizeof(*b));
+	c = calloc(want, sizeof(*c));
+	if (!a || !b || !c) {
+		free(a);
+		free(b);
+		free(c);
+		return -ENOMEM;
+	}
+	free(by_key);
+	free(by_name);
+	by_ino = a;
+	by_key = b;
+	by_name = c;
+	nbuckets = want;
+	for (size_t i = 0; i < oldn; i++) {
+		struct inode *n = old[i], *next;
+
+		for (; n; n = next) {
+			next = n->next_ino;
+			link_hashes(n);
+		}
+	}
+	free(old);
+	return 0;
+}
+
+static struct inode *find_ino(uint64_t ino)
+{
+	struct inode *n = by_ino[hash_ino(ino) & (nbuckets - 1)];
+
+	while (n && n->ino != ino)
+		n = n->next_ino;
+	return n;
+}
+
+static struct inode *find_child(struct inode *parent, const char *name)
+{
+	struct inode *n = by_key[hash_key(parent->ino, name) & (nbuckets - 1)];
+
+	while (n && (n->parent != parent || strcmp(n->name, name)))
+		n = n->next_key;
+	return n;
+}
+
+static void unlink_sibling(struct inode *n)
+{
+	if (n->prev_sib)
+		n->prev_sib->next_sib = n->next_sib;
+	else
+		n->parent->child = n->next_sib;
+	if (n->next_sib)
+		n->next_sib->prev_sib = n->prev_sib;
+	n->prev_sib = n->next_sib = NULL;
+}
+
+static void link_sibling(struct inode *n, struct inode *parent)
+{
+	n->parent = parent;
+	n->next_sib = parent->child;
+	if (parent->child)
+		parent->child->prev_sib = n;
+	parent->child = n;
+}
+
+static struct inode *make(struct inode *parent, const char *name)
+{
+	struct inode *n;
+
+	if (count + 1 > nbuckets && resize(nbuckets * 2))
+		return NULL;
+	n = calloc(1, sizeof(*n));
+	if (n && !(n->name = strdup(name))) {
+		free(n);
+		n = NULL;
+	}
+	if (!n)
+		return NULL;
+	n->ino = parent ? next_id++ : ROOT_ID;
+	if (parent)
+		link_sibling(n, parent);
+	link_hashes(n);
+	count++;
+	return n;
+}
+
+/* Frees `n` and then its parents while nothing holds them. */
+static void reap(struct inode *n)
+{
+	while (n && n != root && !n->nlookup && !n->child) {
+		struct inode *parent = n->parent;
+
+		unlink_hashes(n);
+		unlink_sibling(n);
+		free(n->name);
+		free(n);
+		count--;
+		n = parent;
+	}
+}
+
+int inode_init(void)
+{
+	int ret;
+
+	pthread_mutex_lock(&lock);
+	ret = resize(BUCKETS_MIN);
+	if (!ret && !(root = make(NULL, "")))
+		ret = -ENOMEM;
+	pthread_mutex_unlock(&lock);
+	return ret;
+}
+
+static void free_tree(struct inode *n)
+{
+	while (n) {
+		struct inode *next = n->next_sib;
+
+		free_tree(n->child);
+		free(n->name);
+		free(n);
+		n = next;
+	}
+}
+
+void inode_fini(void)
+{
+	pthread_mutex_lock(&lock);
+	free_tree(root);
+	root = NULL;
+	free(by_ino);
+	free(by_key);
+	free(by_name);
+	by_ino = by_key = by_name = NULL;
+	nbuckets = count = 0;
+	pthread_mutex_unlock(&lock);
+}
+
+uint64_t inode_ref(uint64_t parent, const char *name)
+{
+	struct inode *p, *n = NULL;
+	uint64_t ino = 0;
+
+	pthread_mutex_lock(&lock);
+	p = find_ino(parent);
+	if (p && !(n = find_child(p, name)))
+		n = make(p, name);
+	if (n) {
+		n->nlookup++;
+		ino = n->ino;
+	}
+	pthread_mutex_unlock(&lock);
+	return ino;
+}
+
+int inode_move(uint64_t parent, const char *name, uint64_t newparent,
+		const char *newname)
+{
+	struct inode *p, *np, *n, *over;
+	char *copy = strdup(newname);
+	int ret = 0;
+
+	if (!copy)
+		return -ENOMEM;
+	pthread_mutex_lock(&lock);
+	p = find_ino(parent);
+	np = find_ino(newparent);
+	n = p && np ? find_child(p, name) : NULL;
+	if (n) {
+		over = find_child(np, newname);
+		if (over && over != n) {
+			unlink_hashes(over);
+			over->orphan = 1;
+			link_hashes(over);
+		}
+		unlink_hashes(n);
+		unlink_sibling(n);
+		free(n->name);
+		n->name = copy;
+		copy = NULL;
+		link_sibling(n, np);
+		link_hashes(n);
+		reap(p);
+	}
+	pthread_mutex_unlock(&lock);
+	free(copy);
+	return ret;
+}
+
+void inode_forget(uint64_t ino, uint64_t nlookup)
+{
+	struct inode *n;
+
+	pthread_mutex_lock(&lock);
+	n = find_ino(ino);
+	if (n && n != root) {
+		n->nlookup = n->nlookup > nlookup ? n->nlookup - nlookup : 0;
+		reap(n);
+	}
+	pthread_mutex_unlock(&lock);
+}
+
+/* Appends "/" and `s` to the path of `len` bytes in buf. */
+static int append(char *buf, size_t size, size_t *len, const char *s)
+{
+	size_t sl = strlen(s);
+
+	if (*len + 1 + sl + 1 > size)
+		return -ENAMETOOLONG;
+	buf[(*len)++] = '/';
+	memcpy(buf + *len, s, sl + 1);
+	*len += sl;
+	return 0;
+}
+
+/* Writes the path of `n` into buf, and `name` after it when not NULL. */
+static int path_of(const struct inode *n, const char *name, char *buf,
+		size_t size)
+{
+	const struct inode *parts[256];
+	size_t len = 0, k = 0;
+	int ret = 0;
+
+	for (; n && n != root; n = n->parent) {
+		if (k == sizeof(parts) / sizeof(parts[0]))
+			return -ENAMETOOLONG;
+		parts[k++] = n;
+	}
+	if (size < 2)
+		return -ENAMETOOLONG;
+	strcpy(buf, "/");
+	while (!ret && k > 0)
+		ret = append(buf, size, &len, parts[--k]->name);
+	if (!ret && name)
+		ret = append(buf, size, &len, name);
+	return ret;
+}
+
+int inode_path(uint64_t ino, char *buf, size_t size)
+{
+	struct inode *n;
+	int ret;
+
+	pthread_mutex_lock(&lock);
+	n = find_ino(ino);
+	ret = n ? path_of(n, NULL, buf, size) : -ESTALE;
+	pthread_mutex_unlock(&lock);
+	return ret;
+}
+
+int inode_child_path(uint64_t parent, const char *name, char *buf,
+		size_t size)
+{
+	struct inode *n;
+	int ret;
+
+	pthread_mutex_lock(&lock);
+	n = find_ino(parent);
+	ret = n ? path_of(n, name, buf, size) : -ESTALE;
+	pthread_mutex_unlock(&lock);
+	return ret;
+}
+
+/* The entry at `path`, under the lock. */
+static struct inode *find_path(const char *path)
+{
+	struct inode *n = root;
+	char name[256];
+
+	while (n && *path) {
+		size_t len;
+
+		while (*path == '/')
+			path++;
+		len = strcspn(path, "/");
+		if (!len)
+			break;
+		if (len >= sizeof(name))
+			return NULL;
+		memcpy(name, path, len);
+		name[len] = '\0';
+		path += len;
+		n = find_child(n, name);
+	}
+	return n;
+}
+
+uint64_t inode_find(const char *path)
+{
+	struct inode *n;
+	uint64_t ino;
+
+	pthread_mutex_lock(&lock);
+	n = find_path(path);
+	ino = n ? n->ino : 0;
+	pthread_mutex_unlock(&lock);
+	return ino;
+}
+
+void inode_listed(uint64_t ino, uint64_t *gen, int64_t *ns)
+{
+	struct inode *n;
+
+	pthread_mutex_lock(&lock);
+	n = find_ino(ino);
+	*gen = n ? n->listed_gen : 0;
+	*ns = n ? n->listed_ns : 0;
+	pthread_mutex_unlock(&lock);
+}
+
+void inode_set_listed(uint64_t ino, uint64_t gen, int64_t ns)
+{
+	struct inode *n;
+
+	pthread_mutex_lock(&lock);
+	n = find_ino(ino);
+	if (n) {
+		n->listed_gen = gen;
+		n->listed_ns = ns;
+	}
+	pthread_mutex_unlock(&lock);
+}
+
+/* What a walk collects under the lock: entries and their paths, in one
+ * growing array and one growing block of text. */
+struct walk {
+	struct inode_seen *seen;
+	size_t n, cap;
+	char *text;
+	size_t len, textcap;
+	size_t *offs;              /* where each path starts in text */
+	size_t *name_offs;
+	int err;
+};
+
+static void walk_add(struct walk *w, const struct inode *n)
+{
+	char path[4096];
+	size_t pl;
+
+	if (w->err || path_of(n, NULL, path, sizeof(path)))
+		return;
+	pl = strlen(path) + 1;
+	if (w->n == w->cap) {
+		size_t cap = w->cap ? w->cap * 2 : 64;
+		void *a = realloc(w->seen, cap * sizeof(*w->seen));
+		void *b = a ? realloc(w->offs, cap * sizeof(*w->offs)) : NULL;
+		void *c = b ? realloc(w->name_offs,
+				cap * sizeof(*w->name_offs)) : NULL;
+
+		if (a)
+			w->seen = a;
+		if (b)
+			w->offs = b;
+		if (c)
+			w->name_offs = c;
+		if (!a || !b || !c) {
+			w->err = -ENOMEM;
+			return;
+		}
+		w->cap = cap;
+	}
+	if (w->len + pl > w->textcap) {
+		size_t cap = (w->textcap ? w->textcap * 2 : 4096) + pl;
+		char *t = realloc(w->text, cap);
+
+		if (!t) {
+			w->err = -ENOMEM;
+			return;
+		}
+		w->text = t;
+		w->textcap = cap;
+	}
+	memcpy(w->text + w->len, path, pl);
+	w->offs[w->n] = w->len;
+	w->name_offs[w->n] = w->len + (size_t)(strrchr(path, '/') - path) + 1;
+	w->seen[w->n].ino = n->ino;
+	w->seen[w->n].parent = n->parent ? n->parent->ino : 0;
+	w->len += pl;
+	w->n++;
+}
+
+static void walk_down(struct walk *w, const struct inode *n, int depth,
+		int max)
+{
+	walk_add(w, n);
+	if (max && depth == max)
+		return;
+	for (const struct inode *c = n->child; c && !w->err; c = c->next_sib)
+		walk_down(w, c, depth + 1, max);
+}
+
+/* Calls fn() for what `w` collected, then frees it. */
+static int walk_finish(struct walk *w, inode_walk_fn fn, void *ctx)
+{
+	int err = w->err;
+
+	for (size_t i = 0; !err && i < w->n; i++) {
+		w->seen[i].path = w->text + w->offs[i];
+		w->seen[i].name = w->text + w->name_offs[i];
+		fn(ctx, &w->seen[i]);
+	}
+	free(w->seen);
+	free(w->offs);
+	free(w->name_offs);
+	free(w->text);
+	return err;
+}
+
+int inode_walk_below(const char *path, int depth, inode_walk_fn fn,
+		void *ctx)
+{
+	struct walk w = { 0 };
+	struct inode *n;
+
+	pthread_mutex_lock(&lock);
+	n = find_path(path);
+	if (n)
+		walk_down(&w, n, 0, depth);
+	pthread_mutex_unlock(&lock);
+	return walk_finish(&w, fn, ctx);
+}
+
+int inode_walk_named(const char *name, inode_walk_fn fn, void *ctx)
+{
+	struct walk w = { 0 };
+
+	pthread_mutex_lock(&lock);
+	for (struct inode *n = by_name[hash_name(name) & (nbuckets - 1)]; n;
+			n = n->next_name)
+		if (!strcmp(n->name, name))
+			walk_add(&w, n);
+	pthread_mutex_unlock(&lock);
+	return walk_finish(&w, fn, ctx);
+}
+
+int inode_walk_all(inode_walk_fn fn, void *ctx)
+{
+	struct walk w = { 0 };
+
+	pthread_mutex_lock(&lock);
+	walk_down(&w, root, 0, 0);
+	pthread_mutex_unlock(&lock);
+	return walk_finish(&w, fn, ctx);
+}
+
+size_t inode_count(void)
+{
+	size_t n;
+
+	pthread_mutex_lock(&lock);
+	n = count;
+	pthread_mutex_unlock(&lock);
+	return n;
+}

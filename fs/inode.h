@@ -1,0 +1,77 @@
+/*
+ * inode.h - the inodes the kernel knows: FUSE node ids and the paths they
+ * stand for.
+ *
+ * The kernel names a file by a node id it got from a lookup (or from
+ * readdirplus, mkdir, create, symlink); it counts those lookups and gives
+ * them back with forget.  This table holds one entry per path the kernel
+ * holds, from the root (FUSE_ROOT_ID, "/") down: an entry lives while the
+ * kernel holds it or while it has children.  Paths in the tree never move
+ * (no rename of directories), so a path is a stable name for an inode; a
+ * path that comes back after the kernel forgot it gets a new id.
+ *
+ * The cache (cache.c) walks the table to tell the kernel what changed:
+ * every entry below a path, or every entry of a name.  Walks copy what
+ * they find and call back without the table's lock, because the kernel may
+ * wait on a request that needs it.
+ *
+ * Every function takes the table's own lock.
+ */
+#ifndef FS_INODE_H
+#define FS_INODE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Sets up the table with the root.  -ENOMEM. */
+int inode_init(void);
+void inode_fini(void);
+
+/* The child `name` of `parent`, added if new, counting one lookup by the
+ * kernel; 0 when `parent` is unknown or memory ran out. */
+uint64_t inode_ref(uint64_t parent, const char *name);
+/* The kernel renamed child `name` of `parent` to `newname` of
+ * `newparent`; what was there before is now known by its id only.
+ * -ENOMEM. */
+int inode_move(uint64_t parent, const char *name, uint64_t newparent,
+		const char *newname);
+/* The kernel forgot `n` lookups of `ino`. */
+void inode_forget(uint64_t ino, uint64_t n);
+
+/* The path of `ino` ("/" for the root) into `buf`; -ESTALE when the
+ * kernel forgot it, -ENAMETOOLONG when it does not fit. */
+int inode_path(uint64_t ino, char *buf, size_t size);
+/* The path of child `name` of `parent`.  -ESTALE, -ENAMETOOLONG. */
+int inode_child_path(uint64_t parent, const char *name, char *buf,
+		size_t size);
+
+/* The id of the entry at `path`, 0 if the kernel holds none. */
+uint64_t inode_find(const char *path);
+
+/* A directory's listing as the kernel may have cached it: the change
+ * generation and time of the listing it was last given (0 if never). */
+void inode_listed(uint64_t ino, uint64_t *gen, int64_t *ns);
+void inode_set_listed(uint64_t ino, uint64_t gen, int64_t ns);
+
+/* What a walk finds: an entry, its parent and its path. */
+struct inode_seen {
+	uint64_t ino;
+	uint64_t parent;
+	const char *name;      /* the last part of path */
+	const char *path;
+};
+typedef void (*inode_walk_fn)(void *ctx, const struct inode_seen *seen);
+
+/* Calls fn() for the entry at `path` and every entry below it (depth 0:
+ * all the way down, else that many levels), or for every entry named
+ * `name`, or for every entry; none of it under the table's lock.
+ * -ENOMEM. */
+int inode_walk_below(const char *path, int depth, inode_walk_fn fn,
+		void *ctx);
+int inode_walk_named(const char *name, inode_walk_fn fn, void *ctx);
+int inode_walk_all(inode_walk_fn fn, void *ctx);
+
+/* How many entries the table holds. */
+size_t inode_count(void);
+
+#endif
