@@ -162,6 +162,20 @@ int fs_runtime_list(const struct fs_path *dir, fs_fill_fn fill, void *ctx)
 	return model_runtime_list(dir->m, &mf, fill_runtime, &f);
 }
 
+static int64_t max_ns(int64_t a, int64_t b)
+{
+	return a > b ? a : b;
+}
+
+/* The last change of a runtime but its heartbeats' time: the ctime of
+ * the files a heartbeat moves (see fill_stat() in ops.c). */
+static int64_t changed_ns(const struct model_runtime *rt)
+{
+	return max_ns(max_ns(max_ns(rt->registered_ns, rt->status_ns),
+			max_ns(rt->info_ns, rt->assigned_ns)),
+			max_ns(rt->deployed_ns, rt->revoked_ns));
+}
+
 /* A runtime directory's mtime is its last heartbeat, so that `ls -lt` and
  * `find -mmin` speak of liveness; before any, its registration. */
 int fs_runtime_show(const struct fs_path *p, struct fs_value *v)
@@ -169,9 +183,11 @@ int fs_runtime_show(const struct fs_path *p, struct fs_value *v)
 	struct model_runtime rt;
 	int ret = model_runtime_get(p->m, p->env, p->runtime, &rt);
 
-	if (!ret)
+	if (!ret) {
 		v->mtime_ns = rt.heartbeat_ns ? rt.heartbeat_ns :
 			rt.registered_ns;
+		v->ctime_ns = changed_ns(&rt);
+	}
 	return ret;
 }
 
@@ -235,6 +251,7 @@ static int attr_environment(const struct model_runtime *rt,
 
 static int attr_status(const struct model_runtime *rt, struct fs_value *v)
 {
+	v->until_ns = rt->status_until_ns;
 	return show_text(v, rt->status, rt->status_ns);
 }
 
@@ -263,13 +280,9 @@ static int attr_registered(const struct model_runtime *rt,
 static int attr_last_heartbeat(const struct model_runtime *rt,
 		struct fs_value *v)
 {
+	v->ctime_ns = changed_ns(rt);
 	return show_time(v, rt->heartbeat_ns, rt->heartbeat_ns ?
 			rt->heartbeat_ns : rt->registered_ns);
-}
-
-static int64_t max_ns(int64_t a, int64_t b)
-{
-	return a > b ? a : b;
 }
 
 /* Every other attribute, keyed by its file name, with the file's value. */
@@ -306,10 +319,9 @@ static int attr_json(const struct model_runtime *rt, struct fs_value *v)
 		return -ENOMEM;
 	}
 	cJSON_Delete(o);
-	v->mtime_ns = max_ns(max_ns(max_ns(rt->registered_ns,
-				rt->heartbeat_ns), max_ns(rt->status_ns,
-				rt->info_ns)), max_ns(max_ns(rt->assigned_ns,
-				rt->deployed_ns), rt->revoked_ns));
+	v->ctime_ns = changed_ns(rt);
+	v->mtime_ns = max_ns(v->ctime_ns, rt->heartbeat_ns);
+	v->until_ns = rt->status_until_ns;
 	ret = buf_addf(&v->buf, "%s\n", text);
 	cJSON_free(text);
 	return ret;

@@ -121,3 +121,42 @@ test_copies_while_live_tree_changes() {
 	run stat -c %Y "$WORK/rsync/environments/prod/critical"
 	expect "$(stat -c %Y snapshots/b/environments/prod/critical)"
 }
+
+# From the live tree too: heartbeats move mtimes (liveness) but not
+# ctimes, and sizes stay exact, so tar sees nothing change under it.
+test_live_tree_copies_while_heartbeats_flow() {
+	mkdir -p environments/prod
+	local i pid
+	for i in $(seq 10); do
+		touch "environments/prod/secrets/r$i"
+		secret_of "environments/prod/secrets/r$i" >"$WORK/s$i"
+		send "$(hb "$(cat "$WORK/s$i")" "r$i")"
+	done
+	(
+		exec 3<>heartbeat
+		beats=()
+		for i in $(seq 10); do
+			beats+=("$(hb "$(cat "$WORK/s$i")" "r$i")")
+		done
+		while [ ! -e "$WORK/stop" ]; do
+			for b in "${beats[@]}"; do printf '%s' "$b" >&3; done
+		done
+	) &
+	pid=$!
+	sleep 1.1
+	run tar -cf "$WORK/live.tar" environments projects
+	expect ""
+	expect_rc 0
+	run cp -a environments "$WORK/cp"
+	expect ""
+	expect_rc 0
+	run rsync -a environments/ "$WORK/rsync/"
+	expect ""
+	expect_rc 0
+	run stat -c %Y "$WORK/cp/prod/runtimes/r1/registered"
+	expect "$(stat -c %Y environments/prod/runtimes/r1/registered)"
+	touch "$WORK/stop"
+	wait "$pid"
+	run tar -tf "$WORK/live.tar" environments/prod/runtimes/r10/status
+	expect "environments/prod/runtimes/r10/status"
+}
