@@ -53,9 +53,12 @@ void cache_busy(uint64_t dir1, uint64_t dir2)
 	busy[1] = dir2;
 }
 
-static void forget_attrs(uint64_t ino)
+/* The attributes and the pages (or listing) of `ino`.  Safe while a
+ * request runs: the kernel locks no page across a request here, as
+ * writes go straight through (ops.c, open_flags()). */
+static void forget_value(uint64_t ino)
 {
-	fuse_lowlevel_notify_inval_inode(session, ino, -1, 0);
+	fuse_lowlevel_notify_inval_inode(session, ino, 0, 0);
 }
 
 static void forget_name(const struct inode_seen *s)
@@ -105,13 +108,13 @@ static void runtime_seen(void *ctx, const struct inode_seen *s)
 	if (may_go(rel) && !still_there(s->path))
 		forget_name(s);
 	else
-		forget_attrs(s->ino);
+		forget_value(s->ino);
 }
 
 static void attrs_seen(void *ctx, const struct inode_seen *s)
 {
 	(void)ctx;
-	forget_attrs(s->ino);
+	forget_value(s->ino);
 }
 
 static void gone_seen(void *ctx, const struct inode_seen *s)
@@ -125,7 +128,7 @@ static void any_seen(void *ctx, const struct inode_seen *s)
 {
 	(void)ctx;
 	if (still_there(s->path))
-		forget_attrs(s->ino);
+		forget_value(s->ino);
 	else
 		forget_name(s);
 }
@@ -141,7 +144,7 @@ static void liveness(const char *env, const char *name)
 		snprintf(path, sizeof(path), "/environments/%s/runtimes/%s%s",
 				env, name, files[i]);
 		if ((ino = inode_find(path)))
-			forget_attrs(ino);
+			forget_value(ino);
 	}
 }
 
@@ -151,6 +154,7 @@ static void on_change(void *ctx, const struct model_event *ev)
 	char path[512];
 
 	(void)ctx;
+	request_forget();
 	if (!session || timeout <= 0)
 		return;
 	if (ev->kind != MODEL_EV_LIVENESS)

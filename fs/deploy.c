@@ -4,6 +4,7 @@
  */
 #include "fs.h"
 #include "nodes.h"
+#include "request.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -254,7 +255,7 @@ int fs_endpoint_url_show(const struct fs_path *p, struct fs_value *v)
 	int ret = endpoint(p, &e, v);
 
 	if (!ret)
-		ret = model_runtime_get(p->m, p->env, p->runtime, &rt);
+		ret = request_runtime_get(p->m, p->env, p->runtime, &rt);
 	if (ret)
 		return ret;
 	v->mtime_ns = e.created_ns;

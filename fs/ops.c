@@ -1019,6 +1019,26 @@ static void ll_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	reply_err(req, ret);
 }
 
+/* How the kernel treats a file just opened (op_open() has set direct_io
+ * where the content depends on the moment or the caller).  A read-only
+ * file keeps its pages in the kernel: every change to it is told
+ * (cache.h), and a read asks for the attributes when they are due, which
+ * drops the pages if the mtime moved.  A value file's content is what
+ * its store made of the last write, not the bytes written: writes go
+ * straight through, and readers read it anew.  Only a document written
+ * may need flush (op_flush). */
+static void open_flags(struct fuse_file_info *fi)
+{
+	struct fs_file *f = (struct fs_file *)(uintptr_t)fi->fh;
+	int reading = (fi->flags & O_ACCMODE) == O_RDONLY;
+
+	fi->noflush = reading;
+	if (!reading)
+		fi->direct_io = 1;
+	fi->keep_cache = reading && !fi->direct_io && !f->scratch &&
+		!f->p.node->store && !f->p.node->write;
+}
+
 static void ll_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	char path[PATH_MAX];
@@ -1030,10 +1050,7 @@ static void ll_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		ret = op_open(path, fi);
 	if (ret)
 		return reply_err(req, ret);
-	/* what a reader sees is taken at open: never the kernel's old pages;
-	 * only a document written may need flush (op_flush) */
-	fi->keep_cache = 0;
-	fi->noflush = (fi->flags & O_ACCMODE) == O_RDONLY;
+	open_flags(fi);
 	request_end();
 	if (fuse_reply_open(req, fi))
 		op_release(path, fi);
@@ -1115,7 +1132,7 @@ static void ll_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		op_release(path, fi);
 		return reply_err(req, ret);
 	}
-	fi->keep_cache = 0;
+	open_flags(fi);
 	request_end();
 	if (fuse_reply_create(req, &e, fi)) {
 		inode_forget(e.ino, 1);
@@ -1214,7 +1231,6 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 		}
 		len += fuse_add_direntry_plus(req, out + len, size - len, name,
 				&e, (off_t)i + 1);
-		request_release();
 	}
 	if (ret) {
 		free(out);

@@ -73,7 +73,7 @@ int fs_last_error_show(const struct fs_path *p, struct fs_value *v)
 int fs_env_lookup(struct fs_path *p, const char *name)
 {
 	struct model_env e;
-	int ret = model_env_get(p->m, name, &e);
+	int ret = request_env_get(p->m, name, &e);
 
 	if (!ret)
 		memcpy(p->env, e.name, sizeof(p->env));
@@ -102,7 +102,7 @@ int fs_env_list(const struct fs_path *dir, fs_fill_fn fill, void *ctx)
 int fs_env_show(const struct fs_path *p, struct fs_value *v)
 {
 	struct model_env e;
-	int ret = model_env_get(p->m, p->env, &e);
+	int ret = request_env_get(p->m, p->env, &e);
 
 	if (!ret)
 		v->mtime_ns = e.created_ns;
@@ -122,7 +122,7 @@ int fs_env_rmdir(const struct fs_path *p)
 int fs_critical_show(const struct fs_path *p, struct fs_value *v)
 {
 	struct model_env e;
-	int ret = model_env_get(p->m, p->env, &e);
+	int ret = request_env_get(p->m, p->env, &e);
 
 	if (ret)
 		return ret;
@@ -140,7 +140,7 @@ int fs_critical_store(const struct fs_path *p, const char *value)
 int fs_runtime_lookup(struct fs_path *p, const char *name)
 {
 	struct model_runtime rt;
-	int ret = model_runtime_get(p->m, p->env, name, &rt);
+	int ret = request_runtime_get(p->m, p->env, name, &rt);
 
 	if (!ret)
 		memcpy(p->runtime, rt.name, sizeof(p->runtime));
@@ -181,7 +181,7 @@ static int64_t changed_ns(const struct model_runtime *rt)
 int fs_runtime_show(const struct fs_path *p, struct fs_value *v)
 {
 	struct model_runtime rt;
-	int ret = model_runtime_get(p->m, p->env, p->runtime, &rt);
+	int ret = request_runtime_get(p->m, p->env, p->runtime, &rt);
 
 	if (!ret) {
 		v->mtime_ns = rt.heartbeat_ns ? rt.heartbeat_ns :
@@ -352,7 +352,7 @@ static int attr_present(const struct fs_path *p, const struct fs_attr *a)
 
 	if (!a->present)
 		return 1;
-	return !model_runtime_get(p->m, p->env, p->runtime, &rt) &&
+	return !request_runtime_get(p->m, p->env, p->runtime, &rt) &&
 		a->present(&rt);
 }
 
@@ -390,7 +390,7 @@ int fs_attr_unlink(const struct fs_path *p)
 int fs_attr_show(const struct fs_path *p, struct fs_value *v)
 {
 	struct model_runtime rt;
-	int ret = model_runtime_get(p->m, p->env, p->runtime, &rt);
+	int ret = request_runtime_get(p->m, p->env, p->runtime, &rt);
 
 	return ret ? ret : p->attr->show(&rt, v);
 }

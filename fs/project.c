@@ -10,6 +10,7 @@
  * integration.
  */
 #include "nodes.h"
+#include "request.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -154,7 +155,7 @@ static int in_view(const struct fs_path *p, const struct model_runtime *rt)
 int fs_link_lookup(struct fs_path *p, const char *name)
 {
 	struct model_runtime rt;
-	int ret = model_runtime_get(p->m, p->env, name, &rt);
+	int ret = request_runtime_get(p->m, p->env, name, &rt);
 
 	if (ret)
 		return ret;
@@ -192,7 +193,7 @@ static int link_target(struct buf *b, int integration, const char *env,
 int fs_link_show(const struct fs_path *p, struct fs_value *v)
 {
 	struct model_runtime rt;
-	int ret = model_runtime_get(p->m, p->env, p->runtime, &rt);
+	int ret = request_runtime_get(p->m, p->env, p->runtime, &rt);
 
 	if (ret)
 		return ret;

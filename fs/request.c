@@ -6,6 +6,7 @@
 #include "request.h"
 
 #include <errno.h>
+#include <string.h>
 #include <unistd.h>
 
 #define HOLD_MAX 4     /* rename resolves two paths; room to spare */
@@ -15,6 +16,19 @@ static __thread struct model *held[HOLD_MAX];
 static __thread int nheld;
 static __thread fuse_req_t current;
 
+/* What the request read: a few runtimes and environments, in turn. */
+#define MEMO_RUNTIMES 4
+#define MEMO_ENVS 2
+static __thread struct {
+	struct model *m;
+	struct model_runtime rt;
+} runtimes[MEMO_RUNTIMES];
+static __thread struct {
+	struct model *m;
+	struct model_env e;
+} envs[MEMO_ENVS];
+static __thread unsigned next_runtime, next_env;
+
 void request_begin(fuse_req_t req)
 {
 	current = req;
@@ -22,6 +36,7 @@ void request_begin(fuse_req_t req)
 
 void request_end(void)
 {
+	request_forget();
 	request_release();
 	cache_busy(0, 0);
 	current = NULL;
@@ -55,6 +70,12 @@ int request_in_group(gid_t gid)
 
 int request_hold(struct model *snap)
 {
+	for (int i = 0; i < nheld; i++) {
+		if (held[i] == snap) {
+			model_snapshot_put(snap);
+			return 0;
+		}
+	}
 	if (nheld == HOLD_MAX) {
 		model_snapshot_put(snap);
 		return -EBUSY;
@@ -67,4 +88,54 @@ void request_release(void)
 {
 	while (nheld > 0)
 		model_snapshot_put(held[--nheld]);
+}
+
+int request_runtime_get(struct model *m, const char *env, const char *name,
+		struct model_runtime *out)
+{
+	unsigned slot;
+	int ret;
+
+	for (int i = 0; i < MEMO_RUNTIMES; i++) {
+		if (runtimes[i].m == m && !strcmp(runtimes[i].rt.env, env) &&
+		    !strcmp(runtimes[i].rt.name, name)) {
+			*out = runtimes[i].rt;
+			return 0;
+		}
+	}
+	ret = model_runtime_get(m, env, name, out);
+	if (!ret) {
+		slot = next_runtime++ % MEMO_RUNTIMES;
+		runtimes[slot].m = m;
+		runtimes[slot].rt = *out;
+	}
+	return ret;
+}
+
+int request_env_get(struct model *m, const char *name, struct model_env *out)
+{
+	unsigned slot;
+	int ret;
+
+	for (int i = 0; i < MEMO_ENVS; i++) {
+		if (envs[i].m == m && !strcmp(envs[i].e.name, name)) {
+			*out = envs[i].e;
+			return 0;
+		}
+	}
+	ret = model_env_get(m, name, out);
+	if (!ret) {
+		slot = next_env++ % MEMO_ENVS;
+		envs[slot].m = m;
+		envs[slot].e = *out;
+	}
+	return ret;
+}
+
+void request_forget(void)
+{
+	for (int i = 0; i < MEMO_RUNTIMES; i++)
+		runtimes[i].m = NULL;
+	for (int i = 0; i < MEMO_ENVS; i++)
+		envs[i].m = NULL;
 }

@@ -24,11 +24,21 @@ gid_t request_gid(void);
 int request_in_group(gid_t gid);
 
 /* Keeps `snap` (a reference from model_snapshot_get()) until the current
- * request ends; -EBUSY (and the reference given back) when the request
- * already holds as many as it may. */
+ * request ends: one reference each, the one given back if it holds `snap`
+ * already; -EBUSY (and the reference given back) when the request holds
+ * as many snapshots as it may. */
 int request_hold(struct model *snap);
 
 /* Gives back everything the current request holds. */
 void request_release(void);
+
+/* model_runtime_get() and model_env_get(), read once per request: every
+ * file of a runtime resolves its environment and the runtime, and a
+ * listing with attributes (readdirplus) shows them all.  A change made
+ * by the request forgets what it read (request_forget(), from cache.c). */
+int request_runtime_get(struct model *m, const char *env, const char *name,
+		struct model_runtime *out);
+int request_env_get(struct model *m, const char *name, struct model_env *out);
+void request_forget(void);
 
 #endif
