@@ -31,7 +31,7 @@ FS_SRC := fs/buf.c fs/tree.c fs/org.c fs/project.c fs/lasterr.c fs/ops.c \
 	fs/request.c fs/snapshot.c fs/deploy.c fs/scratch.c fs/icp.c \
 	fs/access.c fs/inode.c fs/cache.c
 CORE_SRC := $(STORE_SRC) $(MODEL_SRC)
-UNIT_TESTS := test_buf test_store test_model test_deploy test_heartbeat
+UNIT_TESTS := test_buf test_inode test_store test_model test_deploy test_heartbeat
 
 objs = $(patsubst %.c,$(BUILD)/%.o,$(1))
 HEADERS := $(wildcard */*.h)
@@ -47,6 +47,9 @@ $(BUILD)/runtimefs: $(call objs,$(CORE_SRC) $(FS_SRC) fs/main.c)
 
 $(BUILD)/tests/test_buf: $(BUILD)/tests/unit/test_buf.o $(BUILD)/fs/buf.o
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(TEST_LDLIBS)
+
+$(BUILD)/tests/test_inode: $(BUILD)/tests/unit/test_inode.o $(BUILD)/fs/inode.o
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lpthread $(TEST_LDLIBS)
 
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(call objs,$(CORE_SRC))
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LDLIBS)

@@ -720,6 +720,66 @@ static void test_integration_scope(void **state)
 	assert_int_equal(unbound(f, &orders), 0);
 }
 
+/* What a watcher hears (model_watch()): the kinds and names, one line. */
+struct heard {
+	char text[512];
+};
+
+static void hear(void *ctx, const struct model_event *ev)
+{
+	static const char *const kinds[] = { "changed", "liveness", "runtime",
+		"env", "integration", "gone", "all" };
+	struct heard *h = ctx;
+	size_t n = strlen(h->text);
+
+	snprintf(h->text + n, sizeof(h->text) - n, "%s%s%s%s%s%s",
+			n ? " " : "", kinds[ev->kind], *ev->a ? ":" : "",
+			ev->a, *ev->b ? ":" : "", ev->b);
+}
+
+static void test_watcher_hears_changes(void **state)
+{
+	struct fixture *f = *state;
+	struct model_heartbeat_reply r;
+	struct model_runtime rt;
+	char cred[MODEL_SECRET_MAX];
+	struct heard h = { "" };
+
+	new_secret(f, &PROD, "orders-1", cred);
+	model_watch(f->m, hear, &h);
+	/* registration: the runtime, its secret no longer listed */
+	assert_int_equal(beat(f, cred, "orders-1", "prod", "4.4.0", &r), 0);
+	assert_string_equal(h.text, "runtime:prod:orders-1 gone:orders-1"
+			" changed");
+	/* a heartbeat that only moves time */
+	h.text[0] = '\0';
+	f->now += SEC;
+	assert_int_equal(beat(f, cred, "orders-1", "prod", "4.4.0", &r), 0);
+	assert_string_equal(h.text, "liveness:prod:orders-1");
+	/* the status turns by time alone after status_until_ns */
+	assert_int_equal(model_runtime_get(f->m, "prod", "orders-1", &rt), 0);
+	assert_int_equal(rt.status_until_ns, f->now + 30 * SEC);
+	f->now += 31 * SEC;
+	assert_int_equal(model_runtime_get(f->m, "prod", "orders-1", &rt), 0);
+	assert_string_equal(rt.status, "OFFLINE");
+	assert_int_equal(rt.status_until_ns, 0);
+	/* a refused change says nothing; reads say nothing */
+	h.text[0] = '\0';
+	assert_int_equal(model_env_create(f->m, "prod"), -EEXIST);
+	assert_int_equal(model_env_set_critical(f->m, "prod", "2"), -EINVAL);
+	assert_string_equal(h.text, "");
+	assert_int_equal(model_env_set_critical(f->m, "prod", "1"), 0);
+	assert_string_equal(h.text, "env:prod changed");
+	h.text[0] = '\0';
+	assert_int_equal(model_runtime_secret_revoke(f->m, "prod", "orders-1"),
+			0);
+	assert_string_equal(h.text, "runtime:prod:orders-1 changed");
+	h.text[0] = '\0';
+	assert_int_equal(model_runtime_delete(f->m, "prod", "orders-1"), 0);
+	assert_string_equal(h.text, "gone:orders-1 changed");
+	model_watch(f->m, NULL, NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -747,6 +807,8 @@ int main(void)
 				hb_setup, teardown),
 		cmocka_unit_test_setup_teardown(test_flusher_thread, hb_setup,
 				teardown),
+		cmocka_unit_test_setup_teardown(test_watcher_hears_changes,
+				hb_setup, teardown),
 		cmocka_unit_test_setup_teardown(test_integration_scope,
 				hb_setup, teardown),
 	};

@@ -1,0 +1,192 @@
+/*
+ * test_inode.c - the table of inodes the kernel knows (fs/inode.c):
+ * lookups counted and forgotten, paths, renames, and the walks the cache
+ * uses to tell the kernel what changed.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../../fs/inode.h"
+
+#define ROOT 1
+
+static int setup(void **state)
+{
+	(void)state;
+	return inode_init();
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	inode_fini();
+	return 0;
+}
+
+static const char *path(uint64_t ino)
+{
+	static char buf[256];
+
+	if (inode_path(ino, buf, sizeof(buf)))
+		return "(none)";
+	return buf;
+}
+
+static void test_lookups_and_forgets(void **state)
+{
+	uint64_t envs, prod, again;
+
+	(void)state;
+	assert_string_equal(path(ROOT), "/");
+	envs = inode_ref(ROOT, "environments");
+	prod = inode_ref(envs, "prod");
+	assert_true(envs > ROOT && prod > envs);
+	assert_string_equal(path(prod), "/environments/prod");
+	/* the same name again: the same inode, one lookup more */
+	again = inode_ref(envs, "prod");
+	assert_int_equal(again, prod);
+	assert_int_equal(inode_count(), 3);
+	inode_forget(prod, 1);
+	assert_string_equal(path(prod), "/environments/prod");
+	inode_forget(prod, 1);
+	assert_int_equal(inode_path(prod, (char[64]){ 0 }, 64), -ESTALE);
+	/* a parent stays while a child is held, then goes with it */
+	prod = inode_ref(envs, "prod");
+	inode_forget(envs, 1);
+	assert_string_equal(path(envs), "/environments");
+	inode_forget(prod, 1);
+	assert_int_equal(inode_count(), 1);
+	assert_int_equal(inode_find("/environments"), 0);
+	/* a name that comes back gets a new id */
+	assert_true(inode_ref(ROOT, "environments") > prod);
+	/* an unknown parent */
+	assert_int_equal(inode_ref(9999, "x"), 0);
+}
+
+static void test_child_paths(void **state)
+{
+	uint64_t envs = inode_ref(ROOT, "environments");
+	char buf[32];
+
+	(void)state;
+	assert_int_equal(inode_child_path(envs, "prod", buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "/environments/prod");
+	assert_int_equal(inode_child_path(ROOT, "README", buf, sizeof(buf)),
+			0);
+	assert_string_equal(buf, "/README");
+	assert_int_equal(inode_child_path(envs, "a-name-too-long-to-fit",
+			buf, sizeof(buf)), -ENAMETOOLONG);
+	assert_int_equal(inode_child_path(4242, "x", buf, sizeof(buf)),
+			-ESTALE);
+	assert_int_equal(inode_find("/environments"), envs);
+	assert_int_equal(inode_find("/"), ROOT);
+}
+
+static void test_rename(void **state)
+{
+	uint64_t dir = inode_ref(ROOT, "chat");
+	uint64_t spec = inode_ref(dir, "spec");
+	uint64_t tmp = inode_ref(dir, "sed1234");
+
+	(void)state;
+	/* sed -i: the scratch file goes over spec, which is known by id */
+	assert_int_equal(inode_move(dir, "sed1234", dir, "spec"), 0);
+	assert_string_equal(path(tmp), "/chat/spec");
+	assert_int_equal(inode_find("/chat/spec"), tmp);
+	assert_int_equal(inode_find("/chat/sed1234"), 0);
+	assert_string_equal(path(spec), "/chat/spec");
+	assert_int_equal(inode_ref(dir, "spec"), tmp);
+	inode_forget(spec, 1);
+	assert_int_equal(inode_path(spec, (char[64]){ 0 }, 64), -ESTALE);
+	assert_int_equal(inode_find("/chat/spec"), tmp);
+}
+
+struct seen {
+	char text[512];
+};
+
+static void see(void *ctx, const struct inode_seen *s)
+{
+	struct seen *w = ctx;
+	size_t n = strlen(w->text);
+
+	snprintf(w->text + n, sizeof(w->text) - n, "%s%s(%s)", n ? " " : "",
+			s->path, s->name);
+}
+
+static void test_walks(void **state)
+{
+	uint64_t envs = inode_ref(ROOT, "environments");
+	uint64_t prod = inode_ref(envs, "prod");
+	uint64_t rts = inode_ref(prod, "runtimes");
+	uint64_t chat = inode_ref(rts, "chat");
+	uint64_t projs = inode_ref(ROOT, "projects");
+	struct seen w = { "" };
+
+	(void)state;
+	inode_ref(chat, "status");
+	inode_ref(inode_ref(projs, "shop"), "chat");
+	assert_int_equal(inode_walk_below("/environments/prod/runtimes/chat",
+			0, see, &w), 0);
+	assert_string_equal(w.text, "/environments/prod/runtimes/chat(chat)"
+			" /environments/prod/runtimes/chat/status(status)");
+	w.text[0] = '\0';
+	assert_int_equal(inode_walk_below("/environments", 1, see, &w), 0);
+	assert_string_equal(w.text, "/environments(environments)"
+			" /environments/prod(prod)");
+	w.text[0] = '\0';
+	assert_int_equal(inode_walk_named("chat", see, &w), 0);
+	assert_true(strstr(w.text, "/environments/prod/runtimes/chat(chat)"));
+	assert_true(strstr(w.text, "/projects/shop/chat(chat)"));
+	assert_int_equal(strlen(w.text), strlen("/environments/prod/runtimes"
+			"/chat(chat) /projects/shop/chat(chat)"));
+	w.text[0] = '\0';
+	assert_int_equal(inode_walk_below("/nothing", 0, see, &w), 0);
+	assert_string_equal(w.text, "");
+	assert_int_equal(inode_walk_all(see, &w), 0);
+	assert_true(strstr(w.text, "/(") == w.text);
+}
+
+/* Many entries: the tables grow and every one is still found. */
+static void test_many(void **state)
+{
+	uint64_t dir = inode_ref(ROOT, "runtimes"), first = 0;
+	char name[32];
+
+	(void)state;
+	for (int i = 0; i < 5000; i++) {
+		snprintf(name, sizeof(name), "r%d", i);
+		uint64_t ino = inode_ref(dir, name);
+
+		if (!first)
+			first = ino;
+		assert_int_equal(ino, first + (uint64_t)i);
+	}
+	assert_int_equal(inode_count(), 5002);
+	assert_int_equal(inode_find("/runtimes/r4999"), first + 4999);
+	assert_string_equal(path(first + 1234), "/runtimes/r1234");
+	for (int i = 0; i < 5000; i++)
+		inode_forget(first + (uint64_t)i, 1);
+	assert_int_equal(inode_count(), 2);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_lookups_and_forgets,
+				setup, teardown),
+		cmocka_unit_test_setup_teardown(test_child_paths, setup,
+				teardown),
+		cmocka_unit_test_setup_teardown(test_rename, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_walks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_many, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
