@@ -168,7 +168,8 @@ static int64_t max_ns(int64_t a, int64_t b)
 }
 
 /* The last change of a runtime but its heartbeats' time: the ctime of
- * the files a heartbeat moves (see fill_stat() in ops.c). */
+ * the files a heartbeat moves (see fill_stat() in ops.c).  It moves by
+ * itself when the status turns, at status_until_ns. */
 static int64_t changed_ns(const struct model_runtime *rt)
 {
 	return max_ns(max_ns(max_ns(rt->registered_ns, rt->status_ns),
@@ -187,6 +188,7 @@ int fs_runtime_show(const struct fs_path *p, struct fs_value *v)
 		v->mtime_ns = rt.heartbeat_ns ? rt.heartbeat_ns :
 			rt.registered_ns;
 		v->ctime_ns = changed_ns(&rt);
+		v->until_ns = rt.status_until_ns;
 	}
 	return ret;
 }
@@ -281,6 +283,7 @@ static int attr_last_heartbeat(const struct model_runtime *rt,
 		struct fs_value *v)
 {
 	v->ctime_ns = changed_ns(rt);
+	v->until_ns = rt->status_until_ns;
 	return show_time(v, rt->heartbeat_ns, rt->heartbeat_ns ?
 			rt->heartbeat_ns : rt->registered_ns);
 }
