@@ -46,8 +46,12 @@
 #define VALUE_MAX (64 * 1024)       /* a value file's content at the most */
 #define UNKNOWN_INO 0xffffffffu     /* a name's inode not yet looked up */
 
+#define FILE_MAGIC 0x66696c65u      /* "file": fh is a struct fs_file */
+#define DIR_MAGIC 0x64697220u       /* "dir ": fh is a struct fs_dir */
+
 /* What an open file keeps. */
 struct fs_file {
+	unsigned magic;
 	struct fs_path p;
 	struct buf content;        /* what reads return */
 	struct buf written;        /* what writes have brought so far */
@@ -183,6 +187,7 @@ static int op_open(const char *path, struct fuse_file_info *fi)
 	f = calloc(1, sizeof(*f));
 	if (!f)
 		return -ENOMEM;
+	f->magic = FILE_MAGIC;
 	buf_init(&f->written, VALUE_MAX);
 	pthread_mutex_init(&f->lock, NULL);
 	f->scratch = scratch_open(path);
@@ -530,6 +535,7 @@ static int op_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 	f = calloc(1, sizeof(*f));
 	if (!f)
 		return -ENOMEM;
+	f->magic = FILE_MAGIC;
 	buf_init(&f->written, VALUE_MAX);
 	buf_init(&f->content, 0);
 	pthread_mutex_init(&f->lock, NULL);
@@ -676,6 +682,7 @@ static int op_statfs(struct statvfs *st)
 /* A directory open for reading: its names, taken when read from the
  * start, with their file types. */
 struct fs_dir {
+	unsigned magic;
 	char **names;
 	mode_t *types;
 	size_t n, cap;
@@ -875,6 +882,15 @@ static void ll_forget_multi(fuse_req_t req, size_t count,
 	fuse_reply_none(req);
 }
 
+/* `fi` if it names an open file, else NULL: getattr and setattr may come
+ * with an open directory's handle (futimens on a directory). */
+static struct fuse_file_info *file_only(struct fuse_file_info *fi)
+{
+	if (fi && fi->fh && *(unsigned *)(uintptr_t)fi->fh == FILE_MAGIC)
+		return fi;
+	return NULL;
+}
+
 static void reply_attr(fuse_req_t req, fuse_ino_t ino, const char *path,
 		struct fuse_file_info *fi)
 {
@@ -898,7 +914,7 @@ static void ll_getattr(fuse_req_t req, fuse_ino_t ino,
 	request_begin(req);
 	if ((ret = path_of(ino, NULL, path)))
 		return reply_err(req, ret);
-	reply_attr(req, ino, path, fi);
+	reply_attr(req, ino, path, file_only(fi));
 }
 
 static void ll_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
@@ -909,6 +925,7 @@ static void ll_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	int ret;
 
 	request_begin(req);
+	fi = file_only(fi);
 	ret = path_of(ino, NULL, path);
 	if (!ret && (to_set & FUSE_SET_ATTR_MODE))
 		ret = op_chmod(path, attr->st_mode, fi);
@@ -1154,6 +1171,7 @@ static void ll_opendir(fuse_req_t req, fuse_ino_t ino,
 	request_begin(req);
 	if (!d)
 		return reply_err(req, -ENOMEM);
+	d->magic = DIR_MAGIC;
 	ret = path_of(ino, NULL, path);
 	if (!ret)
 		ret = dir_check(path);

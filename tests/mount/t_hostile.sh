@@ -74,3 +74,19 @@ test_many_parallel_writers() {
 	run cat environments/prod/critical
 	expect "0"
 }
+
+# Times and sizes set through an open directory or file (futimens,
+# ftruncate): the daemon gets a directory's handle where a file's could be.
+test_calls_on_open_handles() {
+	mkdir -p environments/prod/runtimes/chat
+	run perl -e 'open(my $d, "<", "environments/prod") or die "$!\n";
+		utime(1, 1, $d) or die "utime: $!\n"; print "ok\n"'
+	expect ok
+	run perl -e 'open(my $f, "+<", "environments/prod/critical") or die;
+		truncate($f, 0) or die "truncate: $!\n"; print "ok\n"'
+	expect ok
+	run cat environments/prod/critical
+	expect 0
+	run stat -c %s environments/prod
+	expect 0
+}
