@@ -163,12 +163,12 @@ int fs_version_unlink(const struct fs_path *p)
 /* versions/ and endpoints/: their mtime is the latest deploy's. */
 int fs_deploy_dir_show(const struct fs_path *p, struct fs_value *v)
 {
-	char *text = NULL;
-	int64_t mtime = 0;
-	int ret = model_spec_get(p->m, p->env, p->runtime, &text, &mtime);
+	struct model_runtime rt;
+	int ret = request_runtime_get(p->m, p->env, p->runtime, &rt);
 
-	free(text);
-	v->mtime_ns = mtime;
+	if (!ret)
+		v->mtime_ns = rt.deployed_ns ? rt.deployed_ns :
+			rt.registered_ns;
 	return ret;
 }
 
@@ -177,7 +177,7 @@ int fs_deploy_dir_show(const struct fs_path *p, struct fs_value *v)
 int fs_endpoint_lookup(struct fs_path *p, const char *name)
 {
 	struct model_endpoint e;
-	int ret = model_endpoint_get(p->m, p->env, p->runtime, name, &e);
+	int ret = request_endpoint_get(p->m, p->env, p->runtime, name, &e);
 
 	if (!ret)
 		memcpy(p->endpoint, e.name, sizeof(p->endpoint));
@@ -217,7 +217,7 @@ int fs_endpoint_rmdir(const struct fs_path *p)
 static int endpoint(const struct fs_path *p, struct model_endpoint *e,
 		struct fs_value *v)
 {
-	int ret = model_endpoint_get(p->m, p->env, p->runtime, p->endpoint,
+	int ret = request_endpoint_get(p->m, p->env, p->runtime, p->endpoint,
 			e);
 
 	if (!ret)

@@ -27,6 +27,12 @@ static __thread struct {
 	struct model *m;
 	struct model_env e;
 } envs[MEMO_ENVS];
+static __thread struct {
+	struct model *m;
+	char env[MODEL_NAME_MAX];
+	char runtime[MODEL_NAME_MAX];
+	struct model_endpoint e;
+} endpoint_memo;
 static __thread unsigned next_runtime, next_env;
 
 void request_begin(fuse_req_t req)
@@ -132,8 +138,31 @@ int request_env_get(struct model *m, const char *name, struct model_env *out)
 	return ret;
 }
 
+int request_endpoint_get(struct model *m, const char *env, const char *name,
+		const char *endpoint, struct model_endpoint *out)
+{
+	int ret;
+
+	if (endpoint_memo.m == m && !strcmp(endpoint_memo.env, env) &&
+	    !strcmp(endpoint_memo.runtime, name) &&
+	    !strcmp(endpoint_memo.e.name, endpoint)) {
+		*out = endpoint_memo.e;
+		return 0;
+	}
+	ret = model_endpoint_get(m, env, name, endpoint, out);
+	if (!ret && strlen(env) < MODEL_NAME_MAX &&
+	    strlen(name) < MODEL_NAME_MAX) {
+		endpoint_memo.m = m;
+		strcpy(endpoint_memo.env, env);
+		strcpy(endpoint_memo.runtime, name);
+		endpoint_memo.e = *out;
+	}
+	return ret;
+}
+
 void request_forget(void)
 {
+	endpoint_memo.m = NULL;
 	for (int i = 0; i < MEMO_RUNTIMES; i++)
 		runtimes[i].m = NULL;
 	for (int i = 0; i < MEMO_ENVS; i++)

@@ -39,6 +39,9 @@ void request_release(void);
 int request_runtime_get(struct model *m, const char *env, const char *name,
 		struct model_runtime *out);
 int request_env_get(struct model *m, const char *name, struct model_env *out);
+/* model_endpoint_get(), the same way: each file of an endpoint reads it. */
+int request_endpoint_get(struct model *m, const char *env, const char *name,
+		const char *endpoint, struct model_endpoint *out);
 void request_forget(void);
 
 #endif
