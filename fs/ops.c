@@ -831,6 +831,25 @@ static int path_of(fuse_ino_t ino, const char *name, char *path)
 		inode_path(ino, path, PATH_MAX);
 }
 
+/* Starts a request that changes the directory `parent` (which the kernel
+ * holds locked meanwhile): the path of its child `name`. */
+static int begin_in(fuse_req_t req, fuse_ino_t parent, const char *name,
+		char *path)
+{
+	request_begin(req);
+	cache_busy(parent, 0);
+	return path_of(parent, name, path);
+}
+
+/* Starts a request on an open file: its path, for the log, even if it
+ * went since it was opened. */
+static void begin_on(fuse_req_t req, fuse_ino_t ino, char *path)
+{
+	request_begin(req);
+	if (path_of(ino, NULL, path))
+		strcpy(path, "(removed)");
+}
+
 static void ll_init(void *userdata, struct fuse_conn_info *conn)
 {
 	self = userdata;
@@ -965,9 +984,7 @@ static void ll_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 	char path[PATH_MAX];
 	int ret;
 
-	request_begin(req);
-	cache_busy(parent, 0);
-	ret = path_of(parent, name, path);
+	ret = begin_in(req, parent, name, path);
 	if (!ret)
 		ret = op_mkdir(path, mode);
 	if (ret)
@@ -978,27 +995,17 @@ static void ll_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 static void ll_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	char path[PATH_MAX];
-	int ret;
+	int ret = begin_in(req, parent, name, path);
 
-	request_begin(req);
-	cache_busy(parent, 0);
-	ret = path_of(parent, name, path);
-	if (!ret)
-		ret = op_unlink(path);
-	reply_err(req, ret);
+	reply_err(req, ret ? ret : op_unlink(path));
 }
 
 static void ll_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	char path[PATH_MAX];
-	int ret;
+	int ret = begin_in(req, parent, name, path);
 
-	request_begin(req);
-	cache_busy(parent, 0);
-	ret = path_of(parent, name, path);
-	if (!ret)
-		ret = op_rmdir(path);
-	reply_err(req, ret);
+	reply_err(req, ret ? ret : op_rmdir(path));
 }
 
 static void ll_symlink(fuse_req_t req, const char *target, fuse_ino_t parent,
@@ -1007,9 +1014,7 @@ static void ll_symlink(fuse_req_t req, const char *target, fuse_ino_t parent,
 	char path[PATH_MAX];
 	int ret;
 
-	request_begin(req);
-	cache_busy(parent, 0);
-	ret = path_of(parent, name, path);
+	ret = begin_in(req, parent, name, path);
 	if (!ret)
 		ret = op_symlink(target, path);
 	if (ret)
@@ -1098,9 +1103,7 @@ static void ll_write(fuse_req_t req, fuse_ino_t ino, const char *data,
 	char path[PATH_MAX];
 	int ret;
 
-	request_begin(req);
-	if (path_of(ino, NULL, path))
-		strcpy(path, "(removed)");
+	begin_on(req, ino, path);
 	ret = op_write(path, data, size, off, fi);
 	if (ret < 0)
 		return reply_err(req, ret);
@@ -1113,9 +1116,7 @@ static void ll_flush(fuse_req_t req, fuse_ino_t ino,
 {
 	char path[PATH_MAX];
 
-	request_begin(req);
-	if (path_of(ino, NULL, path))
-		strcpy(path, "(removed)");
+	begin_on(req, ino, path);
 	reply_err(req, op_flush(path, fi));
 }
 
@@ -1124,9 +1125,7 @@ static void ll_release(fuse_req_t req, fuse_ino_t ino,
 {
 	char path[PATH_MAX];
 
-	request_begin(req);
-	if (path_of(ino, NULL, path))
-		strcpy(path, "(removed)");
+	begin_on(req, ino, path);
 	reply_err(req, op_release(path, fi));
 }
 
@@ -1137,9 +1136,7 @@ static void ll_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	char path[PATH_MAX];
 	int ret;
 
-	request_begin(req);
-	cache_busy(parent, 0);
-	ret = path_of(parent, name, path);
+	ret = begin_in(req, parent, name, path);
 	if (!ret)
 		ret = op_create(path, mode, fi);
 	if (ret)
