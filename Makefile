@@ -64,7 +64,7 @@ $(BUILD)/bench/load: bench/load.c
 #   make bench ENVS=2 PER_ENV=250 RUNS=3 ROW_BUDGET=60
 # The populated database is cached in /var/tmp/runtimefs-bench (BENCH_DIR).
 bench: deps all $(BUILD)/bench/load
-	RUNTIMEFS=$(BUILD)/runtimefs LOAD=$(BUILD)/bench/load bash bench/run.sh
+	RUNTIMEFS=$${RUNTIMEFS:-$(BUILD)/runtimefs} LOAD=$(BUILD)/bench/load bash bench/run.sh
 
 deps:
 	@missing=$$(for p in $(DEPS); do \

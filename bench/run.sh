@@ -248,10 +248,12 @@ read -r built_s built_rate built_rss_kb < "$CACHE/built.txt"
 cp "$CACHE"/state.db* "$WORK/"
 FLEET=$CACHE/fleet.txt
 
-cpu=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
-mhz=$(lscpu | sed -n 's/^CPU max MHz: *//p;s/^CPU MHz: *//p' | head -1)
+cpu=$(lscpu | awk -F': *' '/^Model name/ { m = $2 } /^CPU family/ { f = $2 }
+	/^Model:/ { n = $2 } /^BogoMIPS/ { b = $2 } /^Thread\(s\) per core/ { t = $2 }
+	END { printf "%s, family %s model %s, BogoMIPS %s, %s thread(s) per core", m, f, n, b, t }')
+grep -qw hypervisor /proc/cpuinfo && cpu="$cpu; virtual machine"
 commit=$(git -C "$(dirname "$(dirname "$RUNTIMEFS")")" describe --always --dirty 2>/dev/null || echo unknown)
-machine="$(date -u +%Y-%m-%dT%H:%M:%SZ); daemon at commit $commit; $(nproc) cores ($cpu${mhz:+, $mhz MHz}), $(free -g | awk '/Mem:/ { print $2 }') GiB memory, kernel $(uname -r); database on $(df -T "$WORK" | awk 'NR == 2 { print $2 }')."
+machine="$(date -u +%Y-%m-%dT%H:%M:%SZ); daemon at commit $commit. Machine: $(nproc) CPUs (lscpu: $cpu), $(free -g | awk '/Mem:/ { print $2 }') GiB memory, kernel $(uname -r), libfuse $(fusermount3 -V 2>&1 | sed 's/.*version: *//'), SQLite $(sqlite3 --version 2>/dev/null | cut -d' ' -f1); database on $(df -T "$WORK" | awk 'NR == 2 { print $2 }')."
 
 start
 alive
