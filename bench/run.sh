@@ -115,9 +115,10 @@ fail() {
 cleanup() {
 	local m
 	trap - EXIT INT TERM HUP
+	# a dead daemon's mount is no mountpoint to mountpoint(1) (ENOTCONN)
 	for m in "$MNT" "${SHM_MNT:-}"; do
-		[ -n "$m" ] && mountpoint -q "$m" 2>/dev/null &&
-			{ fusermount3 -u "$m" 2>/dev/null || fusermount3 -u -z "$m" 2>/dev/null || true; }
+		[ -n "$m" ] && awk -v m="$m" '$2 == m { f = 1 } END { exit !f }' /proc/self/mounts &&
+			{ fusermount3 -u "$m" 2>/dev/null || fusermount3 -u -z "$m" 2>/dev/null || umount -l "$m" || true; }
 	done
 	if [ -n "$daemon" ]; then
 		kill "$daemon" 2>/dev/null || true
