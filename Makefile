@@ -2,6 +2,7 @@
 #
 #   make            build build/runtimefs
 #   make run        install what is missing, build, mount ./mnt on ./runtimefs.db
+#   make bench      the benchmark against tmpfs (see README.md, "Benchmark")
 #   make test       install what is missing, build, run every test (also
 #                   under ASan+UBSan, and the unit tests under valgrind)
 #   make install    install the binary, mount helper and systemd unit
@@ -61,8 +62,12 @@ $(BUILD)/bench/load: bench/load.c
 	$(CC) $(CFLAGS) -o $@ $< -lpthread
 
 # The benchmark against tmpfs (bench/run.sh); writes bench/results.md.
+#   make bench                  10 × 1,000 agent runtimes, the whole suite
+#   make bench BIG=1            1 × 100,000 MI runtimes: listing, RSS, size
+#   make bench ENVS=2 PER_ENV=250 RUNS=3 ROW_BUDGET=60
+# The populated database is cached in /var/tmp/runtimefs-bench (BENCH_DIR).
 bench: deps all $(BUILD)/bench/load
-	bash bench/run.sh
+	RUNTIMEFS=$${RUNTIMEFS:-$(BUILD)/runtimefs} LOAD=$(BUILD)/bench/load bash bench/run.sh
 
 deps:
 	@missing=$$(for p in $(DEPS); do \
