@@ -6,10 +6,11 @@
  *
  * Options of our own: offline_after=SECONDS (30), endpoint_base=URL
  * (https://runtimes.example), admin_gid=GID and heartbeat_gid=GID (see
- * access.c).  Everything else goes to libfuse (allow_other,
+ * access.c), restore (restore.c).  Everything else goes to libfuse (allow_other,
  * default_permissions, -f, -d, -s, ...).
  */
 #include "fs.h"
+#include "restore.h"
 #include "tree.h"
 
 #include <errno.h>
@@ -31,6 +32,7 @@ struct options {
 	char *nonopt[2];
 	int nnonopt;
 	int help;
+	int restore;
 };
 
 #define OPT(t, p) { t, offsetof(struct options, p), 1 }
@@ -41,6 +43,7 @@ static const struct fuse_opt option_spec[] = {
 	OPT("endpoint_base=%s", endpoint_base),
 	OPT("admin_gid=%u", admin_gid),
 	OPT("heartbeat_gid=%u", heartbeat_gid),
+	OPT("restore", restore),
 	OPT("-h", help),
 	OPT("--help", help),
 	FUSE_OPT_END
@@ -76,6 +79,8 @@ static void usage(const char *prog)
 	       "    -o admin_gid=GID       this group administers the tree too\n"
 	       "    -o heartbeat_gid=GID   this group may write heartbeat\n"
 	       "                           (with allow_other,default_permissions)\n"
+	       "    -o restore             take a backup into this empty database;\n"
+	       "                           it is committed at unmount\n"
 	       "\n", prog, prog);
 }
 
@@ -179,6 +184,12 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "runtimefs: %s\n", model_errmsg());
 		goto out;
 	}
+	if (o.restore && model_restore_empty(fs.m)) {
+		fprintf(stderr, "runtimefs: %s\n", model_errmsg());
+		model_close(fs.m);
+		fs.m = NULL;
+		goto out;
+	}
 	model_close(fs.m);
 	fs.m = NULL;
 	clock_gettime(CLOCK_REALTIME, &ts);
@@ -187,7 +198,10 @@ int main(int argc, char *argv[])
 	fs.gid = getgid();
 	fs_access.admin_gid = (gid_t)o.admin_gid;
 	fs_access.heartbeat_gid = (gid_t)o.heartbeat_gid;
-	ret = fuse_main(args.argc, args.argv, &fs_operations, &fs);
+	ret = fuse_main(args.argc, args.argv, o.restore ?
+			&fs_restore_operations : &fs_operations, &fs);
+	if (!ret && fs_restore_failed)
+		ret = 1;
 	model_close(fs.m);
 out:
 	free(db);

@@ -256,3 +256,29 @@ int model_runtime_secret_revoke(struct model *m, const char *env,
 		ret = model_fail_store(ret);
 	return model_end(m, ret);
 }
+
+int model_runtime_secret_get(struct model *m, const char *env,
+		const char *name, struct model_secret *out)
+{
+	unsigned char raw[MODEL_SECRET_BYTES];
+	struct store_runtime rt;
+	struct store_secret row;
+	int ret;
+
+	model_lock(m);
+	ret = model_runtime_row(m, env, name, &rt);
+	if (!ret && !*rt.secret)
+		ret = model_fail(-ENOENT, "runtime '%s' has no bound secret",
+				name);
+	if (!ret && (ret = store_secret_get_key(m->store, rt.secret, &row)))
+		ret = model_fail_store(ret);
+	if (!ret)
+		ret = model_secret_open(m, &row, raw);
+	if (!ret) {
+		secret_copy(out, &row);
+		secret_format(out->secret, row.key_id, raw);
+	}
+	sodium_memzero(raw, sizeof(raw));
+	model_unlock(m);
+	return ret;
+}

@@ -1,0 +1,17 @@
+/*
+ * restore.h - the mount of `-o restore` (restore.c): an empty tree that a
+ * backup is copied into, and that becomes the database at unmount.
+ */
+#ifndef FS_RESTORE_H
+#define FS_RESTORE_H
+
+#include "fs.h"
+
+/* The operations to mount with -o restore, on an empty database. */
+extern const struct fuse_operations fs_restore_operations;
+
+/* Set at unmount when the restore was refused (the database stayed
+ * empty): the daemon then exits 1. */
+extern int fs_restore_failed;
+
+#endif
