@@ -142,3 +142,153 @@ $ID1"
 4"
 	unmount2
 }
+
+# restore_with CMD...: a fresh empty database mounted with -o restore,
+# CMD run (its output and code in $OUT, $RC), then unmounted ($RC2).
+restore_with() {
+	rm -f "$WORK/new.db" "$WORK/new.db.key"
+	mount2 -o restore || return 1
+	run "$@"
+	LASTERR=$(cut -d' ' -f2- "$WORK/new/.last_error")
+	unmount2
+}
+
+test_restore_cp_and_rsync() {
+	backup
+	run cp -a snapshots/b "$WORK/cp"
+	expect_rc 0
+	restore_with cp -a "$WORK/cp/." "$WORK/new/"
+	expect ""
+	expect_rc 0
+	[ "$RC2" = 0 ] || fail "cp -a: the restore was refused: $(tail -1 "$WORK/new.log")"
+	mount2
+	run diff <(listing snapshots/b) <(listing "$WORK/new")
+	expect ""
+	unmount2
+	restore_with rsync -a "$WORK/cp/" "$WORK/new/"
+	expect ""
+	expect_rc 0
+	[ "$RC2" = 0 ] || fail "rsync -a: the restore was refused: $(tail -1 "$WORK/new.log")"
+	mount2
+	run diff <(listing snapshots/b) <(listing "$WORK/new")
+	expect ""
+	send "$(hb "$S1" orders-eu-1)" "$WORK/new"
+	expect "{\"acknowledged\":true,\"runtimeId\":\"$ID1\",\"commands\":[]}"
+	unmount2
+}
+
+test_restore_into_a_non_empty_database() {
+	backup
+	mount2
+	mkdir "$WORK/new/environments/kept"
+	unmount2
+	mount2 -o restore
+	expect_rc 0
+	[ "$RC2" = 1 ] || fail "-o restore on a non-empty database: exit $RC2"
+	run tail -1 "$WORK/new.log"
+	expect "runtimefs: a restore goes into an empty database only; this one holds 1 environment(s), 0 project(s) and 0 snapshot(s)"
+	mount2
+	run ls "$WORK/new/environments"
+	expect "kept"
+	unmount2
+}
+
+# edit FILE SED: the backup extracted, FILE edited, archived again.
+edit_backup() {
+	rm -rf "$WORK/x" && mkdir "$WORK/x" &&
+	tar -C "$WORK/x" -xf "$WORK/b.tar" &&
+	sed -i "$2" "$WORK/x/$1" &&
+	tar -C "$WORK/x" -cf "$WORK/bad.tar" .
+}
+
+# The database the restore went into is still empty.
+expect_target_empty() {
+	[ "$RC2" = 1 ] || fail "the refused restore's daemon exited with $RC2"
+	mount2
+	run ls -A "$WORK/new/environments" "$WORK/new/projects"
+	expect "$WORK/new/environments:
+
+$WORK/new/projects:"
+	unmount2
+}
+
+test_restore_refuses_a_pin_to_a_missing_version() {
+	backup
+	edit_backup environments/prod/runtimes/chat/endpoints/canary/version 's/1/9/'
+	restore_with tar -C "$WORK/new" -xf "$WORK/bad.tar"
+	expect "tar: .: Cannot utime: No such file or directory
+tar: Exiting with failure status due to previous errors"
+	expect_rc 2
+	run echo "$LASTERR"
+	expect "utimens /: environments/prod/runtimes/chat/endpoints/canary/version: the runtime has no version 9 (No such file or directory)"
+	run tail -1 "$WORK/new.log"
+	expect "runtimefs: restore refused, $WORK/new.db is left empty: environments/prod/runtimes/chat/endpoints/canary/version: the runtime has no version 9 (No such file or directory)"
+	expect_target_empty
+}
+
+test_restore_refuses_a_bad_value() {
+	backup
+	edit_backup environments/prod/critical 's/1/2/'
+	restore_with tar -C "$WORK/new" -xf "$WORK/bad.tar"
+	expect "tar: ./environments/prod/critical: Cannot close: Invalid argument
+tar: .: Cannot utime: Invalid argument
+tar: Exiting with failure status due to previous errors"
+	expect_rc 2
+	run echo "$LASTERR"
+	expect "utimens /: environments/prod/critical: '2' is not one of the values this file takes (Invalid argument)"
+	run tail -1 "$WORK/new.log"
+	expect "runtimefs: restore refused, $WORK/new.db is left empty: environments/prod/critical: '2' is not one of the values this file takes (Invalid argument)"
+	expect_target_empty
+}
+
+# versions/N are immutable: one edited no longer matches spec.
+test_restore_refuses_an_edited_version() {
+	backup
+	edit_backup environments/prod/runtimes/chat/versions/3 's/chat:3/chat:9/'
+	restore_with tar -C "$WORK/new" -xf "$WORK/bad.tar"
+	expect "tar: .: Cannot utime: Invalid argument
+tar: Exiting with failure status due to previous errors"
+	expect_rc 2
+	run tail -1 "$WORK/new.log"
+	expect "runtimefs: restore refused, $WORK/new.db is left empty: environments/prod/runtimes/chat/spec: not the spec of the latest version (3) (Invalid argument)"
+	expect_target_empty
+}
+
+# A file the tree would show otherwise (here a bound secret's snippet
+# whose runtime line was changed) is refused, and so is a file the tree
+# does not have.
+test_restore_refuses_what_the_tree_would_not_show() {
+	backup
+	edit_backup environments/prod/runtimes/orders-eu-1/secret.toml 's/^runtime = .*/runtime = "other"/'
+	restore_with tar -C "$WORK/new" -xf "$WORK/bad.tar"
+	expect_rc 2
+	run tail -1 "$WORK/new.log"
+	expect "runtimefs: restore refused, $WORK/new.db is left empty: environments/prod/runtimes/orders-eu-1/secret.toml: the snippet is for runtime 'other' of environment 'prod' (Invalid argument)"
+	expect_target_empty
+	rm -f "$WORK/new.db" "$WORK/new.db.key"
+	mount2 -o restore
+	run mkdir -p "$WORK/new/environments/prod/stray"
+	expect "mkdir: cannot create directory ‘$WORK/new/environments/prod/stray’: Operation not permitted"
+	run cat "$WORK/new/.last_error"
+	expect_has "mkdir /environments/prod/stray: 'environments/prod/stray' is not part of a runtimefs tree (Operation not permitted)"
+	run touch "$WORK/new/environments/prod/runtimes"
+	expect "touch: cannot touch '$WORK/new/environments/prod/runtimes': Operation not permitted"
+	unmount2
+	expect_target_empty
+}
+
+# A restore made in the -o restore mount is read back there as written,
+# and reading it changes nothing.
+test_restore_mount_is_a_plain_tree_until_unmount() {
+	backup
+	mount2 -o restore
+	tar -C "$WORK/new" -xf "$WORK/b.tar"
+	run cat "$WORK/new/environments/prod/critical"
+	expect "1"
+	run diff <(listing snapshots/b) <(listing "$WORK/new")
+	expect ""
+	run ls "$WORK/new.db.restore"
+	expect_rc 2
+	unmount2
+	[ "$RC2" = 0 ] || fail "the restore was refused: $(tail -1 "$WORK/new.log")"
+}
