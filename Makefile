@@ -31,7 +31,8 @@ FS_SRC := fs/buf.c fs/tree.c fs/org.c fs/project.c fs/lasterr.c fs/ops.c \
 	fs/request.c fs/snapshot.c fs/deploy.c fs/scratch.c fs/icp.c \
 	fs/access.c fs/restore.c
 CORE_SRC := $(STORE_SRC) $(MODEL_SRC)
-UNIT_TESTS := test_buf test_store test_model test_deploy test_heartbeat
+UNIT_TESTS := test_buf test_store test_model test_deploy test_heartbeat \
+	test_restore
 
 objs = $(patsubst %.c,$(BUILD)/%.o,$(1))
 HEADERS := $(wildcard */*.h)

@@ -12,6 +12,9 @@
  * file; a restore that would be refused fails there.  At unmount the same
  * build, if it goes through, is renamed over the empty database; if not,
  * the database stays empty, the reason is logged and the daemon exits 1.
+ *
+ * MOUNT/.last_error answers as in the ordinary mount; a backup of the
+ * live tree carries one, and writing it over is accepted and dropped.
  */
 #include "fs.h"
 #include "lasterr.h"
@@ -318,6 +321,10 @@ static int build(struct fs *fs, int keep)
 
 /* -- the operations ---------------------------------------------------- */
 
+/* tar unlinks what exists before it creates it: MOUNT/.last_error is
+ * then gone until the create, which writes nowhere. */
+static int last_error_gone;
+
 static int is_last_error(const char *path)
 {
 	return !strcmp(path, "/.last_error");
@@ -351,6 +358,8 @@ static int op_getattr(const char *path, struct stat *st,
 	int ret = 0;
 
 	(void)fi;
+	if (is_last_error(path) && last_error_gone)
+		return -ENOENT;
 	if (is_last_error(path)) {
 		buf_init(&b, 4096);
 		if (lasterr_show(fuse_get_context()->uid, &b))
@@ -382,7 +391,7 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
 	(void)flags;
 	filler(buf, ".", NULL, 0, 0);
 	filler(buf, "..", NULL, 0, 0);
-	if (!n)
+	if (!n && !last_error_gone)
 		filler(buf, ".last_error", NULL, 0, 0);
 	pthread_mutex_lock(&lock);
 	for (int b = 0; b < BUCKETS; b++)
@@ -408,6 +417,10 @@ static int op_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 {
 	int ret;
 
+	if (is_last_error(path)) {
+		last_error_gone = 0;
+		return 0;
+	}
 	pthread_mutex_lock(&lock);
 	ret = add(path, 'f', mode, NULL);
 	pthread_mutex_unlock(&lock);
@@ -493,6 +506,8 @@ static int op_write(const char *path, const char *data, size_t size,
 	int ret;
 
 	(void)fi;
+	if (is_last_error(path))
+		return (int)size;
 	fs_errclear();
 	pthread_mutex_lock(&lock);
 	e = find(path);
@@ -546,6 +561,8 @@ static int op_truncate(const char *path, off_t size,
 	int ret = 0;
 
 	(void)fi;
+	if (is_last_error(path))
+		return 0;
 	pthread_mutex_lock(&lock);
 	e = find(path);
 	if (!e || e->type != 'f')
@@ -570,6 +587,10 @@ static int op_unlink(const char *path)
 	struct entry *e;
 	int ret = 0;
 
+	if (is_last_error(path) && !last_error_gone) {
+		last_error_gone = 1;
+		return 0;
+	}
 	pthread_mutex_lock(&lock);
 	e = find(path);
 	if (!e)
@@ -649,6 +670,8 @@ static int op_utimens(const char *path, const struct timespec tv[2],
 	(void)fi;
 	if (tv && tv[1].tv_nsec != UTIME_NOW && tv[1].tv_nsec != UTIME_OMIT)
 		t = (int64_t)tv[1].tv_sec * 1000000000LL + tv[1].tv_nsec;
+	if (is_last_error(path))
+		return 0;
 	pthread_mutex_lock(&lock);
 	e = find(path);
 	if (!strcmp(path, "/")) {
@@ -673,7 +696,7 @@ static int op_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
 	if ((e = find(path)) && e->type != 'l')
 		e->mode = mode & 07777;
 	pthread_mutex_unlock(&lock);
-	return e || !strcmp(path, "/") ? 0 : -ENOENT;
+	return e || !strcmp(path, "/") || is_last_error(path) ? 0 : -ENOENT;
 }
 
 static int op_chown(const char *path, uid_t uid, gid_t gid,

@@ -103,6 +103,16 @@ struct restore_path {
 	int64_t number;
 };
 
+/* Fails with the last message prefixed by `what` (copied first: the
+ * message is written over by model_fail()). */
+static int prefixed(int err, const char *what)
+{
+	char why[512];
+
+	snprintf(why, sizeof(why), "%s", model_errmsg());
+	return model_fail(err, "%s: %s", what, why);
+}
+
 static int among(const char *const *list, const char *s)
 {
 	for (; *list; list++)
@@ -189,6 +199,8 @@ static int classify(const char *path, char type, struct restore_path *out)
 	if (strlen(path) >= sizeof(copy))
 		return model_fail(-ENAMETOOLONG, "'%.40s...' is too long for a"
 				" runtimefs tree", path);
+	if (strncmp(path, "environments", 12) && strncmp(path, "projects", 8))
+		return 1;
 	snprintf(copy, sizeof(copy), "%s", path);
 	n = split(copy, comp);
 	if (n == 0)
@@ -217,7 +229,7 @@ static int classify(const char *path, char type, struct restore_path *out)
 		return 0;
 	}
 	if (bad)
-		return model_fail(bad, "'%s': %s", path, model_errmsg());
+		return prefixed(bad, path);
 	return model_fail(-EPERM, "'%s' is not part of a runtimefs tree",
 			path);
 }
@@ -231,15 +243,20 @@ int model_restore_path(const char *path, char type)
 
 /* -- values ------------------------------------------------------------ */
 
+static int blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
 /* The one-line value in `data` without surrounding blanks, into `out`. */
 static int value_text(const char *path, const char *data, size_t len,
 		char *out, size_t cap)
 {
-	while (len && strchr(" \t\r\n", *data)) {
+	while (len && blank(*data)) {
 		data++;
 		len--;
 	}
-	while (len && strchr(" \t\r\n", data[len - 1]))
+	while (len && blank(data[len - 1]))
 		len--;
 	if (len >= cap)
 		return model_fail(-EINVAL, "%s: a value of at most %zu bytes"
@@ -257,6 +274,7 @@ static int value_text(const char *path, const char *data, size_t len,
 /* RFC 3339 UTC as runtimefs writes it: 2026-11-23T12:17:48Z. */
 static int parse_time(const char *path, const char *s, int64_t *ns)
 {
+	char back[MODEL_TIME_MAX];
 	struct tm tm;
 	const char *end;
 
@@ -266,8 +284,12 @@ static int parse_time(const char *path, const char *s, int64_t *ns)
 		return model_fail(-EINVAL, "%s: '%s' is not a time as"
 				" 2026-11-23T12:17:48Z", path, s);
 	*ns = (int64_t)timegm(&tm) * 1000000000LL;
-	return *ns > 0 ? 0 : model_fail(-EINVAL, "%s: '%s' is before 1970",
-			path, s);
+	/* what strptime let through (a 13th month) does not read back */
+	model_time_format(*ns, back);
+	if (strcmp(back, s))
+		return model_fail(-EINVAL, "%s: '%s' is not a time as"
+				" 2026-11-23T12:17:48Z", path, s);
+	return 0;
 }
 
 static int parse_uuid(const char *path, const char *s)
@@ -347,7 +369,7 @@ static int snippet_value(const char *path, const char *text,
 	if (placeholder && !strcmp(out, placeholder))
 		*out = '\0';
 	else if (placeholder && model_name_check(key, out))
-		return model_fail(-EINVAL, "%s: %s", path, model_errmsg());
+		return prefixed(-EINVAL, path);
 	return 0;
 }
 
@@ -376,13 +398,13 @@ static int parse_snippet(const char *path, const char *data, size_t len,
 			sizeof(cred))))
 		return ret;
 	if (model_name_check("environment", sn->env))
-		return model_fail(-EINVAL, "%s: %s", path, model_errmsg());
+		return prefixed(-EINVAL, path);
 	if (!*sn->project != !*sn->integration)
 		return model_fail(-EINVAL, "%s: a secret is scoped to a project"
 				" and an integration, or to neither", path);
 	ret = model_secret_parse(cred, sn->key_id, sn->raw);
 	sodium_memzero(cred, sizeof(cred));
-	return ret ? model_fail(ret, "%s: %s", path, model_errmsg()) : 0;
+	return ret ? prefixed(ret, path) : 0;
 }
 
 /* versions/N: the spec fields with agentRuntimeId, version (which must be
@@ -396,7 +418,7 @@ static int parse_version(const char *path, const char *data, size_t len,
 
 	*canon = NULL;
 	if ((ret = model_spec_canonical(data, len, canon)))
-		return model_fail(ret, "%s: %s", path, model_errmsg());
+		return prefixed(ret, path);
 	o = cJSON_ParseWithLength(data, len);
 	id = cJSON_GetObjectItemCaseSensitive(o, "agentRuntimeId");
 	v = cJSON_GetObjectItemCaseSensitive(o, "version");
@@ -449,7 +471,7 @@ static int check_runtime_value(const char *path, const char *leaf,
 	    ((!strcmp(leaf, "project") || !strcmp(leaf, "integration")) &&
 			*s))
 		return model_name_check(leaf, s) ?
-			model_fail(-EINVAL, "%s: %s", path, model_errmsg()) : 0;
+			prefixed(-EINVAL, path) : 0;
 	if (!strcmp(leaf, "secret") && (strlen(s) != MODEL_KEY_ID_LEN - 1 ||
 			strspn(s, "0123456789abcdef") != strlen(s)))
 		return model_fail(-EINVAL, "%s: a key id is 8 hex digits",
@@ -512,8 +534,7 @@ int model_restore_check(const char *path, const char *data, size_t len)
 				return 0;
 			ret = model_spec_canonical(data, len, &canon);
 			cJSON_free(canon);
-			return ret ? model_fail(ret, "%s: %s", path,
-					model_errmsg()) : 0;
+			return ret ? prefixed(ret, path) : 0;
 		}
 		if ((ret = value_text(path, data, len, value, sizeof(value))))
 			return ret;
@@ -790,7 +811,7 @@ static int restore_secret_row(struct restore *r, const char *path,
 
 	if (*sn->project && (ret = model_integration_row(r->m, sn->project,
 			sn->integration, &in)))
-		return model_fail(ret, "%s: %s", path, model_errmsg());
+		return prefixed(ret, path);
 	memset(&row, 0, sizeof(row));
 	snprintf(row.key_id, sizeof(row.key_id), "%s", sn->key_id);
 	row.env_id = env_id;
@@ -1034,7 +1055,7 @@ static int restore_runtime(struct restore *r,
 	if (*rt.project) {
 		if ((ret = model_integration_row(r->m, rt.project,
 				rt.integration, &in)))
-			return model_fail(ret, "%s: %s", base, model_errmsg());
+			return prefixed(ret, base);
 		rt.integration_id = in.id;
 	}
 	if ((ret = store_runtime_insert(r->m->store, &rt)))
@@ -1140,7 +1161,7 @@ static int check_link(struct restore *r, const struct model_restore_entry *e,
 		ret = model_fail(-EINVAL, "%s: runtime '%s' is not in this"
 				" %s", e->path, name, in_integration ?
 				"integration" : "project");
-	return ret ? model_fail(ret, "%s", model_errmsg()) : 0;
+	return ret;
 }
 
 /* One pass over the sorted entries, building the kinds of this pass. */
@@ -1194,9 +1215,10 @@ int model_restore_apply(struct model *m,
 	qsort(r.ents, n, sizeof(*r.ents), by_path);
 	for (size_t i = 1; i < n; i++)
 		if (!strcmp(r.ents[i]->path, r.ents[i - 1]->path)) {
-			free(r.ents);
-			return model_fail(-EINVAL, "%s appears twice",
+			ret = model_fail(-EINVAL, "%s appears twice",
 					r.ents[i]->path);
+			free(r.ents);
+			return ret;
 		}
 	if ((ret = model_begin(m))) {
 		free(r.ents);

@@ -292,3 +292,23 @@ test_restore_mount_is_a_plain_tree_until_unmount() {
 	unmount2
 	[ "$RC2" = 0 ] || fail "the restore was refused: $(tail -1 "$WORK/new.log")"
 }
+
+# A backup of the live mount holds README, heartbeat, .last_error and
+# snapshots/ too: the restore skips them.
+test_restore_from_the_live_tree() {
+	make_rich_tree
+	mkdir snapshots/b
+	run tar -C . -cf "$WORK/live.tar" .
+	expect ""
+	expect_rc 0
+	restore_with tar -C "$WORK/new" -xf "$WORK/live.tar"
+	expect ""
+	expect_rc 0
+	[ "$RC2" = 0 ] || fail "the restore was refused: $(tail -1 "$WORK/new.log")"
+	mount2
+	run diff <(listing .) <(listing "$WORK/new")
+	expect ""
+	run ls "$WORK/new/snapshots"
+	expect ""
+	unmount2
+}
