@@ -112,7 +112,7 @@ int main(int argc, char *argv[])
 	struct fs fs = { 0 };
 	struct timespec ts;
 	char *db = NULL;
-	int ret = 1;
+	int ret = 1, err;
 
 	if (fuse_opt_parse(&args, &o, option_spec, take_nonopt) == -1)
 		goto out;
@@ -179,6 +179,14 @@ int main(int argc, char *argv[])
 	 * daemon opens it again once it has forked (SQLite's locks do not
 	 * cross fork()). */
 	fs.db = db;
+	if (o.restore && (err = fs_restore_lock(db))) {
+		fprintf(stderr, "runtimefs: %s: %s\n", db, err == -EBUSY ?
+				"another restore into it is going on" :
+				strerror(-err));
+		goto out;
+	}
+	if (!o.restore)
+		fs_restore_wait(db);
 	fs.cfg.offline_after_ns = (int64_t)o.offline_after * 1000000000LL;
 	if (model_open(&fs.m, db, &fs.cfg)) {
 		fprintf(stderr, "runtimefs: %s\n", model_errmsg());

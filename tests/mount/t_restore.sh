@@ -312,3 +312,35 @@ test_restore_from_the_live_tree() {
 	expect ""
 	unmount2
 }
+
+# A mount of the database started while the restore is still mounted (or
+# still committing after fusermount3 -u) waits for it, and then shows the
+# restored tree; a second restore into it at the same time is refused.
+test_mount_waits_for_the_restore() {
+	backup
+	mount2 -o restore
+	tar -C "$WORK/new" -xf "$WORK/b.tar"
+	run "$RUNTIMEFS" --db "$WORK/new.db" -o restore -f "$WORK/cp"
+	expect "runtimefs: $WORK/new.db: another restore into it is going on"
+	expect_rc 1
+	mkdir "$WORK/other"
+	"$RUNTIMEFS" --db "$WORK/new.db" -f "$WORK/other" 2>"$WORK/other.log" &
+	local d3=$! i
+	sleep 0.5
+	run mountpoint -q "$WORK/other"
+	expect_rc 32
+	run cat "$WORK/other.log"
+	expect "runtimefs: a restore into $WORK/new.db is going on; waiting for it to finish"
+	unmount2
+	[ "$RC2" = 0 ] || fail "the restore was refused: $(tail -1 "$WORK/new.log")"
+	for i in $(seq 100); do
+		mountpoint -q "$WORK/other" && break
+		sleep 0.05
+	done
+	run cat "$WORK/other/environments/prod/critical"
+	expect "1"
+	fusermount3 -u "$WORK/other"
+	wait "$d3"
+	run echo $?
+	expect "0"
+}
