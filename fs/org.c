@@ -28,6 +28,7 @@ static const char readme[] =
 "      ctl                        echo start | stop | reset-service-account > ctl\n"
 "      service_account            CLIENTID.SECRET for the runtime's heartbeats\n"
 "      secret                     key id of its secret; rm revokes it\n"
+"      secret.toml                its secret's snippet, for backups (0600)\n"
 "    secrets/NAME                 touch NAME makes a secret and shows its\n"
 "                                 Config.toml snippet; rm revokes it\n"
 "  projects/PROJECT/              mkdir / rmdir\n"

@@ -219,8 +219,8 @@ static int verify_staged(struct model *m)
 			if (e->type == 'd' || live_file(e->path))
 				continue;
 			ret = show(&p, &v);
-			if (!ret && (v.buf.len != e->data.len ||
-				memcmp(v.buf.data, e->data.data, v.buf.len)))
+			if (!ret && (v.buf.len != e->data.len || (v.buf.len &&
+				memcmp(v.buf.data, e->data.data, v.buf.len))))
 				ret = fs_fail(-EINVAL, "%s: the restored tree"
 						" would show other bytes (%zu"
 						" instead of %zu)",

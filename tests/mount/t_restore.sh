@@ -119,6 +119,13 @@ test_restore_tar_round_trip() {
 	run ls "$WORK/new/environments/prod/runtimes/chat/versions"
 	expect "1
 3"
+	# times came through too, as tar set them
+	run stat -c %Y "$WORK/new/environments/prod/critical" \
+		"$WORK/new/environments/dev/secrets/spare" \
+		"$WORK/new/projects/shop/integrations/orders/type"
+	expect "$(stat -c %Y snapshots/b/environments/prod/critical \
+		snapshots/b/environments/dev/secrets/spare \
+		snapshots/b/projects/shop/integrations/orders/type)"
 	run cat "$WORK/new/environments/prod/runtimes/chat/endpoints/canary/version" \
 		"$WORK/new/environments/prod/runtimes/chat/status" \
 		"$WORK/new/environments/prod/runtimes/orders-eu-1/id"
