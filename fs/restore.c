@@ -457,19 +457,22 @@ static int op_readlink(const char *path, char *out, size_t size)
 	return ret;
 }
 
+/* The file or link at `path`: -ENOENT, -EISDIR for a directory. */
+static int find_file(const char *path, struct entry **out)
+{
+	*out = find(path);
+	return !*out ? -ENOENT : (*out)->type == 'd' ? -EISDIR : 0;
+}
+
 static int op_open(const char *path, struct fuse_file_info *fi)
 {
 	struct entry *e;
-	int ret = 0;
+	int ret;
 
 	if (is_last_error(path))
 		return (fi->flags & O_ACCMODE) == O_RDONLY ? 0 : -EACCES;
 	pthread_mutex_lock(&lock);
-	e = find(path);
-	if (!e)
-		ret = -ENOENT;
-	else if (e->type == 'd')
-		ret = -EISDIR;
+	ret = find_file(path, &e);
 	pthread_mutex_unlock(&lock);
 	fi->direct_io = 1;
 	return ret;
@@ -593,12 +596,7 @@ static int op_unlink(const char *path)
 		return 0;
 	}
 	pthread_mutex_lock(&lock);
-	e = find(path);
-	if (!e)
-		ret = -ENOENT;
-	else if (e->type == 'd')
-		ret = -EISDIR;
-	else
+	if (!(ret = find_file(path, &e)))
 		drop(e);
 	pthread_mutex_unlock(&lock);
 	return ret;

@@ -3,24 +3,6 @@
 # three scopes, stop it, let it go OFFLINE, revoke it, and check who may
 # do what and that the database holds no key material.
 
-# The credential in a secret file's snippet.
-secret_of() {
-	sed -n 's/^secret = "\(.*\)"$/\1/p' "$1" | head -1
-}
-
-# A heartbeat as an MI runtime sends it: hb SECRET RUNTIME [ENV [PROJECT
-# [COMPONENT]]].
-hb() {
-	printf '{"secret": "%s", "runtime": "%s", "runtimeType": "MI", "environment": "%s", "project": "%s", "component": "%s", "version": "4.4.0", "status": "RUNNING", "nodeInfo": {"platformName": "WSO2 Micro Integrator", "platformVersion": "4.4.0", "osName": "Linux", "osVersion": "6.1.0"}}' \
-		"$1" "$2" "${3:-prod}" "${4:-shop}" "${5:-orders}"
-}
-
-# Sends one heartbeat from bash, the way the README shows; the reply (and
-# any error of printf) lands in $OUT.
-send() {
-	json=$1 sh 'exec 3<>heartbeat; printf "%s" "$json" >&3; cat <&3'
-}
-
 # A runtime orders-eu-1 in prod, registered by its first heartbeat.
 register() {
 	mkdir -p environments/prod

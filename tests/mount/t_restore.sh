@@ -3,21 +3,6 @@
 # compared file by file; and restores that must fail and leave the target
 # empty.
 
-secret_of() {
-	sed -n 's/^secret = "\(.*\)"$/\1/p' "$1" | head -1
-}
-
-# hb SECRET RUNTIME [ENV [PROJECT [COMPONENT]]]: an MI runtime's heartbeat.
-hb() {
-	printf '{"secret": "%s", "runtime": "%s", "runtimeType": "MI", "environment": "%s", "project": "%s", "component": "%s", "version": "4.4.0", "status": "RUNNING", "nodeInfo": {"platformName": "WSO2 Micro Integrator", "platformVersion": "4.4.0", "osName": "Linux", "osVersion": "6.1.0"}}' \
-		"$1" "$2" "${3:-prod}" "${4:-shop}" "${5:-orders}"
-}
-
-# send JSON [MOUNT]: one heartbeat from bash; the reply lands in $OUT.
-send() {
-	json=$1 sh "exec 3<>'${2:-.}/heartbeat'; printf '%s' \"\$json\" >&3; cat <&3"
-}
-
 spec() {
 	printf '{"imageUrl": "registry.example/chat:%s", "flavorId": "g1-small", "command": ["python"], "args": ["app.py"], "environmentVariables": {"LOG_LEVEL": "info"}, "autoscaling": {"minReplicas": 1, "maxReplicas": 3, "cpuUtilization": 70, "memoryUtilization": 80}, "description": "chat agent"}' "$1"
 }
@@ -70,17 +55,15 @@ listing() {
 	done)
 }
 
-# The second mount, on its own database: mount2 [OPTS...] / unmount2.
+# The second mount, on its own database: mount2 [OPTS...] / unmount2; a
+# daemon that did not mount leaves its exit code in $RC2.
 mount2() {
 	mkdir -p "$WORK/new"
-	"$RUNTIMEFS" --db "$WORK/new.db" -f "$@" "$WORK/new" 2>>"$WORK/new.log" &
-	D2=$!
-	for _ in $(seq 100); do
-		mountpoint -q "$WORK/new" && return 0
-		kill -0 "$D2" 2>/dev/null || break
-		sleep 0.05
-	done
-	wait "$D2"
+	mount_db "$WORK/new.db" "$WORK/new" "$WORK/new.log" "$@" && {
+		D2=$STARTED
+		return 0
+	}
+	wait "$STARTED"
 	RC2=$?
 	D2=
 	return 1
@@ -160,25 +143,29 @@ restore_with() {
 	unmount2
 }
 
+# restored_as TREE CMD...: restores with CMD, which must say nothing and
+# succeed, as must the commit; the restored tree, mounted as usual, must
+# list as TREE does.  It stays mounted.
+restored_as() {
+	local tree=$1
+
+	shift
+	restore_with "$@"
+	expect ""
+	expect_rc 0
+	[ "$RC2" = 0 ] || fail "$1: the restore was refused: $(tail -1 "$WORK/new.log")"
+	mount2
+	run diff <(listing "$tree") <(listing "$WORK/new")
+	expect ""
+}
+
 test_restore_cp_and_rsync() {
 	backup
 	run cp -a snapshots/b "$WORK/cp"
 	expect_rc 0
-	restore_with cp -a "$WORK/cp/." "$WORK/new/"
-	expect ""
-	expect_rc 0
-	[ "$RC2" = 0 ] || fail "cp -a: the restore was refused: $(tail -1 "$WORK/new.log")"
-	mount2
-	run diff <(listing snapshots/b) <(listing "$WORK/new")
-	expect ""
+	restored_as snapshots/b cp -a "$WORK/cp/." "$WORK/new/"
 	unmount2
-	restore_with rsync -a "$WORK/cp/" "$WORK/new/"
-	expect ""
-	expect_rc 0
-	[ "$RC2" = 0 ] || fail "rsync -a: the restore was refused: $(tail -1 "$WORK/new.log")"
-	mount2
-	run diff <(listing snapshots/b) <(listing "$WORK/new")
-	expect ""
+	restored_as snapshots/b rsync -a "$WORK/cp/" "$WORK/new/"
 	send "$(hb "$S1" orders-eu-1)" "$WORK/new"
 	expect "{\"acknowledged\":true,\"runtimeId\":\"$ID1\",\"commands\":[]}"
 	unmount2
@@ -308,13 +295,7 @@ test_restore_from_the_live_tree() {
 	run tar -C . -cf "$WORK/live.tar" .
 	expect ""
 	expect_rc 0
-	restore_with tar -C "$WORK/new" -xf "$WORK/live.tar"
-	expect ""
-	expect_rc 0
-	[ "$RC2" = 0 ] || fail "the restore was refused: $(tail -1 "$WORK/new.log")"
-	mount2
-	run diff <(listing .) <(listing "$WORK/new")
-	expect ""
+	restored_as . tar -C "$WORK/new" -xf "$WORK/live.tar"
 	run ls "$WORK/new/snapshots"
 	expect ""
 	unmount2
