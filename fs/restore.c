@@ -309,6 +309,12 @@ static int build(struct fs *fs, int keep)
 		ret = walk_dir(m, "/projects");
 	model_close(m);
 	free(ents);
+	/* a -wal or -shm left beside the empty database would be taken for
+	 * the build's */
+	for (int i = 0; !ret && keep && i < 2; i++) {
+		snprintf(side, sizeof(side), "%s-%s", fs->db, i ? "shm" : "wal");
+		unlink(side);
+	}
 	if (!ret && keep && rename(tmp, fs->db))
 		ret = fs_fail(-errno, "restore: cannot rename %s: %s", tmp,
 				strerror(errno));
