@@ -6,6 +6,9 @@
 #define FS_RESTORE_H
 
 #include "fs.h"
+/* the restore mount keeps libfuse's high-level, path-based API, whatever
+ * API the ordinary mount uses */
+#include <fuse.h>
 
 /* The operations to mount with -o restore, on an empty database. */
 extern const struct fuse_operations fs_restore_operations;
