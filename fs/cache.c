@@ -92,7 +92,7 @@ static int may_go(const char *rel)
 	else if (!strncmp(rel, "/endpoints/", 11))
 		name = rel + 11;
 	else
-		return !strcmp(rel, "/secret");
+		return !strcmp(rel, "/secret") || !strcmp(rel, "/secret.toml");
 	return !strchr(name, '/');
 }
 

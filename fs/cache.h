@@ -12,7 +12,7 @@
  *                     runtime.json: their attributes
  *   a runtime change  every file the kernel holds below the runtime: its
  *                     attributes, and its name if it went (a version, an
- *                     endpoint, the secret)
+ *                     endpoint, the secret and its snippet)
  *   a removal         every name the kernel holds of that object, in the
  *                     tree and in the project and integration views
  *   any change        directory listings are given again (the kernel keeps

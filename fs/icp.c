@@ -137,20 +137,40 @@ int fs_secret_list(const struct fs_path *dir, fs_fill_fn fill, void *ctx)
 
 /* One TOML table of the snippet. */
 static int snippet_table(struct buf *b, const char *comment,
-		const char *table, int enabled, const struct model_secret *sec)
+		const char *table, int enabled, const struct model_secret *sec,
+		const char *runtime)
 {
 	return buf_addf(b, "# %s\n[%s]\n%s"
 			"environment = \"%s\"\n"
 			"project = \"%s\"\n"
 			"integration = \"%s\"\n"
-			"runtime = \"<unique runtime name>\"\n"
+			"runtime = \"%s\"\n"
 			"secret = \"%s\"\n",
 			comment, table, enabled ? "enabled = true\n" : "",
 			sec->env,
 			*sec->project ? sec->project : "<project name>",
 			*sec->integration ? sec->integration :
 				"<integration name>",
-			sec->secret);
+			runtime ? runtime : "<unique runtime name>", sec->secret);
+}
+
+/* Both tables of a secret's snippet; `runtime` NULL while unbound. */
+static int snippet(struct fs_value *v, struct model_secret *sec,
+		const char *runtime)
+{
+	int ret = snippet_table(&v->buf, "Ballerina integration (default"
+			" profile): add to Config.toml",
+			"wso2.icp.runtime.bridge", 0, sec, runtime);
+
+	if (!ret)
+		ret = buf_add(&v->buf, "\n", 1);
+	if (!ret)
+		ret = snippet_table(&v->buf, "WSO2 Micro Integrator: add to"
+				" conf/deployment.toml", "icp_config", 1, sec,
+				runtime);
+	v->mtime_ns = sec->created_ns;
+	secret_wipe(sec);
+	return ret;
 }
 
 int fs_secret_show(const struct fs_path *p, struct fs_value *v)
@@ -161,18 +181,7 @@ int fs_secret_show(const struct fs_path *p, struct fs_value *v)
 
 	secret_scope(p, &sc);
 	ret = model_secret_get(p->m, &sc, p->secret, &sec);
-	if (!ret)
-		ret = snippet_table(&v->buf, "Ballerina integration (default"
-				" profile): add to Config.toml",
-				"wso2.icp.runtime.bridge", 0, &sec);
-	if (!ret)
-		ret = buf_add(&v->buf, "\n", 1);
-	if (!ret)
-		ret = snippet_table(&v->buf, "WSO2 Micro Integrator: add to"
-				" conf/deployment.toml", "icp_config", 1, &sec);
-	v->mtime_ns = sec.created_ns;
-	secret_wipe(&sec);
-	return ret;
+	return ret ? ret : snippet(v, &sec, NULL);
 }
 
 int fs_secret_store(const struct fs_path *p, const char *value)
@@ -216,4 +225,12 @@ int fs_runtime_secret_show(const struct model_runtime *rt,
 int fs_runtime_secret_unlink(const struct fs_path *p)
 {
 	return model_runtime_secret_revoke(p->m, p->env, p->runtime);
+}
+
+int fs_runtime_secret_toml_show(const struct fs_path *p, struct fs_value *v)
+{
+	struct model_secret sec;
+	int ret = model_runtime_secret_get(p->m, p->env, p->runtime, &sec);
+
+	return ret ? ret : snippet(v, &sec, p->runtime);
 }

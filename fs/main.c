@@ -6,12 +6,14 @@
  *
  * Options of our own: offline_after=SECONDS (30), endpoint_base=URL
  * (https://runtimes.example), admin_gid=GID and heartbeat_gid=GID (see
- * access.c), cache_timeout=SECONDS (cache.h).  Everything else goes to
- * libfuse (allow_other, default_permissions, -f, -d, -s, ...).
+ * access.c), cache_timeout=SECONDS (cache.h), restore (restore.c).
+ * Everything else goes to libfuse (allow_other, default_permissions, -f,
+ * -d, -s, ...).
  */
 #include "fs.h"
 #include "cache.h"
 #include "inode.h"
+#include "restore.h"
 #include "tree.h"
 
 #include <errno.h>
@@ -34,6 +36,7 @@ struct options {
 	char *nonopt[2];
 	int nnonopt;
 	int help;
+	int restore;
 };
 
 #define OPT(t, p) { t, offsetof(struct options, p), 1 }
@@ -45,6 +48,7 @@ static const struct fuse_opt option_spec[] = {
 	OPT("admin_gid=%u", admin_gid),
 	OPT("heartbeat_gid=%u", heartbeat_gid),
 	OPT("cache_timeout=%s", cache_timeout),
+	OPT("restore", restore),
 	OPT("-h", help),
 	OPT("--help", help),
 	FUSE_OPT_END
@@ -83,6 +87,8 @@ static void usage(const char *prog)
 	       "    -o cache_timeout=SECS  the kernel keeps names and attributes\n"
 	       "                           this long, told of every change (60;\n"
 	       "                           0 keeps nothing)\n"
+	       "    -o restore             take a backup into this empty database;\n"
+	       "                           it is committed at unmount\n"
 	       "\n", prog, prog);
 }
 
@@ -180,7 +186,7 @@ int main(int argc, char *argv[])
 	struct fs fs = { .cache_timeout = CACHE_TIMEOUT_DEFAULT };
 	struct timespec ts;
 	char *db = NULL;
-	int ret = 1;
+	int ret = 1, err;
 
 	if (fuse_opt_parse(&args, &o, option_spec, take_nonopt) == -1)
 		goto out;
@@ -251,9 +257,23 @@ int main(int argc, char *argv[])
 	 * daemon opens it again once it has forked (SQLite's locks do not
 	 * cross fork()). */
 	fs.db = db;
+	if (o.restore && (err = fs_restore_lock(db))) {
+		fprintf(stderr, "runtimefs: %s: %s\n", db, err == -EBUSY ?
+				"another restore into it is going on" :
+				strerror(-err));
+		goto out;
+	}
+	if (!o.restore)
+		fs_restore_wait(db);
 	fs.cfg.offline_after_ns = (int64_t)o.offline_after * 1000000000LL;
 	if (model_open(&fs.m, db, &fs.cfg)) {
 		fprintf(stderr, "runtimefs: %s\n", model_errmsg());
+		goto out;
+	}
+	if (o.restore && model_restore_empty(fs.m)) {
+		fprintf(stderr, "runtimefs: %s\n", model_errmsg());
+		model_close(fs.m);
+		fs.m = NULL;
 		goto out;
 	}
 	model_close(fs.m);
@@ -264,7 +284,17 @@ int main(int argc, char *argv[])
 	fs.gid = getgid();
 	fs_access.admin_gid = (gid_t)o.admin_gid;
 	fs_access.heartbeat_gid = (gid_t)o.heartbeat_gid;
-	ret = serve(&args, &fs);
+	/* a restore serves a plain staging tree (restore.c), through
+	 * libfuse's path-based API: nothing there is cached or changes
+	 * behind the kernel's back */
+	if (o.restore) {
+		ret = fuse_main(args.argc, args.argv, &fs_restore_operations,
+				&fs);
+		if (!ret && fs_restore_failed)
+			ret = 1;
+	} else {
+		ret = serve(&args, &fs);
+	}
 	model_close(fs.m);
 out:
 	free(db);

@@ -100,5 +100,8 @@ int fs_runtime_secret_present(const struct model_runtime *rt);
 int fs_runtime_secret_show(const struct model_runtime *rt,
 		struct fs_value *v);
 int fs_runtime_secret_unlink(const struct fs_path *p);
+/* secret.toml: the bound secret's snippet with the runtime's name, so
+ * that a backup holds its key material (0600). */
+int fs_runtime_secret_toml_show(const struct fs_path *p, struct fs_value *v);
 
 #endif

@@ -29,6 +29,7 @@ static const char readme[] =
 "      ctl                        echo start | stop | reset-service-account > ctl\n"
 "      service_account            CLIENTID.SECRET for the runtime's heartbeats\n"
 "      secret                     key id of its secret; rm revokes it\n"
+"      secret.toml                its secret's snippet, for backups (0600)\n"
 "    secrets/NAME                 touch NAME makes a secret and shows its\n"
 "                                 Config.toml snippet; rm revokes it\n"
 "  projects/PROJECT/              mkdir / rmdir\n"
@@ -331,21 +332,23 @@ static int attr_json(const struct model_runtime *rt, struct fs_value *v)
 }
 
 const struct fs_attr fs_runtime_attrs[] = {
-	{ "id", 0444, attr_id, NULL, NULL },
-	{ "type", 0444, attr_type, NULL, NULL },
-	{ "project", 0444, attr_project, NULL, NULL },
-	{ "integration", 0444, attr_integration, NULL, NULL },
-	{ "environment", 0444, attr_environment, NULL, NULL },
-	{ "status", 0444, attr_status, NULL, NULL },
-	{ "runtime_version", 0444, attr_runtime_version, NULL, NULL },
-	{ "platform", 0444, attr_platform, NULL, NULL },
-	{ "os", 0444, attr_os, NULL, NULL },
-	{ "registered", 0444, attr_registered, NULL, NULL },
-	{ "last_heartbeat", 0444, attr_last_heartbeat, NULL, NULL },
-	{ "runtime.json", 0444, attr_json, NULL, NULL },
+	{ "id", 0444, attr_id, NULL, NULL, NULL },
+	{ "type", 0444, attr_type, NULL, NULL, NULL },
+	{ "project", 0444, attr_project, NULL, NULL, NULL },
+	{ "integration", 0444, attr_integration, NULL, NULL, NULL },
+	{ "environment", 0444, attr_environment, NULL, NULL, NULL },
+	{ "status", 0444, attr_status, NULL, NULL, NULL },
+	{ "runtime_version", 0444, attr_runtime_version, NULL, NULL, NULL },
+	{ "platform", 0444, attr_platform, NULL, NULL, NULL },
+	{ "os", 0444, attr_os, NULL, NULL, NULL },
+	{ "registered", 0444, attr_registered, NULL, NULL, NULL },
+	{ "last_heartbeat", 0444, attr_last_heartbeat, NULL, NULL, NULL },
+	{ "runtime.json", 0444, attr_json, NULL, NULL, NULL },
 	{ "secret", 0444, fs_runtime_secret_show, fs_runtime_secret_present,
-		fs_runtime_secret_unlink },
-	{ NULL, 0, NULL, NULL, NULL }
+		fs_runtime_secret_unlink, NULL },
+	{ "secret.toml", 0600, NULL, fs_runtime_secret_present, NULL,
+		fs_runtime_secret_toml_show },
+	{ NULL, 0, NULL, NULL, NULL, NULL }
 };
 
 /* Whether runtime `p` has attribute `a`. */
@@ -395,5 +398,7 @@ int fs_attr_show(const struct fs_path *p, struct fs_value *v)
 	struct model_runtime rt;
 	int ret = request_runtime_get(p->m, p->env, p->runtime, &rt);
 
+	if (!ret && p->attr->show_at)
+		return p->attr->show_at(p, v);
 	return ret ? ret : p->attr->show(&rt, v);
 }

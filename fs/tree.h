@@ -118,6 +118,8 @@ struct fs_attr {
 	int (*show)(const struct model_runtime *rt, struct fs_value *v);
 	int (*present)(const struct model_runtime *rt);
 	int (*unlink)(const struct fs_path *p);
+	/* in place of show, for a file that needs more than the runtime */
+	int (*show_at)(const struct fs_path *p, struct fs_value *v);
 };
 
 typedef int (*fs_fill_fn)(void *ctx, const char *name);

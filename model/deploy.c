@@ -331,6 +331,18 @@ static int spec_parse(const char *text, size_t len, struct spec *sp)
 	return 0;
 }
 
+int model_spec_canonical(const char *text, size_t len, char **out)
+{
+	struct spec sp;
+	int ret = spec_parse(text, len, &sp);
+
+	*out = NULL;
+	if (!ret && !(*out = cJSON_PrintUnformatted(sp.canon)))
+		ret = model_fail(-ENOMEM, "out of memory");
+	spec_release(&sp);
+	return ret;
+}
+
 /* The runtime, which must be an agent runtime, for a change of its spec
  * or versions. */
 static int agent_row(struct model *m, const char *env, const char *name,

@@ -256,6 +256,12 @@ int model_secret_revoke(struct model *m, const struct model_secret_scope *sc,
 int model_runtime_secret_revoke(struct model *m, const char *env,
 		const char *name);
 
+/* The secret bound to a runtime, with its credential, as
+ * model_secret_get() gives an unbound one (its `name` is the name it had
+ * before binding).  -ENOENT when none is bound. */
+int model_runtime_secret_get(struct model *m, const char *env,
+		const char *name, struct model_secret *out);
+
 /* Takes one heartbeat, `len` bytes of JSON with ICP's field names
  * (heartbeat.c).  The first valid one from a runtime registers it;
  * later ones keep it alive.  -EINVAL malformed or missing field,
@@ -349,6 +355,40 @@ int model_runtime_ctl(struct model *m, const char *env, const char *name,
 		const char *command);
 int model_service_account_get(struct model *m, const char *env,
 		const char *name, struct model_service_account *out);
+
+/* -- restore (restore.c) --------------------------------------------- */
+
+/* A backup is the tree as tar, cp -a or rsync -a copied it (from a
+ * snapshot or the live mount), given back entry by entry.  Paths are
+ * relative to the mount's root ("environments/prod/critical"). */
+struct model_restore_entry {
+	const char *path;
+	char type;                /* 'd' directory, 'f' file, 'l' symlink */
+	const char *data;         /* a file's bytes, a link's target */
+	size_t len;
+	int64_t mtime_ns;         /* 0: not known (the restore's time) */
+};
+
+/* Whether `path` belongs in a backup as an entry of `type`: 0; 1 when it
+ * is something a backup may hold but a restore skips (README, heartbeat,
+ * .last_error and snapshots/ of the live tree, and names starting with
+ * '.', the temporary files of cp and rsync); -EPERM or -EINVAL, with the
+ * reason, when it cannot be part of a runtimefs tree. */
+int model_restore_path(const char *path, char type);
+/* Checks the bytes of one file of a backup on their own (a value's form,
+ * a version's JSON and number, a secret's snippet): 0 or -EINVAL. */
+int model_restore_check(const char *path, const char *data, size_t len);
+/* 0 when the model holds nothing (no environment, project or snapshot),
+ * else -ENOTEMPTY. */
+int model_restore_empty(struct model *m);
+/* Builds the `n` entries of a backup into `m`, which must be empty, in
+ * one transaction: everything, or nothing and an error naming the entry.
+ * What the server assigned is taken as written: runtime ids and
+ * registration times, version numbers and createdAt, endpoint ids and
+ * times, service accounts and secrets (sealed again with this model's
+ * key). */
+int model_restore_apply(struct model *m,
+		const struct model_restore_entry *entries, size_t n);
 
 /* Formats `ns` as RFC 3339 UTC ("2026-11-23T12:17:48Z") into buf, which
  * must hold MODEL_TIME_MAX bytes; 0 gives "never". */

@@ -106,6 +106,11 @@ int model_secret_parse(const char *cred, char key_id[MODEL_KEY_ID_LEN],
 int model_secret_open(struct model *m, const struct store_secret *row,
 		unsigned char raw[MODEL_SECRET_BYTES]);
 
+/* The canonical text of a spec document, checked as a deploy checks it
+ * (deploy.c): fields in a fixed order, no image password; *out is
+ * released with cJSON_free(). */
+int model_spec_canonical(const char *text, size_t len, char **out);
+
 /* The status of a stored runtime at `now`, and since when it has had it.
  * Pure: neither lock nor store. */
 const char *model_runtime_status(const struct store_runtime *row,

@@ -167,22 +167,31 @@ int model_secret_create(struct model *m, const struct model_secret_scope *sc,
 	return model_end(m, ret);
 }
 
+/* A stored secret with its credential opened, into `out`. */
+static int secret_reveal(struct model *m, const struct store_secret *row,
+		struct model_secret *out)
+{
+	unsigned char raw[MODEL_SECRET_BYTES];
+	int ret = model_secret_open(m, row, raw);
+
+	if (!ret) {
+		secret_copy(out, row);
+		secret_format(out->secret, row->key_id, raw);
+	}
+	sodium_memzero(raw, sizeof(raw));
+	return ret;
+}
+
 int model_secret_get(struct model *m, const struct model_secret_scope *sc,
 		const char *name, struct model_secret *out)
 {
-	unsigned char raw[MODEL_SECRET_BYTES];
 	struct store_secret row;
 	int ret;
 
 	model_lock(m);
 	ret = secret_row(m, sc, name, &row);
 	if (!ret)
-		ret = model_secret_open(m, &row, raw);
-	if (!ret) {
-		secret_copy(out, &row);
-		secret_format(out->secret, row.key_id, raw);
-	}
-	sodium_memzero(raw, sizeof(raw));
+		ret = secret_reveal(m, &row, out);
 	model_unlock(m);
 	return ret;
 }
@@ -238,6 +247,21 @@ int model_secret_revoke(struct model *m, const struct model_secret_scope *sc,
 	return model_end(m, ret);
 }
 
+/* The runtime and the secret bound to it, under the lock; -ENOENT when
+ * none is bound. */
+static int bound_row(struct model *m, const char *env, const char *name,
+		struct store_runtime *rt, struct store_secret *row)
+{
+	int ret = model_runtime_row(m, env, name, rt);
+
+	if (!ret && !*rt->secret)
+		ret = model_fail(-ENOENT, "runtime '%s' has no bound secret",
+				name);
+	if (!ret && (ret = store_secret_get_key(m->store, rt->secret, row)))
+		ret = model_fail_store(ret);
+	return ret;
+}
+
 int model_runtime_secret_revoke(struct model *m, const char *env,
 		const char *name)
 {
@@ -247,12 +271,7 @@ int model_runtime_secret_revoke(struct model *m, const char *env,
 
 	if ((ret = model_begin(m)))
 		return ret;
-	ret = model_runtime_row(m, env, name, &rt);
-	if (!ret && !*rt.secret)
-		ret = model_fail(-ENOENT, "runtime '%s' has no bound secret",
-				name);
-	if (!ret && (ret = store_secret_get_key(m->store, rt.secret, &row)))
-		ret = model_fail_store(ret);
+	ret = bound_row(m, env, name, &rt, &row);
 	if (!ret && (ret = store_secret_delete(m->store, row.id)))
 		ret = model_fail_store(ret);
 	if (!ret && (ret = store_runtime_set_revoked(m->store, rt.id,
@@ -260,4 +279,19 @@ int model_runtime_secret_revoke(struct model *m, const char *env,
 		ret = model_fail_store(ret);
 	model_note(m, MODEL_EV_RUNTIME, env, name);
 	return model_end(m, ret);
+}
+
+int model_runtime_secret_get(struct model *m, const char *env,
+		const char *name, struct model_secret *out)
+{
+	struct store_runtime rt;
+	struct store_secret row;
+	int ret;
+
+	model_lock(m);
+	ret = bound_row(m, env, name, &rt, &row);
+	if (!ret)
+		ret = secret_reveal(m, &row, out);
+	model_unlock(m);
+	return ret;
 }

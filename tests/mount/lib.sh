@@ -13,8 +13,7 @@
 #   expect_has TEXT      $OUT must contain TEXT
 #   remount [OPTS]       unmounts cleanly and mounts the same database again
 #
-# and what several test files drive the tree with: secret_of, hb, send
-# and register (heartbeats from bash) and spec (a deploy).
+# and, at the end, what several test files drive the tree with.
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 RUNTIMEFS=${RUNTIMEFS:-build/runtimefs}
@@ -55,16 +54,30 @@ expect_has() {
 	esac
 }
 
-# Starts the daemon in the foreground (in the background of this shell),
-# so that its exit code and its log can be checked.
-mount_fs() {
-	"$RUNTIMEFS" --db "$DB" -f "$@" "$MNT" 2>>"$LOG" &
-	DAEMON=$!
+# mount_db DB MOUNTPOINT LOG [OPTS...]: starts a daemon in the foreground
+# (in the background of this shell), so that its exit code and its log
+# can be checked, and waits for its mount; its pid is $STARTED.
+mount_db() {
+	local db=$1 mnt=$2 log=$3
+
+	shift 3
+	"$RUNTIMEFS" --db "$db" -f "$@" "$mnt" 2>>"$log" &
+	STARTED=$!
 	for _ in $(seq 100); do
-		mountpoint -q "$MNT" && return 0
-		kill -0 "$DAEMON" 2>/dev/null || break
+		mountpoint -q "$mnt" && return 0
+		kill -0 "$STARTED" 2>/dev/null || break
 		sleep 0.05
 	done
+	return 1
+}
+
+# Starts the test's daemon on $DB at $MNT.
+mount_fs() {
+	mount_db "$DB" "$MNT" "$LOG" "$@"
+	local rc=$?
+
+	DAEMON=$STARTED
+	[ $rc = 0 ] && return 0
 	fail "the daemon did not mount (log: $(cat "$LOG"))"
 	return 1
 }
@@ -98,25 +111,30 @@ kill9_remount() {
 	cd "$MNT" || return 1
 }
 
-# The credential in a secret file's snippet.
+# What the heartbeat, cache and restore tests share:
+#   secret_of FILE       the credential in a secret file's snippet
+#   hb SECRET RUNTIME [ENV [PROJECT [COMPONENT]]]
+#                        the heartbeat of an MI runtime
+#   send JSON [MOUNT]    sends one heartbeat from bash, the way the README
+#                        shows; the reply (and any error of printf) lands
+#                        in $OUT
+#   register             runtime orders-eu-1 in prod, registered by its
+#                        first heartbeat ($SECRET its secret)
+#   spec TAG [TEXT]      a full spec whose image tag is TAG
 secret_of() {
 	sed -n 's/^secret = "\(.*\)"$/\1/p' "$1" | head -1
 }
 
-# A heartbeat as an MI runtime sends it: hb SECRET RUNTIME [ENV [PROJECT
-# [COMPONENT]]].
 hb() {
 	printf '{"secret": "%s", "runtime": "%s", "runtimeType": "MI", "environment": "%s", "project": "%s", "component": "%s", "version": "4.4.0", "status": "RUNNING", "nodeInfo": {"platformName": "WSO2 Micro Integrator", "platformVersion": "4.4.0", "osName": "Linux", "osVersion": "6.1.0"}}' \
 		"$1" "$2" "${3:-prod}" "${4:-shop}" "${5:-orders}"
 }
 
-# Sends one heartbeat from bash, the way the README shows; the reply (and
-# any error of printf) lands in $OUT.
 send() {
-	json=$1 sh 'exec 3<>heartbeat; printf "%s" "$json" >&3; cat <&3'
+	json=$1 hbfile=${2:+$2/}heartbeat \
+		sh 'exec 3<>"$hbfile"; printf "%s" "$json" >&3; cat <&3'
 }
 
-# A runtime orders-eu-1 in prod, registered by its first heartbeat.
 register() {
 	mkdir -p environments/prod
 	touch environments/prod/secrets/orders-eu-1
@@ -124,7 +142,6 @@ register() {
 	send "$(hb "$SECRET" orders-eu-1)"
 }
 
-# A full spec whose image tag is $1 (and description $2).
 spec() {
 	printf '{"imageUrl": "registry.example/chat:%s", "flavorId": "g1-small",
  "command": ["python"], "args": ["app.py", "--port", "8080"],

@@ -71,7 +71,15 @@ ${SECRET%%.*}"
 	run ls
 	expect_has "runtime_version
 secret
+secret.toml
 service_account"
+	# the bound secret's key material, for backups: the owner's only
+	run stat -c %a secret.toml
+	expect "600"
+	run grep -c "^secret = \"$SECRET\"$" secret.toml
+	expect "2"
+	run grep -c '^runtime = "orders-eu-1"$' secret.toml
+	expect "2"
 	cd ../../../.. || return
 	# bound: the secret leaves secrets/
 	run ls environments/prod/secrets

@@ -1,0 +1,29 @@
+/*
+ * restore.h - the mount of `-o restore` (restore.c): an empty tree that a
+ * backup is copied into, and that becomes the database at unmount.
+ */
+#ifndef FS_RESTORE_H
+#define FS_RESTORE_H
+
+#include "fs.h"
+/* the restore mount keeps libfuse's high-level, path-based API, whatever
+ * API the ordinary mount uses */
+#include <fuse.h>
+
+/* The operations to mount with -o restore, on an empty database. */
+extern const struct fuse_operations fs_restore_operations;
+
+/* Set at unmount when the restore was refused (the database stayed
+ * empty): the daemon then exits 1. */
+extern int fs_restore_failed;
+
+/* A restore holds DB.restore-lock from before it mounts until it has
+ * committed (or given up) at unmount, so that a mount of the same
+ * database started meanwhile waits for it rather than opening the empty
+ * database.  fs_restore_lock() takes it for the daemon's lifetime
+ * (-EBUSY: another restore has it); fs_restore_wait() waits for it to
+ * be free. */
+int fs_restore_lock(const char *db);
+void fs_restore_wait(const char *db);
+
+#endif

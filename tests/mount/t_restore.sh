@@ -1,0 +1,334 @@
+# t_restore.sh - backups made with tar, cp -a and rsync -a of a snapshot,
+# restored with the same tools into a second, empty mount (-o restore),
+# compared file by file; and restores that must fail and leave the target
+# empty.
+
+spec() {
+	printf '{"imageUrl": "registry.example/chat:%s", "flavorId": "g1-small", "command": ["python"], "args": ["app.py"], "environmentVariables": {"LOG_LEVEL": "info"}, "autoscaling": {"minReplicas": 1, "maxReplicas": 3, "cpuUtilization": 70, "memoryUtilization": 80}, "description": "chat agent"}' "$1"
+}
+
+# Everything a backup holds: two environments, a project with two
+# integrations, two MI runtimes registered by heartbeat (one with an
+# environment secret, one with an integration secret), an agent runtime
+# with three versions and a pinned endpoint, another never deployed, and
+# unbound secrets at environment and integration level.
+make_rich_tree() {
+	mkdir -p environments/prod environments/dev \
+		projects/shop/integrations/orders \
+		projects/shop/integrations/billing projects/ops
+	echo 1 > environments/prod/critical
+	echo MI > projects/shop/integrations/orders/type
+	touch environments/prod/secrets/orders-eu-1
+	S1=$(secret_of environments/prod/secrets/orders-eu-1)
+	send "$(hb "$S1" orders-eu-1)"
+	touch projects/shop/integrations/orders/secrets/prod/orders-eu-2
+	S2=$(secret_of projects/shop/integrations/orders/secrets/prod/orders-eu-2)
+	send "$(hb "$S2" orders-eu-2)"
+	touch environments/dev/secrets/spare
+	touch projects/shop/integrations/billing/secrets/prod/billing-1
+	mkdir environments/prod/runtimes/chat environments/dev/runtimes/bot
+	ln -s ../../../../../../environments/prod/runtimes/chat \
+		projects/shop/integrations/billing/runtimes/prod/chat
+	local v
+	for v in 1 2 3; do
+		spec $v > environments/prod/runtimes/chat/spec
+	done
+	mkdir environments/prod/runtimes/chat/endpoints/canary
+	echo 1 > environments/prod/runtimes/chat/endpoints/canary/version
+	rm environments/prod/runtimes/chat/versions/2
+	echo stop > environments/prod/runtimes/chat/ctl
+	SA=$(cat environments/prod/runtimes/chat/service_account)
+	ID1=$(cat environments/prod/runtimes/orders-eu-1/id)
+}
+
+# A listing of a tree with a checksum per file and the target of each
+# link, live files (status, last_heartbeat, runtime.json) aside.
+listing() {
+	(cd "$1" && find environments projects -type d | sort &&
+	find environments projects \( -type f -o -type l \) ! -name status ! -name last_heartbeat \
+		! -name runtime.json | sort | while read -r f; do
+		if [ -L "$f" ]; then
+			echo "$f -> $(readlink "$f")"
+		else
+			echo "$f $(sha256sum < "$f" | cut -c1-16) $(stat -c %a "$f")"
+		fi
+	done)
+}
+
+# The second mount, on its own database: mount2 [OPTS...] / unmount2; a
+# daemon that did not mount leaves its exit code in $RC2.
+mount2() {
+	mkdir -p "$WORK/new"
+	mount_db "$WORK/new.db" "$WORK/new" "$WORK/new.log" "$@" && {
+		D2=$STARTED
+		return 0
+	}
+	wait "$STARTED"
+	RC2=$?
+	D2=
+	return 1
+}
+
+unmount2() {
+	fusermount3 -u "$WORK/new"
+	wait "$D2"
+	RC2=$?
+	D2=
+}
+
+# Backs the rich tree up with tar from a snapshot, into $WORK/b.tar.
+backup() {
+	make_rich_tree
+	mkdir snapshots/b
+	run tar -C snapshots/b -cf "$WORK/b.tar" .
+	expect ""
+	expect_rc 0
+}
+
+test_restore_tar_round_trip() {
+	backup
+	mount2 -o restore
+	run tar -C "$WORK/new" -xf "$WORK/b.tar"
+	expect ""
+	expect_rc 0
+	unmount2
+	[ "$RC2" = 0 ] || fail "the restore daemon exited with $RC2: $(cat "$WORK/new.log")"
+	run tail -1 "$WORK/new.log"
+	expect_has "runtimefs: restore of "
+	expect_has "entries committed to $WORK/new.db"
+	mount2
+	run diff <(listing snapshots/b) <(listing "$WORK/new")
+	expect ""
+	run ls "$WORK/new/environments/prod/runtimes/chat/versions"
+	expect "1
+3"
+	# times came through too, as tar set them
+	run stat -c %Y "$WORK/new/environments/prod/critical" \
+		"$WORK/new/environments/dev/secrets/spare" \
+		"$WORK/new/projects/shop/integrations/orders/type"
+	expect "$(stat -c %Y snapshots/b/environments/prod/critical \
+		snapshots/b/environments/dev/secrets/spare \
+		snapshots/b/projects/shop/integrations/orders/type)"
+	run cat "$WORK/new/environments/prod/runtimes/chat/endpoints/canary/version" \
+		"$WORK/new/environments/prod/runtimes/chat/status" \
+		"$WORK/new/environments/prod/runtimes/orders-eu-1/id"
+	expect "1
+STOPPED
+$ID1"
+	# old secrets and the old service account still work
+	send "$(hb "$S1" orders-eu-1)" "$WORK/new"
+	expect "{\"acknowledged\":true,\"runtimeId\":\"$ID1\",\"commands\":[]}"
+	send "$(hb "$S2" orders-eu-2)" "$WORK/new"
+	expect_has '"acknowledged":true'
+	run cat "$WORK/new/environments/prod/runtimes/orders-eu-1/status"
+	expect "RUNNING"
+	send "{\"serviceAccount\": \"$SA\", \"runtime\": \"chat\", \"environment\": \"prod\"}" "$WORK/new"
+	expect_has '"acknowledged":true'
+	# the numbering goes on after the latest version
+	spec 4 > "$WORK/new/environments/prod/runtimes/chat/spec"
+	run ls "$WORK/new/environments/prod/runtimes/chat/versions"
+	expect "1
+3
+4"
+	unmount2
+}
+
+# restore_with CMD...: a fresh empty database mounted with -o restore,
+# CMD run (its output and code in $OUT, $RC), then unmounted ($RC2).
+restore_with() {
+	rm -f "$WORK/new.db" "$WORK/new.db.key"
+	mount2 -o restore || return 1
+	run "$@"
+	LASTERR=$(cut -d' ' -f2- "$WORK/new/.last_error")
+	unmount2
+}
+
+# restored_as TREE CMD...: restores with CMD, which must say nothing and
+# succeed, as must the commit; the restored tree, mounted as usual, must
+# list as TREE does.  It stays mounted.
+restored_as() {
+	local tree=$1
+
+	shift
+	restore_with "$@"
+	expect ""
+	expect_rc 0
+	[ "$RC2" = 0 ] || fail "$1: the restore was refused: $(tail -1 "$WORK/new.log")"
+	mount2
+	run diff <(listing "$tree") <(listing "$WORK/new")
+	expect ""
+}
+
+test_restore_cp_and_rsync() {
+	backup
+	run cp -a snapshots/b "$WORK/cp"
+	expect_rc 0
+	restored_as snapshots/b cp -a "$WORK/cp/." "$WORK/new/"
+	unmount2
+	restored_as snapshots/b rsync -a "$WORK/cp/" "$WORK/new/"
+	send "$(hb "$S1" orders-eu-1)" "$WORK/new"
+	expect "{\"acknowledged\":true,\"runtimeId\":\"$ID1\",\"commands\":[]}"
+	unmount2
+}
+
+test_restore_into_a_non_empty_database() {
+	backup
+	mount2
+	mkdir "$WORK/new/environments/kept"
+	unmount2
+	mount2 -o restore
+	expect_rc 0
+	[ "$RC2" = 1 ] || fail "-o restore on a non-empty database: exit $RC2"
+	run tail -1 "$WORK/new.log"
+	expect "runtimefs: a restore goes into an empty database only; this one holds 1 environment(s), 0 project(s) and 0 snapshot(s)"
+	mount2
+	run ls "$WORK/new/environments"
+	expect "kept"
+	unmount2
+}
+
+# edit FILE SED: the backup extracted, FILE edited, archived again.
+edit_backup() {
+	rm -rf "$WORK/x" && mkdir "$WORK/x" &&
+	tar -C "$WORK/x" -xf "$WORK/b.tar" &&
+	sed -i "$2" "$WORK/x/$1" &&
+	tar -C "$WORK/x" -cf "$WORK/bad.tar" .
+}
+
+# The database the restore went into is still empty.
+expect_target_empty() {
+	[ "$RC2" = 1 ] || fail "the refused restore's daemon exited with $RC2"
+	mount2
+	run ls -A "$WORK/new/environments" "$WORK/new/projects"
+	expect "$WORK/new/environments:
+
+$WORK/new/projects:"
+	unmount2
+}
+
+test_restore_refuses_a_pin_to_a_missing_version() {
+	backup
+	edit_backup environments/prod/runtimes/chat/endpoints/canary/version 's/1/9/'
+	restore_with tar -C "$WORK/new" -xf "$WORK/bad.tar"
+	expect "tar: .: Cannot utime: No such file or directory
+tar: Exiting with failure status due to previous errors"
+	expect_rc 2
+	run echo "$LASTERR"
+	expect "utimens /: environments/prod/runtimes/chat/endpoints/canary/version: the runtime has no version 9 (No such file or directory)"
+	run tail -1 "$WORK/new.log"
+	expect "runtimefs: restore refused, $WORK/new.db is left empty: environments/prod/runtimes/chat/endpoints/canary/version: the runtime has no version 9 (No such file or directory)"
+	expect_target_empty
+}
+
+test_restore_refuses_a_bad_value() {
+	backup
+	edit_backup environments/prod/critical 's/1/2/'
+	restore_with tar -C "$WORK/new" -xf "$WORK/bad.tar"
+	expect "tar: ./environments/prod/critical: Cannot close: Invalid argument
+tar: .: Cannot utime: Invalid argument
+tar: Exiting with failure status due to previous errors"
+	expect_rc 2
+	run echo "$LASTERR"
+	expect "utimens /: environments/prod/critical: '2' is not one of the values this file takes (Invalid argument)"
+	run tail -1 "$WORK/new.log"
+	expect "runtimefs: restore refused, $WORK/new.db is left empty: environments/prod/critical: '2' is not one of the values this file takes (Invalid argument)"
+	expect_target_empty
+}
+
+# versions/N are immutable: one edited no longer matches spec.
+test_restore_refuses_an_edited_version() {
+	backup
+	edit_backup environments/prod/runtimes/chat/versions/3 's/chat:3/chat:9/'
+	restore_with tar -C "$WORK/new" -xf "$WORK/bad.tar"
+	expect "tar: .: Cannot utime: Invalid argument
+tar: Exiting with failure status due to previous errors"
+	expect_rc 2
+	run tail -1 "$WORK/new.log"
+	expect "runtimefs: restore refused, $WORK/new.db is left empty: environments/prod/runtimes/chat/spec: not the spec of the latest version (3) (Invalid argument)"
+	expect_target_empty
+}
+
+# A file the tree would show otherwise (here a bound secret's snippet
+# whose runtime line was changed) is refused, and so is a file the tree
+# does not have.
+test_restore_refuses_what_the_tree_would_not_show() {
+	backup
+	edit_backup environments/prod/runtimes/orders-eu-1/secret.toml 's/^runtime = .*/runtime = "other"/'
+	restore_with tar -C "$WORK/new" -xf "$WORK/bad.tar"
+	expect_rc 2
+	run tail -1 "$WORK/new.log"
+	expect "runtimefs: restore refused, $WORK/new.db is left empty: environments/prod/runtimes/orders-eu-1/secret.toml: the snippet is for runtime 'other' of environment 'prod' (Invalid argument)"
+	expect_target_empty
+	rm -f "$WORK/new.db" "$WORK/new.db.key"
+	mount2 -o restore
+	run mkdir -p "$WORK/new/environments/prod/stray"
+	expect "mkdir: cannot create directory ‘$WORK/new/environments/prod/stray’: Operation not permitted"
+	run cat "$WORK/new/.last_error"
+	expect_has "mkdir /environments/prod/stray: 'environments/prod/stray' is not part of a runtimefs tree (Operation not permitted)"
+	run touch "$WORK/new/environments/prod/runtimes"
+	expect "touch: cannot touch '$WORK/new/environments/prod/runtimes': Operation not permitted"
+	unmount2
+	expect_target_empty
+}
+
+# A restore made in the -o restore mount is read back there as written,
+# and reading it changes nothing.
+test_restore_mount_is_a_plain_tree_until_unmount() {
+	backup
+	mount2 -o restore
+	tar -C "$WORK/new" -xf "$WORK/b.tar"
+	run cat "$WORK/new/environments/prod/critical"
+	expect "1"
+	run diff <(listing snapshots/b) <(listing "$WORK/new")
+	expect ""
+	run ls "$WORK/new.db.restore"
+	expect_rc 2
+	unmount2
+	[ "$RC2" = 0 ] || fail "the restore was refused: $(tail -1 "$WORK/new.log")"
+}
+
+# A backup of the live mount holds README, heartbeat, .last_error and
+# snapshots/ too: the restore skips them.
+test_restore_from_the_live_tree() {
+	make_rich_tree
+	mkdir snapshots/b
+	run tar -C . -cf "$WORK/live.tar" .
+	expect ""
+	expect_rc 0
+	restored_as . tar -C "$WORK/new" -xf "$WORK/live.tar"
+	run ls "$WORK/new/snapshots"
+	expect ""
+	unmount2
+}
+
+# A mount of the database started while the restore is still mounted (or
+# still committing after fusermount3 -u) waits for it, and then shows the
+# restored tree; a second restore into it at the same time is refused.
+test_mount_waits_for_the_restore() {
+	backup
+	mount2 -o restore
+	tar -C "$WORK/new" -xf "$WORK/b.tar"
+	run "$RUNTIMEFS" --db "$WORK/new.db" -o restore -f "$WORK/cp"
+	expect "runtimefs: $WORK/new.db: another restore into it is going on"
+	expect_rc 1
+	mkdir "$WORK/other"
+	"$RUNTIMEFS" --db "$WORK/new.db" -f "$WORK/other" 2>"$WORK/other.log" &
+	local d3=$! i
+	sleep 0.5
+	run mountpoint -q "$WORK/other"
+	expect_rc 32
+	run cat "$WORK/other.log"
+	expect "runtimefs: a restore into $WORK/new.db is going on; waiting for it to finish"
+	unmount2
+	[ "$RC2" = 0 ] || fail "the restore was refused: $(tail -1 "$WORK/new.log")"
+	for i in $(seq 100); do
+		mountpoint -q "$WORK/other" && break
+		sleep 0.05
+	done
+	run cat "$WORK/other/environments/prod/critical"
+	expect "1"
+	fusermount3 -u "$WORK/other"
+	wait "$d3"
+	run echo $?
+	expect "0"
+}
