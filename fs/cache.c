@@ -133,10 +133,12 @@ static void any_seen(void *ctx, const struct inode_seen *s)
 		forget_name(s);
 }
 
+/* A heartbeat that only moves time (MODEL_EV_LIVENESS) leaves the status
+ * as it was: a change of status comes as MODEL_EV_RUNTIME. */
 static void liveness(const char *env, const char *name)
 {
 	static const char *const files[] = { "", "/last_heartbeat",
-		"/status", "/runtime.json" };
+		"/runtime.json" };
 	char path[512];
 	uint64_t ino;
 

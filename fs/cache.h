@@ -8,8 +8,8 @@
  * each change touched, and this tells the kernel at once, before the
  * request that made the change returns:
  *
- *   a heartbeat       the runtime directory, last_heartbeat, status and
- *                     runtime.json: their attributes
+ *   a heartbeat       the runtime directory, last_heartbeat and
+ *                     runtime.json: attributes and pages
  *   a runtime change  every file the kernel holds below the runtime: its
  *                     attributes, and its name if it went (a version, an
  *                     endpoint, the secret and its snippet)

@@ -13,13 +13,25 @@
 #define ROOT_ID 1                /* FUSE_ROOT_ID */
 #define BUCKETS_MIN 1024
 
+/* A link in a hash chain; pprev points at what points at this entry, so
+ * that an entry leaves its chain at once however long the chain (every
+ * runtime has a `status`: the chain of that name is as long as the
+ * fleet). */
+struct inode;
+struct chain {
+	struct inode *next;
+	struct inode **pprev;
+};
+
+enum { BY_INO, BY_KEY, BY_NAME };
+
 struct inode {
 	uint64_t ino;
 	uint64_t nlookup;
 	struct inode *parent;
 	struct inode *child;               /* first child */
 	struct inode *prev_sib, *next_sib;
-	struct inode *next_ino, *next_key, *next_name;   /* hash chains */
+	struct chain by[3];                /* hash chains: BY_INO, ... */
 	uint64_t listed_gen;
 	int64_t listed_ns;
 	int orphan;                        /* renamed over: found by id only */
@@ -51,42 +63,41 @@ static size_t hash_ino(uint64_t ino)
 	return ino * 0x9e3779b97f4a7c15ULL >> 7;
 }
 
-static void link_hashes(struct inode *n)
+static void chain_add(struct inode **head, struct inode *n, int k)
 {
-	size_t i = hash_ino(n->ino) & (nbuckets - 1);
-
-	n->next_ino = by_ino[i];
-	by_ino[i] = n;
-	if (!n->parent || n->orphan)
-		return;
-	i = hash_key(n->parent->ino, n->name) & (nbuckets - 1);
-	n->next_key = by_key[i];
-	by_key[i] = n;
-	i = hash_name(n->name) & (nbuckets - 1);
-	n->next_name = by_name[i];
-	by_name[i] = n;
+	n->by[k].next = *head;
+	if (*head)
+		(*head)->by[k].pprev = &n->by[k].next;
+	*head = n;
+	n->by[k].pprev = head;
 }
 
-static void unlink_from(struct inode **head, struct inode *n, size_t off)
+static void chain_del(struct inode *n, int k)
 {
-	struct inode **pp = head;
+	if (!n->by[k].pprev)
+		return;
+	*n->by[k].pprev = n->by[k].next;
+	if (n->by[k].next)
+		n->by[k].next->by[k].pprev = n->by[k].pprev;
+	n->by[k].next = NULL;
+	n->by[k].pprev = NULL;
+}
 
-	while (*pp && *pp != n)
-		pp = (struct inode **)((char *)*pp + off);
-	if (*pp)
-		*pp = *(struct inode **)((char *)n + off);
+static void link_hashes(struct inode *n)
+{
+	chain_add(&by_ino[hash_ino(n->ino) & (nbuckets - 1)], n, BY_INO);
+	if (!n->parent || n->orphan)
+		return;
+	chain_add(&by_key[hash_key(n->parent->ino, n->name) & (nbuckets - 1)],
+			n, BY_KEY);
+	chain_add(&by_name[hash_name(n->name) & (nbuckets - 1)], n, BY_NAME);
 }
 
 static void unlink_hashes(struct inode *n)
 {
-	unlink_from(&by_ino[hash_ino(n->ino) & (nbuckets - 1)], n,
-			offsetof(struct inode, next_ino));
-	if (!n->parent || n->orphan)
-		return;
-	unlink_from(&by_key[hash_key(n->parent->ino, n->name) &
-			(nbuckets - 1)], n, offsetof(struct inode, next_key));
-	unlink_from(&by_name[hash_name(n->name) & (nbuckets - 1)], n,
-			offsetof(struct inode, next_name));
+	chain_del(n, BY_INO);
+	chain_del(n, BY_KEY);
+	chain_del(n, BY_NAME);
 }
 
 /* Sizes the tables for `want` buckets, moving every entry. */
@@ -114,7 +125,7 @@ static int resize(size_t want)
 		struct inode *n = old[i], *next;
 
 		for (; n; n = next) {
-			next = n->next_ino;
+			next = n->by[BY_INO].next;
 			link_hashes(n);
 		}
 	}
@@ -127,7 +138,7 @@ static struct inode *find_ino(uint64_t ino)
 	struct inode *n = by_ino[hash_ino(ino) & (nbuckets - 1)];
 
 	while (n && n->ino != ino)
-		n = n->next_ino;
+		n = n->by[BY_INO].next;
 	return n;
 }
 
@@ -136,7 +147,7 @@ static struct inode *find_child(struct inode *parent, const char *name)
 	struct inode *n = by_key[hash_key(parent->ino, name) & (nbuckets - 1)];
 
 	while (n && (n->parent != parent || strcmp(n->name, name)))
-		n = n->next_key;
+		n = n->by[BY_KEY].next;
 	return n;
 }
 
@@ -524,7 +535,7 @@ int inode_walk_named(const char *name, inode_walk_fn fn, void *ctx)
 
 	pthread_mutex_lock(&lock);
 	for (struct inode *n = by_name[hash_name(name) & (nbuckets - 1)]; n;
-			n = n->next_name)
+			n = n->by[BY_NAME].next)
 		if (!strcmp(n->name, name))
 			walk_add(&w, n);
 	pthread_mutex_unlock(&lock);

@@ -176,6 +176,50 @@ static void test_many(void **state)
 	assert_int_equal(inode_count(), 2);
 }
 
+struct tally {
+	int n, r1, r3;
+};
+
+static void count(void *ctx, const struct inode_seen *s)
+{
+	struct tally *t = ctx;
+
+	t->n++;
+	t->r1 += !strcmp(s->path, "/r1/status");
+	t->r3 += !strcmp(s->path, "/r3/status");
+}
+
+/* One name under many parents (every runtime has a `status`): each
+ * leaves its chain whatever its place in it, and the others stay found. */
+static void test_same_name_everywhere(void **state)
+{
+	uint64_t dirs[3000], files[3000];
+	char name[32];
+	struct tally t = { 0 };
+
+	(void)state;
+	for (int i = 0; i < 3000; i++) {
+		snprintf(name, sizeof(name), "r%d", i);
+		dirs[i] = inode_ref(ROOT, name);
+		files[i] = inode_ref(dirs[i], "status");
+	}
+	/* forget every other one, from both ends of the chain */
+	for (int i = 0; i < 1500; i += 2) {
+		inode_forget(files[i], 1);
+		inode_forget(files[2999 - i], 1);
+	}
+	assert_int_equal(inode_find("/r0/status"), 0);
+	assert_int_equal(inode_find("/r1/status"), files[1]);
+	assert_int_equal(inode_find("/r2998/status"), files[2998]);
+	assert_int_equal(inode_find("/r2999/status"), 0);
+	assert_int_equal(inode_count(), 1 + 3000 + 1500);
+	inode_forget(files[1], 1);
+	assert_int_equal(inode_walk_named("status", count, &t), 0);
+	assert_int_equal(t.n, 1499);
+	assert_int_equal(t.r1, 0);
+	assert_int_equal(t.r3, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -186,6 +230,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rename, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_walks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_many, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_same_name_everywhere,
+				setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
