@@ -36,6 +36,7 @@ struct options {
 	char *nonopt[2];
 	int nnonopt;
 	int help;
+	int version;
 	int restore;
 };
 
@@ -51,6 +52,8 @@ static const struct fuse_opt option_spec[] = {
 	OPT("restore", restore),
 	OPT("-h", help),
 	OPT("--help", help),
+	OPT("-V", version),
+	OPT("--version", version),
 	FUSE_OPT_END
 };
 
@@ -190,6 +193,11 @@ int main(int argc, char *argv[])
 
 	if (fuse_opt_parse(&args, &o, option_spec, take_nonopt) == -1)
 		goto out;
+	if (o.version) {
+		printf("runtimefs, libfuse %s\n", fuse_pkgversion());
+		ret = 0;
+		goto out;
+	}
 	if (o.help) {
 		help(argv[0]);
 		ret = 0;

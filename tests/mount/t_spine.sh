@@ -344,6 +344,9 @@ prod"
 	expect_rc 1
 	run "$RUNTIMEFS" --db "$DB"
 	expect_has "runtimefs: no mountpoint given"
+	run "$RUNTIMEFS" -V
+	expect "runtimefs, libfuse $(fusermount3 -V | sed 's/.*version: *//')"
+	expect_rc 0
 	mount_fs
 }
 
