@@ -346,14 +346,7 @@ static int path_of(const struct inode *n, const char *name, char *buf,
 
 int inode_path(uint64_t ino, char *buf, size_t size)
 {
-	struct inode *n;
-	int ret;
-
-	pthread_mutex_lock(&lock);
-	n = find_ino(ino);
-	ret = n ? path_of(n, NULL, buf, size) : -ESTALE;
-	pthread_mutex_unlock(&lock);
-	return ret;
+	return inode_child_path(ino, NULL, buf, size);
 }
 
 int inode_child_path(uint64_t parent, const char *name, char *buf,

@@ -41,7 +41,8 @@ void inode_forget(uint64_t ino, uint64_t n);
 /* The path of `ino` ("/" for the root) into `buf`; -ESTALE when the
  * kernel forgot it, -ENAMETOOLONG when it does not fit. */
 int inode_path(uint64_t ino, char *buf, size_t size);
-/* The path of child `name` of `parent`.  -ESTALE, -ENAMETOOLONG. */
+/* The path of child `name` of `parent` (of `parent` itself if `name` is
+ * NULL).  -ESTALE, -ENAMETOOLONG. */
 int inode_child_path(uint64_t parent, const char *name, char *buf,
 		size_t size);
 

@@ -827,8 +827,7 @@ static int path_of(fuse_ino_t ino, const char *name, char *path)
 {
 	if (name && strlen(name) > NAME_MAX)
 		return -ENAMETOOLONG;
-	return name ? inode_child_path(ino, name, path, PATH_MAX) :
-		inode_path(ino, path, PATH_MAX);
+	return inode_child_path(ino, name, path, PATH_MAX);
 }
 
 /* Starts a request that changes the directory `parent` (which the kernel

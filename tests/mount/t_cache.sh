@@ -19,8 +19,11 @@ test_kernel_keeps_what_did_not_change() {
 		stat environments/prod/critical >/dev/null
 		ls -l environments/prod >/dev/null
 	done
-	local lookups getattrs listings
+	local lookups getattrs listings xattrs
 	lookups=$(requests LOOKUP)
+	# ls -l asks for extended attributes: ENOSYS once, then never again
+	xattrs=$(($(requests GETXATTR) + $(requests LISTXATTR)))
+	[ "$xattrs" -le 2 ] || fail "$xattrs xattr requests before the loop"
 	getattrs=$(requests GETATTR)
 	listings=$(($(requests READDIR) + $(requests READDIRPLUS)))
 	for _ in 1 2 3 4 5; do
@@ -31,6 +34,8 @@ test_kernel_keeps_what_did_not_change() {
 	expect "$lookups"
 	run requests GETATTR
 	expect "$getattrs"
+	run echo $(($(requests GETXATTR) + $(requests LISTXATTR)))
+	expect "$xattrs"
 	# the listing too: the daemon is asked to open it, not to read it
 	run echo $(($(requests READDIR) + $(requests READDIRPLUS)))
 	expect "$listings"
