@@ -1,5 +1,7 @@
 /*
- * cache.c - the kernel's caches of the tree, kept exact (cache.h).
+ * cache.c - the kernel's caches of the tree, kept exact (cache.h): the
+ * model's changes are queued by the request that made them and told to
+ * the kernel by a notifier thread of their own.
  */
 #include "fs.h"
 #include "cache.h"
@@ -7,18 +9,71 @@
 #include "request.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <sys/uio.h>
+#include <unistd.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #define EXPIRE_EARLY_NS 20000000LL    /* 20 ms: the kernel counts jiffies */
+#define QUEUE_MAX 4096                /* more: everything held is told */
+#define BARRIER_WAIT_NS 1000000000LL
+#define PRUNE_MAX 512                 /* node ids in one prune notification */
+
+/* Two notifications of FUSE 7.44 and 7.45 (Linux 6.16, 6.18) that
+ * libfuse 3.14 does not know: both take no lock the kernel could wait on
+ * (cache.h), so they are written to the device here, as libfuse writes
+ * the others. */
+#define NOTIFY_INC_EPOCH 8            /* every name is looked up again */
+#define NOTIFY_PRUNE 9                /* unused names of these inodes go */
+
+struct notify_header {                /* struct fuse_out_header */
+	uint32_t len;
+	int32_t error;                /* the notification's code */
+	uint64_t unique;              /* 0: a notification */
+};
+
+struct notify_prune {                 /* struct fuse_notify_prune_out */
+	uint32_t count;
+	uint32_t padding;
+	uint64_t spare;
+};
 
 static struct fuse_session *session;
 static struct model *model;
 static double timeout;
 static _Atomic uint64_t generation = 1;
-static __thread uint64_t busy[2];
+static int no_prune, no_epoch;        /* the kernel refused them once */
+
+/* The queue between the requests and the notifier.  `queued` counts the
+ * events ever queued, `sent` those the notifier has told the kernel; a
+ * barrier waits for `sent` to reach the `queued` it saw. */
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t wake;          /* the notifier: something to do */
+	pthread_cond_t done;          /* barriers: `sent` moved */
+	struct model_event ring[QUEUE_MAX];
+	unsigned head, n;
+	int overflow;                 /* too much queued: tell everything */
+	uint64_t queued, sent;
+	int running, stop;
+	pthread_t thread;
+} q = {
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.wake = PTHREAD_COND_INITIALIZER,
+	.done = PTHREAD_COND_INITIALIZER,
+};
+
+static int64_t clock_ns(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
 
 double cache_entry_timeout(const struct fs_path *p)
 {
@@ -27,16 +82,13 @@ double cache_entry_timeout(const struct fs_path *p)
 
 double cache_attr_timeout(const struct fs_path *p, const struct fs_value *v)
 {
-	struct timespec ts;
-	int64_t now, left;
+	int64_t left;
 
 	if (!p || p->node->kind == FS_LAST_ERROR)
 		return 0;
 	if (!v->until_ns)
 		return timeout;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	now = (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-	left = v->until_ns - now - EXPIRE_EARLY_NS;
+	left = v->until_ns - clock_ns(CLOCK_REALTIME) - EXPIRE_EARLY_NS;
 	if (left <= 0)
 		return 0;
 	return (double)left / 1e9 < timeout ? (double)left / 1e9 : timeout;
@@ -47,90 +99,87 @@ uint64_t cache_generation(void)
 	return atomic_load(&generation);
 }
 
-void cache_busy(uint64_t dir1, uint64_t dir2)
+/* -- the notifier ------------------------------------------------------- */
+
+/* The attributes of `ino`, and nothing else: no page, no name, so that
+ * the kernel takes no lock a request in flight may hold (cache.h). */
+static void forget_attrs(uint64_t ino)
 {
-	busy[0] = dir1;
-	busy[1] = dir2;
-}
-
-/* The attributes and the pages (or listing) of `ino`.  Safe while a
- * request runs: the kernel locks no page across a request here, as
- * writes go straight through (ops.c, open_flags()). */
-static void forget_value(uint64_t ino)
-{
-	fuse_lowlevel_notify_inval_inode(session, ino, 0, 0);
-}
-
-static void forget_name(const struct inode_seen *s)
-{
-	if (!s->parent || s->parent == busy[0] || s->parent == busy[1])
-		return;
-	fuse_lowlevel_notify_inval_entry(session, s->parent, s->name,
-			strlen(s->name));
-}
-
-/* Whether `path` is still there.  What a snapshot holds never changes:
- * only a snapshot itself can go.  (A snapshot resolved here is held until
- * the request ends, as any other.) */
-static int still_there(const char *path)
-{
-	struct fs_path p;
-
-	if (!strncmp(path, "/snapshots/", 11) && strchr(path + 11, '/'))
-		return 1;
-	return fs_resolve(model, path, &p) == 0;
-}
-
-/* Whether `rel`, a path below a runtime, is a name that can go while the
- * runtime stays: a version, an endpoint, the bound secret. */
-static int may_go(const char *rel)
-{
-	const char *name = NULL;
-
-	if (!strncmp(rel, "/versions/", 10))
-		name = rel + 10;
-	else if (!strncmp(rel, "/endpoints/", 11))
-		name = rel + 11;
-	else
-		return !strcmp(rel, "/secret") || !strcmp(rel, "/secret.toml");
-	return !strchr(name, '/');
-}
-
-struct runtime_walk {
-	size_t root_len;
-};
-
-static void runtime_seen(void *ctx, const struct inode_seen *s)
-{
-	struct runtime_walk *w = ctx;
-	const char *rel = s->path + w->root_len;
-
-	if (may_go(rel) && !still_there(s->path))
-		forget_name(s);
-	else
-		forget_value(s->ino);
+	fuse_lowlevel_notify_inval_inode(session, ino, -1, 0);
 }
 
 static void attrs_seen(void *ctx, const struct inode_seen *s)
 {
 	(void)ctx;
-	forget_value(s->ino);
+	forget_attrs(s->ino);
 }
+
+/* Writes a notification of `code` with `len` bytes of `data` to the
+ * device; -errno when the kernel refuses it. */
+static int notify_raw(int32_t code, const void *data, size_t len)
+{
+	struct notify_header h = { (uint32_t)(sizeof(h) + len), code, 0 };
+	struct iovec iov[2] = { { &h, sizeof(h) }, { (void *)data, len } };
+	ssize_t n = writev(fuse_session_fd(session), iov, len ? 2 : 1);
+
+	return n < 0 ? -errno : 0;
+}
+
+/* Names that went: the kernel forgets the unused ones of `n` inodes (the
+ * deepest first: a directory's name is in use while its children's are),
+ * or, on a kernel without prune, looks every name up again. */
+static void forget_names(const uint64_t *ino, size_t n)
+{
+	struct {
+		struct notify_prune p;
+		uint64_t ids[PRUNE_MAX];
+	} msg;
+
+	while (n > 0 && !no_prune) {
+		uint32_t k = n < PRUNE_MAX ? (uint32_t)n : PRUNE_MAX;
+
+		memset(&msg.p, 0, sizeof(msg.p));
+		msg.p.count = k;
+		for (uint32_t i = 0; i < k; i++)
+			msg.ids[i] = ino[n - 1 - i];
+		if (notify_raw(NOTIFY_PRUNE, &msg, sizeof(msg.p) +
+				k * sizeof(uint64_t)) == -EINVAL)
+			no_prune = 1;
+		else
+			n -= k;
+	}
+	if (n > 0 && !no_epoch && notify_raw(NOTIFY_INC_EPOCH, NULL, 0))
+		no_epoch = 1;
+}
+
+/* What a removal took: the inodes held at or below a path. */
+struct gone {
+	uint64_t *ino;
+	size_t n, cap;
+};
 
 static void gone_seen(void *ctx, const struct inode_seen *s)
 {
-	(void)ctx;
-	if (!still_there(s->path))
-		forget_name(s);
+	struct gone *g = ctx;
+
+	forget_attrs(s->ino);
+	if (g->n == g->cap) {
+		size_t cap = g->cap ? g->cap * 2 : 64;
+		uint64_t *p = realloc(g->ino, cap * sizeof(*p));
+
+		if (!p)
+			return;
+		g->ino = p;
+		g->cap = cap;
+	}
+	g->ino[g->n++] = s->ino;
 }
 
-static void any_seen(void *ctx, const struct inode_seen *s)
+/* Every inode held at a path named `name`, and below it: what a removal
+ * may have taken (an object, its view's link, a snapshot). */
+static void named_seen(void *ctx, const struct inode_seen *s)
 {
-	(void)ctx;
-	if (still_there(s->path))
-		forget_value(s->ino);
-	else
-		forget_name(s);
+	inode_walk_below(s->path, 0, gone_seen, ctx);
 }
 
 /* A heartbeat that only moves time (MODEL_EV_LIVENESS) leaves the status
@@ -146,21 +195,23 @@ static void liveness(const char *env, const char *name)
 		snprintf(path, sizeof(path), "/environments/%s/runtimes/%s%s",
 				env, name, files[i]);
 		if ((ino = inode_find(path)))
-			forget_value(ino);
+			forget_attrs(ino);
 	}
 }
 
-static void on_change(void *ctx, const struct model_event *ev)
+/* Anything may have changed, names too. */
+static void tell_all(void)
 {
-	struct runtime_walk rw;
+	inode_walk_all(attrs_seen, NULL);
+	if (!no_epoch && notify_raw(NOTIFY_INC_EPOCH, NULL, 0))
+		no_epoch = 1;
+}
+
+static void tell(const struct model_event *ev)
+{
+	struct gone g = { NULL, 0, 0 };
 	char path[512];
 
-	(void)ctx;
-	request_forget();
-	if (!session || timeout <= 0)
-		return;
-	if (ev->kind != MODEL_EV_LIVENESS)
-		atomic_fetch_add(&generation, 1);
 	switch (ev->kind) {
 	case MODEL_EV_CHANGED:
 		break;
@@ -168,9 +219,9 @@ static void on_change(void *ctx, const struct model_event *ev)
 		liveness(ev->a, ev->b);
 		break;
 	case MODEL_EV_RUNTIME:
-		rw.root_len = (size_t)snprintf(path, sizeof(path),
-				"/environments/%s/runtimes/%s", ev->a, ev->b);
-		inode_walk_below(path, 0, runtime_seen, &rw);
+		snprintf(path, sizeof(path), "/environments/%s/runtimes/%s",
+				ev->a, ev->b);
+		inode_walk_below(path, 0, attrs_seen, NULL);
 		break;
 	case MODEL_EV_ENV:
 		snprintf(path, sizeof(path), "/environments/%s", ev->a);
@@ -182,26 +233,134 @@ static void on_change(void *ctx, const struct model_event *ev)
 		inode_walk_below(path, 1, attrs_seen, NULL);
 		break;
 	case MODEL_EV_GONE:
-		inode_walk_named(ev->b, gone_seen, NULL);
+		inode_walk_named(ev->b, named_seen, &g);
+		forget_names(g.ino, g.n);
+		free(g.ino);
 		break;
 	case MODEL_EV_ALL:
-		inode_walk_all(any_seen, NULL);
+		tell_all();
 		break;
 	}
 }
 
-void cache_start(struct fuse_session *se, struct model *m, double t)
+static void *notifier(void *arg)
 {
+	struct model_event batch[64];
+	unsigned n;
+	uint64_t upto;
+	int all;
+
+	(void)arg;
+	pthread_mutex_lock(&q.lock);
+	for (;;) {
+		while (!q.n && !q.overflow && !q.stop)
+			pthread_cond_wait(&q.wake, &q.lock);
+		if (!q.n && !q.overflow && q.stop)
+			break;
+		all = q.overflow;
+		n = 0;
+		if (all) {
+			q.n = 0;
+			q.overflow = 0;
+		}
+		while (q.n && n < sizeof(batch) / sizeof(batch[0])) {
+			batch[n++] = q.ring[q.head];
+			q.head = (q.head + 1) % QUEUE_MAX;
+			q.n--;
+		}
+		upto = q.queued - q.n;
+		pthread_mutex_unlock(&q.lock);
+		if (all) {
+			tell_all();
+		} else {
+			for (unsigned i = 0; i < n; i++)
+				tell(&batch[i]);
+		}
+		pthread_mutex_lock(&q.lock);
+		q.sent = upto;
+		pthread_cond_broadcast(&q.done);
+	}
+	q.sent = q.queued;
+	pthread_cond_broadcast(&q.done);
+	pthread_mutex_unlock(&q.lock);
+	return NULL;
+}
+
+/* The model's watcher, on the thread that made the change: what the
+ * request read is stale now, listings are to be given again, and the
+ * rest is the notifier's. */
+static void on_change(void *ctx, const struct model_event *ev)
+{
+	(void)ctx;
+	request_forget();
+	if (!session || timeout <= 0)
+		return;
+	if (ev->kind != MODEL_EV_LIVENESS)
+		atomic_fetch_add(&generation, 1);
+	if (ev->kind == MODEL_EV_CHANGED)
+		return;
+	pthread_mutex_lock(&q.lock);
+	if (ev->kind == MODEL_EV_ALL || q.n == QUEUE_MAX) {
+		q.overflow = 1;
+	} else {
+		q.ring[(q.head + q.n) % QUEUE_MAX] = *ev;
+		q.n++;
+	}
+	q.queued++;
+	pthread_cond_signal(&q.wake);
+	pthread_mutex_unlock(&q.lock);
+}
+
+void cache_barrier(void)
+{
+	struct timespec at;
+	int64_t until = clock_ns(CLOCK_MONOTONIC) + BARRIER_WAIT_NS;
+	uint64_t want;
+
+	pthread_mutex_lock(&q.lock);
+	want = q.queued;
+	at.tv_sec = until / 1000000000LL;
+	at.tv_nsec = until % 1000000000LL;
+	while (q.running && q.sent < want &&
+	       pthread_cond_timedwait(&q.done, &q.lock, &at) != ETIMEDOUT)
+		;
+	pthread_mutex_unlock(&q.lock);
+}
+
+int cache_start(struct fuse_session *se, struct model *m, double t)
+{
+	pthread_condattr_t ca;
+	int err;
+
 	session = se;
 	model = m;
 	timeout = t;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_destroy(&q.done);
+	pthread_cond_init(&q.done, &ca);
+	pthread_condattr_destroy(&ca);
+	q.stop = 0;
+	err = pthread_create(&q.thread, NULL, notifier, NULL);
+	if (err)
+		return -err;
+	q.running = 1;
 	model_watch(m, on_change, NULL);
+	return 0;
 }
 
 void cache_stop(void)
 {
 	if (model)
 		model_watch(model, NULL, NULL);
+	if (q.running) {
+		pthread_mutex_lock(&q.lock);
+		q.stop = 1;
+		pthread_cond_signal(&q.wake);
+		pthread_mutex_unlock(&q.lock);
+		pthread_join(q.thread, NULL);
+		q.running = 0;
+	}
 	session = NULL;
 	model = NULL;
 }

@@ -2,30 +2,42 @@
  * cache.h - the kernel's caches of the tree, kept exact.
  *
  * The kernel keeps names (entries) and attributes for `timeout` seconds
- * (-o cache_timeout=, 60 by default) and directory listings until told
- * otherwise, so that `ls -lR`, `find` and `stat` run at the kernel's speed.
- * Nothing is served stale, because the model tells (model_watch()) what
- * each change touched, and this tells the kernel at once, before the
- * request that made the change returns:
+ * (-o cache_timeout=, 60 by default), the pages of read-only files and
+ * directory listings, so that `ls -lR`, `find` and `stat` run at the
+ * kernel's speed.  Values change behind its back (heartbeats, deploys,
+ * time), so the model tells (model_watch()) what each change touched and
+ * the kernel is told in turn:
  *
  *   a heartbeat       the runtime directory, last_heartbeat and
- *                     runtime.json: attributes and pages
- *   a runtime change  every file the kernel holds below the runtime: its
- *                     attributes, and its name if it went (a version, an
- *                     endpoint, the secret and its snippet)
- *   a removal         every name the kernel holds of that object, in the
- *                     tree and in the project and integration views
+ *                     runtime.json
+ *   a runtime change  every file the kernel holds below the runtime
+ *   a removal         every inode the kernel holds of that name, and below
  *   any change        directory listings are given again (the kernel keeps
  *                     a listing only while no change came since it)
  *
- * What changes by time alone, a status turning OFFLINE, is kept only
- * until that moment.  .last_error (one per caller) and scratch files are
- * never kept.  Names are never kept as absent (no negative entries), so a
- * new object shows at once.
+ * How, and why it can never hang: the request that made the change only
+ * queues what it touched and replies; a notifier thread of its own tells
+ * the kernel afterwards (libfuse's example/notify_inval_entry.c, the
+ * kernel's kernfs_notify()).  It only ever invalidates attributes
+ * (FUSE_NOTIFY_INVAL_INODE with a negative offset), which takes no lock
+ * that a request in flight holds: no directory's i_rwsem (an entry
+ * invalidation does, which is how two removals through two views used to
+ * deadlock), no page lock (a page invalidation does).  The kernel drops a
+ * file's pages itself when it next reads it and finds its mtime or size
+ * moved (FUSE_CAP_AUTO_INVAL_DATA); a name whose object went answers
+ * ESTALE to the next request on it, which makes the kernel look the name
+ * up again (ops.c).  Names are never kept as absent (no negative
+ * entries), so a new object shows at once.
  *
- * A removal through the mount in the directory the request holds locked
- * is left to the kernel, which does it itself: telling it then would wait
- * on that very lock.
+ * When a change is visible to another process: its listings and the
+ * content of every file at the next opendir() or open() after the system
+ * call that made the change returned (both wait for the notifier to have
+ * sent what was queued before them: cache_barrier()); a stat() that the
+ * kernel answers from its cache as soon as the notifier has run, a few
+ * microseconds after that return, and always within the attribute
+ * timeout.  What changes by time alone, a status turning OFFLINE, is kept
+ * only until that moment.  .last_error (one per caller) and scratch files
+ * are never kept.
  */
 #ifndef FS_CACHE_H
 #define FS_CACHE_H
@@ -38,11 +50,17 @@
 
 struct fuse_session;
 
-/* Starts telling the kernel about the changes of `m` over `se`, with
- * `timeout` seconds for names and attributes (0: the kernel keeps
- * nothing). */
-void cache_start(struct fuse_session *se, struct model *m, double timeout);
+/* Starts telling the kernel about the changes of `m` over `se` from a
+ * notifier thread, with `timeout` seconds for names and attributes (0:
+ * the kernel keeps nothing).  -errno when the thread cannot start. */
+int cache_start(struct fuse_session *se, struct model *m, double timeout);
+/* Sends what is queued, then stops the notifier. */
 void cache_stop(void);
+
+/* Waits until the notifier has told the kernel every change queued
+ * before this call (at most a second: the notifier never blocks, but a
+ * barrier must not either). */
+void cache_barrier(void);
 
 /* How long the kernel may keep the name and the attributes of `p`, whose
  * value is `v`; 0 for a scratch file (p == NULL). */
@@ -51,9 +69,5 @@ double cache_attr_timeout(const struct fs_path *p, const struct fs_value *v);
 
 /* The change generation: it moves with every change but heartbeats. */
 uint64_t cache_generation(void);
-
-/* The directories the current request holds locked in the kernel (0: none);
- * cache_busy(0, 0) when the request ends. */
-void cache_busy(uint64_t dir1, uint64_t dir2);
 
 #endif

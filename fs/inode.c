@@ -295,6 +295,21 @@ int inode_move(uint64_t parent, const char *name, uint64_t newparent,
 	return ret;
 }
 
+void inode_unlinked(uint64_t parent, const char *name)
+{
+	struct inode *p, *n;
+
+	pthread_mutex_lock(&lock);
+	p = find_ino(parent);
+	n = p ? find_child(p, name) : NULL;
+	if (n && !n->orphan) {
+		unlink_hashes(n);
+		n->orphan = 1;
+		link_hashes(n);
+	}
+	pthread_mutex_unlock(&lock);
+}
+
 void inode_forget(uint64_t ino, uint64_t nlookup)
 {
 	struct inode *n;

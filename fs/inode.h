@@ -35,6 +35,10 @@ uint64_t inode_ref(uint64_t parent, const char *name);
  * -ENOMEM. */
 int inode_move(uint64_t parent, const char *name, uint64_t newparent,
 		const char *newname);
+/* The kernel removed child `name` of `parent` (unlink, rmdir): the inode
+ * it held is known by its id only, and a new object of that name gets a
+ * new id, not the one the kernel may still hold as deleted. */
+void inode_unlinked(uint64_t parent, const char *name);
 /* The kernel forgot `n` lookups of `ino`. */
 void inode_forget(uint64_t ino, uint64_t n);
 

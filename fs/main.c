@@ -290,6 +290,8 @@ int main(int argc, char *argv[])
 	fs_started_ns = (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 	fs.uid = getuid();
 	fs.gid = getgid();
+	fs_access.owner = fs.uid;
+	fs_access.group = fs.gid;
 	fs_access.admin_gid = (gid_t)o.admin_gid;
 	fs_access.heartbeat_gid = (gid_t)o.heartbeat_gid;
 	/* a restore serves a plain staging tree (restore.c), through

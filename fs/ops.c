@@ -1,6 +1,7 @@
 /*
- * ops.c - the FUSE operations: resolve the path in the node table, call the
- * node's handler, turn the answer into bytes and attributes.
+ * ops.c - the FUSE operations: resolve the path in the node table, check
+ * the caller's rights (access.c), call the node's handler, turn the answer
+ * into bytes and attributes.
  *
  * libfuse's low-level API names files by inode (inode.h keeps the path of
  * each); the operations below first work on paths (op_*), then the ll_*
@@ -10,14 +11,21 @@
  * Reads are served from a copy of the content taken at open(), so a reader
  * sees one whole value even while it changes.  Writes to value files
  * gather the bytes of one open file and apply the value in the write()
- * call itself, so the shell sees the error.  Every refused change is
- * recorded for MOUNT/.last_error and the log.
+ * call itself, so the shell sees the error; a document (spec) is applied
+ * in the write() that completes it and refused in the one that makes it
+ * invalid.  Every refused change is recorded for MOUNT/.last_error and the
+ * log.  What all open files hold together is capped (HELD_MAX), so that
+ * no one can make the daemon grow by opening files.
  *
  * A transaction file (a node with `write`, MOUNT/heartbeat) is different:
  * each write() is one request, whole, and reads of the same open file
  * return the reply to the last one, from its start, whatever the file
  * offset (which the write moved).
+ *
+ * Removals inside an object directory by a process walking it (rm -r) are
+ * staged and applied with the directory's own removal (walk.h).
  */
+#define _GNU_SOURCE                  /* malloc_trim */
 #include "fs.h"
 #include "cache.h"
 #include "inode.h"
@@ -26,12 +34,15 @@
 #include "request.h"
 #include "scratch.h"
 #include "tree.h"
+#include "walk.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <malloc.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +55,8 @@
 #endif
 
 #define VALUE_MAX (64 * 1024)       /* a value file's content at the most */
+#define HELD_MAX (64L * 1024 * 1024) /* what all open files hold at most */
+#define TRIM_AFTER (16L * 1024 * 1024)
 #define UNKNOWN_INO 0xffffffffu     /* a name's inode not yet looked up */
 
 #define FILE_MAGIC 0x66696c65u      /* "file": fh is a struct fs_file */
@@ -58,10 +71,13 @@ struct fs_file {
 	struct scratch *scratch;   /* a scratch file (scratch.h), or NULL */
 	int pending;               /* a document not yet complete */
 	size_t pos;                /* transaction files: reply read so far */
+	long charged;              /* bytes of its buffers counted in `held` */
 	pthread_mutex_t lock;      /* transaction files: one request at once */
 };
 
 static struct fs *self;         /* the session's userdata, from init */
+static _Atomic long held;       /* bytes the buffers of open files hold */
+static _Atomic long held_peak;  /* the most since the last trim */
 
 static struct fs *fs_ctx(void)
 {
@@ -83,6 +99,126 @@ static void clear_errors(void)
 	fs_errclear();
 	model_errclear();
 }
+
+/* -- what open files hold ---------------------------------------------- */
+
+/* Whether the buffers of `f` may grow to `want` bytes more than they
+ * hold: -ENOBUFS when all open files together would pass HELD_MAX. */
+static int budget(size_t want)
+{
+	long now = atomic_load(&held);
+
+	if (now + (long)want <= HELD_MAX)
+		return 0;
+	return fs_fail(-ENOBUFS, "open files hold %ld KiB, at most %ld KiB:"
+			" finish or close some", now / 1024, HELD_MAX / 1024);
+}
+
+/* Counts what the buffers of `f` hold now. */
+static void charge(struct fs_file *f)
+{
+	long now = (long)(f->content.alloc + f->written.alloc);
+	long total = atomic_fetch_add(&held, now - f->charged) +
+		now - f->charged;
+
+	f->charged = now;
+	if (total > atomic_load(&held_peak))
+		atomic_store(&held_peak, total);
+}
+
+/* Gives back what `f` held; once the files that held much are closed,
+ * the memory goes back to the system too. */
+static void discharge(struct fs_file *f)
+{
+	long total = atomic_fetch_sub(&held, f->charged) - f->charged;
+
+	f->charged = 0;
+	if (total < 1024 * 1024 && atomic_load(&held_peak) > TRIM_AFTER &&
+	    atomic_exchange(&held_peak, total) > TRIM_AFTER)
+		malloc_trim(0);
+}
+
+/* -- scratch files ----------------------------------------------------- */
+
+static uint64_t hash_text(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
+	return h;
+}
+
+/* The identity of the object a directory of value files stands for, so
+ * that scratch files made in it go with it (scratch.h). */
+static uint64_t dir_identity(const struct fs_path *d)
+{
+	struct model_integration in;
+	struct model_endpoint e;
+	struct model_runtime rt;
+	struct model_env env;
+
+	switch (d->node->kind) {
+	case FS_ENV:
+		return request_env_get(d->m, d->env, &env) ? 0 :
+			(uint64_t)env.created_ns;
+	case FS_RUNTIME:
+		return request_runtime_get(d->m, d->env, d->runtime, &rt) ? 0 :
+			hash_text(rt.uuid);
+	case FS_ENDPOINT:
+		return request_endpoint_get(d->m, d->env, d->runtime,
+				d->endpoint, &e) ? 0 : hash_text(e.id);
+	case FS_INTEGRATION:
+		return model_integration_get(d->m, d->project, d->integration,
+				&in) ? 0 : (uint64_t)in.created_ns;
+	default:
+		return 0;
+	}
+}
+
+/* Whether the directory of `path` takes scratch files; its identity. */
+static int scratch_dir_of(const char *path, uint64_t *id)
+{
+	char name[NAME_MAX + 1];
+	struct fs_path dir;
+
+	if (fs_resolve_parent(fs_ctx()->m, path, &dir, name) ||
+	    !scratch_dir_ok(&dir))
+		return -ENOENT;
+	*id = dir_identity(&dir);
+	return 0;
+}
+
+/* The attributes of the scratch file at `path`: -ENOENT if none. */
+static int scratch_at(const char *path, struct stat *st, uint64_t *id)
+{
+	uint64_t dir_id;
+
+	if (scratch_dir_of(path, &dir_id))
+		return -ENOENT;
+	if (id)
+		*id = dir_id;
+	return scratch_stat_path(path, dir_id, st);
+}
+
+static int scratch_valid(const char *dir, uint64_t id)
+{
+	struct fs_path p;
+
+	return !fs_resolve(fs_ctx()->m, dir, &p) && scratch_dir_ok(&p) &&
+		dir_identity(&p) == id;
+}
+
+/* Who a scratch file made now by the caller in `dir` belongs to. */
+static struct scratch_owner scratch_owner(uint64_t dir_id)
+{
+	struct scratch_owner o = { dir_id, request_uid(),
+		fs_access_gid(NULL, fs_access.group) };
+
+	return o;
+}
+
+/* -- the tree ------------------------------------------------------------ */
 
 /* The errno for a change that the node does not allow. */
 static int not_allowed(const struct fs_path *p, const char *what)
@@ -110,14 +246,13 @@ static int show(const struct fs_path *p, struct fs_value *v)
 static void fill_stat(const struct fs_path *p, const struct fs_value *v,
 		struct stat *st)
 {
-	struct fs *fs = fs_ctx();
 	int64_t t = v->mtime_ns ? v->mtime_ns : fs_started_ns;
 
 	memset(st, 0, sizeof(*st));
 	st->st_mode = fs_mode(p);
 	st->st_nlink = S_ISDIR(st->st_mode) ? 2 : 1;
-	st->st_uid = fs->uid;
-	st->st_gid = fs_access_gid(p, fs->gid);
+	st->st_uid = fs_access.owner;
+	st->st_gid = fs_access_gid(p, fs_access.group);
 	st->st_size = S_ISDIR(st->st_mode) ? 0 : (off_t)v->buf.len;
 	st->st_blksize = 4096;
 	st->st_blocks = (st->st_size + 511) / 512;
@@ -144,14 +279,13 @@ static int stat_path(const char *path, struct fuse_file_info *fi,
 	*attr_timeout = *entry_timeout = 0;
 	if (fi && fi->fh && ((struct fs_file *)(uintptr_t)fi->fh)->scratch) {
 		scratch_stat(((struct fs_file *)(uintptr_t)fi->fh)->scratch,
-				fs_ctx()->uid, fs_ctx()->gid, st);
+				st);
 		return 0;
 	}
 	if (scratch_hidden(path))
 		return -ENOENT;
 	ret = fs_resolve(fs_ctx()->m, path, &p);
-	if (ret == -ENOENT &&
-	    !scratch_stat_path(path, fs_ctx()->uid, fs_ctx()->gid, st))
+	if (ret == -ENOENT && !scratch_at(path, st, NULL))
 		return 0;
 	if (ret)
 		return ret;
@@ -177,21 +311,68 @@ static int writable(const struct fs_path *p)
 	return 0;
 }
 
+/* The rights an open() with `flags` asks for. */
+static int open_mask(int flags)
+{
+	int acc = flags & O_ACCMODE;
+	int mask = acc == O_RDONLY ? R_OK : acc == O_WRONLY ? W_OK :
+		R_OK | W_OK;
+
+	return (flags & O_TRUNC) ? mask | W_OK : mask;
+}
+
+/* The directory that holds `path`, resolved, and the caller's right to
+ * change what is in it. */
+static int parent_for_change(const char *path, struct fs_path *dir,
+		char *name)
+{
+	int ret = fs_resolve_parent(fs_ctx()->m, path, dir, name);
+
+	return ret ? ret : fs_access_check(dir, W_OK | X_OK);
+}
+
+static void file_free(struct fs_file *f)
+{
+	discharge(f);
+	buf_release(&f->content);
+	buf_release(&f->written);
+	pthread_mutex_destroy(&f->lock);
+	free(f);
+}
+
+static struct fs_file *file_new(void)
+{
+	struct fs_file *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return NULL;
+	f->magic = FILE_MAGIC;
+	buf_init(&f->written, VALUE_MAX);
+	buf_init(&f->content, 0);
+	pthread_mutex_init(&f->lock, NULL);
+	return f;
+}
+
 static int op_open(const char *path, struct fuse_file_info *fi)
 {
 	struct fs_file *f;
 	struct fs_value v;
+	struct stat st;
+	uint64_t id;
 	int ret;
 
 	clear_errors();
-	f = calloc(1, sizeof(*f));
-	if (!f)
+	if (!(f = file_new()))
 		return -ENOMEM;
-	f->magic = FILE_MAGIC;
-	buf_init(&f->written, VALUE_MAX);
-	pthread_mutex_init(&f->lock, NULL);
-	f->scratch = scratch_open(path);
-	if (f->scratch) {
+	if (!scratch_at(path, &st, &id)) {
+		ret = fs_access_allows(st.st_mode, st.st_uid, st.st_gid,
+				open_mask(fi->flags));
+		if (ret || !(f->scratch = scratch_open(path, id))) {
+			file_free(f);
+			return ret ? refused("open", path, fs_fail(ret, "only"
+					" its owner may open this temporary"
+					" file")) : -ENOENT;
+		}
 		fi->fh = (uintptr_t)f;
 		fi->direct_io = 1;
 		return 0;
@@ -199,24 +380,24 @@ static int op_open(const char *path, struct fuse_file_info *fi)
 	ret = fs_resolve(fs_ctx()->m, path, &f->p);
 	if (!ret && S_ISDIR(fs_mode(&f->p)))
 		ret = -EISDIR;
-	/* credentials (no read bit for others) are the admins' even
-	 * without -o default_permissions */
-	if (!ret && !fs_access_may_open(&f->p, fs_ctx()->uid))
-		ret = refused("open", path, fs_fail(-EACCES, "only the owner"
-				" and the admins may open this file"));
+	/* the roles hold without -o default_permissions too (access.c) */
+	if (!ret && (ret = fs_access_check(&f->p, open_mask(fi->flags))))
+		ret = refused("open", path, ret);
 	if (!ret && (fi->flags & O_ACCMODE) != O_RDONLY &&
 	    (ret = writable(&f->p)))
 		ret = refused("open", path, ret);
 	if (!ret) {
 		ret = show(&f->p, &v);
+		buf_release(&f->content);
 		f->content = v.buf;
 	}
+	if (!ret && (ret = budget(f->content.alloc)))
+		ret = refused("open", path, ret);
 	if (ret) {
-		buf_release(&f->content);
-		pthread_mutex_destroy(&f->lock);
-		free(f);
+		file_free(f);
 		return ret;
 	}
+	charge(f);
 	fi->fh = (uintptr_t)f;
 	fi->direct_io = f->p.node->direct_io;
 	fi->nonseekable = f->p.node->write != NULL;
@@ -250,7 +431,10 @@ static int transact(struct fs_file *f, const char *path, const char *data,
 	f->pos = 0;
 	buf_release(&f->content);
 	buf_init(&f->content, VALUE_MAX);
-	ret = buf_add(&f->written, data, size);
+	ret = f->written.len + size > f->written.alloc ?
+		budget(2 * (f->written.len + size)) : 0;
+	if (!ret)
+		ret = buf_add(&f->written, data, size);
 	if (ret == -EFBIG)
 		ret = fs_fail(-EFBIG, "a request is at most %d bytes",
 				VALUE_MAX);
@@ -259,6 +443,7 @@ static int transact(struct fs_file *f, const char *path, const char *data,
 				f->written.len, &f->content);
 	if (ret != FS_MORE)
 		buf_reset(&f->written);
+	charge(f);
 	pthread_mutex_unlock(&f->lock);
 	if (ret == FS_MORE)
 		ret = 0;
@@ -322,6 +507,7 @@ static int op_write(const char *path, const char *data, size_t size,
 		off_t off, struct fuse_file_info *fi)
 {
 	struct fs_file *f = (struct fs_file *)(uintptr_t)fi->fh;
+	size_t end = (size_t)off + size;
 	int ret;
 
 	clear_errors();
@@ -334,10 +520,14 @@ static int op_write(const char *path, const char *data, size_t size,
 		return ret < 0 ? refused("write", path, ret) : ret;
 	}
 	f->pending = 0;
-	ret = buf_put(&f->written, (size_t)off, data, size);
+	ret = end > f->written.alloc && end <= VALUE_MAX ?
+		budget(2 * end) : 0;
+	if (!ret)
+		ret = buf_put(&f->written, (size_t)off, data, size);
 	if (ret == -EFBIG)
 		ret = fs_fail(-EFBIG, "a value is at most %d bytes",
 				VALUE_MAX);
+	charge(f);
 	if (ret)
 		return refused("write", path, ret);
 	/* a document may come in several writes: apply it once whole */
@@ -374,10 +564,7 @@ static int op_release(const char *path, struct fuse_file_info *fi)
 		refused("close", path, fs_fail(-EINVAL, "an unfinished"
 				" request of %zu bytes was dropped",
 				f->written.len));
-	buf_release(&f->content);
-	buf_release(&f->written);
-	pthread_mutex_destroy(&f->lock);
-	free(f);
+	file_free(f);
 	return 0;
 }
 
@@ -388,6 +575,8 @@ static int op_truncate(const char *path, off_t size,
 {
 	struct scratch *f;
 	struct fs_path p;
+	struct stat st;
+	uint64_t id;
 	int ret;
 
 	clear_errors();
@@ -396,12 +585,17 @@ static int op_truncate(const char *path, off_t size,
 			((struct fs_file *)(uintptr_t)fi->fh)->scratch, size);
 	if (fi)
 		return 0;
-	if (!fi && (f = scratch_open(path))) {
-		ret = scratch_truncate(f, size);
-		scratch_put(f);
-		return ret;
+	if (!scratch_at(path, &st, &id)) {
+		ret = fs_access_allows(st.st_mode, st.st_uid, st.st_gid, W_OK);
+		if (!ret && (f = scratch_open(path, id))) {
+			ret = scratch_truncate(f, size);
+			scratch_put(f);
+		}
+		return refused("truncate", path, ret);
 	}
 	ret = fs_resolve(fs_ctx()->m, path, &p);
+	if (!ret)
+		ret = fs_access_check(&p, W_OK);
 	if (!ret)
 		ret = writable(&p);
 	return ret ? refused("truncate", path, ret) : 0;
@@ -416,7 +610,7 @@ static int op_mkdir(const char *path, mode_t mode)
 
 	(void)mode;
 	clear_errors();
-	ret = fs_resolve_parent(fs_ctx()->m, path, &dir, name);
+	ret = parent_for_change(path, &dir, name);
 	if (ret)
 		return refused("mkdir", path, ret);
 	n = fs_named_child(&dir);
@@ -427,18 +621,138 @@ static int op_mkdir(const char *path, mode_t mode)
 	return refused("mkdir", path, ret);
 }
 
+/* -- removals ------------------------------------------------------------ */
+
+/* Whether `p` is an object directory, which a walk removes whole. */
+static int is_object(const struct fs_path *p)
+{
+	switch (p->node->kind) {
+	case FS_ENV:
+	case FS_RUNTIME:
+	case FS_ENDPOINT:
+	case FS_PROJECT:
+	case FS_INTEGRATION:
+	case FS_SNAPSHOT:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* Whether the removal of the object above `p` must find it removed: what
+ * model_cover asks about (model.h). */
+static int counts(const struct fs_path *p)
+{
+	switch (p->node->kind) {
+	case FS_RUNTIME:
+	case FS_SECRET:
+	case FS_VERSION:
+	case FS_ENDPOINT:
+	case FS_INTEGRATION:
+	case FS_INTEGRATION_RUNTIME_LINK:
+	case FS_INTEGRATION_SECRET:
+		return 1;
+	case FS_RUNTIME_ATTR:
+		return !strcmp(p->attr->name, "secret");
+	default:
+		return 0;
+	}
+}
+
+/* model_cover: the path of `part` in the tree, and whether the walk of
+ * the caller removed it. */
+static int covered(void *ctx, const struct model_part *part)
+{
+	char path[PATH_MAX];
+
+	(void)ctx;
+	switch (part->kind) {
+	case MODEL_PART_RUNTIME:
+		snprintf(path, sizeof(path), "/environments/%s/runtimes/%s",
+				part->env, part->name);
+		break;
+	case MODEL_PART_SECRET:
+		snprintf(path, sizeof(path), "/environments/%s/secrets/%s",
+				part->env, part->name);
+		break;
+	case MODEL_PART_VERSION:
+		snprintf(path, sizeof(path), "/environments/%s/runtimes/%s"
+				"/versions/%lld", part->env, part->runtime,
+				(long long)part->number);
+		break;
+	case MODEL_PART_ENDPOINT:
+		snprintf(path, sizeof(path), "/environments/%s/runtimes/%s"
+				"/endpoints/%s", part->env, part->runtime,
+				part->name);
+		break;
+	case MODEL_PART_BOUND_SECRET:
+		snprintf(path, sizeof(path), "/environments/%s/runtimes/%s"
+				"/secret", part->env, part->runtime);
+		break;
+	case MODEL_PART_INTEGRATION:
+		snprintf(path, sizeof(path), "/projects/%s/integrations/%s",
+				part->project, part->name);
+		break;
+	case MODEL_PART_LINK:
+		snprintf(path, sizeof(path), "/projects/%s/integrations/%s"
+				"/runtimes/%s/%s", part->project,
+				part->integration, part->env, part->name);
+		break;
+	case MODEL_PART_SCOPED_SECRET:
+		snprintf(path, sizeof(path), "/projects/%s/integrations/%s"
+				"/secrets/%s/%s", part->project,
+				part->integration, part->env, part->name);
+		break;
+	}
+	return walk_covered(request_pid(), path);
+}
+
+/* The last step of a walk: the object `p` and what it holds, whole. */
+static int remove_whole(const struct fs_path *p)
+{
+	struct model_cover c = { covered, NULL };
+
+	if (p->readonly)
+		return not_allowed(p, "removing it");
+	switch (p->node->kind) {
+	case FS_ENV:
+		return model_env_remove(p->m, p->env, &c);
+	case FS_RUNTIME:
+		return model_runtime_remove(p->m, p->env, p->runtime, &c);
+	case FS_INTEGRATION:
+		return model_integration_remove(p->m, p->project,
+				p->integration, &c);
+	case FS_PROJECT:
+		return model_project_remove(p->m, p->project, &c);
+	default:
+		return p->node->rmdir(p);
+	}
+}
+
 static int op_rmdir(const char *path)
 {
-	struct fs_path p;
-	int ret;
+	char name[NAME_MAX + 1];
+	struct fs_path dir, p;
+	int ret, verdict = WALK_NOW;
 
 	clear_errors();
-	ret = fs_resolve(fs_ctx()->m, path, &p);
+	ret = parent_for_change(path, &dir, name);
+	if (!ret)
+		ret = fs_resolve(fs_ctx()->m, path, &p);
 	if (!ret && !S_ISDIR(fs_mode(&p)))
 		ret = -ENOTDIR;
-	else if (!ret)
+	if (!ret && (verdict = walk_removing(request_pid(), request_uid(),
+			path, is_object(&p), counts(&p))) < 0)
+		ret = fs_fail(verdict, "too many removals are staged at once");
+	if (!ret && verdict == WALK_STAGE)
+		return 0;
+	if (!ret && verdict == WALK_ROOT) {
+		ret = remove_whole(&p);
+		walk_done(request_pid(), path);
+	} else if (!ret) {
 		ret = p.node->rmdir && !p.readonly ? p.node->rmdir(&p) :
 			not_allowed(&p, "rmdir");
+	}
 	if (!ret)
 		scratch_forget_under(path);
 	return refused("rmdir", path, ret);
@@ -446,15 +760,26 @@ static int op_rmdir(const char *path)
 
 static int op_unlink(const char *path)
 {
-	struct fs_path p;
-	int ret;
+	char name[NAME_MAX + 1];
+	struct fs_path dir, p;
+	uint64_t id;
+	int ret, verdict;
 
 	clear_errors();
-	if (!scratch_unlink(path))
+	ret = parent_for_change(path, &dir, name);
+	if (ret)
+		return refused("unlink", path, ret);
+	if (scratch_dir_ok(&dir) && (id = dir_identity(&dir), 1) &&
+	    !scratch_unlink(path, id))
 		return 0;
 	ret = fs_resolve(fs_ctx()->m, path, &p);
 	if (!ret && S_ISDIR(fs_mode(&p)))
 		ret = -EISDIR;
+	if (!ret && (verdict = walk_removing(request_pid(), request_uid(),
+			path, 0, counts(&p))) < 0)
+		ret = fs_fail(verdict, "too many removals are staged at once");
+	else if (!ret && verdict == WALK_STAGE)
+		return 0;
 	else if (!ret && p.node->store && !p.readonly && !p.node->unlink)
 		scratch_hide(path);     /* mv from elsewhere: see scratch.h */
 	else if (!ret)
@@ -471,7 +796,7 @@ static int op_symlink(const char *target, const char *path)
 	int ret;
 
 	clear_errors();
-	ret = fs_resolve_parent(fs_ctx()->m, path, &dir, name);
+	ret = parent_for_change(path, &dir, name);
 	if (!ret) {
 		n = fs_named_child(&dir);
 		ret = n && n->symlink && !dir.readonly ?
@@ -503,11 +828,22 @@ static int op_readlink(const char *path, char *out, size_t size)
 	return ret;
 }
 
+/* The refusal of a file name the tree does not know (scratch.h). */
+static int unknown_name(const char *name)
+{
+	return fs_fail(-EPERM, "'%s' is not a name this tree knows; only"
+			" editors' temporary files (.NAME.swp, NAME~, 4913,"
+			" sedXXXXXX, .NAME.XXXXXX, NAME.tmp, ...) may be made"
+			" here, and those are kept in memory only", name);
+}
+
 /* Creating a file: a value file that was just unlinked comes back (and
- * is opened for writing); any other new name in a directory of value
- * files is a scratch file. */
+ * is opened for writing); a secret is made by creating it; an editor's
+ * temporary name in a directory of value files is a scratch file; any
+ * other name is refused. */
 static int op_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 {
+	struct scratch_owner owner;
 	char name[NAME_MAX + 1];
 	const struct fs_node *n;
 	struct fs_path dir, p;
@@ -515,7 +851,7 @@ static int op_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 	int ret;
 
 	clear_errors();
-	ret = fs_resolve_parent(fs_ctx()->m, path, &dir, name);
+	ret = parent_for_change(path, &dir, name);
 	if (!ret && scratch_hidden(path)) {
 		scratch_unhide(path);
 		return op_open(path, fi);
@@ -528,20 +864,18 @@ static int op_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 	}
 	if (!ret && !scratch_dir_ok(&dir))
 		ret = not_allowed(&dir, "creating a file");
+	else if (!ret && !scratch_name_ok(name))
+		ret = unknown_name(name);
 	if (!ret && fs_resolve(fs_ctx()->m, path, &p) != -ENOENT)
 		ret = -EEXIST;
 	if (ret)
 		return refused("create", path, ret);
-	f = calloc(1, sizeof(*f));
-	if (!f)
+	if (!(f = file_new()))
 		return -ENOMEM;
-	f->magic = FILE_MAGIC;
-	buf_init(&f->written, VALUE_MAX);
-	buf_init(&f->content, 0);
-	pthread_mutex_init(&f->lock, NULL);
-	ret = scratch_create(path, mode, &f->scratch);
+	owner = scratch_owner(dir_identity(&dir));
+	ret = scratch_create(path, &owner, mode, &f->scratch);
 	if (ret) {
-		free(f);
+		file_free(f);
 		return refused("create", path, ret);
 	}
 	fi->fh = (uintptr_t)f;
@@ -560,48 +894,67 @@ static int backup_name(const char *path)
 /* Renaming a scratch file over a value file applies its content, as a
  * write would, and the scratch file goes; between scratch names it is a
  * move.  A value file renamed to NAME~ (vim's backup) leaves a scratch
- * copy under that name and hides for a moment, see scratch.h. */
+ * copy under that name, with the value file's mode, and hides for a
+ * moment, see scratch.h. */
 static int op_rename(const char *from, const char *to, unsigned int flags)
 {
-	char name[NAME_MAX + 1];
-	struct fs_path p, dir;
+	char fname[NAME_MAX + 1], tname[NAME_MAX + 1];
+	struct scratch_owner owner;
+	struct fs_path p, fdir, tdir;
 	struct fs_value v;
 	struct buf content;
 	struct stat st;
-	int ret, target;
+	uint64_t fid = 0, tid = 0;
+	int ret, target, tscratch;
 
 	clear_errors();
 	if (flags & ~RENAME_NOREPLACE)
 		return refused("rename", from, fs_fail(-EINVAL, "only plain"
 				" renames are supported here"));
-	ret = fs_resolve_parent(fs_ctx()->m, to, &dir, name);
-	target = ret ? ret : fs_resolve(fs_ctx()->m, to, &p);
-	if (!ret && (flags & RENAME_NOREPLACE) && (!target ||
-			!scratch_stat_path(to, 0, 0, &st)))
-		ret = -EEXIST;
+	ret = parent_for_change(from, &fdir, fname);
+	if (!ret)
+		ret = parent_for_change(to, &tdir, tname);
 	if (ret)
 		return refused("rename", from, ret);
+	if (scratch_dir_ok(&fdir))
+		fid = dir_identity(&fdir);
+	if ((tscratch = scratch_dir_ok(&tdir)))
+		tid = dir_identity(&tdir);
+	target = fs_resolve(fs_ctx()->m, to, &p);
+	if ((flags & RENAME_NOREPLACE) && (!target || (tscratch &&
+			!scratch_stat_path(to, tid, &st))))
+		return refused("rename", from, -EEXIST);
 	buf_init(&content, VALUE_MAX);
-	if (!scratch_content(from, &content)) {
-		if (target == -ENOENT && scratch_dir_ok(&dir))
-			ret = scratch_rename(from, to);
+	if (scratch_dir_ok(&fdir) && !scratch_stat_path(from, fid, &st)) {
+		if (target == -ENOENT && tscratch && scratch_name_ok(tname))
+			ret = scratch_rename(from, to, tid);
+		else if (target == -ENOENT && tscratch)
+			ret = unknown_name(tname);
 		else if (target == -ENOENT)
-			ret = not_allowed(&dir, "renaming");
+			ret = not_allowed(&tdir, "renaming");
 		else if (target)
 			ret = target;
 		else if (!p.node->store || p.readonly)
 			ret = p.readonly ? not_allowed(&p, "renaming") :
 				fs_fail(-EACCES, "this file is read-only");
-		else if (!(ret = store_value(&p, content.data, content.len)))
-			scratch_unlink(from);
+		else if ((ret = scratch_content(from, fid, &content)) ==
+				-EFBIG)
+			ret = fs_fail(-EFBIG, "a value is at most %d bytes",
+					VALUE_MAX);
+		else if (!ret && !(ret = store_value(&p, content.data,
+				content.len)))
+			scratch_unlink(from, fid);
 		if (!ret)
 			scratch_unhide(to);
 	} else if (!(ret = fs_resolve(fs_ctx()->m, from, &p)) &&
 		   p.node->store && !p.readonly && target == -ENOENT &&
-		   scratch_dir_ok(&dir) && backup_name(to)) {
+		   tscratch && backup_name(to) && (fs_mode(&p) & 0004)) {
 		ret = show(&p, &v);
+		owner = scratch_owner(tid);
 		if (!ret)
-			ret = scratch_create_with(to, v.buf.data, v.buf.len);
+			ret = scratch_create_with(to, &owner,
+					fs_mode(&p) & 07777, v.buf.data,
+					v.buf.len);
 		buf_release(&v.buf);
 		if (!ret)
 			scratch_hide(from);
@@ -613,59 +966,113 @@ static int op_rename(const char *from, const char *to, unsigned int flags)
 }
 
 /* Times are the model's: setting them is accepted and changes nothing, so
- * that `touch` and `cp -a`/`rsync -a` into the tree work. */
+ * that `touch` and `cp -a`/`rsync -a` into the tree work, for those who
+ * could set them on a file of their own (the owner; with the current
+ * time, whoever may write it). */
 static int op_utimens(const char *path, const struct timespec tv[2],
 		struct fuse_file_info *fi)
 {
+	int now = tv && tv[0].tv_nsec == UTIME_NOW &&
+		tv[1].tv_nsec == UTIME_NOW;
 	struct stat st;
 	struct fs_path p;
 	int ret;
 
-	(void)tv;
+	clear_errors();
 	if (fi && fi->fh && ((struct fs_file *)(uintptr_t)fi->fh)->scratch)
 		return 0;
 	ret = fs_resolve(fs_ctx()->m, path, &p);
-	if (ret == -ENOENT && !scratch_stat_path(path, 0, 0, &st))
-		return 0;
+	if (ret == -ENOENT && !scratch_at(path, &st, NULL)) {
+		ret = fs_access_owns(st.st_uid);
+		if (ret && now)
+			ret = fs_access_allows(st.st_mode, st.st_uid,
+					st.st_gid, W_OK);
+		return refused("utimens", path, ret);
+	}
 	if (!ret && p.readonly)
 		ret = not_allowed(&p, "setting times");
-	return ret;
+	if (!ret && (ret = fs_access_owns(fs_access.owner)) && now)
+		ret = fs_access_check(&p, W_OK);
+	return refused("utimens", path, ret);
 }
 
 static int op_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
 {
 	struct fs_path p;
+	struct stat st;
+	uint64_t id;
 	int ret;
 
 	(void)fi;
 	clear_errors();
-	if (!scratch_chmod(path, mode))
-		return 0;
+	if (!scratch_at(path, &st, &id)) {
+		ret = fs_access_owns(st.st_uid);
+		if (!ret)
+			ret = scratch_chmod(path, id, mode);
+		return refused("chmod", path, ret);
+	}
 	ret = fs_resolve(fs_ctx()->m, path, &p);
+	if (!ret)
+		ret = fs_access_owns(fs_access.owner);
 	if (!ret && (mode & 07777) != (fs_mode(&p) & 07777))
 		ret = fs_fail(-EPERM, "modes are fixed by the tree");
 	return refused("chmod", path, ret);
 }
 
-/* Owners are the daemon's: giving a file to its owner again is accepted
- * (sed -i and cp -a do it), anything else is not. */
+/* Owners are the daemon's: giving a file to its owner and group again is
+ * accepted (sed -i and cp -a do it), anything else is not.  A scratch file
+ * changes hands as the kernel would let it: to another user by root only,
+ * to a group of the owner's. */
 static int op_chown(const char *path, uid_t uid, gid_t gid,
 		struct fuse_file_info *fi)
 {
-	struct stat st;
 	struct fs_path p;
-	int ret = 0;
+	struct stat st;
+	uint64_t id;
+	int ret;
 
 	(void)fi;
 	clear_errors();
-	if (scratch_stat_path(path, 0, 0, &st) &&
-	    (ret = fs_resolve(fs_ctx()->m, path, &p)))
+	if (!scratch_at(path, &st, &id)) {
+		ret = fs_access_owns(st.st_uid);
+		if (!ret && request_uid() != 0 &&
+		    ((uid != (uid_t)-1 && uid != st.st_uid) ||
+		     (gid != (gid_t)-1 && gid != st.st_gid &&
+		      !request_in_group(gid))))
+			ret = fs_fail(-EPERM, "only root gives a file away");
+		if (!ret)
+			ret = scratch_chown(path, id, uid, gid);
+		return refused("chown", path, ret);
+	}
+	ret = fs_resolve(fs_ctx()->m, path, &p);
+	if (ret)
 		return ret;
-	if ((uid != (uid_t)-1 && uid != fs_ctx()->uid) ||
-	    (gid != (gid_t)-1 && gid != fs_ctx()->gid))
+	ret = fs_access_owns(fs_access.owner);
+	if (!ret && ((uid != (uid_t)-1 && uid != fs_access.owner) ||
+	    (gid != (gid_t)-1 && gid != fs_access_gid(&p, fs_access.group))))
 		ret = fs_fail(-EPERM, "every file belongs to the daemon's"
 				" user");
 	return refused("chown", path, ret);
+}
+
+/* access(2) and chdir without -o default_permissions: the same rights
+ * every request is checked against. */
+static int op_access(const char *path, int mask)
+{
+	struct fs_path p;
+	struct stat st;
+	int ret;
+
+	clear_errors();
+	ret = fs_resolve(fs_ctx()->m, path, &p);
+	if (ret == -ENOENT && !scratch_at(path, &st, NULL))
+		return fs_access_allows(st.st_mode, st.st_uid, st.st_gid,
+				mask);
+	if (!ret && mask != F_OK)
+		ret = fs_access_check(&p, mask);
+	if (!ret && (mask & W_OK) && p.readonly)
+		ret = not_allowed(&p, "writing");
+	return ret;
 }
 
 static int op_statfs(struct statvfs *st)
@@ -758,13 +1165,6 @@ static int dir_resolve(const char *path, struct fs_path *p)
 	return ret;
 }
 
-static int dir_check(const char *path)
-{
-	struct fs_path p;
-
-	return dir_resolve(path, &p);
-}
-
 /* Takes the names of the directory at `path` into `d`. */
 static int dir_read(struct fs_dir *d, const char *path)
 {
@@ -780,8 +1180,8 @@ static int dir_read(struct fs_dir *d, const char *path)
 		ret = dir_add(d, "..", S_IFDIR);
 	if (!ret)
 		ret = fs_list_typed(&p, add_listed, &f);
-	if (!ret)
-		ret = scratch_list(path, add_scratch, &f);
+	if (!ret && scratch_dir_ok(&p))
+		ret = scratch_list(path, dir_identity(&p), add_scratch, &f);
 	if (ret)
 		dir_forget(d);
 	return ret;
@@ -791,6 +1191,36 @@ static void reply_err(fuse_req_t req, int ret)
 {
 	request_end();
 	fuse_reply_err(req, -ret);
+}
+
+static int path_of(fuse_ino_t ino, const char *name, char *path);
+
+/* Whether the inode `ino` no longer names anything: its object went
+ * behind the kernel's back, which is told of it by attributes only
+ * (cache.h). */
+static int gone(fuse_ino_t ino)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	struct fs_path p;
+
+	if (ino == FUSE_ROOT_ID)
+		return 0;
+	if (path_of(ino, NULL, path))
+		return 1;
+	return fs_resolve(fs_ctx()->m, path, &p) == -ENOENT &&
+		scratch_at(path, &st, NULL) == -ENOENT;
+}
+
+/* Replies `ret` to a request on `ino` (or on a name in the directory
+ * `ino`): a name that is not there in a directory that went is ESTALE,
+ * so that the kernel looks the whole path up again rather than trust the
+ * names it keeps. */
+static void reply_err_on(fuse_req_t req, fuse_ino_t ino, int ret)
+{
+	if (ret == -ENOENT && gone(ino))
+		ret = -ESTALE;
+	reply_err(req, ret);
 }
 
 /* Fills `e` for child `name` of `parent` at `path` and counts the
@@ -816,7 +1246,7 @@ static void reply_entry(fuse_req_t req, fuse_ino_t parent, const char *name,
 	int ret = entry(parent, name, path, NULL, &e);
 
 	if (ret)
-		return reply_err(req, ret);
+		return reply_err_on(req, parent, ret);
 	request_end();
 	if (fuse_reply_entry(req, &e))
 		inode_forget(e.ino, 1);
@@ -836,7 +1266,6 @@ static int begin_in(fuse_req_t req, fuse_ino_t parent, const char *name,
 		char *path)
 {
 	request_begin(req);
-	cache_busy(parent, 0);
 	return path_of(parent, name, path);
 }
 
@@ -856,7 +1285,15 @@ static void ll_init(void *userdata, struct fuse_conn_info *conn)
 		fprintf(stderr, "runtimefs: %s\n", model_errmsg());
 		exit(1);
 	}
-	cache_start(self->se, self->m, self->cache_timeout);
+	scratch_set_validator(scratch_valid);
+	if (cache_start(self->se, self->m, self->cache_timeout)) {
+		fprintf(stderr, "runtimefs: cannot start the notifier\n");
+		exit(1);
+	}
+	/* the kernel drops a file's pages when it finds its mtime or size
+	 * moved: invalidations need only name attributes (cache.h) */
+	if (conn->capable & FUSE_CAP_AUTO_INVAL_DATA)
+		conn->want |= FUSE_CAP_AUTO_INVAL_DATA;
 	if (conn->capable & FUSE_CAP_READDIRPLUS)
 		conn->want |= FUSE_CAP_READDIRPLUS;
 	if (conn->capable & FUSE_CAP_CACHE_SYMLINKS)
@@ -870,6 +1307,7 @@ static void ll_destroy(void *userdata)
 	struct fs *fs = userdata;
 
 	cache_stop();
+	walk_fini();
 	model_close(fs->m);
 	fs->m = NULL;
 }
@@ -882,7 +1320,7 @@ static void ll_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	request_begin(req);
 	ret = path_of(parent, name, path);
 	if (ret)
-		return reply_err(req, ret);
+		return reply_err_on(req, parent, ret);
 	reply_entry(req, parent, name, path);
 }
 
@@ -917,7 +1355,7 @@ static void reply_attr(fuse_req_t req, fuse_ino_t ino, const char *path,
 	int ret = stat_path(path, fi, &st, &attr_timeout, &entry_timeout);
 
 	if (ret)
-		return reply_err(req, ret);
+		return fi ? reply_err(req, ret) : reply_err_on(req, ino, ret);
 	st.st_ino = ino;
 	request_end();
 	fuse_reply_attr(req, &st, attr_timeout);
@@ -931,7 +1369,7 @@ static void ll_getattr(fuse_req_t req, fuse_ino_t ino,
 
 	request_begin(req);
 	if ((ret = path_of(ino, NULL, path)))
-		return reply_err(req, ret);
+		return reply_err_on(req, ino, ret);
 	reply_attr(req, ino, path, file_only(fi));
 }
 
@@ -958,7 +1396,7 @@ static void ll_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 			FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_MTIME_NOW)))
 		ret = op_utimens(path, tv, fi);
 	if (ret)
-		return reply_err(req, ret);
+		return fi ? reply_err(req, ret) : reply_err_on(req, ino, ret);
 	reply_attr(req, ino, path, fi);
 }
 
@@ -972,7 +1410,7 @@ static void ll_readlink(fuse_req_t req, fuse_ino_t ino)
 	if (!ret)
 		ret = op_readlink(path, target, sizeof(target));
 	if (ret)
-		return reply_err(req, ret);
+		return reply_err_on(req, ino, ret);
 	request_end();
 	fuse_reply_readlink(req, target);
 }
@@ -987,7 +1425,7 @@ static void ll_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 	if (!ret)
 		ret = op_mkdir(path, mode);
 	if (ret)
-		return reply_err(req, ret);
+		return reply_err_on(req, parent, ret);
 	reply_entry(req, parent, name, path);
 }
 
@@ -996,7 +1434,9 @@ static void ll_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 	char path[PATH_MAX];
 	int ret = begin_in(req, parent, name, path);
 
-	reply_err(req, ret ? ret : op_unlink(path));
+	if (!ret && !(ret = op_unlink(path)))
+		inode_unlinked(parent, name);
+	reply_err_on(req, parent, ret);
 }
 
 static void ll_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -1004,7 +1444,9 @@ static void ll_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 	char path[PATH_MAX];
 	int ret = begin_in(req, parent, name, path);
 
-	reply_err(req, ret ? ret : op_rmdir(path));
+	if (!ret && !(ret = op_rmdir(path)))
+		inode_unlinked(parent, name);
+	reply_err_on(req, parent, ret);
 }
 
 static void ll_symlink(fuse_req_t req, const char *target, fuse_ino_t parent,
@@ -1017,7 +1459,7 @@ static void ll_symlink(fuse_req_t req, const char *target, fuse_ino_t parent,
 	if (!ret)
 		ret = op_symlink(target, path);
 	if (ret)
-		return reply_err(req, ret);
+		return reply_err_on(req, parent, ret);
 	reply_entry(req, parent, name, path);
 }
 
@@ -1028,7 +1470,6 @@ static void ll_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	int ret;
 
 	request_begin(req);
-	cache_busy(parent, newparent);
 	ret = path_of(parent, name, from);
 	if (!ret)
 		ret = path_of(newparent, newname, to);
@@ -1037,7 +1478,9 @@ static void ll_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	/* the kernel moved its name: the inode now stands for `to` */
 	if (!ret)
 		inode_move(parent, name, newparent, newname);
-	reply_err(req, ret);
+	if (ret == -ENOENT && gone(newparent))
+		ret = -ESTALE;
+	reply_err_on(req, parent, ret);
 }
 
 /* How the kernel treats a file just opened (op_open() has set direct_io
@@ -1066,11 +1509,13 @@ static void ll_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	int ret;
 
 	request_begin(req);
+	/* what a change before this open touched is told first (cache.h) */
+	cache_barrier();
 	ret = path_of(ino, NULL, path);
 	if (!ret)
 		ret = op_open(path, fi);
 	if (ret)
-		return reply_err(req, ret);
+		return reply_err_on(req, ino, ret);
 	open_flags(fi);
 	request_end();
 	if (fuse_reply_open(req, fi))
@@ -1139,7 +1584,7 @@ static void ll_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	if (!ret)
 		ret = op_create(path, mode, fi);
 	if (ret)
-		return reply_err(req, ret);
+		return reply_err_on(req, parent, ret);
 	ret = entry(parent, name, path, fi, &e);
 	if (ret) {
 		op_release(path, fi);
@@ -1160,6 +1605,7 @@ static void ll_opendir(fuse_req_t req, fuse_ino_t ino,
 {
 	struct fs_dir *d = calloc(1, sizeof(*d));
 	char path[PATH_MAX];
+	struct fs_path p;
 	uint64_t gen;
 	int64_t ns;
 	int ret;
@@ -1168,13 +1614,18 @@ static void ll_opendir(fuse_req_t req, fuse_ino_t ino,
 	if (!d)
 		return reply_err(req, -ENOMEM);
 	d->magic = DIR_MAGIC;
+	cache_barrier();
 	ret = path_of(ino, NULL, path);
 	if (!ret)
-		ret = dir_check(path);
+		ret = dir_resolve(path, &p);
+	if (!ret)
+		ret = fs_access_check(&p, R_OK);
 	if (ret) {
 		free(d);
-		return reply_err(req, ret);
+		return reply_err_on(req, ino, ret);
 	}
+	/* a process that opens its way down may be removing it (walk.h) */
+	walk_opened(request_pid(), request_uid(), path, is_object(&p));
 	inode_listed(ino, &gen, &ns);
 	fi->fh = (uintptr_t)d;
 	fi->cache_readdir = fs_ctx()->cache_timeout > 0;
@@ -1278,6 +1729,18 @@ static void ll_releasedir(fuse_req_t req, fuse_ino_t ino,
 	fuse_reply_err(req, 0);
 }
 
+static void ll_access(fuse_req_t req, fuse_ino_t ino, int mask)
+{
+	char path[PATH_MAX];
+	int ret;
+
+	request_begin(req);
+	ret = path_of(ino, NULL, path);
+	if (!ret)
+		ret = op_access(path, mask);
+	reply_err_on(req, ino, ret);
+}
+
 static void ll_statfs(fuse_req_t req, fuse_ino_t ino)
 {
 	struct statvfs st;
@@ -1314,4 +1777,5 @@ const struct fuse_lowlevel_ops fs_operations = {
 	.readdirplus = ll_readdirplus,
 	.releasedir = ll_releasedir,
 	.statfs = ll_statfs,
+	.access = ll_access,
 };

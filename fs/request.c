@@ -44,13 +44,17 @@ void request_end(void)
 {
 	request_forget();
 	request_release();
-	cache_busy(0, 0);
 	current = NULL;
 }
 
 uid_t request_uid(void)
 {
 	return current ? fuse_req_ctx(current)->uid : getuid();
+}
+
+pid_t request_pid(void)
+{
+	return current ? fuse_req_ctx(current)->pid : getpid();
 }
 
 gid_t request_gid(void)

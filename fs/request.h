@@ -17,8 +17,10 @@ struct fuse_req;
 void request_begin(struct fuse_req *req);
 void request_end(void);
 
-/* Who made the current request. */
+/* Who made the current request: its user, group and process (the thread
+ * that made the system call). */
 uid_t request_uid(void);
+pid_t request_pid(void);
 gid_t request_gid(void);
 /* Whether the caller of the current request is in group `gid`. */
 int request_in_group(gid_t gid);

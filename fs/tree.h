@@ -175,23 +175,31 @@ int fs_list_typed(const struct fs_path *dir, fs_fill_typed_fn fill,
 /* The mode of what `p` names. */
 mode_t fs_mode(const struct fs_path *p);
 
-/* Who may do what (access.c): with -o admin_gid= the owner's rights go
- * to that group too; with -o heartbeat_gid= that group may write
- * heartbeat.  (unsigned)-1: not given. */
+/* Who may do what (access.c): the tree belongs to `owner` (the daemon's
+ * user) and `group`; with -o admin_gid= the owner's rights go to that
+ * group too; with -o heartbeat_gid= that group may write heartbeat.
+ * (gid_t)-1: not given. */
 struct fs_access {
 	gid_t admin_gid;
 	gid_t heartbeat_gid;
+	uid_t owner;
+	gid_t group;
 };
 extern struct fs_access fs_access;
-/* The mode and group that `p` shows, from its kind's mode and the
- * daemon's group. */
+/* The mode and group that `p` shows, from its kind's mode and `gid`, the
+ * group it has without -o admin_gid (p may be NULL: a scratch file). */
 mode_t fs_access_mode(const struct fs_path *p, mode_t mode);
 gid_t fs_access_gid(const struct fs_path *p, gid_t gid);
-/* Whether the caller of this request may open `p` at all, `owner` being
- * the tree's owner: anyone where others may read; else root, the owner,
- * the -o admin_gid group and, for heartbeat, the -o heartbeat_gid group.
- * It holds without -o default_permissions too. */
-int fs_access_may_open(const struct fs_path *p, uid_t owner);
+/* Whether the caller of the current request may `mask` (R_OK, W_OK,
+ * X_OK) a file of `mode` owned by `uid` and `gid`, as the kernel's
+ * generic_permission() decides: 0 or -EACCES.  It holds with or without
+ * -o default_permissions. */
+int fs_access_allows(mode_t mode, uid_t uid, gid_t gid, int mask);
+/* The same for what `p` names, with a message for .last_error. */
+int fs_access_check(const struct fs_path *p, int mask);
+/* Whether the caller owns a file of `uid` (root does): chmod, chown and
+ * setting times; 0 or -EPERM with a message. */
+int fs_access_owns(uid_t uid);
 
 /* The message of the last failure that the fs layer itself decided. */
 int fs_fail(int err, const char *fmt, ...)

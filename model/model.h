@@ -356,6 +356,64 @@ int model_runtime_ctl(struct model *m, const char *env, const char *name,
 int model_service_account_get(struct model *m, const char *env,
 		const char *name, struct model_service_account *out);
 
+/* -- removing an object whole (remove.c) ------------------------------ */
+
+/* What `rm -r` of an object (fs/walk.c) removed on its way down, asked
+ * for each thing the object holds before it goes with it:
+ *
+ *   MODEL_PART_RUNTIME        env, name        environments/ENV/runtimes/NAME
+ *   MODEL_PART_SECRET         env, name        environments/ENV/secrets/NAME
+ *   MODEL_PART_VERSION        env, runtime, number
+ *   MODEL_PART_ENDPOINT       env, runtime, name
+ *   MODEL_PART_BOUND_SECRET   env, runtime     the runtime's `secret`
+ *   MODEL_PART_INTEGRATION    project, name
+ *   MODEL_PART_LINK           project, integration, env, name
+ *   MODEL_PART_SCOPED_SECRET  project, integration, env, name
+ */
+enum model_part_kind {
+	MODEL_PART_RUNTIME,
+	MODEL_PART_SECRET,
+	MODEL_PART_VERSION,
+	MODEL_PART_ENDPOINT,
+	MODEL_PART_BOUND_SECRET,
+	MODEL_PART_INTEGRATION,
+	MODEL_PART_LINK,
+	MODEL_PART_SCOPED_SECRET,
+};
+
+struct model_part {
+	enum model_part_kind kind;
+	const char *env;
+	const char *project;
+	const char *integration;
+	const char *runtime;
+	const char *name;
+	int64_t number;
+};
+
+struct model_cover {
+	/* 1 when the walk removed `part`, else 0 */
+	int (*covered)(void *ctx, const struct model_part *part);
+	void *ctx;
+};
+
+/* Removes an object and everything it holds in one transaction, or
+ * nothing: -ENOTEMPTY when it holds something `c` did not cover (NULL
+ * covers nothing), -EBUSY when a runtime that would go is RUNNING.  A
+ * runtime takes its versions, endpoints (DEFAULT too) and bound secret;
+ * an environment its runtimes and unbound secrets; an integration its
+ * scoped secrets and the runtimes linked into it (deleted as `rm` of
+ * their link deletes them: -ENOTEMPTY while one has endpoints besides
+ * DEFAULT); a project its integrations. */
+int model_runtime_remove(struct model *m, const char *env, const char *name,
+		const struct model_cover *c);
+int model_env_remove(struct model *m, const char *env,
+		const struct model_cover *c);
+int model_integration_remove(struct model *m, const char *project,
+		const char *name, const struct model_cover *c);
+int model_project_remove(struct model *m, const char *project,
+		const struct model_cover *c);
+
 /* -- restore (restore.c) --------------------------------------------- */
 
 /* A backup is the tree as tar, cp -a or rsync -a copied it (from a

@@ -345,16 +345,16 @@ test_scratch_files_are_bounded() {
 	chat_with 1
 	local i
 	for i in $(seq 16); do
-		touch "tmp$i"
+		touch "t$i.tmp"
 	done
-	run touch tmp17
-	expect "touch: cannot touch 'tmp17': No space left on device"
-	run ls tmp16
-	expect "tmp16"
-	rm tmp*
-	sh 'head -c 300000 /dev/zero > big'
+	run touch t17.tmp
+	expect "touch: cannot touch 't17.tmp': No space left on device"
+	run ls t16.tmp
+	expect "t16.tmp"
+	rm ./*.tmp
+	sh 'head -c 300000 /dev/zero > big.tmp'
 	expect "head: error writing 'standard output': File too large"
-	rm -f big
+	rm -f big.tmp
 	run touch environments/prod/runtimes/newfile
 	run touch versions/9
 	expect "touch: cannot touch 'versions/9': Operation not permitted"
@@ -365,6 +365,56 @@ test_scratch_files_are_bounded() {
 	run ls -A
 	expect_rc 0
 	case $OUT in *tmp*|*big*) fail "scratch files left: $OUT" ;; esac
+}
+
+# A name the tree does not know is refused, not kept in memory and lost
+# at the next mount; editors' temporary names are taken (in memory only).
+test_unknown_names_refused() {
+	mkdir -p environments/prod/runtimes/chat
+	sh 'echo "owner: team-a" > environments/prod/NOTES'
+	expect "bash: line 1: environments/prod/NOTES: Operation not permitted"
+	run cat .last_error
+	expect_has "create /environments/prod/NOTES: 'NOTES' is not a name this tree knows"
+	run touch environments/prod/runtimes/chat/notes.txt
+	expect "touch: cannot touch 'environments/prod/runtimes/chat/notes.txt': Operation not permitted"
+	run ls environments/prod environments/prod/runtimes/chat
+	expect "environments/prod:
+critical
+runtimes
+secrets
+
+environments/prod/runtimes/chat:
+ctl
+endpoints
+environment
+id
+integration
+last_heartbeat
+os
+platform
+project
+registered
+runtime.json
+runtime_version
+service_account
+spec
+status
+type
+versions"
+	# what editors and tools make: accepted, and gone at the next mount
+	local n
+	for n in .spec.swp .spec.swo 4913 spec~ sed0aZ9bq .spec.Ab12Cd '#spec#' \
+			spec.tmp spec.new tmpk2_j8x0a; do
+		touch "environments/prod/runtimes/chat/$n" ||
+			fail "$n was refused"
+		rm "environments/prod/runtimes/chat/$n"
+	done
+	touch environments/prod/.critical.swp
+	remount
+	run ls -A environments/prod
+	expect "critical
+runtimes
+secrets"
 }
 
 test_stop_start() {
@@ -507,17 +557,38 @@ test_service_account_is_the_owners() {
 test_scratch_files_go_with_their_directory() {
 	chat_with 1
 	mkdir endpoints/canary
-	touch endpoints/canary/a endpoints/canary/b
+	touch endpoints/canary/a.tmp endpoints/canary/b.tmp
 	rmdir endpoints/canary
 	cd .. || return
-	touch chat/c
+	touch chat/c.tmp
 	rmdir chat
 	mkdir chat chat2
-	[ ! -e chat/c ] || fail "chat/c outlived its runtime"
+	[ ! -e chat/c.tmp ] || fail "chat/c.tmp outlived its runtime"
 	local i
 	for i in $(seq 16); do
-		touch "chat2/t$i" || fail "scratch slot $i is still taken"
+		touch "chat2/t$i.tmp" || fail "scratch slot $i is still taken"
 	done
+}
+
+# Scratch files of a runtime deleted another way than by its directory
+# (through its integration's link) go with it: their slots come back and
+# a runtime made again under that name does not show them.
+test_scratch_files_go_with_a_runtime_deleted_elsewhere() {
+	local i
+	mkdir -p environments/prod/runtimes/chat projects/shop/integrations/bot
+	ln -s ../../../../../../environments/prod/runtimes/chat \
+		projects/shop/integrations/bot/runtimes/prod/chat
+	for i in $(seq 16); do
+		touch "environments/prod/runtimes/chat/t$i.tmp"
+	done
+	rm projects/shop/integrations/bot/runtimes/prod/chat
+	mkdir environments/prod/runtimes/other
+	run touch environments/prod/runtimes/other/x.tmp
+	expect_rc 0
+	mkdir environments/prod/runtimes/chat
+	run ls environments/prod/runtimes/chat
+	expect_rc 0
+	case $OUT in *tmp*) fail "the old runtime's files show: $OUT" ;; esac
 }
 
 # A snapshot keeps the versions, pins and credentials of its moment, and
