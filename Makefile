@@ -21,7 +21,8 @@ SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 
 # Debian 12 packages the build and the tests need.
 DEPS := gcc make pkg-config libfuse3-dev fuse3 libsqlite3-dev libcjson-dev \
-	libsodium-dev libcmocka-dev valgrind jq rsync vim tar sqlite3 bc
+	libsodium-dev libcmocka-dev valgrind jq rsync vim tar sqlite3 bc \
+	python3
 
 STORE_SRC := store/store_sqlite.c
 MODEL_SRC := model/model.c model/env.c model/project.c model/runtime.c \

@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <libgen.h>
 #include <limits.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -151,6 +152,10 @@ static int serve(struct fuse_args *args, struct fs *fs)
 			fuse_loop_cfg_destroy(loop);
 		}
 	}
+	/* a loop ended by SIGTERM, SIGINT or SIGHUP (systemctl stop) is a
+	 * clean stop: libfuse returns the signal's number */
+	if (ret == SIGTERM || ret == SIGINT || ret == SIGHUP)
+		ret = 0;
 	fuse_session_unmount(se);
 handlers:
 	fuse_remove_signal_handlers(se);

@@ -72,6 +72,7 @@ struct fs_file {
 	int pending;               /* a document not yet complete */
 	size_t pos;                /* transaction files: reply read so far */
 	long charged;              /* bytes of its buffers counted in `held` */
+	uid_t uid;                 /* who opened it (release comes as root) */
 	pthread_mutex_t lock;      /* transaction files: one request at once */
 };
 
@@ -84,14 +85,20 @@ static struct fs *fs_ctx(void)
 	return self;
 }
 
-/* Records a refused change for .last_error and the log; returns err. */
-static int refused(const char *op, const char *path, int err)
+/* Records a refused change of `uid` for .last_error and the log; returns
+ * err. */
+static int refused_as(uid_t uid, const char *op, const char *path, int err)
 {
 	const char *why = *fs_errmsg() ? fs_errmsg() : model_errmsg();
 
 	if (err < 0)
-		lasterr_record(request_uid(), op, path, err, why);
+		lasterr_record(uid, op, path, err, why);
 	return err;
+}
+
+static int refused(const char *op, const char *path, int err)
+{
+	return refused_as(request_uid(), op, path, err);
 }
 
 static void clear_errors(void)
@@ -347,6 +354,7 @@ static struct fs_file *file_new(void)
 	if (!f)
 		return NULL;
 	f->magic = FILE_MAGIC;
+	f->uid = request_uid();
 	buf_init(&f->written, VALUE_MAX);
 	buf_init(&f->content, 0);
 	pthread_mutex_init(&f->lock, NULL);
@@ -561,8 +569,8 @@ static int op_release(const char *path, struct fuse_file_info *fi)
 	if (f->scratch)
 		scratch_put(f->scratch);
 	if (f->p.node && f->p.node->write && f->written.len)
-		refused("close", path, fs_fail(-EINVAL, "an unfinished"
-				" request of %zu bytes was dropped",
+		refused_as(f->uid, "close", path, fs_fail(-EINVAL, "an"
+				" unfinished request of %zu bytes was dropped",
 				f->written.len));
 	file_free(f);
 	return 0;

@@ -635,3 +635,16 @@ registry.example/chat:1"
 	expect "1
 2"
 }
+
+# A temporary file too large for a value is refused as such when renamed
+# over one (EFBIG), not as if it were not there.
+test_rename_of_a_large_scratch_file() {
+	chat_with 1
+	head -c 70000 /dev/zero | tr '\0' ' ' >big.tmp
+	run mv big.tmp spec
+	expect "mv: cannot move 'big.tmp' to 'spec': File too large"
+	run ls versions
+	expect 1
+	run cat ../../../../.last_error
+	expect_has "a value is at most 65536 bytes (File too large)"
+}

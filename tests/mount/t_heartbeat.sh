@@ -166,7 +166,7 @@ test_refused_heartbeats() {
 	expect_has "missing field 'runtimeType'"
 	send "$(hb 0123abcd.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= orders-eu-1)"
 	expect_has 'printf: write error: Permission denied'
-	expect_has "secret 0123abcd is unknown or revoked"
+	expect_has "secret 0123abcd is unknown, revoked or does not match"
 	send "$(hb "$SECRET" orders-eu-1 dev)"
 	expect_has 'Permission denied'
 	touch environments/prod/secrets/another
@@ -237,7 +237,7 @@ test_revocation() {
 	expect "ls: cannot access 'environments/prod/runtimes/orders-eu-1/secret': No such file or directory"
 	send "$(hb "$SECRET" orders-eu-1)"
 	expect "bash: line 1: printf: write error: Permission denied
-{\"acknowledged\":false,\"error\":\"Permission denied\",\"reason\":\"heartbeat: secret ${SECRET%%.*} is unknown or revoked\"}"
+{\"acknowledged\":false,\"error\":\"Permission denied\",\"reason\":\"heartbeat: secret ${SECRET%%.*} is unknown, revoked or does not match\"}"
 	run cat environments/prod/runtimes/orders-eu-1/status
 	expect "OFFLINE"
 	# an unbound secret is revoked with rm of its file
@@ -246,7 +246,7 @@ test_revocation() {
 	spare=$(secret_of environments/prod/secrets/spare)
 	rm environments/prod/secrets/spare
 	send "$(hb "$spare" orders-eu-2)"
-	expect_has "secret ${spare%%.*} is unknown or revoked"
+	expect_has "secret ${spare%%.*} is unknown, revoked or does not match"
 	# an OFFLINE runtime can be deleted
 	run rmdir environments/prod/runtimes/orders-eu-1
 	expect_rc 0

@@ -90,3 +90,44 @@ test_calls_on_open_handles() {
 	run stat -c %s environments/prod
 	expect 0
 }
+
+# What open files hold is capped for the whole daemon, not only per file
+# (issue 10): a user of the heartbeat group with thousands of unfinished
+# heartbeats grows it by at most the cap, and what it held goes back to
+# the system when they are closed.
+test_unfinished_writes_are_capped_globally() {
+	chmod 755 "$WORK"
+	remount -o allow_other,heartbeat_gid=65534
+	local before
+	before=$(awk '/VmRSS/ { print $2 }' /proc/"$DAEMON"/status)
+	run setpriv --reuid=65534 --regid=65534 --clear-groups /usr/bin/python3 -c '
+import errno, os, resource
+resource.setrlimit(resource.RLIMIT_NOFILE, (8192, 8192))
+part = b"{\"a\": \"" + b"x" * 65000
+fds, refused = [], 0
+for i in range(4000):
+    fd = os.open("heartbeat", os.O_RDWR)
+    fds.append(fd)
+    try:
+        os.write(fd, part)
+    except OSError as e:
+        assert e.errno == errno.ENOBUFS, e
+        refused += 1
+held = int([l for l in open("/proc/'"$DAEMON"'/status") if l.startswith("VmRSS")][0].split()[1])
+print("refused" if 4000 - refused <= 1100 else "accepted %d" % (4000 - refused))
+print("bounded" if held < 120 * 1024 else "grew to %d KiB" % held)
+for fd in fds:
+    os.close(fd)
+'
+	expect "refused
+bounded"
+	run cat .last_error
+	expect ""
+	local after
+	after=$(awk '/VmRSS/ { print $2 }' /proc/"$DAEMON"/status)
+	[ "$after" -lt $((before + 16384)) ] ||
+		fail "the daemon holds $after KiB after closing (before: $before)"
+	# and it still takes heartbeats
+	register
+	expect_has '"acknowledged":true'
+}

@@ -119,3 +119,25 @@ test_systemd_unit_verifies() {
 ExecStart=$WORK/prefix/bin/runtimefs --db \${RUNTIMEFS_DB} -f -o \${RUNTIMEFS_OPTIONS} \${RUNTIMEFS_MOUNT}
 Restart=on-failure"
 }
+
+# SIGTERM (systemctl stop) and SIGHUP stop the daemon cleanly: it
+# unmounts, closes the database and exits 0, so systemd does not mark a
+# clean stop as failed.  (SIGINT does too, from a terminal; a shell starts
+# background jobs with it ignored, as here.)
+test_sigterm_is_a_clean_stop() {
+	local sig rc
+	for sig in TERM HUP; do
+		mkdir -p environments/e$sig
+		cd / || return
+		kill -$sig "$DAEMON"
+		wait "$DAEMON"
+		rc=$?
+		DAEMON=
+		[ "$rc" = 0 ] || fail "SIG$sig: the daemon exited with $rc"
+		mountpoint -q "$MNT" && fail "SIG$sig: still mounted"
+		mount_fs || return
+		cd "$MNT" || return
+		run ls environments
+		expect_has "e$sig"
+	done
+}
