@@ -34,7 +34,7 @@ FS_SRC := fs/buf.c fs/tree.c fs/org.c fs/project.c fs/lasterr.c fs/ops.c \
 	fs/access.c fs/inode.c fs/cache.c fs/restore.c fs/walk.c
 CORE_SRC := $(STORE_SRC) $(MODEL_SRC)
 UNIT_TESTS := test_buf test_inode test_store test_model test_deploy \
-	test_heartbeat test_restore
+	test_heartbeat test_restore test_remove
 
 objs = $(patsubst %.c,$(BUILD)/%.o,$(1))
 HEADERS := $(wildcard */*.h)

@@ -136,7 +136,7 @@ test_kill9_under_load_leaves_no_zombie() {
 		pids=()
 		for n in 1 2 3 4; do
 			rmdir environments/x/runtimes/a$n 2>/dev/null & pids+=($!)
-			rm -f environments/x/secrets/s$n & pids+=($!)
+			rm -f environments/x/secrets/s$n 2>/dev/null & pids+=($!)
 			ls -lR projects >/dev/null 2>&1 & pids+=($!)
 		done
 		sleep 0.0$((RANDOM % 10))
