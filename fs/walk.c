@@ -25,6 +25,7 @@ struct mark {
 
 struct walker {
 	pid_t pid;                 /* 0: a free slot */
+	unsigned long long start;  /* when that process started (pids wrap) */
 	uid_t uid;
 	uint64_t used;             /* when it last did something, in turns */
 	struct mark marks[MARKS];
@@ -134,6 +135,25 @@ static void forget(struct walker *w, const char *why)
 	memset(w, 0, sizeof(*w));
 }
 
+/* When process (or thread) `pid` started, in clock ticks since boot; 0 if
+ * it is gone. */
+static unsigned long long started(pid_t pid)
+{
+	char path[64], line[1024], *p;
+	unsigned long long t = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (!(f = fopen(path, "re")))
+		return 0;
+	if (fgets(line, sizeof(line), f) && (p = strrchr(line, ')')))
+		/* after the command: state, then 18 fields, then starttime */
+		sscanf(p + 2, "%*c %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s"
+				" %*s %*s %*s %*s %*s %*s %*s %*s %llu", &t);
+	fclose(f);
+	return t;
+}
+
 /* Walks of processes that are gone end there. */
 static void reap(pid_t self)
 {
@@ -167,6 +187,7 @@ static struct walker *walker(pid_t pid, uid_t uid, int create)
 	}
 	w->pid = pid;
 	w->uid = uid;
+	w->start = started(pid);
 	return w;
 }
 
@@ -236,6 +257,12 @@ int walk_removing(pid_t pid, uid_t uid, const char *path, int object,
 
 	pthread_mutex_lock(&lock);
 	w = walker(pid, uid, 0);
+	/* a walk of another process that had this pid ends here */
+	if (w && w->start != started(pid)) {
+		forget(w, w->root ? "the process ended before it removed the"
+				" directory" : NULL);
+		w = NULL;
+	}
 	if (!w)
 		goto out;
 	w->used = ++turn;

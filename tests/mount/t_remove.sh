@@ -220,3 +220,23 @@ test_names_come_back_after_a_refused_walk() {
 	run stat -c %s environments/prod/critical
 	expect 2
 }
+
+# A snapshot is an object too: rm -rf drops it, with no error for what
+# is read-only inside it.
+test_rm_rf_of_a_snapshot() {
+	agent_with_canary dev
+	mkdir snapshots/s1
+	run rm -rf snapshots/s1
+	expect ""
+	expect_rc 0
+	run ls snapshots
+	expect ""
+	# and one object inside a snapshot is read-only as a whole
+	mkdir snapshots/s2
+	run rm -rf snapshots/s2/environments/dev
+	expect "rm: cannot remove 'snapshots/s2/environments/dev': Read-only file system"
+	run ls snapshots/s2/environments/dev/runtimes/agent/versions
+	expect "1
+2
+3"
+}
