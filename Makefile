@@ -33,7 +33,7 @@ FS_SRC := fs/buf.c fs/tree.c fs/org.c fs/project.c fs/lasterr.c fs/ops.c \
 	fs/access.c fs/inode.c fs/cache.c fs/restore.c
 CORE_SRC := $(STORE_SRC) $(MODEL_SRC)
 UNIT_TESTS := test_buf test_inode test_store test_model test_deploy \
-	test_heartbeat test_restore
+	test_heartbeat test_restore test_faults
 
 objs = $(patsubst %.c,$(BUILD)/%.o,$(1))
 HEADERS := $(wildcard */*.h)
@@ -54,6 +54,20 @@ $(BUILD)/tests/test_inode: $(BUILD)/tests/unit/test_inode.o $(BUILD)/fs/inode.o
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lpthread $(TEST_LDLIBS)
 
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(call objs,$(CORE_SRC))
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LDLIBS)
+
+# The test build with faults (store.h, "Fault injection"): the store and
+# the model compiled with -DSTORE_FAULTS, apart in $(BUILD)/faults, for
+# test_faults and for a daemon that takes RUNTIMEFS_FAULT=N:ERRNO.
+FAULTS := $(BUILD)/faults
+fobjs = $(patsubst %.c,$(FAULTS)/%.o,$(1))
+
+$(FAULTS)/%.o: %.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -DSTORE_FAULTS -c -o $@ $<
+
+$(BUILD)/tests/test_faults: $(call fobjs,tests/unit/test_faults.c $(CORE_SRC))
+	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LDLIBS)
 
 unit-bins: $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
