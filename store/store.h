@@ -199,10 +199,11 @@ int store_schema_version(struct store *s);
  *
  * store_fault_install() makes the n-th call from now fail with `err` (a
  * negative errno); n <= 0 turns faults off.  store_fault_install_at_begin()
- * starts the count at the next store_begin() instead, which is call 1, so
- * that a test can aim at the n-th call of the next change whatever reads
- * come before it (the daemon's RUNTIMEFS_FAULT).  store_fault_fired() is 1
- * once the fault installed last has fired, else 0. */
+ * starts the count at the next call that starts a change instead,
+ * store_begin() or store_snapshot_into(), which is call 1, so that a test
+ * can aim at the n-th call of the next change whatever reads come before
+ * it (the daemon's RUNTIMEFS_FAULT).  store_fault_fired() is 1 once the
+ * fault installed last has fired, else 0. */
 #ifdef STORE_FAULTS
 void store_fault_install(int n, int err);
 void store_fault_install_at_begin(int n, int err);

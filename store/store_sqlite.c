@@ -342,8 +342,9 @@ int store_fault_fired(void)
 	return fired;
 }
 
-/* Counts one call of `fn` (`begin`: it is store_begin()); the injected
- * error, with its message, when this is the call to fail, else 0. */
+/* Counts one call of `fn` (`begin`: it starts a change, store_begin() or
+ * store_snapshot_into()); the injected error, with its message, when this
+ * is the call to fail, else 0. */
 static int fault_check(const char *fn, int begin)
 {
 	const char *name;
@@ -618,9 +619,10 @@ done:
 int store_snapshot_into(struct store *s, const char *path)
 {
 	sqlite3_stmt *st;
-	int ret;
+	int ret = FAULT(1);
 
-	FAULT_POINT();
+	if (ret)
+		return ret;
 	if (sqlite3_prepare_v2(s->db, "VACUUM INTO ?1", -1, &st, NULL)
 			!= SQLITE_OK)
 		return fail_sqlite(s, sqlite3_errcode(s->db), "snapshot");

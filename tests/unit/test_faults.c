@@ -1071,7 +1071,7 @@ static const struct fault_op ops[] = {
 /* -- the hook itself ---------------------------------------------------- */
 
 /* The n-th call fails once, with its message; n <= 0 is off; a failed
- * commit rolls back; the count can wait for the next store_begin(). */
+ * commit rolls back; the count can wait for the next change. */
 static void test_hook(void **state)
 {
 	struct fixture *f = *state;
@@ -1110,6 +1110,12 @@ static void test_hook(void **state)
 	assert_string_equal(model_errmsg(), "injected fault (ENOMEM in"
 			" store_env_insert)");
 	assert_int_equal(model_env_create(f->m, "prod"), 0);
+	/* and a snapshot's copy starts a change too */
+	store_fault_install_at_begin(1, -ENOSPC);
+	assert_int_equal(model_snapshot_create(f->m, "snap"), -ENOSPC);
+	assert_string_equal(model_errmsg(), "injected fault (ENOSPC in"
+			" store_snapshot_into)");
+	store_fault_install(0, 0);
 
 	/* opening fails cleanly */
 	m = f->m;
