@@ -70,6 +70,10 @@ $(BUILD)/tests/test_faults: $(call fobjs,tests/unit/test_faults.c $(CORE_SRC))
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LDLIBS)
 
+$(BUILD)/tests/runtimefs-faults: $(call fobjs,$(CORE_SRC) $(FS_SRC) fs/main.c)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 unit-bins: $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
 
 $(BUILD)/bench/load: bench/load.c
@@ -108,8 +112,9 @@ run: deps all
 test-unit: unit-bins
 	@for t in $(UNIT_TESTS); do ./$(BUILD)/tests/$$t || exit 1; done
 
-test-mount: all
-	RUNTIMEFS=$(BUILD)/runtimefs bash tests/mount/run.sh
+test-mount: all $(BUILD)/tests/runtimefs-faults
+	RUNTIMEFS=$(BUILD)/runtimefs \
+	RUNTIMEFS_FAULTS=$(BUILD)/tests/runtimefs-faults bash tests/mount/run.sh
 
 test-valgrind: unit-bins
 	@for t in $(UNIT_TESTS); do \
