@@ -497,7 +497,7 @@ static void serving(struct ctx *c)
 static const int errs[] = { -ENOMEM, -EIO, -ENOSPC };
 
 /* Where the walk is, for a hang's report. */
-static const char *walking;
+static char walking[128];
 
 static void hung(int sig)
 {
@@ -537,7 +537,7 @@ static int walk_one(const struct fault_op *op, int err)
 	for (n = 1;; n++) {
 		snprintf(c.where, sizeof(c.where), "%s: %s at store call %d",
 				op->name, strerrorname_np(-err), n);
-		walking = c.where;
+		memcpy(walking, c.where, sizeof(walking));
 		alarm(60);
 		model_errclear();
 		c.events = 0;
