@@ -34,7 +34,7 @@ FS_SRC := fs/buf.c fs/tree.c fs/org.c fs/project.c fs/lasterr.c fs/ops.c \
 	fs/access.c fs/inode.c fs/cache.c fs/restore.c fs/walk.c
 CORE_SRC := $(STORE_SRC) $(MODEL_SRC)
 UNIT_TESTS := test_buf test_inode test_store test_model test_deploy \
-	test_heartbeat test_restore test_remove
+	test_heartbeat test_restore test_remove test_faults
 
 objs = $(patsubst %.c,$(BUILD)/%.o,$(1))
 HEADERS := $(wildcard */*.h)
@@ -56,6 +56,24 @@ $(BUILD)/tests/test_inode: $(BUILD)/tests/unit/test_inode.o $(BUILD)/fs/inode.o
 
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(call objs,$(CORE_SRC))
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LDLIBS)
+
+# The test build with faults (store.h, "Fault injection"): the store and
+# the model compiled with -DSTORE_FAULTS, apart in $(BUILD)/faults, for
+# test_faults and for a daemon that takes RUNTIMEFS_FAULT=N:ERRNO.
+FAULTS := $(BUILD)/faults
+fobjs = $(patsubst %.c,$(FAULTS)/%.o,$(1))
+
+$(FAULTS)/%.o: %.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -DSTORE_FAULTS -c -o $@ $<
+
+$(BUILD)/tests/test_faults: $(call fobjs,tests/unit/test_faults.c $(CORE_SRC))
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LDLIBS)
+
+$(BUILD)/tests/runtimefs-faults: $(call fobjs,$(CORE_SRC) $(FS_SRC) fs/main.c)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 unit-bins: $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
 
@@ -95,8 +113,9 @@ run: deps all
 test-unit: unit-bins
 	@for t in $(UNIT_TESTS); do ./$(BUILD)/tests/$$t || exit 1; done
 
-test-mount: all
-	RUNTIMEFS=$(BUILD)/runtimefs bash tests/mount/run.sh
+test-mount: all $(BUILD)/tests/runtimefs-faults
+	RUNTIMEFS=$(BUILD)/runtimefs \
+	RUNTIMEFS_FAULTS=$(BUILD)/tests/runtimefs-faults bash tests/mount/run.sh
 
 test-valgrind: unit-bins
 	@for t in $(UNIT_TESTS); do \

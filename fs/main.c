@@ -9,7 +9,16 @@
  * access.c), cache_timeout=SECONDS (cache.h), restore (restore.c).
  * Everything else goes to libfuse (allow_other, default_permissions, -f,
  * -d, -s, ...).
+ *
+ * Built with -DSTORE_FAULTS (build/tests/runtimefs-faults, for the mount
+ * tests), it takes RUNTIMEFS_FAULT=N:ERRNO from the environment: the N-th
+ * store call of the first change after the mount is up (1 is its BEGIN,
+ * or a snapshot's copy) fails with ERRNO (a name such as ENOSPC, or a
+ * number), once; see store.h.
  */
+#ifdef STORE_FAULTS
+#define _GNU_SOURCE             /* strerrorname_np() */
+#endif
 #include "fs.h"
 #include "cache.h"
 #include "inode.h"
@@ -26,6 +35,9 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef STORE_FAULTS
+#include "../store/store.h"
+#endif
 
 struct options {
 	char *db;
@@ -186,6 +198,42 @@ static int parse_seconds(const char *s, double *out)
 	return 0;
 }
 
+#ifdef STORE_FAULTS
+/* Arms the fault RUNTIMEFS_FAULT=N:ERRNO names, if any, for the first
+ * change to come; -1 when it is not of that form. */
+static int fault_from_env(void)
+{
+	const char *v = getenv("RUNTIMEFS_FAULT"), *name;
+	char *end;
+	long n, err = 0;
+
+	if (!v || !*v)
+		return 0;
+	n = strtol(v, &end, 10);
+	if (end == v || *end != ':' || n < 1 || n > 1000000)
+		goto bad;
+	name = end + 1;
+	for (int e = 1; e < 4096 && !err; e++)
+		if (strerrorname_np(e) && !strcmp(strerrorname_np(e), name))
+			err = e;
+	if (!err) {
+		err = strtol(name, &end, 10);
+		if (end == name || *end || err < 1 || err > 4095)
+			goto bad;
+	}
+	store_fault_install_at_begin((int)n, (int)-err);
+	fprintf(stderr, "runtimefs: a test build: store call %ld of the first"
+			" change will fail with %s\n", n,
+			strerrorname_np((int)err) ? strerrorname_np((int)err) :
+			name);
+	return 0;
+bad:
+	fprintf(stderr, "runtimefs: RUNTIMEFS_FAULT is N:ERRNO (3:ENOSPC),"
+			" not '%s'\n", v);
+	return -1;
+}
+#endif
+
 int main(int argc, char *argv[])
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
@@ -278,6 +326,10 @@ int main(int argc, char *argv[])
 	}
 	if (!o.restore)
 		fs_restore_wait(db);
+#ifdef STORE_FAULTS
+	if (fault_from_env())
+		goto out;
+#endif
 	fs.cfg.offline_after_ns = (int64_t)o.offline_after * 1000000000LL;
 	if (model_open(&fs.m, db, &fs.cfg)) {
 		fprintf(stderr, "runtimefs: %s\n", model_errmsg());

@@ -23,6 +23,7 @@
 struct rows {
 	void *v;
 	size_t n, cap, size;
+	int full;                  /* rows_add() ran out of memory */
 };
 
 static int rows_add(struct rows *r, const void *row)
@@ -31,8 +32,10 @@ static int rows_add(struct rows *r, const void *row)
 		size_t cap = r->cap ? r->cap * 2 : 16;
 		void *v = realloc(r->v, cap * r->size);
 
-		if (!v)
+		if (!v) {
+			r->full = 1;
 			return model_fail(-ENOMEM, "out of memory");
+		}
 		r->v = v;
 		r->cap = cap;
 	}
@@ -40,7 +43,7 @@ static int rows_add(struct rows *r, const void *row)
 	return 0;
 }
 
-#define ROWS(type) { NULL, 0, 0, sizeof(type) }
+#define ROWS(type) { NULL, 0, 0, sizeof(type), 0 }
 #define ROW(r, type, i) (&((type *)(r)->v)[i])
 
 static int add_runtime(void *ctx, const struct store_runtime *rt)
@@ -71,6 +74,13 @@ static int add_integration(void *ctx, const struct store_integration *in)
 static int add_env(void *ctx, const struct store_env *e)
 {
 	return rows_add(ctx, e);
+}
+
+/* The result of a list into `r`: the store's failure with its words, or
+ * rows_add()'s own. */
+static int listed(int ret, const struct rows *r)
+{
+	return ret && !r->full ? model_fail_store(ret) : ret;
 }
 
 /* Whether the walk removed `part`; -ENOTEMPTY naming it if not. */
@@ -107,12 +117,12 @@ static int runtime_remove(struct model *m, struct store_runtime *rt,
 
 	model_liveness_overlay(m, rt);
 	ret = running(m, rt);
-	if (!ret && (ret = store_version_list(m->store, rt->id, add_version,
-			&versions)) && ret != -ENOMEM)
-		ret = model_fail_store(ret);
-	if (!ret && (ret = store_endpoint_list(m->store, rt->id, add_endpoint,
-			&endpoints)) && ret != -ENOMEM)
-		ret = model_fail_store(ret);
+	if (!ret)
+		ret = listed(store_version_list(m->store, rt->id, add_version,
+				&versions), &versions);
+	if (!ret)
+		ret = listed(store_endpoint_list(m->store, rt->id,
+				add_endpoint, &endpoints), &endpoints);
 	part.kind = MODEL_PART_VERSION;
 	for (size_t i = 0; !ret && i < versions.n; i++) {
 		char n[24];
@@ -167,15 +177,14 @@ int model_env_remove(struct model *m, const char *env,
 		return ret;
 	ret = model_env_row(m, env, &e);
 	rf.env_id = e.id;
-	if (!ret && (ret = store_runtime_list(m->store, &rf, add_runtime,
-			&runtimes)) && ret != -ENOMEM)
-		ret = model_fail_store(ret);
+	if (!ret)
+		ret = listed(store_runtime_list(m->store, &rf, add_runtime,
+				&runtimes), &runtimes);
 	if (!ret) {
 		struct store_secret_filter sf = { e.id, 0 };
 
-		if ((ret = store_secret_list(m->store, &sf, add_secret,
-				&secrets)) && ret != -ENOMEM)
-			ret = model_fail_store(ret);
+		ret = listed(store_secret_list(m->store, &sf, add_secret,
+				&secrets), &secrets);
 	}
 	part.kind = MODEL_PART_RUNTIME;
 	for (size_t i = 0; !ret && i < runtimes.n; i++) {
@@ -218,19 +227,16 @@ static int integration_remove(struct model *m,
 		.integration = in->name };
 	int ret;
 
-	if ((ret = store_runtime_list(m->store, &rf, add_runtime, &runtimes))
-			&& ret != -ENOMEM)
-		ret = model_fail_store(ret);
-	if (!ret && (ret = store_env_list(m->store, add_env, &envs)) &&
-	    ret != -ENOMEM)
-		ret = model_fail_store(ret);
+	ret = listed(store_runtime_list(m->store, &rf, add_runtime,
+			&runtimes), &runtimes);
+	if (!ret)
+		ret = listed(store_env_list(m->store, add_env, &envs), &envs);
 	for (size_t i = 0; !ret && i < envs.n; i++) {
 		struct store_secret_filter sf = {
 			ROW(&envs, struct store_env, i)->id, in->id };
 
-		if ((ret = store_secret_list(m->store, &sf, add_secret,
-				&secrets)) && ret != -ENOMEM)
-			ret = model_fail_store(ret);
+		ret = listed(store_secret_list(m->store, &sf, add_secret,
+				&secrets), &secrets);
 	}
 	part.kind = MODEL_PART_LINK;
 	for (size_t i = 0; !ret && i < runtimes.n; i++) {
@@ -295,9 +301,9 @@ int model_project_remove(struct model *m, const char *project,
 	if ((ret = model_begin(m)))
 		return ret;
 	ret = model_project_row(m, project, &p);
-	if (!ret && (ret = store_integration_list(m->store, p.id,
-			add_integration, &integrations)) && ret != -ENOMEM)
-		ret = model_fail_store(ret);
+	if (!ret)
+		ret = listed(store_integration_list(m->store, p.id,
+				add_integration, &integrations), &integrations);
 	for (size_t i = 0; !ret && i < integrations.n; i++) {
 		struct store_integration *in = ROW(&integrations,
 				struct store_integration, i);

@@ -943,10 +943,13 @@ static int restore_endpoints(struct restore *r, const char *base,
 		if (number_name(value, &ep.version))
 			return model_fail(-EINVAL, "%s: '%s' is not a version"
 					" number", f->path, value);
-		if (store_version_get(r->m->store, rt->id, ep.version, &v))
+		ret = store_version_get(r->m->store, rt->id, ep.version, &v);
+		store_version_release(&v);
+		if (ret == -ENOENT)
 			return model_fail(-ENOENT, "%s: the runtime has no"
 					" version %s", f->path, value);
-		store_version_release(&v);
+		if (ret)
+			return store_failed(f->path, ret);
 		if ((ret = value_of(r, e->path, "id", 1, ep.uuid,
 				sizeof(ep.uuid), &f)) ||
 		    (ret = parse_uuid(f->path, ep.uuid)) ||

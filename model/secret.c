@@ -137,9 +137,16 @@ int model_secret_create(struct model *m, const struct model_secret_scope *sc,
 		return ret;
 	memset(&row, 0, sizeof(row));
 	ret = secret_scope(m, sc, &e, &in);
-	if (!ret && !store_secret_get(m->store, e.id, name, &old))
-		ret = model_fail(-EEXIST, "secret '%s' already exists in"
-				" environment '%s'", name, sc->env);
+	if (!ret) {
+		ret = store_secret_get(m->store, e.id, name, &old);
+		if (!ret)
+			ret = model_fail(-EEXIST, "secret '%s' already exists"
+					" in environment '%s'", name, sc->env);
+		else if (ret == -ENOENT)
+			ret = 0;
+		else
+			ret = model_fail_store(ret);
+	}
 	/* a key id that is taken already is drawn again */
 	for (int tries = 0; !ret && !row.id && tries < 8; tries++) {
 		randombytes_buf(id, sizeof(id));

@@ -111,8 +111,13 @@ static int sa_add(struct model *m, const char *env, const char *name)
 	if ((ret = model_begin(m)))
 		return ret;
 	ret = model_runtime_row(m, env, name, &rt);
-	if (!ret && store_service_account_get(m->store, rt.id, &sa) == -ENOENT)
-		ret = model_service_account_create(m, rt.id);
+	if (!ret) {
+		ret = store_service_account_get(m->store, rt.id, &sa);
+		if (ret == -ENOENT)
+			ret = model_service_account_create(m, rt.id);
+		else if (ret)
+			ret = model_fail_store(ret);
+	}
 	model_note(m, MODEL_EV_RUNTIME, env, name);
 	return model_end(m, ret);
 }
@@ -126,8 +131,12 @@ int model_service_account_get(struct model *m, const char *env,
 	int missing = 0;
 	int ret = sa_read(m, env, name, &sa, &missing);
 
-	if (ret && missing && !(ret = sa_add(m, env, name)))
-		ret = sa_read(m, env, name, &sa, &missing);
+	if (ret && missing) {
+		/* a failure to add one speaks for itself */
+		missing = 0;
+		if (!(ret = sa_add(m, env, name)))
+			ret = sa_read(m, env, name, &sa, &missing);
+	}
 	if (ret && missing)
 		ret = model_fail(ret, "runtime '%s' has no service account",
 				name);

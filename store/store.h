@@ -181,6 +181,35 @@ const char *store_errmsg(void);
 /* The schema version the database is at (PRAGMA user_version). */
 int store_schema_version(struct store *s);
 
+/* Fault injection, compiled only into a test build (-DSTORE_FAULTS;
+ * elsewhere none of this exists and it costs nothing), the way SQLite's
+ * SQLITE_TESTCTRL_FAULT_INSTALL fails its Nth allocation or I/O: to prove
+ * that a change refused anywhere changes nothing.
+ *
+ * Every store function that reaches the database counts as one call:
+ * store_open, store_open_readonly, store_snapshot_into,
+ * store_schema_version, store_begin, store_commit and every get, insert,
+ * delete, list, set, put, bind, report, heartbeat, children and serving.
+ * store_rollback, store_close, store_errmsg and store_version_release
+ * never fail and do not count.  The failing call returns `err` before it
+ * runs, with store_errmsg() "injected fault (ENOSPC in store_env_insert)";
+ * a failing store_commit rolls the transaction back first, as a real
+ * failed COMMIT would.  The fault fires once.  One count serves every
+ * handle and thread.
+ *
+ * store_fault_install() makes the n-th call from now fail with `err` (a
+ * negative errno); n <= 0 turns faults off.  store_fault_install_at_begin()
+ * starts the count at the next call that starts a change instead,
+ * store_begin() or store_snapshot_into(), which is call 1, so that a test
+ * can aim at the n-th call of the next change whatever reads come before
+ * it (the daemon's RUNTIMEFS_FAULT).  store_fault_fired() is 1 once the
+ * fault installed last has fired, else 0. */
+#ifdef STORE_FAULTS
+void store_fault_install(int n, int err);
+void store_fault_install_at_begin(int n, int err);
+int store_fault_fired(void);
+#endif
+
 /* Write transactions.  store_begin() takes the write lock at once
  * (BEGIN IMMEDIATE); store_commit() returns only after SQLite committed;
  * store_rollback() undoes everything since store_begin(). */

@@ -7,6 +7,9 @@
  * handle.  The schema is migrated forward in steps kept in `migrations[]`;
  * PRAGMA user_version records the step a database is at.
  */
+#ifdef STORE_FAULTS
+#define _GNU_SOURCE             /* strerrorname_np() */
+#endif
 #include "store.h"
 
 #include <errno.h>
@@ -15,6 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sqlite3.h>
+#ifdef STORE_FAULTS
+#include <pthread.h>
+#endif
 
 /* Each entry migrates from version i to i+1; never edit a shipped one,
  * append a new one. */
@@ -295,6 +301,81 @@ static int fail(int err, const char *fmt, ...)
 	return err;
 }
 
+#ifdef STORE_FAULTS
+/* The fault hook of a test build (store.h): one count for every handle and
+ * thread, as SQLite's test_malloc.c keeps one for every connection. */
+static struct {
+	pthread_mutex_t lock;
+	int countdown;              /* calls until the fault; 0: none armed */
+	int at_begin;               /* the count waits for a store_begin() */
+	int err;
+	int fired;
+} fault = { PTHREAD_MUTEX_INITIALIZER, 0, 0, 0, 0 };
+
+static void fault_set(int n, int err, int at_begin)
+{
+	pthread_mutex_lock(&fault.lock);
+	fault.countdown = n > 0 ? n : 0;
+	fault.at_begin = n > 0 && at_begin;
+	fault.err = n > 0 ? err : 0;
+	fault.fired = 0;
+	pthread_mutex_unlock(&fault.lock);
+}
+
+void store_fault_install(int n, int err)
+{
+	fault_set(n, err, 0);
+}
+
+void store_fault_install_at_begin(int n, int err)
+{
+	fault_set(n, err, 1);
+}
+
+int store_fault_fired(void)
+{
+	int fired;
+
+	pthread_mutex_lock(&fault.lock);
+	fired = fault.fired;
+	pthread_mutex_unlock(&fault.lock);
+	return fired;
+}
+
+/* Counts one call of `fn` (`begin`: it starts a change, store_begin() or
+ * store_snapshot_into()); the injected error, with its message, when this
+ * is the call to fail, else 0. */
+static int fault_check(const char *fn, int begin)
+{
+	const char *name;
+	int err = 0;
+
+	pthread_mutex_lock(&fault.lock);
+	if (begin)
+		fault.at_begin = 0;
+	if (fault.countdown > 0 && !fault.at_begin && --fault.countdown == 0) {
+		err = fault.err;
+		fault.fired = 1;
+	}
+	pthread_mutex_unlock(&fault.lock);
+	if (!err)
+		return 0;
+	name = strerrorname_np(-err);
+	return name ? fail(err, "injected fault (%s in %s)", name, fn) :
+		fail(err, "injected fault (errno %d in %s)", -err, fn);
+}
+
+#define FAULT(begin) fault_check(__func__, (begin))
+#define FAULT_POINT() do { \
+		int fault_ = FAULT(0); \
+		if (fault_) \
+			return fault_; \
+	} while (0)
+#else
+#define FAULT(begin) 0
+#define FAULT_POINT() do { } while (0)
+#endif
+
 /* Maps a SQLite result to an errno, with SQLite's words as the message. */
 static int fail_sqlite(struct store *s, int rc, const char *what)
 {
@@ -414,9 +495,24 @@ static int count_stmt(struct store *s, enum stmt id, int64_t key,
 	return 0;
 }
 
+/* PRAGMA user_version, or a negative errno. */
+static int schema_version(struct store *s)
+{
+	sqlite3_stmt *st;
+	int v = -EIO;
+
+	if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL)
+			!= SQLITE_OK)
+		return fail_sqlite(s, sqlite3_errcode(s->db), "user_version");
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
 static int migrate(struct store *s)
 {
-	int v = store_schema_version(s);
+	int v = schema_version(s);
 	char *err = NULL;
 
 	if (v < 0)
@@ -475,9 +571,9 @@ static int open_db(struct store **out, const char *path, int flags,
 	}
 	ret = (flags & SQLITE_OPEN_READWRITE) ? migrate(s) : 0;
 	if (!ret && !(flags & SQLITE_OPEN_READWRITE) &&
-	    store_schema_version(s) != SCHEMA_VERSION)
+	    schema_version(s) != SCHEMA_VERSION)
 		ret = fail(-EPROTO, "%s is at schema version %d, not %d", path,
-				store_schema_version(s), SCHEMA_VERSION);
+				schema_version(s), SCHEMA_VERSION);
 	if (ret) {
 		store_close(s);
 		return ret;
@@ -488,6 +584,12 @@ static int open_db(struct store **out, const char *path, int flags,
 
 int store_open(struct store **out, const char *path)
 {
+	int ret = FAULT(0);
+
+	if (ret) {
+		*out = NULL;
+		return ret;
+	}
 	return open_db(out, path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
 			"PRAGMA journal_mode = WAL;"
 			"PRAGMA synchronous = FULL;"
@@ -496,9 +598,11 @@ int store_open(struct store **out, const char *path)
 
 int store_open_readonly(struct store **out, const char *path)
 {
-	struct store *s;
-	int ret = open_db(&s, path, SQLITE_OPEN_READONLY, "");
+	struct store *s = NULL;
+	int ret = FAULT(0);
 
+	if (!ret)
+		ret = open_db(&s, path, SQLITE_OPEN_READONLY, "");
 	if (ret != -EPROTO)
 		goto done;
 	/* made by an older runtimefs: bring it forward once */
@@ -515,8 +619,10 @@ done:
 int store_snapshot_into(struct store *s, const char *path)
 {
 	sqlite3_stmt *st;
-	int ret;
+	int ret = FAULT(1);
 
+	if (ret)
+		return ret;
 	if (sqlite3_prepare_v2(s->db, "VACUUM INTO ?1", -1, &st, NULL)
 			!= SQLITE_OK)
 		return fail_sqlite(s, sqlite3_errcode(s->db), "snapshot");
@@ -538,30 +644,28 @@ void store_close(struct store *s)
 
 int store_schema_version(struct store *s)
 {
-	sqlite3_stmt *st;
-	int v = -EIO;
-
-	if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL)
-			!= SQLITE_OK)
-		return fail_sqlite(s, sqlite3_errcode(s->db), "user_version");
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	return v;
+	FAULT_POINT();
+	return schema_version(s);
 }
 
 int store_begin(struct store *s)
 {
 	sqlite3_stmt *st = stmt(s, S_BEGIN);
+	int ret = FAULT(1);
 
+	if (ret)
+		return ret;
 	return st ? exec_stmt(s, st, "begin") : -EIO;
 }
 
 int store_commit(struct store *s)
 {
 	sqlite3_stmt *st = stmt(s, S_COMMIT);
-	int ret = st ? exec_stmt(s, st, "commit") : -EIO;
+	int ret = FAULT(0);
 
+	/* a fault is a COMMIT that failed: the transaction goes, too */
+	if (!ret)
+		ret = st ? exec_stmt(s, st, "commit") : -EIO;
 	if (ret)
 		store_rollback(s);
 	return ret;
@@ -593,6 +697,7 @@ int store_env_insert(struct store *s, const char *name, int64_t now)
 {
 	sqlite3_stmt *st = stmt(s, S_ENV_INSERT);
 
+	FAULT_POINT();
 	if (!st)
 		return -EIO;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
@@ -605,6 +710,7 @@ int store_env_get(struct store *s, const char *name, struct store_env *out)
 	sqlite3_stmt *st = stmt(s, S_ENV_GET);
 	int ret;
 
+	FAULT_POINT();
 	if (!st)
 		return -EIO;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
@@ -617,6 +723,7 @@ int store_env_get(struct store *s, const char *name, struct store_env *out)
 
 int store_env_delete(struct store *s, int64_t id)
 {
+	FAULT_POINT();
 	return exec_id(s, S_ENV_DELETE, id, "delete environment");
 }
 
@@ -625,6 +732,7 @@ int store_env_set_critical(struct store *s, int64_t id, int critical,
 {
 	sqlite3_stmt *st = stmt(s, S_ENV_SET_CRITICAL);
 
+	FAULT_POINT();
 	if (!st)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, id);
@@ -639,6 +747,7 @@ int store_env_list(struct store *s, store_env_cb cb, void *ctx)
 	struct store_env e;
 	int rc, ret = 0;
 
+	FAULT_POINT();
 	if (!st)
 		return -EIO;
 	while (!ret && (rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -653,6 +762,7 @@ int store_env_list(struct store *s, store_env_cb cb, void *ctx)
 
 int store_env_children(struct store *s, int64_t id, int64_t *count)
 {
+	FAULT_POINT();
 	return count_stmt(s, S_ENV_CHILDREN, id, count, "environment");
 }
 
@@ -669,6 +779,7 @@ int store_project_insert(struct store *s, const char *name, int64_t now)
 {
 	sqlite3_stmt *st = stmt(s, S_PROJECT_INSERT);
 
+	FAULT_POINT();
 	if (!st)
 		return -EIO;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
@@ -682,6 +793,7 @@ int store_project_get(struct store *s, const char *name,
 	sqlite3_stmt *st = stmt(s, S_PROJECT_GET);
 	int ret;
 
+	FAULT_POINT();
 	if (!st)
 		return -EIO;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
@@ -694,6 +806,7 @@ int store_project_get(struct store *s, const char *name,
 
 int store_project_delete(struct store *s, int64_t id)
 {
+	FAULT_POINT();
 	return exec_id(s, S_PROJECT_DELETE, id, "delete project");
 }
 
@@ -703,6 +816,7 @@ int store_project_list(struct store *s, store_project_cb cb, void *ctx)
 	struct store_project p;
 	int rc, ret = 0;
 
+	FAULT_POINT();
 	if (!st)
 		return -EIO;
 	while (!ret && (rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -717,6 +831,7 @@ int store_project_list(struct store *s, store_project_cb cb, void *ctx)
 
 int store_project_children(struct store *s, int64_t id, int64_t *count)
 {
+	FAULT_POINT();
 	return count_stmt(s, S_PROJECT_CHILDREN, id, count, "project");
 }
 
@@ -738,6 +853,7 @@ int store_integration_insert(struct store *s, int64_t project_id,
 {
 	sqlite3_stmt *st = stmt(s, S_INTEGRATION_INSERT);
 
+	FAULT_POINT();
 	if (!st)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, project_id);
@@ -753,6 +869,7 @@ int store_integration_get(struct store *s, int64_t project_id,
 	sqlite3_stmt *st = stmt(s, S_INTEGRATION_GET);
 	int ret;
 
+	FAULT_POINT();
 	if (!st)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, project_id);
@@ -766,6 +883,7 @@ int store_integration_get(struct store *s, int64_t project_id,
 
 int store_integration_delete(struct store *s, int64_t id)
 {
+	FAULT_POINT();
 	return exec_id(s, S_INTEGRATION_DELETE, id, "delete integration");
 }
 
@@ -774,6 +892,7 @@ int store_integration_set_type(struct store *s, int64_t id,
 {
 	sqlite3_stmt *st = stmt(s, S_INTEGRATION_SET_TYPE);
 
+	FAULT_POINT();
 	if (!st)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, id);
@@ -789,6 +908,7 @@ int store_integration_list(struct store *s, int64_t project_id,
 	struct store_integration in;
 	int rc, ret = 0;
 
+	FAULT_POINT();
 	if (!st)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, project_id);
@@ -804,6 +924,7 @@ int store_integration_list(struct store *s, int64_t project_id,
 
 int store_integration_children(struct store *s, int64_t id, int64_t *count)
 {
+	FAULT_POINT();
 	return count_stmt(s, S_INTEGRATION_CHILDREN, id, count,
 			"integration");
 }
@@ -842,6 +963,7 @@ int store_runtime_insert(struct store *s, struct store_runtime *rt)
 	sqlite3_stmt *st = stmt(s, S_RUNTIME_INSERT);
 	int ret;
 
+	FAULT_POINT();
 	if (!st)
 		return -EIO;
 	sqlite3_bind_text(st, 1, rt->uuid, -1, SQLITE_STATIC);
@@ -872,6 +994,7 @@ int store_runtime_get(struct store *s, int64_t env_id, const char *name,
 	sqlite3_stmt *st = stmt(s, S_RUNTIME_GET);
 	int ret;
 
+	FAULT_POINT();
 	if (!st)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, env_id);
@@ -885,6 +1008,7 @@ int store_runtime_get(struct store *s, int64_t env_id, const char *name,
 
 int store_runtime_delete(struct store *s, int64_t id)
 {
+	FAULT_POINT();
 	return exec_id(s, S_RUNTIME_DELETE, id, "delete runtime");
 }
 
@@ -893,6 +1017,7 @@ int store_runtime_set_integration(struct store *s, int64_t id,
 {
 	sqlite3_stmt *st = stmt(s, S_RUNTIME_SET_INTEGRATION);
 
+	FAULT_POINT();
 	if (!st)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, id);
@@ -908,6 +1033,7 @@ int store_runtime_list(struct store *s, const struct store_runtime_filter *f,
 	struct store_runtime rt;
 	int rc, ret = 0;
 
+	FAULT_POINT();
 	if (!st)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, f->env_id);
@@ -930,6 +1056,7 @@ int store_runtime_set_desired(struct store *s, int64_t id,
 {
 	sqlite3_stmt *st = stmt(s, S_RUNTIME_SET_DESIRED);
 
+	FAULT_POINT();
 	if (!st)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, id);
@@ -943,6 +1070,7 @@ int store_runtime_set_latest(struct store *s, int64_t id, int64_t version)
 {
 	sqlite3_stmt *st = stmt(s, S_RUNTIME_SET_LATEST);
 
+	FAULT_POINT();
 	if (!st)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, id);
@@ -954,6 +1082,7 @@ int store_version_insert(struct store *s, const struct store_version *v)
 {
 	sqlite3_stmt *st = stmt(s, S_VERSION_INSERT);
 
+	FAULT_POINT();
 	if (!st)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, v->runtime_id);
@@ -1003,6 +1132,7 @@ int store_version_get(struct store *s, int64_t runtime_id, int64_t number,
 	int rc, ret = 0;
 
 	memset(out, 0, sizeof(*out));
+	FAULT_POINT();
 	if (!st)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, runtime_id);
@@ -1034,6 +1164,7 @@ int store_version_delete(struct store *s, int64_t runtime_id,
 {
 	sqlite3_stmt *st = stmt(s, S_VERSION_DELETE);
 
+	FAULT_POINT();
 	if (!st)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, runtime_id);
@@ -1048,6 +1179,7 @@ int store_version_list(struct store *s, int64_t runtime_id,
 	struct store_version v;
 	int rc, ret = 0;
 
+	FAULT_POINT();
 	if (!st)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, runtime_id);
@@ -1077,6 +1209,7 @@ int store_endpoint_insert(struct store *s, struct store_endpoint *e)
 	sqlite3_stmt *st = stmt(s, S_ENDPOINT_INSERT);
 	int ret;
 
+	FAULT_POINT();
 	if (!st)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, e->runtime_id);
@@ -1097,6 +1230,7 @@ int store_endpoint_get(struct store *s, int64_t runtime_id,
 	sqlite3_stmt *st = stmt(s, S_ENDPOINT_GET);
 	int ret;
 
+	FAULT_POINT();
 	if (!st)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, runtime_id);
@@ -1110,6 +1244,7 @@ int store_endpoint_get(struct store *s, int64_t runtime_id,
 
 int store_endpoint_delete(struct store *s, int64_t id)
 {
+	FAULT_POINT();
 	return exec_id(s, S_ENDPOINT_DELETE, id, "delete endpoint");
 }
 
@@ -1118,6 +1253,7 @@ int store_endpoint_set_version(struct store *s, int64_t id,
 {
 	sqlite3_stmt *st = stmt(s, S_ENDPOINT_SET_VERSION);
 
+	FAULT_POINT();
 	if (!st)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, id);
@@ -1133,6 +1269,7 @@ int store_endpoint_list(struct store *s, int64_t runtime_id,
 	struct store_endpoint e;
 	int rc, ret = 0;
 
+	FAULT_POINT();
 	if (!st)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, runtime_id);
@@ -1152,6 +1289,7 @@ int store_endpoint_serving(struct store *s, int64_t runtime_id,
 	sqlite3_stmt *st = stmt(s, S_ENDPOINT_SERVING);
 	int rc, ret = 0;
 
+	FAULT_POINT();
 	if (!st)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, runtime_id);
@@ -1170,6 +1308,7 @@ int store_service_account_put(struct store *s,
 {
 	sqlite3_stmt *st = stmt(s, S_SA_PUT);
 
+	FAULT_POINT();
 	if (!st)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, sa->runtime_id);
@@ -1186,6 +1325,7 @@ int store_service_account_get(struct store *s, int64_t runtime_id,
 	sqlite3_stmt *st = stmt(s, S_SA_GET);
 	int rc, ret = 0;
 
+	FAULT_POINT();
 	if (!st)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, runtime_id);
@@ -1216,6 +1356,7 @@ int store_runtime_report(struct store *s, const struct store_runtime *rt)
 {
 	sqlite3_stmt *st = stmt(s, S_RUNTIME_REPORT);
 
+	FAULT_POINT();
 	if (!st)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, rt->id);
@@ -1236,6 +1377,7 @@ int store_runtime_heartbeat(struct store *s, int64_t id, const char *uuid,
 {
 	sqlite3_stmt *st = stmt(s, S_RUNTIME_HEARTBEAT);
 
+	FAULT_POINT();
 	if (!st)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, id);
@@ -1248,6 +1390,7 @@ int store_runtime_set_revoked(struct store *s, int64_t id, int64_t now)
 {
 	sqlite3_stmt *st = stmt(s, S_RUNTIME_SET_REVOKED);
 
+	FAULT_POINT();
 	if (!st)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, id);
@@ -1285,6 +1428,7 @@ int store_secret_insert(struct store *s, struct store_secret *sec)
 	sqlite3_stmt *st = stmt(s, S_SECRET_INSERT);
 	int ret;
 
+	FAULT_POINT();
 	if (!st)
 		return -EIO;
 	sqlite3_bind_text(st, 1, sec->key_id, -1, SQLITE_STATIC);
@@ -1318,6 +1462,7 @@ int store_secret_get(struct store *s, int64_t env_id, const char *name,
 {
 	sqlite3_stmt *st = stmt(s, S_SECRET_GET);
 
+	FAULT_POINT();
 	if (!st)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, env_id);
@@ -1330,6 +1475,7 @@ int store_secret_get_key(struct store *s, const char *key_id,
 {
 	sqlite3_stmt *st = stmt(s, S_SECRET_GET_KEY);
 
+	FAULT_POINT();
 	if (!st)
 		return -EIO;
 	sqlite3_bind_text(st, 1, key_id, -1, SQLITE_STATIC);
@@ -1338,6 +1484,7 @@ int store_secret_get_key(struct store *s, const char *key_id,
 
 int store_secret_delete(struct store *s, int64_t id)
 {
+	FAULT_POINT();
 	return exec_id(s, S_SECRET_DELETE, id, "delete secret");
 }
 
@@ -1346,6 +1493,7 @@ int store_secret_bind(struct store *s, int64_t id, int64_t runtime_id,
 {
 	sqlite3_stmt *st = stmt(s, S_SECRET_BIND);
 
+	FAULT_POINT();
 	if (!st)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, id);
@@ -1361,6 +1509,7 @@ int store_secret_list(struct store *s, const struct store_secret_filter *f,
 	struct store_secret sec;
 	int rc, ret = 0;
 
+	FAULT_POINT();
 	if (!st)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, f->env_id);

@@ -150,3 +150,25 @@ spec() {
   "cpuUtilization": 70, "memoryUtilization": 80},
  "description": "%s"}\n' "$1" "${2:-chat agent}"
 }
+
+# The test build of the daemon with the store's fault hook (make builds
+# it beside the unit tests), and remounting with it:
+#   remount_faults N:ERRNO [OPTS]
+#                        remounts with that daemon, which fails the N-th
+#                        store call of the first change to come with
+#                        ERRNO, once (RUNTIMEFS_FAULT; see fs/main.c)
+RUNTIMEFS_FAULTS=${RUNTIMEFS_FAULTS:-$(dirname "$RUNTIMEFS")/tests/runtimefs-faults}
+case $RUNTIMEFS_FAULTS in /*) ;; *) RUNTIMEFS_FAULTS=$REPO/$RUNTIMEFS_FAULTS ;; esac
+
+remount_faults() {
+	local RUNTIMEFS=$RUNTIMEFS_FAULTS fault=$1
+
+	shift
+	if [ ! -x "$RUNTIMEFS" ]; then
+		fail "no $RUNTIMEFS (make test-mount builds it)"
+		return 1
+	fi
+	export RUNTIMEFS_FAULT=$fault
+	remount "$@"
+	unset RUNTIMEFS_FAULT
+}
