@@ -1260,6 +1260,29 @@ static void reply_entry(fuse_req_t req, fuse_ino_t parent, const char *name,
 		inode_forget(e.ino, 1);
 }
 
+/* Replies to a request that made `path` (committed): its entry, or, when
+ * reading it back fails, that failure, with a word in .last_error that
+ * the change itself was made. */
+static void reply_made(fuse_req_t req, fuse_ino_t parent, const char *name,
+		const char *path, const char *op)
+{
+	struct fuse_entry_param e;
+	char why[256];
+	int ret;
+
+	clear_errors();
+	ret = entry(parent, name, path, NULL, &e);
+	if (ret) {
+		snprintf(why, sizeof(why), "%s", *fs_errmsg() ? fs_errmsg() :
+				model_errmsg());
+		return reply_err(req, refused(op, path, fs_fail(ret, "it was"
+				" made, but reading it back failed: %s", why)));
+	}
+	request_end();
+	if (fuse_reply_entry(req, &e))
+		inode_forget(e.ino, 1);
+}
+
 /* The path of `ino`, or of its child `name` if not NULL. */
 static int path_of(fuse_ino_t ino, const char *name, char *path)
 {
@@ -1434,7 +1457,7 @@ static void ll_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 		ret = op_mkdir(path, mode);
 	if (ret)
 		return reply_err_on(req, parent, ret);
-	reply_entry(req, parent, name, path);
+	reply_made(req, parent, name, path, "mkdir");
 }
 
 static void ll_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -1468,7 +1491,7 @@ static void ll_symlink(fuse_req_t req, const char *target, fuse_ino_t parent,
 		ret = op_symlink(target, path);
 	if (ret)
 		return reply_err_on(req, parent, ret);
-	reply_entry(req, parent, name, path);
+	reply_made(req, parent, name, path, "symlink");
 }
 
 static void ll_rename(fuse_req_t req, fuse_ino_t parent, const char *name,

@@ -210,8 +210,8 @@ const struct fs_node *fs_named_child(const struct fs_path *dir)
 static int step(struct fs_path *p, const char *name)
 {
 	const struct fs_node *named = NULL;
-
 	const struct fs_node *dir = p->node;
+	int ret;
 
 	if (!S_ISDIR(dir->mode))
 		return -ENOTDIR;
@@ -228,8 +228,15 @@ static int step(struct fs_path *p, const char *name)
 			return 0;
 		}
 	}
-	if (!named || named->lookup(p, name))
+	if (!named)
 		return -ENOENT;
+	/* a name that is not one of this kind is not there; a store that
+	 * fails to answer is said as it is, not taken for "not there" */
+	ret = named->lookup(p, name);
+	if (ret == -EINVAL || ret == -ENAMETOOLONG)
+		return -ENOENT;
+	if (ret)
+		return ret;
 	p->node = named;
 	p->readonly |= named->readonly | dir->frozen;
 	return 0;

@@ -123,3 +123,17 @@ test_fault_must_be_well_formed() {
 	mountpoint -q "$MNT" && fail "the test build mounted with a bad fault"
 	mount_fs
 }
+
+# A change that was committed but could not be read back (call 4 of a
+# mkdir: the lookup that answers the kernel) says both: the error, and
+# in .last_error that the directory was made; a failing read is never
+# taken for "not there".
+test_change_made_but_not_read_back() {
+	remount_faults 4:EIO
+	run mkdir environments/z
+	expect "mkdir: cannot create directory ‘environments/z’: Input/output error"
+	run cut -d' ' -f2- .last_error
+	expect "mkdir /environments/z: it was made, but reading it back failed: injected fault (EIO in store_env_get) (Input/output error)"
+	run ls environments
+	expect "z"
+}
