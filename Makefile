@@ -97,6 +97,11 @@ test-unit: unit-bins
 test-mount: all
 	RUNTIMEFS=$(BUILD)/runtimefs bash tests/mount/run.sh
 
+# The mount tests' runner itself: a hung test is reported, cleaned up and
+# fails the run (tests/mount/selftest/).
+test-runner: all
+	RUNTIMEFS=$(BUILD)/runtimefs bash tests/mount/selftest/check.sh
+
 test-valgrind: unit-bins
 	@for t in $(UNIT_TESTS); do \
 		valgrind -q --leak-check=full --show-leak-kinds=definite,indirect \
@@ -112,6 +117,7 @@ test: deps
 	$(MAKE) all
 	$(MAKE) test-unit
 	$(MAKE) test-mount
+	$(MAKE) test-runner
 	$(MAKE) test-valgrind
 	$(MAKE) test-san
 
@@ -141,5 +147,5 @@ clean:
 
 .SECONDARY:
 
-.PHONY: all deps run test test-unit test-mount test-valgrind test-san \
+.PHONY: all deps run test test-unit test-mount test-runner test-valgrind test-san \
 	unit-bins bench install uninstall clean
