@@ -1,7 +1,8 @@
 # t_crash.sh - kill -9 of the daemon at random moments while writers
-# change the tree.  What was acknowledged must be there afterwards,
-# exactly (heartbeat times aside, which are batched by design: README,
-# "Throughput"), and the database must pass PRAGMA integrity_check.
+# change the tree, and of a restore's daemon while it commits.  What was
+# acknowledged must be there afterwards, exactly (heartbeat times aside,
+# which are batched by design: README, "Throughput"), the database must
+# pass PRAGMA integrity_check, and a restore is whole or not at all.
 #
 # The moments come from $RANDOM seeded with CRASH_SEED (printed; set it to
 # repeat a run); CRASH_ROUNDS (10) rounds each.
@@ -257,4 +258,112 @@ test_kill9_during_writes() {
 		[ "$TEST_FAILED" = 0 ] || { echo "    round $r (kill -9 after $delay s) failed" >&2; return; }
 	done
 	echo "    $CRASH_ROUNDS rounds; found after the kills: ${CRASH_CHECKED%, }; $CRASH_HB_HELD heartbeat times were acknowledged over $(((500000 + CRASH_HB_SLACK_US) / 1000)) ms before a kill"
+}
+
+# A tree for a restore to commit: two environments, a project with two
+# integrations, MI runtimes registered with environment and integration
+# secrets, agent runtimes with three versions and a canary, unbound
+# secrets; backed up with tar from a snapshot into $WORK/b.tar.
+crash_backup() {
+	local i a
+
+	mkdir -p environments/prod environments/dev \
+		projects/shop/integrations/orders projects/shop/integrations/billing
+	echo 1 > environments/prod/critical
+	for i in 1 2 3 4; do
+		touch "environments/prod/secrets/mi$i"
+		send "$(hb "$(secret_of "environments/prod/secrets/mi$i")" "mi$i")"
+		touch "projects/shop/integrations/billing/secrets/prod/bi$i"
+		send "$(hb "$(secret_of "projects/shop/integrations/billing/secrets/prod/bi$i")" "bi$i" prod shop billing)"
+		touch "environments/dev/secrets/spare$i"
+	done
+	for i in $(seq 8); do
+		a=environments/prod/runtimes/a$i
+		mkdir "$a"
+		spec "$i.1" > "$a/spec"
+		spec "$i.2" > "$a/spec"
+		spec "$i.3" > "$a/spec"
+		mkdir "$a/endpoints/canary"
+		echo 1 > "$a/endpoints/canary/version"
+	done
+	ln -s ../../../../../../environments/prod/runtimes/a1 \
+		projects/shop/integrations/billing/runtimes/prod/a1
+	echo stop > environments/prod/runtimes/a2/ctl
+	mkdir snapshots/b
+	tar -C snapshots/b -cf "$WORK/b.tar" .
+	tree_listing snapshots/b > "$WORK/b.listing"
+}
+
+# restore_into DB: restores $WORK/b.tar into DB with -o restore at
+# $WORK/new, and unmounts; the daemon, committing, is $D2.
+restore_into() {
+	mkdir -p "$WORK/new"
+	mount_db "$1" "$WORK/new" "$WORK/new.log" -o restore || {
+		fail "the restore mount did not start: $(tail -2 "$WORK/new.log")"
+		return 1
+	}
+	D2=$STARTED
+	tar -C "$WORK/new" -xf "$WORK/b.tar" || fail "tar into the restore mount failed"
+	fusermount3 -u "$WORK/new"
+}
+
+# What a database shows mounted as usual: "whole" when it lists as the
+# backup does, "empty" when it has no environment and no project,
+# otherwise the difference.
+restored_state() {
+	local out
+
+	mount_db "$1" "$WORK/new" "$WORK/new.log" || {
+		echo "does not mount: $(tail -2 "$WORK/new.log")"
+		return
+	}
+	out=$(diff "$WORK/b.listing" <(tree_listing "$WORK/new"))
+	if [ -z "$out" ]; then
+		echo whole
+	elif [ -z "$(ls -A "$WORK/new/environments" "$WORK/new/projects" | grep -v ':$' | grep .)" ]; then
+		echo empty
+	else
+		echo "partial: $(head -c 300 <<<"$out")"
+	fi
+	fusermount3 -u "$WORK/new"
+	wait "$STARTED"
+}
+
+test_kill9_during_restore_commit() {
+	local r t0 took delay state whole=0 empty=0
+
+	crash_seed "kill -9 during a restore's commit"
+	crash_backup
+	# once without a kill, to time the commit
+	restore_into "$WORK/c.db" || return
+	t0=${EPOCHREALTIME/./}
+	wait "$D2" || fail "the restore was refused: $(tail -1 "$WORK/new.log")"
+	took=$(( ${EPOCHREALTIME/./} - t0 ))
+	[ "$(restored_state "$WORK/c.db")" = whole ] || fail "the restore without a kill is not whole"
+	echo "    the commit took $((took / 1000)) ms"
+	for r in $(seq "$CRASH_ROUNDS"); do
+		rm -f "$WORK"/r.db*
+		restore_into "$WORK/r.db" || return
+		# from the unmount to 150% of the commit's time, in steps of 0.1%
+		delay=$((took * (RANDOM % 1500) / 1000))
+		sleep "$(printf '%d.%06d' $((delay / 1000000)) $((delay % 1000000)))"
+		kill -9 "$D2" 2>/dev/null
+		wait "$D2" 2>/dev/null
+		db_check "$WORK/r.db" "round $r, kill -9 $delay us after the unmount" || return
+		state=$(restored_state "$WORK/r.db")
+		case $state in
+		whole) whole=$((whole + 1)) ;;
+		empty)
+			empty=$((empty + 1))
+			# and a second restore into it goes through
+			restore_into "$WORK/r.db" || return
+			wait "$D2" || fail "round $r: the second restore was refused: $(tail -1 "$WORK/new.log")"
+			[ "$(restored_state "$WORK/r.db")" = whole ] ||
+				fail "round $r: the second restore is not whole"
+			;;
+		*) fail "NEITHER WHOLE NOR EMPTY: round $r, kill -9 $delay us after the unmount: $state" ;;
+		esac
+		[ "$TEST_FAILED" = 0 ] || return
+	done
+	echo "    $CRASH_ROUNDS rounds: $whole whole, $empty empty and restored again"
 }
