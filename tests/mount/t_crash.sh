@@ -1,8 +1,9 @@
 # t_crash.sh - kill -9 of the daemon at random moments while writers
-# change the tree, and of a restore's daemon while it commits.  What was
-# acknowledged must be there afterwards, exactly (heartbeat times aside,
-# which are batched by design: README, "Throughput"), the database must
-# pass PRAGMA integrity_check, and a restore is whole or not at all.
+# change the tree, and of a restore's daemon while it commits; and the
+# database on a full filesystem.  What was acknowledged must be there
+# afterwards, exactly (heartbeat times aside, which are batched by design:
+# README, "Throughput"), the database must pass PRAGMA integrity_check,
+# and a restore is whole or not at all.
 #
 # The moments come from $RANDOM seeded with CRASH_SEED (printed; set it to
 # repeat a run); CRASH_ROUNDS (10) rounds each.
@@ -366,4 +367,114 @@ test_kill9_during_restore_commit() {
 		[ "$TEST_FAILED" = 0 ] || return
 	done
 	echo "    $CRASH_ROUNDS rounds: $whole whole, $empty empty and restored again"
+}
+
+# last_error_is TEXT: .last_error, its time aside, is TEXT.
+last_error_is() {
+	run cut -d' ' -f2- .last_error
+	expect "$1"
+}
+
+# The database on a 4 MiB tmpfs, filled: every change fails with ENOSPC,
+# says so in .last_error and changes nothing, reads go on; once there is
+# room again, changes work, and nothing acknowledged was lost, not even a
+# heartbeat time taken while the disk was full.
+test_database_on_a_full_tmpfs() {
+	local small=$WORK/small before snaps last
+
+	cd / && unmount_fs
+	mkdir "$small" && mount -t tmpfs -o size=4m,mode=0700 tmpfs "$small" ||
+		{ fail "cannot mount a tmpfs"; return; }
+	# run.sh unmounts the daemon after the test; then the tmpfs goes
+	trap 'cd /; unmount_fs; umount "$WORK/small" 2>/dev/null' EXIT
+	DB=$small/state.db
+	mount_fs || return
+	cd "$MNT" || return
+	mkdir -p environments/prod/runtimes/chat projects/shop
+	spec 1 > environments/prod/runtimes/chat/spec
+	spec 2 > environments/prod/runtimes/chat/spec
+	mkdir environments/prod/runtimes/chat/endpoints/canary
+	echo 1 > environments/prod/runtimes/chat/endpoints/canary/version
+	register
+	touch environments/prod/secrets/spare environments/prod/secrets/doomed
+	SPARE=$(secret_of environments/prod/secrets/spare)
+	mkdir snapshots/before
+	# unmounted cleanly, the WAL is gone: the next change must grow it
+	remount
+	before=$(tree_listing .)
+	snaps=$(ls -A "$DB.snapshots")
+	cat /dev/zero > "$small/filler" 2>/dev/null
+	run stat -f -c '%a blocks free' "$small"
+	expect "0 blocks free"
+
+	run mkdir environments/dev
+	expect "mkdir: cannot create directory ‘environments/dev’: No space left on device"
+	last_error_is "mkdir /environments/dev: commit: disk full (No space left on device)"
+	run touch environments/prod/secrets/s2
+	expect "touch: cannot touch 'environments/prod/secrets/s2': No space left on device"
+	last_error_is "create /environments/prod/secrets/s2: commit: disk full (No space left on device)"
+	spec 3 > "$WORK/spec3"
+	sh "cat '$WORK/spec3' > environments/prod/runtimes/chat/spec"
+	expect "cat: write error: No space left on device"
+	last_error_is "write /environments/prod/runtimes/chat/spec: commit: disk full (No space left on device)"
+	sh 'echo 2 > environments/prod/runtimes/chat/endpoints/canary/version'
+	expect "bash: line 1: echo: write error: No space left on device"
+	last_error_is "write /environments/prod/runtimes/chat/endpoints/canary/version: commit: disk full (No space left on device)"
+	sh 'echo 1 > environments/prod/critical'
+	expect "bash: line 1: echo: write error: No space left on device"
+	last_error_is "write /environments/prod/critical: commit: disk full (No space left on device)"
+	run rm environments/prod/secrets/doomed
+	expect "rm: cannot remove 'environments/prod/secrets/doomed': No space left on device"
+	last_error_is "unlink /environments/prod/secrets/doomed: commit: disk full (No space left on device)"
+	run mkdir snapshots/full
+	expect "mkdir: cannot create directory ‘snapshots/full’: No space left on device"
+	last_error_is "mkdir /snapshots/full: snapshot: disk full (No space left on device)"
+	# a registration is a change; a heartbeat that only moves time is not
+	send "$(hb "$SPARE" mi2)"
+	expect 'bash: line 1: printf: write error: No space left on device
+{"acknowledged":false,"error":"No space left on device","reason":"commit: disk full"}'
+	last_error_is "write /heartbeat: commit: disk full (No space left on device)"
+	sleep 1.1
+	send "$(hb "$SECRET" orders-eu-1)"
+	expect_has '"acknowledged":true'
+	last=$(cat environments/prod/runtimes/orders-eu-1/last_heartbeat)
+	# nothing changed, and the daemon still serves
+	run diff <(echo "$before") <(tree_listing .)
+	expect ""
+	run ls snapshots
+	expect "before"
+	run ls -A "$DB.snapshots"
+	expect "$snaps"
+	run cat environments/prod/runtimes/chat/endpoints/canary/version
+	expect "1"
+
+	rm "$small/filler"
+	mkdir environments/dev
+	touch environments/prod/secrets/s2
+	cp "$WORK/spec3" environments/prod/runtimes/chat/spec
+	echo 2 > environments/prod/runtimes/chat/endpoints/canary/version
+	send "$(hb "$SPARE" mi2)"
+	expect_has '"acknowledged":true'
+	mkdir snapshots/after
+	before=$(tree_listing .)
+	# the heartbeat time kept in memory while the disk was full was
+	# written since
+	sleep 0.6
+	kill9_unmount
+	db_check "$DB" "after the disk was full" || return
+	mount_fs || return
+	cd "$MNT" || return
+	run diff <(echo "$before") <(tree_listing .)
+	expect ""
+	run ls environments/prod/runtimes/chat/versions snapshots
+	expect "environments/prod/runtimes/chat/versions:
+1
+2
+3
+
+snapshots:
+after
+before"
+	run cat environments/prod/runtimes/orders-eu-1/last_heartbeat
+	expect "$last"
 }
