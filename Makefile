@@ -5,6 +5,7 @@
 #   make bench      the benchmark against tmpfs (see README.md, "Benchmark")
 #   make test       install what is missing, build, run every test (also
 #                   under ASan+UBSan, and the unit tests under valgrind)
+#   make test-runner  show that the mount tests' runner ends a hung test
 #   make install    install the binary, mount helper and systemd unit
 
 CC ?= cc
