@@ -49,8 +49,8 @@ work_mounts() {
 # The processes of a test: its process group, and any other process with
 # its working directory, root or an open file in the work directory (a
 # daemon that detached itself, say); not the dead ones waiting for init
-# to reap them.  /proc's links are read without
-# asking the filesystem they point into.
+# to reap them.  /proc's links are read without asking the filesystem
+# they point into.
 work_pids() {
 	local work=$1 pgrp=$2 d stat f
 
@@ -108,7 +108,7 @@ show_stuck() {
 # unmounts, then stops its processes (TERM, then KILL).  Prints what
 # could not be cleaned and returns 1 if anything could not.
 clean_work() {
-	local work=$1 pgrp=$2 mp dev type pids left=0 i
+	local work=$1 pgrp=$2 mp dev type pids p left=0 i
 
 	while read -r mp dev type; do
 		[ -n "$mp" ] || continue
@@ -121,11 +121,16 @@ clean_work() {
 		esac
 		umount -f "$mp" 2>/dev/null || umount -l "$mp" 2>/dev/null
 	done < <(work_mounts "$work")
-	kill -TERM -- "-$pgrp" $(work_pids "$work" "$pgrp") 2>/dev/null
+	# by pid, as found: a group of that number may be another's by now
 	for i in $(seq 50); do
 		pids=$(work_pids "$work" "$pgrp")
 		[ -n "$pids" ] || break
-		[ "$i" -lt 10 ] || kill -KILL -- "-$pgrp" $pids 2>/dev/null
+		# shellcheck disable=SC2086
+		if [ "$i" = 1 ]; then
+			kill -TERM $pids 2>/dev/null
+		elif [ "$i" -ge 10 ]; then
+			kill -KILL $pids 2>/dev/null
+		fi
 		sleep 0.1
 	done
 	if [ -n "$pids" ]; then
