@@ -57,7 +57,7 @@ work_pids() {
 	{
 		for d in /proc/[0-9]*; do
 			{ read -r stat < "$d/stat"; } 2>/dev/null || continue
-			f=(${stat##*) })
+			read -r -a f <<<"${stat##*) }"
 			[ "${f[2]}" != "$pgrp" ] || [ "${f[0]}" = Z ] ||
 				echo "${d#/proc/}"
 		done
@@ -76,7 +76,7 @@ show_tasks() {
 		stat=$(cat "$t/stat" 2>/dev/null) || continue
 		name=${stat#*(}
 		name=${name%)*}
-		f=(${stat##*) })
+		read -r -a f <<<"${stat##*) }"
 		printf '      %s %-16s state %s wchan %s\n' "${t##*/}" "$name" \
 			"${f[0]}" "$(cat "$t/wchan" 2>/dev/null || echo '?')"
 		if [ -r "$t/stack" ]; then
@@ -147,7 +147,7 @@ clean_work() {
 	return $left
 }
 
-CURRENT_WORK= CURRENT_PGRP=
+CURRENT_WORK='' CURRENT_PGRP=''
 interrupted() {
 	trap - INT TERM
 	echo "mount: interrupted; cleaning up the running test"
@@ -222,7 +222,7 @@ for file in "${files[@]}"; do
 			clean_work "$WORK" "$tpid"
 			wait "$tpid" 2>/dev/null
 		fi
-		CURRENT_WORK= CURRENT_PGRP=
+		CURRENT_WORK='' CURRENT_PGRP=''
 		[ -n "$(work_mounts "$WORK")" ] || rm -rf --one-file-system "$WORK"
 	done
 done

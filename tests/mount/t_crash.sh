@@ -104,7 +104,7 @@ crash_check() {
 	local -A kill_us deploy_tag pin_last pin_later reg_key reg_id hb_min
 	local -A key_of snap_sent
 	local got=() lost=()
-	local envs= secrets= snaps= errors=
+	local envs='' secrets='' snaps='' errors=
 	local slack=$((500000 + CRASH_HB_SLACK_US))
 
 	CRASH_HB_HELD=0
@@ -147,7 +147,7 @@ crash_check() {
 	[ -z "$(missing "$secrets" "$have")" ] ||
 		fail "LOST: acknowledged secrets missing: $(missing "$secrets" "$have")"
 	# each secret's key as it was read after its creation
-	want= have=
+	want='' have=''
 	for a in "${!key_of[@]}"; do want+="$a ${key_of[$a]}"$'\n'; done
 	have=$(grep -H '^secret = ' environments/prod/secrets/s* 2>/dev/null |
 		sed 's|^environments/prod/secrets/\([^:]*\):secret = "\(.*\)"|\1 \2|' | sort -u)
@@ -155,7 +155,7 @@ crash_check() {
 		fail "LOST: secrets whose key changed or went: $(missing "$want" "$have")"
 	# versions with the number each deploy was acknowledged as, and
 	# DEFAULT on the latest
-	want= have=
+	want='' have=''
 	for a in "${!deploy_tag[@]}"; do want+="$a ${deploy_tag[$a]}"$'\n'; done
 	have=$(grep -H '"imageUrl"' environments/prod/runtimes/w*/versions/* |
 		sed 's|^environments/prod/runtimes/\([^/]*\)/versions/\([0-9]*\):.*chat:\([^"]*\)".*|\1/\2 \3|')
@@ -204,8 +204,8 @@ crash_check() {
 			fail "LOST: snapshot $a lacks environments acknowledged before it: $(missing "$want" "$have")"
 	done
 	a=$(printf '%s' "$snaps" | tail -1)
-	[ -z "$a" ] || cat "snapshots/$a/environments/prod/runtimes/w1/spec" |
-		jq -e .imageUrl >/dev/null || fail "snapshot $a: w1's spec is not readable"
+	[ -z "$a" ] || jq -e .imageUrl "snapshots/$a/environments/prod/runtimes/w1/spec" \
+		>/dev/null || fail "snapshot $a: w1's spec is not readable"
 	CRASH_CHECKED=$(awk '$4 !~ /^(fail|try-pin)$/ { n[$4]++ }
 		END { for (k in n) printf "%d %s, ", n[k], k }' "$WORK/acks.all")
 }
@@ -221,7 +221,7 @@ any_alive() {
 }
 
 test_kill9_during_writes() {
-	local r k delay pids t t0
+	local r k delay pids=() t t0
 
 	crash_seed "kill -9 during writes"
 	mkdir -p "$WORK/acks" environments/prod
@@ -235,10 +235,10 @@ test_kill9_during_writes() {
 		echo "0 ${EPOCHREALTIME/./} $t0 pin w$k 1" >> "$WORK/acks/0.0"
 	done
 	for r in $(seq "$CRASH_ROUNDS"); do
-		pids=
+		pids=()
 		for k in $(seq "$CRASH_WRITERS"); do
 			crash_writer "$k" "$r" 2>/dev/null &
-			pids+=" $!"
+			pids+=("$!")
 		done
 		# (not in $(...): a subshell draws from a generator of its own)
 		printf -v delay '0.%03d' $((RANDOM % 1000))
@@ -246,12 +246,11 @@ test_kill9_during_writes() {
 		echo "$r ${EPOCHREALTIME/./}" >> "$WORK/kills"
 		kill9_unmount || return
 		for t in $(seq 100); do
-			any_alive $pids || break
+			any_alive "${pids[@]}" || break
 			sleep 0.1
 		done
-		# shellcheck disable=SC2086
-		! any_alive $pids || { fail "round $r: writers still running 10 s after the kill"; return; }
-		wait $pids
+		! any_alive "${pids[@]}" || { fail "round $r: writers still running 10 s after the kill"; return; }
+		wait "${pids[@]}"
 		db_check "$DB" "round $r, kill -9 after $delay s" || return
 		mount_fs || return
 		cd "$MNT" || return
@@ -321,7 +320,7 @@ restored_state() {
 	out=$(diff "$WORK/b.listing" <(tree_listing "$WORK/new"))
 	if [ -z "$out" ]; then
 		echo whole
-	elif [ -z "$(ls -A "$WORK/new/environments" "$WORK/new/projects" | grep -v ':$' | grep .)" ]; then
+	elif ! find "$WORK/new/environments" "$WORK/new/projects" -mindepth 1 | grep -q .; then
 		echo empty
 	else
 		echo "partial: $(head -c 300 <<<"$out")"
@@ -383,7 +382,8 @@ test_database_on_a_full_tmpfs() {
 	local small=$WORK/small before snaps last
 
 	cd / && unmount_fs
-	mkdir "$small" && mount -t tmpfs -o size=4m,mode=0700 tmpfs "$small" ||
+	mkdir "$small" || return
+	mount -t tmpfs -o size=4m,mode=0700 tmpfs "$small" ||
 		{ fail "cannot mount a tmpfs"; return; }
 	# run.sh unmounts the daemon after the test; then the tmpfs goes
 	trap 'cd /; unmount_fs; umount "$WORK/small" 2>/dev/null' EXIT

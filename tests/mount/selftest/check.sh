@@ -57,13 +57,15 @@ left=$(find /proc/[0-9]*/cwd /proc/[0-9]*/fd -maxdepth 1 -lname "$base/*" 2>/dev
 [ -z "$(ls -A "$base/tmp")" ] || fail "work directories left: $(ls "$base/tmp")"
 [ "$took" -lt 60 ] || fail "it took $took s"
 # run.sh's report, in full when something is wrong
-[ $failed = 0 ] && [ -z "${VERBOSE:-}" ] ||
+if [ $failed != 0 ] || [ -n "${VERBOSE:-}" ]; then
 	printf '%s\n' "$out" | sed 's/^/runner: | /'
+fi
 if [ $failed = 0 ]; then
 	rm -rf --one-file-system "$base"
 	echo "runner: ok: hung tests reported, cleaned up and failed the run ($took s)"
 else
 	# not to leave behind what the runner did not clean
+	# shellcheck disable=SC2046
 	kill -KILL $(cat "$base/pids" 2>/dev/null) 2>/dev/null
 	awk -v b="$base/" 'index($5, b) == 1 { print $5 }' /proc/self/mountinfo |
 		sort -r | while read -r mp; do umount -l "$mp"; done
