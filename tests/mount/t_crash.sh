@@ -478,3 +478,41 @@ before"
 	run cat environments/prod/runtimes/orders-eu-1/last_heartbeat
 	expect "$last"
 }
+
+# DISABLED (not named test_*): a known defect, for the daemon's owners to
+# enable once fixed.  A clean unmount while the database's filesystem is
+# full drops the heartbeat times waiting in memory (the final flush fails
+# with "writing heartbeat times: commit: disk full" in the log) and the
+# daemon still exits 0: a heartbeat acknowledged seconds before the
+# unmount is lost without a crash, and nothing but the log says so.  The
+# assertion that fails is marked DEFECT.
+disabled_test_unmount_on_a_full_disk_keeps_heartbeat_times() {
+	local small=$WORK/small last rc
+
+	cd / && unmount_fs
+	mkdir "$small" || return
+	mount -t tmpfs -o size=4m,mode=0700 tmpfs "$small" ||
+		{ fail "cannot mount a tmpfs"; return; }
+	trap 'cd /; unmount_fs; umount "$WORK/small" 2>/dev/null' EXIT
+	DB=$small/state.db
+	mount_fs || return
+	cd "$MNT" || return
+	register
+	cat /dev/zero > "$small/filler" 2>/dev/null
+	sleep 1.1
+	send "$(hb "$SECRET" orders-eu-1)"
+	expect_has '"acknowledged":true'
+	last=$(cat environments/prod/runtimes/orders-eu-1/last_heartbeat)
+	sleep 0.6
+	cd / || return
+	fusermount3 -u "$MNT"
+	wait "$DAEMON"
+	rc=$?
+	DAEMON=
+	rm "$small/filler"
+	mount_fs || return
+	cd "$MNT" || return
+	run cat environments/prod/runtimes/orders-eu-1/last_heartbeat
+	[ "$OUT" = "$last" ] || [ "$rc" != 0 ] ||
+		fail "DEFECT: the unmount exited 0 but lost the heartbeat time $last (now $OUT); log: $(tail -1 "$LOG")"
+}
