@@ -5,6 +5,7 @@
 #   make bench      the benchmark against tmpfs (see README.md, "Benchmark")
 #   make test       install what is missing, build, run every test (also
 #                   under ASan+UBSan, and the unit tests under valgrind)
+#   make test-runner  show that the mount tests' runner ends a hung test
 #   make install    install the binary, mount helper and systemd unit
 
 CC ?= cc
@@ -117,6 +118,11 @@ test-mount: all $(BUILD)/tests/runtimefs-faults
 	RUNTIMEFS=$(BUILD)/runtimefs \
 	RUNTIMEFS_FAULTS=$(BUILD)/tests/runtimefs-faults bash tests/mount/run.sh
 
+# The mount tests' runner itself: a hung test is reported, cleaned up and
+# fails the run (tests/mount/selftest/).
+test-runner: all
+	RUNTIMEFS=$(BUILD)/runtimefs bash tests/mount/selftest/check.sh
+
 test-valgrind: unit-bins
 	@for t in $(UNIT_TESTS); do \
 		valgrind -q --leak-check=full --show-leak-kinds=definite,indirect \
@@ -132,6 +138,7 @@ test: deps
 	$(MAKE) all
 	$(MAKE) test-unit
 	$(MAKE) test-mount
+	$(MAKE) test-runner
 	$(MAKE) test-valgrind
 	$(MAKE) test-san
 
@@ -161,5 +168,5 @@ clean:
 
 .SECONDARY:
 
-.PHONY: all deps run test test-unit test-mount test-valgrind test-san \
+.PHONY: all deps run test test-unit test-mount test-runner test-valgrind test-san \
 	unit-bins bench install uninstall clean

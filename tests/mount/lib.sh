@@ -172,3 +172,52 @@ remount_faults() {
 	remount "$@"
 	unset RUNTIMEFS_FAULT
 }
+
+# What the crash tests add:
+#   tree_listing DIR     environments/ and projects/ of DIR, a checksum
+#                        and mode per file and each link's target, live
+#                        files (status, last_heartbeat, runtime.json) aside
+#   db_check DB WHEN     PRAGMA integrity_check says ok and
+#                        foreign_key_check nothing (else it fails and
+#                        returns 1); read-only, so that a WAL left by a
+#                        crash stays for the daemon to read
+#   kill9_unmount        kill -9 of the daemon, which must be gone within
+#                        10 s, then its dead mount unmounted; not mounted
+#                        again
+tree_listing() {
+	(cd "$1" && find environments projects -type d | sort &&
+	find environments projects -type l -printf '%p -> %l\n' | sort &&
+	find environments projects -type f ! -name status ! -name last_heartbeat \
+		! -name runtime.json -printf '%p %m\n' | sort &&
+	find environments projects -type f ! -name status ! -name last_heartbeat \
+		! -name runtime.json -print0 | sort -z | xargs -0 -r sha256sum)
+}
+
+db_check() {
+	local out
+
+	out=$(sqlite3 -readonly "$1" 'PRAGMA integrity_check' 'PRAGMA foreign_key_check' 2>&1)
+	[ "$out" = ok ] && return 0
+	fail "$2: integrity_check of $1 says: $(head -10 <<<"$out")"
+	return 1
+}
+
+kill9_unmount() {
+	local pid=$DAEMON state
+
+	cd / || return 1
+	kill -9 "$pid"
+	# (bash's "Killed" notice of the job to /dev/null)
+	for _ in $(seq 200); do
+		state=$(sed 's/.*) \(.\).*/\1/' "/proc/$pid/stat" 2>/dev/null)
+		[ -z "$state" ] || [ "$state" = Z ] && break
+		sleep 0.05
+	done 2>/dev/null
+	if [ -n "$state" ] && [ "$state" != Z ]; then
+		fail "the daemon (pid $pid) is still there 10 s after kill -9, in state $state: $(cat /proc/"$pid"/task/*/stack 2>/dev/null | sort | uniq -c | sort -rn | head -5)"
+		return 1
+	fi
+	wait "$pid" 2>/dev/null
+	DAEMON=
+	fusermount3 -u "$MNT" 2>/dev/null || umount -l "$MNT"
+}
