@@ -21,6 +21,7 @@ struct fs {
 	gid_t gid;
 	double cache_timeout; /* -o cache_timeout=SECS (cache.h) */
 	struct fuse_session *se;
+	int failed;           /* something was lost at unmount: exit 1 */
 };
 
 /* The operations; `userdata` of the session is the struct fs. */

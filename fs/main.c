@@ -176,7 +176,7 @@ destroy:
 	inode_fini();
 out:
 	free(opts.mountpoint);
-	return ret ? 1 : 0;
+	return ret || fs->failed ? 1 : 0;
 }
 
 static void help(const char *prog)

@@ -1339,6 +1339,14 @@ static void ll_destroy(void *userdata)
 
 	cache_stop();
 	walk_fini();
+	/* heartbeat times still waiting are acknowledged: if they cannot
+	 * be written (a full disk), the unmount says so and fails */
+	if (model_flush(fs->m)) {
+		fprintf(stderr, "runtimefs: heartbeat times could not be"
+				" written at unmount, and are lost: %s\n",
+				model_errmsg());
+		fs->failed = 1;
+	}
 	model_close(fs->m);
 	fs->m = NULL;
 }

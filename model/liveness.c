@@ -188,6 +188,11 @@ void model_liveness_stop(struct model *m)
 	m->live = NULL;
 }
 
+int model_flush(struct model *m)
+{
+	return m->parent ? 0 : model_liveness_flush(m);
+}
+
 int model_liveness_flush(struct model *m)
 {
 	int ret;

@@ -142,6 +142,10 @@ void model_close(struct model *m);
 const char *model_errmsg(void);
 void model_errclear(void);
 
+/* Writes what the model batches (heartbeat times, liveness.c) now: 0, or
+ * -errno and the reason, the times still waiting. */
+int model_flush(struct model *m);
+
 /* The model's clock, in nanoseconds since the epoch. */
 int64_t model_now(struct model *m);
 
