@@ -117,6 +117,7 @@ static void *live_flusher(void *arg)
 	struct model *m = arg;
 	struct liveness *l = m->live;
 	struct timespec at;
+	long failing = 0;         /* flushes failed in a row */
 
 	model_lock(m);
 	while (!l->stop) {
@@ -130,9 +131,19 @@ static void *live_flusher(void *arg)
 		while (!l->stop && pthread_cond_timedwait(&l->wake, &m->lock,
 				&at) != ETIMEDOUT)
 			;
-		if (model_liveness_flush_locked(m))
-			fprintf(stderr, "runtimefs: writing heartbeat times:"
-					" %s\n", model_errmsg());
+		/* said when it starts failing, once a minute while it does,
+		 * and when it works again */
+		if (model_liveness_flush_locked(m)) {
+			if (failing++ % 120 == 0)
+				fprintf(stderr, "runtimefs: writing heartbeat"
+						" times: %s (they wait in"
+						" memory)\n", model_errmsg());
+		} else if (failing) {
+			fprintf(stderr, "runtimefs: heartbeat times written"
+					" again after %ld failed tries\n",
+					failing);
+			failing = 0;
+		}
 	}
 	model_unlock(m);
 	return NULL;
