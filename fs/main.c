@@ -15,6 +15,7 @@
 #include "inode.h"
 #include "restore.h"
 #include "tree.h"
+#include "../store/store.h"
 
 #include <errno.h>
 #include <libgen.h>
@@ -115,8 +116,11 @@ static char *absolute(const char *path)
 	return out;
 }
 
-/* Mounts and serves until unmounted: libfuse's low-level session. */
-static int serve(struct fuse_args *args, struct fs *fs)
+/* Mounts and serves until unmounted: libfuse's low-level session.  The
+ * daemon that goes on after fuse_daemonize() is a child: it records its
+ * pid in the claim. */
+static int serve(struct fuse_args *args, struct fs *fs,
+		struct store_claim *claim)
 {
 	struct fuse_cmdline_opts opts;
 	struct fuse_loop_config *loop;
@@ -138,6 +142,7 @@ static int serve(struct fuse_args *args, struct fs *fs)
 	if (fuse_session_mount(se, opts.mountpoint))
 		goto handlers;
 	fuse_daemonize(opts.foreground);
+	store_claim_refresh(claim);
 	if (opts.singlethread) {
 		ret = fuse_session_loop(se);
 	} else {
@@ -157,6 +162,55 @@ handlers:
 destroy:
 	fuse_session_destroy(se);
 	inode_fini();
+out:
+	free(opts.mountpoint);
+	return ret ? 1 : 0;
+}
+
+/* The same for a restore, on libfuse's path-based API (restore.c); the
+ * commit is made at the end, in fuse_destroy(). */
+static int serve_restore(struct fuse_args *args, struct fs *fs,
+		struct store_claim *claim)
+{
+	struct fuse_cmdline_opts opts;
+	struct fuse_loop_config *loop;
+	struct fuse *f;
+	int ret = 1;
+
+	if (fuse_parse_cmdline(args, &opts))
+		return 1;
+	if (!opts.mountpoint) {
+		fprintf(stderr, "runtimefs: no mountpoint given\n");
+		return 1;
+	}
+	f = fuse_new(args, &fs_restore_operations,
+			sizeof(fs_restore_operations), fs);
+	if (!f)
+		goto out;
+	if (fuse_mount(f, opts.mountpoint))
+		goto destroy;
+	if (fuse_set_signal_handlers(fuse_get_session(f)))
+		goto unmount;
+	fuse_daemonize(opts.foreground);
+	store_claim_refresh(claim);
+	if (opts.singlethread) {
+		ret = fuse_loop(f);
+	} else {
+		loop = fuse_loop_cfg_create();
+		if (loop) {
+			fuse_loop_cfg_set_clone_fd(loop, opts.clone_fd);
+			fuse_loop_cfg_set_max_threads(loop, opts.max_threads);
+			fuse_loop_cfg_set_idle_threads(loop,
+					opts.max_idle_threads);
+			ret = fuse_loop_mt(f, loop);
+			fuse_loop_cfg_destroy(loop);
+		}
+	}
+	fuse_remove_signal_handlers(fuse_get_session(f));
+unmount:
+	fuse_unmount(f);
+destroy:
+	fuse_destroy(f);
 out:
 	free(opts.mountpoint);
 	return ret ? 1 : 0;
@@ -187,6 +241,7 @@ int main(int argc, char *argv[])
 	struct options o = { .offline_after = 30, .admin_gid = (unsigned)-1,
 		.heartbeat_gid = (unsigned)-1 };
 	struct fs fs = { .cache_timeout = CACHE_TIMEOUT_DEFAULT };
+	struct store_claim *claim = NULL;
 	struct timespec ts;
 	char *db = NULL;
 	int ret = 1, err;
@@ -260,19 +315,23 @@ int main(int argc, char *argv[])
 			free(opt);
 		}
 	}
+	/* One daemon per database, for its whole life: claimed before
+	 * anything is opened, kept across fuse_daemonize()'s fork. */
+	err = store_claim(&claim, db, o.restore ? STORE_CLAIM_RESTORE : 0);
+	if (err == -EINPROGRESS) {
+		fprintf(stderr, "runtimefs: a restore into %s is going on;"
+				" waiting for it to finish\n", db);
+		err = store_claim(&claim, db, STORE_CLAIM_WAIT);
+	}
+	if (err) {
+		fprintf(stderr, "runtimefs: %s\n", store_errmsg());
+		goto out;
+	}
 	/* The schema is created or migrated here, in the foreground, so
 	 * that a bad database is reported before anything is mounted; the
 	 * daemon opens it again once it has forked (SQLite's locks do not
 	 * cross fork()). */
 	fs.db = db;
-	if (o.restore && (err = fs_restore_lock(db))) {
-		fprintf(stderr, "runtimefs: %s: %s\n", db, err == -EBUSY ?
-				"another restore into it is going on" :
-				strerror(-err));
-		goto out;
-	}
-	if (!o.restore)
-		fs_restore_wait(db);
 	fs.cfg.offline_after_ns = (int64_t)o.offline_after * 1000000000LL;
 	if (model_open(&fs.m, db, &fs.cfg)) {
 		fprintf(stderr, "runtimefs: %s\n", model_errmsg());
@@ -296,15 +355,17 @@ int main(int argc, char *argv[])
 	 * libfuse's path-based API: nothing there is cached or changes
 	 * behind the kernel's back */
 	if (o.restore) {
-		ret = fuse_main(args.argc, args.argv, &fs_restore_operations,
-				&fs);
+		ret = serve_restore(&args, &fs, claim);
 		if (!ret && fs_restore_failed)
 			ret = 1;
+		/* committed or given up: not interrupted */
+		store_claim_restore_done(claim);
 	} else {
-		ret = serve(&args, &fs);
+		ret = serve(&args, &fs, claim);
 	}
 	model_close(fs.m);
 out:
+	store_claim_release(claim);
 	free(db);
 	free(o.db);
 	free(o.endpoint_base);

@@ -28,7 +28,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -733,12 +732,9 @@ static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 }
 
 /* Unmounting: the restore becomes the database, or nothing does. */
-static int lock_path(const char *db, char *out, size_t cap);
-
 static void op_destroy(void *data)
 {
 	struct fs *fs = data;
-	char path[PATH_MAX];
 	int ret;
 
 	pthread_mutex_lock(&lock);
@@ -756,48 +752,6 @@ static void op_destroy(void *data)
 		while (table[b])
 			drop(table[b]);
 	pthread_mutex_unlock(&lock);
-	if (!lock_path(fs->db, path, sizeof(path)))
-		unlink(path);
-}
-
-/* DB.restore-lock: held by a restore daemon until it has committed. */
-static int lock_path(const char *db, char *out, size_t cap)
-{
-	return snprintf(out, cap, "%s.restore-lock", db) < (int)cap ? 0 :
-		-ENAMETOOLONG;
-}
-
-int fs_restore_lock(const char *db)
-{
-	char path[PATH_MAX];
-	int fd;
-
-	if (lock_path(db, path, sizeof(path)))
-		return -ENAMETOOLONG;
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	if (flock(fd, LOCK_EX | LOCK_NB)) {
-		close(fd);
-		return -EBUSY;
-	}
-	return 0;       /* the descriptor stays open, and locked, until exit */
-}
-
-void fs_restore_wait(const char *db)
-{
-	char path[PATH_MAX];
-	int fd;
-
-	if (lock_path(db, path, sizeof(path)) ||
-	    (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return;
-	if (flock(fd, LOCK_SH | LOCK_NB)) {
-		fprintf(stderr, "runtimefs: a restore into %s is going on;"
-				" waiting for it to finish\n", db);
-		flock(fd, LOCK_SH);
-	}
-	close(fd);
 }
 
 const struct fuse_operations fs_restore_operations = {

@@ -17,13 +17,4 @@ extern const struct fuse_operations fs_restore_operations;
  * empty): the daemon then exits 1. */
 extern int fs_restore_failed;
 
-/* A restore holds DB.restore-lock from before it mounts until it has
- * committed (or given up) at unmount, so that a mount of the same
- * database started meanwhile waits for it rather than opening the empty
- * database.  fs_restore_lock() takes it for the daemon's lifetime
- * (-EBUSY: another restore has it); fs_restore_wait() waits for it to
- * be free. */
-int fs_restore_lock(const char *db);
-void fs_restore_wait(const char *db);
-
 #endif

@@ -158,6 +158,40 @@ typedef int (*store_version_cb)(void *ctx, const struct store_version *v);
 typedef int (*store_endpoint_cb)(void *ctx, const struct store_endpoint *e);
 typedef int (*store_secret_cb)(void *ctx, const struct store_secret *sec);
 
+/* -- claiming the database --------------------------------------------- */
+
+/* A daemon claims its database for its whole life, so that no second
+ * daemon serves it: two would each serve the other's changes late, and a
+ * restore would put a new file in place under a live daemon.  The SQLite
+ * backend keeps DB.lock beside the database (never renamed nor removed),
+ * flock()ed by the daemon and holding its pid: flock and not fcntl,
+ * because SQLite's own POSIX locks on the database go with any close()
+ * of it, and an flock belongs to the open file, so that it survives the
+ * fork() of a daemon going to the background.  A restore (-o restore)
+ * also holds DB.restore-lock from its mount until it has committed or
+ * given up. */
+struct store_claim;
+
+#define STORE_CLAIM_RESTORE 1   /* to restore into it */
+#define STORE_CLAIM_WAIT 2      /* wait while a restore into it goes on */
+
+/* Claims the database at `db` for this process: 0; -EBUSY when another
+ * daemon serves it (store_errmsg() gives its pid); -EINPROGRESS when a
+ * restore into it is going on and `flags` has no STORE_CLAIM_WAIT (with
+ * it, the call returns once that restore has committed or given up, and
+ * the claim is taken with no moment between the two); -EISDIR when `db`
+ * is not a file; another -errno when the lock file cannot be made. */
+int store_claim(struct store_claim **out, const char *db, int flags)
+	__attribute__((warn_unused_result));
+/* Records the calling process as the holder: call it after fork() (the
+ * lock goes to the child, the pid must too). */
+void store_claim_refresh(struct store_claim *c);
+/* Removes what a restore keeps beside the database, once it has
+ * committed or given up. */
+void store_claim_restore_done(struct store_claim *c);
+/* Gives the claim up (NULL is a no-op); so does the process's exit. */
+void store_claim_release(struct store_claim *c);
+
 /* Opens (creating if need be) the database at `path` (":memory:" works),
  * turns on WAL and foreign keys, and migrates the schema to the current
  * version.  Refuses a database written by a newer runtimefs. */

@@ -10,10 +10,16 @@
 #include "store.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 #include <sqlite3.h>
 
 /* Each entry migrates from version i to i+1; never edit a shipped one,
@@ -1373,4 +1379,220 @@ int store_secret_list(struct store *s, const struct store_secret_filter *f,
 		ret = fail_sqlite(s, rc, "list secrets");
 	done(st);
 	return ret;
+}
+
+/* -- claiming the database --------------------------------------------- */
+
+#define CLAIM_NAP_NS 10000000L    /* between two looks while waiting */
+#define CLAIM_UNSURE_MAX 300      /* looks at a holder that is changing */
+
+struct store_claim {
+	char *db;
+	int fd;                   /* DB.lock, flock()ed LOCK_EX; -1: none */
+	int restore_fd;           /* DB.restore-lock while restoring, or -1 */
+	int restoring;            /* claimed with STORE_CLAIM_RESTORE */
+};
+
+/* `db` followed by `suffix`, the name of a file beside the database. */
+static int beside(char *out, size_t cap, const char *db, const char *suffix)
+{
+	if ((size_t)snprintf(out, cap, "%s%s", db, suffix) >= cap)
+		return fail(-ENAMETOOLONG, "database path %s is too long", db);
+	return 0;
+}
+
+static void nap(void)
+{
+	struct timespec ts = { 0, CLAIM_NAP_NS };
+
+	nanosleep(&ts, NULL);
+}
+
+/* Writes "PID serve|restore" over the lock file's line, at one width, so
+ * that a reader never sees half of two lines. */
+static void claim_write(struct store_claim *c)
+{
+	char line[32];
+	int n = snprintf(line, sizeof(line), "%-10ld %-7s\n", (long)getpid(),
+			c->restoring ? "restore" : "serve");
+
+	if (pwrite(c->fd, line, (size_t)n, 0) != n)
+		return;         /* only a message would lack the pid */
+}
+
+/* The holder the lock file names: its pid (0 when unknown), and whether
+ * it restores. */
+static long claim_holder(int fd, int *restoring)
+{
+	char line[32], mode[16] = "";
+	ssize_t n = pread(fd, line, sizeof(line) - 1, 0);
+	long pid = 0;
+
+	line[n > 0 ? n : 0] = '\0';
+	if (sscanf(line, "%ld %15s", &pid, mode) < 1 || pid <= 0)
+		pid = 0;
+	if (restoring)
+		*restoring = !strcmp(mode, "restore");
+	return pid;
+}
+
+static int claim_busy(struct store_claim *c)
+{
+	long pid = claim_holder(c->fd, NULL);
+
+	if (pid)
+		return fail(-EBUSY, "%s is already served by another runtimefs"
+				" (pid %ld)", c->db, pid);
+	return fail(-EBUSY, "%s is already served by another runtimefs",
+			c->db);
+}
+
+/* Whether a restore holds DB.restore-lock: 1; 0 when none does; 2 when
+ * none does but the lock file still names one (it is exiting, or the
+ * next holder has not written its line yet). */
+static int restore_going_on(struct store_claim *c, const char *marker)
+{
+	int fd = open(marker, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	int held = 0, restoring;
+
+	if (fd >= 0) {
+		held = flock(fd, LOCK_SH | LOCK_NB) != 0;
+		close(fd);
+	}
+	if (held)
+		return 1;
+	claim_holder(c->fd, &restoring);
+	return restoring ? 2 : 0;
+}
+
+/* Blocks until the restore holding DB.restore-lock lets it go. */
+static void restore_wait(const char *marker)
+{
+	int fd = open(marker, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+	if (fd < 0)
+		return;
+	while (flock(fd, LOCK_SH) && errno == EINTR)
+		;
+	close(fd);
+}
+
+/* A daemon serving the database: the lock, or the wait for a restore
+ * that holds it.  A restore gives DB.lock up before DB.restore-lock, so
+ * the waiter wakes to a free DB.lock, and whoever takes it first has it:
+ * nothing comes between the restore and the daemon that follows it. */
+static int claim_serve(struct store_claim *c, const char *marker, int wait)
+{
+	int unsure = 0, ret;
+
+	while (flock(c->fd, LOCK_EX | LOCK_NB)) {
+		if (errno != EWOULDBLOCK && errno != EINTR)
+			return fail(-errno, "cannot lock %s.lock: %s", c->db,
+					strerror(errno));
+		ret = restore_going_on(c, marker);
+		if (ret == 0 || (ret == 2 && ++unsure > CLAIM_UNSURE_MAX))
+			return claim_busy(c);
+		if (ret == 1 && !wait)
+			return fail(-EINPROGRESS, "a restore into %s is going"
+					" on", c->db);
+		if (ret == 1)
+			restore_wait(marker);
+		nap();
+	}
+	claim_write(c);
+	return 0;
+}
+
+/* A restore: DB.lock, then DB.restore-lock, which it keeps until it has
+ * committed or given up, and gives up after DB.lock. */
+static int claim_restore(struct store_claim *c, const char *marker)
+{
+	if (flock(c->fd, LOCK_EX | LOCK_NB))
+		return errno == EWOULDBLOCK ? claim_busy(c) :
+			fail(-errno, "cannot lock %s.lock: %s", c->db,
+					strerror(errno));
+	c->restoring = 1;
+	claim_write(c);         /* so that a daemon starting now waits */
+	c->restore_fd = open(marker, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+			0600);
+	if (c->restore_fd < 0)
+		return fail(-errno, "cannot make %s: %s", marker,
+				strerror(errno));
+	/* a daemon looking at it holds it shared for a moment only */
+	while (flock(c->restore_fd, LOCK_EX) && errno == EINTR)
+		;
+	return 0;
+}
+
+int store_claim(struct store_claim **out, const char *db, int flags)
+{
+	char lock[PATH_MAX], marker[PATH_MAX];
+	struct store_claim *c;
+	struct stat st;
+	int ret;
+
+	*out = NULL;
+	c = calloc(1, sizeof(*c));
+	if (!c || !(c->db = strdup(db))) {
+		free(c);
+		return fail(-ENOMEM, "out of memory");
+	}
+	c->fd = -1;
+	c->restore_fd = -1;
+	if (!strcmp(db, ":memory:")) {
+		*out = c;
+		return 0;
+	}
+	if ((ret = beside(lock, sizeof(lock), db, ".lock")) ||
+	    (ret = beside(marker, sizeof(marker), db, ".restore-lock")))
+		goto out;
+	if (!stat(db, &st) && !S_ISREG(st.st_mode)) {
+		ret = fail(-EISDIR, "database %s is not a file", db);
+		goto out;
+	}
+	c->fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (c->fd < 0) {
+		ret = fail(-errno, "cannot make lock file %s: %s", lock,
+				strerror(errno));
+		goto out;
+	}
+	ret = flags & STORE_CLAIM_RESTORE ? claim_restore(c, marker) :
+		claim_serve(c, marker, flags & STORE_CLAIM_WAIT);
+out:
+	if (ret) {
+		store_claim_release(c);
+		return ret;
+	}
+	*out = c;
+	return 0;
+}
+
+void store_claim_refresh(struct store_claim *c)
+{
+	if (c && c->fd >= 0)
+		claim_write(c);
+}
+
+void store_claim_restore_done(struct store_claim *c)
+{
+	char marker[PATH_MAX];
+
+	if (!c || c->fd < 0)
+		return;
+	if (!beside(marker, sizeof(marker), c->db, ".restore-lock"))
+		unlink(marker);
+}
+
+void store_claim_release(struct store_claim *c)
+{
+	if (!c)
+		return;
+	/* DB.lock first: a daemon waiting for this restore wakes when
+	 * DB.restore-lock goes, and finds DB.lock free */
+	if (c->fd >= 0)
+		close(c->fd);
+	if (c->restore_fd >= 0)
+		close(c->restore_fd);
+	free(c->db);
+	free(c);
 }

@@ -119,3 +119,41 @@ test_systemd_unit_verifies() {
 ExecStart=$WORK/prefix/bin/runtimefs --db \${RUNTIMEFS_DB} -f -o \${RUNTIMEFS_OPTIONS} \${RUNTIMEFS_MOUNT}
 Restart=on-failure"
 }
+
+# One daemon per database: a second one, mounted in the foreground or
+# going to the background, exits 1 at once and names the first, which
+# goes on serving; once the first is gone the database mounts again.
+test_second_daemon_is_refused() {
+	mkdir environments/prod
+	mkdir "$WORK/other"
+	run timeout 5 "$RUNTIMEFS" --db "$DB" -f "$WORK/other"
+	expect "runtimefs: $DB is already served by another runtimefs (pid $DAEMON)"
+	expect_rc 1
+	run "$RUNTIMEFS" "$DB" "$WORK/other"
+	expect "runtimefs: $DB is already served by another runtimefs (pid $DAEMON)"
+	expect_rc 1
+	run mountpoint -q "$WORK/other"
+	expect_rc 32
+	run ls environments
+	expect "prod"
+	mountpoint -q "$WORK/other" && fusermount3 -u "$WORK/other"
+}
+
+# A daemon that went to the background (fuse_daemonize forks) keeps the
+# lock in the child, and the lock file names the child.
+test_background_daemon_keeps_the_lock() {
+	local pid
+	cd / && unmount_fs
+	run "$RUNTIMEFS" "$DB" "$MNT"
+	expect ""
+	expect_rc 0
+	pid=$(pgrep -xf -- "$RUNTIMEFS $DB $MNT")
+	[ -n "$pid" ] || fail "no daemon in the background"
+	mkdir "$WORK/other"
+	run timeout 5 "$RUNTIMEFS" --db "$DB" -f "$WORK/other"
+	expect "runtimefs: $DB is already served by another runtimefs (pid $pid)"
+	expect_rc 1
+	fusermount3 -u "$MNT"
+	wait_daemon_gone
+	mount_fs
+}

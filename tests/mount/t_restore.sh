@@ -304,12 +304,14 @@ test_restore_from_the_live_tree() {
 # A mount of the database started while the restore is still mounted (or
 # still committing after fusermount3 -u) waits for it, and then shows the
 # restored tree; a second restore into it at the same time is refused.
+# Of two mounts waiting, the first to take the database serves it and
+# the other is refused, naming it.
 test_mount_waits_for_the_restore() {
 	backup
 	mount2 -o restore
 	tar -C "$WORK/new" -xf "$WORK/b.tar"
 	run "$RUNTIMEFS" --db "$WORK/new.db" -o restore -f "$WORK/cp"
-	expect "runtimefs: $WORK/new.db: another restore into it is going on"
+	expect "runtimefs: $WORK/new.db is already served by another runtimefs (pid $D2)"
 	expect_rc 1
 	mkdir "$WORK/other"
 	"$RUNTIMEFS" --db "$WORK/new.db" -f "$WORK/other" 2>"$WORK/other.log" &
@@ -332,3 +334,61 @@ test_mount_waits_for_the_restore() {
 	run echo $?
 	expect "0"
 }
+
+test_two_mounts_wait_for_the_restore_one_serves() {
+	local p1 p2 i serving
+	backup
+	mount2 -o restore
+	tar -C "$WORK/new" -xf "$WORK/b.tar"
+	mkdir "$WORK/m1" "$WORK/m2"
+	"$RUNTIMEFS" --db "$WORK/new.db" -f "$WORK/m1" 2>"$WORK/m1.log" &
+	p1=$!
+	"$RUNTIMEFS" --db "$WORK/new.db" -f "$WORK/m2" 2>"$WORK/m2.log" &
+	p2=$!
+	sleep 0.5
+	unmount2
+	[ "$RC2" = 0 ] || fail "the restore was refused: $(tail -1 "$WORK/new.log")"
+	for i in $(seq 100); do
+		{ mountpoint -q "$WORK/m1" || mountpoint -q "$WORK/m2"; } && break
+		sleep 0.05
+	done
+	sleep 0.5
+	serving=
+	for i in 1 2; do
+		mountpoint -q "$WORK/m$i" && serving=$serving$i
+	done
+	case $serving in
+	1)
+		run tail -1 "$WORK/m2.log"
+		expect "runtimefs: $WORK/new.db is already served by another runtimefs (pid $p1)" ;;
+	2)
+		run tail -1 "$WORK/m1.log"
+		expect "runtimefs: $WORK/new.db is already served by another runtimefs (pid $p2)" ;;
+	*)
+		fail "mounts serving the restored database: '$serving', not one" ;;
+	esac
+	run cat "$WORK/m$serving/environments/prod/critical"
+	expect 1
+	for i in 1 2; do
+		mountpoint -q "$WORK/m$i" && fusermount3 -u "$WORK/m$i"
+	done
+	wait "$p1" "$p2"
+}
+
+# A restore into a database that a daemon serves would rename a new file
+# over it and remove its -wal under the daemon's feet: refused, even when
+# that database is empty.
+test_restore_into_a_served_database_is_refused() {
+	mkdir "$WORK/other"
+	run timeout 5 "$RUNTIMEFS" --db "$DB" -o restore -f "$WORK/other"
+	expect "runtimefs: $DB is already served by another runtimefs (pid $DAEMON)"
+	expect_rc 1
+	run mountpoint -q "$WORK/other"
+	expect_rc 32
+	mkdir environments/prod
+	echo 1 > environments/prod/critical
+	remount
+	run cat environments/prod/critical
+	expect 1
+}
+

@@ -9,7 +9,11 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "../../store/store.h"
 
@@ -126,6 +130,81 @@ static void test_runtime_rows(void **state)
 	assert_int_equal(store_integration_delete(s, in.id), 0);
 }
 
+/* A directory for the claim tests, and the database path in it. */
+static void claim_dir(char *dir, char *db)
+{
+	strcpy(dir, "/tmp/rtfs-claim-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	sprintf(db, "%s/t.db", dir);
+}
+
+static void claim_dir_remove(const char *dir)
+{
+	char cmd[64];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* One claim at a time: a second, to serve or to restore, is refused
+ * with the holder's pid; once given up, the database can be claimed. */
+static void test_claim_is_exclusive(void **state)
+{
+	struct store_claim *a, *b;
+	char dir[32], db[48], want[128];
+
+	(void)state;
+	claim_dir(dir, db);
+	assert_int_equal(store_claim(&a, db, 0), 0);
+	assert_int_equal(store_claim(&b, db, 0), -EBUSY);
+	assert_null(b);
+	snprintf(want, sizeof(want), "%s is already served by another"
+			" runtimefs (pid %ld)", db, (long)getpid());
+	assert_string_equal(store_errmsg(), want);
+	assert_int_equal(store_claim(&b, db, STORE_CLAIM_RESTORE), -EBUSY);
+	assert_string_equal(store_errmsg(), want);
+	assert_int_equal(store_claim(&b, db, STORE_CLAIM_WAIT), -EBUSY);
+	store_claim_release(a);
+	assert_int_equal(store_claim(&b, db, STORE_CLAIM_RESTORE), 0);
+	store_claim_release(b);
+	claim_dir_remove(dir);
+}
+
+/* While a restore holds the database, a daemon to serve it is told to
+ * wait, and a second restore is refused. */
+static void test_claim_restore(void **state)
+{
+	struct store_claim *r, *c;
+	char dir[32], db[48];
+
+	(void)state;
+	claim_dir(dir, db);
+	assert_int_equal(store_claim(&r, db, STORE_CLAIM_RESTORE), 0);
+	assert_int_equal(store_claim(&c, db, 0), -EINPROGRESS);
+	assert_int_equal(store_claim(&c, db, STORE_CLAIM_RESTORE), -EBUSY);
+	store_claim_restore_done(r);
+	store_claim_release(r);
+	assert_int_equal(store_claim(&c, db, 0), 0);
+	store_claim_release(c);
+	claim_dir_remove(dir);
+}
+
+/* A database path that is a directory is refused before any file is
+ * made beside it. */
+static void test_claim_refuses_a_directory(void **state)
+{
+	struct store_claim *c;
+	char dir[32], db[48], lock[64];
+
+	(void)state;
+	claim_dir(dir, db);
+	assert_int_equal(mkdir(db, 0700), 0);
+	assert_int_equal(store_claim(&c, db, 0), -EISDIR);
+	snprintf(lock, sizeof(lock), "%s.lock", db);
+	assert_int_equal(access(lock, F_OK), -1);
+	claim_dir_remove(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -136,6 +215,9 @@ int main(void)
 				teardown),
 		cmocka_unit_test_setup_teardown(test_runtime_rows, setup,
 				teardown),
+		cmocka_unit_test(test_claim_is_exclusive),
+		cmocka_unit_test(test_claim_restore),
+		cmocka_unit_test(test_claim_refuses_a_directory),
 	};
 
 	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
