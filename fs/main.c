@@ -343,6 +343,16 @@ int main(int argc, char *argv[])
 		fs.m = NULL;
 		goto out;
 	}
+	/* a restore killed before it committed left the database empty */
+	if (!o.restore && store_claim_interrupted(claim)) {
+		err = model_restore_empty(fs.m);
+		if (!err)
+			fprintf(stderr, "runtimefs: an interrupted restore left"
+					" %s empty; mount with -o restore and"
+					" copy the backup in again\n", db);
+		else if (err == -ENOTEMPTY)
+			store_claim_restore_done(claim);    /* it had committed */
+	}
 	model_close(fs.m);
 	fs.m = NULL;
 	clock_gettime(CLOCK_REALTIME, &ts);

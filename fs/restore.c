@@ -20,6 +20,7 @@
 #include "lasterr.h"
 #include "restore.h"
 #include "tree.h"
+#include "../store/store.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -278,14 +279,15 @@ static int build(struct fs *fs, int keep)
 	struct model_config cfg = fs->cfg;
 	struct model_restore_entry *ents;
 	struct model *m = NULL;
-	char tmp[PATH_MAX], key[PATH_MAX], side[PATH_MAX + 8];
+	char tmp[PATH_MAX], key[PATH_MAX];
 	long n = 0;
 	int ret;
 
 	fs_errclear();
 	model_errclear();
-	snprintf(tmp, sizeof(tmp), "%s.restore", fs->db);
 	snprintf(key, sizeof(key), "%s.key", fs->db);
+	if ((ret = store_restore_scratch(fs->db, tmp, sizeof(tmp))))
+		return fs_fail(ret, "restore: %s", store_errmsg());
 	ents = calloc((size_t)nentries + 1, sizeof(*ents));
 	if (!ents)
 		return -ENOMEM;
@@ -294,7 +296,6 @@ static int build(struct fs *fs, int keep)
 			ents[n++] = (struct model_restore_entry){ e->path + 1,
 				e->type, e->data.data ? e->data.data : "",
 				e->data.len, e->mtime_ns };
-	unlink(tmp);
 	cfg.key_path = key;
 	cfg.flush_interval_ns = -1;
 	ret = model_open(&m, tmp, &cfg);
@@ -308,20 +309,9 @@ static int build(struct fs *fs, int keep)
 		ret = walk_dir(m, "/projects");
 	model_close(m);
 	free(ents);
-	/* a -wal or -shm left beside the empty database would be taken for
-	 * the build's */
-	for (int i = 0; !ret && keep && i < 2; i++) {
-		snprintf(side, sizeof(side), "%s-%s", fs->db, i ? "shm" : "wal");
-		unlink(side);
-	}
-	if (!ret && keep && rename(tmp, fs->db))
-		ret = fs_fail(-errno, "restore: cannot rename %s: %s", tmp,
-				strerror(errno));
-	unlink(tmp);
-	snprintf(side, sizeof(side), "%s-wal", tmp);
-	unlink(side);
-	snprintf(side, sizeof(side), "%s-shm", tmp);
-	unlink(side);
+	if (!ret && keep && (ret = store_restore_commit(fs->db)))
+		ret = fs_fail(ret, "restore: %s", store_errmsg());
+	store_restore_discard(fs->db);
 	return ret;
 }
 

@@ -169,10 +169,11 @@ typedef int (*store_secret_cb)(void *ctx, const struct store_secret *sec);
  * of it, and an flock belongs to the open file, so that it survives the
  * fork() of a daemon going to the background.  A restore (-o restore)
  * also holds DB.restore-lock from its mount until it has committed or
- * given up. */
+ * given up; one that was killed leaves it behind, with DB.restore, the
+ * database it was building. */
 struct store_claim;
 
-#define STORE_CLAIM_RESTORE 1   /* to restore into it */
+#define STORE_CLAIM_RESTORE 1   /* to restore into it: see store_restore_*() */
 #define STORE_CLAIM_WAIT 2      /* wait while a restore into it goes on */
 
 /* Claims the database at `db` for this process: 0; -EBUSY when another
@@ -186,11 +187,26 @@ int store_claim(struct store_claim **out, const char *db, int flags)
 /* Records the calling process as the holder: call it after fork() (the
  * lock goes to the child, the pid must too). */
 void store_claim_refresh(struct store_claim *c);
-/* Removes what a restore keeps beside the database, once it has
- * committed or given up. */
+/* 1 when a restore into the database was interrupted before it committed
+ * or gave up (a crash, kill -9): its files are still beside the database. */
+int store_claim_interrupted(const struct store_claim *c);
+/* Removes what a restore keeps beside the database: once it has committed
+ * or given up, or when the database shows that an interrupted one had
+ * committed. */
 void store_claim_restore_done(struct store_claim *c);
 /* Gives the claim up (NULL is a no-op); so does the process's exit. */
 void store_claim_release(struct store_claim *c);
+
+/* A restore builds a whole new database beside `db` (DB.restore) and puts
+ * it in db's place at the end.  store_restore_scratch() removes what an
+ * earlier build left there (one killed half-way leaves DB.restore, its
+ * -wal and -shm) and gives the path to build at; store_restore_commit()
+ * puts that database in db's place, whole (a rename, made durable):
+ * killed before it, db is as it was; store_restore_discard() removes
+ * it. */
+int store_restore_scratch(const char *db, char *path, size_t cap);
+int store_restore_commit(const char *db);
+void store_restore_discard(const char *db);
 
 /* Opens (creating if need be) the database at `path` (":memory:" works),
  * turns on WAL and foreign keys, and migrates the schema to the current

@@ -1391,6 +1391,7 @@ struct store_claim {
 	int fd;                   /* DB.lock, flock()ed LOCK_EX; -1: none */
 	int restore_fd;           /* DB.restore-lock while restoring, or -1 */
 	int restoring;            /* claimed with STORE_CLAIM_RESTORE */
+	int interrupted;
 };
 
 /* `db` followed by `suffix`, the name of a file beside the database. */
@@ -1483,6 +1484,7 @@ static void restore_wait(const char *marker)
  * nothing comes between the restore and the daemon that follows it. */
 static int claim_serve(struct store_claim *c, const char *marker, int wait)
 {
+	char scratch[PATH_MAX];
 	int unsure = 0, ret;
 
 	while (flock(c->fd, LOCK_EX | LOCK_NB)) {
@@ -1500,6 +1502,9 @@ static int claim_serve(struct store_claim *c, const char *marker, int wait)
 		nap();
 	}
 	claim_write(c);
+	if ((ret = beside(scratch, sizeof(scratch), c->db, ".restore")))
+		return ret;
+	c->interrupted = !access(marker, F_OK) || !access(scratch, F_OK);
 	return 0;
 }
 
@@ -1573,14 +1578,21 @@ void store_claim_refresh(struct store_claim *c)
 		claim_write(c);
 }
 
+int store_claim_interrupted(const struct store_claim *c)
+{
+	return c ? c->interrupted : 0;
+}
+
 void store_claim_restore_done(struct store_claim *c)
 {
 	char marker[PATH_MAX];
 
 	if (!c || c->fd < 0)
 		return;
+	store_restore_discard(c->db);
 	if (!beside(marker, sizeof(marker), c->db, ".restore-lock"))
 		unlink(marker);
+	c->interrupted = 0;
 }
 
 void store_claim_release(struct store_claim *c)
@@ -1595,4 +1607,63 @@ void store_claim_release(struct store_claim *c)
 		close(c->restore_fd);
 	free(c->db);
 	free(c);
+}
+
+/* -- a restore's database ---------------------------------------------- */
+
+/* Removes `path` and the -wal and -shm SQLite keeps beside it. */
+static void remove_db_files(const char *path)
+{
+	char side[PATH_MAX];
+
+	unlink(path);
+	if (!beside(side, sizeof(side), path, "-wal"))
+		unlink(side);
+	if (!beside(side, sizeof(side), path, "-shm"))
+		unlink(side);
+}
+
+int store_restore_scratch(const char *db, char *path, size_t cap)
+{
+	int ret = beside(path, cap, db, ".restore");
+
+	if (!ret)
+		remove_db_files(path);
+	return ret;
+}
+
+void store_restore_discard(const char *db)
+{
+	char path[PATH_MAX];
+
+	if (!beside(path, sizeof(path), db, ".restore"))
+		remove_db_files(path);
+}
+
+int store_restore_commit(const char *db)
+{
+	char path[PATH_MAX], side[PATH_MAX], dir[PATH_MAX], *slash;
+	int ret, fd;
+
+	if ((ret = beside(path, sizeof(path), db, ".restore")))
+		return ret;
+	/* a -wal or -shm left beside the empty database would be taken for
+	 * the new one's */
+	if (!beside(side, sizeof(side), db, "-wal"))
+		unlink(side);
+	if (!beside(side, sizeof(side), db, "-shm"))
+		unlink(side);
+	if (rename(path, db))
+		return fail(-errno, "cannot rename %s to %s: %s", path, db,
+				strerror(errno));
+	snprintf(dir, sizeof(dir), "%s", db);
+	slash = strrchr(dir, '/');
+	if (slash)
+		*(slash == dir ? slash + 1 : slash) = '\0';
+	fd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		fsync(fd);      /* the rename is the commit */
+		close(fd);
+	}
+	return 0;
 }

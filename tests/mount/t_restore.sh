@@ -392,3 +392,46 @@ test_restore_into_a_served_database_is_refused() {
 	expect 1
 }
 
+# A restore killed before its commit (kill -9, a crash) leaves the target
+# as it was, empty, and its files beside it: DB.restore-lock, and
+# DB.restore with its -wal when it was killed while building.  A mount of
+# the database says so and mounts the empty tree; the next -o restore
+# works at once and commits.
+test_restore_killed_before_its_commit() {
+	backup
+	mount2 -o restore
+	tar -C "$WORK/new" -xf "$WORK/b.tar"
+	kill -9 "$D2"
+	wait "$D2" 2>/dev/null
+	D2=
+	fusermount3 -uz "$WORK/new"
+	# as a build killed half-way leaves them
+	cp "$DB" "$WORK/new.db.restore"
+	printf 'not a wal' > "$WORK/new.db.restore-wal"
+	run ls "$WORK/new.db.restore-lock" "$WORK/new.db.restore"
+	expect_rc 0
+	mount2
+	run cat "$WORK/new.log"
+	expect "runtimefs: an interrupted restore left $WORK/new.db empty; mount with -o restore and copy the backup in again"
+	run ls -A "$WORK/new/environments" "$WORK/new/projects"
+	expect "$WORK/new/environments:
+
+$WORK/new/projects:"
+	unmount2
+	: > "$WORK/new.log"
+	mount2 -o restore
+	run tar -C "$WORK/new" -xf "$WORK/b.tar"
+	expect ""
+	expect_rc 0
+	unmount2
+	[ "$RC2" = 0 ] || fail "the restore was refused: $(cat "$WORK/new.log")"
+	run ls "$WORK"
+	expect_has "new.db.key"
+	[ ! -e "$WORK/new.db.restore" ] || fail "new.db.restore is left"
+	[ ! -e "$WORK/new.db.restore-lock" ] || fail "new.db.restore-lock is left"
+	: > "$WORK/new.log"
+	mount2
+	run cat "$WORK/new.log" "$WORK/new/environments/prod/critical"
+	expect "1"
+	unmount2
+}

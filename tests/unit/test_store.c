@@ -164,6 +164,7 @@ static void test_claim_is_exclusive(void **state)
 	assert_int_equal(store_claim(&b, db, STORE_CLAIM_RESTORE), -EBUSY);
 	assert_string_equal(store_errmsg(), want);
 	assert_int_equal(store_claim(&b, db, STORE_CLAIM_WAIT), -EBUSY);
+	assert_int_equal(store_claim_interrupted(a), 0);
 	store_claim_release(a);
 	assert_int_equal(store_claim(&b, db, STORE_CLAIM_RESTORE), 0);
 	store_claim_release(b);
@@ -171,21 +172,75 @@ static void test_claim_is_exclusive(void **state)
 }
 
 /* While a restore holds the database, a daemon to serve it is told to
- * wait, and a second restore is refused. */
+ * wait; a restore given up without finishing is seen as interrupted
+ * until its files are removed. */
 static void test_claim_restore(void **state)
 {
 	struct store_claim *r, *c;
-	char dir[32], db[48];
+	char dir[32], db[48], scratch[64];
 
 	(void)state;
 	claim_dir(dir, db);
 	assert_int_equal(store_claim(&r, db, STORE_CLAIM_RESTORE), 0);
 	assert_int_equal(store_claim(&c, db, 0), -EINPROGRESS);
 	assert_int_equal(store_claim(&c, db, STORE_CLAIM_RESTORE), -EBUSY);
-	store_claim_restore_done(r);
-	store_claim_release(r);
+	assert_int_equal(store_restore_scratch(db, scratch, sizeof(scratch)),
+			0);
+	assert_string_equal(scratch + strlen(db), ".restore");
+	store_claim_release(r);         /* as kill -9 would */
 	assert_int_equal(store_claim(&c, db, 0), 0);
+	assert_int_equal(store_claim_interrupted(c), 1);
 	store_claim_release(c);
+	assert_int_equal(store_claim(&c, db, 0), 0);
+	assert_int_equal(store_claim_interrupted(c), 1);
+	store_claim_restore_done(c);
+	assert_int_equal(store_claim_interrupted(c), 0);
+	store_claim_release(c);
+	assert_int_equal(store_claim(&c, db, 0), 0);
+	assert_int_equal(store_claim_interrupted(c), 0);
+	store_claim_release(c);
+	claim_dir_remove(dir);
+}
+
+static void touch_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* A restore's scratch database starts clean (a -wal a killed build left
+ * is not taken for the next one's) and its commit replaces the database
+ * and whatever -wal and -shm were beside it. */
+static void test_restore_scratch_and_commit(void **state)
+{
+	char dir[32], db[48], path[64], side[80], text[8] = "";
+	FILE *f;
+
+	(void)state;
+	claim_dir(dir, db);
+	snprintf(path, sizeof(path), "%s.restore", db);
+	touch_file(path, "old");
+	snprintf(side, sizeof(side), "%s.restore-wal", db);
+	touch_file(side, "old");
+	assert_int_equal(store_restore_scratch(db, path, sizeof(path)), 0);
+	assert_int_equal(access(path, F_OK), -1);
+	assert_int_equal(access(side, F_OK), -1);
+	touch_file(path, "new");
+	touch_file(db, "empty");
+	snprintf(side, sizeof(side), "%s-wal", db);
+	touch_file(side, "stale");
+	assert_int_equal(store_restore_commit(db), 0);
+	assert_int_equal(access(path, F_OK), -1);
+	assert_int_equal(access(side, F_OK), -1);
+	f = fopen(db, "r");
+	assert_non_null(f);
+	assert_non_null(fgets(text, sizeof(text), f));
+	fclose(f);
+	assert_string_equal(text, "new");
+	assert_int_equal(store_restore_commit(db), -ENOENT);
 	claim_dir_remove(dir);
 }
 
@@ -218,6 +273,7 @@ int main(void)
 		cmocka_unit_test(test_claim_is_exclusive),
 		cmocka_unit_test(test_claim_restore),
 		cmocka_unit_test(test_claim_refuses_a_directory),
+		cmocka_unit_test(test_restore_scratch_and_commit),
 	};
 
 	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
