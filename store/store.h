@@ -340,6 +340,13 @@ int store_endpoint_list(struct store *s, int64_t runtime_id,
 int store_endpoint_serving(struct store *s, int64_t runtime_id,
 		int64_t version, int64_t *count);
 
+/* One sealed value the database holds, whichever comes first (a
+ * secret, a service account's secret, an image password), into `out`:
+ * 0; -ENOENT when it holds none; -EOVERFLOW when it is longer than
+ * `cap`.  Enough to tell whether a key file is the one that sealed them. */
+int store_sealed_sample(struct store *s, unsigned char *out, size_t cap,
+		size_t *len);
+
 /* The service account of a runtime: put inserts or replaces it. */
 int store_service_account_put(struct store *s,
 		const struct store_service_account *sa);

@@ -156,7 +156,7 @@ enum stmt {
 	S_SA_PUT, S_SA_GET,
 	S_RUNTIME_REPORT, S_RUNTIME_HEARTBEAT, S_RUNTIME_SET_REVOKED,
 	S_SECRET_INSERT, S_SECRET_GET, S_SECRET_GET_KEY, S_SECRET_DELETE,
-	S_SECRET_BIND, S_SECRET_LIST,
+	S_SECRET_BIND, S_SECRET_LIST, S_SEALED_SAMPLE,
 	S_COUNT
 };
 
@@ -274,6 +274,10 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_SECRET_LIST] = "SELECT " SECRET_COLUMNS SECRET_FROM
 		" WHERE s.env_id = ?1 AND s.runtime_id IS NULL"
 		" AND (?2 = 0 OR s.integration_id = ?2) ORDER BY s.name",
+	[S_SEALED_SAMPLE] = "SELECT sealed FROM secret"
+		" UNION ALL SELECT secret FROM service_account"
+		" UNION ALL SELECT image_password FROM version"
+		" WHERE image_password IS NOT NULL LIMIT 1",
 };
 
 struct store {
@@ -1213,6 +1217,31 @@ int store_service_account_get(struct store *s, int64_t runtime_id,
 		ret = fail(-ENOENT, "no service account");
 	} else {
 		ret = fail_sqlite(s, rc, "get service account");
+	}
+	done(st);
+	return ret;
+}
+
+int store_sealed_sample(struct store *s, unsigned char *out, size_t cap,
+		size_t *len)
+{
+	sqlite3_stmt *st = stmt(s, S_SEALED_SAMPLE);
+	int rc, n, ret = 0;
+
+	if (!st)
+		return -EIO;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		n = sqlite3_column_bytes(st, 0);
+		if (n < 0 || (size_t)n > cap)
+			ret = fail(-EOVERFLOW, "a sealed value of %d bytes", n);
+		else if (n > 0)
+			memcpy(out, sqlite3_column_blob(st, 0), (size_t)n);
+		*len = n > 0 ? (size_t)n : 0;
+	} else if (rc == SQLITE_DONE) {
+		ret = fail(-ENOENT, "nothing sealed");
+	} else {
+		ret = fail_sqlite(s, rc, "sealed sample");
 	}
 	done(st);
 	return ret;
