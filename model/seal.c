@@ -23,13 +23,30 @@
 
 #define SAMPLE_MAX 4096           /* a sealed value, an image password's too */
 
+/* The key from `fd`: a regular file of exactly the key's length that
+ * only its owner may read or write. */
 static int read_key(int fd, unsigned char *key, const char *path)
 {
-	ssize_t n = read(fd, key, crypto_secretbox_KEYBYTES);
+	struct stat st;
+	ssize_t n;
 
+	if (fstat(fd, &st))
+		return model_fail(-errno, "key file %s: %s", path,
+				strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return model_fail(-EINVAL, "key file %s is not a file", path);
+	if (st.st_mode & 066)
+		return model_fail(-EACCES, "key file %s may be read or written"
+				" by group or others (mode %04o): chmod 600 %s",
+				path, (unsigned)(st.st_mode & 07777), path);
+	if (st.st_size != crypto_secretbox_KEYBYTES)
+		return model_fail(-EINVAL, "key file %s is %lld bytes long; a"
+				" key file holds exactly %d bytes", path,
+				(long long)st.st_size,
+				crypto_secretbox_KEYBYTES);
+	n = read(fd, key, crypto_secretbox_KEYBYTES);
 	if (n != crypto_secretbox_KEYBYTES)
-		return model_fail(-EIO, "key file %s is not %d bytes long",
-				path, crypto_secretbox_KEYBYTES);
+		return model_fail(-EIO, "key file %s cannot be read", path);
 	return 0;
 }
 

@@ -157,3 +157,35 @@ test_background_daemon_keeps_the_lock() {
 	wait_daemon_gone
 	mount_fs
 }
+
+# The key file is 32 bytes that only the daemon's user may read: another
+# mode or length is refused with what fixes it, and a database path that
+# is a directory leaves no key file (nor any other) behind.
+test_key_file_mode_and_length() {
+	cd / && unmount_fs
+	chmod 644 "$DB.key"
+	run timeout 5 "$RUNTIMEFS" --db "$DB" -f "$MNT"
+	expect "runtimefs: key file $DB.key may be read or written by group or others (mode 0644): chmod 600 $DB.key"
+	expect_rc 1
+	chmod 600 "$DB.key"
+	cp "$DB.key" "$WORK/key"
+	printf x >> "$DB.key"
+	run timeout 5 "$RUNTIMEFS" --db "$DB" -f "$MNT"
+	expect "runtimefs: key file $DB.key is 33 bytes long; a key file holds exactly 32 bytes"
+	expect_rc 1
+	cp "$WORK/key" "$DB.key"
+	mkdir "$WORK/dir.db" "$WORK/other"
+	run timeout 5 "$RUNTIMEFS" --db "$WORK/dir.db" -f "$WORK/other"
+	expect "runtimefs: database $WORK/dir.db is not a file"
+	expect_rc 1
+	run ls "$WORK"
+	expect "daemon.log
+dir.db
+key
+mnt
+other
+state.db
+state.db.key
+state.db.lock"
+	mount_fs
+}

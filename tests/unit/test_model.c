@@ -479,6 +479,43 @@ static void test_key_of_an_image_password(void **state)
 	key_must_open_what_is_sealed(f);
 }
 
+/* A key file that group or others may read or write, or that is not 32
+ * bytes long, is refused with what fixes it; a database that cannot be
+ * opened leaves no key file behind. */
+static void test_key_file_form(void **state)
+{
+	struct fixture *f = *state;
+	char key[160], want[400], dir[128];
+
+	model_close(f->m);
+	f->m = NULL;
+	snprintf(key, sizeof(key), "%s.key", f->db);
+	write_key(f, 7, 32, 0644);
+	assert_int_equal(open_model(f), -EACCES);
+	snprintf(want, sizeof(want), "key file %s may be read or written by"
+			" group or others (mode 0644): chmod 600 %s", key, key);
+	assert_string_equal(model_errmsg(), want);
+	write_key(f, 7, 32, 0620);
+	assert_int_equal(open_model(f), -EACCES);
+	write_key(f, 7, 33, 0600);
+	assert_int_equal(open_model(f), -EINVAL);
+	snprintf(want, sizeof(want), "key file %s is 33 bytes long; a key"
+			" file holds exactly 32 bytes", key);
+	assert_string_equal(model_errmsg(), want);
+	write_key(f, 7, 31, 0600);
+	assert_int_equal(open_model(f), -EINVAL);
+	write_key(f, 7, 32, 0400);
+	assert_int_equal(open_model(f), 0);
+	model_close(f->m);
+	f->m = NULL;
+	snprintf(dir, sizeof(dir), "%s/dir.db", f->dir);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	assert_true(model_open(&f->m, dir, NULL) < 0);
+	snprintf(key, sizeof(key), "%s.key", dir);
+	assert_int_equal(access(key, F_OK), -1);
+	assert_int_equal(open_model(f), 0);
+}
+
 /* With nothing sealed in the database, a missing key file is made anew. */
 static void test_key_made_when_nothing_is_sealed(void **state)
 {
@@ -593,6 +630,8 @@ int main(void)
 				setup, teardown),
 		cmocka_unit_test_setup_teardown(test_key_of_an_image_password,
 				setup, teardown),
+		cmocka_unit_test_setup_teardown(test_key_file_form, setup,
+				teardown),
 		cmocka_unit_test_setup_teardown(
 				test_key_made_when_nothing_is_sealed, setup,
 				teardown),
