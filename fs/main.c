@@ -327,6 +327,9 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "runtimefs: %s\n", store_errmsg());
 		goto out;
 	}
+	if (store_claim_warning(claim))
+		fprintf(stderr, "runtimefs: warning: %s\n",
+				store_claim_warning(claim));
 	/* The schema is created or migrated here, in the foreground, so
 	 * that a bad database is reported before anything is mounted; the
 	 * daemon opens it again once it has forked (SQLite's locks do not

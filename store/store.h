@@ -187,6 +187,9 @@ int store_claim(struct store_claim **out, const char *db, int flags)
 /* Records the calling process as the holder: call it after fork() (the
  * lock goes to the child, the pid must too). */
 void store_claim_refresh(struct store_claim *c);
+/* A warning about the database for the operator (a mode that lets group
+ * or others read it), or NULL. */
+const char *store_claim_warning(const struct store_claim *c);
 /* 1 when a restore into the database was interrupted before it committed
  * or gave up (a crash, kill -9): its files are still beside the database. */
 int store_claim_interrupted(const struct store_claim *c);
@@ -208,9 +211,10 @@ int store_restore_scratch(const char *db, char *path, size_t cap);
 int store_restore_commit(const char *db);
 void store_restore_discard(const char *db);
 
-/* Opens (creating if need be) the database at `path` (":memory:" works),
- * turns on WAL and foreign keys, and migrates the schema to the current
- * version.  Refuses a database written by a newer runtimefs. */
+/* Opens (creating if need be, mode 0600, so that its -wal and -shm are
+ * too) the database at `path` (":memory:" works), turns on WAL and
+ * foreign keys, and migrates the schema to the current version.  Refuses
+ * a database written by a newer runtimefs. */
 int store_open(struct store **out, const char *path);
 
 /* Opens a copy made by store_snapshot_into() for reading only: it is
@@ -219,7 +223,8 @@ int store_open_readonly(struct store **out, const char *path);
 
 /* Writes a consistent copy of the whole database to `path`, which must not
  * exist (SQLite's VACUUM INTO: a point-in-time copy, taken inside one read
- * transaction, in rollback-journal mode so that readers leave it as it is). */
+ * transaction, in rollback-journal mode so that readers leave it as it is);
+ * mode 0600, as the database's. */
 int store_snapshot_into(struct store *s, const char *path);
 
 /* Closes the handle; NULL is a no-op. */

@@ -459,6 +459,19 @@ static int migrate(struct store *s)
 	return 0;
 }
 
+/* Makes the file `path`, empty, readable by its owner only, unless it
+ * exists: SQLite would make it 0644, and its -wal and -shm after it,
+ * and a database holds sealed secrets.  Failures are left to SQLite to
+ * report. */
+static void create_private(const char *path)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+			0600);
+
+	if (fd >= 0)
+		close(fd);
+}
+
 /* Opens `path` with SQLite `flags`; `pragmas` run before the migration. */
 static int open_db(struct store **out, const char *path, int flags,
 		const char *pragmas)
@@ -469,6 +482,8 @@ static int open_db(struct store **out, const char *path, int flags,
 	*out = NULL;
 	if (!s)
 		return fail(-ENOMEM, "out of memory");
+	if ((flags & SQLITE_OPEN_CREATE) && strcmp(path, ":memory:"))
+		create_private(path);
 	if (sqlite3_open_v2(path, &s->db, flags | SQLITE_OPEN_NOMUTEX, NULL)
 			!= SQLITE_OK) {
 		ret = fail(-EIO, "open %s: %s", path, s->db ?
@@ -530,6 +545,7 @@ int store_snapshot_into(struct store *s, const char *path)
 	if (sqlite3_prepare_v2(s->db, "VACUUM INTO ?1", -1, &st, NULL)
 			!= SQLITE_OK)
 		return fail_sqlite(s, sqlite3_errcode(s->db), "snapshot");
+	create_private(path);   /* VACUUM INTO takes an empty file */
 	sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
 	ret = sqlite3_step(st);
 	sqlite3_finalize(st);
@@ -1421,6 +1437,7 @@ struct store_claim {
 	int restore_fd;           /* DB.restore-lock while restoring, or -1 */
 	int restoring;            /* claimed with STORE_CLAIM_RESTORE */
 	int interrupted;
+	char warning[PATH_MAX + 160];
 };
 
 /* `db` followed by `suffix`, the name of a file beside the database. */
@@ -1592,6 +1609,12 @@ int store_claim(struct store_claim **out, const char *db, int flags)
 	}
 	ret = flags & STORE_CLAIM_RESTORE ? claim_restore(c, marker) :
 		claim_serve(c, marker, flags & STORE_CLAIM_WAIT);
+	if (!ret && !stat(db, &st) && (st.st_mode & 077))
+		snprintf(c->warning, sizeof(c->warning), "database %s has mode"
+				" %04o: group or others may read it (and its"
+				" -wal and -shm, which SQLite makes with its"
+				" mode); chmod 600 %s",
+				db, (unsigned)(st.st_mode & 07777), db);
 out:
 	if (ret) {
 		store_claim_release(c);
@@ -1605,6 +1628,11 @@ void store_claim_refresh(struct store_claim *c)
 {
 	if (c && c->fd >= 0)
 		claim_write(c);
+}
+
+const char *store_claim_warning(const struct store_claim *c)
+{
+	return c && *c->warning ? c->warning : NULL;
 }
 
 int store_claim_interrupted(const struct store_claim *c)

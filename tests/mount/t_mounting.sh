@@ -189,3 +189,23 @@ state.db.key
 state.db.lock"
 	mount_fs
 }
+
+# The database, its -wal and -shm (which SQLite makes with the database's
+# mode) and its snapshots are the daemon user's only; a database with a
+# wider mode is served with a warning.
+test_database_modes() {
+	mkdir environments/prod snapshots/s
+	run stat -c '%a %n' "$DB" "$DB-wal" "$DB-shm" "$DB.snapshots/s.db"
+	expect "600 $DB
+600 $DB-wal
+600 $DB-shm
+600 $DB.snapshots/s.db"
+	cd / && unmount_fs
+	chmod 644 "$DB"
+	: > "$LOG"
+	mount_fs
+	run cat "$LOG"
+	expect "runtimefs: warning: database $DB has mode 0644: group or others may read it (and its -wal and -shm, which SQLite makes with its mode); chmod 600 $DB"
+	run ls "$MNT/environments"
+	expect "prod"
+}

@@ -202,6 +202,28 @@ static void test_claim_restore(void **state)
 	claim_dir_remove(dir);
 }
 
+/* A new database is its owner's only, and so are the -wal and -shm that
+ * SQLite makes with its mode. */
+static void test_new_database_mode(void **state)
+{
+	struct store *s;
+	struct stat st;
+	char dir[32], db[48], wal[56];
+
+	(void)state;
+	claim_dir(dir, db);
+	umask(022);
+	assert_int_equal(store_open(&s, db), 0);
+	assert_int_equal(store_env_insert(s, "prod", 1), 0);
+	snprintf(wal, sizeof(wal), "%s-wal", db);
+	assert_int_equal(stat(db, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(stat(wal, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	store_close(s);
+	claim_dir_remove(dir);
+}
+
 static void touch_file(const char *path, const char *text)
 {
 	FILE *f = fopen(path, "w");
@@ -274,6 +296,7 @@ int main(void)
 		cmocka_unit_test(test_claim_restore),
 		cmocka_unit_test(test_claim_refuses_a_directory),
 		cmocka_unit_test(test_restore_scratch_and_commit),
+		cmocka_unit_test(test_new_database_mode),
 	};
 
 	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
