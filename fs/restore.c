@@ -77,6 +77,61 @@ static int refused(const char *op, const char *path, int err)
 	return err;
 }
 
+/* -- who may change it -------------------------------------------------- */
+
+#define GROUPS_INLINE 64
+
+/* Whether the caller is in group `gid`, by its primary group or another. */
+static int caller_in_group(gid_t gid)
+{
+	gid_t inline_groups[GROUPS_INLINE], *groups = inline_groups;
+	int n, in = 0;
+
+	if (gid == (gid_t)-1)
+		return 0;
+	if (fuse_get_context()->gid == gid)
+		return 1;
+	n = fuse_getgroups(GROUPS_INLINE, groups);
+	if (n > GROUPS_INLINE) {
+		groups = calloc((size_t)n, sizeof(*groups));
+		n = groups ? fuse_getgroups(n, groups) : 0;
+	}
+	for (int i = 0; i < n; i++)
+		in |= groups[i] == gid;
+	if (groups != inline_groups)
+		free(groups);
+	return in;
+}
+
+/* The roles of the live tree hold here too, with or without
+ * default_permissions: root, the daemon's user and the -o admin_gid
+ * group change what is staged and read what only they may read (the
+ * 0600 secrets, secret.toml and service_account); anyone else reads the
+ * rest. */
+static int may_change(void)
+{
+	uid_t uid = fuse_get_context()->uid;
+
+	return uid == 0 || uid == fs_ctx()->uid ||
+		caller_in_group(fs_access.admin_gid);
+}
+
+/* Refuses `op` to a caller who may not change the restore: `err`, with
+ * the reason for .last_error and the log. */
+static int denied(const char *op, const char *path, int err)
+{
+	fs_errclear();
+	model_errclear();
+	if (fs_access.admin_gid != (gid_t)-1)
+		fs_fail(err, "only root, uid %u (the daemon's user) and group %u"
+				" may change a restore", (unsigned)fs_ctx()->uid,
+				(unsigned)fs_access.admin_gid);
+	else
+		fs_fail(err, "only root and uid %u (the daemon's user) may"
+				" change a restore", (unsigned)fs_ctx()->uid);
+	return refused(op, path, err);
+}
+
 static unsigned bucket(const char *path)
 {
 	unsigned h = 2166136261u;
@@ -403,6 +458,8 @@ static int op_mkdir(const char *path, mode_t mode)
 {
 	int ret;
 
+	if (!may_change())
+		return denied("mkdir", path, -EACCES);
 	pthread_mutex_lock(&lock);
 	ret = add(path, 'd', mode, NULL);
 	pthread_mutex_unlock(&lock);
@@ -413,6 +470,8 @@ static int op_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 {
 	int ret;
 
+	if (!may_change())
+		return denied("create", path, -EACCES);
 	if (is_last_error(path)) {
 		last_error_gone = 0;
 		return 0;
@@ -429,6 +488,8 @@ static int op_symlink(const char *target, const char *path)
 	struct entry *e = NULL;
 	int ret;
 
+	if (!may_change())
+		return denied("symlink", path, -EACCES);
 	pthread_mutex_lock(&lock);
 	ret = add(path, 'l', 0777, &e);
 	if (!ret && (ret = buf_add(&e->data, target, strlen(target))))
@@ -462,13 +523,24 @@ static int find_file(const char *path, struct entry **out)
 static int op_open(const char *path, struct fuse_file_info *fi)
 {
 	struct entry *e;
-	int ret;
+	int ret, writing = (fi->flags & O_ACCMODE) != O_RDONLY;
 
 	if (is_last_error(path))
-		return (fi->flags & O_ACCMODE) == O_RDONLY ? 0 : -EACCES;
+		return writing ? -EACCES : 0;
+	if (writing && !may_change())
+		return denied("open", path, -EACCES);
+	fs_errclear();
+	model_errclear();
 	pthread_mutex_lock(&lock);
 	ret = find_file(path, &e);
+	/* key material stays the admins' whatever mode the tool gave it */
+	if (!ret && (!(e->mode & 0004) || model_restore_secret(path + 1)) &&
+	    !may_change())
+		ret = fs_fail(-EACCES, "%s is read by root, the daemon's user"
+				" and the admin group only", path + 1);
 	pthread_mutex_unlock(&lock);
+	if (ret == -EACCES)
+		return refused("open", path, ret);
 	fi->direct_io = 1;
 	return ret;
 }
@@ -505,6 +577,8 @@ static int op_write(const char *path, const char *data, size_t size,
 	int ret;
 
 	(void)fi;
+	if (!may_change())
+		return denied("write", path, -EACCES);
 	if (is_last_error(path))
 		return (int)size;
 	fs_errclear();
@@ -560,6 +634,8 @@ static int op_truncate(const char *path, off_t size,
 	int ret = 0;
 
 	(void)fi;
+	if (!may_change())
+		return denied("truncate", path, -EACCES);
 	if (is_last_error(path))
 		return 0;
 	pthread_mutex_lock(&lock);
@@ -586,6 +662,8 @@ static int op_unlink(const char *path)
 	struct entry *e;
 	int ret = 0;
 
+	if (!may_change())
+		return denied("unlink", path, -EACCES);
 	if (is_last_error(path) && !last_error_gone) {
 		last_error_gone = 1;
 		return 0;
@@ -602,6 +680,8 @@ static int op_rmdir(const char *path)
 	struct entry *e;
 	int ret = 0;
 
+	if (!may_change())
+		return denied("rmdir", path, -EACCES);
 	pthread_mutex_lock(&lock);
 	e = find(path);
 	if (!e)
@@ -623,6 +703,8 @@ static int op_rename(const char *from, const char *to, unsigned int flags)
 	struct entry *e, *old, *moved = NULL;
 	int ret;
 
+	if (!may_change())
+		return denied("rename", from, -EACCES);
 	fs_errclear();
 	model_errclear();
 	pthread_mutex_lock(&lock);
@@ -664,6 +746,8 @@ static int op_utimens(const char *path, const struct timespec tv[2],
 	(void)fi;
 	if (tv && tv[1].tv_nsec != UTIME_NOW && tv[1].tv_nsec != UTIME_OMIT)
 		t = (int64_t)tv[1].tv_sec * 1000000000LL + tv[1].tv_nsec;
+	if (!may_change())
+		return denied("utimens", path, -EACCES);
 	if (is_last_error(path))
 		return 0;
 	pthread_mutex_lock(&lock);
@@ -686,6 +770,8 @@ static int op_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
 	struct entry *e;
 
 	(void)fi;
+	if (!may_change())
+		return denied("chmod", path, -EPERM);
 	pthread_mutex_lock(&lock);
 	if ((e = find(path)) && e->type != 'l')
 		e->mode = mode & 07777;
@@ -696,11 +782,10 @@ static int op_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
 static int op_chown(const char *path, uid_t uid, gid_t gid,
 		struct fuse_file_info *fi)
 {
-	(void)path;
 	(void)uid;
 	(void)gid;
 	(void)fi;
-	return 0;
+	return may_change() ? 0 : denied("chown", path, -EPERM);
 }
 
 static int op_statfs(const char *path, struct statvfs *st)

@@ -435,3 +435,104 @@ $WORK/new/projects:"
 	expect "1"
 	unmount2
 }
+
+# as_nobody CMD...: CMD as uid and gid 65534 with no other group; as_in
+# GID CMD...: the same in group GID too.
+as_nobody() {
+	run setpriv --reuid=65534 --regid=65534 --clear-groups "$@"
+}
+
+as_in() {
+	local gid=$1
+
+	shift
+	run setpriv --reuid=65534 --regid=65534 --groups="$gid" "$@"
+}
+
+# A restore mount with allow_other holds the daemon's roles, with or
+# without default_permissions: anyone else may look, but neither add a
+# secret of their choosing (a backdoor for later heartbeats) nor change
+# or remove anything, nor read key material; the commit holds what the
+# admin staged only.
+test_restore_roles_hold_for_other_users() {
+	local new=$WORK/new dir
+	backup
+	chmod 755 "$WORK"
+	mount2 -o restore,allow_other
+	tar -C "$new" -xf "$WORK/b.tar"
+	dir=$new/environments/prod
+	as_nobody cat "$dir/critical"
+	expect "1"
+	as_nobody ls "$dir/secrets"
+	expect "billing-1"
+	as_nobody touch "$dir/secrets/backdoor"
+	expect "touch: cannot touch '$dir/secrets/backdoor': Permission denied"
+	as_nobody bash -c "echo 0 > $dir/critical"
+	expect "bash: line 1: $dir/critical: Permission denied"
+	as_nobody mkdir "$new/environments/dev2"
+	expect "mkdir: cannot create directory ‘$new/environments/dev2’: Permission denied"
+	as_nobody ln -s x "$new/projects/shop/runtimes/prod/x"
+	expect "ln: failed to create symbolic link '$new/projects/shop/runtimes/prod/x': Permission denied"
+	as_nobody mv "$dir/runtimes/chat/spec" "$dir/runtimes/chat/.spec"
+	expect "mv: cannot move '$dir/runtimes/chat/spec' to '$dir/runtimes/chat/.spec': Permission denied"
+	as_nobody rm "$dir/critical"
+	expect "rm: cannot remove '$dir/critical': Permission denied"
+	as_nobody rmdir "$dir/runtimes/chat/endpoints/canary"
+	expect "rmdir: failed to remove '$dir/runtimes/chat/endpoints/canary': Permission denied"
+	as_nobody truncate -s 0 "$dir/critical"
+	expect "truncate: cannot open '$dir/critical' for writing: Permission denied"
+	as_nobody chmod 644 "$dir/secrets/billing-1"
+	expect "chmod: changing permissions of '$dir/secrets/billing-1': Operation not permitted"
+	as_nobody chown 65534 "$dir/critical"
+	expect "chown: changing ownership of '$dir/critical': Operation not permitted"
+	as_nobody touch -d @0 "$dir/critical"
+	expect "touch: cannot touch '$dir/critical': Permission denied"
+	as_nobody touch "$new"
+	expect "touch: setting times of '$new': Permission denied"
+	as_nobody cat "$dir/secrets/billing-1"
+	expect "cat: $dir/secrets/billing-1: Permission denied"
+	as_nobody cat "$dir/runtimes/orders-eu-1/secret.toml"
+	expect "cat: $dir/runtimes/orders-eu-1/secret.toml: Permission denied"
+	as_nobody cat "$dir/runtimes/chat/service_account"
+	expect "cat: $dir/runtimes/chat/service_account: Permission denied"
+	as_nobody cat "$new/.last_error"
+	expect_has "open /environments/prod/runtimes/chat/service_account: environments/prod/runtimes/chat/service_account is read by root, the daemon's user and the admin group only (Permission denied)"
+	run grep -c "^runtimefs: uid 65534: .* create /environments/prod/secrets/backdoor: only root and uid 0 (the daemon's user) may change a restore (Permission denied)$" "$WORK/new.log"
+	expect "1"
+	unmount2
+	[ "$RC2" = 0 ] || fail "the restore was refused: $(tail -1 "$WORK/new.log")"
+	mount2
+	run ls "$dir/secrets"
+	expect "billing-1"
+	run cat "$dir/critical"
+	expect "1"
+	unmount2
+}
+
+# The -o admin_gid group changes and reads a restore as the owner does.
+test_restore_admin_group() {
+	local new=$WORK/new dir
+	backup
+	chmod 755 "$WORK"
+	mount2 -o restore,allow_other,admin_gid=4242
+	dir=$new/environments/prod
+	as_in 4242 mkdir -p "$new/environments"
+	expect ""
+	expect_rc 0
+	as_in 4243 mkdir "$new/projects"
+	expect "mkdir: cannot create directory ‘$new/projects’: Permission denied"
+	run tar -C "$new" -xf "$WORK/b.tar"
+	expect ""
+	as_in 4242 cat "$dir/secrets/billing-1"
+	expect_has "[wso2.icp.runtime.bridge]"
+	as_in 4242 bash -c "echo 0 > $dir/critical"
+	expect ""
+	as_nobody cat "$new/.last_error"
+	expect_has "mkdir /projects: only root, uid 0 (the daemon's user) and group 4242 may change a restore (Permission denied)"
+	unmount2
+	[ "$RC2" = 0 ] || fail "the restore was refused: $(tail -1 "$WORK/new.log")"
+	mount2
+	run cat "$dir/critical"
+	expect "0"
+	unmount2
+}
