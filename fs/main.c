@@ -6,7 +6,8 @@
  *
  * Options of our own: offline_after=SECONDS (30), endpoint_base=URL
  * (https://runtimes.example), admin_gid=GID and heartbeat_gid=GID (see
- * access.c), cache_timeout=SECONDS (cache.h), restore (restore.c).
+ * access.c), cache_timeout=SECONDS (cache.h), restore and
+ * restore_max=MIB (restore.c).
  * Everything else goes to libfuse (allow_other, default_permissions, -f,
  * -d, -s, ...).
  */
@@ -39,6 +40,7 @@ struct options {
 	int help;
 	int version;
 	int restore;
+	unsigned restore_max;
 };
 
 #define OPT(t, p) { t, offsetof(struct options, p), 1 }
@@ -51,6 +53,7 @@ static const struct fuse_opt option_spec[] = {
 	OPT("heartbeat_gid=%u", heartbeat_gid),
 	OPT("cache_timeout=%s", cache_timeout),
 	OPT("restore", restore),
+	OPT("restore_max=%u", restore_max),
 	OPT("-h", help),
 	OPT("--help", help),
 	OPT("-V", version),
@@ -93,6 +96,7 @@ static void usage(const char *prog)
 	       "                           0 keeps nothing)\n"
 	       "    -o restore             take a backup into this empty database;\n"
 	       "                           it is committed at unmount\n"
+	       "    -o restore_max=MIB     the most memory a restore stages (1024)\n"
 	       "\n", prog, prog);
 }
 
@@ -277,6 +281,14 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "runtimefs: cache_timeout must be a number of"
 				" seconds from 0 to 86400\n");
 		goto out;
+	}
+	if (o.restore_max) {
+		if (o.restore_max > 1024 * 1024) {
+			fprintf(stderr, "runtimefs: restore_max must be a number"
+					" of MiB from 1 to 1048576\n");
+			goto out;
+		}
+		fs_restore_max = (size_t)o.restore_max << 20;
 	}
 	if (o.offline_after == 0) {
 		fprintf(stderr, "runtimefs: offline_after must be at least"

@@ -35,10 +35,10 @@
 
 #define BUCKETS 4096
 #define FILE_MAX (256 * 1024)              /* one staged file at the most */
-#define STAGED_MAX (1024L * 1024 * 1024)   /* all staged bytes */
-#define ENTRIES_MAX (4L * 1024 * 1024)
+#define ALLOC_OVERHEAD 16                  /* malloc's header and rounding */
 
 int fs_restore_failed;
+size_t fs_restore_max = FS_RESTORE_MAX_DEFAULT;
 
 struct entry {
 	char *path;               /* absolute: "/environments/prod" */
@@ -50,7 +50,12 @@ struct entry {
 };
 
 static struct entry *table[BUCKETS];
-static long nentries, staged;
+static long nentries;
+/* The memory the staged tree holds, counted as allocated: each entry, its
+ * path and its data's allocation (not its length), with malloc's
+ * overhead; every way of growing it (create, mkdir, symlink, write,
+ * truncate, rename) counts against fs_restore_max. */
+static size_t held;
 static int64_t root_mtime;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -132,6 +137,28 @@ static int denied(const char *op, const char *path, int err)
 	return refused(op, path, err);
 }
 
+/* What an allocation of `n` bytes holds; nothing for none. */
+static size_t alloc_cost(size_t n)
+{
+	return n ? n + ALLOC_OVERHEAD : 0;
+}
+
+/* What an entry with a path of `pathlen` bytes holds, its data aside. */
+static size_t entry_cost(size_t pathlen)
+{
+	return alloc_cost(sizeof(struct entry)) + alloc_cost(pathlen + 1);
+}
+
+/* Room for `more` bytes more in the staged tree: 0, or -ENOSPC. */
+static int reserve(size_t more)
+{
+	if (more <= fs_restore_max && held <= fs_restore_max - more)
+		return 0;
+	return fs_fail(-ENOSPC, "a restore stages at most %zu MiB in memory"
+			" (entries, names and data as allocated; -o"
+			" restore_max=MIB)", fs_restore_max >> 20);
+}
+
 static unsigned bucket(const char *path)
 {
 	unsigned h = 2166136261u;
@@ -180,9 +207,8 @@ static int add(const char *path, char type, mode_t mode, struct entry **out)
 		return ret;
 	if ((ret = model_restore_path(path + 1, type)) < 0)
 		return ret;
-	if (nentries >= ENTRIES_MAX)
-		return fs_fail(-ENOSPC, "a restore holds at most %ld entries",
-				ENTRIES_MAX);
+	if ((ret = reserve(entry_cost(strlen(path)))))
+		return ret;
 	e = calloc(1, sizeof(*e));
 	if (!e || !(e->path = strdup(path))) {
 		free(e);
@@ -195,23 +221,63 @@ static int add(const char *path, char type, mode_t mode, struct entry **out)
 	e->next = table[bucket(path)];
 	table[bucket(path)] = e;
 	nentries++;
+	held += entry_cost(strlen(path));
 	if (out)
 		*out = e;
 	return 0;
 }
 
-static void drop(struct entry *e)
+/* Takes `e` out of its bucket. */
+static void unhash(struct entry *e)
 {
 	struct entry **pp = &table[bucket(e->path)];
 
 	while (*pp != e)
 		pp = &(*pp)->next;
 	*pp = e->next;
-	staged -= (long)e->data.len;
+}
+
+static void drop(struct entry *e)
+{
+	unhash(e);
 	nentries--;
+	held -= entry_cost(strlen(e->path)) + alloc_cost(e->data.alloc);
 	buf_release(&e->data);
 	free(e->path);
 	free(e);
+}
+
+/* Writes `len` bytes at `off` into a staged file or link, counting what
+ * its data grows by. */
+static int put(struct entry *e, size_t off, const void *data, size_t len)
+{
+	size_t before = alloc_cost(e->data.alloc), after;
+	int ret;
+
+	if (off > FILE_MAX || len > FILE_MAX - off)
+		return fs_fail(-EFBIG, "a file of a backup is at most %d bytes",
+				FILE_MAX);
+	after = alloc_cost(buf_alloc_for(&e->data, off + len));
+	if (after > before && (ret = reserve(after - before)))
+		return ret;
+	ret = buf_put(&e->data, off, data, len);
+	held = held - before + alloc_cost(e->data.alloc);
+	return ret;
+}
+
+/* Cuts a staged file to `len` bytes, giving back what it no longer needs. */
+static int cut(struct entry *e, size_t len)
+{
+	struct buf b;
+	int ret = 0;
+
+	buf_init(&b, FILE_MAX);
+	if (len && (ret = buf_add(&b, e->data.data, len)))
+		return ret;
+	held = held - alloc_cost(e->data.alloc) + alloc_cost(b.alloc);
+	buf_release(&e->data);
+	e->data = b;
+	return 0;
 }
 
 /* Whether the directory `path` has an entry in it. */
@@ -492,7 +558,7 @@ static int op_symlink(const char *target, const char *path)
 		return denied("symlink", path, -EACCES);
 	pthread_mutex_lock(&lock);
 	ret = add(path, 'l', 0777, &e);
-	if (!ret && (ret = buf_add(&e->data, target, strlen(target))))
+	if (!ret && (ret = put(e, 0, target, strlen(target))))
 		drop(e);
 	pthread_mutex_unlock(&lock);
 	return refused("symlink", path, ret);
@@ -573,7 +639,6 @@ static int op_write(const char *path, const char *data, size_t size,
 		off_t off, struct fuse_file_info *fi)
 {
 	struct entry *e;
-	size_t before;
 	int ret;
 
 	(void)fi;
@@ -586,18 +651,8 @@ static int op_write(const char *path, const char *data, size_t size,
 	e = find(path);
 	if (!e || e->type != 'f' || off < 0)
 		ret = e ? -EINVAL : -ENOENT;
-	else if (staged + (long)size > STAGED_MAX)
-		ret = fs_fail(-ENOSPC, "a restore stages at most %ld bytes",
-				STAGED_MAX);
-	else {
-		before = e->data.len;
-		ret = buf_put(&e->data, (size_t)off, data, size);
-		if (ret == -EFBIG)
-			ret = fs_fail(-EFBIG, "a file of a backup is at most"
-					" %d bytes", FILE_MAX);
-		staged += (long)e->data.len - (long)before;
+	else if (!(ret = put(e, (size_t)off, data, size)))
 		e->mtime_ns = now_ns();
-	}
 	pthread_mutex_unlock(&lock);
 	return ret ? refused("write", path, ret) : (int)size;
 }
@@ -638,23 +693,19 @@ static int op_truncate(const char *path, off_t size,
 		return denied("truncate", path, -EACCES);
 	if (is_last_error(path))
 		return 0;
+	fs_errclear();
 	pthread_mutex_lock(&lock);
 	e = find(path);
 	if (!e || e->type != 'f')
 		ret = e ? -EINVAL : -ENOENT;
-	else if (size < 0 || size > FILE_MAX)
-		ret = -EFBIG;
-	else if ((size_t)size <= e->data.len) {
-		staged -= (long)(e->data.len - (size_t)size);
-		e->data.len = (size_t)size;
-	} else {
-		size_t before = e->data.len;
-
-		ret = buf_put(&e->data, (size_t)size, "", 0);
-		staged += (long)(e->data.len - before);
-	}
+	else if (size < 0)
+		ret = -EINVAL;
+	else if ((size_t)size < e->data.len)
+		ret = cut(e, (size_t)size);
+	else if ((size_t)size > e->data.len)
+		ret = put(e, (size_t)size, "", 0);
 	pthread_mutex_unlock(&lock);
-	return ret;
+	return refused("truncate", path, ret);
 }
 
 static int op_unlink(const char *path)
@@ -700,7 +751,9 @@ static int op_rmdir(const char *path)
  * checked under its new name, and refused as a close would be. */
 static int op_rename(const char *from, const char *to, unsigned int flags)
 {
-	struct entry *e, *old, *moved = NULL;
+	struct entry *e, *old;
+	size_t grow, freed;
+	char *copy = NULL;
 	int ret;
 
 	if (!may_change())
@@ -712,22 +765,36 @@ static int op_rename(const char *from, const char *to, unsigned int flags)
 	old = find(to);
 	if (!e)
 		ret = -ENOENT;
+	else if (e == old)
+		ret = 0;
 	else if (e->type == 'd' || (old && old->type == 'd'))
 		ret = fs_fail(-EPERM, "directories are not renamed in a"
 				" restore");
 	else if (old && flags)
 		ret = -EEXIST;
+	else if ((ret = parent_ok(to)))
+		;
 	else if ((ret = model_restore_path(to + 1, e->type)) >= 0 &&
 		 (e->type != 'f' || !(ret = model_restore_check(to + 1,
 			e->data.data ? e->data.data : "", e->data.len)))) {
-		if (old)
-			drop(old);
-		ret = add(to, e->type, e->mode, &moved);
+		/* the entry moves: only its path's length changes what the
+		 * tree holds, less what it replaces */
+		grow = strlen(to) > strlen(from) ? strlen(to) - strlen(from) : 0;
+		freed = old ? entry_cost(strlen(to)) +
+			alloc_cost(old->data.alloc) : 0;
+		ret = grow > freed ? reserve(grow - freed) : 0;
+		if (!ret && !(copy = strdup(to)))
+			ret = -ENOMEM;
 		if (!ret) {
-			moved->data = e->data;
-			moved->mtime_ns = e->mtime_ns;
-			buf_init(&e->data, FILE_MAX);
-			drop(e);
+			if (old)
+				drop(old);
+			unhash(e);
+			held = held - entry_cost(strlen(e->path)) +
+				entry_cost(strlen(copy));
+			free(e->path);
+			e->path = copy;
+			e->next = table[bucket(copy)];
+			table[bucket(copy)] = e;
 		}
 	}
 	pthread_mutex_unlock(&lock);

@@ -536,3 +536,33 @@ test_restore_admin_group() {
 	expect "0"
 	unmount2
 }
+
+# Whatever grows what a restore stages (create, write, truncate, rename)
+# counts against one cap on the memory it holds, counted as allocated:
+# beyond it ENOSPC, said in .last_error; what is given back (a file cut
+# or removed) can be staged again.  Files named .* (rsync's temporary
+# files) are staged and never checked: the way to fill a restore.
+test_restore_memory_cap() {
+	backup
+	mount2 -o restore,restore_max=1
+	tar -C "$WORK/new" -xf "$WORK/b.tar"
+	cd "$WORK/new/environments/prod" || return
+	run truncate -s 256K .t1 .t2 .t3
+	expect ""
+	run truncate -s 256K .t4
+	expect "truncate: failed to truncate '.t4' at 262144 bytes: No space left on device"
+	run cut -d' ' -f2- "$WORK/new/.last_error"
+	expect "truncate /environments/prod/.t4: a restore stages at most 1 MiB in memory (entries, names and data as allocated; -o restore_max=MIB) (No space left on device)"
+	sh 'head -c 200K /dev/zero > .t5'
+	expect "head: error writing 'standard output': No space left on device"
+	run mv .t4 .t4-with-a-much-longer-name-than-before
+	expect ""
+	truncate -s 0 .t1
+	run truncate -s 256K .t4-with-a-much-longer-name-than-before
+	expect ""
+	expect_rc 0
+	rm .t*
+	cd / || return
+	unmount2
+	[ "$RC2" = 0 ] || fail "the restore was refused: $(tail -1 "$WORK/new.log")"
+}
