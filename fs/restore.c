@@ -7,17 +7,20 @@
  * refuses a name that cannot be part of a tree, and each file is checked
  * on its own when it is closed (model_restore_check()), so the tool sees
  * a bad value.  Setting the times of the mount's root, which tar, cp -a
- * and rsync -a do last, checks the whole restore: it is built into a
- * scratch database (DB.restore) and read back through the tree, file by
- * file; a restore that would be refused fails there.  At unmount the same
- * build, if it goes through, is renamed over the empty database; if not,
- * the database stays empty, the reason is logged and the daemon exits 1.
+ * and rsync -a do last, checks the whole restore as it is staged at that
+ * moment: it is built into a scratch database (DB.restore) and read back
+ * through the tree, file by file; a restore that would be refused fails
+ * there.  That check is advice: edits may follow it.  At unmount what is
+ * staged then is built and checked again, on its own, and, if it goes
+ * through, renamed over the empty database; if not, the database stays
+ * empty, the reason is logged and the daemon exits 1.
  *
  * MOUNT/.last_error answers as in the ordinary mount; a backup of the
  * live tree carries one, and writing it over is accepted and dropped.
  */
 #include "fs.h"
 #include "lasterr.h"
+#include "request.h"
 #include "restore.h"
 #include "tree.h"
 #include "../store/store.h"
@@ -419,6 +422,10 @@ static int build(struct fs *fs, int keep)
 				e->data.len, e->mtime_ns };
 	cfg.key_path = key;
 	cfg.flush_interval_ns = -1;
+	/* The tree's handlers keep what they read per thread, by model,
+	 * until a request ends (request.h); no request brackets a build, and
+	 * a new model may take the address of the last one: read afresh. */
+	request_forget();
 	ret = model_open(&m, tmp, &cfg);
 	if (!ret)
 		ret = model_restore_apply(m, ents, (size_t)n);
@@ -428,6 +435,7 @@ static int build(struct fs *fs, int keep)
 		ret = walk_dir(m, "/environments");
 	if (!ret)
 		ret = walk_dir(m, "/projects");
+	request_forget();
 	model_close(m);
 	free(ents);
 	if (!ret && keep && (ret = store_restore_commit(fs->db)))

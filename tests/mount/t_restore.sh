@@ -566,3 +566,42 @@ test_restore_memory_cap() {
 	unmount2
 	[ "$RC2" = 0 ] || fail "the restore was refused: $(tail -1 "$WORK/new.log")"
 }
+
+# Each check of the whole restore (setting the root's times, as tar, cp -a
+# and rsync -a do last) and the commit at unmount read what is staged at
+# that moment, and nothing an earlier check read: values edited between
+# checks pass every check, and the unmount commits exactly what the
+# staged tree holds then, checked then.
+test_restore_checks_what_is_staged_now() {
+	local new=$WORK/new i
+	backup
+	for opts in restore restore,-s; do
+		rm -f "$WORK/new.db" "$WORK/new.db.key"
+		mount2 -o "$opts"
+		tar -C "$new" -xf "$WORK/b.tar"
+		for i in $(seq 30); do
+			echo $((i % 2)) > "$new/environments/prod/critical"
+			run touch "$new"
+			expect ""
+		done
+		touch -d 2020-01-02T03:04:05Z "$new/environments/dev/secrets/spare"
+		chmod 600 "$new/environments/prod/critical"
+		unmount2
+		[ "$RC2" = 0 ] || fail "$opts: the restore was refused: $(tail -1 "$WORK/new.log")"
+		mount2
+		run cat "$new/environments/prod/critical"
+		expect "0"
+		run date -u -r "$new/environments/dev/secrets/spare" +%FT%TZ
+		expect "2020-01-02T03:04:05Z"
+		unmount2
+	done
+	# a check passed, then an edit breaks the tree: the commit sees it
+	rm -f "$WORK/new.db" "$WORK/new.db.key"
+	mount2 -o restore
+	tar -C "$new" -xf "$WORK/b.tar"
+	echo 9 > "$new/environments/prod/runtimes/chat/endpoints/canary/version"
+	unmount2
+	run tail -1 "$WORK/new.log"
+	expect "runtimefs: restore refused, $WORK/new.db is left empty: environments/prod/runtimes/chat/endpoints/canary/version: the runtime has no version 9 (No such file or directory)"
+	expect_target_empty
+}
