@@ -466,6 +466,12 @@ static void entry_stat(const struct entry *e, struct stat *st)
 	st->st_nlink = S_ISDIR(st->st_mode) ? 2 : 1;
 	st->st_uid = fs->uid;
 	st->st_gid = fs->gid;
+	/* the admin group has the owner's rights, as in the live tree, so
+	 * that default_permissions lets it do what may_change() does */
+	if (fs_access.admin_gid != (gid_t)-1 && !S_ISLNK(st->st_mode)) {
+		st->st_gid = fs_access.admin_gid;
+		st->st_mode |= (st->st_mode & 0700) >> 3;
+	}
 	st->st_size = e && e->type != 'd' ? (off_t)e->data.len : 0;
 	st->st_blksize = 4096;
 	st->st_blocks = (st->st_size + 511) / 512;

@@ -507,34 +507,55 @@ test_restore_roles_hold_for_other_users() {
 	run cat "$dir/critical"
 	expect "1"
 	unmount2
-}
-
-# The -o admin_gid group changes and reads a restore as the owner does.
-test_restore_admin_group() {
-	local new=$WORK/new dir
-	backup
-	chmod 755 "$WORK"
-	mount2 -o restore,allow_other,admin_gid=4242
-	dir=$new/environments/prod
-	as_in 4242 mkdir -p "$new/environments"
-	expect ""
-	expect_rc 0
-	as_in 4243 mkdir "$new/projects"
-	expect "mkdir: cannot create directory ‘$new/projects’: Permission denied"
-	run tar -C "$new" -xf "$WORK/b.tar"
-	expect ""
-	as_in 4242 cat "$dir/secrets/billing-1"
-	expect_has "[wso2.icp.runtime.bridge]"
-	as_in 4242 bash -c "echo 0 > $dir/critical"
-	expect ""
-	as_nobody cat "$new/.last_error"
-	expect_has "mkdir /projects: only root, uid 0 (the daemon's user) and group 4242 may change a restore (Permission denied)"
+	# the same with the kernel checking modes first
+	rm -f "$WORK/new.db" "$WORK/new.db.key"
+	mount2 -o restore,allow_other,default_permissions
+	tar -C "$new" -xf "$WORK/b.tar"
+	as_nobody touch "$dir/secrets/backdoor"
+	expect "touch: cannot touch '$dir/secrets/backdoor': Permission denied"
+	as_nobody cat "$dir/secrets/billing-1"
+	expect "cat: $dir/secrets/billing-1: Permission denied"
 	unmount2
 	[ "$RC2" = 0 ] || fail "the restore was refused: $(tail -1 "$WORK/new.log")"
-	mount2
-	run cat "$dir/critical"
-	expect "0"
-	unmount2
+}
+
+# The -o admin_gid group changes and reads a restore as the owner does,
+# with default_permissions too (the tree gives the group the owner's
+# rights, as the live tree does).
+test_restore_admin_group() {
+	local new=$WORK/new dir opts
+	backup
+	chmod 755 "$WORK"
+	dir=$new/environments/prod
+	for opts in restore,allow_other,admin_gid=4242 \
+			restore,allow_other,default_permissions,admin_gid=4242; do
+		rm -f "$WORK/new.db" "$WORK/new.db.key"
+		mount2 -o "$opts"
+		as_in 4242 mkdir -p "$new/environments"
+		expect ""
+		expect_rc 0
+		as_in 4243 mkdir "$new/projects"
+		expect "mkdir: cannot create directory ‘$new/projects’: Permission denied"
+		run tar -C "$new" -xf "$WORK/b.tar"
+		expect ""
+		run stat -c '%a %g' "$dir/secrets/billing-1" "$dir/critical"
+		expect "660 4242
+664 4242"
+		as_in 4242 cat "$dir/secrets/billing-1"
+		expect_has "[wso2.icp.runtime.bridge]"
+		as_nobody cat "$dir/secrets/billing-1"
+		expect "cat: $dir/secrets/billing-1: Permission denied"
+		as_in 4242 bash -c "echo 0 > $dir/critical"
+		expect ""
+		as_nobody bash -c "echo 1 > $dir/critical"
+		expect "bash: line 1: $dir/critical: Permission denied"
+		unmount2
+		[ "$RC2" = 0 ] || fail "$opts: the restore was refused: $(tail -1 "$WORK/new.log")"
+		mount2
+		run cat "$dir/critical"
+		expect "0"
+		unmount2
+	done
 }
 
 # Whatever grows what a restore stages (create, write, truncate, rename)
