@@ -93,18 +93,19 @@ static int refused(const char *op, const char *path, int err)
 static int caller_in_group(gid_t gid)
 {
 	gid_t inline_groups[GROUPS_INLINE], *groups = inline_groups;
-	int n, in = 0;
+	int cap = GROUPS_INLINE, n, in = 0;
 
 	if (gid == (gid_t)-1)
 		return 0;
 	if (fuse_get_context()->gid == gid)
 		return 1;
-	n = fuse_getgroups(GROUPS_INLINE, groups);
-	if (n > GROUPS_INLINE) {
-		groups = calloc((size_t)n, sizeof(*groups));
-		n = groups ? fuse_getgroups(n, groups) : 0;
+	n = fuse_getgroups(cap, groups);
+	if (n > cap) {
+		cap = n;
+		groups = calloc((size_t)cap, sizeof(*groups));
+		n = groups ? fuse_getgroups(cap, groups) : 0;
 	}
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < n && i < cap; i++)
 		in |= groups[i] == gid;
 	if (groups != inline_groups)
 		free(groups);
