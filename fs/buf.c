@@ -30,21 +30,30 @@ void buf_reset(struct buf *b)
 		b->data[0] = '\0';
 }
 
-/* Makes room for `need` bytes plus a NUL. */
-static int buf_grow(struct buf *b, size_t need)
+size_t buf_alloc_for(const struct buf *b, size_t need)
 {
 	size_t n;
-	char *p;
 
 	if (need > b->cap)
-		return -EFBIG;
-	if (need + 1 <= b->alloc)
 		return 0;
+	if (need + 1 <= b->alloc)
+		return b->alloc;
 	n = b->alloc ? b->alloc : 64;
 	while (n < need + 1)
 		n *= 2;
-	if (n > b->cap + 1)
-		n = b->cap + 1;
+	return n > b->cap + 1 ? b->cap + 1 : n;
+}
+
+/* Makes room for `need` bytes plus a NUL. */
+static int buf_grow(struct buf *b, size_t need)
+{
+	size_t n = buf_alloc_for(b, need);
+	char *p;
+
+	if (!n)
+		return -EFBIG;
+	if (n == b->alloc)
+		return 0;
 	p = realloc(b->data, n);
 	if (!p)
 		return -ENOMEM;

@@ -25,6 +25,11 @@ int buf_add(struct buf *b, const void *data, size_t len)
 int buf_addf(struct buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3), warn_unused_result));
 
+/* The size of the allocation `b` would have once it holds `len` bytes:
+ * its present one when it has room, else what buf_put() would grow it to
+ * (0 when `len` passes the cap). */
+size_t buf_alloc_for(const struct buf *b, size_t len);
+
 /* Writes `len` bytes at offset `off`, zero-filling any gap. */
 int buf_put(struct buf *b, size_t off, const void *data, size_t len)
 	__attribute__((warn_unused_result));

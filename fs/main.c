@@ -6,7 +6,8 @@
  *
  * Options of our own: offline_after=SECONDS (30), endpoint_base=URL
  * (https://runtimes.example), admin_gid=GID and heartbeat_gid=GID (see
- * access.c), cache_timeout=SECONDS (cache.h), restore (restore.c).
+ * access.c), cache_timeout=SECONDS (cache.h), restore and
+ * restore_max=MIB (restore.c).
  * Everything else goes to libfuse (allow_other, default_permissions, -f,
  * -d, -s, ...).
  *
@@ -24,6 +25,7 @@
 #include "inode.h"
 #include "restore.h"
 #include "tree.h"
+#include "../store/store.h"
 
 #include <errno.h>
 #include <libgen.h>
@@ -51,6 +53,7 @@ struct options {
 	int help;
 	int version;
 	int restore;
+	unsigned restore_max;
 };
 
 #define OPT(t, p) { t, offsetof(struct options, p), 1 }
@@ -63,6 +66,7 @@ static const struct fuse_opt option_spec[] = {
 	OPT("heartbeat_gid=%u", heartbeat_gid),
 	OPT("cache_timeout=%s", cache_timeout),
 	OPT("restore", restore),
+	OPT("restore_max=%u", restore_max),
 	OPT("-h", help),
 	OPT("--help", help),
 	OPT("-V", version),
@@ -105,6 +109,7 @@ static void usage(const char *prog)
 	       "                           0 keeps nothing)\n"
 	       "    -o restore             take a backup into this empty database;\n"
 	       "                           it is committed at unmount\n"
+	       "    -o restore_max=MIB     the most memory a restore stages (1024)\n"
 	       "\n", prog, prog);
 }
 
@@ -128,8 +133,11 @@ static char *absolute(const char *path)
 	return out;
 }
 
-/* Mounts and serves until unmounted: libfuse's low-level session. */
-static int serve(struct fuse_args *args, struct fs *fs)
+/* Mounts and serves until unmounted: libfuse's low-level session.  The
+ * daemon that goes on after fuse_daemonize() is a child: it records its
+ * pid in the claim. */
+static int serve(struct fuse_args *args, struct fs *fs,
+		struct store_claim *claim)
 {
 	struct fuse_cmdline_opts opts;
 	struct fuse_loop_config *loop;
@@ -151,6 +159,7 @@ static int serve(struct fuse_args *args, struct fs *fs)
 	if (fuse_session_mount(se, opts.mountpoint))
 		goto handlers;
 	fuse_daemonize(opts.foreground);
+	store_claim_refresh(claim);
 	if (opts.singlethread) {
 		ret = fuse_session_loop(se);
 	} else {
@@ -177,6 +186,57 @@ destroy:
 out:
 	free(opts.mountpoint);
 	return ret || fs->failed ? 1 : 0;
+}
+
+/* The same for a restore, on libfuse's path-based API (restore.c); the
+ * commit is made at the end, in fuse_destroy(). */
+static int serve_restore(struct fuse_args *args, struct fs *fs,
+		struct store_claim *claim)
+{
+	struct fuse_cmdline_opts opts;
+	struct fuse_loop_config *loop;
+	struct fuse *f;
+	int ret = 1;
+
+	if (fuse_parse_cmdline(args, &opts))
+		return 1;
+	if (!opts.mountpoint) {
+		fprintf(stderr, "runtimefs: no mountpoint given\n");
+		return 1;
+	}
+	f = fuse_new(args, &fs_restore_operations,
+			sizeof(fs_restore_operations), fs);
+	if (!f)
+		goto out;
+	if (fuse_mount(f, opts.mountpoint))
+		goto destroy;
+	if (fuse_set_signal_handlers(fuse_get_session(f)))
+		goto unmount;
+	fuse_daemonize(opts.foreground);
+	store_claim_refresh(claim);
+	if (opts.singlethread) {
+		ret = fuse_loop(f);
+	} else {
+		loop = fuse_loop_cfg_create();
+		if (loop) {
+			fuse_loop_cfg_set_clone_fd(loop, opts.clone_fd);
+			fuse_loop_cfg_set_max_threads(loop, opts.max_threads);
+			fuse_loop_cfg_set_idle_threads(loop,
+					opts.max_idle_threads);
+			ret = fuse_loop_mt(f, loop);
+			fuse_loop_cfg_destroy(loop);
+		}
+	}
+	if (ret == SIGTERM || ret == SIGINT || ret == SIGHUP)
+		ret = 0;
+	fuse_remove_signal_handlers(fuse_get_session(f));
+unmount:
+	fuse_unmount(f);
+destroy:
+	fuse_destroy(f);
+out:
+	free(opts.mountpoint);
+	return ret ? 1 : 0;
 }
 
 static void help(const char *prog)
@@ -240,6 +300,7 @@ int main(int argc, char *argv[])
 	struct options o = { .offline_after = 30, .admin_gid = (unsigned)-1,
 		.heartbeat_gid = (unsigned)-1 };
 	struct fs fs = { .cache_timeout = CACHE_TIMEOUT_DEFAULT };
+	struct store_claim *claim = NULL;
 	struct timespec ts;
 	char *db = NULL;
 	int ret = 1, err;
@@ -275,6 +336,14 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "runtimefs: cache_timeout must be a number of"
 				" seconds from 0 to 86400\n");
 		goto out;
+	}
+	if (o.restore_max) {
+		if (o.restore_max > 1024 * 1024) {
+			fprintf(stderr, "runtimefs: restore_max must be a number"
+					" of MiB from 1 to 1048576\n");
+			goto out;
+		}
+		fs_restore_max = (size_t)o.restore_max << 20;
 	}
 	if (o.offline_after == 0) {
 		fprintf(stderr, "runtimefs: offline_after must be at least"
@@ -313,19 +382,26 @@ int main(int argc, char *argv[])
 			free(opt);
 		}
 	}
+	/* One daemon per database, for its whole life: claimed before
+	 * anything is opened, kept across fuse_daemonize()'s fork. */
+	err = store_claim(&claim, db, o.restore ? STORE_CLAIM_RESTORE : 0);
+	if (err == -EINPROGRESS) {
+		fprintf(stderr, "runtimefs: a restore into %s is going on;"
+				" waiting for it to finish\n", db);
+		err = store_claim(&claim, db, STORE_CLAIM_WAIT);
+	}
+	if (err) {
+		fprintf(stderr, "runtimefs: %s\n", store_errmsg());
+		goto out;
+	}
+	if (store_claim_warning(claim))
+		fprintf(stderr, "runtimefs: warning: %s\n",
+				store_claim_warning(claim));
 	/* The schema is created or migrated here, in the foreground, so
 	 * that a bad database is reported before anything is mounted; the
 	 * daemon opens it again once it has forked (SQLite's locks do not
 	 * cross fork()). */
 	fs.db = db;
-	if (o.restore && (err = fs_restore_lock(db))) {
-		fprintf(stderr, "runtimefs: %s: %s\n", db, err == -EBUSY ?
-				"another restore into it is going on" :
-				strerror(-err));
-		goto out;
-	}
-	if (!o.restore)
-		fs_restore_wait(db);
 #ifdef STORE_FAULTS
 	if (fault_from_env())
 		goto out;
@@ -341,6 +417,16 @@ int main(int argc, char *argv[])
 		fs.m = NULL;
 		goto out;
 	}
+	/* a restore killed before it committed left the database empty */
+	if (!o.restore && store_claim_interrupted(claim)) {
+		err = model_restore_empty(fs.m);
+		if (!err)
+			fprintf(stderr, "runtimefs: an interrupted restore left"
+					" %s empty; mount with -o restore and"
+					" copy the backup in again\n", db);
+		else if (err == -ENOTEMPTY)
+			store_claim_restore_done(claim);    /* it had committed */
+	}
 	model_close(fs.m);
 	fs.m = NULL;
 	clock_gettime(CLOCK_REALTIME, &ts);
@@ -355,15 +441,17 @@ int main(int argc, char *argv[])
 	 * libfuse's path-based API: nothing there is cached or changes
 	 * behind the kernel's back */
 	if (o.restore) {
-		ret = fuse_main(args.argc, args.argv, &fs_restore_operations,
-				&fs);
+		ret = serve_restore(&args, &fs, claim);
 		if (!ret && fs_restore_failed)
 			ret = 1;
+		/* committed or given up: not interrupted */
+		store_claim_restore_done(claim);
 	} else {
-		ret = serve(&args, &fs);
+		ret = serve(&args, &fs, claim);
 	}
 	model_close(fs.m);
 out:
+	store_claim_release(claim);
 	free(db);
 	free(o.db);
 	free(o.endpoint_base);

@@ -7,19 +7,23 @@
  * refuses a name that cannot be part of a tree, and each file is checked
  * on its own when it is closed (model_restore_check()), so the tool sees
  * a bad value.  Setting the times of the mount's root, which tar, cp -a
- * and rsync -a do last, checks the whole restore: it is built into a
- * scratch database (DB.restore) and read back through the tree, file by
- * file; a restore that would be refused fails there.  At unmount the same
- * build, if it goes through, is renamed over the empty database; if not,
- * the database stays empty, the reason is logged and the daemon exits 1.
+ * and rsync -a do last, checks the whole restore as it is staged at that
+ * moment: it is built into a scratch database (DB.restore) and read back
+ * through the tree, file by file; a restore that would be refused fails
+ * there.  That check is advice: edits may follow it.  At unmount what is
+ * staged then is built and checked again, on its own, and, if it goes
+ * through, renamed over the empty database; if not, the database stays
+ * empty, the reason is logged and the daemon exits 1.
  *
  * MOUNT/.last_error answers as in the ordinary mount; a backup of the
  * live tree carries one, and writing it over is accepted and dropped.
  */
 #include "fs.h"
 #include "lasterr.h"
+#include "request.h"
 #include "restore.h"
 #include "tree.h"
+#include "../store/store.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -28,17 +32,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #define BUCKETS 4096
 #define FILE_MAX (256 * 1024)              /* one staged file at the most */
-#define STAGED_MAX (1024L * 1024 * 1024)   /* all staged bytes */
-#define ENTRIES_MAX (4L * 1024 * 1024)
+#define ALLOC_OVERHEAD 16                  /* malloc's header and rounding */
 
 int fs_restore_failed;
+size_t fs_restore_max = FS_RESTORE_MAX_DEFAULT;
 
 struct entry {
 	char *path;               /* absolute: "/environments/prod" */
@@ -50,7 +53,12 @@ struct entry {
 };
 
 static struct entry *table[BUCKETS];
-static long nentries, staged;
+static long nentries;
+/* The memory the staged tree holds, counted as allocated: each entry, its
+ * path and its data's allocation (not its length), with malloc's
+ * overhead; every way of growing it (create, mkdir, symlink, write,
+ * truncate, rename) counts against fs_restore_max. */
+static size_t held;
 static int64_t root_mtime;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -75,6 +83,84 @@ static int refused(const char *op, const char *path, int err)
 	if (err < 0)
 		lasterr_record(fuse_get_context()->uid, op, path, err, why);
 	return err;
+}
+
+/* -- who may change it -------------------------------------------------- */
+
+#define GROUPS_INLINE 64
+
+/* Whether the caller is in group `gid`, by its primary group or another. */
+static int caller_in_group(gid_t gid)
+{
+	gid_t inline_groups[GROUPS_INLINE], *groups = inline_groups;
+	int cap = GROUPS_INLINE, n, in = 0;
+
+	if (gid == (gid_t)-1)
+		return 0;
+	if (fuse_get_context()->gid == gid)
+		return 1;
+	n = fuse_getgroups(cap, groups);
+	if (n > cap) {
+		cap = n;
+		groups = calloc((size_t)cap, sizeof(*groups));
+		n = groups ? fuse_getgroups(cap, groups) : 0;
+	}
+	for (int i = 0; i < n && i < cap; i++)
+		in |= groups[i] == gid;
+	if (groups != inline_groups)
+		free(groups);
+	return in;
+}
+
+/* The roles of the live tree hold here too, with or without
+ * default_permissions: root, the daemon's user and the -o admin_gid
+ * group change what is staged and read what only they may read (the
+ * 0600 secrets, secret.toml and service_account); anyone else reads the
+ * rest. */
+static int may_change(void)
+{
+	uid_t uid = fuse_get_context()->uid;
+
+	return uid == 0 || uid == fs_ctx()->uid ||
+		caller_in_group(fs_access.admin_gid);
+}
+
+/* Refuses `op` to a caller who may not change the restore: `err`, with
+ * the reason for .last_error and the log. */
+static int denied(const char *op, const char *path, int err)
+{
+	fs_errclear();
+	model_errclear();
+	if (fs_access.admin_gid != (gid_t)-1)
+		fs_fail(err, "only root, uid %u (the daemon's user) and group %u"
+				" may change a restore", (unsigned)fs_ctx()->uid,
+				(unsigned)fs_access.admin_gid);
+	else
+		fs_fail(err, "only root and uid %u (the daemon's user) may"
+				" change a restore", (unsigned)fs_ctx()->uid);
+	return refused(op, path, err);
+}
+
+/* What an allocation of `n` bytes holds; nothing for none. */
+static size_t alloc_cost(size_t n)
+{
+	return n ? n + ALLOC_OVERHEAD : 0;
+}
+
+/* What an entry with a path of `pathlen` bytes holds, its data aside. */
+static size_t entry_cost(size_t pathlen)
+{
+	return alloc_cost(sizeof(struct entry)) + alloc_cost(pathlen + 1);
+}
+
+/* Room for `more` bytes more in the staged tree: 0, or -ENOSPC. */
+static int reserve(size_t more)
+{
+	if (more <= fs_restore_max && held <= fs_restore_max - more)
+		return 0;
+	return fs_fail(-ENOSPC, "a restore stages at most %zu MiB in memory"
+			" (entries, names and data as allocated; -o"
+			" restore_max=MIB)", fs_restore_max >> 20);
 }
 
 static unsigned bucket(const char *path)
@@ -125,9 +211,8 @@ static int add(const char *path, char type, mode_t mode, struct entry **out)
 		return ret;
 	if ((ret = model_restore_path(path + 1, type)) < 0)
 		return ret;
-	if (nentries >= ENTRIES_MAX)
-		return fs_fail(-ENOSPC, "a restore holds at most %ld entries",
-				ENTRIES_MAX);
+	if ((ret = reserve(entry_cost(strlen(path)))))
+		return ret;
 	e = calloc(1, sizeof(*e));
 	if (!e || !(e->path = strdup(path))) {
 		free(e);
@@ -140,23 +225,63 @@ static int add(const char *path, char type, mode_t mode, struct entry **out)
 	e->next = table[bucket(path)];
 	table[bucket(path)] = e;
 	nentries++;
+	held += entry_cost(strlen(path));
 	if (out)
 		*out = e;
 	return 0;
 }
 
-static void drop(struct entry *e)
+/* Takes `e` out of its bucket. */
+static void unhash(struct entry *e)
 {
 	struct entry **pp = &table[bucket(e->path)];
 
 	while (*pp != e)
 		pp = &(*pp)->next;
 	*pp = e->next;
-	staged -= (long)e->data.len;
+}
+
+static void drop(struct entry *e)
+{
+	unhash(e);
 	nentries--;
+	held -= entry_cost(strlen(e->path)) + alloc_cost(e->data.alloc);
 	buf_release(&e->data);
 	free(e->path);
 	free(e);
+}
+
+/* Writes `len` bytes at `off` into a staged file or link, counting what
+ * its data grows by. */
+static int put(struct entry *e, size_t off, const void *data, size_t len)
+{
+	size_t before = alloc_cost(e->data.alloc), after;
+	int ret;
+
+	if (off > FILE_MAX || len > FILE_MAX - off)
+		return fs_fail(-EFBIG, "a file of a backup is at most %d bytes",
+				FILE_MAX);
+	after = alloc_cost(buf_alloc_for(&e->data, off + len));
+	if (after > before && (ret = reserve(after - before)))
+		return ret;
+	ret = buf_put(&e->data, off, data, len);
+	held = held - before + alloc_cost(e->data.alloc);
+	return ret;
+}
+
+/* Cuts a staged file to `len` bytes, giving back what it no longer needs. */
+static int cut(struct entry *e, size_t len)
+{
+	struct buf b;
+	int ret = 0;
+
+	buf_init(&b, FILE_MAX);
+	if (len && (ret = buf_add(&b, e->data.data, len)))
+		return ret;
+	held = held - alloc_cost(e->data.alloc) + alloc_cost(b.alloc);
+	buf_release(&e->data);
+	e->data = b;
+	return 0;
 }
 
 /* Whether the directory `path` has an entry in it. */
@@ -279,14 +404,15 @@ static int build(struct fs *fs, int keep)
 	struct model_config cfg = fs->cfg;
 	struct model_restore_entry *ents;
 	struct model *m = NULL;
-	char tmp[PATH_MAX], key[PATH_MAX], side[PATH_MAX + 8];
+	char tmp[PATH_MAX], key[PATH_MAX];
 	long n = 0;
 	int ret;
 
 	fs_errclear();
 	model_errclear();
-	snprintf(tmp, sizeof(tmp), "%s.restore", fs->db);
 	snprintf(key, sizeof(key), "%s.key", fs->db);
+	if ((ret = store_restore_scratch(fs->db, tmp, sizeof(tmp))))
+		return fs_fail(ret, "restore: %s", store_errmsg());
 	ents = calloc((size_t)nentries + 1, sizeof(*ents));
 	if (!ents)
 		return -ENOMEM;
@@ -295,9 +421,12 @@ static int build(struct fs *fs, int keep)
 			ents[n++] = (struct model_restore_entry){ e->path + 1,
 				e->type, e->data.data ? e->data.data : "",
 				e->data.len, e->mtime_ns };
-	unlink(tmp);
 	cfg.key_path = key;
 	cfg.flush_interval_ns = -1;
+	/* The tree's handlers keep what they read per thread, by model,
+	 * until a request ends (request.h); no request brackets a build, and
+	 * a new model may take the address of the last one: read afresh. */
+	request_forget();
 	ret = model_open(&m, tmp, &cfg);
 	if (!ret)
 		ret = model_restore_apply(m, ents, (size_t)n);
@@ -307,22 +436,12 @@ static int build(struct fs *fs, int keep)
 		ret = walk_dir(m, "/environments");
 	if (!ret)
 		ret = walk_dir(m, "/projects");
+	request_forget();
 	model_close(m);
 	free(ents);
-	/* a -wal or -shm left beside the empty database would be taken for
-	 * the build's */
-	for (int i = 0; !ret && keep && i < 2; i++) {
-		snprintf(side, sizeof(side), "%s-%s", fs->db, i ? "shm" : "wal");
-		unlink(side);
-	}
-	if (!ret && keep && rename(tmp, fs->db))
-		ret = fs_fail(-errno, "restore: cannot rename %s: %s", tmp,
-				strerror(errno));
-	unlink(tmp);
-	snprintf(side, sizeof(side), "%s-wal", tmp);
-	unlink(side);
-	snprintf(side, sizeof(side), "%s-shm", tmp);
-	unlink(side);
+	if (!ret && keep && (ret = store_restore_commit(fs->db)))
+		ret = fs_fail(ret, "restore: %s", store_errmsg());
+	store_restore_discard(fs->db);
 	return ret;
 }
 
@@ -348,6 +467,12 @@ static void entry_stat(const struct entry *e, struct stat *st)
 	st->st_nlink = S_ISDIR(st->st_mode) ? 2 : 1;
 	st->st_uid = fs->uid;
 	st->st_gid = fs->gid;
+	/* the admin group has the owner's rights, as in the live tree, so
+	 * that default_permissions lets it do what may_change() does */
+	if (fs_access.admin_gid != (gid_t)-1 && !S_ISLNK(st->st_mode)) {
+		st->st_gid = fs_access.admin_gid;
+		st->st_mode |= (st->st_mode & 0700) >> 3;
+	}
 	st->st_size = e && e->type != 'd' ? (off_t)e->data.len : 0;
 	st->st_blksize = 4096;
 	st->st_blocks = (st->st_size + 511) / 512;
@@ -414,6 +539,8 @@ static int op_mkdir(const char *path, mode_t mode)
 {
 	int ret;
 
+	if (!may_change())
+		return denied("mkdir", path, -EACCES);
 	pthread_mutex_lock(&lock);
 	ret = add(path, 'd', mode, NULL);
 	pthread_mutex_unlock(&lock);
@@ -424,6 +551,8 @@ static int op_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 {
 	int ret;
 
+	if (!may_change())
+		return denied("create", path, -EACCES);
 	if (is_last_error(path)) {
 		last_error_gone = 0;
 		return 0;
@@ -440,9 +569,11 @@ static int op_symlink(const char *target, const char *path)
 	struct entry *e = NULL;
 	int ret;
 
+	if (!may_change())
+		return denied("symlink", path, -EACCES);
 	pthread_mutex_lock(&lock);
 	ret = add(path, 'l', 0777, &e);
-	if (!ret && (ret = buf_add(&e->data, target, strlen(target))))
+	if (!ret && (ret = put(e, 0, target, strlen(target))))
 		drop(e);
 	pthread_mutex_unlock(&lock);
 	return refused("symlink", path, ret);
@@ -473,13 +604,24 @@ static int find_file(const char *path, struct entry **out)
 static int op_open(const char *path, struct fuse_file_info *fi)
 {
 	struct entry *e;
-	int ret;
+	int ret, writing = (fi->flags & O_ACCMODE) != O_RDONLY;
 
 	if (is_last_error(path))
-		return (fi->flags & O_ACCMODE) == O_RDONLY ? 0 : -EACCES;
+		return writing ? -EACCES : 0;
+	if (writing && !may_change())
+		return denied("open", path, -EACCES);
+	fs_errclear();
+	model_errclear();
 	pthread_mutex_lock(&lock);
 	ret = find_file(path, &e);
+	/* key material stays the admins' whatever mode the tool gave it */
+	if (!ret && (!(e->mode & 0004) || model_restore_secret(path + 1)) &&
+	    !may_change())
+		ret = fs_fail(-EACCES, "%s is read by root, the daemon's user"
+				" and the admin group only", path + 1);
 	pthread_mutex_unlock(&lock);
+	if (ret == -EACCES)
+		return refused("open", path, ret);
 	fi->direct_io = 1;
 	return ret;
 }
@@ -512,10 +654,11 @@ static int op_write(const char *path, const char *data, size_t size,
 		off_t off, struct fuse_file_info *fi)
 {
 	struct entry *e;
-	size_t before;
 	int ret;
 
 	(void)fi;
+	if (!may_change())
+		return denied("write", path, -EACCES);
 	if (is_last_error(path))
 		return (int)size;
 	fs_errclear();
@@ -523,18 +666,8 @@ static int op_write(const char *path, const char *data, size_t size,
 	e = find(path);
 	if (!e || e->type != 'f' || off < 0)
 		ret = e ? -EINVAL : -ENOENT;
-	else if (staged + (long)size > STAGED_MAX)
-		ret = fs_fail(-ENOSPC, "a restore stages at most %ld bytes",
-				STAGED_MAX);
-	else {
-		before = e->data.len;
-		ret = buf_put(&e->data, (size_t)off, data, size);
-		if (ret == -EFBIG)
-			ret = fs_fail(-EFBIG, "a file of a backup is at most"
-					" %d bytes", FILE_MAX);
-		staged += (long)e->data.len - (long)before;
+	else if (!(ret = put(e, (size_t)off, data, size)))
 		e->mtime_ns = now_ns();
-	}
 	pthread_mutex_unlock(&lock);
 	return ret ? refused("write", path, ret) : (int)size;
 }
@@ -571,25 +704,23 @@ static int op_truncate(const char *path, off_t size,
 	int ret = 0;
 
 	(void)fi;
+	if (!may_change())
+		return denied("truncate", path, -EACCES);
 	if (is_last_error(path))
 		return 0;
+	fs_errclear();
 	pthread_mutex_lock(&lock);
 	e = find(path);
 	if (!e || e->type != 'f')
 		ret = e ? -EINVAL : -ENOENT;
-	else if (size < 0 || size > FILE_MAX)
-		ret = -EFBIG;
-	else if ((size_t)size <= e->data.len) {
-		staged -= (long)(e->data.len - (size_t)size);
-		e->data.len = (size_t)size;
-	} else {
-		size_t before = e->data.len;
-
-		ret = buf_put(&e->data, (size_t)size, "", 0);
-		staged += (long)(e->data.len - before);
-	}
+	else if (size < 0)
+		ret = -EINVAL;
+	else if ((size_t)size < e->data.len)
+		ret = cut(e, (size_t)size);
+	else if ((size_t)size > e->data.len)
+		ret = put(e, (size_t)size, "", 0);
 	pthread_mutex_unlock(&lock);
-	return ret;
+	return refused("truncate", path, ret);
 }
 
 static int op_unlink(const char *path)
@@ -597,6 +728,8 @@ static int op_unlink(const char *path)
 	struct entry *e;
 	int ret = 0;
 
+	if (!may_change())
+		return denied("unlink", path, -EACCES);
 	if (is_last_error(path) && !last_error_gone) {
 		last_error_gone = 1;
 		return 0;
@@ -613,6 +746,8 @@ static int op_rmdir(const char *path)
 	struct entry *e;
 	int ret = 0;
 
+	if (!may_change())
+		return denied("rmdir", path, -EACCES);
 	pthread_mutex_lock(&lock);
 	e = find(path);
 	if (!e)
@@ -631,9 +766,13 @@ static int op_rmdir(const char *path)
  * checked under its new name, and refused as a close would be. */
 static int op_rename(const char *from, const char *to, unsigned int flags)
 {
-	struct entry *e, *old, *moved = NULL;
+	struct entry *e, *old;
+	size_t grow, freed;
+	char *copy = NULL;
 	int ret;
 
+	if (!may_change())
+		return denied("rename", from, -EACCES);
 	fs_errclear();
 	model_errclear();
 	pthread_mutex_lock(&lock);
@@ -641,22 +780,36 @@ static int op_rename(const char *from, const char *to, unsigned int flags)
 	old = find(to);
 	if (!e)
 		ret = -ENOENT;
+	else if (e == old)
+		ret = 0;
 	else if (e->type == 'd' || (old && old->type == 'd'))
 		ret = fs_fail(-EPERM, "directories are not renamed in a"
 				" restore");
 	else if (old && flags)
 		ret = -EEXIST;
+	else if ((ret = parent_ok(to)))
+		;
 	else if ((ret = model_restore_path(to + 1, e->type)) >= 0 &&
 		 (e->type != 'f' || !(ret = model_restore_check(to + 1,
 			e->data.data ? e->data.data : "", e->data.len)))) {
-		if (old)
-			drop(old);
-		ret = add(to, e->type, e->mode, &moved);
+		/* the entry moves: only its path's length changes what the
+		 * tree holds, less what it replaces */
+		grow = strlen(to) > strlen(from) ? strlen(to) - strlen(from) : 0;
+		freed = old ? entry_cost(strlen(to)) +
+			alloc_cost(old->data.alloc) : 0;
+		ret = grow > freed ? reserve(grow - freed) : 0;
+		if (!ret && !(copy = strdup(to)))
+			ret = -ENOMEM;
 		if (!ret) {
-			moved->data = e->data;
-			moved->mtime_ns = e->mtime_ns;
-			buf_init(&e->data, FILE_MAX);
-			drop(e);
+			if (old)
+				drop(old);
+			unhash(e);
+			held = held - entry_cost(strlen(e->path)) +
+				entry_cost(strlen(copy));
+			free(e->path);
+			e->path = copy;
+			e->next = table[bucket(copy)];
+			table[bucket(copy)] = e;
 		}
 	}
 	pthread_mutex_unlock(&lock);
@@ -675,6 +828,8 @@ static int op_utimens(const char *path, const struct timespec tv[2],
 	(void)fi;
 	if (tv && tv[1].tv_nsec != UTIME_NOW && tv[1].tv_nsec != UTIME_OMIT)
 		t = (int64_t)tv[1].tv_sec * 1000000000LL + tv[1].tv_nsec;
+	if (!may_change())
+		return denied("utimens", path, -EACCES);
 	if (is_last_error(path))
 		return 0;
 	pthread_mutex_lock(&lock);
@@ -697,6 +852,8 @@ static int op_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
 	struct entry *e;
 
 	(void)fi;
+	if (!may_change())
+		return denied("chmod", path, -EPERM);
 	pthread_mutex_lock(&lock);
 	if ((e = find(path)) && e->type != 'l')
 		e->mode = mode & 07777;
@@ -707,11 +864,10 @@ static int op_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
 static int op_chown(const char *path, uid_t uid, gid_t gid,
 		struct fuse_file_info *fi)
 {
-	(void)path;
 	(void)uid;
 	(void)gid;
 	(void)fi;
-	return 0;
+	return may_change() ? 0 : denied("chown", path, -EPERM);
 }
 
 static int op_statfs(const char *path, struct statvfs *st)
@@ -733,12 +889,9 @@ static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 }
 
 /* Unmounting: the restore becomes the database, or nothing does. */
-static int lock_path(const char *db, char *out, size_t cap);
-
 static void op_destroy(void *data)
 {
 	struct fs *fs = data;
-	char path[PATH_MAX];
 	int ret;
 
 	pthread_mutex_lock(&lock);
@@ -756,48 +909,6 @@ static void op_destroy(void *data)
 		while (table[b])
 			drop(table[b]);
 	pthread_mutex_unlock(&lock);
-	if (!lock_path(fs->db, path, sizeof(path)))
-		unlink(path);
-}
-
-/* DB.restore-lock: held by a restore daemon until it has committed. */
-static int lock_path(const char *db, char *out, size_t cap)
-{
-	return snprintf(out, cap, "%s.restore-lock", db) < (int)cap ? 0 :
-		-ENAMETOOLONG;
-}
-
-int fs_restore_lock(const char *db)
-{
-	char path[PATH_MAX];
-	int fd;
-
-	if (lock_path(db, path, sizeof(path)))
-		return -ENAMETOOLONG;
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	if (flock(fd, LOCK_EX | LOCK_NB)) {
-		close(fd);
-		return -EBUSY;
-	}
-	return 0;       /* the descriptor stays open, and locked, until exit */
-}
-
-void fs_restore_wait(const char *db)
-{
-	char path[PATH_MAX];
-	int fd;
-
-	if (lock_path(db, path, sizeof(path)) ||
-	    (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return;
-	if (flock(fd, LOCK_SH | LOCK_NB)) {
-		fprintf(stderr, "runtimefs: a restore into %s is going on;"
-				" waiting for it to finish\n", db);
-		flock(fd, LOCK_SH);
-	}
-	close(fd);
 }
 
 const struct fuse_operations fs_restore_operations = {

@@ -13,17 +13,14 @@
 /* The operations to mount with -o restore, on an empty database. */
 extern const struct fuse_operations fs_restore_operations;
 
+/* The most memory the staged tree may hold, in bytes, counted as
+ * allocated (entries, their names, their data): -o restore_max=MIB.
+ * Anything that would pass it is refused with ENOSPC. */
+#define FS_RESTORE_MAX_DEFAULT ((size_t)1024 << 20)
+extern size_t fs_restore_max;
+
 /* Set at unmount when the restore was refused (the database stayed
  * empty): the daemon then exits 1. */
 extern int fs_restore_failed;
-
-/* A restore holds DB.restore-lock from before it mounts until it has
- * committed (or given up) at unmount, so that a mount of the same
- * database started meanwhile waits for it rather than opening the empty
- * database.  fs_restore_lock() takes it for the daemon's lifetime
- * (-EBUSY: another restore has it); fs_restore_wait() waits for it to
- * be free. */
-int fs_restore_lock(const char *db);
-void fs_restore_wait(const char *db);
 
 #endif

@@ -75,9 +75,12 @@ int model_open(struct model **out, const char *db,
 	}
 	if (m->cfg.offline_after_ns <= 0)
 		m->cfg.offline_after_ns = DEFAULT_OFFLINE_AFTER_NS;
-	ret = open_key(m, db);
-	if (!ret && (ret = store_open(&m->store, db)))
+	/* the database first: a start that fails leaves no key file, and
+	 * the key is checked against what the database holds sealed */
+	if ((ret = store_open(&m->store, db)))
 		ret = model_fail_store(ret);
+	else if ((ret = open_key(m, db)))
+		store_close(m->store);
 	if (ret) {
 		sodium_memzero(m->key, sizeof(m->key));
 		free(m->db);

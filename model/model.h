@@ -437,6 +437,9 @@ struct model_restore_entry {
  * '.', the temporary files of cp and rsync); -EPERM or -EINVAL, with the
  * reason, when it cannot be part of a runtimefs tree. */
 int model_restore_path(const char *path, char type);
+/* Whether the file `path` of a backup holds key material (a secret's
+ * snippet, secret.toml, service_account): 1 or 0. */
+int model_restore_secret(const char *path);
 /* Checks the bytes of one file of a backup on their own (a value's form,
  * a version's JSON and number, a secret's snippet): 0 or -EINVAL. */
 int model_restore_check(const char *path, const char *data, size_t len);

@@ -75,9 +75,11 @@ int model_end(struct model *m, int ret);
 /* Fills `out` with a random (version 4) UUID. */
 void model_uuid(char out[MODEL_UUID_LEN]);
 
-/* Key material at rest (seal.c).  model_seal_init() reads the key file at
- * `key_path`, creating it (0600) if missing; NULL gives a key in memory
- * only.  model_seal() writes nonce + ciphertext + MAC to `out`
+/* Key material at rest (seal.c).  model_seal_init(), once the store is
+ * open, reads the key file at `key_path` and checks that it opens what
+ * the store holds sealed (-EKEYREJECTED when not); a missing one is
+ * created (0600) only when the store holds nothing sealed (else
+ * -ENOKEY); NULL gives a key in memory only.  model_seal() writes nonce + ciphertext + MAC to `out`
  * (MODEL_SEAL_OVERHEAD more bytes than `len`); model_unseal() reverses it,
  * -EIO when the value was not sealed with this key. */
 #define MODEL_SEAL_OVERHEAD \

@@ -241,6 +241,17 @@ int model_restore_path(const char *path, char type)
 	return classify(path, type, &rp);
 }
 
+int model_restore_secret(const char *path)
+{
+	struct restore_path rp;
+
+	if (classify(path, 'f', &rp))
+		return 0;
+	return rp.kind == RK_SECRET || rp.kind == RK_INTEGRATION_SECRET ||
+		(rp.kind == RK_ATTR && (!strcmp(rp.leaf, "secret.toml") ||
+			!strcmp(rp.leaf, "service_account")));
+}
+
 /* -- values ------------------------------------------------------------ */
 
 static int blank(char c)

@@ -7,6 +7,8 @@
  * copy of the database alone therefore holds no usable secret; the
  * daemon can still recover the raw secret when it must (to show a service
  * account, or to verify HS256-signed tokens, which need the shared key).
+ * A key file is made only for a database that holds nothing sealed; for
+ * one that does, the key must be there and open what it holds.
  */
 #include "model_int.h"
 
@@ -19,35 +21,41 @@
 #include <unistd.h>
 #include <sodium.h>
 
+#define SAMPLE_MAX 4096           /* a sealed value, an image password's too */
+
+/* The key from `fd`: a regular file of exactly the key's length that
+ * only its owner may read or write. */
 static int read_key(int fd, unsigned char *key, const char *path)
 {
-	ssize_t n = read(fd, key, crypto_secretbox_KEYBYTES);
+	struct stat st;
+	ssize_t n;
 
+	if (fstat(fd, &st))
+		return model_fail(-errno, "key file %s: %s", path,
+				strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return model_fail(-EINVAL, "key file %s is not a file", path);
+	if (st.st_mode & 066)
+		return model_fail(-EACCES, "key file %s may be read or written"
+				" by group or others (mode %04o): chmod 600 %s",
+				path, (unsigned)(st.st_mode & 07777), path);
+	if (st.st_size != crypto_secretbox_KEYBYTES)
+		return model_fail(-EINVAL, "key file %s is %lld bytes long; a"
+				" key file holds exactly %d bytes", path,
+				(long long)st.st_size,
+				crypto_secretbox_KEYBYTES);
+	n = read(fd, key, crypto_secretbox_KEYBYTES);
 	if (n != crypto_secretbox_KEYBYTES)
-		return model_fail(-EIO, "key file %s is not %d bytes long",
-				path, crypto_secretbox_KEYBYTES);
+		return model_fail(-EIO, "key file %s cannot be read", path);
 	return 0;
 }
 
-int model_seal_init(struct model *m, const char *key_path)
+/* A new key file, made only for a database that holds nothing sealed. */
+static int create_key(struct model *m, const char *key_path)
 {
-	int fd, ret;
+	int fd = open(key_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	int ret;
 
-	if (!key_path) {
-		/* an in-memory database gets a key that dies with it */
-		randombytes_buf(m->key, sizeof(m->key));
-		return 0;
-	}
-	fd = open(key_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd >= 0) {
-		ret = read_key(fd, m->key, key_path);
-		close(fd);
-		return ret;
-	}
-	if (errno != ENOENT)
-		return model_fail(-errno, "key file %s: %s", key_path,
-				strerror(errno));
-	fd = open(key_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return model_fail(-errno, "cannot create key file %s: %s",
 				key_path, strerror(errno));
@@ -61,6 +69,47 @@ int model_seal_init(struct model *m, const char *key_path)
 	}
 	close(fd);
 	return 0;
+}
+
+int model_seal_init(struct model *m, const char *key_path)
+{
+	unsigned char sample[SAMPLE_MAX], plain[SAMPLE_MAX];
+	size_t len = 0, n;
+	int fd, ret, sealed;
+
+	if (!key_path) {
+		/* an in-memory database gets a key that dies with it */
+		randombytes_buf(m->key, sizeof(m->key));
+		return 0;
+	}
+	/* what the database holds sealed must open with the key: a key
+	 * file replaced or lost would make every secret read as nothing */
+	sealed = store_sealed_sample(m->store, sample, sizeof(sample), &len);
+	if (sealed && sealed != -ENOENT)
+		return model_fail_store(sealed);
+	fd = open(key_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 && errno != ENOENT)
+		return model_fail(-errno, "key file %s: %s", key_path,
+				strerror(errno));
+	if (fd < 0 && !sealed)
+		return model_fail(-ENOKEY, "key file %s is missing, and %s"
+				" holds secrets sealed with it: put that key"
+				" file back (a new one would open none of"
+				" them)", key_path, m->db);
+	if (fd < 0)
+		return create_key(m, key_path);
+	ret = read_key(fd, m->key, key_path);
+	close(fd);
+	if (!ret && !sealed && model_unseal(m, sample, len, plain,
+			sizeof(plain), &n))
+		ret = model_fail(-EKEYREJECTED, "key file %s does not open the"
+				" secrets sealed in %s: it is not the key"
+				" that sealed them; put that key file back",
+				key_path, m->db);
+	sodium_memzero(plain, sizeof(plain));
+	if (ret)
+		sodium_memzero(m->key, sizeof(m->key));
+	return ret;
 }
 
 int model_seal(struct model *m, const void *plain, size_t len,

@@ -158,9 +158,63 @@ typedef int (*store_version_cb)(void *ctx, const struct store_version *v);
 typedef int (*store_endpoint_cb)(void *ctx, const struct store_endpoint *e);
 typedef int (*store_secret_cb)(void *ctx, const struct store_secret *sec);
 
-/* Opens (creating if need be) the database at `path` (":memory:" works),
- * turns on WAL and foreign keys, and migrates the schema to the current
- * version.  Refuses a database written by a newer runtimefs. */
+/* -- claiming the database --------------------------------------------- */
+
+/* A daemon claims its database for its whole life, so that no second
+ * daemon serves it: two would each serve the other's changes late, and a
+ * restore would put a new file in place under a live daemon.  The SQLite
+ * backend keeps DB.lock beside the database (never renamed nor removed),
+ * flock()ed by the daemon and holding its pid: flock and not fcntl,
+ * because SQLite's own POSIX locks on the database go with any close()
+ * of it, and an flock belongs to the open file, so that it survives the
+ * fork() of a daemon going to the background.  A restore (-o restore)
+ * also holds DB.restore-lock from its mount until it has committed or
+ * given up; one that was killed leaves it behind, with DB.restore, the
+ * database it was building. */
+struct store_claim;
+
+#define STORE_CLAIM_RESTORE 1   /* to restore into it: see store_restore_*() */
+#define STORE_CLAIM_WAIT 2      /* wait while a restore into it goes on */
+
+/* Claims the database at `db` for this process: 0; -EBUSY when another
+ * daemon serves it (store_errmsg() gives its pid); -EINPROGRESS when a
+ * restore into it is going on and `flags` has no STORE_CLAIM_WAIT (with
+ * it, the call returns once that restore has committed or given up, and
+ * the claim is taken with no moment between the two); -EISDIR when `db`
+ * is not a file; another -errno when the lock file cannot be made. */
+int store_claim(struct store_claim **out, const char *db, int flags)
+	__attribute__((warn_unused_result));
+/* Records the calling process as the holder: call it after fork() (the
+ * lock goes to the child, the pid must too). */
+void store_claim_refresh(struct store_claim *c);
+/* A warning about the database for the operator (a mode that lets group
+ * or others read it), or NULL. */
+const char *store_claim_warning(const struct store_claim *c);
+/* 1 when a restore into the database was interrupted before it committed
+ * or gave up (a crash, kill -9): its files are still beside the database. */
+int store_claim_interrupted(const struct store_claim *c);
+/* Removes what a restore keeps beside the database: once it has committed
+ * or given up, or when the database shows that an interrupted one had
+ * committed. */
+void store_claim_restore_done(struct store_claim *c);
+/* Gives the claim up (NULL is a no-op); so does the process's exit. */
+void store_claim_release(struct store_claim *c);
+
+/* A restore builds a whole new database beside `db` (DB.restore) and puts
+ * it in db's place at the end.  store_restore_scratch() removes what an
+ * earlier build left there (one killed half-way leaves DB.restore, its
+ * -wal and -shm) and gives the path to build at; store_restore_commit()
+ * puts that database in db's place, whole (a rename, made durable):
+ * killed before it, db is as it was; store_restore_discard() removes
+ * it. */
+int store_restore_scratch(const char *db, char *path, size_t cap);
+int store_restore_commit(const char *db);
+void store_restore_discard(const char *db);
+
+/* Opens (creating if need be, mode 0600, so that its -wal and -shm are
+ * too) the database at `path` (":memory:" works), turns on WAL and
+ * foreign keys, and migrates the schema to the current version.  Refuses
+ * a database written by a newer runtimefs. */
 int store_open(struct store **out, const char *path);
 
 /* Opens a copy made by store_snapshot_into() for reading only: it is
@@ -169,7 +223,8 @@ int store_open_readonly(struct store **out, const char *path);
 
 /* Writes a consistent copy of the whole database to `path`, which must not
  * exist (SQLite's VACUUM INTO: a point-in-time copy, taken inside one read
- * transaction, in rollback-journal mode so that readers leave it as it is). */
+ * transaction, in rollback-journal mode so that readers leave it as it is);
+ * mode 0600, as the database's. */
 int store_snapshot_into(struct store *s, const char *path);
 
 /* Closes the handle; NULL is a no-op. */
@@ -318,6 +373,13 @@ int store_endpoint_list(struct store *s, int64_t runtime_id,
 /* Number of endpoints of the runtime that serve `version`. */
 int store_endpoint_serving(struct store *s, int64_t runtime_id,
 		int64_t version, int64_t *count);
+
+/* One sealed value the database holds, whichever comes first (a
+ * secret, a service account's secret, an image password), into `out`:
+ * 0; -ENOENT when it holds none; -EOVERFLOW when it is longer than
+ * `cap`.  Enough to tell whether a key file is the one that sealed them. */
+int store_sealed_sample(struct store *s, unsigned char *out, size_t cap,
+		size_t *len);
 
 /* The service account of a runtime: put inserts or replaces it. */
 int store_service_account_put(struct store *s,

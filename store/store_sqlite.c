@@ -13,10 +13,16 @@
 #include "store.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 #include <sqlite3.h>
 #ifdef STORE_FAULTS
 #include <pthread.h>
@@ -156,7 +162,7 @@ enum stmt {
 	S_SA_PUT, S_SA_GET,
 	S_RUNTIME_REPORT, S_RUNTIME_HEARTBEAT, S_RUNTIME_SET_REVOKED,
 	S_SECRET_INSERT, S_SECRET_GET, S_SECRET_GET_KEY, S_SECRET_DELETE,
-	S_SECRET_BIND, S_SECRET_LIST,
+	S_SECRET_BIND, S_SECRET_LIST, S_SEALED_SAMPLE,
 	S_COUNT
 };
 
@@ -274,6 +280,10 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_SECRET_LIST] = "SELECT " SECRET_COLUMNS SECRET_FROM
 		" WHERE s.env_id = ?1 AND s.runtime_id IS NULL"
 		" AND (?2 = 0 OR s.integration_id = ?2) ORDER BY s.name",
+	[S_SEALED_SAMPLE] = "SELECT sealed FROM secret"
+		" UNION ALL SELECT secret FROM service_account"
+		" UNION ALL SELECT image_password FROM version"
+		" WHERE image_password IS NOT NULL LIMIT 1",
 };
 
 struct store {
@@ -545,6 +555,19 @@ static int migrate(struct store *s)
 	return 0;
 }
 
+/* Makes the file `path`, empty, readable by its owner only, unless it
+ * exists: SQLite would make it 0644, and its -wal and -shm after it,
+ * and a database holds sealed secrets.  Failures are left to SQLite to
+ * report. */
+static void create_private(const char *path)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+			0600);
+
+	if (fd >= 0)
+		close(fd);
+}
+
 /* Opens `path` with SQLite `flags`; `pragmas` run before the migration. */
 static int open_db(struct store **out, const char *path, int flags,
 		const char *pragmas)
@@ -555,6 +578,8 @@ static int open_db(struct store **out, const char *path, int flags,
 	*out = NULL;
 	if (!s)
 		return fail(-ENOMEM, "out of memory");
+	if ((flags & SQLITE_OPEN_CREATE) && strcmp(path, ":memory:"))
+		create_private(path);
 	if (sqlite3_open_v2(path, &s->db, flags | SQLITE_OPEN_NOMUTEX, NULL)
 			!= SQLITE_OK) {
 		ret = fail(-EIO, "open %s: %s", path, s->db ?
@@ -626,6 +651,7 @@ int store_snapshot_into(struct store *s, const char *path)
 	if (sqlite3_prepare_v2(s->db, "VACUUM INTO ?1", -1, &st, NULL)
 			!= SQLITE_OK)
 		return fail_sqlite(s, sqlite3_errcode(s->db), "snapshot");
+	create_private(path);   /* VACUUM INTO takes an empty file */
 	sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
 	ret = sqlite3_step(st);
 	sqlite3_finalize(st);
@@ -1352,6 +1378,31 @@ int store_service_account_get(struct store *s, int64_t runtime_id,
 	return ret;
 }
 
+int store_sealed_sample(struct store *s, unsigned char *out, size_t cap,
+		size_t *len)
+{
+	sqlite3_stmt *st = stmt(s, S_SEALED_SAMPLE);
+	int rc, n, ret = 0;
+
+	if (!st)
+		return -EIO;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		n = sqlite3_column_bytes(st, 0);
+		if (n < 0 || (size_t)n > cap)
+			ret = fail(-EOVERFLOW, "a sealed value of %d bytes", n);
+		else if (n > 0)
+			memcpy(out, sqlite3_column_blob(st, 0), (size_t)n);
+		*len = n > 0 ? (size_t)n : 0;
+	} else if (rc == SQLITE_DONE) {
+		ret = fail(-ENOENT, "nothing sealed");
+	} else {
+		ret = fail_sqlite(s, rc, "sealed sample");
+	}
+	done(st);
+	return ret;
+}
+
 int store_runtime_report(struct store *s, const struct store_runtime *rt)
 {
 	sqlite3_stmt *st = stmt(s, S_RUNTIME_REPORT);
@@ -1522,4 +1573,303 @@ int store_secret_list(struct store *s, const struct store_secret_filter *f,
 		ret = fail_sqlite(s, rc, "list secrets");
 	done(st);
 	return ret;
+}
+
+/* -- claiming the database --------------------------------------------- */
+
+#define CLAIM_NAP_NS 10000000L    /* between two looks while waiting */
+#define CLAIM_UNSURE_MAX 300      /* looks at a holder that is changing */
+
+struct store_claim {
+	char *db;
+	int fd;                   /* DB.lock, flock()ed LOCK_EX; -1: none */
+	int restore_fd;           /* DB.restore-lock while restoring, or -1 */
+	int restoring;            /* claimed with STORE_CLAIM_RESTORE */
+	int interrupted;
+	char warning[PATH_MAX + 160];
+};
+
+/* `db` followed by `suffix`, the name of a file beside the database. */
+static int beside(char *out, size_t cap, const char *db, const char *suffix)
+{
+	if ((size_t)snprintf(out, cap, "%s%s", db, suffix) >= cap)
+		return fail(-ENAMETOOLONG, "database path %s is too long", db);
+	return 0;
+}
+
+static void nap(void)
+{
+	struct timespec ts = { 0, CLAIM_NAP_NS };
+
+	nanosleep(&ts, NULL);
+}
+
+/* Writes "PID serve|restore" over the lock file's line, at one width, so
+ * that a reader never sees half of two lines. */
+static void claim_write(struct store_claim *c)
+{
+	char line[32];
+	int n = snprintf(line, sizeof(line), "%-10ld %-7s\n", (long)getpid(),
+			c->restoring ? "restore" : "serve");
+
+	if (pwrite(c->fd, line, (size_t)n, 0) != n)
+		return;         /* only a message would lack the pid */
+}
+
+/* The holder the lock file names: its pid (0 when unknown), and whether
+ * it restores. */
+static long claim_holder(int fd, int *restoring)
+{
+	char line[32], mode[16] = "";
+	ssize_t n = pread(fd, line, sizeof(line) - 1, 0);
+	long pid = 0;
+
+	line[n > 0 ? n : 0] = '\0';
+	if (sscanf(line, "%ld %15s", &pid, mode) < 1 || pid <= 0)
+		pid = 0;
+	if (restoring)
+		*restoring = !strcmp(mode, "restore");
+	return pid;
+}
+
+static int claim_busy(struct store_claim *c)
+{
+	long pid = claim_holder(c->fd, NULL);
+
+	if (pid)
+		return fail(-EBUSY, "%s is already served by another runtimefs"
+				" (pid %ld)", c->db, pid);
+	return fail(-EBUSY, "%s is already served by another runtimefs",
+			c->db);
+}
+
+/* Whether a restore holds DB.restore-lock: 1; 0 when none does; 2 when
+ * none does but the lock file still names one (it is exiting, or the
+ * next holder has not written its line yet). */
+static int restore_going_on(struct store_claim *c, const char *marker)
+{
+	int fd = open(marker, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	int held = 0, restoring;
+
+	if (fd >= 0) {
+		held = flock(fd, LOCK_SH | LOCK_NB) != 0;
+		close(fd);
+	}
+	if (held)
+		return 1;
+	claim_holder(c->fd, &restoring);
+	return restoring ? 2 : 0;
+}
+
+/* Blocks until the restore holding DB.restore-lock lets it go. */
+static void restore_wait(const char *marker)
+{
+	int fd = open(marker, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+	if (fd < 0)
+		return;
+	while (flock(fd, LOCK_SH) && errno == EINTR)
+		;
+	close(fd);
+}
+
+/* A daemon serving the database: the lock, or the wait for a restore
+ * that holds it.  A restore gives DB.lock up before DB.restore-lock, so
+ * the waiter wakes to a free DB.lock, and whoever takes it first has it:
+ * nothing comes between the restore and the daemon that follows it. */
+static int claim_serve(struct store_claim *c, const char *marker, int wait)
+{
+	char scratch[PATH_MAX];
+	int unsure = 0, ret;
+
+	while (flock(c->fd, LOCK_EX | LOCK_NB)) {
+		if (errno != EWOULDBLOCK && errno != EINTR)
+			return fail(-errno, "cannot lock %s.lock: %s", c->db,
+					strerror(errno));
+		ret = restore_going_on(c, marker);
+		if (ret == 0 || (ret == 2 && ++unsure > CLAIM_UNSURE_MAX))
+			return claim_busy(c);
+		if (ret == 1 && !wait)
+			return fail(-EINPROGRESS, "a restore into %s is going"
+					" on", c->db);
+		if (ret == 1)
+			restore_wait(marker);
+		nap();
+	}
+	claim_write(c);
+	if ((ret = beside(scratch, sizeof(scratch), c->db, ".restore")))
+		return ret;
+	c->interrupted = !access(marker, F_OK) || !access(scratch, F_OK);
+	return 0;
+}
+
+/* A restore: DB.lock, then DB.restore-lock, which it keeps until it has
+ * committed or given up, and gives up after DB.lock. */
+static int claim_restore(struct store_claim *c, const char *marker)
+{
+	if (flock(c->fd, LOCK_EX | LOCK_NB))
+		return errno == EWOULDBLOCK ? claim_busy(c) :
+			fail(-errno, "cannot lock %s.lock: %s", c->db,
+					strerror(errno));
+	c->restoring = 1;
+	claim_write(c);         /* so that a daemon starting now waits */
+	c->restore_fd = open(marker, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+			0600);
+	if (c->restore_fd < 0)
+		return fail(-errno, "cannot make %s: %s", marker,
+				strerror(errno));
+	/* a daemon looking at it holds it shared for a moment only */
+	while (flock(c->restore_fd, LOCK_EX) && errno == EINTR)
+		;
+	return 0;
+}
+
+int store_claim(struct store_claim **out, const char *db, int flags)
+{
+	char lock[PATH_MAX], marker[PATH_MAX];
+	struct store_claim *c;
+	struct stat st;
+	int ret;
+
+	*out = NULL;
+	c = calloc(1, sizeof(*c));
+	if (!c || !(c->db = strdup(db))) {
+		free(c);
+		return fail(-ENOMEM, "out of memory");
+	}
+	c->fd = -1;
+	c->restore_fd = -1;
+	if (!strcmp(db, ":memory:")) {
+		*out = c;
+		return 0;
+	}
+	if ((ret = beside(lock, sizeof(lock), db, ".lock")) ||
+	    (ret = beside(marker, sizeof(marker), db, ".restore-lock")))
+		goto out;
+	if (!stat(db, &st) && !S_ISREG(st.st_mode)) {
+		ret = fail(-EISDIR, "database %s is not a file", db);
+		goto out;
+	}
+	c->fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (c->fd < 0) {
+		ret = fail(-errno, "cannot make lock file %s: %s", lock,
+				strerror(errno));
+		goto out;
+	}
+	ret = flags & STORE_CLAIM_RESTORE ? claim_restore(c, marker) :
+		claim_serve(c, marker, flags & STORE_CLAIM_WAIT);
+	if (!ret && !stat(db, &st) && (st.st_mode & 077))
+		snprintf(c->warning, sizeof(c->warning), "database %s has mode"
+				" %04o: group or others may read it (and its"
+				" -wal and -shm, which SQLite makes with its"
+				" mode); chmod 600 %s",
+				db, (unsigned)(st.st_mode & 07777), db);
+out:
+	if (ret) {
+		store_claim_release(c);
+		return ret;
+	}
+	*out = c;
+	return 0;
+}
+
+void store_claim_refresh(struct store_claim *c)
+{
+	if (c && c->fd >= 0)
+		claim_write(c);
+}
+
+const char *store_claim_warning(const struct store_claim *c)
+{
+	return c && *c->warning ? c->warning : NULL;
+}
+
+int store_claim_interrupted(const struct store_claim *c)
+{
+	return c ? c->interrupted : 0;
+}
+
+void store_claim_restore_done(struct store_claim *c)
+{
+	char marker[PATH_MAX];
+
+	if (!c || c->fd < 0)
+		return;
+	store_restore_discard(c->db);
+	if (!beside(marker, sizeof(marker), c->db, ".restore-lock"))
+		unlink(marker);
+	c->interrupted = 0;
+}
+
+void store_claim_release(struct store_claim *c)
+{
+	if (!c)
+		return;
+	/* DB.lock first: a daemon waiting for this restore wakes when
+	 * DB.restore-lock goes, and finds DB.lock free */
+	if (c->fd >= 0)
+		close(c->fd);
+	if (c->restore_fd >= 0)
+		close(c->restore_fd);
+	free(c->db);
+	free(c);
+}
+
+/* -- a restore's database ---------------------------------------------- */
+
+/* Removes `path` and the -wal and -shm SQLite keeps beside it. */
+static void remove_db_files(const char *path)
+{
+	char side[PATH_MAX];
+
+	unlink(path);
+	if (!beside(side, sizeof(side), path, "-wal"))
+		unlink(side);
+	if (!beside(side, sizeof(side), path, "-shm"))
+		unlink(side);
+}
+
+int store_restore_scratch(const char *db, char *path, size_t cap)
+{
+	int ret = beside(path, cap, db, ".restore");
+
+	if (!ret)
+		remove_db_files(path);
+	return ret;
+}
+
+void store_restore_discard(const char *db)
+{
+	char path[PATH_MAX];
+
+	if (!beside(path, sizeof(path), db, ".restore"))
+		remove_db_files(path);
+}
+
+int store_restore_commit(const char *db)
+{
+	char path[PATH_MAX], side[PATH_MAX], dir[PATH_MAX], *slash;
+	int ret, fd;
+
+	if ((ret = beside(path, sizeof(path), db, ".restore")))
+		return ret;
+	/* a -wal or -shm left beside the empty database would be taken for
+	 * the new one's */
+	if (!beside(side, sizeof(side), db, "-wal"))
+		unlink(side);
+	if (!beside(side, sizeof(side), db, "-shm"))
+		unlink(side);
+	if (rename(path, db))
+		return fail(-errno, "cannot rename %s to %s: %s", path, db,
+				strerror(errno));
+	snprintf(dir, sizeof(dir), "%s", db);
+	slash = strrchr(dir, '/');
+	if (slash)
+		*(slash == dir ? slash + 1 : slash) = '\0';
+	fd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		fsync(fd);      /* the rename is the commit */
+		close(fd);
+	}
+	return 0;
 }

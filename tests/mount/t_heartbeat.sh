@@ -353,6 +353,32 @@ test_no_key_material_in_database() {
 	expect_has '"acknowledged":true'
 }
 
+# The key file is not replaced when it is lost, nor taken when it is
+# another: the daemon refuses to start, naming it, and starts again with
+# the key back, where the old secret still registers.
+test_lost_or_other_key_file_refused() {
+	register
+	cd / && unmount_fs
+	mv "$DB.key" "$WORK/key.aside"
+	run timeout 5 "$RUNTIMEFS" --db "$DB" -f "$MNT"
+	expect "runtimefs: key file $DB.key is missing, and $DB holds secrets sealed with it: put that key file back (a new one would open none of them)"
+	expect_rc 1
+	run ls "$DB.key"
+	expect_rc 2
+	head -c 32 /dev/urandom > "$DB.key"
+	chmod 600 "$DB.key"
+	run timeout 5 "$RUNTIMEFS" --db "$DB" -f "$MNT"
+	expect "runtimefs: key file $DB.key does not open the secrets sealed in $DB: it is not the key that sealed them; put that key file back"
+	expect_rc 1
+	run mountpoint -q "$MNT"
+	expect_rc 32
+	mv "$WORK/key.aside" "$DB.key"
+	mount_fs
+	cd "$MNT" || return
+	send "$(hb "$SECRET" orders-eu-1)"
+	expect_has '"acknowledged":true'
+}
+
 test_snapshot_of_secrets() {
 	register
 	touch environments/prod/secrets/spare

@@ -141,3 +141,93 @@ test_sigterm_is_a_clean_stop() {
 		expect_has "e$sig"
 	done
 }
+
+# One daemon per database: a second one, mounted in the foreground or
+# going to the background, exits 1 at once and names the first, which
+# goes on serving; once the first is gone the database mounts again.
+test_second_daemon_is_refused() {
+	mkdir environments/prod
+	mkdir "$WORK/other"
+	run timeout 5 "$RUNTIMEFS" --db "$DB" -f "$WORK/other"
+	expect "runtimefs: $DB is already served by another runtimefs (pid $DAEMON)"
+	expect_rc 1
+	run "$RUNTIMEFS" "$DB" "$WORK/other"
+	expect "runtimefs: $DB is already served by another runtimefs (pid $DAEMON)"
+	expect_rc 1
+	run mountpoint -q "$WORK/other"
+	expect_rc 32
+	run ls environments
+	expect "prod"
+	mountpoint -q "$WORK/other" && fusermount3 -u "$WORK/other"
+}
+
+# A daemon that went to the background (fuse_daemonize forks) keeps the
+# lock in the child, and the lock file names the child.
+test_background_daemon_keeps_the_lock() {
+	local pid
+	cd / && unmount_fs
+	run "$RUNTIMEFS" "$DB" "$MNT"
+	expect ""
+	expect_rc 0
+	pid=$(pgrep -xf -- "$RUNTIMEFS $DB $MNT")
+	[ -n "$pid" ] || fail "no daemon in the background"
+	mkdir "$WORK/other"
+	run timeout 5 "$RUNTIMEFS" --db "$DB" -f "$WORK/other"
+	expect "runtimefs: $DB is already served by another runtimefs (pid $pid)"
+	expect_rc 1
+	fusermount3 -u "$MNT"
+	wait_daemon_gone
+	mount_fs
+}
+
+# The key file is 32 bytes that only the daemon's user may read: another
+# mode or length is refused with what fixes it, and a database path that
+# is a directory leaves no key file (nor any other) behind.
+test_key_file_mode_and_length() {
+	cd / && unmount_fs
+	chmod 644 "$DB.key"
+	run timeout 5 "$RUNTIMEFS" --db "$DB" -f "$MNT"
+	expect "runtimefs: key file $DB.key may be read or written by group or others (mode 0644): chmod 600 $DB.key"
+	expect_rc 1
+	chmod 600 "$DB.key"
+	cp "$DB.key" "$WORK/key"
+	printf x >> "$DB.key"
+	run timeout 5 "$RUNTIMEFS" --db "$DB" -f "$MNT"
+	expect "runtimefs: key file $DB.key is 33 bytes long; a key file holds exactly 32 bytes"
+	expect_rc 1
+	cp "$WORK/key" "$DB.key"
+	mkdir "$WORK/dir.db" "$WORK/other"
+	run timeout 5 "$RUNTIMEFS" --db "$WORK/dir.db" -f "$WORK/other"
+	expect "runtimefs: database $WORK/dir.db is not a file"
+	expect_rc 1
+	run ls "$WORK"
+	expect "daemon.log
+dir.db
+key
+mnt
+other
+state.db
+state.db.key
+state.db.lock"
+	mount_fs
+}
+
+# The database, its -wal and -shm (which SQLite makes with the database's
+# mode) and its snapshots are the daemon user's only; a database with a
+# wider mode is served with a warning.
+test_database_modes() {
+	mkdir environments/prod snapshots/s
+	run stat -c '%a %n' "$DB" "$DB-wal" "$DB-shm" "$DB.snapshots/s.db"
+	expect "600 $DB
+600 $DB-wal
+600 $DB-shm
+600 $DB.snapshots/s.db"
+	cd / && unmount_fs
+	chmod 644 "$DB"
+	: > "$LOG"
+	mount_fs
+	run cat "$LOG"
+	expect "runtimefs: warning: database $DB has mode 0644: group or others may read it (and its -wal and -shm, which SQLite makes with its mode); chmod 600 $DB"
+	run ls "$MNT/environments"
+	expect "prod"
+}

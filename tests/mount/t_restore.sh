@@ -304,12 +304,14 @@ test_restore_from_the_live_tree() {
 # A mount of the database started while the restore is still mounted (or
 # still committing after fusermount3 -u) waits for it, and then shows the
 # restored tree; a second restore into it at the same time is refused.
+# Of two mounts waiting, the first to take the database serves it and
+# the other is refused, naming it.
 test_mount_waits_for_the_restore() {
 	backup
 	mount2 -o restore
 	tar -C "$WORK/new" -xf "$WORK/b.tar"
 	run "$RUNTIMEFS" --db "$WORK/new.db" -o restore -f "$WORK/cp"
-	expect "runtimefs: $WORK/new.db: another restore into it is going on"
+	expect "runtimefs: $WORK/new.db is already served by another runtimefs (pid $D2)"
 	expect_rc 1
 	mkdir "$WORK/other"
 	"$RUNTIMEFS" --db "$WORK/new.db" -f "$WORK/other" 2>"$WORK/other.log" &
@@ -331,4 +333,296 @@ test_mount_waits_for_the_restore() {
 	wait "$d3"
 	run echo $?
 	expect "0"
+}
+
+test_two_mounts_wait_for_the_restore_one_serves() {
+	local p1 p2 i serving
+	backup
+	mount2 -o restore
+	tar -C "$WORK/new" -xf "$WORK/b.tar"
+	mkdir "$WORK/m1" "$WORK/m2"
+	"$RUNTIMEFS" --db "$WORK/new.db" -f "$WORK/m1" 2>"$WORK/m1.log" &
+	p1=$!
+	"$RUNTIMEFS" --db "$WORK/new.db" -f "$WORK/m2" 2>"$WORK/m2.log" &
+	p2=$!
+	sleep 0.5
+	unmount2
+	[ "$RC2" = 0 ] || fail "the restore was refused: $(tail -1 "$WORK/new.log")"
+	for i in $(seq 100); do
+		{ mountpoint -q "$WORK/m1" || mountpoint -q "$WORK/m2"; } && break
+		sleep 0.05
+	done
+	sleep 0.5
+	serving=
+	for i in 1 2; do
+		mountpoint -q "$WORK/m$i" && serving=$serving$i
+	done
+	case $serving in
+	1)
+		run tail -1 "$WORK/m2.log"
+		expect "runtimefs: $WORK/new.db is already served by another runtimefs (pid $p1)" ;;
+	2)
+		run tail -1 "$WORK/m1.log"
+		expect "runtimefs: $WORK/new.db is already served by another runtimefs (pid $p2)" ;;
+	*)
+		fail "mounts serving the restored database: '$serving', not one" ;;
+	esac
+	run cat "$WORK/m$serving/environments/prod/critical"
+	expect 1
+	for i in 1 2; do
+		mountpoint -q "$WORK/m$i" && fusermount3 -u "$WORK/m$i"
+	done
+	wait "$p1" "$p2"
+}
+
+# A restore into a database that a daemon serves would rename a new file
+# over it and remove its -wal under the daemon's feet: refused, even when
+# that database is empty.
+test_restore_into_a_served_database_is_refused() {
+	mkdir "$WORK/other"
+	run timeout 5 "$RUNTIMEFS" --db "$DB" -o restore -f "$WORK/other"
+	expect "runtimefs: $DB is already served by another runtimefs (pid $DAEMON)"
+	expect_rc 1
+	run mountpoint -q "$WORK/other"
+	expect_rc 32
+	mkdir environments/prod
+	echo 1 > environments/prod/critical
+	remount
+	run cat environments/prod/critical
+	expect 1
+}
+
+# A restore killed before its commit (kill -9, a crash) leaves the target
+# as it was, empty, and its files beside it: DB.restore-lock, and
+# DB.restore with its -wal when it was killed while building.  A mount of
+# the database says so and mounts the empty tree; the next -o restore
+# works at once and commits.
+test_restore_killed_before_its_commit() {
+	backup
+	mount2 -o restore
+	tar -C "$WORK/new" -xf "$WORK/b.tar"
+	kill -9 "$D2"
+	wait "$D2" 2>/dev/null
+	D2=
+	fusermount3 -uz "$WORK/new"
+	# as a build killed half-way leaves them
+	cp "$DB" "$WORK/new.db.restore"
+	printf 'not a wal' > "$WORK/new.db.restore-wal"
+	run ls "$WORK/new.db.restore-lock" "$WORK/new.db.restore"
+	expect_rc 0
+	mount2
+	run cat "$WORK/new.log"
+	expect "runtimefs: an interrupted restore left $WORK/new.db empty; mount with -o restore and copy the backup in again"
+	run ls -A "$WORK/new/environments" "$WORK/new/projects"
+	expect "$WORK/new/environments:
+
+$WORK/new/projects:"
+	unmount2
+	: > "$WORK/new.log"
+	mount2 -o restore
+	run tar -C "$WORK/new" -xf "$WORK/b.tar"
+	expect ""
+	expect_rc 0
+	unmount2
+	[ "$RC2" = 0 ] || fail "the restore was refused: $(cat "$WORK/new.log")"
+	run ls "$WORK"
+	expect_has "new.db.key"
+	[ ! -e "$WORK/new.db.restore" ] || fail "new.db.restore is left"
+	[ ! -e "$WORK/new.db.restore-lock" ] || fail "new.db.restore-lock is left"
+	: > "$WORK/new.log"
+	mount2
+	run cat "$WORK/new.log" "$WORK/new/environments/prod/critical"
+	expect "1"
+	unmount2
+}
+
+# as_nobody CMD...: CMD as uid and gid 65534 with no other group; as_in
+# GID CMD...: the same in group GID too.
+as_nobody() {
+	run setpriv --reuid=65534 --regid=65534 --clear-groups "$@"
+}
+
+as_in() {
+	local gid=$1
+
+	shift
+	run setpriv --reuid=65534 --regid=65534 --groups="$gid" "$@"
+}
+
+# A restore mount with allow_other holds the daemon's roles, with or
+# without default_permissions: anyone else may look, but neither add a
+# secret of their choosing (a backdoor for later heartbeats) nor change
+# or remove anything, nor read key material; the commit holds what the
+# admin staged only.
+test_restore_roles_hold_for_other_users() {
+	local new=$WORK/new dir
+	backup
+	chmod 755 "$WORK"
+	mount2 -o restore,allow_other
+	tar -C "$new" -xf "$WORK/b.tar"
+	dir=$new/environments/prod
+	as_nobody cat "$dir/critical"
+	expect "1"
+	as_nobody ls "$dir/secrets"
+	expect "billing-1"
+	as_nobody touch "$dir/secrets/backdoor"
+	expect "touch: cannot touch '$dir/secrets/backdoor': Permission denied"
+	as_nobody bash -c "echo 0 > $dir/critical"
+	expect "bash: line 1: $dir/critical: Permission denied"
+	as_nobody mkdir "$new/environments/dev2"
+	expect "mkdir: cannot create directory ‘$new/environments/dev2’: Permission denied"
+	as_nobody ln -s x "$new/projects/shop/runtimes/prod/x"
+	expect "ln: failed to create symbolic link '$new/projects/shop/runtimes/prod/x': Permission denied"
+	as_nobody mv "$dir/runtimes/chat/spec" "$dir/runtimes/chat/.spec"
+	expect "mv: cannot move '$dir/runtimes/chat/spec' to '$dir/runtimes/chat/.spec': Permission denied"
+	as_nobody rm "$dir/critical"
+	expect "rm: cannot remove '$dir/critical': Permission denied"
+	as_nobody rmdir "$dir/runtimes/chat/endpoints/canary"
+	expect "rmdir: failed to remove '$dir/runtimes/chat/endpoints/canary': Permission denied"
+	as_nobody truncate -s 0 "$dir/critical"
+	expect "truncate: cannot open '$dir/critical' for writing: Permission denied"
+	as_nobody chmod 644 "$dir/secrets/billing-1"
+	expect "chmod: changing permissions of '$dir/secrets/billing-1': Operation not permitted"
+	as_nobody chown 65534 "$dir/critical"
+	expect "chown: changing ownership of '$dir/critical': Operation not permitted"
+	as_nobody touch -d @0 "$dir/critical"
+	expect "touch: cannot touch '$dir/critical': Permission denied"
+	as_nobody touch "$new"
+	expect "touch: setting times of '$new': Permission denied"
+	as_nobody cat "$dir/secrets/billing-1"
+	expect "cat: $dir/secrets/billing-1: Permission denied"
+	as_nobody cat "$dir/runtimes/orders-eu-1/secret.toml"
+	expect "cat: $dir/runtimes/orders-eu-1/secret.toml: Permission denied"
+	as_nobody cat "$dir/runtimes/chat/service_account"
+	expect "cat: $dir/runtimes/chat/service_account: Permission denied"
+	as_nobody cat "$new/.last_error"
+	expect_has "open /environments/prod/runtimes/chat/service_account: environments/prod/runtimes/chat/service_account is read by root, the daemon's user and the admin group only (Permission denied)"
+	run grep -c "^runtimefs: uid 65534: .* create /environments/prod/secrets/backdoor: only root and uid 0 (the daemon's user) may change a restore (Permission denied)$" "$WORK/new.log"
+	expect "1"
+	unmount2
+	[ "$RC2" = 0 ] || fail "the restore was refused: $(tail -1 "$WORK/new.log")"
+	mount2
+	run ls "$dir/secrets"
+	expect "billing-1"
+	run cat "$dir/critical"
+	expect "1"
+	unmount2
+	# the same with the kernel checking modes first
+	rm -f "$WORK/new.db" "$WORK/new.db.key"
+	mount2 -o restore,allow_other,default_permissions
+	tar -C "$new" -xf "$WORK/b.tar"
+	as_nobody touch "$dir/secrets/backdoor"
+	expect "touch: cannot touch '$dir/secrets/backdoor': Permission denied"
+	as_nobody cat "$dir/secrets/billing-1"
+	expect "cat: $dir/secrets/billing-1: Permission denied"
+	unmount2
+	[ "$RC2" = 0 ] || fail "the restore was refused: $(tail -1 "$WORK/new.log")"
+}
+
+# The -o admin_gid group changes and reads a restore as the owner does,
+# with default_permissions too (the tree gives the group the owner's
+# rights, as the live tree does).
+test_restore_admin_group() {
+	local new=$WORK/new dir opts
+	backup
+	chmod 755 "$WORK"
+	dir=$new/environments/prod
+	for opts in restore,allow_other,admin_gid=4242 \
+			restore,allow_other,default_permissions,admin_gid=4242; do
+		rm -f "$WORK/new.db" "$WORK/new.db.key"
+		mount2 -o "$opts"
+		as_in 4242 mkdir -p "$new/environments"
+		expect ""
+		expect_rc 0
+		as_in 4243 mkdir "$new/projects"
+		expect "mkdir: cannot create directory ‘$new/projects’: Permission denied"
+		run tar -C "$new" -xf "$WORK/b.tar"
+		expect ""
+		run stat -c '%a %g' "$dir/secrets/billing-1" "$dir/critical"
+		expect "660 4242
+664 4242"
+		as_in 4242 cat "$dir/secrets/billing-1"
+		expect_has "[wso2.icp.runtime.bridge]"
+		as_nobody cat "$dir/secrets/billing-1"
+		expect "cat: $dir/secrets/billing-1: Permission denied"
+		as_in 4242 bash -c "echo 0 > $dir/critical"
+		expect ""
+		as_nobody bash -c "echo 1 > $dir/critical"
+		expect "bash: line 1: $dir/critical: Permission denied"
+		unmount2
+		[ "$RC2" = 0 ] || fail "$opts: the restore was refused: $(tail -1 "$WORK/new.log")"
+		mount2
+		run cat "$dir/critical"
+		expect "0"
+		unmount2
+	done
+}
+
+# Whatever grows what a restore stages (create, write, truncate, rename)
+# counts against one cap on the memory it holds, counted as allocated:
+# beyond it ENOSPC, said in .last_error; what is given back (a file cut
+# or removed) can be staged again.  Files named .* (rsync's temporary
+# files) are staged and never checked: the way to fill a restore.
+test_restore_memory_cap() {
+	backup
+	mount2 -o restore,restore_max=1
+	tar -C "$WORK/new" -xf "$WORK/b.tar"
+	cd "$WORK/new/environments/prod" || return
+	run truncate -s 256K .t1 .t2 .t3
+	expect ""
+	run truncate -s 256K .t4
+	expect "truncate: failed to truncate '.t4' at 262144 bytes: No space left on device"
+	run cut -d' ' -f2- "$WORK/new/.last_error"
+	expect "truncate /environments/prod/.t4: a restore stages at most 1 MiB in memory (entries, names and data as allocated; -o restore_max=MIB) (No space left on device)"
+	sh 'head -c 200K /dev/zero > .t5'
+	expect "head: error writing 'standard output': No space left on device"
+	run mv .t4 .t4-with-a-much-longer-name-than-before
+	expect ""
+	truncate -s 0 .t1
+	run truncate -s 256K .t4-with-a-much-longer-name-than-before
+	expect ""
+	expect_rc 0
+	rm .t*
+	cd / || return
+	unmount2
+	[ "$RC2" = 0 ] || fail "the restore was refused: $(tail -1 "$WORK/new.log")"
+}
+
+# Each check of the whole restore (setting the root's times, as tar, cp -a
+# and rsync -a do last) and the commit at unmount read what is staged at
+# that moment, and nothing an earlier check read: values edited between
+# checks pass every check, and the unmount commits exactly what the
+# staged tree holds then, checked then.
+test_restore_checks_what_is_staged_now() {
+	local new=$WORK/new i
+	backup
+	for opts in restore restore,-s; do
+		rm -f "$WORK/new.db" "$WORK/new.db.key"
+		mount2 -o "$opts"
+		tar -C "$new" -xf "$WORK/b.tar"
+		for i in $(seq 30); do
+			echo $((i % 2)) > "$new/environments/prod/critical"
+			run touch "$new"
+			expect ""
+		done
+		touch -d 2020-01-02T03:04:05Z "$new/environments/dev/secrets/spare"
+		chmod 600 "$new/environments/prod/critical"
+		unmount2
+		[ "$RC2" = 0 ] || fail "$opts: the restore was refused: $(tail -1 "$WORK/new.log")"
+		mount2
+		run cat "$new/environments/prod/critical"
+		expect "0"
+		run date -u -r "$new/environments/dev/secrets/spare" +%FT%TZ
+		expect "2020-01-02T03:04:05Z"
+		unmount2
+	done
+	# a check passed, then an edit breaks the tree: the commit sees it
+	rm -f "$WORK/new.db" "$WORK/new.db.key"
+	mount2 -o restore
+	tar -C "$new" -xf "$WORK/b.tar"
+	echo 9 > "$new/environments/prod/runtimes/chat/endpoints/canary/version"
+	unmount2
+	run tail -1 "$WORK/new.log"
+	expect "runtimefs: restore refused, $WORK/new.db is left empty: environments/prod/runtimes/chat/endpoints/canary/version: the runtime has no version 9 (No such file or directory)"
+	expect_target_empty
 }

@@ -37,6 +37,26 @@ static void test_grow_and_cap(void **state)
 	buf_release(&b);
 }
 
+/* What a buffer would grow to is known before it grows. */
+static void test_alloc_for(void **state)
+{
+	struct buf b;
+
+	(void)state;
+	buf_init(&b, 1000);
+	assert_int_equal(buf_alloc_for(&b, 0), 64);
+	assert_int_equal(buf_alloc_for(&b, 64), 128);
+	assert_int_equal(buf_alloc_for(&b, 999), 1001);
+	assert_int_equal(buf_alloc_for(&b, 1001), 0);
+	assert_int_equal(buf_put(&b, 0, "x", 1), 0);
+	assert_int_equal(b.alloc, 64);
+	assert_int_equal(buf_alloc_for(&b, 63), 64);
+	assert_int_equal(buf_alloc_for(&b, 300), 512);
+	assert_int_equal(buf_put(&b, 300, "", 0), 0);
+	assert_int_equal(b.alloc, 512);
+	buf_release(&b);
+}
+
 static void test_put_at_offsets(void **state)
 {
 	struct buf b;
@@ -63,6 +83,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_grow_and_cap),
 		cmocka_unit_test(test_put_at_offsets),
+		cmocka_unit_test(test_alloc_for),
 	};
 
 	return cmocka_run_group_tests_name("buf", tests, NULL, NULL);

@@ -396,6 +396,142 @@ static void test_seal_round_trip(void **state)
 			&m), 0);
 }
 
+/* Writes `n` bytes of `byte` as the key file of the fixture's database. */
+static void write_key(struct fixture *f, int byte, size_t n, mode_t mode)
+{
+	char key[128];
+	unsigned char buf[64];
+	FILE *out;
+
+	snprintf(key, sizeof(key), "%s.key", f->db);
+	unlink(key);
+	memset(buf, byte, sizeof(buf));
+	out = fopen(key, "w");
+	assert_non_null(out);
+	assert_int_equal(fwrite(buf, 1, n, out), n);
+	fclose(out);
+	assert_int_equal(chmod(key, mode), 0);
+}
+
+/* The key file must be the one that sealed what the database holds: a
+ * missing one is not replaced, another one is refused, both naming the
+ * file; the model opens again once the key is back. */
+static void key_must_open_what_is_sealed(struct fixture *f)
+{
+	char key[128], aside[140];
+
+	snprintf(key, sizeof(key), "%s.key", f->db);
+	snprintf(aside, sizeof(aside), "%s.aside", key);
+	model_close(f->m);
+	f->m = NULL;
+	assert_int_equal(rename(key, aside), 0);
+	assert_int_equal(open_model(f), -ENOKEY);
+	assert_null(f->m);
+	assert_non_null(strstr(model_errmsg(), key));
+	assert_non_null(strstr(model_errmsg(), "is missing"));
+	assert_int_equal(access(key, F_OK), -1);
+	write_key(f, 7, 32, 0600);
+	assert_int_equal(open_model(f), -EKEYREJECTED);
+	assert_non_null(strstr(model_errmsg(), key));
+	assert_non_null(strstr(model_errmsg(), "not the key"));
+	assert_int_equal(rename(aside, key), 0);
+	assert_int_equal(open_model(f), 0);
+}
+
+static void test_key_of_a_secret(void **state)
+{
+	struct fixture *f = *state;
+	struct model_secret_scope sc = { "prod", NULL, NULL };
+
+	assert_int_equal(model_env_create(f->m, "prod"), 0);
+	assert_int_equal(model_secret_create(f->m, &sc, "orders-1"), 0);
+	key_must_open_what_is_sealed(f);
+}
+
+static void test_key_of_a_service_account(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(model_env_create(f->m, "prod"), 0);
+	assert_int_equal(model_runtime_create(f->m, "prod", "chat", NULL,
+			NULL), 0);
+	key_must_open_what_is_sealed(f);
+}
+
+static void test_key_of_an_image_password(void **state)
+{
+	static const char spec[] = "{\"imageUrl\": \"i\", \"flavorId\":"
+		" \"f\", \"command\": [], \"args\": [],"
+		" \"environmentVariables\": {}, \"autoscaling\":"
+		" {\"minReplicas\": 1, \"maxReplicas\": 1,"
+		" \"cpuUtilization\": 5, \"memoryUtilization\": 5},"
+		" \"description\": \"\", \"imageAuth\": {\"enabled\": true,"
+		" \"username\": \"bot\", \"password\": \"hunter2\"}}";
+	struct fixture *f = *state;
+
+	assert_int_equal(model_env_create(f->m, "prod"), 0);
+	assert_int_equal(model_runtime_create(f->m, "prod", "chat", NULL,
+			NULL), 0);
+	assert_int_equal(model_deploy(f->m, "prod", "chat", spec,
+			strlen(spec), NULL), 0);
+	/* the password is then the only sealed value */
+	sql(f, "DELETE FROM service_account");
+	key_must_open_what_is_sealed(f);
+}
+
+/* A key file that group or others may read or write, or that is not 32
+ * bytes long, is refused with what fixes it; a database that cannot be
+ * opened leaves no key file behind. */
+static void test_key_file_form(void **state)
+{
+	struct fixture *f = *state;
+	char key[160], want[400], dir[128];
+
+	model_close(f->m);
+	f->m = NULL;
+	snprintf(key, sizeof(key), "%s.key", f->db);
+	write_key(f, 7, 32, 0644);
+	assert_int_equal(open_model(f), -EACCES);
+	snprintf(want, sizeof(want), "key file %s may be read or written by"
+			" group or others (mode 0644): chmod 600 %s", key, key);
+	assert_string_equal(model_errmsg(), want);
+	write_key(f, 7, 32, 0620);
+	assert_int_equal(open_model(f), -EACCES);
+	write_key(f, 7, 33, 0600);
+	assert_int_equal(open_model(f), -EINVAL);
+	snprintf(want, sizeof(want), "key file %s is 33 bytes long; a key"
+			" file holds exactly 32 bytes", key);
+	assert_string_equal(model_errmsg(), want);
+	write_key(f, 7, 31, 0600);
+	assert_int_equal(open_model(f), -EINVAL);
+	write_key(f, 7, 32, 0400);
+	assert_int_equal(open_model(f), 0);
+	model_close(f->m);
+	f->m = NULL;
+	snprintf(dir, sizeof(dir), "%s/dir.db", f->dir);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	assert_true(model_open(&f->m, dir, NULL) < 0);
+	snprintf(key, sizeof(key), "%s.key", dir);
+	assert_int_equal(access(key, F_OK), -1);
+	assert_int_equal(open_model(f), 0);
+}
+
+/* With nothing sealed in the database, a missing key file is made anew. */
+static void test_key_made_when_nothing_is_sealed(void **state)
+{
+	struct fixture *f = *state;
+	char key[128];
+
+	assert_int_equal(model_env_create(f->m, "prod"), 0);
+	model_close(f->m);
+	f->m = NULL;
+	snprintf(key, sizeof(key), "%s.key", f->db);
+	assert_int_equal(unlink(key), 0);
+	assert_int_equal(open_model(f), 0);
+	assert_int_equal(access(key, F_OK), 0);
+	assert_int_equal(count_envs(f->m), 1);
+}
+
 static int list_snap(void *ctx, const char *name, int64_t taken)
 {
 	char *out = ctx;
@@ -487,6 +623,17 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_newer_schema_refused,
 				setup, teardown),
 		cmocka_unit_test_setup_teardown(test_seal_round_trip, setup,
+				teardown),
+		cmocka_unit_test_setup_teardown(test_key_of_a_secret, setup,
+				teardown),
+		cmocka_unit_test_setup_teardown(test_key_of_a_service_account,
+				setup, teardown),
+		cmocka_unit_test_setup_teardown(test_key_of_an_image_password,
+				setup, teardown),
+		cmocka_unit_test_setup_teardown(test_key_file_form, setup,
+				teardown),
+		cmocka_unit_test_setup_teardown(
+				test_key_made_when_nothing_is_sealed, setup,
 				teardown),
 		cmocka_unit_test_setup_teardown(test_snapshots, setup,
 				teardown),

@@ -258,6 +258,18 @@ static void test_paths_and_values(void **state)
 			sizeof(big)), -EINVAL);
 	assert_int_equal(model_restore_check("environments/p/runtimes/a/"
 			"secret.toml", "secret = \"x\n", 12), -EINVAL);
+	/* what holds key material, whatever mode a tool gave it */
+	assert_int_equal(model_restore_secret("environments/p/secrets/s"), 1);
+	assert_int_equal(model_restore_secret("projects/p/integrations/i/"
+			"secrets/prod/s"), 1);
+	assert_int_equal(model_restore_secret("environments/p/runtimes/a/"
+			"secret.toml"), 1);
+	assert_int_equal(model_restore_secret("environments/p/runtimes/a/"
+			"service_account"), 1);
+	assert_int_equal(model_restore_secret("environments/p/runtimes/a/"
+			"secret"), 0);
+	assert_int_equal(model_restore_secret("environments/p/critical"), 0);
+	assert_int_equal(model_restore_secret("environments/p/secrets"), 0);
 }
 
 int main(void)
