@@ -88,6 +88,7 @@ int model_open(struct model **out, const char *db,
 		return ret;
 	}
 	pthread_mutex_init(&m->lock, NULL);
+	model_snapshot_tidy(m);
 	ret = model_liveness_start(m);
 	if (ret) {
 		model_close(m);

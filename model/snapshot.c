@@ -76,6 +76,28 @@ static void snapshot_unlink(struct model *snap)
 	snap->next = NULL;
 }
 
+void model_snapshot_tidy(struct model *m)
+{
+	char dir[4096], path[4352];
+	struct dirent *d;
+	DIR *dh;
+
+	if (snapshot_dir(m, dir, sizeof(dir)) || !(dh = opendir(dir))) {
+		model_errclear();
+		return;
+	}
+	/* .NAME.tmp and its journal: a copy a crash cut short */
+	while ((d = readdir(dh))) {
+		if (d->d_name[0] != '.' || (!strstr(d->d_name, ".tmp") &&
+				!strstr(d->d_name, ".tmp-journal")))
+			continue;
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir,
+				d->d_name) < sizeof(path))
+			unlink(path);
+	}
+	closedir(dh);
+}
+
 void model_snapshot_close_all(struct model *m)
 {
 	while (m->snaps) {

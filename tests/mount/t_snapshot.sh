@@ -160,3 +160,15 @@ test_live_tree_copies_while_heartbeats_flow() {
 	run tar -tf "$WORK/live.tar" environments/prod/runtimes/r10/status
 	expect "environments/prod/runtimes/r10/status"
 }
+
+# A snapshot a crash cut short (its .NAME.tmp copy beside the others) is
+# cleared at the next mount.
+test_cut_short_snapshot_cleared() {
+	mkdir environments/prod snapshots/s
+	touch "$DB.snapshots/.t.tmp" "$DB.snapshots/.t.tmp-journal"
+	remount
+	run ls -A "$DB.snapshots"
+	expect "s.db"
+	run ls snapshots
+	expect "s"
+}
