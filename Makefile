@@ -8,7 +8,7 @@
 #   make install    install the binary, mount helper and systemd unit
 
 CC ?= cc
-PKGS := fuse3 sqlite3 libcjson libsodium
+PKGS := fuse3 sqlite3 libcjson libsodium yajl
 OPT ?= -O2 -g
 CFLAGS += $(OPT) -std=gnu11 -Wall -Wextra -Werror -D_FILE_OFFSET_BITS=64 \
 	$(shell pkg-config --cflags $(PKGS) cmocka 2>/dev/null)
@@ -21,19 +21,20 @@ SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 
 # Debian 12 packages the build and the tests need.
 DEPS := gcc make pkg-config libfuse3-dev fuse3 libsqlite3-dev libcjson-dev \
-	libsodium-dev libcmocka-dev valgrind jq rsync vim tar sqlite3 bc
+	libsodium-dev libyajl-dev libcmocka-dev valgrind jq rsync vim tar \
+	sqlite3 bc
 
 STORE_SRC := store/store_sqlite.c
 MODEL_SRC := model/model.c model/env.c model/project.c model/runtime.c \
 	model/seal.c model/snapshot.c model/deploy.c model/endpoint.c \
 	model/service_account.c model/secret.c model/heartbeat.c \
-	model/liveness.c model/restore.c
+	model/liveness.c model/restore.c model/json.c
 FS_SRC := fs/buf.c fs/tree.c fs/org.c fs/project.c fs/lasterr.c fs/ops.c \
 	fs/request.c fs/snapshot.c fs/deploy.c fs/scratch.c fs/icp.c \
 	fs/access.c fs/inode.c fs/cache.c fs/restore.c
 CORE_SRC := $(STORE_SRC) $(MODEL_SRC)
 UNIT_TESTS := test_buf test_inode test_store test_model test_deploy \
-	test_heartbeat test_restore
+	test_heartbeat test_restore test_json
 
 objs = $(patsubst %.c,$(BUILD)/%.o,$(1))
 HEADERS := $(wildcard */*.h)
