@@ -244,7 +244,7 @@ static void finish_string(const struct json_scan *s, char *out)
 		for (int i = 1; i < s->utf8; i++)
 			*w++ = (char)0x80;
 	} else if (s->hex && s->low == 3) {
-		w += sprintf(w, "%s", "DC00" + (4 - s->hex));
+		w += sprintf(w, "%s", &"DC00"[4 - s->hex]);
 	} else if (s->hex) {
 		unsigned code = s->code;
 
@@ -263,34 +263,37 @@ static void finish_string(const struct json_scan *s, char *out)
 	*w = '\0';
 }
 
-/* The end of a number that starts at data[i], or len when it could go on
- * there; *more says whether it needs a digit more to be one. */
+static int json_digit(const char *data, size_t i, size_t len)
+{
+	return i < len && data[i] >= '0' && data[i] <= '9';
+}
+
+/* The end of a number that starts at data[i] (JSON's grammar, read as
+ * far as it goes, as yajl reads it), or len when it could go on there;
+ * *more says whether it needs a digit more to be one. */
 static size_t number_end(const char *data, size_t i, size_t len, int *more)
 {
-#define DIGIT(k) ((k) < len && data[k] >= '0' && data[k] <= '9')
-	*more = 1;
 	if (i < len && data[i] == '-')
 		i++;
 	if (i < len && data[i] == '0')
 		i++;
 	else
-		while (DIGIT(i))
+		while (json_digit(data, i, len))
 			i++;
 	*more = i == len && data[i - 1] == '-';
 	if (i < len && data[i] == '.') {
 		*more = 1;
-		while (DIGIT(++i))
+		for (i++; json_digit(data, i, len); i++)
 			*more = 0;
 	}
 	if (i < len && (data[i] == 'e' || data[i] == 'E')) {
 		*more = 1;
 		if (i + 1 < len && (data[i + 1] == '+' || data[i + 1] == '-'))
 			i++;
-		while (DIGIT(++i))
+		for (i++; json_digit(data, i, len); i++)
 			*more = 0;
 	}
 	return i;
-#undef DIGIT
 }
 
 /* What finishes the token that yajl holds back at the end of `len` bytes
