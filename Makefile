@@ -4,12 +4,14 @@
 #   make run        install what is missing, build, mount ./mnt on ./runtimefs.db
 #   make bench      the benchmark against tmpfs (see README.md, "Benchmark")
 #   make test       install what is missing, build, run every test (also
-#                   under ASan+UBSan, and the unit tests under valgrind)
+#                   under ASan+UBSan, the unit tests under valgrind, and
+#                   each fuzz target for a short fixed number of runs)
 #   make test-runner  show that the mount tests' runner ends a hung test
+#   make fuzz       fuzz every parser of outside input for FUZZ_SECONDS
 #   make install    install the binary, mount helper and systemd unit
 
 CC ?= cc
-PKGS := fuse3 sqlite3 libcjson libsodium
+PKGS := fuse3 sqlite3 libcjson libsodium yajl
 OPT ?= -O2 -g
 CFLAGS += $(OPT) -std=gnu11 -Wall -Wextra -Werror -D_FILE_OFFSET_BITS=64 \
 	$(shell pkg-config --cflags $(PKGS) cmocka 2>/dev/null)
@@ -22,20 +24,20 @@ SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 
 # Debian 12 packages the build and the tests need.
 DEPS := gcc make pkg-config libfuse3-dev fuse3 libsqlite3-dev libcjson-dev \
-	libsodium-dev libcmocka-dev valgrind jq rsync vim tar sqlite3 bc \
-	python3
+	libsodium-dev libyajl-dev libcmocka-dev valgrind jq rsync vim tar \
+	sqlite3 bc clang libclang-rt-14-dev python3
 
 STORE_SRC := store/store_sqlite.c
 MODEL_SRC := model/model.c model/env.c model/project.c model/runtime.c \
 	model/seal.c model/snapshot.c model/deploy.c model/endpoint.c \
 	model/service_account.c model/secret.c model/heartbeat.c \
-	model/liveness.c model/restore.c model/remove.c
+	model/liveness.c model/restore.c model/remove.c model/json.c
 FS_SRC := fs/buf.c fs/tree.c fs/org.c fs/project.c fs/lasterr.c fs/ops.c \
 	fs/request.c fs/snapshot.c fs/deploy.c fs/scratch.c fs/icp.c \
 	fs/access.c fs/inode.c fs/cache.c fs/restore.c fs/walk.c
 CORE_SRC := $(STORE_SRC) $(MODEL_SRC)
 UNIT_TESTS := test_buf test_inode test_store test_model test_deploy \
-	test_heartbeat test_restore test_remove test_faults
+	test_heartbeat test_restore test_remove test_faults test_json
 
 objs = $(patsubst %.c,$(BUILD)/%.o,$(1))
 HEADERS := $(wildcard */*.h)
@@ -141,6 +143,67 @@ test: deps
 	$(MAKE) test-runner
 	$(MAKE) test-valgrind
 	$(MAKE) test-san
+	$(MAKE) test-fuzz
+
+# Fuzzing (tests/fuzz/): a libFuzzer target for every parser of outside
+# input, built with clang, the code under test too (gcc's objects give
+# libFuzzer no coverage), into build-fuzz/.  Each runs on a copy of its
+# seed corpus, tests/fuzz/corpus/TARGET/, and stops at the first finding,
+# kept in build-fuzz/findings/TARGET/; a finding, once fixed, goes into
+# the corpus.
+#   make fuzz                          every target FUZZ_SECONDS (600) each
+#   make -j2 fuzz                      two at a time
+#   make fuzz FUZZ_TARGETS=fuzz_json FUZZ_SECONDS=60
+#   make test-fuzz                     each for FUZZ_RUNS (20000) runs
+FUZZ_BUILD := build-fuzz
+FUZZ_CC := clang
+FUZZ_TARGETS := fuzz_json fuzz_spec fuzz_heartbeat fuzz_restore fuzz_names
+FUZZ_SECONDS ?= 600
+FUZZ_RUNS ?= 20000
+FUZZ_FLAGS ?= -max_len=8192 -timeout=20
+FUZZ_CFLAGS := -O1 -g -std=gnu11 -Wall -Wextra -Werror \
+	-D_FILE_OFFSET_BITS=64 -fno-omit-frame-pointer \
+	-fsanitize=address,undefined -fno-sanitize-recover=all \
+	$(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+
+$(FUZZ_BUILD)/%.o: %.c $(HEADERS) tests/fuzz/fuzz.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/tests/fuzz/fuzz_%.o \
+		$(patsubst %.c,$(FUZZ_BUILD)/%.o,$(CORE_SRC))
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+
+fuzz-bins: $(addprefix $(FUZZ_BUILD)/,$(FUZZ_TARGETS))
+
+fuzz: $(addprefix fuzz-run-,$(FUZZ_TARGETS))
+
+fuzz-run-%: $(FUZZ_BUILD)/%
+	@rm -rf $(FUZZ_BUILD)/corpus/$* $(FUZZ_BUILD)/findings/$*
+	@mkdir -p $(FUZZ_BUILD)/corpus/$* $(FUZZ_BUILD)/findings/$*
+	@cp tests/fuzz/corpus/$*/* $(FUZZ_BUILD)/corpus/$*/
+	@./$< $(FUZZ_FLAGS) -max_total_time=$(FUZZ_SECONDS) \
+		-print_final_stats=1 -artifact_prefix=$(FUZZ_BUILD)/findings/$*/ \
+		$(FUZZ_BUILD)/corpus/$* > $(FUZZ_BUILD)/$*.log 2>&1 || { \
+		tail -40 $(FUZZ_BUILD)/$*.log; \
+		echo "fuzz: $* found something: $$(ls $(FUZZ_BUILD)/findings/$*/*)"; \
+		exit 1; }
+	@grep '^#[0-9]*.*DONE' $(FUZZ_BUILD)/$*.log | sed 's/^/fuzz: $*: /'
+
+test-fuzz: fuzz-bins
+	@for t in $(FUZZ_TARGETS); do \
+		rm -rf $(FUZZ_BUILD)/new/$$t $(FUZZ_BUILD)/findings/$$t; \
+		mkdir -p $(FUZZ_BUILD)/new/$$t $(FUZZ_BUILD)/findings/$$t; \
+		./$(FUZZ_BUILD)/$$t $(FUZZ_FLAGS) -runs=$(FUZZ_RUNS) -seed=1 \
+			-artifact_prefix=$(FUZZ_BUILD)/findings/$$t/ \
+			$(FUZZ_BUILD)/new/$$t tests/fuzz/corpus/$$t \
+			> $(FUZZ_BUILD)/$$t.log 2>&1 || { \
+			tail -40 $(FUZZ_BUILD)/$$t.log; \
+			echo "fuzz: $$t found something:" \
+				$(FUZZ_BUILD)/findings/$$t/*; exit 1; }; \
+		echo "fuzz: $$t: $$(sed -n 's/^#\([0-9]*\).*DONE *\(cov: [0-9]*\).*/\1 runs, \2/p' \
+			$(FUZZ_BUILD)/$$t.log), no finding"; \
+	done
 
 # Where `make install` puts things.  mount(8) looks for helpers in /sbin
 # only, whatever PREFIX is.
@@ -164,9 +227,10 @@ uninstall:
 		$(DESTDIR)$(UNITDIR)/runtimefs.service
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san $(FUZZ_BUILD)
 
 .SECONDARY:
 
-.PHONY: all deps run test test-unit test-mount test-runner test-valgrind test-san \
-	unit-bins bench install uninstall clean
+.PHONY: all deps run test test-unit test-mount test-runner test-valgrind \
+	test-san unit-bins bench install uninstall clean fuzz fuzz-bins \
+	test-fuzz

@@ -39,38 +39,6 @@ int fs_spec_store(const struct fs_path *p, const char *value)
 			NULL);
 }
 
-int fs_json_complete(const char *data, size_t len)
-{
-	int depth = 0, in_string = 0, escape = 0, started = 0;
-
-	for (size_t i = 0; i < len; i++) {
-		char c = data[i];
-
-		if (!started) {
-			if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
-				continue;
-			if (c != '{' && c != '[')
-				return 1;      /* not a document: let it fail */
-			started = 1;
-		}
-		if (in_string) {
-			if (escape)
-				escape = 0;
-			else if (c == '\\')
-				escape = 1;
-			else if (c == '"')
-				in_string = 0;
-		} else if (c == '"') {
-			in_string = 1;
-		} else if (c == '{' || c == '[') {
-			depth++;
-		} else if ((c == '}' || c == ']') && --depth == 0) {
-			return 1;
-		}
-	}
-	return 0;
-}
-
 int fs_ctl_store(const struct fs_path *p, const char *value)
 {
 	return model_runtime_ctl(p->m, p->env, p->runtime, value);

@@ -67,10 +67,13 @@ int fs_heartbeat_write(const struct fs_path *p, const char *data,
 	int ret;
 
 	buf_reset(reply);
-	/* bash's printf writes a multi-line object line by line */
-	if (!fs_json_complete(data, len))
+	/* bash's printf writes a multi-line object line by line; what no
+	 * more lines can make an object is refused at once */
+	ret = model_json_state(data, len);
+	if (ret == MODEL_JSON_MORE)
 		return FS_MORE;
-	ret = model_heartbeat(p->m, data, len, &r);
+	if (!ret)
+		ret = model_heartbeat(p->m, data, len, &r);
 	if (ret) {
 		/* the refusal's reason stays in model_errmsg() for the log */
 		if (reply_refusal(reply, ret))

@@ -64,9 +64,6 @@ int fs_snapshot_rmdir(const struct fs_path *p);
 /* deploy.c: spec, ctl, service_account, versions, endpoints. */
 int fs_spec_show(const struct fs_path *p, struct fs_value *v);
 int fs_spec_store(const struct fs_path *p, const char *value);
-/* Whether `len` bytes hold a whole JSON object or array (or something
- * that can never become one): 1, or 0 while more bytes may complete it. */
-int fs_json_complete(const char *data, size_t len);
 int fs_ctl_store(const struct fs_path *p, const char *value);
 int fs_service_account_show(const struct fs_path *p, struct fs_value *v);
 int fs_deploy_dir_show(const struct fs_path *p, struct fs_value *v);

@@ -538,12 +538,15 @@ static int op_write(const char *path, const char *data, size_t size,
 	charge(f);
 	if (ret)
 		return refused("write", path, ret);
-	/* a document may come in several writes: apply it once whole */
-	f->pending = f->p.node->document &&
-		!memchr(f->written.data, '\0', f->written.len) &&
-		!fs_json_complete(f->written.data, f->written.len);
+	/* a document may come in several writes: apply it once whole, and
+	 * refuse it in the write that spoils it */
+	ret = f->p.node->document ?
+		model_json_state(f->written.data, f->written.len) : 0;
+	f->pending = ret == MODEL_JSON_MORE;
 	if (f->pending)
 		return (int)size;
+	if (ret)
+		return refused("write", path, ret);
 	ret = store_value(&f->p, f->written.data, f->written.len);
 	return ret ? refused("write", path, ret) : (int)size;
 }

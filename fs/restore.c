@@ -29,6 +29,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -826,12 +827,19 @@ static int op_utimens(const char *path, const struct timespec tv[2],
 	int ret = 0;
 
 	(void)fi;
-	if (tv && tv[1].tv_nsec != UTIME_NOW && tv[1].tv_nsec != UTIME_OMIT)
-		t = (int64_t)tv[1].tv_sec * 1000000000LL + tv[1].tv_nsec;
 	if (!may_change())
 		return denied("utimens", path, -EACCES);
 	if (is_last_error(path))
 		return 0;
+	/* the model holds times as nanoseconds in an int64_t, as a restored
+	 * time's text (model/restore.c) */
+	if (tv && tv[1].tv_nsec != UTIME_NOW && tv[1].tv_nsec != UTIME_OMIT &&
+	    (tv[1].tv_sec < 1 || tv[1].tv_sec > INT64_MAX / 1000000000LL))
+		return refused("utimens", path, fs_fail(-EINVAL, "a time is"
+				" from 1970-01-01T00:00:01Z to"
+				" 2262-04-11T23:47:16Z"));
+	if (tv && tv[1].tv_nsec != UTIME_NOW && tv[1].tv_nsec != UTIME_OMIT)
+		t = (int64_t)tv[1].tv_sec * 1000000000LL + tv[1].tv_nsec;
 	pthread_mutex_lock(&lock);
 	e = find(path);
 	if (!strcmp(path, "/")) {

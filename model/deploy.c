@@ -296,8 +296,14 @@ static int spec_parse(const char *text, size_t len, struct spec *sp)
 	if (len > MODEL_SPEC_MAX)
 		return model_fail(-EFBIG, "spec: at most %d bytes",
 				MODEL_SPEC_MAX);
-	if (memchr(text, '\0', len))
-		return model_fail(-EINVAL, "spec: a NUL byte is not JSON");
+	/* what cJSON would cut short or take in silence: \u0000, invalid
+	 * UTF-8 */
+	ret = model_json_check("spec", text, len, NULL);
+	if (ret == MODEL_JSON_MORE)
+		return model_fail(-EINVAL, "spec: not valid JSON: the object"
+				" ends before it is complete (%zu bytes)", len);
+	if (ret)
+		return ret;
 	sp->doc = cJSON_ParseWithLengthOpts(text, len, &end, 0);
 	if (!sp->doc) {
 		end = cJSON_GetErrorPtr();

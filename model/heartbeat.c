@@ -15,7 +15,6 @@
  *
  * The reported `status` is not stored: status is computed from times.
  */
-#define _GNU_SOURCE
 #include "model_int.h"
 
 #include <errno.h>
@@ -126,9 +125,15 @@ static int hb_parse(const char *json, size_t len, struct hb *hb)
 	if (len > MODEL_HEARTBEAT_MAX)
 		return model_fail(-EINVAL, "heartbeat: longer than %d bytes",
 				MODEL_HEARTBEAT_MAX);
-	/* a NUL, raw or escaped, would cut a value short unseen */
-	if (memchr(json, '\0', len) || memmem(json, len, "\\u0000", 6))
-		return model_fail(-EINVAL, "heartbeat: has a NUL byte");
+	/* a NUL, raw or escaped, would cut a value short unseen, and
+	 * invalid UTF-8 would be stored and shown */
+	ret = model_json_check("heartbeat", json, len, NULL);
+	if (ret == MODEL_JSON_MORE)
+		return model_fail(-EINVAL, "heartbeat: not a JSON object: it"
+				" ends before it is complete; write one JSON"
+				" object per write()");
+	if (ret)
+		return ret;
 	o = cJSON_ParseWithLengthOpts(json, len, &end, 0);
 	if (!o || !cJSON_IsObject(o)) {
 		cJSON_Delete(o);

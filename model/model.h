@@ -274,6 +274,15 @@ int model_runtime_secret_get(struct model *m, const char *env,
 int model_heartbeat(struct model *m, const char *json, size_t len,
 		struct model_heartbeat_reply *out);
 
+/* Whether `len` bytes hold one whole JSON object, blanks around it
+ * allowed (json.c): 0 when they do, MODEL_JSON_MORE while more bytes
+ * could still complete one, -EINVAL when no bytes can (not JSON, a
+ * second value after it, invalid UTF-8, a NUL raw or as \u0000, nesting
+ * deeper than 64), with the first bad byte in the message.  An object it
+ * calls whole is one cJSON parses. */
+#define MODEL_JSON_MORE 1
+int model_json_state(const char *data, size_t len);
+
 /* Snapshots: point-in-time, read-only copies of the whole model, kept as
  * SQLite files in DB.snapshots/ beside the database, where they survive a
  * remount.  A snapshot is itself a model: every change to it is -EROFS,

@@ -111,6 +111,12 @@ int model_secret_parse(const char *cred, char key_id[MODEL_KEY_ID_LEN],
 int model_secret_open(struct model *m, const struct store_secret *row,
 		unsigned char raw[MODEL_SECRET_BYTES]);
 
+/* model_json_state() for a document called `what` ("spec"; NULL for
+ * none), whose messages then start "WHAT: "; on -EINVAL *bad (when not
+ * NULL) receives the index of the first bad byte. */
+int model_json_check(const char *what, const char *data, size_t len,
+		size_t *bad);
+
 /* The canonical text of a spec document, checked as a deploy checks it
  * (deploy.c): fields in a fixed order, no image password; *out is
  * released with cJSON_free(). */

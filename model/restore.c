@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -282,20 +283,32 @@ static int value_text(const char *path, const char *data, size_t len,
 	return 0;
 }
 
+/* The times runtimefs holds: nanoseconds since the epoch in an int64_t,
+ * 0 meaning none, so whole seconds from 1 to INT64_MAX / 10^9. */
+#define TIME_FIRST 1                            /* 1970-01-01T00:00:01Z */
+#define TIME_LAST (INT64_MAX / 1000000000LL)    /* 2262-04-11T23:47:16Z */
+
 /* RFC 3339 UTC as runtimefs writes it: 2026-11-23T12:17:48Z. */
 static int parse_time(const char *path, const char *s, int64_t *ns)
 {
 	char back[MODEL_TIME_MAX];
 	struct tm tm;
 	const char *end;
+	time_t t;
 
 	memset(&tm, 0, sizeof(tm));
 	end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
 	if (!end || *end || strlen(s) != 20)
 		return model_fail(-EINVAL, "%s: '%s' is not a time as"
 				" 2026-11-23T12:17:48Z", path, s);
-	*ns = (int64_t)timegm(&tm) * 1000000000LL;
-	/* what strptime let through (a 13th month) does not read back */
+	/* %Y takes 0 to 9999: far within time_t, not within int64_t ns */
+	t = timegm(&tm);
+	if (t < TIME_FIRST || t > TIME_LAST)
+		return model_fail(-EINVAL, "%s: '%s' is out of range: a time"
+				" is from 1970-01-01T00:00:01Z to"
+				" 2262-04-11T23:47:16Z", path, s);
+	*ns = (int64_t)t * 1000000000LL;
+	/* what strptime let through (February 30th) does not read back */
 	model_time_format(*ns, back);
 	if (strcmp(back, s))
 		return model_fail(-EINVAL, "%s: '%s' is not a time as"

@@ -211,7 +211,7 @@ test_refused_spec_changes_nothing() {
 	sh "echo '{\"imageUrl\": \"x\",}' > spec"
 	expect "bash: line 1: echo: write error: Invalid argument"
 	run cat ../../../../.last_error
-	expect_has "spec: not valid JSON"
+	expect_has "write /environments/prod/runtimes/chat/spec: not JSON at byte 18: invalid object key (must be a string) (Invalid argument)"
 	sh 'printf "not json\n" > spec'
 	expect "bash: line 1: printf: write error: Invalid argument"
 	# a document that never completes is refused at close
@@ -227,6 +227,47 @@ test_refused_spec_changes_nothing() {
 2"
 	run cat spec
 	expect "$before"
+}
+
+# A spec no more bytes can make whole is refused in the write() that spoils
+# it, whatever the byte, so that bash sees it; one that may still become
+# whole waits for the next write() on the same open file.
+test_spec_refused_in_the_write_that_spoils_it() {
+	chat_with 1
+	sh "printf '{not json' > spec"
+	expect "bash: line 1: printf: write error: Invalid argument"
+	run cat ../../../../.last_error
+	expect_has "write /environments/prod/runtimes/chat/spec: not JSON at byte 2: invalid object key (must be a string) (Invalid argument)"
+	sh "printf '{\"imageUrl\" 1' > spec"
+	expect "bash: line 1: printf: write error: Invalid argument"
+	run cat ../../../../.last_error
+	expect_has "spec: not JSON at byte 13: object key and value must be separated by a colon (':') (Invalid argument)"
+	sh "printf '{\"imageUrl\": \"x\", \"description\": \"a\\\\u0000' > spec"
+	expect "bash: line 1: printf: write error: Invalid argument"
+	run cat ../../../../.last_error
+	expect_has "spec: \\u0000 at byte 41 in field 'description': a string cannot hold a NUL (Invalid argument)"
+	sh "printf '{\"imageUrl\": \"registry.example/chat:\\xc0\\xb2\"' > spec"
+	expect "bash: line 1: printf: write error: Invalid argument"
+	run cat ../../../../.last_error
+	expect_has "spec: invalid UTF-8 at byte 37 in field 'imageUrl' (Invalid argument)"
+	spec 2 | sed 's/chat agent/chat \xe2\x82 agent/' > /tmp/rtfs-utf8.json
+	run cp /tmp/rtfs-utf8.json spec
+	expect "cp: error writing 'spec': Invalid argument"
+	rm -f /tmp/rtfs-utf8.json
+	run cat ../../../../.last_error
+	expect_has "spec: invalid UTF-8 at byte 302 in field 'description' (Invalid argument)"
+	run ls versions
+	expect "1"
+	# the first write may still become a spec: it waits for the second
+	first='{"imageUrl": "registry.example/chat:2",' \
+	rest=$(spec 2 | sed 's/^{"imageUrl": "registry.example\/chat:2",//') \
+	sh 'exec 3>spec; printf "%s" "$first" >&3; ls versions; printf "%s" "$rest" >&3; exec 3>&-; ls versions'
+	expect "1
+1
+2"
+	expect_rc 0
+	run jq -r .imageUrl spec
+	expect "registry.example/chat:2"
 }
 
 # A spec that arrives in several write() calls is applied once whole.

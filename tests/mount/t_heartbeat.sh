@@ -152,9 +152,9 @@ test_refused_heartbeats() {
 	register
 	send '{"runtime": }'
 	expect 'bash: line 1: printf: write error: Invalid argument
-{"acknowledged":false,"error":"Invalid argument","reason":"heartbeat: not a JSON object"}'
+{"acknowledged":false,"error":"Invalid argument","reason":"not JSON at byte 13: unallowed token at this point in JSON text"}'
 	run cat .last_error
-	expect_has "write /heartbeat: heartbeat: not a JSON object (Invalid argument)"
+	expect_has "write /heartbeat: not JSON at byte 13: unallowed token at this point in JSON text (Invalid argument)"
 	send '{"a": 1} {"b": 2}'
 	expect_has "something follows the JSON object"
 	# an object left open is dropped when the file is closed
@@ -184,6 +184,26 @@ orders-eu-1
 
 environments/prod/secrets:
 another"
+}
+
+# A heartbeat no more bytes can make an object is refused at once, with
+# its reply; so is one with a string that is not UTF-8 or holds \u0000.
+test_heartbeat_refused_at_once() {
+	register
+	send '{not json'
+	expect 'bash: line 1: printf: write error: Invalid argument
+{"acknowledged":false,"error":"Invalid argument","reason":"not JSON at byte 2: invalid object key (must be a string)"}'
+	run cat .last_error
+	expect_has "write /heartbeat: not JSON at byte 2: invalid object key (must be a string) (Invalid argument)"
+	send "$(hb "$SECRET" orders-eu-1 | sed 's/"osName": "Linux"/"osName": "Lin\xc0\xb5x"/')"
+	expect_has 'bash: line 1: printf: write error: Invalid argument'
+	expect_has "invalid UTF-8 at byte"
+	expect_has "in field 'nodeInfo.osName'"
+	send "$(hb "$SECRET" orders-eu-1 | sed 's/"4.4.0"/"4.4\\u00000"/')"
+	expect_has "in field 'version': a string cannot hold a NUL"
+	run cat environments/prod/runtimes/orders-eu-1/os environments/prod/runtimes/orders-eu-1/runtime_version
+	expect "Linux 6.1.0
+4.4.0"
 }
 
 test_stop_command() {

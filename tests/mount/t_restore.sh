@@ -267,6 +267,11 @@ test_restore_refuses_what_the_tree_would_not_show() {
 	expect_has "mkdir /environments/prod/stray: 'environments/prod/stray' is not part of a runtimefs tree (Operation not permitted)"
 	run touch "$WORK/new/environments/prod/runtimes"
 	expect "touch: cannot touch '$WORK/new/environments/prod/runtimes': Operation not permitted"
+	# a time the model cannot hold, past 2262
+	run touch -d 5026-11-23T12:46:55Z "$WORK/new/environments"
+	expect "touch: setting times of '$WORK/new/environments': Invalid argument"
+	run cat "$WORK/new/.last_error"
+	expect_has "utimens /environments: a time is from 1970-01-01T00:00:01Z to 2262-04-11T23:47:16Z (Invalid argument)"
 	unmount2
 	expect_target_empty
 }

@@ -137,9 +137,9 @@ static void test_spec_rules(void **state)
 	} bad[] = {
 		{ "", "not valid JSON" },
 		{ "{\"imageUrl\": ", "not valid JSON" },
-		{ "[1, 2]", "must be a JSON object" },
-		{ "\"x\"", "must be a JSON object" },
-		{ "{} {}", "more after the JSON" },
+		{ "[1, 2]", "not a JSON object at byte 1" },
+		{ "\"x\"", "not a JSON object at byte 1" },
+		{ "{} {}", "byte 4: something follows the JSON object" },
 		{ "{}", "field 'imageUrl' is missing" },
 		{ "{\"imageUrl\": 1}", "field 'imageUrl' must be a string" },
 		{ "{\"imageUrl\": \"\"}", "field 'imageUrl' is empty" },
@@ -292,6 +292,51 @@ static void test_spec_hostile_input(void **state)
 			sizeof(nul) - 1, NULL), -EINVAL);
 	assert_non_null(strstr(model_errmsg(), "NUL"));
 	assert_int_equal(latest(f), 0);
+}
+
+/* What cJSON would take in silence is refused in every string, naming
+ * the field and the byte: \u0000 (which would cut the string short) and
+ * invalid UTF-8 (which would be stored and shown), in a deploy and in
+ * the canonical form a restore checks; nothing is deployed. */
+static void test_spec_nul_and_invalid_utf8(void **state)
+{
+	static const struct {
+		const char *from, *to, *why;
+	} bad[] = {
+		{ "chat agent", "chat\\u0000agent", "in field 'description':"
+			" a string cannot hold a NUL" },
+		{ "chat:1", "chat:\xc0\xb1", "invalid UTF-8 at byte 37 in"
+			" field 'imageUrl'" },
+		{ "--port", "--p\xed\xa0\x80rt", "invalid UTF-8 at byte"
+			" 112 in field 'args[1]'" },
+		{ "\"info\"", "\"in\xff\"", "in field"
+			" 'environmentVariables.LOG_LEVEL'" },
+		{ "\"LOG_LEVEL\"", "\"LOG\\u0000\"", "in a key of"
+			" 'environmentVariables'" },
+		{ "\"python\"", "\"py\\udc00\"", "an unpaired UTF-16"
+			" surrogate at byte 83 in field 'command[0]'" },
+	};
+	struct fixture *f = *state;
+	char good[1024], spec[1024], *canon = NULL;
+
+	snprintf(good, sizeof(good), SPEC_FMT, 1);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char *at = strstr(good, bad[i].from);
+
+		assert_non_null(at);
+		snprintf(spec, sizeof(spec), "%.*s%s%s", (int)(at - good),
+				good, bad[i].to, at + strlen(bad[i].from));
+		if (deploy_text(f, spec) != -EINVAL ||
+		    strncmp(model_errmsg(), "spec: ", 6) ||
+		    !strstr(model_errmsg(), bad[i].why))
+			fail_msg("case %zu: got '%s', want '%s'", i,
+					model_errmsg(), bad[i].why);
+		assert_int_equal(model_spec_canonical(spec, strlen(spec),
+				&canon), -EINVAL);
+		assert_null(canon);
+	}
+	assert_int_equal(latest(f), 0);
+	assert_string_equal(status(f), "CREATING");
 }
 
 static void test_image_auth(void **state)
@@ -615,6 +660,7 @@ int main(void)
 		T(test_spec_rules),
 		T(test_autoscaling_ranges),
 		T(test_spec_hostile_input),
+		T(test_spec_nul_and_invalid_utf8),
 		T(test_image_auth),
 		T(test_same_spec_deploys_nothing),
 		T(test_versions_immutable),

@@ -285,6 +285,63 @@ static void test_ballerina_moves(void **state)
 	assert_non_null(strstr(model_errmsg(), "is of type default"));
 }
 
+/* Raw invalid UTF-8 and \u0000 in any string of a heartbeat are refused
+ * with the field named, before anything changes: they would be stored
+ * and shown, or cut a value short. */
+static void test_invalid_utf8(void **state)
+{
+	struct fixture *f = *state;
+	struct model_heartbeat_reply r;
+	struct model_runtime rt;
+	char cred[MODEL_SECRET_MAX], json[1024];
+
+	new_secret(f, &PROD, "s", cred);
+	/* not even a first heartbeat registers with them */
+	assert_int_equal(beat(f, cred, "a", "prod", "4.4\xc0\xae" "0", &r),
+			-EINVAL);
+	assert_non_null(strstr(model_errmsg(), "heartbeat: invalid UTF-8 at"
+			" byte"));
+	assert_non_null(strstr(model_errmsg(), "in field 'version'"));
+	assert_int_equal(runtimes(f), 0);
+	assert_int_equal(unbound(f, &PROD), 1);
+	assert_int_equal(beat(f, cred, "a", "prod", "4.4.0", &r), 0);
+	f->now += SEC;
+	/* a surrogate in UTF-8, a stray continuation byte, a cut sequence */
+	assert_int_equal(beat(f, cred, "a", "prod", "\xed\xa0\x80", &r),
+			-EINVAL);
+	assert_int_equal(beat(f, cred, "a", "prod", "4\x80", &r), -EINVAL);
+	assert_int_equal(beat(f, cred, "a", "prod", "4\xe2\x82", &r),
+			-EINVAL);
+	assert_non_null(strstr(model_errmsg(), "in field 'version'"));
+	snprintf(json, sizeof(json), "{\"secret\": \"%s\", \"runtime\": \"a\","
+		" \"runtimeType\": \"MI\", \"environment\": \"prod\","
+		" \"project\": \"shop\", \"component\": \"orders\","
+		" \"nodeInfo\": {\"osName\": \"Lin\xf8ux\"}}", cred);
+	assert_int_equal(model_heartbeat(f->m, json, strlen(json), &r),
+			-EINVAL);
+	assert_non_null(strstr(model_errmsg(), "in field 'nodeInfo.osName'"));
+	snprintf(json, sizeof(json), "{\"secret\": \"%s\", \"runtime\": \"a\","
+		" \"runtimeType\": \"MI\", \"environment\": \"prod\","
+		" \"project\": \"shop\", \"component\": \"orders\","
+		" \"nodeInfo\": {\"platformName\": \"MI\\u0000x\"}}", cred);
+	assert_int_equal(model_heartbeat(f->m, json, strlen(json), &r),
+			-EINVAL);
+	assert_non_null(strstr(model_errmsg(), "heartbeat: \\u0000 at byte"));
+	assert_non_null(strstr(model_errmsg(), "in field"
+			" 'nodeInfo.platformName'"));
+	assert_string_equal(r.runtime_id, "");
+	/* what the first heartbeat reported stays */
+	assert_int_equal(model_runtime_get(f->m, "prod", "a", &rt), 0);
+	assert_string_equal(rt.runtime_version, "4.4.0");
+	assert_string_equal(rt.os, "Linux 6.1.0 amd64");
+	assert_string_equal(rt.platform, "WSO2 Micro Integrator 4.4.0");
+	/* valid UTF-8 is taken */
+	assert_int_equal(beat(f, cred, "a", "prod", "4.4.0-\xc3\xa9t\xc3\xa9",
+			&r), 0);
+	assert_int_equal(model_runtime_get(f->m, "prod", "a", &rt), 0);
+	assert_string_equal(rt.runtime_version, "4.4.0-\xc3\xa9t\xc3\xa9");
+}
+
 /* Heartbeats that must be refused, each with its errno, changing
  * nothing. */
 static void test_refusals(void **state)
@@ -794,6 +851,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ballerina_moves, hb_setup,
 				teardown),
 		cmocka_unit_test_setup_teardown(test_refusals, hb_setup,
+				teardown),
+		cmocka_unit_test_setup_teardown(test_invalid_utf8, hb_setup,
 				teardown),
 		cmocka_unit_test_setup_teardown(test_revoke, hb_setup,
 				teardown),

@@ -22,6 +22,13 @@
 #include "fixture.h"
 #include "backup.h"
 
+/* The spec's fields without their braces, for a version's file. */
+#define SPEC_FIELDS "\"imageUrl\": \"registry.example/chat:1\"," \
+	" \"flavorId\": \"g1-small\", \"command\": [], \"args\": []," \
+	" \"environmentVariables\": {}, \"autoscaling\": {\"minReplicas\": 1," \
+	" \"maxReplicas\": 3, \"cpuUtilization\": 70," \
+	" \"memoryUtilization\": 80}, \"description\": \"\""
+
 /* Everything the backup holds comes back: ids, times, versions byte for
  * byte, pins, the service account, and both secrets still work. */
 static void test_round_trip(void **state)
@@ -272,6 +279,65 @@ static void test_paths_and_values(void **state)
 	assert_int_equal(model_restore_secret("environments/p/secrets"), 0);
 }
 
+/* Times a restore reads: RFC 3339 UTC within what an int64_t of
+ * nanoseconds holds (the year 5026 overflowed it, found by libFuzzer). */
+static void test_time_range(void **state)
+{
+	static const struct {
+		const char *time;
+		int ret;
+	} times[] = {
+		{ "1970-01-01T00:00:01Z", 0 },
+		{ "2026-11-23T12:17:48Z", 0 },
+		{ "2262-04-11T23:47:16Z", 0 },
+		{ "2262-04-11T23:47:17Z", -ERANGE },
+		{ "2263-01-01T00:00:00Z", -ERANGE },
+		{ "5026-11-23T12:46:55Z", -ERANGE },
+		{ "9999-12-31T23:59:59Z", -ERANGE },
+		{ "1970-01-01T00:00:00Z", -ERANGE },
+		{ "1969-12-31T23:59:59Z", -ERANGE },
+		{ "0000-01-01T00:00:00Z", -ERANGE },
+		{ "2026-02-30T12:00:00Z", -EINVAL },
+		{ "2026-11-23T24:00:00Z", -EINVAL },
+		{ "2026-11-23T12:17:60Z", -EINVAL },
+		{ "12026-11-23T12:17:4Z", -EINVAL },
+	};
+	static const char *const files[] = {
+		"environments/p/runtimes/a/registered",
+		"environments/p/runtimes/a/last_heartbeat",
+		"environments/p/runtimes/a/endpoints/DEFAULT/created",
+		"environments/p/runtimes/a/endpoints/DEFAULT/updated",
+	};
+	char text[64], version[512];
+	int ret;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
+		for (size_t k = 0; k < sizeof(files) / sizeof(files[0]); k++) {
+			snprintf(text, sizeof(text), "%s\n", times[i].time);
+			ret = model_restore_check(files[k], text, strlen(text));
+			if (times[i].ret == -ERANGE ?
+			    ret != -EINVAL || !strstr(model_errmsg(),
+					"is out of range: a time is from"
+					" 1970-01-01T00:00:01Z to"
+					" 2262-04-11T23:47:16Z") :
+			    ret != times[i].ret)
+				fail_msg("%s in %s: %d, '%s'", times[i].time,
+						files[k], ret, model_errmsg());
+		}
+		/* and a version's createdAt */
+		snprintf(version, sizeof(version), "{\"agentRuntimeId\":"
+			" \"12a5be26-990e-4340-9ac4-35dad14b407a\","
+			" \"version\": 2, " SPEC_FIELDS ","
+			" \"createdAt\": \"%s\"}", times[i].time);
+		ret = model_restore_check("environments/p/runtimes/a/"
+				"versions/2", version, strlen(version));
+		if (ret != (times[i].ret ? -EINVAL : 0))
+			fail_msg("createdAt %s: %d, '%s'", times[i].time, ret,
+					model_errmsg());
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -284,6 +350,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_refuses_non_empty, setup,
 				teardown),
 		cmocka_unit_test(test_paths_and_values),
+		cmocka_unit_test(test_time_range),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,124 @@
+/*
+ * fuzz_heartbeat.c - a heartbeat of any bytes (model_heartbeat) on a model
+ * on ":memory:" with environments prod and dev, an unbound secret of
+ * prod and an agent runtime prod/agent with its service account.
+ *
+ * The credentials are random, so the input names them: @SECRET@ stands
+ * for the secret (KEYID.BASE64) and @SA@ for the service account
+ * (CLIENTID.SECRET); the seed corpus uses them to reach registration,
+ * binding and the service-account path.
+ *
+ * What must hold: a refused heartbeat changes nothing and answers with
+ * no runtime id; an accepted one answers with one, and the same heartbeat
+ * again (a second later, then after being OFFLINE) is accepted for the
+ * same runtime.  After an accepted heartbeat the model is made anew, so
+ * that each input starts from the same state.
+ */
+#include "fuzz.h"
+
+static struct model *m;
+static char secret[MODEL_SECRET_MAX];
+static char account[MODEL_CREDENTIAL_MAX];
+
+static void setup(void)
+{
+	struct model_secret_scope prod = { "prod", NULL, NULL };
+	struct model_service_account sa;
+	struct model_secret s;
+
+	m = fuzz_model();
+	CHECK(model_env_create(m, "prod") == 0);
+	CHECK(model_env_create(m, "dev") == 0);
+	CHECK(model_secret_create(m, &prod, "s") == 0);
+	CHECK(model_secret_get(m, &prod, "s", &s) == 0);
+	memcpy(secret, s.secret, sizeof(secret));
+	CHECK(model_runtime_create(m, "prod", "agent", NULL, NULL) == 0);
+	CHECK(model_service_account_get(m, "prod", "agent", &sa) == 0);
+	memcpy(account, sa.credential, sizeof(account));
+}
+
+/* The input with its placeholders replaced, malloc'd; *len its length. */
+static char *expand(const uint8_t *data, size_t size, size_t *len)
+{
+	char *out = malloc(size / 4 * MODEL_CREDENTIAL_MAX + size + 1);
+	size_t n = 0;
+
+	CHECK(out != NULL);
+	for (size_t i = 0; i < size; ) {
+		const char *with = NULL;
+		size_t skip = 0;
+
+		if (size - i >= 8 && !memcmp(data + i, "@SECRET@", 8)) {
+			with = secret;
+			skip = 8;
+		} else if (size - i >= 4 && !memcmp(data + i, "@SA@", 4)) {
+			with = account;
+			skip = 4;
+		}
+		if (with) {
+			memcpy(out + n, with, strlen(with));
+			n += strlen(with);
+			i += skip;
+		} else {
+			out[n++] = (char)data[i++];
+		}
+	}
+	*len = n;
+	return out;
+}
+
+static int count(void *ctx, const void *row)
+{
+	(void)row;
+	(*(int *)ctx)++;
+	return 0;
+}
+
+/* What the model held before any heartbeat. */
+static void check_unchanged(void)
+{
+	struct model_secret_scope prod = { "prod", NULL, NULL };
+	struct model_runtime_filter all = { "prod", NULL, NULL };
+	struct model_runtime rt;
+	int secrets = 0, runtimes = 0;
+
+	CHECK(model_secret_list(m, &prod, (model_secret_cb)count,
+			&secrets) == 0);
+	CHECK(model_runtime_list(m, &all, (model_runtime_cb)count,
+			&runtimes) == 0);
+	CHECK(secrets == 1 && runtimes == 1);
+	CHECK(model_runtime_get(m, "prod", "agent", &rt) == 0);
+	CHECK(rt.heartbeat_ns == 0);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct model_heartbeat_reply r, again;
+	size_t len;
+	char *json;
+	int ret;
+
+	if (!m)
+		setup();
+	json = expand(data, size, &len);
+	ret = model_heartbeat(m, json, len, &r);
+	if (ret) {
+		CHECK(ret == -EINVAL || ret == -EACCES || ret == -EEXIST);
+		CHECK(r.runtime_id[0] == '\0' && r.ncommands == 0);
+		check_unchanged();
+		free(json);
+		return 0;
+	}
+	CHECK(strlen(r.runtime_id) == MODEL_UUID_LEN - 1);
+	fuzz_now += FUZZ_SEC;
+	CHECK(model_heartbeat(m, json, len, &again) == 0);
+	CHECK(!strcmp(again.runtime_id, r.runtime_id));
+	fuzz_now += 60 * FUZZ_SEC;
+	CHECK(model_heartbeat(m, json, len, &again) == 0);
+	CHECK(!strcmp(again.runtime_id, r.runtime_id));
+	CHECK(model_liveness_flush(m) == 0);
+	model_close(m);
+	setup();
+	free(json);
+	return 0;
+}
