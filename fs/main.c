@@ -133,6 +133,29 @@ static char *absolute(const char *path)
 	return out;
 }
 
+/* Serves `se` until it ends, on one thread or on libfuse's pool as the
+ * command line says: 0, or 1 when it failed.  A loop that SIGTERM, SIGINT
+ * or SIGHUP ended (systemctl stop) is a clean stop: libfuse returns the
+ * signal's number. */
+static int loop(struct fuse_session *se, const struct fuse_cmdline_opts *opts)
+{
+	struct fuse_loop_config *cfg;
+	int ret = 1;
+
+	if (opts->singlethread) {
+		ret = fuse_session_loop(se);
+	} else if ((cfg = fuse_loop_cfg_create())) {
+		fuse_loop_cfg_set_clone_fd(cfg, opts->clone_fd);
+		fuse_loop_cfg_set_max_threads(cfg, opts->max_threads);
+		fuse_loop_cfg_set_idle_threads(cfg, opts->max_idle_threads);
+		ret = fuse_session_loop_mt(se, cfg);
+		fuse_loop_cfg_destroy(cfg);
+	}
+	if (ret == SIGTERM || ret == SIGINT || ret == SIGHUP)
+		ret = 0;
+	return ret;
+}
+
 /* Mounts and serves until unmounted: libfuse's low-level session.  The
  * daemon that goes on after fuse_daemonize() is a child: it records its
  * pid in the claim. */
@@ -140,7 +163,6 @@ static int serve(struct fuse_args *args, struct fs *fs,
 		struct store_claim *claim)
 {
 	struct fuse_cmdline_opts opts;
-	struct fuse_loop_config *loop;
 	struct fuse_session *se;
 	int ret = 1;
 
@@ -160,23 +182,7 @@ static int serve(struct fuse_args *args, struct fs *fs,
 		goto handlers;
 	fuse_daemonize(opts.foreground);
 	store_claim_refresh(claim);
-	if (opts.singlethread) {
-		ret = fuse_session_loop(se);
-	} else {
-		loop = fuse_loop_cfg_create();
-		if (loop) {
-			fuse_loop_cfg_set_clone_fd(loop, opts.clone_fd);
-			fuse_loop_cfg_set_max_threads(loop, opts.max_threads);
-			fuse_loop_cfg_set_idle_threads(loop,
-					opts.max_idle_threads);
-			ret = fuse_session_loop_mt(se, loop);
-			fuse_loop_cfg_destroy(loop);
-		}
-	}
-	/* a loop ended by SIGTERM, SIGINT or SIGHUP (systemctl stop) is a
-	 * clean stop: libfuse returns the signal's number */
-	if (ret == SIGTERM || ret == SIGINT || ret == SIGHUP)
-		ret = 0;
+	ret = loop(se, &opts);
 	fuse_session_unmount(se);
 handlers:
 	fuse_remove_signal_handlers(se);
@@ -194,7 +200,6 @@ static int serve_restore(struct fuse_args *args, struct fs *fs,
 		struct store_claim *claim)
 {
 	struct fuse_cmdline_opts opts;
-	struct fuse_loop_config *loop;
 	struct fuse *f;
 	int ret = 1;
 
@@ -214,21 +219,8 @@ static int serve_restore(struct fuse_args *args, struct fs *fs,
 		goto unmount;
 	fuse_daemonize(opts.foreground);
 	store_claim_refresh(claim);
-	if (opts.singlethread) {
-		ret = fuse_loop(f);
-	} else {
-		loop = fuse_loop_cfg_create();
-		if (loop) {
-			fuse_loop_cfg_set_clone_fd(loop, opts.clone_fd);
-			fuse_loop_cfg_set_max_threads(loop, opts.max_threads);
-			fuse_loop_cfg_set_idle_threads(loop,
-					opts.max_idle_threads);
-			ret = fuse_loop_mt(f, loop);
-			fuse_loop_cfg_destroy(loop);
-		}
-	}
-	if (ret == SIGTERM || ret == SIGINT || ret == SIGHUP)
-		ret = 0;
+	/* (the high-level loops only add the cleanup of -o remember) */
+	ret = loop(fuse_get_session(f), &opts);
 	fuse_remove_signal_handlers(fuse_get_session(f));
 unmount:
 	fuse_unmount(f);
