@@ -98,7 +98,10 @@ test_calls_on_open_handles() {
 test_unfinished_writes_are_capped_globally() {
 	chmod 755 "$WORK"
 	remount -o allow_other,heartbeat_gid=65534
-	local before
+	# AddressSanitizer's redzones and quarantine make the daemon's size
+	# say nothing of what it holds: the count of accepted writes does
+	local before asan=
+	nm -D "$RUNTIMEFS" 2>/dev/null | grep -q __asan_init && asan=1
 	before=$(awk '/VmRSS/ { print $2 }' /proc/"$DAEMON"/status)
 	run setpriv --reuid=65534 --regid=65534 --clear-groups /usr/bin/python3 -c '
 import errno, os, resource
@@ -115,7 +118,7 @@ for i in range(4000):
         refused += 1
 held = int([l for l in open("/proc/'"$DAEMON"'/status") if l.startswith("VmRSS")][0].split()[1])
 print("refused" if 4000 - refused <= 1100 else "accepted %d" % (4000 - refused))
-print("bounded" if held < 120 * 1024 else "grew to %d KiB" % held)
+print("bounded" if held < 120 * 1024 or "'"$asan"'" else "grew to %d KiB" % held)
 for fd in fds:
     os.close(fd)
 '
@@ -123,11 +126,9 @@ for fd in fds:
 bounded"
 	run cat .last_error
 	expect ""
-	# (AddressSanitizer keeps freed memory in quarantine: not there)
 	local after
 	after=$(awk '/VmRSS/ { print $2 }' /proc/"$DAEMON"/status)
-	nm -D "$RUNTIMEFS" 2>/dev/null | grep -q __asan_init ||
-		[ "$after" -lt $((before + 16384)) ] ||
+	[ -n "$asan" ] || [ "$after" -lt $((before + 16384)) ] ||
 		fail "the daemon holds $after KiB after closing (before: $before)"
 	# and it still takes heartbeats
 	register
