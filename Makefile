@@ -31,7 +31,8 @@ STORE_SRC := store/store_sqlite.c
 MODEL_SRC := model/model.c model/env.c model/project.c model/runtime.c \
 	model/seal.c model/snapshot.c model/deploy.c model/endpoint.c \
 	model/service_account.c model/secret.c model/heartbeat.c \
-	model/liveness.c model/restore.c model/remove.c model/json.c
+	model/liveness.c model/restore.c model/remove.c model/json.c \
+	model/rows.c
 FS_SRC := fs/buf.c fs/tree.c fs/org.c fs/project.c fs/lasterr.c fs/ops.c \
 	fs/request.c fs/snapshot.c fs/deploy.c fs/scratch.c fs/icp.c \
 	fs/access.c fs/inode.c fs/cache.c fs/restore.c fs/walk.c
@@ -40,7 +41,7 @@ UNIT_TESTS := test_buf test_inode test_store test_model test_deploy \
 	test_heartbeat test_restore test_remove test_faults test_json
 
 objs = $(patsubst %.c,$(BUILD)/%.o,$(1))
-HEADERS := $(wildcard */*.h)
+HEADERS := $(wildcard */*.h tests/*/*.h)
 
 all: $(BUILD)/runtimefs
 

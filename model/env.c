@@ -18,11 +18,13 @@ int model_env_row(struct model *m, const char *name, struct store_env *out)
 {
 	int ret = model_name_check("environment", name);
 
-	if (ret)
+	if (ret || model_rows_env(m, name, out))
 		return ret;
 	ret = store_env_get(m->store, name, out);
 	if (ret == -ENOENT)
 		return model_fail(ret, "no environment '%s'", name);
+	if (!ret)
+		model_rows_keep_env(m, out);
 	return ret ? model_fail_store(ret) : 0;
 }
 

@@ -239,6 +239,7 @@ static int hb_commit(struct model *m, const struct hb *hb,
 
 	if (ret)
 		return model_fail_store(ret);
+	m->changing = 1;
 	if (reassign)
 		ret = hb_integration(m, hb, now, &rt->integration_id);
 	if (!ret && !rt->id) {
@@ -253,12 +254,15 @@ static int hb_commit(struct model *m, const struct hb *hb,
 	if (!ret && bind &&
 	    (ret = store_secret_bind(m->store, bind->id, rt->id, now)))
 		ret = model_fail_store(ret);
-	if (ret) {
+	if (!ret && (ret = store_commit(m->store)))
+		ret = model_fail_store(ret);
+	else if (ret)
 		store_rollback(m->store);
+	else
+		model_rows_forget(m);
+	m->changing = 0;
+	if (ret)
 		return ret;
-	}
-	if ((ret = store_commit(m->store)))
-		return model_fail_store(ret);
 	model_note(m, MODEL_EV_RUNTIME, hb->env, rt->name);
 	/* its secret is bound now, no longer listed; a move takes its
 	 * links out of the old integration's views */

@@ -96,16 +96,18 @@ int model_liveness_flush_locked(struct model *m)
 		return 0;
 	if ((ret = store_begin(m->store)))
 		return model_fail_store(ret);
+	m->changing = 1;
 	for (size_t i = 0; i < l->cap && !ret; i++)
 		if (l->slot[i].id)
 			ret = store_runtime_heartbeat(m->store, l->slot[i].id,
 					l->slot[i].uuid,
 					l->slot[i].heartbeat_ns);
-	if (ret) {
+	if (ret)
 		store_rollback(m->store);
-		return model_fail_store(ret);
-	}
-	if ((ret = store_commit(m->store)))
+	else if ((ret = store_commit(m->store)) == 0)
+		model_rows_forget(m);
+	m->changing = 0;
+	if (ret)
 		return model_fail_store(ret);
 	memset(l->slot, 0, l->cap * sizeof(*l->slot));
 	l->n = 0;

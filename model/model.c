@@ -104,6 +104,7 @@ void model_close(struct model *m)
 		return;
 	model_liveness_stop(m);
 	model_snapshot_close_all(m);
+	model_rows_free(m);
 	store_close(m->store);
 	free(m->db);
 	sodium_memzero(m->key, sizeof(m->key));
@@ -188,6 +189,7 @@ int model_begin(struct model *m)
 		model_unlock(m);
 		return model_fail_store(ret);
 	}
+	m->changing = 1;
 	return 0;
 }
 
@@ -197,6 +199,9 @@ int model_end(struct model *m, int ret)
 		store_rollback(m->store);
 	else if ((ret = store_commit(m->store)))
 		ret = model_fail_store(ret);
+	else
+		model_rows_forget(m);
+	m->changing = 0;
 	if (ret)
 		model_discard(m);
 	else

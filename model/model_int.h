@@ -20,6 +20,8 @@ struct model {
 	struct model_config cfg;
 	unsigned char key[crypto_secretbox_KEYBYTES];   /* see seal.c */
 	struct liveness *live;                          /* see liveness.c */
+	struct model_rows *rows;                        /* see rows.c */
+	int changing;            /* in a change: rows read are not kept */
 	char *db;                  /* the database's path */
 
 	/* Changes noted in the current change (under the lock), given to
@@ -45,6 +47,18 @@ struct model {
 /* Removes what a snapshot cut short by a crash left in DB.snapshots/
  * (model_open() calls it). */
 void model_snapshot_tidy(struct model *m);
+/* Rows read outside a change, kept until the next commit (rows.c), all
+ * under the lock: model_rows_env()/_runtime() give a kept row (1) or
+ * nothing (0); _keep_ keeps one read from the store; model_rows_forget()
+ * makes every kept row stale, after a change committed. */
+int model_rows_env(struct model *m, const char *name, struct store_env *out);
+void model_rows_keep_env(struct model *m, const struct store_env *row);
+int model_rows_runtime(struct model *m, int64_t env_id, const char *name,
+		struct store_runtime *out);
+void model_rows_keep_runtime(struct model *m, const struct store_runtime *row);
+void model_rows_forget(struct model *m);
+void model_rows_free(struct model *m);
+
 /* Closes the snapshot models still open (model_close() calls it). */
 void model_snapshot_close_all(struct model *m);
 

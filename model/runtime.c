@@ -89,9 +89,15 @@ int model_runtime_row(struct model *m, const char *env, const char *name,
 		ret = model_name_check("runtime", name);
 	if (ret)
 		return ret;
-	ret = store_runtime_get(m->store, e.id, name, out);
-	if (!ret)
+	if (model_rows_runtime(m, e.id, name, out)) {
 		model_liveness_overlay(m, out);
+		return 0;
+	}
+	ret = store_runtime_get(m->store, e.id, name, out);
+	if (!ret) {
+		model_rows_keep_runtime(m, out);
+		model_liveness_overlay(m, out);
+	}
 	if (ret == -ENOENT)
 		return model_fail(ret, "no runtime '%s' in environment '%s'",
 				name, env);

@@ -58,6 +58,7 @@ int64_t model_snapshot_time(const struct model *m)
 static void snapshot_free(struct model *snap)
 {
 	store_close(snap->store);
+	model_rows_free(snap);
 	sodium_memzero(snap->key, sizeof(snap->key));
 	pthread_mutex_destroy(&snap->lock);
 	free(snap->db);

@@ -81,6 +81,9 @@ static inline void sql(struct fixture *f, const char *stmt)
 	sqlite3_busy_timeout(h, 5000);
 	assert_int_equal(sqlite3_exec(h, stmt, NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(h);
+	/* the rows the model keeps (rows.c) know nothing of it */
+	if (f->m)
+		model_rows_forget(f->m);
 }
 
 #endif

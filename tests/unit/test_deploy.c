@@ -87,15 +87,20 @@ static int64_t served(struct fixture *f, const char *endpoint)
 	return e.version;
 }
 
+/* A heartbeat of prod/chat with its service account, as the runtime
+ * sends it. */
 static void heartbeat(struct fixture *f)
 {
-	char text[160];
+	struct model_service_account sa;
+	struct model_heartbeat_reply r;
+	char text[512];
 
-	snprintf(text, sizeof(text), "UPDATE runtime SET heartbeat_ns = %lld,"
-			" running_ns = CASE running_ns WHEN 0 THEN %lld ELSE"
-			" running_ns END", (long long)f->now,
-			(long long)f->now);
-	sql(f, text);
+	assert_int_equal(model_service_account_get(f->m, "prod", "chat", &sa),
+			0);
+	snprintf(text, sizeof(text), "{\"serviceAccount\": \"%s\","
+			" \"runtime\": \"chat\", \"environment\": \"prod\"}",
+			sa.credential);
+	assert_int_equal(model_heartbeat(f->m, text, strlen(text), &r), 0);
 }
 
 static void test_first_deploy(void **state)

@@ -1,0 +1,121 @@
+/*
+ * rows.c - the rows the model read lately, kept until the next change
+ * commits, so that reading a runtime or an environment the tree shows
+ * again and again (every stat of every file of a runtime asks for it)
+ * costs no SELECT while nothing changed.
+ *
+ * Two direct-mapped tables (a slot per hash, overwritten by the next row
+ * that hashes there): environments by name, runtimes by environment id
+ * and name.  A generation number makes every entry stale at once when a
+ * change commits (model_rows_forget()); rows read inside a change are
+ * never kept, since the change may yet roll back.  Heartbeat times that
+ * wait in memory are laid over a kept row when it is read, as over one
+ * from the store.  All under the model's lock.
+ */
+#include "model_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define ENV_SLOTS 256
+#define RUNTIME_SLOTS 4096
+
+struct kept_env {
+	uint64_t gen;              /* valid while it is rows->gen */
+	struct store_env row;
+};
+
+struct kept_runtime {
+	uint64_t gen;
+	struct store_runtime row;
+};
+
+struct model_rows {
+	uint64_t gen;              /* starts at 1: a zeroed slot is stale */
+	struct kept_env env[ENV_SLOTS];
+	struct kept_runtime runtime[RUNTIME_SLOTS];
+};
+
+static size_t hash(int64_t id, const char *name)
+{
+	size_t h = 1469598103934665603ULL ^ (size_t)id;
+
+	while (*name)
+		h = (h ^ (unsigned char)*name++) * 1099511628211ULL;
+	return h;
+}
+
+/* The table, made on first use; NULL when memory ran out (then nothing
+ * is kept, which is only slower). */
+static struct model_rows *rows(struct model *m)
+{
+	if (!m->rows && (m->rows = calloc(1, sizeof(*m->rows))))
+		m->rows->gen = 1;
+	return m->rows;
+}
+
+void model_rows_forget(struct model *m)
+{
+	if (m->rows)
+		m->rows->gen++;
+}
+
+void model_rows_free(struct model *m)
+{
+	free(m->rows);
+	m->rows = NULL;
+}
+
+int model_rows_env(struct model *m, const char *name, struct store_env *out)
+{
+	struct model_rows *r = m->changing ? NULL : rows(m);
+	struct kept_env *k;
+
+	if (!r)
+		return 0;
+	k = &r->env[hash(0, name) % ENV_SLOTS];
+	if (k->gen != r->gen || strcmp(k->row.name, name))
+		return 0;
+	*out = k->row;
+	return 1;
+}
+
+void model_rows_keep_env(struct model *m, const struct store_env *row)
+{
+	struct model_rows *r = m->changing ? NULL : rows(m);
+	struct kept_env *k;
+
+	if (!r)
+		return;
+	k = &r->env[hash(0, row->name) % ENV_SLOTS];
+	k->gen = r->gen;
+	k->row = *row;
+}
+
+int model_rows_runtime(struct model *m, int64_t env_id, const char *name,
+		struct store_runtime *out)
+{
+	struct model_rows *r = m->changing ? NULL : rows(m);
+	struct kept_runtime *k;
+
+	if (!r)
+		return 0;
+	k = &r->runtime[hash(env_id, name) % RUNTIME_SLOTS];
+	if (k->gen != r->gen || k->row.env_id != env_id ||
+	    strcmp(k->row.name, name))
+		return 0;
+	*out = k->row;
+	return 1;
+}
+
+void model_rows_keep_runtime(struct model *m, const struct store_runtime *row)
+{
+	struct model_rows *r = m->changing ? NULL : rows(m);
+	struct kept_runtime *k;
+
+	if (!r)
+		return;
+	k = &r->runtime[hash(row->env_id, row->name) % RUNTIME_SLOTS];
+	k->gen = r->gen;
+	k->row = *row;
+}
