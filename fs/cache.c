@@ -292,7 +292,6 @@ static void *notifier(void *arg)
 static void on_change(void *ctx, const struct model_event *ev)
 {
 	(void)ctx;
-	request_forget();
 	if (!session || timeout <= 0)
 		return;
 	if (ev->kind != MODEL_EV_LIVENESS)

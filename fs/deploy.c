@@ -132,7 +132,7 @@ int fs_version_unlink(const struct fs_path *p)
 int fs_deploy_dir_show(const struct fs_path *p, struct fs_value *v)
 {
 	struct model_runtime rt;
-	int ret = request_runtime_get(p->m, p->env, p->runtime, &rt);
+	int ret = fs_runtime(p, &rt);
 
 	if (!ret)
 		v->mtime_ns = rt.deployed_ns ? rt.deployed_ns :
@@ -145,7 +145,7 @@ int fs_deploy_dir_show(const struct fs_path *p, struct fs_value *v)
 int fs_endpoint_lookup(struct fs_path *p, const char *name)
 {
 	struct model_endpoint e;
-	int ret = request_endpoint_get(p->m, p->env, p->runtime, name, &e);
+	int ret = model_endpoint_get(p->m, p->env, p->runtime, name, &e);
 
 	if (!ret)
 		memcpy(p->endpoint, e.name, sizeof(p->endpoint));
@@ -185,7 +185,7 @@ int fs_endpoint_rmdir(const struct fs_path *p)
 static int endpoint(const struct fs_path *p, struct model_endpoint *e,
 		struct fs_value *v)
 {
-	int ret = request_endpoint_get(p->m, p->env, p->runtime, p->endpoint,
+	int ret = model_endpoint_get(p->m, p->env, p->runtime, p->endpoint,
 			e);
 
 	if (!ret)
@@ -223,7 +223,7 @@ int fs_endpoint_url_show(const struct fs_path *p, struct fs_value *v)
 	int ret = endpoint(p, &e, v);
 
 	if (!ret)
-		ret = request_runtime_get(p->m, p->env, p->runtime, &rt);
+		ret = fs_runtime(p, &rt);
 	if (ret)
 		return ret;
 	v->mtime_ns = e.created_ns;

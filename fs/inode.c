@@ -35,6 +35,7 @@ struct inode {
 	uint64_t listed_gen;
 	int64_t listed_ns;
 	int orphan;                        /* renamed over: found by id only */
+	struct inode_obj obj;
 	char *name;
 };
 
@@ -244,15 +245,37 @@ void inode_fini(void)
 	pthread_mutex_unlock(&lock);
 }
 
-uint64_t inode_ref(uint64_t parent, const char *name)
+/* Known by its id only from now on (the kernel holds it under a name that
+ * now stands for something else); under the lock. */
+static void orphan(struct inode *n)
 {
+	unlink_hashes(n);
+	n->orphan = 1;
+	link_hashes(n);
+}
+
+static int same_obj(const struct inode_obj *a, const struct inode_obj *b)
+{
+	return a->kind == b->kind && a->attr == b->attr && a->id == b->id;
+}
+
+uint64_t inode_ref(uint64_t parent, const char *name,
+		const struct inode_obj *obj)
+{
+	static const struct inode_obj none;
 	struct inode *p, *n = NULL;
 	uint64_t ino = 0;
 
+	if (!obj)
+		obj = &none;
 	pthread_mutex_lock(&lock);
 	p = find_ino(parent);
-	if (p && !(n = find_child(p, name)))
-		n = make(p, name);
+	if (p && (n = find_child(p, name)) && !same_obj(&n->obj, obj)) {
+		orphan(n);
+		n = NULL;
+	}
+	if (p && !n && (n = make(p, name)))
+		n->obj = *obj;
 	if (n) {
 		n->nlookup++;
 		ino = n->ino;
@@ -261,8 +284,36 @@ uint64_t inode_ref(uint64_t parent, const char *name)
 	return ino;
 }
 
+int inode_chain(uint64_t ino, struct inode_link *links, int max)
+{
+	struct inode *n, *way[INODE_DEPTH_MAX];
+	int depth = 0, ret;
+
+	pthread_mutex_lock(&lock);
+	n = find_ino(ino);
+	for (; n && n != root && depth < INODE_DEPTH_MAX; n = n->parent)
+		way[depth++] = n;
+	if (!n)
+		ret = -ESTALE;
+	else if (n != root || depth > max)
+		ret = -ENAMETOOLONG;
+	else
+		ret = depth;
+	for (int i = 0; ret > 0 && i < depth; i++) {
+		struct inode *w = way[depth - 1 - i];
+
+		links[i].obj = w->obj;
+		if (strlen(w->name) > INODE_NAME_MAX)
+			ret = -ENAMETOOLONG;
+		else
+			strcpy(links[i].name, w->name);
+	}
+	pthread_mutex_unlock(&lock);
+	return ret;
+}
+
 int inode_move(uint64_t parent, const char *name, uint64_t newparent,
-		const char *newname)
+		const char *newname, const struct inode_obj *obj)
 {
 	struct inode *p, *np, *n, *over;
 	char *copy = strdup(newname);
@@ -276,15 +327,14 @@ int inode_move(uint64_t parent, const char *name, uint64_t newparent,
 	n = p && np ? find_child(p, name) : NULL;
 	if (n) {
 		over = find_child(np, newname);
-		if (over && over != n) {
-			unlink_hashes(over);
-			over->orphan = 1;
-			link_hashes(over);
-		}
+		if (over && over != n)
+			orphan(over);
 		unlink_hashes(n);
 		unlink_sibling(n);
 		free(n->name);
 		n->name = copy;
+		if (obj)
+			n->obj = *obj;
 		copy = NULL;
 		link_sibling(n, np);
 		link_hashes(n);
@@ -302,11 +352,8 @@ void inode_unlinked(uint64_t parent, const char *name)
 	pthread_mutex_lock(&lock);
 	p = find_ino(parent);
 	n = p ? find_child(p, name) : NULL;
-	if (n && !n->orphan) {
-		unlink_hashes(n);
-		n->orphan = 1;
-		link_hashes(n);
-	}
+	if (n && !n->orphan)
+		orphan(n);
 	pthread_mutex_unlock(&lock);
 }
 

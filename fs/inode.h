@@ -23,18 +23,44 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* What an inode names, as the tree resolved it once (tree.h): its node
+ * kind, the attribute of a runtime's file, and the row id of the object
+ * when that tells one object of a name from another made later under it
+ * (a runtime).  inode.c keeps it and never looks inside. */
+struct inode_obj {
+	int kind;
+	const void *attr;
+	int64_t id;
+};
+
+/* One step of an inode's way from the root: what it names and its name. */
+#define INODE_NAME_MAX 255
+struct inode_link {
+	struct inode_obj obj;
+	char name[INODE_NAME_MAX + 1];
+};
+#define INODE_DEPTH_MAX 16
+
 /* Sets up the table with the root.  -ENOMEM. */
 int inode_init(void);
 void inode_fini(void);
 
-/* The child `name` of `parent`, added if new, counting one lookup by the
- * kernel; 0 when `parent` is unknown or memory ran out. */
-uint64_t inode_ref(uint64_t parent, const char *name);
+/* The child `name` of `parent` naming `obj`, added if new, counting one
+ * lookup by the kernel; 0 when `parent` is unknown or memory ran out.  A
+ * child of that name that names another object (another kind, another
+ * row: made again since) is known by its id only from now on, and the
+ * name gets a new id. */
+uint64_t inode_ref(uint64_t parent, const char *name,
+		const struct inode_obj *obj);
 /* The kernel renamed child `name` of `parent` to `newname` of
- * `newparent`; what was there before is now known by its id only.
- * -ENOMEM. */
+ * `newparent`, which names `obj` from now on; what was there before is
+ * now known by its id only.  -ENOMEM. */
 int inode_move(uint64_t parent, const char *name, uint64_t newparent,
-		const char *newname);
+		const char *newname, const struct inode_obj *obj);
+/* The way from the root to `ino`: links[0] is the root's child, links[n-1]
+ * is `ino` itself (n = 0 for the root).  The number of links, -ESTALE when
+ * the kernel forgot `ino`, -ENAMETOOLONG deeper than `max`. */
+int inode_chain(uint64_t ino, struct inode_link *links, int max);
 /* The kernel removed child `name` of `parent` (unlink, rmdir): the inode
  * it held is known by its id only, and a new object of that name gets a
  * new id, not the one the kernel may still hold as deleted. */

@@ -3,10 +3,12 @@
  * the caller's rights (access.c), call the node's handler, turn the answer
  * into bytes and attributes.
  *
- * libfuse's low-level API names files by inode (inode.h keeps the path of
- * each); the operations below first work on paths (op_*), then the ll_*
- * functions at the end turn a request's inodes into paths, call them and
- * reply, with the timeouts cache.h gives.
+ * libfuse's low-level API names files by inode, and an inode is the
+ * object it names (inode.h keeps the kind and the row of each, and the
+ * way to it): the ll_* functions at the end turn a request's inode into a
+ * target, resolved in memory or one step from its directory, never
+ * walked from the root; the op_* functions work on targets and reply
+ * with the timeouts cache.h gives.
  *
  * Reads are served from a copy of the content taken at open(), so a reader
  * sees one whole value even while it changes.  Writes to value files
@@ -145,7 +147,24 @@ static void discharge(struct fs_file *f)
 		malloc_trim(0);
 }
 
-/* -- scratch files ----------------------------------------------------- */
+
+/* -- what a request is about ---------------------------------------------- */
+
+/* A name in a directory, resolved from the kernel's inode of that
+ * directory (or of the name itself): an inode is the object it names
+ * (inode.h), so nothing is walked from the root, and a name the kernel
+ * holds costs no lookup at all.  The path is for messages, and for the
+ * keys of scratch files and walks. */
+struct target {
+	struct fs_path dir;        /* the directory it is in; the root: itself */
+	struct fs_path p;          /* what it names, when err is 0 */
+	int err;                   /* -ENOENT: no node of the tree there */
+	int scratch;               /* the kernel holds it as a scratch file */
+	int has_dir_id;
+	uint64_t dir_id;           /* dir's identity, once asked (scratch.h) */
+	const char *name;          /* its last name, in path; "" for the root */
+	char path[PATH_MAX];
+};
 
 static uint64_t hash_text(const char *s)
 {
@@ -167,13 +186,12 @@ static uint64_t dir_identity(const struct fs_path *d)
 
 	switch (d->node->kind) {
 	case FS_ENV:
-		return request_env_get(d->m, d->env, &env) ? 0 :
+		return model_env_get(d->m, d->env, &env) ? 0 :
 			(uint64_t)env.created_ns;
 	case FS_RUNTIME:
-		return request_runtime_get(d->m, d->env, d->runtime, &rt) ? 0 :
-			hash_text(rt.uuid);
+		return fs_runtime(d, &rt) ? 0 : hash_text(rt.uuid);
 	case FS_ENDPOINT:
-		return request_endpoint_get(d->m, d->env, d->runtime,
+		return model_endpoint_get(d->m, d->env, d->runtime,
 				d->endpoint, &e) ? 0 : hash_text(e.id);
 	case FS_INTEGRATION:
 		return model_integration_get(d->m, d->project, d->integration,
@@ -183,29 +201,28 @@ static uint64_t dir_identity(const struct fs_path *d)
 	}
 }
 
-/* Whether the directory of `path` takes scratch files; its identity. */
-static int scratch_dir_of(const char *path, uint64_t *id)
+/* The identity of the directory of `t`, for its scratch files. */
+static uint64_t dir_id(struct target *t)
 {
-	char name[NAME_MAX + 1];
-	struct fs_path dir;
-
-	if (fs_resolve_parent(fs_ctx()->m, path, &dir, name) ||
-	    !scratch_dir_ok(&dir))
-		return -ENOENT;
-	*id = dir_identity(&dir);
-	return 0;
+	if (!t->has_dir_id) {
+		t->dir_id = dir_identity(&t->dir);
+		t->has_dir_id = 1;
+	}
+	return t->dir_id;
 }
 
-/* The attributes of the scratch file at `path`: -ENOENT if none. */
-static int scratch_at(const char *path, struct stat *st, uint64_t *id)
+/* Whether `t` may be a scratch file: its directory takes them. */
+static int scratch_place(const struct target *t)
 {
-	uint64_t dir_id;
+	return *t->name && scratch_dir_ok(&t->dir);
+}
 
-	if (scratch_dir_of(path, &dir_id))
+/* The attributes of the scratch file `t` names: -ENOENT if none. */
+static int scratch_at(struct target *t, struct stat *st)
+{
+	if (!scratch_place(t))
 		return -ENOENT;
-	if (id)
-		*id = dir_id;
-	return scratch_stat_path(path, dir_id, st);
+	return scratch_stat_path(t->path, dir_id(t), st);
 }
 
 static int scratch_valid(const char *dir, uint64_t id)
@@ -216,13 +233,77 @@ static int scratch_valid(const char *dir, uint64_t id)
 		dir_identity(&p) == id;
 }
 
-/* Who a scratch file made now by the caller in `dir` belongs to. */
-static struct scratch_owner scratch_owner(uint64_t dir_id)
+/* Who a scratch file made now by the caller belongs to. */
+static struct scratch_owner scratch_owner(uint64_t id)
 {
-	struct scratch_owner o = { dir_id, request_uid(),
+	struct scratch_owner o = { id, request_uid(),
 		fs_access_gid(NULL, fs_access.group) };
 
 	return o;
+}
+
+/* Appends "/" and `name` to the path of `t`. */
+static int path_add(struct target *t, size_t *len, const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n > NAME_MAX || *len + 1 + n + 1 > sizeof(t->path))
+		return -ENAMETOOLONG;
+	t->path[(*len)++] = '/';
+	memcpy(t->path + *len, name, n + 1);
+	t->name = t->path + *len;
+	*len += n;
+	return 0;
+}
+
+/* What the inode `ino` names, from its way from the root. */
+static int target_of(fuse_ino_t ino, struct target *t)
+{
+	struct inode_link links[INODE_DEPTH_MAX];
+	size_t len = 0;
+	int n = inode_chain(ino, links, INODE_DEPTH_MAX), ret = 0;
+
+	memset(t, 0, sizeof(*t));
+	if (n < 0)
+		return n;
+	strcpy(t->path, "/");
+	t->name = t->path + 1;
+	for (int i = 0; i < n && !ret; i++)
+		ret = path_add(t, &len, links[i].name);
+	if (!ret)
+		ret = fs_path_of(fs_ctx()->m, links, n ? n - 1 : 0, &t->dir);
+	if (ret)
+		return ret == -ENOENT ? -ESTALE : ret;
+	t->p = t->dir;
+	if (n && links[n - 1].obj.kind == FS_SCRATCH) {
+		t->scratch = 1;
+		t->err = -ENOENT;
+	} else if (n) {
+		t->err = fs_path_add(&t->p, &links[n - 1]);
+	}
+	return 0;
+}
+
+/* The child `name` of the directory `dir` names: one step, one lookup of
+ * the model at the most. */
+static int target_child(const struct target *dir, const char *name,
+		struct target *t)
+{
+	size_t len = strlen(dir->path);
+	int ret;
+
+	memset(t, 0, sizeof(*t));
+	memcpy(t->path, dir->path, len + 1);
+	if (len == 1)
+		len = 0;
+	if ((ret = path_add(t, &len, name)))
+		return ret;
+	if (dir->err)
+		return dir->err == -ENOENT ? -ESTALE : dir->err;
+	t->dir = dir->p;
+	t->p = dir->p;
+	t->err = fs_step(&t->p, name);
+	return 0;
 }
 
 /* -- the tree ------------------------------------------------------------ */
@@ -274,12 +355,11 @@ static void fill_stat(const struct fs_path *p, const struct fs_value *v,
 	st->st_ctim.tv_nsec = t % 1000000000LL;
 }
 
-/* The attributes of `path` (of the open file `fi`, if a scratch file),
- * and how long the kernel may keep them and the name (cache.h). */
-static int stat_path(const char *path, struct fuse_file_info *fi,
+/* The attributes of what `t` names (of the open file `fi`, if a scratch
+ * file), and how long the kernel may keep them and the name (cache.h). */
+static int stat_target(struct target *t, struct fuse_file_info *fi,
 		struct stat *st, double *attr_timeout, double *entry_timeout)
 {
-	struct fs_path p;
 	struct fs_value v;
 	int ret;
 
@@ -289,18 +369,17 @@ static int stat_path(const char *path, struct fuse_file_info *fi,
 				st);
 		return 0;
 	}
-	if (scratch_hidden(path))
+	if (scratch_hidden(t->path))
 		return -ENOENT;
-	ret = fs_resolve(fs_ctx()->m, path, &p);
-	if (ret == -ENOENT && !scratch_at(path, st, NULL))
+	if (t->err == -ENOENT && !scratch_at(t, st))
 		return 0;
-	if (ret)
-		return ret;
-	ret = show(&p, &v);
+	if (t->err)
+		return t->err;
+	ret = show(&t->p, &v);
 	if (!ret) {
-		fill_stat(&p, &v, st);
-		*attr_timeout = cache_attr_timeout(&p, &v);
-		*entry_timeout = cache_entry_timeout(&p);
+		fill_stat(&t->p, &v, st);
+		*attr_timeout = cache_attr_timeout(&t->p, &v);
+		*entry_timeout = cache_entry_timeout(&t->p);
 	}
 	buf_release(&v.buf);
 	return ret == -EINVAL ? -ENOENT : ret;
@@ -328,14 +407,10 @@ static int open_mask(int flags)
 	return (flags & O_TRUNC) ? mask | W_OK : mask;
 }
 
-/* The directory that holds `path`, resolved, and the caller's right to
- * change what is in it. */
-static int parent_for_change(const char *path, struct fs_path *dir,
-		char *name)
+/* The caller's right to change what is in the directory of `t`. */
+static int may_change_in(const struct target *t)
 {
-	int ret = fs_resolve_parent(fs_ctx()->m, path, dir, name);
-
-	return ret ? ret : fs_access_check(dir, W_OK | X_OK);
+	return fs_access_check(&t->dir, W_OK | X_OK);
 }
 
 static void file_free(struct fs_file *f)
@@ -361,46 +436,46 @@ static struct fs_file *file_new(void)
 	return f;
 }
 
-static int op_open(const char *path, struct fuse_file_info *fi)
+static int op_open(struct target *t, struct fuse_file_info *fi)
 {
 	struct fs_file *f;
 	struct fs_value v;
 	struct stat st;
-	uint64_t id;
 	int ret;
 
 	clear_errors();
 	if (!(f = file_new()))
 		return -ENOMEM;
-	if (!scratch_at(path, &st, &id)) {
+	if (t->err == -ENOENT && !scratch_at(t, &st)) {
 		ret = fs_access_allows(st.st_mode, st.st_uid, st.st_gid,
 				open_mask(fi->flags));
-		if (ret || !(f->scratch = scratch_open(path, id))) {
+		if (ret || !(f->scratch = scratch_open(t->path, dir_id(t)))) {
 			file_free(f);
-			return ret ? refused("open", path, fs_fail(ret, "only"
-					" its owner may open this temporary"
-					" file")) : -ENOENT;
+			return ret ? refused("open", t->path, fs_fail(ret,
+					"only its owner may open this"
+					" temporary file")) : -ENOENT;
 		}
 		fi->fh = (uintptr_t)f;
 		fi->direct_io = 1;
 		return 0;
 	}
-	ret = fs_resolve(fs_ctx()->m, path, &f->p);
+	ret = t->err;
+	f->p = t->p;
 	if (!ret && S_ISDIR(fs_mode(&f->p)))
 		ret = -EISDIR;
 	/* the roles hold without -o default_permissions too (access.c) */
 	if (!ret && (ret = fs_access_check(&f->p, open_mask(fi->flags))))
-		ret = refused("open", path, ret);
+		ret = refused("open", t->path, ret);
 	if (!ret && (fi->flags & O_ACCMODE) != O_RDONLY &&
 	    (ret = writable(&f->p)))
-		ret = refused("open", path, ret);
+		ret = refused("open", t->path, ret);
 	if (!ret) {
 		ret = show(&f->p, &v);
 		buf_release(&f->content);
 		f->content = v.buf;
 	}
 	if (!ret && (ret = budget(f->content.alloc)))
-		ret = refused("open", path, ret);
+		ret = refused("open", t->path, ret);
 	if (ret) {
 		file_free(f);
 		return ret;
@@ -458,13 +533,10 @@ static int transact(struct fs_file *f, const char *path, const char *data,
 	return ret ? refused("write", path, ret) : (int)size;
 }
 
-static int op_read(const char *path, char *out, size_t size, off_t off,
-		struct fuse_file_info *fi)
+static int op_read(struct fs_file *f, char *out, size_t size, off_t off)
 {
-	struct fs_file *f = (struct fs_file *)(uintptr_t)fi->fh;
 	size_t n;
 
-	(void)path;
 	if (f->scratch)
 		return scratch_read(f->scratch, out, size, off);
 	if (f->p.node && f->p.node->write)
@@ -511,10 +583,9 @@ static int store_value(const struct fs_path *p, const char *data,
 	return ret;
 }
 
-static int op_write(const char *path, const char *data, size_t size,
-		off_t off, struct fuse_file_info *fi)
+static int op_write(struct fs_file *f, const char *path, const char *data,
+		size_t size, off_t off)
 {
-	struct fs_file *f = (struct fs_file *)(uintptr_t)fi->fh;
 	size_t end = (size_t)off + size;
 	int ret;
 
@@ -552,10 +623,8 @@ static int op_write(const char *path, const char *data, size_t size,
 }
 
 /* A document left incomplete is refused at close, the last chance. */
-static int op_flush(const char *path, struct fuse_file_info *fi)
+static int op_flush(struct fs_file *f, const char *path)
 {
-	struct fs_file *f = (struct fs_file *)(uintptr_t)fi->fh;
-
 	if (!f->pending)
 		return 0;
 	clear_errors();
@@ -565,10 +634,8 @@ static int op_flush(const char *path, struct fuse_file_info *fi)
 			" applied", f->written.len));
 }
 
-static int op_release(const char *path, struct fuse_file_info *fi)
+static void op_release(struct fs_file *f, const char *path)
 {
-	struct fs_file *f = (struct fs_file *)(uintptr_t)fi->fh;
-
 	if (f->scratch)
 		scratch_put(f->scratch);
 	if (f->p.node && f->p.node->write && f->written.len)
@@ -576,18 +643,15 @@ static int op_release(const char *path, struct fuse_file_info *fi)
 				" unfinished request of %zu bytes was dropped",
 				f->written.len));
 	file_free(f);
-	return 0;
 }
 
 /* O_TRUNC and truncate(2) on a value file are accepted and change nothing:
  * the value changes when one is written. */
-static int op_truncate(const char *path, off_t size,
+static int op_truncate(struct target *t, off_t size,
 		struct fuse_file_info *fi)
 {
 	struct scratch *f;
-	struct fs_path p;
 	struct stat st;
-	uint64_t id;
 	int ret;
 
 	clear_errors();
@@ -596,40 +660,37 @@ static int op_truncate(const char *path, off_t size,
 			((struct fs_file *)(uintptr_t)fi->fh)->scratch, size);
 	if (fi)
 		return 0;
-	if (!scratch_at(path, &st, &id)) {
+	if (t->err == -ENOENT && !scratch_at(t, &st)) {
 		ret = fs_access_allows(st.st_mode, st.st_uid, st.st_gid, W_OK);
-		if (!ret && (f = scratch_open(path, id))) {
-			ret = scratch_truncate(f, size);
+		if (!ret && (f = scratch_open(t->path, dir_id(t)))) {
+			scratch_truncate(f, size);
 			scratch_put(f);
 		}
-		return refused("truncate", path, ret);
+		return refused("truncate", t->path, ret);
 	}
-	ret = fs_resolve(fs_ctx()->m, path, &p);
+	ret = t->err;
 	if (!ret)
-		ret = fs_access_check(&p, W_OK);
+		ret = fs_access_check(&t->p, W_OK);
 	if (!ret)
-		ret = writable(&p);
-	return ret ? refused("truncate", path, ret) : 0;
+		ret = writable(&t->p);
+	return ret ? refused("truncate", t->path, ret) : 0;
 }
 
-static int op_mkdir(const char *path, mode_t mode)
+static int op_mkdir(struct target *t)
 {
-	char name[NAME_MAX + 1];
 	const struct fs_node *n;
-	struct fs_path dir;
 	int ret;
 
-	(void)mode;
 	clear_errors();
-	ret = parent_for_change(path, &dir, name);
+	ret = may_change_in(t);
 	if (ret)
-		return refused("mkdir", path, ret);
-	n = fs_named_child(&dir);
-	if (!n || !n->mkdir || dir.readonly || !S_ISDIR(n->mode))
-		ret = not_allowed(&dir, "mkdir");
+		return refused("mkdir", t->path, ret);
+	n = fs_named_child(&t->dir);
+	if (!n || !n->mkdir || t->dir.readonly || !S_ISDIR(n->mode))
+		ret = not_allowed(&t->dir, "mkdir");
 	else
-		ret = n->mkdir(&dir, name);
-	return refused("mkdir", path, ret);
+		ret = n->mkdir(&t->dir, t->name);
+	return refused("mkdir", t->path, ret);
 }
 
 /* -- removals ------------------------------------------------------------ */
@@ -740,95 +801,87 @@ static int remove_whole(const struct fs_path *p)
 	}
 }
 
-static int op_rmdir(const char *path)
+static int op_rmdir(struct target *t)
 {
-	char name[NAME_MAX + 1];
-	struct fs_path dir, p;
 	int ret, verdict = WALK_NOW;
 
 	clear_errors();
-	ret = parent_for_change(path, &dir, name);
+	ret = may_change_in(t);
 	if (!ret)
-		ret = fs_resolve(fs_ctx()->m, path, &p);
-	if (!ret && !S_ISDIR(fs_mode(&p)))
+		ret = t->err;
+	if (!ret && !S_ISDIR(fs_mode(&t->p)))
 		ret = -ENOTDIR;
 	if (!ret && (verdict = walk_removing(request_pid(), request_uid(),
-			path, is_object(&p), counts(&p))) < 0)
+			t->path, is_object(&t->p), counts(&t->p))) < 0)
 		ret = fs_fail(verdict, "too many removals are staged at once");
 	if (!ret && verdict == WALK_STAGE)
 		return 0;
 	if (!ret && verdict == WALK_ROOT) {
-		ret = remove_whole(&p);
-		walk_done(request_pid(), path);
+		ret = remove_whole(&t->p);
+		walk_done(request_pid(), t->path);
 	} else if (!ret) {
-		ret = p.node->rmdir && !p.readonly ? p.node->rmdir(&p) :
-			not_allowed(&p, "rmdir");
+		ret = t->p.node->rmdir && !t->p.readonly ?
+			t->p.node->rmdir(&t->p) : not_allowed(&t->p, "rmdir");
 	}
 	if (!ret)
-		scratch_forget_under(path);
-	return refused("rmdir", path, ret);
+		scratch_forget_under(t->path);
+	return refused("rmdir", t->path, ret);
 }
 
-static int op_unlink(const char *path)
+static int op_unlink(struct target *t)
 {
-	char name[NAME_MAX + 1];
-	struct fs_path dir, p;
-	uint64_t id;
 	int ret, verdict;
 
 	clear_errors();
-	ret = parent_for_change(path, &dir, name);
+	ret = may_change_in(t);
 	if (ret)
-		return refused("unlink", path, ret);
-	if (scratch_dir_ok(&dir) && (id = dir_identity(&dir), 1) &&
-	    !scratch_unlink(path, id))
+		return refused("unlink", t->path, ret);
+	if (scratch_place(t) && !scratch_unlink(t->path, dir_id(t)))
 		return 0;
-	ret = fs_resolve(fs_ctx()->m, path, &p);
-	if (!ret && S_ISDIR(fs_mode(&p)))
+	ret = t->err;
+	if (!ret && S_ISDIR(fs_mode(&t->p)))
 		ret = -EISDIR;
 	if (!ret && (verdict = walk_removing(request_pid(), request_uid(),
-			path, 0, counts(&p))) < 0)
+			t->path, 0, counts(&t->p))) < 0)
 		ret = fs_fail(verdict, "too many removals are staged at once");
 	else if (!ret && verdict == WALK_STAGE)
 		return 0;
-	else if (!ret && p.node->store && !p.readonly && !p.node->unlink)
-		scratch_hide(path);     /* mv from elsewhere: see scratch.h */
+	else if (!ret && t->p.node->store && !t->p.readonly &&
+		 !t->p.node->unlink)
+		scratch_hide(t->path);   /* mv from elsewhere: see scratch.h */
 	else if (!ret)
-		ret = p.node->unlink && !p.readonly ? p.node->unlink(&p) :
-			not_allowed(&p, "removing this file");
-	return refused("unlink", path, ret);
+		ret = t->p.node->unlink && !t->p.readonly ?
+			t->p.node->unlink(&t->p) :
+			not_allowed(&t->p, "removing this file");
+	return refused("unlink", t->path, ret);
 }
 
-static int op_symlink(const char *target, const char *path)
+static int op_symlink(struct target *t, const char *link)
 {
-	char name[NAME_MAX + 1];
 	const struct fs_node *n;
-	struct fs_path dir;
 	int ret;
 
 	clear_errors();
-	ret = parent_for_change(path, &dir, name);
+	ret = may_change_in(t);
 	if (!ret) {
-		n = fs_named_child(&dir);
-		ret = n && n->symlink && !dir.readonly ?
-			n->symlink(&dir, name, target) :
-			not_allowed(&dir, "a symlink");
+		n = fs_named_child(&t->dir);
+		ret = n && n->symlink && !t->dir.readonly ?
+			n->symlink(&t->dir, t->name, link) :
+			not_allowed(&t->dir, "a symlink");
 	}
-	return refused("symlink", path, ret);
+	return refused("symlink", t->path, ret);
 }
 
-static int op_readlink(const char *path, char *out, size_t size)
+static int op_readlink(struct target *t, char *out, size_t size)
 {
-	struct fs_path p;
 	struct fs_value v;
-	int ret;
+	int ret = t->err;
 
-	ret = fs_resolve(fs_ctx()->m, path, &p);
 	if (ret)
 		return ret;
-	if (!S_ISLNK(fs_mode(&p)))
+	if (!S_ISLNK(fs_mode(&t->p)))
 		return -EINVAL;
-	ret = show(&p, &v);
+	ret = show(&t->p, &v);
 	if (!ret && size > 0) {
 		size_t n = v.buf.len < size - 1 ? v.buf.len : size - 1;
 
@@ -851,55 +904,58 @@ static int unknown_name(const char *name)
 /* Creating a file: a value file that was just unlinked comes back (and
  * is opened for writing); a secret is made by creating it; an editor's
  * temporary name in a directory of value files is a scratch file; any
- * other name is refused. */
-static int op_create(const char *path, mode_t mode, struct fuse_file_info *fi)
+ * other name is refused.  On success `t` names what was made. */
+static int op_create(struct target *t, mode_t mode, struct fuse_file_info *fi)
 {
 	struct scratch_owner owner;
-	char name[NAME_MAX + 1];
 	const struct fs_node *n;
-	struct fs_path dir, p;
 	struct fs_file *f;
 	int ret;
 
 	clear_errors();
-	ret = parent_for_change(path, &dir, name);
-	if (!ret && scratch_hidden(path)) {
-		scratch_unhide(path);
-		return op_open(path, fi);
+	ret = may_change_in(t);
+	if (!ret && scratch_hidden(t->path)) {
+		scratch_unhide(t->path);
+		return op_open(t, fi);
 	}
 	/* a kind made by creating a file (a secret) */
-	n = ret ? NULL : fs_named_child(&dir);
-	if (n && n->create && !dir.readonly) {
-		ret = n->create(&dir, name);
-		return ret ? refused("create", path, ret) : op_open(path, fi);
+	n = ret ? NULL : fs_named_child(&t->dir);
+	if (n && n->create && !t->dir.readonly) {
+		ret = n->create(&t->dir, t->name);
+		if (!ret) {
+			t->p = t->dir;
+			t->err = fs_step(&t->p, t->name);
+			ret = t->err;
+		}
+		return ret ? refused("create", t->path, ret) : op_open(t, fi);
 	}
-	if (!ret && !scratch_dir_ok(&dir))
-		ret = not_allowed(&dir, "creating a file");
-	else if (!ret && !scratch_name_ok(name))
-		ret = unknown_name(name);
-	if (!ret && fs_resolve(fs_ctx()->m, path, &p) != -ENOENT)
-		ret = -EEXIST;
+	if (!ret && !scratch_dir_ok(&t->dir))
+		ret = not_allowed(&t->dir, "creating a file");
+	else if (!ret && !scratch_name_ok(t->name))
+		ret = unknown_name(t->name);
+	if (!ret && t->err != -ENOENT)
+		ret = t->err ? t->err : -EEXIST;
 	if (ret)
-		return refused("create", path, ret);
+		return refused("create", t->path, ret);
 	if (!(f = file_new()))
 		return -ENOMEM;
-	owner = scratch_owner(dir_identity(&dir));
-	ret = scratch_create(path, &owner, mode, &f->scratch);
+	owner = scratch_owner(dir_id(t));
+	ret = scratch_create(t->path, &owner, mode, &f->scratch);
 	if (ret) {
 		file_free(f);
-		return refused("create", path, ret);
+		return refused("create", t->path, ret);
 	}
 	fi->fh = (uintptr_t)f;
 	fi->direct_io = 1;
 	return 0;
 }
 
-/* Whether `path` names a backup (vim's backupext, "~"). */
-static int backup_name(const char *path)
+/* Whether `name` names a backup (vim's backupext, "~"). */
+static int backup_name(const char *name)
 {
-	size_t n = strlen(path);
+	size_t n = strlen(name);
 
-	return n > 1 && path[n - 1] == '~' && path[n - 2] != '/';
+	return n > 1 && name[n - 1] == '~';
 }
 
 /* Renaming a scratch file over a value file applies its content, as a
@@ -907,144 +963,130 @@ static int backup_name(const char *path)
  * move.  A value file renamed to NAME~ (vim's backup) leaves a scratch
  * copy under that name, with the value file's mode, and hides for a
  * moment, see scratch.h. */
-static int op_rename(const char *from, const char *to, unsigned int flags)
+static int op_rename(struct target *from, struct target *to,
+		unsigned int flags)
 {
-	char fname[NAME_MAX + 1], tname[NAME_MAX + 1];
 	struct scratch_owner owner;
-	struct fs_path p, fdir, tdir;
 	struct fs_value v;
 	struct buf content;
 	struct stat st;
-	uint64_t fid = 0, tid = 0;
-	int ret, target, tscratch;
+	int ret;
 
 	clear_errors();
 	if (flags & ~RENAME_NOREPLACE)
-		return refused("rename", from, fs_fail(-EINVAL, "only plain"
-				" renames are supported here"));
-	ret = parent_for_change(from, &fdir, fname);
+		return refused("rename", from->path, fs_fail(-EINVAL, "only"
+				" plain renames are supported here"));
+	ret = may_change_in(from);
 	if (!ret)
-		ret = parent_for_change(to, &tdir, tname);
+		ret = may_change_in(to);
 	if (ret)
-		return refused("rename", from, ret);
-	if (scratch_dir_ok(&fdir))
-		fid = dir_identity(&fdir);
-	if ((tscratch = scratch_dir_ok(&tdir)))
-		tid = dir_identity(&tdir);
-	target = fs_resolve(fs_ctx()->m, to, &p);
-	if ((flags & RENAME_NOREPLACE) && (!target || (tscratch &&
-			!scratch_stat_path(to, tid, &st))))
-		return refused("rename", from, -EEXIST);
+		return refused("rename", from->path, ret);
+	if ((flags & RENAME_NOREPLACE) && (!to->err || !scratch_at(to, &st)))
+		return refused("rename", from->path, -EEXIST);
 	buf_init(&content, VALUE_MAX);
-	if (scratch_dir_ok(&fdir) && !scratch_stat_path(from, fid, &st)) {
-		if (target == -ENOENT && tscratch && scratch_name_ok(tname))
-			ret = scratch_rename(from, to, tid);
-		else if (target == -ENOENT && tscratch)
-			ret = unknown_name(tname);
-		else if (target == -ENOENT)
-			ret = not_allowed(&tdir, "renaming");
-		else if (target)
-			ret = target;
-		else if (!p.node->store || p.readonly)
-			ret = p.readonly ? not_allowed(&p, "renaming") :
+	if (!scratch_at(from, &st)) {
+		if (to->err == -ENOENT && scratch_place(to) &&
+		    scratch_name_ok(to->name))
+			ret = scratch_rename(from->path, to->path, dir_id(to));
+		else if (to->err == -ENOENT && scratch_place(to))
+			ret = unknown_name(to->name);
+		else if (to->err == -ENOENT)
+			ret = not_allowed(&to->dir, "renaming");
+		else if (to->err)
+			ret = to->err;
+		else if (!to->p.node->store || to->p.readonly)
+			ret = to->p.readonly ? not_allowed(&to->p, "renaming") :
 				fs_fail(-EACCES, "this file is read-only");
-		else if ((ret = scratch_content(from, fid, &content)) ==
-				-EFBIG)
+		else if ((ret = scratch_content(from->path, dir_id(from),
+				&content)) == -EFBIG)
 			ret = fs_fail(-EFBIG, "a value is at most %d bytes",
 					VALUE_MAX);
-		else if (!ret && !(ret = store_value(&p, content.data,
+		else if (!ret && !(ret = store_value(&to->p, content.data,
 				content.len)))
-			scratch_unlink(from, fid);
+			scratch_unlink(from->path, dir_id(from));
 		if (!ret)
-			scratch_unhide(to);
-	} else if (!(ret = fs_resolve(fs_ctx()->m, from, &p)) &&
-		   p.node->store && !p.readonly && target == -ENOENT &&
-		   tscratch && backup_name(to) && (fs_mode(&p) & 0004)) {
-		ret = show(&p, &v);
-		owner = scratch_owner(tid);
+			scratch_unhide(to->path);
+	} else if (!(ret = from->err) && from->p.node->store &&
+		   !from->p.readonly && to->err == -ENOENT &&
+		   scratch_place(to) && backup_name(to->name) &&
+		   (fs_mode(&from->p) & 0004)) {
+		ret = show(&from->p, &v);
+		owner = scratch_owner(dir_id(to));
 		if (!ret)
-			ret = scratch_create_with(to, &owner,
-					fs_mode(&p) & 07777, v.buf.data,
+			ret = scratch_create_with(to->path, &owner,
+					fs_mode(&from->p) & 07777, v.buf.data,
 					v.buf.len);
 		buf_release(&v.buf);
 		if (!ret)
-			scratch_hide(from);
+			scratch_hide(from->path);
 	} else if (!ret) {
-		ret = not_allowed(&p, "renaming");
+		ret = not_allowed(&from->p, "renaming");
 	}
 	buf_release(&content);
-	return refused("rename", from, ret);
+	return refused("rename", from->path, ret);
 }
 
 /* Times are the model's: setting them is accepted and changes nothing, so
  * that `touch` and `cp -a`/`rsync -a` into the tree work, for those who
  * could set them on a file of their own (the owner; with the current
  * time, whoever may write it). */
-static int op_utimens(const char *path, const struct timespec tv[2],
+static int op_utimens(struct target *t, const struct timespec tv[2],
 		struct fuse_file_info *fi)
 {
 	int now = tv && tv[0].tv_nsec == UTIME_NOW &&
 		tv[1].tv_nsec == UTIME_NOW;
 	struct stat st;
-	struct fs_path p;
 	int ret;
 
 	clear_errors();
 	if (fi && fi->fh && ((struct fs_file *)(uintptr_t)fi->fh)->scratch)
 		return 0;
-	ret = fs_resolve(fs_ctx()->m, path, &p);
-	if (ret == -ENOENT && !scratch_at(path, &st, NULL)) {
+	if (t->err == -ENOENT && !scratch_at(t, &st)) {
 		ret = fs_access_owns(st.st_uid);
 		if (ret && now)
 			ret = fs_access_allows(st.st_mode, st.st_uid,
 					st.st_gid, W_OK);
-		return refused("utimens", path, ret);
+		return refused("utimens", t->path, ret);
 	}
-	if (!ret && p.readonly)
-		ret = not_allowed(&p, "setting times");
+	ret = t->err;
+	if (!ret && t->p.readonly)
+		ret = not_allowed(&t->p, "setting times");
 	if (!ret && (ret = fs_access_owns(fs_access.owner)) && now)
-		ret = fs_access_check(&p, W_OK);
-	return refused("utimens", path, ret);
+		ret = fs_access_check(&t->p, W_OK);
+	return refused("utimens", t->path, ret);
 }
 
-static int op_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
+static int op_chmod(struct target *t, mode_t mode)
 {
-	struct fs_path p;
 	struct stat st;
-	uint64_t id;
 	int ret;
 
-	(void)fi;
 	clear_errors();
-	if (!scratch_at(path, &st, &id)) {
+	if (t->err == -ENOENT && !scratch_at(t, &st)) {
 		ret = fs_access_owns(st.st_uid);
 		if (!ret)
-			ret = scratch_chmod(path, id, mode);
-		return refused("chmod", path, ret);
+			ret = scratch_chmod(t->path, dir_id(t), mode);
+		return refused("chmod", t->path, ret);
 	}
-	ret = fs_resolve(fs_ctx()->m, path, &p);
+	ret = t->err;
 	if (!ret)
 		ret = fs_access_owns(fs_access.owner);
-	if (!ret && (mode & 07777) != (fs_mode(&p) & 07777))
+	if (!ret && (mode & 07777) != (fs_mode(&t->p) & 07777))
 		ret = fs_fail(-EPERM, "modes are fixed by the tree");
-	return refused("chmod", path, ret);
+	return refused("chmod", t->path, ret);
 }
 
 /* Owners are the daemon's: giving a file to its owner and group again is
  * accepted (sed -i and cp -a do it), anything else is not.  A scratch file
  * changes hands as the kernel would let it: to another user by root only,
  * to a group of the owner's. */
-static int op_chown(const char *path, uid_t uid, gid_t gid,
-		struct fuse_file_info *fi)
+static int op_chown(struct target *t, uid_t uid, gid_t gid)
 {
-	struct fs_path p;
 	struct stat st;
-	uint64_t id;
 	int ret;
 
-	(void)fi;
 	clear_errors();
-	if (!scratch_at(path, &st, &id)) {
+	if (t->err == -ENOENT && !scratch_at(t, &st)) {
 		ret = fs_access_owns(st.st_uid);
 		if (!ret && request_uid() != 0 &&
 		    ((uid != (uid_t)-1 && uid != st.st_uid) ||
@@ -1052,37 +1094,36 @@ static int op_chown(const char *path, uid_t uid, gid_t gid,
 		      !request_in_group(gid))))
 			ret = fs_fail(-EPERM, "only root gives a file away");
 		if (!ret)
-			ret = scratch_chown(path, id, uid, gid);
-		return refused("chown", path, ret);
+			ret = scratch_chown(t->path, dir_id(t), uid, gid);
+		return refused("chown", t->path, ret);
 	}
-	ret = fs_resolve(fs_ctx()->m, path, &p);
-	if (ret)
+	if ((ret = t->err))
 		return ret;
 	ret = fs_access_owns(fs_access.owner);
 	if (!ret && ((uid != (uid_t)-1 && uid != fs_access.owner) ||
-	    (gid != (gid_t)-1 && gid != fs_access_gid(&p, fs_access.group))))
+	    (gid != (gid_t)-1 &&
+	     gid != fs_access_gid(&t->p, fs_access.group))))
 		ret = fs_fail(-EPERM, "every file belongs to the daemon's"
 				" user");
-	return refused("chown", path, ret);
+	return refused("chown", t->path, ret);
 }
 
 /* access(2) and chdir without -o default_permissions: the same rights
  * every request is checked against. */
-static int op_access(const char *path, int mask)
+static int op_access(struct target *t, int mask)
 {
-	struct fs_path p;
 	struct stat st;
 	int ret;
 
 	clear_errors();
-	ret = fs_resolve(fs_ctx()->m, path, &p);
-	if (ret == -ENOENT && !scratch_at(path, &st, NULL))
+	if (t->err == -ENOENT && !scratch_at(t, &st))
 		return fs_access_allows(st.st_mode, st.st_uid, st.st_gid,
 				mask);
+	ret = t->err;
 	if (!ret && mask != F_OK)
-		ret = fs_access_check(&p, mask);
-	if (!ret && (mask & W_OK) && p.readonly)
-		ret = not_allowed(&p, "writing");
+		ret = fs_access_check(&t->p, mask);
+	if (!ret && (mask & W_OK) && t->p.readonly)
+		ret = not_allowed(&t->p, "writing");
 	return ret;
 }
 
@@ -1095,7 +1136,7 @@ static int op_statfs(struct statvfs *st)
 	return 0;
 }
 
-/* -- the low-level operations: inodes to paths, answers to replies ----- */
+/* -- the low-level operations: inodes to targets, answers to replies ---- */
 
 /* A directory open for reading: its names, taken when read from the
  * start, with their file types. */
@@ -1166,33 +1207,31 @@ static int add_listed(void *ctx, const char *name, mode_t type)
 	return dir_add(f->d, name, type);
 }
 
-/* Whether `path` is a directory, resolved into `p`. */
-static int dir_resolve(const char *path, struct fs_path *p)
+/* Whether `t` names a directory. */
+static int dir_check(const struct target *t)
 {
-	int ret = fs_resolve(fs_ctx()->m, path, p);
-
-	if (!ret && !S_ISDIR(fs_mode(p)))
-		ret = -ENOTDIR;
-	return ret;
+	if (t->err)
+		return t->err;
+	return S_ISDIR(fs_mode(&t->p)) ? 0 : -ENOTDIR;
 }
 
-/* Takes the names of the directory at `path` into `d`. */
-static int dir_read(struct fs_dir *d, const char *path)
+/* Takes the names of the directory `t` into `d`. */
+static int dir_read(struct fs_dir *d, struct target *t)
 {
-	struct scratch_fill f = { d, path };
-	struct fs_path p;
+	struct scratch_fill f = { d, t->path };
 	int ret;
 
 	dir_forget(d);
-	ret = dir_resolve(path, &p);
+	ret = dir_check(t);
 	if (!ret)
 		ret = dir_add(d, ".", S_IFDIR);
 	if (!ret)
 		ret = dir_add(d, "..", S_IFDIR);
 	if (!ret)
-		ret = fs_list_typed(&p, add_listed, &f);
-	if (!ret && scratch_dir_ok(&p))
-		ret = scratch_list(path, dir_identity(&p), add_scratch, &f);
+		ret = fs_list_typed(&t->p, add_listed, &f);
+	if (!ret && scratch_dir_ok(&t->p))
+		ret = scratch_list(t->path, dir_identity(&t->p), add_scratch,
+				&f);
 	if (ret)
 		dir_forget(d);
 	return ret;
@@ -1204,23 +1243,25 @@ static void reply_err(fuse_req_t req, int ret)
 	fuse_reply_err(req, -ret);
 }
 
-static int path_of(fuse_ino_t ino, const char *name, char *path);
-
 /* Whether the inode `ino` no longer names anything: its object went
  * behind the kernel's back, which is told of it by attributes only
  * (cache.h). */
 static int gone(fuse_ino_t ino)
 {
-	char path[PATH_MAX];
+	struct target t;
+	struct fs_value v;
 	struct stat st;
-	struct fs_path p;
+	int ret;
 
 	if (ino == FUSE_ROOT_ID)
 		return 0;
-	if (path_of(ino, NULL, path))
+	if (target_of(ino, &t))
 		return 1;
-	return fs_resolve(fs_ctx()->m, path, &p) == -ENOENT &&
-		scratch_at(path, &st, NULL) == -ENOENT;
+	if (t.err)
+		return t.err == -ENOENT && scratch_at(&t, &st) == -ENOENT;
+	ret = show(&t.p, &v);
+	buf_release(&v.buf);
+	return ret == -ENOENT || ret == -ESTALE;
 }
 
 /* Replies `ret` to a request on `ino` (or on a name in the directory
@@ -1234,27 +1275,47 @@ static void reply_err_on(fuse_req_t req, fuse_ino_t ino, int ret)
 	reply_err(req, ret);
 }
 
-/* Fills `e` for child `name` of `parent` at `path` and counts the
- * kernel's lookup of it. */
-static int entry(fuse_ino_t parent, const char *name, const char *path,
+/* What the inode of `t` holds (inode.h). */
+static struct inode_obj obj_of(const struct target *t)
+{
+	struct inode_obj o = { FS_SCRATCH, NULL, 0 };
+
+	if (!t->err) {
+		o.kind = t->p.node->kind;
+		o.attr = t->p.attr;
+		o.id = t->p.runtime_id;
+		/* only the runtime itself and its links tell a runtime from
+		 * one made later; below it, its parent does */
+		if (o.kind != FS_RUNTIME &&
+		    o.kind != FS_PROJECT_RUNTIME_LINK &&
+		    o.kind != FS_INTEGRATION_RUNTIME_LINK)
+			o.id = 0;
+	}
+	return o;
+}
+
+/* Fills `e` for `t`, child of `parent`, and counts the kernel's lookup of
+ * it. */
+static int entry(fuse_ino_t parent, struct target *t,
 		struct fuse_file_info *fi, struct fuse_entry_param *e)
 {
+	struct inode_obj o;
 	int ret;
 
 	memset(e, 0, sizeof(*e));
-	ret = stat_path(path, fi, &e->attr, &e->attr_timeout,
+	ret = stat_target(t, fi, &e->attr, &e->attr_timeout,
 			&e->entry_timeout);
-	if (!ret && !(e->ino = inode_ref(parent, name)))
+	o = obj_of(t);
+	if (!ret && !(e->ino = inode_ref(parent, t->name, &o)))
 		ret = -ENOMEM;
 	e->attr.st_ino = e->ino;
 	return ret;
 }
 
-static void reply_entry(fuse_req_t req, fuse_ino_t parent, const char *name,
-		const char *path)
+static void reply_entry(fuse_req_t req, fuse_ino_t parent, struct target *t)
 {
 	struct fuse_entry_param e;
-	int ret = entry(parent, name, path, NULL, &e);
+	int ret = entry(parent, t, NULL, &e);
 
 	if (ret)
 		return reply_err_on(req, parent, ret);
@@ -1263,53 +1324,56 @@ static void reply_entry(fuse_req_t req, fuse_ino_t parent, const char *name,
 		inode_forget(e.ino, 1);
 }
 
-/* Replies to a request that made `path` (committed): its entry, or, when
- * reading it back fails, that failure, with a word in .last_error that
- * the change itself was made. */
-static void reply_made(fuse_req_t req, fuse_ino_t parent, const char *name,
-		const char *path, const char *op)
+/* Replies to a request that made what `t` names (committed): its entry,
+ * or, when reading it back fails, that failure, with a word in
+ * .last_error that the change itself was made. */
+static void reply_made(fuse_req_t req, fuse_ino_t parent, struct target *t,
+		const char *op)
 {
 	struct fuse_entry_param e;
 	char why[256];
 	int ret;
 
 	clear_errors();
-	ret = entry(parent, name, path, NULL, &e);
+	t->p = t->dir;
+	t->err = fs_step(&t->p, t->name);
+	ret = entry(parent, t, NULL, &e);
 	if (ret) {
 		snprintf(why, sizeof(why), "%s", *fs_errmsg() ? fs_errmsg() :
 				model_errmsg());
-		return reply_err(req, refused(op, path, fs_fail(ret, "it was"
-				" made, but reading it back failed: %s", why)));
+		return reply_err(req, refused(op, t->path, fs_fail(ret, "it"
+				" was made, but reading it back failed: %s",
+				why)));
 	}
 	request_end();
 	if (fuse_reply_entry(req, &e))
 		inode_forget(e.ino, 1);
 }
 
-/* The path of `ino`, or of its child `name` if not NULL. */
-static int path_of(fuse_ino_t ino, const char *name, char *path)
+/* Starts a request on the name `name` in the directory `parent`. */
+static int begin_child(fuse_req_t req, const char *op, fuse_ino_t parent,
+		const char *name, struct target *dir, struct target *t)
 {
-	if (name && strlen(name) > NAME_MAX)
-		return -ENAMETOOLONG;
-	return inode_child_path(ino, name, path, PATH_MAX);
+	int ret;
+
+	request_begin(req, op);
+	ret = target_of(parent, dir);
+	return ret ? ret : target_child(dir, name, t);
 }
 
-/* Starts a request that changes the directory `parent` (which the kernel
- * holds locked meanwhile): the path of its child `name`. */
-static int begin_in(fuse_req_t req, fuse_ino_t parent, const char *name,
-		char *path)
+/* Starts a request on the inode `ino`. */
+static int begin_ino(fuse_req_t req, const char *op, fuse_ino_t ino,
+		struct target *t)
 {
-	request_begin(req);
-	return path_of(parent, name, path);
+	request_begin(req, op);
+	return target_of(ino, t);
 }
 
-/* Starts a request on an open file: its path, for the log, even if it
- * went since it was opened. */
-static void begin_on(fuse_req_t req, fuse_ino_t ino, char *path)
+/* The path of `ino`, for the log, even if it went since it was opened. */
+static void path_for_log(fuse_ino_t ino, struct target *t)
 {
-	request_begin(req);
-	if (path_of(ino, NULL, path))
-		strcpy(path, "(removed)");
+	if (target_of(ino, t))
+		strcpy(t->path, "(removed)");
 }
 
 static void ll_init(void *userdata, struct fuse_conn_info *conn)
@@ -1356,14 +1420,12 @@ static void ll_destroy(void *userdata)
 
 static void ll_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	char path[PATH_MAX];
-	int ret;
+	struct target dir, t;
+	int ret = begin_child(req, "lookup", parent, name, &dir, &t);
 
-	request_begin(req);
-	ret = path_of(parent, name, path);
 	if (ret)
 		return reply_err_on(req, parent, ret);
-	reply_entry(req, parent, name, path);
+	reply_entry(req, parent, &t);
 }
 
 static void ll_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
@@ -1389,12 +1451,12 @@ static struct fuse_file_info *file_only(struct fuse_file_info *fi)
 	return NULL;
 }
 
-static void reply_attr(fuse_req_t req, fuse_ino_t ino, const char *path,
+static void reply_attr(fuse_req_t req, fuse_ino_t ino, struct target *t,
 		struct fuse_file_info *fi)
 {
 	double attr_timeout, entry_timeout;
 	struct stat st;
-	int ret = stat_path(path, fi, &st, &attr_timeout, &entry_timeout);
+	int ret = stat_target(t, fi, &st, &attr_timeout, &entry_timeout);
 
 	if (ret)
 		return fi ? reply_err(req, ret) : reply_err_on(req, ino, ret);
@@ -1406,120 +1468,119 @@ static void reply_attr(fuse_req_t req, fuse_ino_t ino, const char *path,
 static void ll_getattr(fuse_req_t req, fuse_ino_t ino,
 		struct fuse_file_info *fi)
 {
-	char path[PATH_MAX];
-	int ret;
+	struct target t;
+	int ret = begin_ino(req, "getattr", ino, &t);
 
-	request_begin(req);
-	if ((ret = path_of(ino, NULL, path)))
+	if (ret)
 		return reply_err_on(req, ino, ret);
-	reply_attr(req, ino, path, file_only(fi));
+	reply_attr(req, ino, &t, file_only(fi));
 }
 
 static void ll_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		int to_set, struct fuse_file_info *fi)
 {
 	struct timespec tv[2] = { attr->st_atim, attr->st_mtim };
-	char path[PATH_MAX];
-	int ret;
+	struct target t;
+	int ret = begin_ino(req, "setattr", ino, &t);
 
-	request_begin(req);
 	fi = file_only(fi);
-	ret = path_of(ino, NULL, path);
 	if (!ret && (to_set & FUSE_SET_ATTR_MODE))
-		ret = op_chmod(path, attr->st_mode, fi);
+		ret = op_chmod(&t, attr->st_mode);
 	if (!ret && (to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)))
-		ret = op_chown(path, to_set & FUSE_SET_ATTR_UID ?
+		ret = op_chown(&t, to_set & FUSE_SET_ATTR_UID ?
 				attr->st_uid : (uid_t)-1,
 				to_set & FUSE_SET_ATTR_GID ?
-				attr->st_gid : (gid_t)-1, fi);
+				attr->st_gid : (gid_t)-1);
 	if (!ret && (to_set & FUSE_SET_ATTR_SIZE))
-		ret = op_truncate(path, attr->st_size, fi);
+		ret = op_truncate(&t, attr->st_size, fi);
 	if (!ret && (to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME |
 			FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_MTIME_NOW)))
-		ret = op_utimens(path, tv, fi);
+		ret = op_utimens(&t, tv, fi);
 	if (ret)
 		return fi ? reply_err(req, ret) : reply_err_on(req, ino, ret);
-	reply_attr(req, ino, path, fi);
+	reply_attr(req, ino, &t, fi);
 }
 
 static void ll_readlink(fuse_req_t req, fuse_ino_t ino)
 {
-	char path[PATH_MAX], target[PATH_MAX];
-	int ret;
+	char link[PATH_MAX];
+	struct target t;
+	int ret = begin_ino(req, "readlink", ino, &t);
 
-	request_begin(req);
-	ret = path_of(ino, NULL, path);
 	if (!ret)
-		ret = op_readlink(path, target, sizeof(target));
+		ret = op_readlink(&t, link, sizeof(link));
 	if (ret)
 		return reply_err_on(req, ino, ret);
 	request_end();
-	fuse_reply_readlink(req, target);
+	fuse_reply_readlink(req, link);
 }
 
 static void ll_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 		mode_t mode)
 {
-	char path[PATH_MAX];
-	int ret;
+	struct target dir, t;
+	int ret = begin_child(req, "mkdir", parent, name, &dir, &t);
 
-	ret = begin_in(req, parent, name, path);
+	(void)mode;
 	if (!ret)
-		ret = op_mkdir(path, mode);
+		ret = op_mkdir(&t);
 	if (ret)
 		return reply_err_on(req, parent, ret);
-	reply_made(req, parent, name, path, "mkdir");
+	reply_made(req, parent, &t, "mkdir");
 }
 
 static void ll_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	char path[PATH_MAX];
-	int ret = begin_in(req, parent, name, path);
+	struct target dir, t;
+	int ret = begin_child(req, "unlink", parent, name, &dir, &t);
 
-	if (!ret && !(ret = op_unlink(path)))
+	if (!ret && !(ret = op_unlink(&t)))
 		inode_unlinked(parent, name);
 	reply_err_on(req, parent, ret);
 }
 
 static void ll_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	char path[PATH_MAX];
-	int ret = begin_in(req, parent, name, path);
+	struct target dir, t;
+	int ret = begin_child(req, "rmdir", parent, name, &dir, &t);
 
-	if (!ret && !(ret = op_rmdir(path)))
+	if (!ret && !(ret = op_rmdir(&t)))
 		inode_unlinked(parent, name);
 	reply_err_on(req, parent, ret);
 }
 
-static void ll_symlink(fuse_req_t req, const char *target, fuse_ino_t parent,
+static void ll_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
 		const char *name)
 {
-	char path[PATH_MAX];
-	int ret;
+	struct target dir, t;
+	int ret = begin_child(req, "symlink", parent, name, &dir, &t);
 
-	ret = begin_in(req, parent, name, path);
 	if (!ret)
-		ret = op_symlink(target, path);
+		ret = op_symlink(&t, link);
 	if (ret)
 		return reply_err_on(req, parent, ret);
-	reply_made(req, parent, name, path, "symlink");
+	reply_made(req, parent, &t, "symlink");
 }
 
 static void ll_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		fuse_ino_t newparent, const char *newname, unsigned int flags)
 {
-	char from[PATH_MAX], to[PATH_MAX];
-	int ret;
+	struct target dir, from, newdir, to;
+	struct inode_obj o;
+	int ret = begin_child(req, "rename", parent, name, &dir, &from);
 
-	request_begin(req);
-	ret = path_of(parent, name, from);
+	if (!ret && !(ret = target_of(newparent, &newdir)))
+		ret = target_child(&newdir, newname, &to);
 	if (!ret)
-		ret = path_of(newparent, newname, to);
-	if (!ret)
-		ret = op_rename(from, to, flags);
-	/* the kernel moved its name: the inode now stands for `to` */
-	if (!ret)
-		inode_move(parent, name, newparent, newname);
+		ret = op_rename(&from, &to, flags);
+	/* the kernel moved its name: the inode now stands for what `to`
+	 * names (a value file, or the scratch file moved) */
+	if (!ret) {
+		to.p = to.dir;
+		to.err = fs_step(&to.p, newname);
+		o = obj_of(&to);
+		inode_move(parent, name, newparent, newname, &o);
+	}
 	if (ret == -ENOENT && gone(newparent))
 		ret = -ESTALE;
 	reply_err_on(req, parent, ret);
@@ -1547,21 +1608,21 @@ static void open_flags(struct fuse_file_info *fi)
 
 static void ll_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	char path[PATH_MAX];
+	struct target t;
 	int ret;
 
-	request_begin(req);
+	request_begin(req, "open");
 	/* what a change before this open touched is told first (cache.h) */
 	cache_barrier();
-	ret = path_of(ino, NULL, path);
+	ret = target_of(ino, &t);
 	if (!ret)
-		ret = op_open(path, fi);
+		ret = op_open(&t, fi);
 	if (ret)
 		return reply_err_on(req, ino, ret);
 	open_flags(fi);
 	request_end();
 	if (fuse_reply_open(req, fi))
-		op_release(path, fi);
+		op_release((struct fs_file *)(uintptr_t)fi->fh, t.path);
 }
 
 static void ll_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -1571,10 +1632,10 @@ static void ll_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	int ret;
 
 	(void)ino;
-	request_begin(req);
+	request_begin(req, "read");
 	if (!out)
 		return reply_err(req, -ENOMEM);
-	ret = op_read(NULL, out, size, off, fi);
+	ret = op_read((struct fs_file *)(uintptr_t)fi->fh, out, size, off);
 	request_end();
 	if (ret < 0)
 		fuse_reply_err(req, -ret);
@@ -1586,11 +1647,13 @@ static void ll_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 static void ll_write(fuse_req_t req, fuse_ino_t ino, const char *data,
 		size_t size, off_t off, struct fuse_file_info *fi)
 {
-	char path[PATH_MAX];
+	struct target t;
 	int ret;
 
-	begin_on(req, ino, path);
-	ret = op_write(path, data, size, off, fi);
+	request_begin(req, "write");
+	path_for_log(ino, &t);
+	ret = op_write((struct fs_file *)(uintptr_t)fi->fh, t.path, data,
+			size, off);
 	if (ret < 0)
 		return reply_err(req, ret);
 	request_end();
@@ -1600,43 +1663,51 @@ static void ll_write(fuse_req_t req, fuse_ino_t ino, const char *data,
 static void ll_flush(fuse_req_t req, fuse_ino_t ino,
 		struct fuse_file_info *fi)
 {
-	char path[PATH_MAX];
+	struct target t;
 
-	begin_on(req, ino, path);
-	reply_err(req, op_flush(path, fi));
+	request_begin(req, "flush");
+	path_for_log(ino, &t);
+	reply_err(req, op_flush((struct fs_file *)(uintptr_t)fi->fh, t.path));
 }
 
 static void ll_release(fuse_req_t req, fuse_ino_t ino,
 		struct fuse_file_info *fi)
 {
-	char path[PATH_MAX];
+	struct target t;
 
-	begin_on(req, ino, path);
-	reply_err(req, op_release(path, fi));
+	request_begin(req, "release");
+	path_for_log(ino, &t);
+	op_release((struct fs_file *)(uintptr_t)fi->fh, t.path);
+	reply_err(req, 0);
 }
 
 static void ll_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		mode_t mode, struct fuse_file_info *fi)
 {
 	struct fuse_entry_param e;
-	char path[PATH_MAX];
-	int ret;
+	struct target dir, t;
+	int ret = begin_child(req, "create", parent, name, &dir, &t);
 
-	ret = begin_in(req, parent, name, path);
 	if (!ret)
-		ret = op_create(path, mode, fi);
+		ret = op_create(&t, mode, fi);
 	if (ret)
 		return reply_err_on(req, parent, ret);
-	ret = entry(parent, name, path, fi, &e);
+	/* what was made: a value file back, a secret, a scratch file */
+	if (!((struct fs_file *)(uintptr_t)fi->fh)->scratch &&
+	    t.err == -ENOENT) {
+		t.p = t.dir;
+		t.err = fs_step(&t.p, t.name);
+	}
+	ret = entry(parent, &t, fi, &e);
 	if (ret) {
-		op_release(path, fi);
+		op_release((struct fs_file *)(uintptr_t)fi->fh, t.path);
 		return reply_err(req, ret);
 	}
 	open_flags(fi);
 	request_end();
 	if (fuse_reply_create(req, &e, fi)) {
 		inode_forget(e.ino, 1);
-		op_release(path, fi);
+		op_release((struct fs_file *)(uintptr_t)fi->fh, t.path);
 	}
 }
 
@@ -1646,28 +1717,27 @@ static void ll_opendir(fuse_req_t req, fuse_ino_t ino,
 		struct fuse_file_info *fi)
 {
 	struct fs_dir *d = calloc(1, sizeof(*d));
-	char path[PATH_MAX];
-	struct fs_path p;
+	struct target t;
 	uint64_t gen;
 	int64_t ns;
 	int ret;
 
-	request_begin(req);
+	request_begin(req, "opendir");
 	if (!d)
 		return reply_err(req, -ENOMEM);
 	d->magic = DIR_MAGIC;
 	cache_barrier();
-	ret = path_of(ino, NULL, path);
+	ret = target_of(ino, &t);
 	if (!ret)
-		ret = dir_resolve(path, &p);
+		ret = dir_check(&t);
 	if (!ret)
-		ret = fs_access_check(&p, R_OK);
+		ret = fs_access_check(&t.p, R_OK);
 	if (ret) {
 		free(d);
 		return reply_err_on(req, ino, ret);
 	}
 	/* a process that opens its way down may be removing it (walk.h) */
-	walk_opened(request_pid(), request_uid(), path, is_object(&p));
+	walk_opened(request_pid(), request_uid(), t.path, is_object(&t.p));
 	inode_listed(ino, &gen, &ns);
 	fi->fh = (uintptr_t)d;
 	fi->cache_readdir = fs_ctx()->cache_timeout > 0;
@@ -1689,24 +1759,25 @@ static int64_t now_ns(void)
 }
 
 /* readdir and readdirplus: the names from `off` on, as many as fit, with
- * their attributes for readdirplus (each counts as a lookup). */
+ * their attributes for readdirplus (each counts as a lookup, one step
+ * from the directory). */
 static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 		off_t off, struct fuse_file_info *fi, int plus)
 {
 	struct fs_dir *d = (struct fs_dir *)(uintptr_t)fi->fh;
-	char path[PATH_MAX], child[PATH_MAX];
 	char *out = malloc(size ? size : 1);
 	uint64_t gen = cache_generation();
 	int64_t listed = now_ns();
+	struct target t, child;
 	size_t len = 0;
 	int ret = out ? 0 : -ENOMEM;
 
-	request_begin(req);
+	request_begin(req, plus ? "readdirplus" : "readdir");
 	if (!ret)
-		ret = path_of(ino, NULL, path);
+		ret = target_of(ino, &t);
 	/* from the start again (rewinddir): the names as they are now */
 	if (!ret && (off == 0 || !d->names))
-		ret = dir_read(d, path);
+		ret = dir_read(d, &t);
 	if (!ret && off == 0)
 		inode_set_listed(ino, gen, listed);
 	for (size_t i = (size_t)off; !ret && off >= 0 && i < d->n; i++) {
@@ -1730,8 +1801,8 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 		if (need > size - len)
 			break;
 		/* "." and "..", and a name gone since: no attributes */
-		if (i >= 2 && !path_of(ino, name, child) &&
-		    entry(ino, name, child, NULL, &e)) {
+		if (i >= 2 && (target_child(&t, name, &child) ||
+				entry(ino, &child, NULL, &e))) {
 			memset(&e, 0, sizeof(e));
 			e.attr.st_mode = d->types[i];
 			e.attr.st_ino = UNKNOWN_INO;
@@ -1773,13 +1844,11 @@ static void ll_releasedir(fuse_req_t req, fuse_ino_t ino,
 
 static void ll_access(fuse_req_t req, fuse_ino_t ino, int mask)
 {
-	char path[PATH_MAX];
-	int ret;
+	struct target t;
+	int ret = begin_ino(req, "access", ino, &t);
 
-	request_begin(req);
-	ret = path_of(ino, NULL, path);
 	if (!ret)
-		ret = op_access(path, mask);
+		ret = op_access(&t, mask);
 	reply_err_on(req, ino, ret);
 }
 

@@ -74,7 +74,7 @@ int fs_last_error_show(const struct fs_path *p, struct fs_value *v)
 int fs_env_lookup(struct fs_path *p, const char *name)
 {
 	struct model_env e;
-	int ret = request_env_get(p->m, name, &e);
+	int ret = model_env_get(p->m, name, &e);
 
 	if (!ret)
 		memcpy(p->env, e.name, sizeof(p->env));
@@ -103,7 +103,7 @@ int fs_env_list(const struct fs_path *dir, fs_fill_fn fill, void *ctx)
 int fs_env_show(const struct fs_path *p, struct fs_value *v)
 {
 	struct model_env e;
-	int ret = request_env_get(p->m, p->env, &e);
+	int ret = model_env_get(p->m, p->env, &e);
 
 	if (!ret)
 		v->mtime_ns = e.created_ns;
@@ -123,7 +123,7 @@ int fs_env_rmdir(const struct fs_path *p)
 int fs_critical_show(const struct fs_path *p, struct fs_value *v)
 {
 	struct model_env e;
-	int ret = request_env_get(p->m, p->env, &e);
+	int ret = model_env_get(p->m, p->env, &e);
 
 	if (ret)
 		return ret;
@@ -141,10 +141,12 @@ int fs_critical_store(const struct fs_path *p, const char *value)
 int fs_runtime_lookup(struct fs_path *p, const char *name)
 {
 	struct model_runtime rt;
-	int ret = request_runtime_get(p->m, p->env, name, &rt);
+	int ret = model_runtime_get(p->m, p->env, name, &rt);
 
-	if (!ret)
+	if (!ret) {
 		memcpy(p->runtime, rt.name, sizeof(p->runtime));
+		p->runtime_id = rt.id;
+	}
 	return ret;
 }
 
@@ -183,7 +185,7 @@ static int64_t changed_ns(const struct model_runtime *rt)
 int fs_runtime_show(const struct fs_path *p, struct fs_value *v)
 {
 	struct model_runtime rt;
-	int ret = request_runtime_get(p->m, p->env, p->runtime, &rt);
+	int ret = fs_runtime(p, &rt);
 
 	if (!ret) {
 		v->mtime_ns = rt.heartbeat_ns ? rt.heartbeat_ns :
@@ -358,7 +360,7 @@ static int attr_present(const struct fs_path *p, const struct fs_attr *a)
 
 	if (!a->present)
 		return 1;
-	return !request_runtime_get(p->m, p->env, p->runtime, &rt) &&
+	return !fs_runtime(p, &rt) &&
 		a->present(&rt);
 }
 
@@ -396,7 +398,7 @@ int fs_attr_unlink(const struct fs_path *p)
 int fs_attr_show(const struct fs_path *p, struct fs_value *v)
 {
 	struct model_runtime rt;
-	int ret = request_runtime_get(p->m, p->env, p->runtime, &rt);
+	int ret = fs_runtime(p, &rt);
 
 	if (!ret && p->attr->show_at)
 		return p->attr->show_at(p, v);

@@ -155,13 +155,14 @@ static int in_view(const struct fs_path *p, const struct model_runtime *rt)
 int fs_link_lookup(struct fs_path *p, const char *name)
 {
 	struct model_runtime rt;
-	int ret = request_runtime_get(p->m, p->env, name, &rt);
+	int ret = model_runtime_get(p->m, p->env, name, &rt);
 
 	if (ret)
 		return ret;
 	if (!in_view(p, &rt))
 		return -ENOENT;
 	memcpy(p->runtime, rt.name, sizeof(p->runtime));
+	p->runtime_id = rt.id;
 	return 0;
 }
 
@@ -193,7 +194,7 @@ static int link_target(struct buf *b, int integration, const char *env,
 int fs_link_show(const struct fs_path *p, struct fs_value *v)
 {
 	struct model_runtime rt;
-	int ret = request_runtime_get(p->m, p->env, p->runtime, &rt);
+	int ret = fs_runtime(p, &rt);
 
 	if (ret)
 		return ret;

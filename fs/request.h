@@ -13,8 +13,11 @@
 struct fuse_req;
 
 /* Every operation starts with request_begin() and ends with
- * request_end(), before it replies. */
-void request_begin(struct fuse_req *req);
+ * request_end(), before it replies.  `op` names it: with
+ * RUNTIMEFS_COUNT_READS=1 in its environment the daemon logs how many
+ * reading statements each one cost ("runtimefs: getattr read 0"), for
+ * tests and for measuring. */
+void request_begin(struct fuse_req *req, const char *op);
 void request_end(void);
 
 /* Who made the current request: its user, group and process (the thread
@@ -34,16 +37,5 @@ int request_hold(struct model *snap);
 /* Gives back everything the current request holds. */
 void request_release(void);
 
-/* model_runtime_get() and model_env_get(), read once per request: every
- * file of a runtime resolves its environment and the runtime, and a
- * listing with attributes (readdirplus) shows them all.  A change made
- * by the request forgets what it read (request_forget(), from cache.c). */
-int request_runtime_get(struct model *m, const char *env, const char *name,
-		struct model_runtime *out);
-int request_env_get(struct model *m, const char *name, struct model_env *out);
-/* model_endpoint_get(), the same way: each file of an endpoint reads it. */
-int request_endpoint_get(struct model *m, const char *env, const char *name,
-		const char *endpoint, struct model_endpoint *out);
-void request_forget(void);
 
 #endif

@@ -424,10 +424,6 @@ static int build(struct fs *fs, int keep)
 				e->data.len, e->mtime_ns };
 	cfg.key_path = key;
 	cfg.flush_interval_ns = -1;
-	/* The tree's handlers keep what they read per thread, by model,
-	 * until a request ends (request.h); no request brackets a build, and
-	 * a new model may take the address of the last one: read afresh. */
-	request_forget();
 	ret = model_open(&m, tmp, &cfg);
 	if (!ret)
 		ret = model_restore_apply(m, ents, (size_t)n);
@@ -437,7 +433,6 @@ static int build(struct fs *fs, int keep)
 		ret = walk_dir(m, "/environments");
 	if (!ret)
 		ret = walk_dir(m, "/projects");
-	request_forget();
 	model_close(m);
 	free(ents);
 	if (!ret && keep && (ret = store_restore_commit(fs->db)))

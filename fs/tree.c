@@ -2,12 +2,14 @@
  * tree.c - the table of node kinds and path resolution over it.
  */
 #include "tree.h"
+#include "inode.h"
 #include "nodes.h"
 
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -206,8 +208,7 @@ const struct fs_node *fs_named_child(const struct fs_path *dir)
 	return NULL;
 }
 
-/* Steps from `p` to its child `name`. */
-static int step(struct fs_path *p, const char *name)
+int fs_step(struct fs_path *p, const char *name)
 {
 	const struct fs_node *named = NULL;
 	const struct fs_node *dir = p->node;
@@ -242,6 +243,94 @@ static int step(struct fs_path *p, const char *name)
 	return 0;
 }
 
+/* Puts `name`, the name of an object of kind `k`, where `p` keeps it. */
+static int take_name(struct fs_path *p, const struct fs_node *k,
+		const struct inode_link *l)
+{
+	char *field = NULL;
+
+	switch (k->kind) {
+	case FS_ENV:
+	case FS_PROJECT_RUNTIMES_ENV:
+	case FS_INTEGRATION_RUNTIMES_ENV:
+	case FS_INTEGRATION_SECRETS_ENV:
+		field = p->env;
+		break;
+	case FS_PROJECT:
+		field = p->project;
+		break;
+	case FS_INTEGRATION:
+		field = p->integration;
+		break;
+	case FS_RUNTIME:
+	case FS_PROJECT_RUNTIME_LINK:
+	case FS_INTEGRATION_RUNTIME_LINK:
+		field = p->runtime;
+		p->runtime_id = l->obj.id;
+		break;
+	case FS_ENDPOINT:
+		field = p->endpoint;
+		break;
+	case FS_SECRET:
+	case FS_INTEGRATION_SECRET:
+		field = p->secret;
+		break;
+	case FS_VERSION:
+		p->version = strtoll(l->name, NULL, 10);
+		return 0;
+	case FS_RUNTIME_ATTR:
+		p->attr = l->obj.attr;
+		return 0;
+	case FS_SNAPSHOT:
+		/* its model, held until the request ends */
+		return k->lookup(p, l->name);
+	default:
+		return 0;
+	}
+	if (strlen(l->name) >= MODEL_NAME_MAX)
+		return -ENOENT;
+	strcpy(field, l->name);
+	return 0;
+}
+
+int fs_path_add(struct fs_path *p, const struct inode_link *l)
+{
+	const struct fs_node *dir = p->node, *k;
+	int ret;
+
+	if (l->obj.kind < 0 || l->obj.kind >= FS_KIND_COUNT)
+		return -ENOENT;
+	k = &fs_nodes[l->obj.kind];
+	if ((ret = take_name(p, k, l)))
+		return ret;
+	p->node = k;
+	p->readonly |= k->readonly | dir->frozen;
+	return 0;
+}
+
+int fs_path_of(struct model *live, const struct inode_link *links, int n,
+		struct fs_path *out)
+{
+	int ret = 0;
+
+	memset(out, 0, sizeof(*out));
+	out->node = &fs_nodes[FS_ROOT];
+	out->m = live;
+	out->live = live;
+	for (int i = 0; i < n && !ret; i++)
+		ret = fs_path_add(out, &links[i]);
+	return ret;
+}
+
+int fs_runtime(const struct fs_path *p, struct model_runtime *rt)
+{
+	int ret = model_runtime_get(p->m, p->env, p->runtime, rt);
+
+	if (!ret && p->runtime_id && rt->id != p->runtime_id)
+		ret = -ESTALE;
+	return ret;
+}
+
 int fs_resolve(struct model *m, const char *path, struct fs_path *out)
 {
 	char name[NAME_MAX + 1];
@@ -264,7 +353,7 @@ int fs_resolve(struct model *m, const char *path, struct fs_path *out)
 		memcpy(name, path, len);
 		name[len] = '\0';
 		path += len;
-		ret = step(out, name);
+		ret = fs_step(out, name);
 		if (ret)
 			return ret;
 	}

@@ -90,6 +90,7 @@ struct fs_path {
 	char project[MODEL_NAME_MAX];
 	char integration[MODEL_NAME_MAX];
 	char runtime[MODEL_NAME_MAX];
+	int64_t runtime_id;            /* the row of the runtime it resolved */
 	const struct fs_attr *attr;    /* FS_RUNTIME_ATTR */
 	char snapshot[MODEL_NAME_MAX]; /* FS_SNAPSHOT and below */
 	int64_t version;               /* FS_VERSION */
@@ -153,6 +154,31 @@ struct fs_node {
 
 /* The table, indexed by kind. */
 extern const struct fs_node fs_nodes[FS_KIND_COUNT];
+
+/* The runtime `p` names or is below, as the model has it now: -ESTALE
+ * when a runtime of that name was made again since `p` resolved it (the
+ * kernel then looks the name up anew). */
+int fs_runtime(const struct fs_path *p, struct model_runtime *rt);
+
+/* The kind an inode of a scratch file has (scratch.h): no node of the
+ * tree. */
+#define FS_SCRATCH FS_KIND_COUNT
+
+/* Steps from the directory `p` to its child `name`: one lookup of the
+ * model at the most (none for a fixed name).  -ENOENT when nothing is
+ * there, -ENOTDIR, or the model's error when it could not tell. */
+int fs_step(struct fs_path *p, const char *name);
+
+struct inode_link;
+/* What the way `links[0..n)` from the root leads to (inode.h), as it was
+ * resolved when the kernel looked it up: no lookup of the model but for
+ * a snapshot's (its model is held until the request ends).  The names a
+ * node kind binds (environment, runtime, ...) are taken from the links;
+ * whether the object is still there is told when it is read. */
+int fs_path_of(struct model *live, const struct inode_link *links, int n,
+		struct fs_path *out);
+/* One step of that: `p` goes to the child `l` names. */
+int fs_path_add(struct fs_path *p, const struct inode_link *l);
 
 /* Resolves an absolute path of the mount.  -ENOENT when nothing is there. */
 int fs_resolve(struct model *m, const char *path, struct fs_path *out);

@@ -112,6 +112,11 @@ void model_close(struct model *m)
 	free(m);
 }
 
+uint64_t model_reads(void)
+{
+	return store_reads();
+}
+
 int64_t model_now(struct model *m)
 {
 	struct timespec ts;

@@ -64,6 +64,8 @@ struct model_integration {
 };
 
 struct model_runtime {
+	int64_t id;                         /* its row: tells one runtime of a
+					       name from one made later */
 	char uuid[MODEL_UUID_LEN];
 	char env[MODEL_NAME_MAX];
 	char name[MODEL_NAME_MAX];
@@ -145,6 +147,10 @@ void model_errclear(void);
 /* Writes what the model batches (heartbeat times, liveness.c) now: 0, or
  * -errno and the reason, the times still waiting. */
 int model_flush(struct model *m);
+
+/* How many reading statements the store has run in this process: what a
+ * request cost, for the daemon's RUNTIMEFS_COUNT_READS (request.c). */
+uint64_t model_reads(void);
 
 /* The model's clock, in nanoseconds since the epoch. */
 int64_t model_now(struct model *m);

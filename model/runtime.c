@@ -53,6 +53,7 @@ static void runtime_copy(struct model *m, struct model_runtime *out,
 	int64_t now = model_now(m), gone = row->heartbeat_ns +
 		m->cfg.offline_after_ns;
 
+	out->id = row->id;
 	memcpy(out->uuid, row->uuid, sizeof(out->uuid));
 	memcpy(out->env, row->env, sizeof(out->env));
 	memcpy(out->name, row->name, sizeof(out->name));

@@ -227,6 +227,10 @@ int store_open_readonly(struct store **out, const char *path);
  * mode 0600, as the database's. */
 int store_snapshot_into(struct store *s, const char *path);
 
+/* How many statements that only read (SELECTs) every handle of this
+ * process has run, for counting what an operation costs. */
+uint64_t store_reads(void);
+
 /* Closes the handle; NULL is a no-op. */
 void store_close(struct store *s);
 

@@ -13,6 +13,7 @@
 #include "store.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -406,6 +407,13 @@ static int fail_sqlite(struct store *s, int rc, const char *what)
 }
 
 /* Returns the prepared statement `id`, reset and with bindings cleared. */
+static _Atomic uint64_t reads;       /* statements run that only read */
+
+uint64_t store_reads(void)
+{
+	return atomic_load(&reads);
+}
+
 static sqlite3_stmt *stmt(struct store *s, enum stmt id)
 {
 	sqlite3_stmt *st = s->stmt[id];
@@ -419,6 +427,8 @@ static sqlite3_stmt *stmt(struct store *s, enum stmt id)
 		}
 		s->stmt[id] = st;
 	}
+	if (sqlite3_stmt_readonly(st))
+		atomic_fetch_add(&reads, 1);
 	return st;
 }
 

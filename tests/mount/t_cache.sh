@@ -187,3 +187,49 @@ test_snapshot_name_taken_again() {
 	expect "prod
 test"
 }
+
+# An inode is the object it names: a request on a file the kernel holds
+# resolves it in memory, not by a walk from the root, and reads its rows
+# from what the model keeps while nothing changed.  With
+# RUNTIMEFS_COUNT_READS the daemon logs the reading statements each
+# request cost; cache_timeout=0 makes the kernel ask every time.
+test_held_inodes_cost_no_statement() {
+	export RUNTIMEFS_COUNT_READS=1
+	remount -o cache_timeout=0
+	unset RUNTIMEFS_COUNT_READS
+	mkdir -p environments/prod/runtimes/chat
+	spec 1 >environments/prod/runtimes/chat/spec
+	mkdir environments/prod/runtimes/chat/endpoints/canary
+	local rt=environments/prod/runtimes/chat
+	stat "$rt/status" "$rt/endpoints/canary/version" >/dev/null
+	# every request: lookups of each name (cache_timeout=0), getattr,
+	# open, read of a runtime's file: none reads anything
+	: >"$LOG"
+	stat "$rt/status" >/dev/null
+	cat "$rt/status" >/dev/null
+	run reads getattr
+	expect_has " 0"
+	[ "${OUT% *}" -ge 2 ] || fail "too few getattrs counted: $OUT"
+	run reads
+	expect_has " 0"
+	[ "${OUT% *}" -ge 8 ] || fail "too few requests counted: $OUT"
+	# an endpoint's files read its row: one statement
+	: >"$LOG"
+	stat "$rt/endpoints/canary/version" >/dev/null
+	run reads getattr
+	expect_has " 1"
+	# a change, and the environment and the runtime are read again, once
+	echo stop >"$rt/ctl"
+	: >"$LOG"
+	stat "$rt/status" >/dev/null
+	stat "$rt/status" >/dev/null
+	run reads
+	expect_has " 2"
+}
+
+# reads [OP]: the number of requests (of OP) the daemon logged and the
+# reading statements they cost together.
+reads() {
+	grep -a -o "runtimefs: ${1:-[a-z]*} read [0-9]*" "$LOG" |
+		awk '{ n++; s += $4 } END { print n + 0, s + 0 }'
+}

@@ -44,12 +44,12 @@ static void test_lookups_and_forgets(void **state)
 
 	(void)state;
 	assert_string_equal(path(ROOT), "/");
-	envs = inode_ref(ROOT, "environments");
-	prod = inode_ref(envs, "prod");
+	envs = inode_ref(ROOT, "environments", NULL);
+	prod = inode_ref(envs, "prod", NULL);
 	assert_true(envs > ROOT && prod > envs);
 	assert_string_equal(path(prod), "/environments/prod");
 	/* the same name again: the same inode, one lookup more */
-	again = inode_ref(envs, "prod");
+	again = inode_ref(envs, "prod", NULL);
 	assert_int_equal(again, prod);
 	assert_int_equal(inode_count(), 3);
 	inode_forget(prod, 1);
@@ -57,21 +57,21 @@ static void test_lookups_and_forgets(void **state)
 	inode_forget(prod, 1);
 	assert_int_equal(inode_path(prod, (char[64]){ 0 }, 64), -ESTALE);
 	/* a parent stays while a child is held, then goes with it */
-	prod = inode_ref(envs, "prod");
+	prod = inode_ref(envs, "prod", NULL);
 	inode_forget(envs, 1);
 	assert_string_equal(path(envs), "/environments");
 	inode_forget(prod, 1);
 	assert_int_equal(inode_count(), 1);
 	assert_int_equal(inode_find("/environments"), 0);
 	/* a name that comes back gets a new id */
-	assert_true(inode_ref(ROOT, "environments") > prod);
+	assert_true(inode_ref(ROOT, "environments", NULL) > prod);
 	/* an unknown parent */
-	assert_int_equal(inode_ref(9999, "x"), 0);
+	assert_int_equal(inode_ref(9999, "x", NULL), 0);
 }
 
 static void test_child_paths(void **state)
 {
-	uint64_t envs = inode_ref(ROOT, "environments");
+	uint64_t envs = inode_ref(ROOT, "environments", NULL);
 	char buf[32];
 
 	(void)state;
@@ -90,18 +90,18 @@ static void test_child_paths(void **state)
 
 static void test_rename(void **state)
 {
-	uint64_t dir = inode_ref(ROOT, "chat");
-	uint64_t spec = inode_ref(dir, "spec");
-	uint64_t tmp = inode_ref(dir, "sed1234");
+	uint64_t dir = inode_ref(ROOT, "chat", NULL);
+	uint64_t spec = inode_ref(dir, "spec", NULL);
+	uint64_t tmp = inode_ref(dir, "sed1234", NULL);
 
 	(void)state;
 	/* sed -i: the scratch file goes over spec, which is known by id */
-	assert_int_equal(inode_move(dir, "sed1234", dir, "spec"), 0);
+	assert_int_equal(inode_move(dir, "sed1234", dir, "spec", NULL), 0);
 	assert_string_equal(path(tmp), "/chat/spec");
 	assert_int_equal(inode_find("/chat/spec"), tmp);
 	assert_int_equal(inode_find("/chat/sed1234"), 0);
 	assert_string_equal(path(spec), "/chat/spec");
-	assert_int_equal(inode_ref(dir, "spec"), tmp);
+	assert_int_equal(inode_ref(dir, "spec", NULL), tmp);
 	inode_forget(spec, 1);
 	assert_int_equal(inode_path(spec, (char[64]){ 0 }, 64), -ESTALE);
 	assert_int_equal(inode_find("/chat/spec"), tmp);
@@ -122,16 +122,16 @@ static void see(void *ctx, const struct inode_seen *s)
 
 static void test_walks(void **state)
 {
-	uint64_t envs = inode_ref(ROOT, "environments");
-	uint64_t prod = inode_ref(envs, "prod");
-	uint64_t rts = inode_ref(prod, "runtimes");
-	uint64_t chat = inode_ref(rts, "chat");
-	uint64_t projs = inode_ref(ROOT, "projects");
+	uint64_t envs = inode_ref(ROOT, "environments", NULL);
+	uint64_t prod = inode_ref(envs, "prod", NULL);
+	uint64_t rts = inode_ref(prod, "runtimes", NULL);
+	uint64_t chat = inode_ref(rts, "chat", NULL);
+	uint64_t projs = inode_ref(ROOT, "projects", NULL);
 	struct seen w = { "" };
 
 	(void)state;
-	inode_ref(chat, "status");
-	inode_ref(inode_ref(projs, "shop"), "chat");
+	inode_ref(chat, "status", NULL);
+	inode_ref(inode_ref(projs, "shop", NULL), "chat", NULL);
 	assert_int_equal(inode_walk_below("/environments/prod/runtimes/chat",
 			0, see, &w), 0);
 	assert_string_equal(w.text, "/environments/prod/runtimes/chat(chat)"
@@ -156,13 +156,13 @@ static void test_walks(void **state)
 /* Many entries: the tables grow and every one is still found. */
 static void test_many(void **state)
 {
-	uint64_t dir = inode_ref(ROOT, "runtimes"), first = 0;
+	uint64_t dir = inode_ref(ROOT, "runtimes", NULL), first = 0;
 	char name[32];
 
 	(void)state;
 	for (int i = 0; i < 5000; i++) {
 		snprintf(name, sizeof(name), "r%d", i);
-		uint64_t ino = inode_ref(dir, name);
+		uint64_t ino = inode_ref(dir, name, NULL);
 
 		if (!first)
 			first = ino;
@@ -200,8 +200,8 @@ static void test_same_name_everywhere(void **state)
 	(void)state;
 	for (int i = 0; i < 3000; i++) {
 		snprintf(name, sizeof(name), "r%d", i);
-		dirs[i] = inode_ref(ROOT, name);
-		files[i] = inode_ref(dirs[i], "status");
+		dirs[i] = inode_ref(ROOT, name, NULL);
+		files[i] = inode_ref(dirs[i], "status", NULL);
 	}
 	/* forget every other one, from both ends of the chain */
 	for (int i = 0; i < 1500; i += 2) {
@@ -220,6 +220,46 @@ static void test_same_name_everywhere(void **state)
 	assert_int_equal(t.r3, 1);
 }
 
+/* An inode is the object it names: the way to it gives each step's
+ * kind, attribute and row id, and a name that now names another object
+ * (made again since) gets a new inode, the old one known by its id. */
+static void test_objects(void **state)
+{
+	static const int attr;
+	struct inode_obj env = { 4, NULL, 0 }, rt1 = { 7, NULL, 11 },
+		rt2 = { 7, NULL, 12 }, status = { 8, &attr, 0 };
+	struct inode_link way[INODE_DEPTH_MAX];
+	uint64_t envs, prod, chat, st, chat2;
+
+	(void)state;
+	envs = inode_ref(ROOT, "environments", NULL);
+	prod = inode_ref(envs, "prod", &env);
+	chat = inode_ref(prod, "chat", &rt1);
+	st = inode_ref(chat, "status", &status);
+	assert_int_equal(inode_chain(st, way, INODE_DEPTH_MAX), 4);
+	assert_string_equal(way[0].name, "environments");
+	assert_int_equal(way[1].obj.kind, 4);
+	assert_string_equal(way[2].name, "chat");
+	assert_int_equal(way[2].obj.id, 11);
+	assert_ptr_equal(way[3].obj.attr, &attr);
+	assert_int_equal(inode_chain(ROOT, way, INODE_DEPTH_MAX), 0);
+	assert_int_equal(inode_chain(st, way, 3), -ENAMETOOLONG);
+	assert_int_equal(inode_chain(4242, way, INODE_DEPTH_MAX), -ESTALE);
+	/* the same object again: the same inode */
+	assert_int_equal(inode_ref(prod, "chat", &rt1), chat);
+	/* made again under that name: a new inode; the old one answers by
+	 * its id, with the way it had */
+	chat2 = inode_ref(prod, "chat", &rt2);
+	assert_true(chat2 != chat);
+	assert_int_equal(inode_find("/environments/prod/chat"), chat2);
+	assert_int_equal(inode_chain(st, way, INODE_DEPTH_MAX), 4);
+	assert_int_equal(way[2].obj.id, 11);
+	inode_forget(chat, 2);
+	inode_forget(st, 1);
+	assert_int_equal(inode_chain(chat, way, INODE_DEPTH_MAX), -ESTALE);
+	assert_int_equal(inode_chain(chat2, way, INODE_DEPTH_MAX), 3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -232,6 +272,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_many, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_same_name_everywhere,
 				setup, teardown),
+		cmocka_unit_test_setup_teardown(test_objects, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
