@@ -45,7 +45,6 @@ struct notify_prune {                 /* struct fuse_notify_prune_out */
 static struct fuse_session *session;
 static struct model *model;
 static double timeout;
-static _Atomic uint64_t generation = 1;
 static int no_prune, no_epoch;        /* the kernel refused them once */
 
 /* The queue between the requests and the notifier.  `queued` counts the
@@ -92,11 +91,6 @@ double cache_attr_timeout(const struct fs_path *p, const struct fs_value *v)
 	if (left <= 0)
 		return 0;
 	return (double)left / 1e9 < timeout ? (double)left / 1e9 : timeout;
-}
-
-uint64_t cache_generation(void)
-{
-	return atomic_load(&generation);
 }
 
 /* -- the notifier ------------------------------------------------------- */
@@ -152,7 +146,32 @@ static void forget_names(const uint64_t *ino, size_t n)
 		no_epoch = 1;
 }
 
-/* What a removal took: the inodes held at or below a path. */
+/* -- what a change touched ----------------------------------------------- */
+
+/* What the notifier told the kernel, for RUNTIMEFS_COUNT_READS (request.h):
+ * attributes forgotten, listings marked changed, names pruned. */
+static struct told {
+	unsigned attrs, listings, pruned;
+} told;
+
+static void forget(uint64_t ino)
+{
+	if (ino) {
+		forget_attrs(ino);
+		told.attrs++;
+	}
+}
+
+/* The kernel's listing of directory `ino` is no longer true. */
+static void relist(uint64_t ino)
+{
+	if (ino) {
+		inode_listing_changed(ino);
+		told.listings++;
+	}
+}
+
+/* What a removal took: the inodes held at or below an entry. */
 struct gone {
 	uint64_t *ino;
 	size_t n, cap;
@@ -175,72 +194,295 @@ static void gone_seen(void *ctx, const struct inode_seen *s)
 	g->ino[g->n++] = s->ino;
 }
 
-/* Every inode held at a path named `name`, and below it: what a removal
- * may have taken (an object, its view's link, a snapshot). */
-static void named_seen(void *ctx, const struct inode_seen *s)
+/* The object of entry `ino` went: the kernel forgets its name and every
+ * name below it. */
+static void prune(uint64_t ino)
 {
-	inode_walk_below(s->path, 0, gone_seen, ctx);
+	struct gone g = { NULL, 0, 0 };
+
+	if (!ino)
+		return;
+	inode_walk_under(ino, 0, gone_seen, &g);
+	forget_names(g.ino, g.n);
+	told.pruned += (unsigned)g.n;
+	free(g.ino);
 }
 
-/* A heartbeat that only moves time (MODEL_EV_LIVENESS) leaves the status
- * as it was: a change of status comes as MODEL_EV_RUNTIME. */
-static void liveness(const char *env, const char *name)
+/* The entry the kernel holds at the way `names[0..n)` from the root (the
+ * fixed names of the node table and the names of objects), with what it
+ * names in `obj` (NULL: not wanted); 0 if the kernel holds none. */
+static uint64_t held(const char *const *names, int n, struct inode_obj *obj)
 {
-	static const char *const files[] = { "", "/last_heartbeat",
-		"/runtime.json" };
-	char path[512];
-	uint64_t ino;
+	uint64_t ino = FUSE_ROOT_ID;
 
-	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		snprintf(path, sizeof(path), "/environments/%s/runtimes/%s%s",
-				env, name, files[i]);
-		if ((ino = inode_find(path)))
-			forget_attrs(ino);
+	for (int i = 0; i < n && ino; i++)
+		ino = inode_child(ino, names[i], i == n - 1 ? obj : NULL);
+	return ino;
+}
+
+#define NAME(kind) (fs_nodes[kind].name)
+#define HELD(...) held((const char *const[]){ __VA_ARGS__ }, \
+		sizeof((const char *const[]){ __VA_ARGS__ }) / sizeof(char *), \
+		NULL)
+
+/* Child `name` of `dir`, 0 if the kernel holds none (or `dir` is 0). */
+static uint64_t child(uint64_t dir, const char *name)
+{
+	return dir ? inode_child(dir, name, NULL) : 0;
+}
+
+/* The children the kernel holds of `dir`. */
+struct kids {
+	uint64_t *ino;
+	size_t n, cap;
+	uint64_t dir;
+};
+
+static void kid_seen(void *ctx, const struct inode_seen *s)
+{
+	struct kids *k = ctx;
+
+	if (s->ino == k->dir)
+		return;
+	if (k->n == k->cap) {
+		size_t cap = k->cap ? k->cap * 2 : 16;
+		uint64_t *p = realloc(k->ino, cap * sizeof(*p));
+
+		if (!p)
+			return;
+		k->ino = p;
+		k->cap = cap;
 	}
+	k->ino[k->n++] = s->ino;
+}
+
+static struct kids kids_of(uint64_t dir)
+{
+	struct kids k = { NULL, 0, 0, dir };
+
+	if (dir)
+		inode_walk_under(dir, 1, kid_seen, &k);
+	return k;
+}
+
+/* Directory `dir`, of node kind `kind`, and its fixed children show
+ * `what` of a runtime: each that shows some of it (its node's depends and
+ * lists, its attribute's depends) is told, and nothing else. */
+static void runtime_nodes(uint64_t dir, enum fs_kind kind, unsigned what)
+{
+	if (fs_nodes[kind].depends & what)
+		forget(dir);
+	if (fs_nodes[kind].lists & what)
+		relist(dir);
+	for (int k = 0; k < FS_KIND_COUNT; k++) {
+		const struct fs_node *n = &fs_nodes[k];
+
+		if (n->parent != kind || !n->name ||
+		    !((n->depends | n->lists) & what))
+			continue;
+		uint64_t ino = child(dir, n->name);
+		if (n->depends & what)
+			forget(ino);
+		if (n->lists & what)
+			relist(ino);
+	}
+	if (kind != FS_RUNTIME)
+		return;
+	for (const struct fs_attr *a = fs_runtime_attrs; a->name; a++)
+		if (a->depends & what)
+			forget(child(dir, a->name));
+}
+
+static void tell_runtime(const struct model_event *ev)
+{
+	struct inode_obj o;
+	uint64_t rt = held((const char *const[]){ NAME(FS_ENVS), ev->a,
+			NAME(FS_ENV_RUNTIMES), ev->b }, 4, &o);
+	uint64_t dir;
+
+	/* a runtime the kernel does not hold, or holds as one made before */
+	if (!rt || o.kind != FS_RUNTIME || (ev->id && o.id != ev->id))
+		return;
+	if (ev->what & MODEL_RT_GONE) {
+		prune(rt);
+		return;
+	}
+	runtime_nodes(rt, FS_RUNTIME, ev->what);
+	if ((ev->what & MODEL_RT_VERSIONS) && (ev->what & MODEL_RT_DROPPED))
+		prune(child(child(rt, NAME(FS_VERSIONS)), ev->c));
+	if (!(ev->what & (MODEL_RT_ENDPOINTS | MODEL_RT_ENDPOINT_NAMES)) ||
+	    !(dir = child(rt, NAME(FS_ENDPOINTS))))
+		return;
+	if (*ev->c && (ev->what & MODEL_RT_DROPPED)) {
+		prune(child(dir, ev->c));
+	} else if (*ev->c) {
+		runtime_nodes(child(dir, ev->c), FS_ENDPOINT, ev->what);
+	} else {
+		struct kids k = kids_of(dir);
+
+		for (size_t i = 0; i < k.n; i++)
+			runtime_nodes(k.ino[i], FS_ENDPOINT,
+					MODEL_RT_ENDPOINTS);
+		free(k.ino);
+	}
+}
+
+/* A view that lists environments: its listing changed, and, when
+ * environment `env` went (`gone`), its entry of that name. */
+static void view_of_envs(uint64_t view, const char *env, int gone)
+{
+	relist(view);
+	if (gone)
+		prune(child(view, env));
+}
+
+/* Environments came or went (`gone`: environment `env` went): the
+ * listings of environments and of every view of the projects the kernel
+ * holds, which list environments too. */
+static void envs_changed(const char *env, int gone)
+{
+	struct kids projects = kids_of(HELD(NAME(FS_PROJECTS)));
+
+	relist(HELD(NAME(FS_ENVS)));
+	for (size_t i = 0; i < projects.n; i++) {
+		struct kids ins = kids_of(child(projects.ino[i],
+				NAME(FS_INTEGRATIONS)));
+
+		view_of_envs(child(projects.ino[i], NAME(FS_PROJECT_RUNTIMES)),
+				env, gone);
+		for (size_t j = 0; j < ins.n; j++) {
+			view_of_envs(child(ins.ino[j],
+					NAME(FS_INTEGRATION_RUNTIMES)), env,
+					gone);
+			view_of_envs(child(ins.ino[j],
+					NAME(FS_INTEGRATION_SECRETS)), env,
+					gone);
+		}
+		free(ins.ino);
+	}
+	free(projects.ino);
+}
+
+static void tell_env(const struct model_event *ev)
+{
+	uint64_t env = HELD(NAME(FS_ENVS), ev->a), dir;
+
+	if (ev->what & (MODEL_OBJ_MADE | MODEL_OBJ_GONE))
+		envs_changed(ev->a, !!(ev->what & MODEL_OBJ_GONE));
+	if (ev->what & MODEL_OBJ_GONE) {
+		prune(env);
+		return;
+	}
+	if (ev->what & MODEL_OBJ_VALUES)
+		forget(child(env, NAME(FS_ENV_CRITICAL)));
+	if (ev->what & MODEL_OBJ_MEMBERS)
+		relist(child(env, NAME(FS_ENV_RUNTIMES)));
+	if (ev->what & MODEL_OBJ_SECRETS) {
+		relist(dir = child(env, NAME(FS_ENV_SECRETS)));
+		if (*ev->c)
+			prune(child(dir, ev->c));
+	}
+}
+
+static void tell_project(const struct model_event *ev)
+{
+	uint64_t project = HELD(NAME(FS_PROJECTS), ev->a);
+
+	if (ev->what & (MODEL_OBJ_MADE | MODEL_OBJ_GONE))
+		relist(HELD(NAME(FS_PROJECTS)));
+	if (ev->what & MODEL_OBJ_GONE)
+		prune(project);
+	else if (ev->what & MODEL_OBJ_MEMBERS)
+		relist(child(project, NAME(FS_INTEGRATIONS)));
+}
+
+static void tell_integration(const struct model_event *ev)
+{
+	uint64_t in = HELD(NAME(FS_PROJECTS), ev->a, NAME(FS_INTEGRATIONS),
+			ev->b), dir;
+
+	if (ev->what & MODEL_OBJ_GONE) {
+		prune(in);
+		return;
+	}
+	if (ev->what & MODEL_OBJ_VALUES)
+		forget(child(in, NAME(FS_INTEGRATION_TYPE)));
+	if (ev->what & MODEL_OBJ_SECRETS) {
+		relist(dir = child(child(in, NAME(FS_INTEGRATION_SECRETS)),
+				ev->c));
+		if (*ev->d)
+			prune(child(dir, ev->d));
+	}
+}
+
+/* The links project a and its integration b show under environment c. */
+static void tell_view(const struct model_event *ev)
+{
+	uint64_t dirs[2] = {
+		HELD(NAME(FS_PROJECTS), ev->a, NAME(FS_PROJECT_RUNTIMES),
+				ev->c),
+		HELD(NAME(FS_PROJECTS), ev->a, NAME(FS_INTEGRATIONS), ev->b,
+				NAME(FS_INTEGRATION_RUNTIMES), ev->c),
+	};
+
+	for (int i = 0; i < 2; i++) {
+		relist(dirs[i]);
+		if (*ev->d)
+			prune(child(dirs[i], ev->d));
+	}
+}
+
+static void tell_snapshot(const struct model_event *ev)
+{
+	relist(HELD(NAME(FS_SNAPSHOTS)));
+	if (ev->what & MODEL_OBJ_GONE)
+		prune(HELD(NAME(FS_SNAPSHOTS), ev->a));
 }
 
 /* Anything may have changed, names too. */
 static void tell_all(void)
 {
 	inode_walk_all(attrs_seen, NULL);
+	inode_listings_changed();
 	if (!no_epoch && notify_raw(NOTIFY_INC_EPOCH, NULL, 0))
 		no_epoch = 1;
 }
 
+static int counting;                  /* RUNTIMEFS_COUNT_READS: say it */
+
 static void tell(const struct model_event *ev)
 {
-	struct gone g = { NULL, 0, 0 };
-	char path[512];
+	static const char *const kinds[] = { "runtime", "env", "project",
+		"integration", "view", "snapshot", "all" };
 
+	memset(&told, 0, sizeof(told));
 	switch (ev->kind) {
-	case MODEL_EV_CHANGED:
-		break;
-	case MODEL_EV_LIVENESS:
-		liveness(ev->a, ev->b);
-		break;
 	case MODEL_EV_RUNTIME:
-		snprintf(path, sizeof(path), "/environments/%s/runtimes/%s",
-				ev->a, ev->b);
-		inode_walk_below(path, 0, attrs_seen, NULL);
+		tell_runtime(ev);
 		break;
 	case MODEL_EV_ENV:
-		snprintf(path, sizeof(path), "/environments/%s", ev->a);
-		inode_walk_below(path, 1, attrs_seen, NULL);
+		tell_env(ev);
+		break;
+	case MODEL_EV_PROJECT:
+		tell_project(ev);
 		break;
 	case MODEL_EV_INTEGRATION:
-		snprintf(path, sizeof(path), "/projects/%s/integrations/%s",
-				ev->a, ev->b);
-		inode_walk_below(path, 1, attrs_seen, NULL);
+		tell_integration(ev);
 		break;
-	case MODEL_EV_GONE:
-		inode_walk_named(ev->b, named_seen, &g);
-		forget_names(g.ino, g.n);
-		free(g.ino);
+	case MODEL_EV_VIEW:
+		tell_view(ev);
+		break;
+	case MODEL_EV_SNAPSHOT:
+		tell_snapshot(ev);
 		break;
 	case MODEL_EV_ALL:
 		tell_all();
 		break;
 	}
+	if (counting)
+		fprintf(stderr, "runtimefs: told %s %#x: %u attrs, %u listings,"
+				" %u pruned\n", kinds[ev->kind], ev->what,
+				told.attrs, told.listings, told.pruned);
 }
 
 static void *notifier(void *arg)
@@ -271,7 +513,7 @@ static void *notifier(void *arg)
 		upto = q.queued - q.n;
 		pthread_mutex_unlock(&q.lock);
 		if (all) {
-			tell_all();
+			tell(&(struct model_event){ .kind = MODEL_EV_ALL });
 		} else {
 			for (unsigned i = 0; i < n; i++)
 				tell(&batch[i]);
@@ -286,17 +528,12 @@ static void *notifier(void *arg)
 	return NULL;
 }
 
-/* The model's watcher, on the thread that made the change: what the
- * request read is stale now, listings are to be given again, and the
- * rest is the notifier's. */
+/* The model's watcher, on the thread that made the change: it only
+ * queues the change for the notifier. */
 static void on_change(void *ctx, const struct model_event *ev)
 {
 	(void)ctx;
 	if (!session || timeout <= 0)
-		return;
-	if (ev->kind != MODEL_EV_LIVENESS)
-		atomic_fetch_add(&generation, 1);
-	if (ev->kind == MODEL_EV_CHANGED)
 		return;
 	pthread_mutex_lock(&q.lock);
 	if (ev->kind == MODEL_EV_ALL || q.n == QUEUE_MAX) {
@@ -334,6 +571,7 @@ int cache_start(struct fuse_session *se, struct model *m, double t)
 	session = se;
 	model = m;
 	timeout = t;
+	counting = getenv("RUNTIMEFS_COUNT_READS") != NULL;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_destroy(&q.done);

@@ -8,12 +8,15 @@
  * time), so the model tells (model_watch()) what each change touched and
  * the kernel is told in turn:
  *
- *   a heartbeat       the runtime directory, last_heartbeat and
- *                     runtime.json
- *   a runtime change  every file the kernel holds below the runtime
- *   a removal         every inode the kernel holds of that name, and below
- *   any change        directory listings are given again (the kernel keeps
- *                     a listing only while no change came since it)
+ *   a runtime change  the files of the runtime that show what changed
+ *                     (the node table's depends and lists, tree.h): for a
+ *                     heartbeat the directory, last_heartbeat,
+ *                     runtime.json and ctl; for a pin the one endpoint's
+ *   a removal         the names the kernel holds of what went, and
+ *                     everything below them
+ *   names that change the listings that show them are given again (the
+ *                     kernel keeps a listing only while no change of its
+ *                     names came since it: inode_listing_kept())
  *
  * How, and why it can never hang: the request that made the change only
  * queues what it touched and replies; a notifier thread of its own tells
@@ -66,8 +69,5 @@ void cache_barrier(void);
  * value is `v`; 0 for a scratch file (p == NULL). */
 double cache_entry_timeout(const struct fs_path *p);
 double cache_attr_timeout(const struct fs_path *p, const struct fs_value *v);
-
-/* The change generation: it moves with every change but heartbeats. */
-uint64_t cache_generation(void);
 
 #endif

@@ -1,7 +1,7 @@
 /*
- * inode.c - the inodes the kernel knows (inode.h): three hash tables over
- * one set of entries (by id, by parent and name, by name) and each
- * entry's children, for walks below a path.
+ * inode.c - the inodes the kernel knows (inode.h): two hash tables over
+ * one set of entries (by id, by parent and name) and each entry's
+ * children, for walks below an entry.
  */
 #include "inode.h"
 
@@ -23,7 +23,7 @@ struct chain {
 	struct inode **pprev;
 };
 
-enum { BY_INO, BY_KEY, BY_NAME };
+enum { BY_INO, BY_KEY, BY_COUNT };
 
 struct inode {
 	uint64_t ino;
@@ -31,8 +31,9 @@ struct inode {
 	struct inode *parent;
 	struct inode *child;               /* first child */
 	struct inode *prev_sib, *next_sib;
-	struct chain by[3];                /* hash chains: BY_INO, ... */
-	uint64_t listed_gen;
+	struct chain by[BY_COUNT];         /* hash chains: BY_INO, BY_KEY */
+	uint64_t listed_seq;               /* its listing was given at */
+	uint64_t changed_seq;              /* its listing changed at */
 	int64_t listed_ns;
 	int orphan;                        /* renamed over: found by id only */
 	struct inode_obj obj;
@@ -40,8 +41,10 @@ struct inode {
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static struct inode **by_ino, **by_key, **by_name;
+static struct inode **by_ino, **by_key;
 static size_t nbuckets, count;
+static uint64_t seq = 1;                 /* listings: given and changed */
+static uint64_t all_changed_seq;         /* every listing changed at */
 static uint64_t next_id = ROOT_ID + 1;
 static struct inode *root;
 
@@ -91,36 +94,30 @@ static void link_hashes(struct inode *n)
 		return;
 	chain_add(&by_key[hash_key(n->parent->ino, n->name) & (nbuckets - 1)],
 			n, BY_KEY);
-	chain_add(&by_name[hash_name(n->name) & (nbuckets - 1)], n, BY_NAME);
 }
 
 static void unlink_hashes(struct inode *n)
 {
 	chain_del(n, BY_INO);
 	chain_del(n, BY_KEY);
-	chain_del(n, BY_NAME);
 }
 
 /* Sizes the tables for `want` buckets, moving every entry. */
 static int resize(size_t want)
 {
-	struct inode **a = calloc(want, sizeof(*a)), **b, **c;
+	struct inode **a = calloc(want, sizeof(*a)), **b;
 	struct inode **old = by_ino;
 	size_t oldn = nbuckets;
 
 	b = calloc(want, sizeof(*b));
-	c = calloc(want, sizeof(*c));
-	if (!a || !b || !c) {
+	if (!a || !b) {
 		free(a);
 		free(b);
-		free(c);
 		return -ENOMEM;
 	}
 	free(by_key);
-	free(by_name);
 	by_ino = a;
 	by_key = b;
-	by_name = c;
 	nbuckets = want;
 	for (size_t i = 0; i < oldn; i++) {
 		struct inode *n = old[i], *next;
@@ -239,8 +236,7 @@ void inode_fini(void)
 	root = NULL;
 	free(by_ino);
 	free(by_key);
-	free(by_name);
-	by_ino = by_key = by_name = NULL;
+	by_ino = by_key = NULL;
 	nbuckets = count = 0;
 	pthread_mutex_unlock(&lock);
 }
@@ -424,107 +420,119 @@ int inode_child_path(uint64_t parent, const char *name, char *buf,
 	return ret;
 }
 
-/* The entry at `path`, under the lock. */
-static struct inode *find_path(const char *path)
+uint64_t inode_child(uint64_t parent, const char *name,
+		struct inode_obj *obj)
 {
-	struct inode *n = root;
-	char name[256];
-
-	while (n && *path) {
-		size_t len;
-
-		while (*path == '/')
-			path++;
-		len = strcspn(path, "/");
-		if (!len)
-			break;
-		if (len >= sizeof(name))
-			return NULL;
-		memcpy(name, path, len);
-		name[len] = '\0';
-		path += len;
-		n = find_child(n, name);
-	}
-	return n;
-}
-
-uint64_t inode_find(const char *path)
-{
-	struct inode *n;
-	uint64_t ino;
+	struct inode *p, *n = NULL;
+	uint64_t ino = 0;
 
 	pthread_mutex_lock(&lock);
-	n = find_path(path);
-	ino = n ? n->ino : 0;
+	p = find_ino(parent);
+	if (p && (n = find_child(p, name))) {
+		ino = n->ino;
+		if (obj)
+			*obj = n->obj;
+	}
 	pthread_mutex_unlock(&lock);
 	return ino;
 }
 
-void inode_listed(uint64_t ino, uint64_t *gen, int64_t *ns)
+/* -- listings -------------------------------------------------------------- */
+
+uint64_t inode_listing_start(void)
 {
-	struct inode *n;
+	uint64_t s;
 
 	pthread_mutex_lock(&lock);
-	n = find_ino(ino);
-	*gen = n ? n->listed_gen : 0;
-	*ns = n ? n->listed_ns : 0;
+	s = seq;
 	pthread_mutex_unlock(&lock);
+	return s;
 }
 
-void inode_set_listed(uint64_t ino, uint64_t gen, int64_t ns)
+void inode_set_listed(uint64_t ino, uint64_t start, int64_t ns)
 {
 	struct inode *n;
 
 	pthread_mutex_lock(&lock);
 	n = find_ino(ino);
 	if (n) {
-		n->listed_gen = gen;
+		n->listed_seq = start;
 		n->listed_ns = ns;
 	}
 	pthread_mutex_unlock(&lock);
 }
 
-/* What a walk collects under the lock: entries and their paths, in one
- * growing array and one growing block of text. */
+int inode_listing_kept(uint64_t ino, int64_t *ns)
+{
+	struct inode *n;
+	int kept = 0;
+
+	pthread_mutex_lock(&lock);
+	n = find_ino(ino);
+	if (n && n->listed_seq && n->changed_seq <= n->listed_seq &&
+	    all_changed_seq <= n->listed_seq) {
+		kept = 1;
+		*ns = n->listed_ns;
+	}
+	pthread_mutex_unlock(&lock);
+	return kept;
+}
+
+void inode_listing_changed(uint64_t ino)
+{
+	struct inode *n;
+
+	pthread_mutex_lock(&lock);
+	n = find_ino(ino);
+	if (n)
+		n->changed_seq = ++seq;
+	pthread_mutex_unlock(&lock);
+}
+
+void inode_listings_changed(void)
+{
+	pthread_mutex_lock(&lock);
+	all_changed_seq = ++seq;
+	pthread_mutex_unlock(&lock);
+}
+
+/* -- walks ----------------------------------------------------------------- */
+
+/* What a walk collects under the lock: entries, and their names in one
+ * growing block of text. */
 struct walk {
 	struct inode_seen *seen;
 	size_t n, cap;
 	char *text;
 	size_t len, textcap;
-	size_t *offs;              /* where each path starts in text */
 	size_t *name_offs;
 	int err;
 };
 
 static void walk_add(struct walk *w, const struct inode *n)
 {
-	char path[4096];
-	size_t pl;
+	size_t nl = strlen(n->name) + 1;
 
-	if (w->err || path_of(n, NULL, path, sizeof(path)))
+	if (w->err)
 		return;
-	pl = strlen(path) + 1;
 	if (w->n == w->cap) {
 		size_t cap = w->cap ? w->cap * 2 : 64;
 		void *a = realloc(w->seen, cap * sizeof(*w->seen));
-		void *b = a ? realloc(w->offs, cap * sizeof(*w->offs)) : NULL;
-		void *c = b ? realloc(w->name_offs,
+		void *b = a ? realloc(w->name_offs,
 				cap * sizeof(*w->name_offs)) : NULL;
 
 		if (a)
 			w->seen = a;
 		if (b)
-			w->offs = b;
-		if (c)
-			w->name_offs = c;
-		if (!a || !b || !c) {
+			w->name_offs = b;
+		if (!a || !b) {
 			w->err = -ENOMEM;
 			return;
 		}
 		w->cap = cap;
 	}
-	if (w->len + pl > w->textcap) {
-		size_t cap = (w->textcap ? w->textcap * 2 : 4096) + pl;
+	if (w->len + nl > w->textcap) {
+		size_t cap = (w->textcap ? w->textcap * 2 : 4096) + nl;
 		char *t = realloc(w->text, cap);
 
 		if (!t) {
@@ -534,12 +542,12 @@ static void walk_add(struct walk *w, const struct inode *n)
 		w->text = t;
 		w->textcap = cap;
 	}
-	memcpy(w->text + w->len, path, pl);
-	w->offs[w->n] = w->len;
-	w->name_offs[w->n] = w->len + (size_t)(strrchr(path, '/') - path) + 1;
+	memcpy(w->text + w->len, n->name, nl);
+	w->name_offs[w->n] = w->len;
 	w->seen[w->n].ino = n->ino;
 	w->seen[w->n].parent = n->parent ? n->parent->ino : 0;
-	w->len += pl;
+	w->seen[w->n].obj = n->obj;
+	w->len += nl;
 	w->n++;
 }
 
@@ -559,52 +567,31 @@ static int walk_finish(struct walk *w, inode_walk_fn fn, void *ctx)
 	int err = w->err;
 
 	for (size_t i = 0; !err && i < w->n; i++) {
-		w->seen[i].path = w->text + w->offs[i];
 		w->seen[i].name = w->text + w->name_offs[i];
 		fn(ctx, &w->seen[i]);
 	}
 	free(w->seen);
-	free(w->offs);
 	free(w->name_offs);
 	free(w->text);
 	return err;
 }
 
-int inode_walk_below(const char *path, int depth, inode_walk_fn fn,
-		void *ctx)
+int inode_walk_under(uint64_t ino, int depth, inode_walk_fn fn, void *ctx)
 {
 	struct walk w = { 0 };
 	struct inode *n;
 
 	pthread_mutex_lock(&lock);
-	n = find_path(path);
+	n = find_ino(ino);
 	if (n)
 		walk_down(&w, n, 0, depth);
 	pthread_mutex_unlock(&lock);
 	return walk_finish(&w, fn, ctx);
 }
 
-int inode_walk_named(const char *name, inode_walk_fn fn, void *ctx)
-{
-	struct walk w = { 0 };
-
-	pthread_mutex_lock(&lock);
-	for (struct inode *n = by_name[hash_name(name) & (nbuckets - 1)]; n;
-			n = n->by[BY_NAME].next)
-		if (!strcmp(n->name, name))
-			walk_add(&w, n);
-	pthread_mutex_unlock(&lock);
-	return walk_finish(&w, fn, ctx);
-}
-
 int inode_walk_all(inode_walk_fn fn, void *ctx)
 {
-	struct walk w = { 0 };
-
-	pthread_mutex_lock(&lock);
-	walk_down(&w, root, 0, 0);
-	pthread_mutex_unlock(&lock);
-	return walk_finish(&w, fn, ctx);
+	return inode_walk_under(ROOT_ID, 0, fn, ctx);
 }
 
 size_t inode_count(void)

@@ -10,10 +10,13 @@
  * (no rename of directories), so a path is a stable name for an inode; a
  * path that comes back after the kernel forgot it gets a new id.
  *
- * The cache (cache.c) walks the table to tell the kernel what changed:
- * every entry below a path, or every entry of a name.  Walks copy what
- * they find and call back without the table's lock, because the kernel may
- * wait on a request that needs it.
+ * The cache (cache.c) finds in the table what a change touched: an
+ * object's entry by stepping from the root through the names the kernel
+ * holds (inode_child()), then the files of it that show what changed, or
+ * everything below it when it went.  Walks copy what they find and call
+ * back without the table's lock, because the kernel may wait on a request
+ * that needs it.  The table also keeps, per directory, whether the
+ * listing the kernel was given is still true (inode_listing_kept()).
  *
  * Every function takes the table's own lock.
  */
@@ -76,30 +79,37 @@ int inode_path(uint64_t ino, char *buf, size_t size);
 int inode_child_path(uint64_t parent, const char *name, char *buf,
 		size_t size);
 
-/* The id of the entry at `path`, 0 if the kernel holds none. */
-uint64_t inode_find(const char *path);
+/* The child `name` of `parent` as the kernel holds it (never one known by
+ * its id only), with what it names in `obj` (NULL: not wanted); 0 if
+ * none. */
+uint64_t inode_child(uint64_t parent, const char *name,
+		struct inode_obj *obj);
 
-/* A directory's listing as the kernel may have cached it: the change
- * generation and time of the listing it was last given (0 if never). */
-void inode_listed(uint64_t ino, uint64_t *gen, int64_t *ns);
-void inode_set_listed(uint64_t ino, uint64_t gen, int64_t ns);
+/* A directory's listing as the kernel may have cached it.  A listing
+ * given from inode_listing_start()'s moment on is recorded with
+ * inode_set_listed(); inode_listing_changed() says its names changed
+ * after that (for every entry: inode_listings_changed()); the kernel may
+ * keep it while inode_listing_kept() says so, with the time `ns` it was
+ * given. */
+uint64_t inode_listing_start(void);
+void inode_set_listed(uint64_t ino, uint64_t start, int64_t ns);
+int inode_listing_kept(uint64_t ino, int64_t *ns);
+void inode_listing_changed(uint64_t ino);
+void inode_listings_changed(void);
 
-/* What a walk finds: an entry, its parent and its path. */
+/* What a walk finds: an entry, its parent, what it names, its name. */
 struct inode_seen {
 	uint64_t ino;
 	uint64_t parent;
-	const char *name;      /* the last part of path */
-	const char *path;
+	struct inode_obj obj;
+	const char *name;
 };
 typedef void (*inode_walk_fn)(void *ctx, const struct inode_seen *seen);
 
-/* Calls fn() for the entry at `path` and every entry below it (depth 0:
- * all the way down, else that many levels), or for every entry named
- * `name`, or for every entry; none of it under the table's lock.
- * -ENOMEM. */
-int inode_walk_below(const char *path, int depth, inode_walk_fn fn,
-		void *ctx);
-int inode_walk_named(const char *name, inode_walk_fn fn, void *ctx);
+/* Calls fn() for the entry `ino` and every entry below it (depth 0: all
+ * the way down, else that many levels), parents before their children,
+ * or for every entry; none of it under the table's lock.  -ENOMEM. */
+int inode_walk_under(uint64_t ino, int depth, inode_walk_fn fn, void *ctx);
 int inode_walk_all(inode_walk_fn fn, void *ctx);
 
 /* How many entries the table holds. */

@@ -1711,16 +1711,16 @@ static void ll_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	}
 }
 
-/* A directory's listing stays in the kernel while no change came since
- * it was given (cache.h) and no value file hidden then is back. */
+/* A directory's listing stays in the kernel while no change of its names
+ * came since it was given (cache.h) and no value file hidden then is
+ * back. */
 static void ll_opendir(fuse_req_t req, fuse_ino_t ino,
 		struct fuse_file_info *fi)
 {
 	struct fs_dir *d = calloc(1, sizeof(*d));
 	struct target t;
-	uint64_t gen;
-	int64_t ns;
-	int ret;
+	int64_t ns = 0;
+	int kept, ret;
 
 	request_begin(req, "opendir");
 	if (!d)
@@ -1738,10 +1738,10 @@ static void ll_opendir(fuse_req_t req, fuse_ino_t ino,
 	}
 	/* a process that opens its way down may be removing it (walk.h) */
 	walk_opened(request_pid(), request_uid(), t.path, is_object(&t.p));
-	inode_listed(ino, &gen, &ns);
+	kept = inode_listing_kept(ino, &ns);
 	fi->fh = (uintptr_t)d;
 	fi->cache_readdir = fs_ctx()->cache_timeout > 0;
-	fi->keep_cache = fi->cache_readdir && gen == cache_generation() &&
+	fi->keep_cache = fi->cache_readdir && kept &&
 		ns > scratch_hidden_until();
 	request_end();
 	if (fuse_reply_open(req, fi)) {
@@ -1766,7 +1766,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 {
 	struct fs_dir *d = (struct fs_dir *)(uintptr_t)fi->fh;
 	char *out = malloc(size ? size : 1);
-	uint64_t gen = cache_generation();
+	uint64_t start = inode_listing_start();
 	int64_t listed = now_ns();
 	struct target t, child;
 	size_t len = 0;
@@ -1779,7 +1779,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 	if (!ret && (off == 0 || !d->names))
 		ret = dir_read(d, &t);
 	if (!ret && off == 0)
-		inode_set_listed(ino, gen, listed);
+		inode_set_listed(ino, start, listed);
 	for (size_t i = (size_t)off; !ret && off >= 0 && i < d->n; i++) {
 		const char *name = d->names[i];
 		struct fuse_entry_param e = { 0 };

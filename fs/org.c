@@ -333,24 +333,30 @@ static int attr_json(const struct model_runtime *rt, struct fs_value *v)
 	return ret;
 }
 
+#define RT_ANY FS_RT_ANY
+
 const struct fs_attr fs_runtime_attrs[] = {
-	{ "id", 0444, attr_id, NULL, NULL, NULL },
-	{ "type", 0444, attr_type, NULL, NULL, NULL },
-	{ "project", 0444, attr_project, NULL, NULL, NULL },
-	{ "integration", 0444, attr_integration, NULL, NULL, NULL },
-	{ "environment", 0444, attr_environment, NULL, NULL, NULL },
-	{ "status", 0444, attr_status, NULL, NULL, NULL },
-	{ "runtime_version", 0444, attr_runtime_version, NULL, NULL, NULL },
-	{ "platform", 0444, attr_platform, NULL, NULL, NULL },
-	{ "os", 0444, attr_os, NULL, NULL, NULL },
-	{ "registered", 0444, attr_registered, NULL, NULL, NULL },
-	{ "last_heartbeat", 0444, attr_last_heartbeat, NULL, NULL, NULL },
-	{ "runtime.json", 0444, attr_json, NULL, NULL, NULL },
+	{ "id", 0444, attr_id, NULL, NULL, NULL, 0 },
+	{ "type", 0444, attr_type, NULL, NULL, NULL, 0 },
+	{ "project", 0444, attr_project, NULL, NULL, NULL,
+		MODEL_RT_ASSIGNED },
+	{ "integration", 0444, attr_integration, NULL, NULL, NULL,
+		MODEL_RT_ASSIGNED },
+	{ "environment", 0444, attr_environment, NULL, NULL, NULL, 0 },
+	{ "status", 0444, attr_status, NULL, NULL, NULL, MODEL_RT_STATUS },
+	{ "runtime_version", 0444, attr_runtime_version, NULL, NULL, NULL,
+		MODEL_RT_INFO },
+	{ "platform", 0444, attr_platform, NULL, NULL, NULL, MODEL_RT_INFO },
+	{ "os", 0444, attr_os, NULL, NULL, NULL, MODEL_RT_INFO },
+	{ "registered", 0444, attr_registered, NULL, NULL, NULL, 0 },
+	{ "last_heartbeat", 0444, attr_last_heartbeat, NULL, NULL, NULL,
+		RT_ANY },
+	{ "runtime.json", 0444, attr_json, NULL, NULL, NULL, RT_ANY },
 	{ "secret", 0444, fs_runtime_secret_show, fs_runtime_secret_present,
-		fs_runtime_secret_unlink, NULL },
+		fs_runtime_secret_unlink, NULL, MODEL_RT_SECRET },
 	{ "secret.toml", 0600, NULL, fs_runtime_secret_present, NULL,
-		fs_runtime_secret_toml_show },
-	{ NULL, 0, NULL, NULL, NULL, NULL }
+		fs_runtime_secret_toml_show, MODEL_RT_SECRET },
+	{ NULL, 0, NULL, NULL, NULL, NULL, 0 }
 };
 
 /* Whether runtime `p` has attribute `a`. */

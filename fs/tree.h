@@ -121,7 +121,15 @@ struct fs_attr {
 	int (*unlink)(const struct fs_path *p);
 	/* in place of show, for a file that needs more than the runtime */
 	int (*show_at)(const struct fs_path *p, struct fs_value *v);
+	unsigned depends;          /* what its value shows (as fs_node's) */
 };
+
+/* What of a runtime its ctime moves with (changed_ns() in org.c), and
+ * with its heartbeats: what its directory, last_heartbeat, runtime.json
+ * and ctl show. */
+#define FS_RT_CHANGED (MODEL_RT_STATUS | MODEL_RT_INFO | MODEL_RT_ASSIGNED | \
+		MODEL_RT_SECRET | MODEL_RT_VERSIONS)
+#define FS_RT_ANY (MODEL_RT_HEARD | FS_RT_CHANGED)
 
 typedef int (*fs_fill_fn)(void *ctx, const char *name);
 
@@ -138,6 +146,12 @@ struct fs_node {
 	int root_alias;            /* its children are the root's */
 	int live_only;             /* not in a snapshot's copy of the root */
 	int document;              /* a JSON document: stored once complete */
+	/* Below a runtime: what of it (MODEL_RT_*, model.h) this node's
+	 * value and attributes show, and what changes the names it holds;
+	 * when that changes the kernel forgets them, and nothing else
+	 * (cache.c).  A runtime attribute says it in its fs_attr. */
+	unsigned depends;
+	unsigned lists;
 	int (*lookup)(struct fs_path *p, const char *name);
 	int (*list)(const struct fs_path *dir, fs_fill_fn fill, void *ctx);
 	int (*show)(const struct fs_path *p, struct fs_value *v);

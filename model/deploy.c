@@ -393,12 +393,13 @@ static int deploy_move_default(struct model *m, int64_t runtime_id,
 		int64_t version, int64_t now)
 {
 	struct store_endpoint e;
-	int ret = store_endpoint_get(m->store, runtime_id, "DEFAULT", &e);
+	int ret = store_endpoint_get(m->store, runtime_id,
+			MODEL_DEFAULT_ENDPOINT, &e);
 
 	if (ret == -ENOENT) {
 		memset(&e, 0, sizeof(e));
 		e.runtime_id = runtime_id;
-		snprintf(e.name, sizeof(e.name), "DEFAULT");
+		snprintf(e.name, sizeof(e.name), MODEL_DEFAULT_ENDPOINT);
 		model_uuid(e.uuid);
 		e.version = version;
 		e.created_ns = now;
@@ -464,7 +465,11 @@ int model_deploy(struct model *m, const char *env, const char *name,
 		ret = deploy_move_default(m, rt.id, v.number, now);
 	if (!ret && version)
 		*version = v.number;
-	model_note(m, MODEL_EV_RUNTIME, env, name);
+	if (!ret)
+		model_note_runtime(m, &rt, MODEL_RT_VERSIONS |
+				MODEL_RT_ENDPOINTS | (rt.latest_version ? 0 :
+					MODEL_RT_STATUS),
+				MODEL_DEFAULT_ENDPOINT);
 out:
 	if (v.password != prev.password)
 		free(v.password);
@@ -643,6 +648,13 @@ int model_version_delete(struct model *m, const char *env, const char *name,
 		ret = ret == -ENOENT ? model_fail(ret, "runtime '%s' has no"
 				" version %lld", name, (long long)number) :
 			model_fail_store(ret);
-	model_note(m, MODEL_EV_RUNTIME, env, name);
+	if (!ret) {
+		char number_name[24];
+
+		snprintf(number_name, sizeof(number_name), "%lld",
+				(long long)number);
+		model_note_runtime(m, &rt, MODEL_RT_VERSIONS |
+				MODEL_RT_DROPPED, number_name);
+	}
 	return model_end(m, ret);
 }

@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DEFAULT_ENDPOINT "DEFAULT"
 
 static void endpoint_copy(struct model_endpoint *out,
 		const struct store_endpoint *e)
@@ -85,7 +84,8 @@ int model_endpoint_create(struct model *m, const char *env, const char *name,
 		else if (ret)
 			ret = model_fail_store(ret);
 	}
-	model_note(m, MODEL_EV_RUNTIME, env, name);
+	if (!ret)
+		model_note_runtime(m, &rt, MODEL_RT_ENDPOINT_NAMES, endpoint);
 	return model_end(m, ret);
 }
 
@@ -101,12 +101,14 @@ int model_endpoint_delete(struct model *m, const char *env, const char *name,
 	ret = model_runtime_row(m, env, name, &rt);
 	if (!ret)
 		ret = endpoint_row(m, &rt, endpoint, &e);
-	if (!ret && !strcmp(e.name, DEFAULT_ENDPOINT))
+	if (!ret && !strcmp(e.name, MODEL_DEFAULT_ENDPOINT))
 		ret = model_fail(-EPERM, "the DEFAULT endpoint cannot be"
 				" deleted; it goes with runtime '%s'", name);
 	if (!ret && (ret = store_endpoint_delete(m->store, e.id)))
 		ret = model_fail_store(ret);
-	model_note(m, MODEL_EV_RUNTIME, env, name);
+	if (!ret)
+		model_note_runtime(m, &rt, MODEL_RT_ENDPOINT_NAMES |
+				MODEL_RT_DROPPED, endpoint);
 	return model_end(m, ret);
 }
 
@@ -180,7 +182,8 @@ int model_endpoint_pin(struct model *m, const char *env, const char *name,
 	    (ret = store_endpoint_set_version(m->store, e.id, n,
 			model_now(m))))
 		ret = model_fail_store(ret);
-	model_note(m, MODEL_EV_RUNTIME, env, name);
+	else if (!ret && e.version != n)
+		model_note_runtime(m, &rt, MODEL_RT_ENDPOINTS, endpoint);
 	return model_end(m, ret);
 }
 
@@ -193,7 +196,7 @@ static int others_each(void *ctx, const struct store_endpoint *e)
 {
 	struct others *o = ctx;
 
-	if (!strcmp(e->name, DEFAULT_ENDPOINT))
+	if (!strcmp(e->name, MODEL_DEFAULT_ENDPOINT))
 		return 0;
 	if (!o->count++)
 		memcpy(o->first, e->name, sizeof(o->first));

@@ -41,6 +41,9 @@ int model_env_create(struct model *m, const char *name)
 		ret = model_fail(ret, "environment '%s' already exists", name);
 	else if (ret)
 		ret = model_fail_store(ret);
+	else
+		model_note(m, MODEL_EV_ENV, MODEL_OBJ_MADE, name, NULL, NULL,
+				NULL);
 	return model_end(m, ret);
 }
 
@@ -61,7 +64,9 @@ int model_env_delete(struct model *m, const char *name)
 				(long long)n);
 	if (!ret && (ret = store_env_delete(m->store, e.id)))
 		ret = model_fail_store(ret);
-	model_note(m, MODEL_EV_GONE, NULL, name);
+	if (!ret)
+		model_note(m, MODEL_EV_ENV, MODEL_OBJ_GONE, name, NULL, NULL,
+				NULL);
 	return model_end(m, ret);
 }
 
@@ -124,6 +129,8 @@ int model_env_set_critical(struct model *m, const char *name,
 	    (ret = store_env_set_critical(m->store, e.id, critical,
 			model_now(m))))
 		ret = model_fail_store(ret);
-	model_note(m, MODEL_EV_ENV, name, NULL);
+	else if (!ret && e.critical != critical)
+		model_note(m, MODEL_EV_ENV, MODEL_OBJ_VALUES, name, NULL, NULL,
+				NULL);
 	return model_end(m, ret);
 }

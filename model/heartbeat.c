@@ -228,12 +228,58 @@ static int hb_integration(struct model *m, const struct hb *hb,
 	return ret ? model_fail_store(ret) : 0;
 }
 
+/* Tells the watcher what a committed heartbeat changed of runtime `rt`,
+ * which was `cur` before (cur->id 0: it is new). */
+static void hb_note(struct model *m, const struct hb *hb,
+		const struct store_runtime *cur, struct store_runtime *rt,
+		int reassign, const struct store_secret *bind)
+{
+	unsigned what = MODEL_RT_HEARD;
+
+	if (!cur->id)
+		what |= MODEL_RT_MADE;
+	if (rt->info_ns != cur->info_ns)
+		what |= MODEL_RT_INFO;
+	if (rt->running_ns != cur->running_ns ||
+	    rt->revoked_ns != cur->revoked_ns)
+		what |= MODEL_RT_STATUS;
+	if (reassign)
+		what |= MODEL_RT_ASSIGNED;
+	if (bind)
+		what |= MODEL_RT_SECRET | MODEL_RT_STATUS;
+	snprintf(rt->env, sizeof(rt->env), "%.63s", hb->env);
+	if (reassign) {
+		snprintf(rt->project, sizeof(rt->project), "%.63s",
+				hb->project);
+		snprintf(rt->integration, sizeof(rt->integration), "%.63s",
+				hb->component);
+	}
+	model_note_runtime(m, rt, what, NULL);
+	if (!cur->id)
+		model_note(m, MODEL_EV_ENV, MODEL_OBJ_MEMBERS, hb->env, NULL,
+				NULL, NULL);
+	/* the project and integration may be new; a move takes its links
+	 * out of the old integration's views */
+	if (reassign) {
+		model_note(m, MODEL_EV_PROJECT, MODEL_OBJ_MADE |
+				MODEL_OBJ_MEMBERS, hb->project, NULL, NULL,
+				NULL);
+		if (cur->id)
+			model_note_views(m, cur, cur->name);
+		model_note_views(m, rt, NULL);
+	}
+	/* its secret is bound now, no longer listed */
+	if (bind)
+		model_note_secrets(m, hb->env, bind->project,
+				bind->integration, bind->name);
+}
+
 /* Writes a state change in one transaction: a new runtime (rt->id 0) is
  * inserted and gets its service account, a known one takes what it
  * reported; `bind` (or NULL) is bound to it. */
 static int hb_commit(struct model *m, const struct hb *hb,
-		struct store_runtime *rt, int reassign,
-		const struct store_secret *bind, int64_t now)
+		const struct store_runtime *cur, struct store_runtime *rt,
+		int reassign, const struct store_secret *bind, int64_t now)
 {
 	int ret = store_begin(m->store);
 
@@ -263,14 +309,7 @@ static int hb_commit(struct model *m, const struct hb *hb,
 	m->changing = 0;
 	if (ret)
 		return ret;
-	model_note(m, MODEL_EV_RUNTIME, hb->env, rt->name);
-	/* its secret is bound now, no longer listed; a move takes its
-	 * links out of the old integration's views */
-	if (bind)
-		model_note(m, MODEL_EV_GONE, NULL, bind->name);
-	if (reassign && rt->registered_ns != now)
-		model_note(m, MODEL_EV_GONE, NULL, rt->name);
-	model_note(m, MODEL_EV_CHANGED, NULL, NULL);
+	hb_note(m, hb, cur, rt, reassign, bind);
 	return 0;
 }
 
@@ -334,11 +373,11 @@ static int hb_apply(struct model *m, const struct hb *hb,
 	if (now > next.heartbeat_ns)
 		next.heartbeat_ns = now;
 	if (change) {
-		ret = hb_commit(m, hb, &next, reassign, bind, now);
+		ret = hb_commit(m, hb, cur, &next, reassign, bind, now);
 	} else {
 		ret = model_liveness_note(m, cur, now);
 		if (!ret)
-			model_note(m, MODEL_EV_LIVENESS, hb->env, cur->name);
+			model_note_runtime(m, cur, MODEL_RT_HEARD, NULL);
 	}
 	if (!ret)
 		memcpy(out->runtime_id, next.uuid, sizeof(out->runtime_id));

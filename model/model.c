@@ -138,8 +138,8 @@ void model_watch(struct model *m, model_watch_fn fn, void *ctx)
 	m->watch_ctx = ctx;
 }
 
-void model_note(struct model *m, enum model_event_kind kind, const char *a,
-		const char *b)
+void model_note(struct model *m, enum model_event_kind kind, unsigned what,
+		const char *a, const char *b, const char *c, const char *d)
 {
 	struct model_event *ev;
 
@@ -151,8 +151,39 @@ void model_note(struct model *m, enum model_event_kind kind, const char *a,
 	}
 	ev = &m->events[m->nevents++];
 	ev->kind = kind;
+	ev->what = what;
+	ev->id = 0;
 	snprintf(ev->a, sizeof(ev->a), "%s", a ? a : "");
 	snprintf(ev->b, sizeof(ev->b), "%s", b ? b : "");
+	snprintf(ev->c, sizeof(ev->c), "%s", c ? c : "");
+	snprintf(ev->d, sizeof(ev->d), "%s", d ? d : "");
+}
+
+void model_note_runtime(struct model *m, const struct store_runtime *rt,
+		unsigned what, const char *c)
+{
+	int n = m->nevents;
+
+	model_note(m, MODEL_EV_RUNTIME, what, rt->env, rt->name, c, NULL);
+	if (m->nevents > n)
+		m->events[n].id = rt->id;
+}
+
+void model_note_secrets(struct model *m, const char *env,
+		const char *project, const char *integration, const char *gone)
+{
+	model_note(m, MODEL_EV_ENV, MODEL_OBJ_SECRETS, env, NULL, gone, NULL);
+	if (project && *project && integration && *integration)
+		model_note(m, MODEL_EV_INTEGRATION, MODEL_OBJ_SECRETS, project,
+				integration, env, gone);
+}
+
+void model_note_views(struct model *m, const struct store_runtime *rt,
+		const char *leaving)
+{
+	if (rt->integration_id)
+		model_note(m, MODEL_EV_VIEW, 0, rt->project, rt->integration,
+				rt->env, leaving);
 }
 
 void model_discard(struct model *m)
@@ -209,8 +240,6 @@ int model_end(struct model *m, int ret)
 	m->changing = 0;
 	if (ret)
 		model_discard(m);
-	else
-		model_note(m, MODEL_EV_CHANGED, NULL, NULL);
 	model_unlock(m);
 	return ret;
 }

@@ -157,37 +157,71 @@ int64_t model_now(struct model *m);
 
 /* Watching changes, for a cache of the tree (the kernel's, in fs/).
  * After each committed change, the watcher is called once per thing that
- * changed and then once with MODEL_EV_CHANGED; a heartbeat that only
- * moves time gives MODEL_EV_LIVENESS alone.  It is called on the thread
- * that made the change, before that change's function returns, and
- * outside the model's lock (it may read the model).  `a` and `b` name
- * what changed:
+ * changed, saying exactly what: which object and which of its facets, or
+ * which set of names gained or lost a member, so that a cache drops what
+ * it shows of that and nothing else.  It is called on the thread that
+ * made the change, before that change's function returns, and outside the
+ * model's lock (it may read the model).
  *
- *   MODEL_EV_CHANGED      a change was committed: names may have come
- *   MODEL_EV_LIVENESS     runtime b of environment a was heard from: its
- *                         heartbeat time moved, perhaps its status
- *   MODEL_EV_RUNTIME      anything of runtime b of environment a
- *   MODEL_EV_ENV          environment a's own values (critical)
- *   MODEL_EV_INTEGRATION  integration b of project a's own values (type)
- *   MODEL_EV_GONE         objects named b may be gone or no longer listed
+ *   MODEL_EV_RUNTIME      runtime b of environment a, row `id`; `what`
+ *                         is a set of MODEL_RT_* below; `c` names the one
+ *                         endpoint MODEL_RT_ENDPOINTS concerns (or that
+ *                         came or went), or with MODEL_RT_VERSIONS and
+ *                         MODEL_RT_DROPPED the version number that went
+ *   MODEL_EV_ENV          environment a: MODEL_OBJ_MADE, _GONE, _VALUES
+ *                         (critical), _MEMBERS (its runtimes came or
+ *                         went), _SECRETS (its secrets; c: one that went)
+ *   MODEL_EV_PROJECT      project a: _MADE, _GONE, _MEMBERS (integrations)
+ *   MODEL_EV_INTEGRATION  integration b of project a: _MADE, _GONE,
+ *                         _VALUES (type), _SECRETS (those scoped to it in
+ *                         environment c; d: one that went)
+ *   MODEL_EV_VIEW         the runtimes project a and its integration b
+ *                         show under environment c came or went; d: the
+ *                         runtime that left, if one did
+ *   MODEL_EV_SNAPSHOT     snapshot a: _MADE, _GONE
  *   MODEL_EV_ALL          too much to say: anything may have changed
  *
  * Time changes statuses too, with no event: model_runtime's
  * status_until_ns says when. */
 enum model_event_kind {
-	MODEL_EV_CHANGED,
-	MODEL_EV_LIVENESS,
 	MODEL_EV_RUNTIME,
 	MODEL_EV_ENV,
+	MODEL_EV_PROJECT,
 	MODEL_EV_INTEGRATION,
-	MODEL_EV_GONE,
+	MODEL_EV_VIEW,
+	MODEL_EV_SNAPSHOT,
 	MODEL_EV_ALL,
 };
 
+/* What of a runtime changed (MODEL_EV_RUNTIME). */
+#define MODEL_RT_HEARD     0x001u  /* its heartbeat time, nothing else */
+#define MODEL_RT_STATUS    0x002u  /* desired state, running, revoked */
+#define MODEL_RT_INFO      0x004u  /* runtime version, platform, os */
+#define MODEL_RT_ASSIGNED  0x008u  /* project and integration */
+#define MODEL_RT_SECRET    0x010u  /* the secret bound to it */
+#define MODEL_RT_VERSIONS  0x020u  /* versions, spec, latest version */
+#define MODEL_RT_ENDPOINTS 0x040u  /* endpoints: made, gone, moved */
+#define MODEL_RT_ACCOUNT   0x080u  /* its service account */
+#define MODEL_RT_MADE      0x100u  /* it was made */
+#define MODEL_RT_GONE      0x200u  /* it was deleted */
+#define MODEL_RT_DROPPED   0x400u  /* version or endpoint `c` went */
+#define MODEL_RT_ENDPOINT_NAMES 0x800u /* endpoint `c` came or went */
+
+/* What of another object changed. */
+#define MODEL_OBJ_MADE     0x01u
+#define MODEL_OBJ_GONE     0x02u
+#define MODEL_OBJ_VALUES   0x04u
+#define MODEL_OBJ_MEMBERS  0x08u
+#define MODEL_OBJ_SECRETS  0x10u
+
 struct model_event {
 	enum model_event_kind kind;
+	unsigned what;
+	int64_t id;
 	char a[MODEL_NAME_MAX];
 	char b[MODEL_NAME_MAX];
+	char c[MODEL_NAME_MAX];
+	char d[MODEL_NAME_MAX];
 };
 
 typedef void (*model_watch_fn)(void *ctx, const struct model_event *ev);

@@ -12,7 +12,9 @@
 #include "model.h"
 #include "../store/store.h"
 
-#define MODEL_EVENTS_MAX 8      /* notes of one change; more: MODEL_EV_ALL */
+/* The endpoint every agent runtime has, following each deploy. */
+#define MODEL_DEFAULT_ENDPOINT "DEFAULT"
+#define MODEL_EVENTS_MAX 16     /* notes of one change; more: MODEL_EV_ALL */
 
 struct model {
 	pthread_mutex_t lock;
@@ -75,11 +77,24 @@ int model_fail_store(int err);
 void model_lock(struct model *m);
 void model_unlock(struct model *m);
 
-/* Notes a change for the watcher (see model_watch() for `a` and `b`),
- * under the lock; model_end() forgets the notes of a change rolled back,
- * model_discard() those of one that failed by other means. */
-void model_note(struct model *m, enum model_event_kind kind, const char *a,
-		const char *b);
+/* Notes a change for the watcher (see model_watch() for what each part
+ * says), under the lock; model_end() forgets the notes of a change rolled
+ * back, model_discard() those of one that failed by other means.  NULL
+ * names are "". */
+void model_note(struct model *m, enum model_event_kind kind, unsigned what,
+		const char *a, const char *b, const char *c, const char *d);
+/* MODEL_EV_RUNTIME of runtime `rt`. */
+void model_note_runtime(struct model *m, const struct store_runtime *rt,
+		unsigned what, const char *c);
+/* The secrets listed for environment `env` and, when they are scoped to
+ * one, for integration `integration` of `project` changed; `gone` (NULL:
+ * none) is one that went. */
+void model_note_secrets(struct model *m, const char *env,
+		const char *project, const char *integration, const char *gone);
+/* MODEL_EV_VIEW of the project and integration `rt` is assigned to (none
+ * when it is not), `leaving` (NULL: none) the runtime that left them. */
+void model_note_views(struct model *m, const struct store_runtime *rt,
+		const char *leaving);
 void model_discard(struct model *m);
 
 /* A change: model_begin() takes the lock and opens a write transaction

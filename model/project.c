@@ -48,6 +48,9 @@ int model_project_create(struct model *m, const char *name)
 		ret = model_fail(ret, "project '%s' already exists", name);
 	else if (ret)
 		ret = model_fail_store(ret);
+	else
+		model_note(m, MODEL_EV_PROJECT, MODEL_OBJ_MADE, name, NULL,
+				NULL, NULL);
 	return model_end(m, ret);
 }
 
@@ -68,7 +71,9 @@ int model_project_delete(struct model *m, const char *name)
 				(long long)n);
 	if (!ret && (ret = store_project_delete(m->store, p.id)))
 		ret = model_fail_store(ret);
-	model_note(m, MODEL_EV_GONE, NULL, name);
+	if (!ret)
+		model_note(m, MODEL_EV_PROJECT, MODEL_OBJ_GONE, name, NULL,
+				NULL, NULL);
 	return model_end(m, ret);
 }
 
@@ -143,6 +148,12 @@ int model_integration_create(struct model *m, const char *project,
 		else if (ret)
 			ret = model_fail_store(ret);
 	}
+	if (!ret) {
+		model_note(m, MODEL_EV_INTEGRATION, MODEL_OBJ_MADE, project,
+				name, NULL, NULL);
+		model_note(m, MODEL_EV_PROJECT, MODEL_OBJ_MEMBERS, project,
+				NULL, NULL, NULL);
+	}
 	return model_end(m, ret);
 }
 
@@ -164,7 +175,12 @@ int model_integration_delete(struct model *m, const char *project,
 				(long long)n);
 	if (!ret && (ret = store_integration_delete(m->store, in.id)))
 		ret = model_fail_store(ret);
-	model_note(m, MODEL_EV_GONE, NULL, name);
+	if (!ret) {
+		model_note(m, MODEL_EV_INTEGRATION, MODEL_OBJ_GONE, project,
+				name, NULL, NULL);
+		model_note(m, MODEL_EV_PROJECT, MODEL_OBJ_MEMBERS, project,
+				NULL, NULL, NULL);
+	}
 	return model_end(m, ret);
 }
 
@@ -228,6 +244,8 @@ int model_integration_set_type(struct model *m, const char *project,
 	    (ret = store_integration_set_type(m->store, in.id, value,
 			model_now(m))))
 		ret = model_fail_store(ret);
-	model_note(m, MODEL_EV_INTEGRATION, project, name);
+	else if (!ret && strcmp(in.type, value))
+		model_note(m, MODEL_EV_INTEGRATION, MODEL_OBJ_VALUES, project,
+				name, NULL, NULL);
 	return model_end(m, ret);
 }

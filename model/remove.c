@@ -159,7 +159,7 @@ int model_runtime_remove(struct model *m, const char *env, const char *name,
 	if (!ret)
 		ret = runtime_remove(m, &rt, c);
 	if (!ret)
-		model_note(m, MODEL_EV_ALL, NULL, NULL);
+		model_note(m, MODEL_EV_ALL, 0, NULL, NULL, NULL, NULL);
 	return model_end(m, ret);
 }
 
@@ -208,7 +208,7 @@ int model_env_remove(struct model *m, const char *env,
 	if (!ret && (ret = store_env_delete(m->store, e.id)))
 		ret = model_fail_store(ret);
 	if (!ret)
-		model_note(m, MODEL_EV_ALL, NULL, NULL);
+		model_note(m, MODEL_EV_ALL, 0, NULL, NULL, NULL, NULL);
 	free(runtimes.v);
 	free(secrets.v);
 	return model_end(m, ret);
@@ -285,7 +285,7 @@ int model_integration_remove(struct model *m, const char *project,
 	if (!ret)
 		ret = integration_remove(m, &in, c);
 	if (!ret)
-		model_note(m, MODEL_EV_ALL, NULL, NULL);
+		model_note(m, MODEL_EV_ALL, 0, NULL, NULL, NULL, NULL);
 	return model_end(m, ret);
 }
 
@@ -316,7 +316,7 @@ int model_project_remove(struct model *m, const char *project,
 	if (!ret && (ret = store_project_delete(m->store, p.id)))
 		ret = model_fail_store(ret);
 	if (!ret)
-		model_note(m, MODEL_EV_ALL, NULL, NULL);
+		model_note(m, MODEL_EV_ALL, 0, NULL, NULL, NULL, NULL);
 	free(integrations.v);
 	return model_end(m, ret);
 }

@@ -144,7 +144,19 @@ int model_runtime_create(struct model *m, const char *env, const char *name,
 	}
 	if (!ret)
 		ret = model_service_account_create(m, rt.id);
-	model_note(m, MODEL_EV_RUNTIME, env, name);
+	if (!ret) {
+		snprintf(rt.env, sizeof(rt.env), "%s", env);
+		if (in.id) {
+			snprintf(rt.project, sizeof(rt.project), "%s",
+					project);
+			snprintf(rt.integration, sizeof(rt.integration),
+					"%s", integration);
+		}
+		model_note_runtime(m, &rt, MODEL_RT_MADE, NULL);
+		model_note(m, MODEL_EV_ENV, MODEL_OBJ_MEMBERS, env, NULL,
+				NULL, NULL);
+		model_note_views(m, &rt, NULL);
+	}
 	return model_end(m, ret);
 }
 
@@ -170,9 +182,14 @@ int model_runtime_assign(struct model *m, const char *env, const char *name,
 	if (!ret && (ret = store_runtime_set_integration(m->store, rt.id,
 			in.id, model_now(m))))
 		ret = model_fail_store(ret);
-	/* its links in the old integration's views go */
-	model_note(m, MODEL_EV_RUNTIME, env, name);
-	model_note(m, MODEL_EV_GONE, NULL, name);
+	/* its link in the old integration's views goes, one comes in the
+	 * new one's */
+	if (!ret) {
+		model_note_runtime(m, &rt, MODEL_RT_ASSIGNED, NULL);
+		model_note_views(m, &rt, rt.name);
+		model_note(m, MODEL_EV_VIEW, 0, project, integration, rt.env,
+				NULL);
+	}
 	return model_end(m, ret);
 }
 
@@ -193,7 +210,12 @@ int model_runtime_delete(struct model *m, const char *env, const char *name)
 		ret = model_endpoint_others(m, &rt);
 	if (!ret && (ret = store_runtime_delete(m->store, rt.id)))
 		ret = model_fail_store(ret);
-	model_note(m, MODEL_EV_GONE, NULL, name);
+	if (!ret) {
+		model_note_runtime(m, &rt, MODEL_RT_GONE, NULL);
+		model_note(m, MODEL_EV_ENV, MODEL_OBJ_MEMBERS, env, NULL,
+				NULL, NULL);
+		model_note_views(m, &rt, rt.name);
+	}
 	return model_end(m, ret);
 }
 

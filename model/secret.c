@@ -171,6 +171,9 @@ int model_secret_create(struct model *m, const struct model_secret_scope *sc,
 	sodium_memzero(plain, sizeof(plain));
 	if (!ret && !row.id)
 		ret = model_fail(-EAGAIN, "no free key id found; try again");
+	if (!ret)
+		model_note_secrets(m, sc->env, in.id ? sc->project : NULL,
+				in.id ? sc->integration : NULL, NULL);
 	return model_end(m, ret);
 }
 
@@ -247,10 +250,11 @@ int model_secret_revoke(struct model *m, const struct model_secret_scope *sc,
 	ret = secret_row(m, sc, name, &row);
 	if (!ret && (ret = store_secret_delete(m->store, row.id)))
 		ret = model_fail_store(ret);
-	model_note(m, MODEL_EV_GONE, NULL, name);
+	if (!ret)
+		model_note_secrets(m, sc->env, row.project, row.integration, name);
 	/* the runtime it was bound to, if any, is cut off */
 	if (!ret && row.runtime_id)
-		model_note(m, MODEL_EV_ALL, NULL, NULL);
+		model_note(m, MODEL_EV_ALL, 0, NULL, NULL, NULL, NULL);
 	return model_end(m, ret);
 }
 
@@ -284,7 +288,9 @@ int model_runtime_secret_revoke(struct model *m, const char *env,
 	if (!ret && (ret = store_runtime_set_revoked(m->store, rt.id,
 			model_now(m))))
 		ret = model_fail_store(ret);
-	model_note(m, MODEL_EV_RUNTIME, env, name);
+	if (!ret)
+		model_note_runtime(m, &rt, MODEL_RT_SECRET | MODEL_RT_STATUS,
+				NULL);
 	return model_end(m, ret);
 }
 

@@ -118,7 +118,8 @@ static int sa_add(struct model *m, const char *env, const char *name)
 		else if (ret)
 			ret = model_fail_store(ret);
 	}
-	model_note(m, MODEL_EV_RUNTIME, env, name);
+	if (!ret)
+		model_note_runtime(m, &rt, MODEL_RT_ACCOUNT, NULL);
 	return model_end(m, ret);
 }
 
@@ -179,6 +180,8 @@ int model_runtime_ctl(struct model *m, const char *env, const char *name,
 	else if (!ret && (ret = store_runtime_set_desired(m->store, rt.id,
 			start ? "run" : "stop", start, model_now(m))))
 		ret = model_fail_store(ret);
-	model_note(m, MODEL_EV_RUNTIME, env, name);
+	if (!ret)
+		model_note_runtime(m, &rt, reset ? MODEL_RT_ACCOUNT :
+				MODEL_RT_STATUS, NULL);
 	return model_end(m, ret);
 }

@@ -143,7 +143,8 @@ int model_snapshot_create(struct model *m, const char *name)
 	if (ret)
 		unlink(tmp);
 	else
-		model_note(m, MODEL_EV_CHANGED, NULL, NULL);
+		model_note(m, MODEL_EV_SNAPSHOT, MODEL_OBJ_MADE, name, NULL,
+				NULL, NULL);
 	model_unlock(m);
 	return ret;
 }
@@ -175,8 +176,8 @@ int model_snapshot_delete(struct model *m, const char *name)
 		if (snap->refs == 0)
 			snapshot_free(snap);
 	}
-	model_note(m, MODEL_EV_GONE, NULL, name);
-	model_note(m, MODEL_EV_CHANGED, NULL, NULL);
+	model_note(m, MODEL_EV_SNAPSHOT, MODEL_OBJ_GONE, name, NULL, NULL,
+			NULL);
 	model_unlock(m);
 	return 0;
 }

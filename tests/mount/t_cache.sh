@@ -39,11 +39,144 @@ test_kernel_keeps_what_did_not_change() {
 	# the listing too: the daemon is asked to open it, not to read it
 	run echo $(($(requests READDIR) + $(requests READDIRPLUS)))
 	expect "$listings"
-	# a change, and the listing is read again
+	# a change of other names leaves it in the kernel
 	mkdir environments/prod/runtimes/chat
 	ls -l environments/prod >/dev/null
 	run echo $(($(requests READDIR) + $(requests READDIRPLUS)))
+	expect "$listings"
+	# a change of its own names, and it is read again
+	ls environments >/dev/null
+	listings=$(($(requests READDIR) + $(requests READDIRPLUS)))
+	mkdir environments/stage
+	run ls environments
+	expect "prod
+stage"
+	run echo $(($(requests READDIR) + $(requests READDIRPLUS)))
 	[ "$OUT" -gt "$listings" ] || fail "the listing was not read again"
+}
+
+# What the kernel shows through its caches, of every name below the root
+# but the root's own files: type, size, mode, mtime, ctime, link targets,
+# and the bytes of every file.  (A snapshot's environments/ and projects/
+# show the mount's start, as the live ones do.)
+cached_tree() {
+	find environments projects snapshots -mindepth 1 \
+		-printf '%p %y %s %m %T@ %C@ %l\n' | sort |
+		grep -v '^snapshots/[^/]*/[a-z]* d '
+	find environments projects snapshots -type f -print0 | sort -z |
+		xargs -0 -r sha256sum
+}
+
+# Each kind of change, made after the kernel was given every listing and
+# every attribute: what it shows through its caches right away must be
+# what a mount with nothing cached shows.  A change a cache missed (a
+# listing, a size, a time, a name that went) fails here by name.
+test_every_change_seen_exactly() {
+	local rt=environments/prod/runtimes/chat view=projects/shop/integrations/bot/runtimes/prod
+	local changes=(
+		"mkdir environments/stage"
+		"mkdir environments/stage/runtimes/r2"
+		"rmdir environments/stage/runtimes/r2"
+		"rmdir environments/stage"
+		"spec 2 >$rt/spec"
+		"mkdir $rt/endpoints/canary"
+		"echo 1 >$rt/endpoints/canary/version"
+		"echo 2 >$rt/endpoints/DEFAULT/version"
+		"spec 3 >$rt/spec"
+		"rmdir $rt/endpoints/canary"
+		"rm $rt/versions/1"
+		"echo stop >$rt/ctl"
+		"echo reset-service-account >$rt/ctl"
+		"echo 1 >environments/prod/critical"
+		"touch environments/prod/secrets/spare"
+		"rm environments/prod/secrets/spare"
+		"touch projects/shop/integrations/orders/secrets/prod/scoped"
+		"rm projects/shop/integrations/orders/secrets/prod/scoped"
+		"mkdir projects/shop/integrations/bot"
+		"ln -s ../../../../../../environments/prod/runtimes/chat $view/chat"
+		"echo MI >projects/shop/integrations/bot/type"
+		"send \"\$(hb \"\$SECRET\" orders-eu-1 prod shop bot)\""
+		"send \"\$(hb \"\$SECRET\" orders-eu-1 prod other orders)\""
+		"rm environments/prod/runtimes/orders-eu-1/secret"
+		"mkdir snapshots/daily"
+		"rmdir snapshots/daily"
+		"mkdir projects/empty"
+		"rmdir projects/empty"
+		"rm $view/chat"
+	)
+	local c cached fresh
+
+	mkdir -p "$rt" projects/shop/integrations
+	spec 1 >"$rt/spec"
+	register
+	mkdir snapshots/before
+	remount -o offline_after=86400
+	for c in "${changes[@]}"; do
+		cached_tree >/dev/null
+		sh "cd '$MNT' && . '$REPO/tests/mount/lib.sh' && SECRET='$SECRET' && $c" 
+		[ "$RC" = 0 ] || { fail "$c: $OUT"; continue; }
+		cached=$(cached_tree)
+		remount -o offline_after=86400
+		fresh=$(cached_tree)
+		[ "$cached" = "$fresh" ] ||
+			fail "after '$c' the kernel showed what was no longer true:
+$(diff <(echo "$cached") <(echo "$fresh") | head -10)"
+	done
+}
+
+# A change tells the kernel about what it touched and nothing else: with
+# every name of two runtimes held, each change below forgets exactly the
+# attributes of the files that show it and the listings of its names.
+test_change_tells_only_what_it_touched() {
+	local rt=environments/prod/runtimes/chat
+	local view=projects/shop/integrations/bot/runtimes/prod
+	export RUNTIMEFS_COUNT_READS=1
+	remount
+	unset RUNTIMEFS_COUNT_READS
+	mkdir -p "$rt" environments/prod/runtimes/mail projects/shop/integrations/bot
+	spec 1 >"$rt/spec"
+	spec 2 >"$rt/spec"
+	spec 1 >environments/prod/runtimes/mail/spec
+	mkdir "$rt/endpoints/canary"
+	ln -s ../../../../../../environments/prod/runtimes/mail "$view/mail"
+	ls -lR environments projects >/dev/null
+	: >"$LOG"
+	# a pin: the endpoint's directory, version, status and updated
+	echo 1 >"$rt/endpoints/canary/version"
+	cat "$rt/endpoints/canary/version" >/dev/null
+	run grep -a -o "told .*" "$LOG"
+	expect "told runtime 0x40: 4 attrs, 0 listings, 0 pruned"
+	# a deploy: the runtime's directory and its files that show its
+	# versions or its time of change, versions/ (listed again),
+	# endpoints/, and DEFAULT's directory and files
+	: >"$LOG"
+	spec 3 >"$rt/spec"
+	cat "$rt/spec" >/dev/null
+	run grep -a -o "told .*" "$LOG"
+	expect "told runtime 0x60: 11 attrs, 1 listings, 0 pruned"
+	# a new endpoint: the listing of endpoints/
+	: >"$LOG"
+	mkdir "$rt/endpoints/blue"
+	run grep -a -o "told .*" "$LOG"
+	expect "told runtime 0x800: 0 attrs, 1 listings, 0 pruned"
+	# a new runtime: the listing of its environment's runtimes
+	: >"$LOG"
+	mkdir environments/prod/runtimes/new
+	ls environments/prod/runtimes >/dev/null
+	run grep -a -o "told .*" "$LOG"
+	expect "told runtime 0x100: 0 attrs, 0 listings, 0 pruned
+told env 0x8: 0 attrs, 1 listings, 0 pruned"
+	# removed through a view: every name the kernel holds of it goes
+	# (the directory, 12 attribute files, spec, ctl, service_account,
+	# versions/ and its 1, endpoints/ and DEFAULT/ with its 6 files),
+	# the listings that showed it, and its link in the other view
+	: >"$LOG"
+	rm "$view/mail"
+	ls environments/prod/runtimes >/dev/null
+	run grep -a -o "told .*" "$LOG"
+	expect "told runtime 0x200: 0 attrs, 0 listings, 26 pruned
+told env 0x8: 0 attrs, 1 listings, 0 pruned
+told view 0: 0 attrs, 2 listings, 1 pruned"
 }
 
 test_heartbeat_seen_at_once() {

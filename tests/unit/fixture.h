@@ -9,6 +9,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sqlite3.h>
 
 #define SEC 1000000000LL
@@ -84,6 +85,32 @@ static inline void sql(struct fixture *f, const char *stmt)
 	/* the rows the model keeps (rows.c) know nothing of it */
 	if (f->m)
 		model_rows_forget(f->m);
+}
+
+/* What a watcher hears (model_watch()): each change's kind, what of it
+ * changed (hexadecimal), its names, "#" when it carries a runtime's row,
+ * all on one line. */
+struct heard {
+	char text[1024];
+};
+
+static inline void hear(void *ctx, const struct model_event *ev)
+{
+	static const char *const kinds[] = { "runtime", "env", "project",
+		"integration", "view", "snapshot", "all" };
+	const char *names[] = { ev->a, ev->b, ev->c, ev->d };
+	struct heard *h = ctx;
+	size_t n = strlen(h->text);
+	int last = 3;
+
+	while (last >= 0 && !*names[last])
+		last--;
+	n += (size_t)snprintf(h->text + n, sizeof(h->text) - n, "%s%s/%x%s",
+			n ? " " : "", kinds[ev->kind], ev->what,
+			ev->id ? "#" : "");
+	for (int i = 0; i <= last && n < sizeof(h->text); i++)
+		n += (size_t)snprintf(h->text + n, sizeof(h->text) - n, ":%s",
+				names[i]);
 }
 
 #endif

@@ -522,6 +522,59 @@ static void test_version_delete(void **state)
 	assert_int_equal(deploy(f, 4), 4);
 }
 
+/* What the watcher hears of deploys and endpoints: the facet each
+ * touched, the one endpoint a pin moved, the version or endpoint that
+ * went; nothing for a change that changes nothing. */
+static void test_watcher_hears_facets(void **state)
+{
+	struct fixture *f = *state;
+	struct heard h = { "" };
+
+	model_watch(f->m, hear, &h);
+	/* the first deploy starts the runtime; DEFAULT follows each */
+	assert_int_equal(deploy(f, 1), 1);
+	assert_string_equal(h.text, "runtime/62#:prod:chat:DEFAULT");
+	h.text[0] = '\0';
+	assert_int_equal(deploy(f, 2), 2);
+	assert_string_equal(h.text, "runtime/60#:prod:chat:DEFAULT");
+	h.text[0] = '\0';
+	assert_int_equal(model_endpoint_create(f->m, "prod", "chat",
+			"canary"), 0);
+	assert_int_equal(model_endpoint_pin(f->m, "prod", "chat", "canary",
+			"1"), 0);
+	assert_string_equal(h.text, "runtime/800#:prod:chat:canary"
+			" runtime/40#:prod:chat:canary");
+	h.text[0] = '\0';
+	assert_int_equal(model_endpoint_pin(f->m, "prod", "chat", "canary",
+			"1"), 0);
+	assert_int_equal(model_endpoint_pin(f->m, "prod", "chat", "canary",
+			"9"), -ENOENT);
+	assert_string_equal(h.text, "");
+	assert_int_equal(model_endpoint_delete(f->m, "prod", "chat",
+			"canary"), 0);
+	assert_int_equal(model_version_delete(f->m, "prod", "chat", 1), 0);
+	assert_string_equal(h.text, "runtime/c00#:prod:chat:canary"
+			" runtime/420#:prod:chat:1");
+	h.text[0] = '\0';
+	assert_int_equal(model_runtime_ctl(f->m, "prod", "chat", "stop"), 0);
+	assert_int_equal(model_runtime_ctl(f->m, "prod", "chat",
+			"reset-service-account"), 0);
+	assert_string_equal(h.text, "runtime/2#:prod:chat runtime/80#:prod:chat");
+	h.text[0] = '\0';
+	assert_int_equal(model_project_create(f->m, "shop"), 0);
+	assert_int_equal(model_integration_create(f->m, "shop", "orders"), 0);
+	assert_int_equal(model_runtime_assign(f->m, "prod", "chat", "shop",
+			"orders"), 0);
+	assert_string_equal(h.text, "project/1:shop integration/1:shop:orders"
+			" project/8:shop runtime/8#:prod:chat"
+			" view/0:shop:orders:prod");
+	h.text[0] = '\0';
+	assert_int_equal(model_runtime_delete(f->m, "prod", "chat"), 0);
+	assert_string_equal(h.text, "runtime/200#:prod:chat env/8:prod"
+			" view/0:shop:orders:prod:chat");
+	model_watch(f->m, NULL, NULL);
+}
+
 static void test_runtime_delete_rules(void **state)
 {
 	struct fixture *f = *state;
@@ -671,6 +724,7 @@ int main(void)
 		T(test_versions_immutable),
 		T(test_default_pin_rollback),
 		T(test_version_delete),
+		T(test_watcher_hears_facets),
 		T(test_runtime_delete_rules),
 		T(test_start_stop),
 		T(test_service_account),

@@ -779,23 +779,6 @@ static void test_integration_scope(void **state)
 	assert_int_equal(unbound(f, &orders), 0);
 }
 
-/* What a watcher hears (model_watch()): the kinds and names, one line. */
-struct heard {
-	char text[512];
-};
-
-static void hear(void *ctx, const struct model_event *ev)
-{
-	static const char *const kinds[] = { "changed", "liveness", "runtime",
-		"env", "integration", "gone", "all" };
-	struct heard *h = ctx;
-	size_t n = strlen(h->text);
-
-	snprintf(h->text + n, sizeof(h->text) - n, "%s%s%s%s%s%s",
-			n ? " " : "", kinds[ev->kind], *ev->a ? ":" : "",
-			ev->a, *ev->b ? ":" : "", ev->b);
-}
-
 static void test_watcher_hears_changes(void **state)
 {
 	struct fixture *f = *state;
@@ -806,15 +789,19 @@ static void test_watcher_hears_changes(void **state)
 
 	new_secret(f, &PROD, "orders-1", cred);
 	model_watch(f->m, hear, &h);
-	/* registration: the runtime, its secret no longer listed */
+	/* registration: the runtime heard, made, running, reporting,
+	 * assigned, bound; the environment's runtimes; the project (made,
+	 * with an integration); the views it shows in; its secret no longer
+	 * listed */
 	assert_int_equal(beat(f, cred, "orders-1", "prod", "4.4.0", &r), 0);
-	assert_string_equal(h.text, "runtime:prod:orders-1 gone:orders-1"
-			" changed");
+	assert_string_equal(h.text, "runtime/11f#:prod:orders-1 env/8:prod"
+			" project/9:shop view/0:shop:orders:prod"
+			" env/10:prod::orders-1");
 	/* a heartbeat that only moves time */
 	h.text[0] = '\0';
 	f->now += SEC;
 	assert_int_equal(beat(f, cred, "orders-1", "prod", "4.4.0", &r), 0);
-	assert_string_equal(h.text, "liveness:prod:orders-1");
+	assert_string_equal(h.text, "runtime/1#:prod:orders-1");
 	/* the status turns by time alone after status_until_ns */
 	assert_int_equal(model_runtime_get(f->m, "prod", "orders-1", &rt), 0);
 	assert_int_equal(rt.status_until_ns, f->now + 30 * SEC);
@@ -828,14 +815,19 @@ static void test_watcher_hears_changes(void **state)
 	assert_int_equal(model_env_set_critical(f->m, "prod", "2"), -EINVAL);
 	assert_string_equal(h.text, "");
 	assert_int_equal(model_env_set_critical(f->m, "prod", "1"), 0);
-	assert_string_equal(h.text, "env:prod changed");
+	assert_string_equal(h.text, "env/4:prod");
+	/* the value it has already is no change */
+	h.text[0] = '\0';
+	assert_int_equal(model_env_set_critical(f->m, "prod", "1"), 0);
+	assert_string_equal(h.text, "");
 	h.text[0] = '\0';
 	assert_int_equal(model_runtime_secret_revoke(f->m, "prod", "orders-1"),
 			0);
-	assert_string_equal(h.text, "runtime:prod:orders-1 changed");
+	assert_string_equal(h.text, "runtime/12#:prod:orders-1");
 	h.text[0] = '\0';
 	assert_int_equal(model_runtime_delete(f->m, "prod", "orders-1"), 0);
-	assert_string_equal(h.text, "gone:orders-1 changed");
+	assert_string_equal(h.text, "runtime/200#:prod:orders-1 env/8:prod"
+			" view/0:shop:orders:prod:orders-1");
 	model_watch(f->m, NULL, NULL);
 }
 

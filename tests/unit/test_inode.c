@@ -1,7 +1,7 @@
 /*
  * test_inode.c - the table of inodes the kernel knows (fs/inode.c):
- * lookups counted and forgotten, paths, renames, and the walks the cache
- * uses to tell the kernel what changed.
+ * lookups counted and forgotten, paths, renames, objects, the steps and
+ * walks the cache uses to find what a change touched, and listings.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,6 +10,7 @@
 #include <cmocka.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../../fs/inode.h"
@@ -38,6 +39,20 @@ static const char *path(uint64_t ino)
 	return buf;
 }
 
+/* The entry at `p` ("/a/b"), stepping from the root as the cache does;
+ * 0 if the kernel holds none. */
+static uint64_t find(const char *p)
+{
+	char copy[256], *save = NULL;
+	uint64_t ino = ROOT;
+
+	snprintf(copy, sizeof(copy), "%s", p);
+	for (char *n = strtok_r(copy, "/", &save); n && ino;
+			n = strtok_r(NULL, "/", &save))
+		ino = inode_child(ino, n, NULL);
+	return ino;
+}
+
 static void test_lookups_and_forgets(void **state)
 {
 	uint64_t envs, prod, again;
@@ -62,7 +77,7 @@ static void test_lookups_and_forgets(void **state)
 	assert_string_equal(path(envs), "/environments");
 	inode_forget(prod, 1);
 	assert_int_equal(inode_count(), 1);
-	assert_int_equal(inode_find("/environments"), 0);
+	assert_int_equal(find("/environments"), 0);
 	/* a name that comes back gets a new id */
 	assert_true(inode_ref(ROOT, "environments", NULL) > prod);
 	/* an unknown parent */
@@ -84,8 +99,8 @@ static void test_child_paths(void **state)
 			buf, sizeof(buf)), -ENAMETOOLONG);
 	assert_int_equal(inode_child_path(4242, "x", buf, sizeof(buf)),
 			-ESTALE);
-	assert_int_equal(inode_find("/environments"), envs);
-	assert_int_equal(inode_find("/"), ROOT);
+	assert_int_equal(find("/environments"), envs);
+	assert_int_equal(find("/"), ROOT);
 }
 
 static void test_rename(void **state)
@@ -98,13 +113,13 @@ static void test_rename(void **state)
 	/* sed -i: the scratch file goes over spec, which is known by id */
 	assert_int_equal(inode_move(dir, "sed1234", dir, "spec", NULL), 0);
 	assert_string_equal(path(tmp), "/chat/spec");
-	assert_int_equal(inode_find("/chat/spec"), tmp);
-	assert_int_equal(inode_find("/chat/sed1234"), 0);
+	assert_int_equal(find("/chat/spec"), tmp);
+	assert_int_equal(find("/chat/sed1234"), 0);
 	assert_string_equal(path(spec), "/chat/spec");
 	assert_int_equal(inode_ref(dir, "spec", NULL), tmp);
 	inode_forget(spec, 1);
 	assert_int_equal(inode_path(spec, (char[64]){ 0 }, 64), -ESTALE);
-	assert_int_equal(inode_find("/chat/spec"), tmp);
+	assert_int_equal(find("/chat/spec"), tmp);
 }
 
 struct seen {
@@ -116,41 +131,79 @@ static void see(void *ctx, const struct inode_seen *s)
 	struct seen *w = ctx;
 	size_t n = strlen(w->text);
 
-	snprintf(w->text + n, sizeof(w->text) - n, "%s%s(%s)", n ? " " : "",
-			s->path, s->name);
+	snprintf(w->text + n, sizeof(w->text) - n, "%s%s", n ? " " : "",
+			s->name);
 }
 
 static void test_walks(void **state)
 {
+	struct inode_obj rt = { 7, NULL, 42 }, obj = { 0 };
 	uint64_t envs = inode_ref(ROOT, "environments", NULL);
 	uint64_t prod = inode_ref(envs, "prod", NULL);
 	uint64_t rts = inode_ref(prod, "runtimes", NULL);
-	uint64_t chat = inode_ref(rts, "chat", NULL);
-	uint64_t projs = inode_ref(ROOT, "projects", NULL);
+	uint64_t chat = inode_ref(rts, "chat", &rt);
 	struct seen w = { "" };
 
 	(void)state;
 	inode_ref(chat, "status", NULL);
-	inode_ref(inode_ref(projs, "shop", NULL), "chat", NULL);
-	assert_int_equal(inode_walk_below("/environments/prod/runtimes/chat",
-			0, see, &w), 0);
-	assert_string_equal(w.text, "/environments/prod/runtimes/chat(chat)"
-			" /environments/prod/runtimes/chat/status(status)");
+	inode_ref(inode_ref(chat, "endpoints", NULL), "DEFAULT", NULL);
+	/* a step gives what the entry names */
+	assert_int_equal(inode_child(rts, "chat", &obj), chat);
+	assert_int_equal(obj.kind, 7);
+	assert_int_equal(obj.id, 42);
+	assert_int_equal(inode_child(rts, "mail", &obj), 0);
+	assert_int_equal(inode_child(4242, "chat", &obj), 0);
+	/* parents before children; a depth stops the walk */
+	assert_int_equal(inode_walk_under(chat, 0, see, &w), 0);
+	assert_string_equal(w.text, "chat endpoints DEFAULT status");
 	w.text[0] = '\0';
-	assert_int_equal(inode_walk_below("/environments", 1, see, &w), 0);
-	assert_string_equal(w.text, "/environments(environments)"
-			" /environments/prod(prod)");
+	assert_int_equal(inode_walk_under(chat, 1, see, &w), 0);
+	assert_string_equal(w.text, "chat endpoints status");
 	w.text[0] = '\0';
-	assert_int_equal(inode_walk_named("chat", see, &w), 0);
-	assert_true(strstr(w.text, "/environments/prod/runtimes/chat(chat)"));
-	assert_true(strstr(w.text, "/projects/shop/chat(chat)"));
-	assert_int_equal(strlen(w.text), strlen("/environments/prod/runtimes"
-			"/chat(chat) /projects/shop/chat(chat)"));
-	w.text[0] = '\0';
-	assert_int_equal(inode_walk_below("/nothing", 0, see, &w), 0);
+	assert_int_equal(inode_walk_under(4242, 0, see, &w), 0);
 	assert_string_equal(w.text, "");
 	assert_int_equal(inode_walk_all(see, &w), 0);
-	assert_true(strstr(w.text, "/(") == w.text);
+	assert_int_equal(strncmp(w.text, "environments prod", 17), 0);
+	/* a name known by its id only is no longer a step */
+	inode_unlinked(rts, "chat");
+	assert_int_equal(inode_child(rts, "chat", NULL), 0);
+}
+
+/* A listing is kept while no change of its names came after it was
+ * given, whatever the order of the reading and the change. */
+static void test_listings(void **state)
+{
+	uint64_t envs = inode_ref(ROOT, "environments", NULL);
+	uint64_t projs = inode_ref(ROOT, "projects", NULL);
+	uint64_t start;
+	int64_t ns = 0;
+
+	(void)state;
+	/* never given */
+	assert_false(inode_listing_kept(envs, &ns));
+	start = inode_listing_start();
+	inode_set_listed(envs, start, 1000);
+	inode_set_listed(projs, start, 2000);
+	assert_true(inode_listing_kept(envs, &ns));
+	assert_int_equal(ns, 1000);
+	/* a change of one directory leaves the other's listing */
+	inode_listing_changed(envs);
+	assert_false(inode_listing_kept(envs, &ns));
+	assert_true(inode_listing_kept(projs, &ns));
+	assert_int_equal(ns, 2000);
+	/* a change that came while the listing was read: not kept */
+	start = inode_listing_start();
+	inode_listing_changed(envs);
+	inode_set_listed(envs, start, 3000);
+	assert_false(inode_listing_kept(envs, &ns));
+	/* one read after it is */
+	inode_set_listed(envs, inode_listing_start(), 4000);
+	assert_true(inode_listing_kept(envs, &ns));
+	/* everything */
+	inode_listings_changed();
+	assert_false(inode_listing_kept(envs, &ns));
+	assert_false(inode_listing_kept(projs, &ns));
+	assert_false(inode_listing_kept(4242, &ns));
 }
 
 /* Many entries: the tables grow and every one is still found. */
@@ -169,7 +222,7 @@ static void test_many(void **state)
 		assert_int_equal(ino, first + (uint64_t)i);
 	}
 	assert_int_equal(inode_count(), 5002);
-	assert_int_equal(inode_find("/runtimes/r4999"), first + 4999);
+	assert_int_equal(find("/runtimes/r4999"), first + 4999);
 	assert_string_equal(path(first + 1234), "/runtimes/r1234");
 	for (int i = 0; i < 5000; i++)
 		inode_forget(first + (uint64_t)i, 1);
@@ -177,16 +230,20 @@ static void test_many(void **state)
 }
 
 struct tally {
-	int n, r1, r3;
+	int n;
+	uint64_t r1, r3;           /* the parents to look for */
+	int in_r1, in_r3;
 };
 
 static void count(void *ctx, const struct inode_seen *s)
 {
 	struct tally *t = ctx;
 
+	if (strcmp(s->name, "status"))
+		return;
 	t->n++;
-	t->r1 += !strcmp(s->path, "/r1/status");
-	t->r3 += !strcmp(s->path, "/r3/status");
+	t->in_r1 += s->parent == t->r1;
+	t->in_r3 += s->parent == t->r3;
 }
 
 /* One name under many parents (every runtime has a `status`): each
@@ -208,16 +265,18 @@ static void test_same_name_everywhere(void **state)
 		inode_forget(files[i], 1);
 		inode_forget(files[2999 - i], 1);
 	}
-	assert_int_equal(inode_find("/r0/status"), 0);
-	assert_int_equal(inode_find("/r1/status"), files[1]);
-	assert_int_equal(inode_find("/r2998/status"), files[2998]);
-	assert_int_equal(inode_find("/r2999/status"), 0);
+	assert_int_equal(find("/r0/status"), 0);
+	assert_int_equal(find("/r1/status"), files[1]);
+	assert_int_equal(find("/r2998/status"), files[2998]);
+	assert_int_equal(find("/r2999/status"), 0);
 	assert_int_equal(inode_count(), 1 + 3000 + 1500);
 	inode_forget(files[1], 1);
-	assert_int_equal(inode_walk_named("status", count, &t), 0);
+	t.r1 = dirs[1];
+	t.r3 = dirs[3];
+	assert_int_equal(inode_walk_all(count, &t), 0);
 	assert_int_equal(t.n, 1499);
-	assert_int_equal(t.r1, 0);
-	assert_int_equal(t.r3, 1);
+	assert_int_equal(t.in_r1, 0);
+	assert_int_equal(t.in_r3, 1);
 }
 
 /* An inode is the object it names: the way to it gives each step's
@@ -251,7 +310,7 @@ static void test_objects(void **state)
 	 * its id, with the way it had */
 	chat2 = inode_ref(prod, "chat", &rt2);
 	assert_true(chat2 != chat);
-	assert_int_equal(inode_find("/environments/prod/chat"), chat2);
+	assert_int_equal(find("/environments/prod/chat"), chat2);
 	assert_int_equal(inode_chain(st, way, INODE_DEPTH_MAX), 4);
 	assert_int_equal(way[2].obj.id, 11);
 	inode_forget(chat, 2);
@@ -269,6 +328,8 @@ int main(void)
 				teardown),
 		cmocka_unit_test_setup_teardown(test_rename, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_walks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_listings, setup,
+				teardown),
 		cmocka_unit_test_setup_teardown(test_many, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_same_name_everywhere,
 				setup, teardown),
