@@ -91,7 +91,7 @@ static struct fs *fs_ctx(void)
  * err. */
 static int refused_as(uid_t uid, const char *op, const char *path, int err)
 {
-	const char *why = *fs_errmsg() ? fs_errmsg() : model_errmsg();
+	const char *why = fs_errmsg();
 
 	if (err < 0)
 		lasterr_record(uid, op, path, err, why);
@@ -106,7 +106,6 @@ static int refused(const char *op, const char *path, int err)
 static void clear_errors(void)
 {
 	fs_errclear();
-	model_errclear();
 }
 
 /* -- what open files hold ---------------------------------------------- */
@@ -1339,8 +1338,7 @@ static void reply_made(fuse_req_t req, fuse_ino_t parent, struct target *t,
 	t->err = fs_step(&t->p, t->name);
 	ret = entry(parent, t, NULL, &e);
 	if (ret) {
-		snprintf(why, sizeof(why), "%s", *fs_errmsg() ? fs_errmsg() :
-				model_errmsg());
+		snprintf(why, sizeof(why), "%s", fs_errmsg());
 		return reply_err(req, refused(op, t->path, fs_fail(ret, "it"
 				" was made, but reading it back failed: %s",
 				why)));

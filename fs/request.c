@@ -26,6 +26,7 @@ void request_begin(fuse_req_t req, const char *op)
 {
 	current = req;
 	op_name = op;
+	model_errclear();          /* one error context per request */
 	if (counting < 0)
 		counting = getenv("RUNTIMEFS_COUNT_READS") != NULL;
 	if (counting)

@@ -4,6 +4,7 @@
 #include "tree.h"
 #include "inode.h"
 #include "nodes.h"
+#include "../store/errmsg.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -177,26 +178,24 @@ const struct fs_node fs_nodes[FS_KIND_COUNT] = {
 		.unlink = fs_secret_unlink, .create = fs_secret_create},
 };
 
-static __thread char errbuf[512];
-
 int fs_fail(int err, const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(errbuf, sizeof(errbuf), fmt, ap);
+	errmsg_vset(err, fmt, ap);
 	va_end(ap);
 	return err;
 }
 
 const char *fs_errmsg(void)
 {
-	return errbuf;
+	return errmsg();
 }
 
 void fs_errclear(void)
 {
-	errbuf[0] = '\0';
+	errmsg_clear();
 }
 
 mode_t fs_mode(const struct fs_path *p)

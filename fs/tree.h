@@ -21,8 +21,9 @@
  *            reads of that open file return next; FS_MORE when the
  *            request is not complete yet (the next write() continues it)
  *
- * Handlers return 0 or -errno; on failure the reason is in fs_errmsg() or,
- * for errors of the model, in model_errmsg().  A missing handler means the
+ * Handlers return 0 or -errno; on failure the reason is in fs_errmsg(),
+ * which is the one message of the request that every layer writes
+ * (store/errmsg.h): model_errmsg() is the same.  A missing handler means the
  * operation is not allowed there: EROFS inside a read-only scope, EPERM
  * elsewhere.
  */
@@ -241,7 +242,8 @@ int fs_access_check(const struct fs_path *p, int mask);
  * setting times; 0 or -EPERM with a message. */
 int fs_access_owns(uid_t uid);
 
-/* The message of the last failure that the fs layer itself decided. */
+/* Sets the request's message (store/errmsg.h) and returns err; reads and
+ * clears it. */
 int fs_fail(int err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 const char *fs_errmsg(void);

@@ -2,6 +2,7 @@
  * model.c - opening the model, its lock, its clock and its error messages.
  */
 #include "model_int.h"
+#include "../store/errmsg.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -13,16 +14,14 @@
 
 #define DEFAULT_OFFLINE_AFTER_NS (30LL * 1000000000LL)
 
-static __thread char errbuf[512];
-
 const char *model_errmsg(void)
 {
-	return errbuf;
+	return errmsg();
 }
 
 void model_errclear(void)
 {
-	errbuf[0] = '\0';
+	errmsg_clear();
 }
 
 int model_fail(int err, const char *fmt, ...)
@@ -30,14 +29,17 @@ int model_fail(int err, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(errbuf, sizeof(errbuf), fmt, ap);
+	errmsg_vset(err, fmt, ap);
 	va_end(ap);
 	return err;
 }
 
+/* The store said why already (errmsg.h); a failure it gave no words. */
 int model_fail_store(int err)
 {
-	return model_fail(err, "%s", store_errmsg());
+	if (!*errmsg())
+		errmsg_set(err, "the store failed: %s", strerror(-err));
+	return err;
 }
 
 /* The key beside the database, unless the configuration names one. */

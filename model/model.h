@@ -140,7 +140,8 @@ int model_open(struct model **out, const char *db,
 void model_close(struct model *m);
 
 /* The reason for the last failure on this thread, "" if none;
- * model_errclear() forgets it. */
+ * model_errclear() forgets it.  It is the one message every layer writes
+ * (store/errmsg.h): a failure of the store keeps the store's words. */
 const char *model_errmsg(void);
 void model_errclear(void);
 

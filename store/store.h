@@ -234,7 +234,8 @@ uint64_t store_reads(void);
 /* Closes the handle; NULL is a no-op. */
 void store_close(struct store *s);
 
-/* The reason for the last failure on this thread. */
+/* The reason for the last failure on this thread: the one message of the
+ * request that every layer writes (errmsg.h). */
 const char *store_errmsg(void);
 
 /* The schema version the database is at (PRAGMA user_version). */

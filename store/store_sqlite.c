@@ -11,6 +11,7 @@
 #define _GNU_SOURCE             /* strerrorname_np() */
 #endif
 #include "store.h"
+#include "errmsg.h"
 
 #include <errno.h>
 #include <stdatomic.h>
@@ -292,14 +293,12 @@ struct store {
 	sqlite3_stmt *stmt[S_COUNT];
 };
 
-static __thread char errbuf[512];
-
 const char *store_errmsg(void)
 {
-	return errbuf;
+	return errmsg();
 }
 
-/* Records a message for store_errmsg() and returns `err`. */
+/* Records a message for store_errmsg() (errmsg.h) and returns `err`. */
 static int fail(int err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 static int fail(int err, const char *fmt, ...)
@@ -307,7 +306,7 @@ static int fail(int err, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(errbuf, sizeof(errbuf), fmt, ap);
+	errmsg_vset(err, fmt, ap);
 	va_end(ap);
 	return err;
 }
