@@ -35,7 +35,7 @@ MODEL_SRC := model/model.c model/env.c model/project.c model/runtime.c \
 	model/rows.c
 FS_SRC := fs/buf.c fs/tree.c fs/org.c fs/project.c fs/lasterr.c fs/ops.c \
 	fs/request.c fs/snapshot.c fs/deploy.c fs/scratch.c fs/icp.c \
-	fs/access.c fs/inode.c fs/cache.c fs/restore.c fs/walk.c
+	fs/access.c fs/inode.c fs/cache.c fs/restore.c fs/walk.c fs/clock.c
 CORE_SRC := $(STORE_SRC) $(MODEL_SRC)
 UNIT_TESTS := test_buf test_inode test_errmsg test_store test_model test_deploy \
 	test_heartbeat test_restore test_remove test_faults test_json

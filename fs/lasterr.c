@@ -4,6 +4,7 @@
  * Bounded (LASTERR_USERS entries, each line capped), so that no user can
  * make the daemon grow by failing often.
  */
+#include "clock.h"
 #include "lasterr.h"
 
 #include <pthread.h>
@@ -40,11 +41,7 @@ void lasterr_record(uid_t uid, const char *op, const char *path, int err,
 {
 	struct lasterr_entry *slot = NULL;
 	char when[MODEL_TIME_MAX], p[256], w[400];
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	model_time_format((int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec,
-			when);
+	model_time_format(fs_now_ns(), when);
 	sanitize(p, sizeof(p), path);
 	sanitize(w, sizeof(w), why && *why ? why : strerror(-err));
 	pthread_mutex_lock(&lock);

@@ -7,7 +7,7 @@
  * Options of our own: offline_after=SECONDS (30), endpoint_base=URL
  * (https://runtimes.example), admin_gid=GID and heartbeat_gid=GID (see
  * access.c), cache_timeout=SECONDS (cache.h), restore and
- * restore_max=MIB (restore.c).
+ * restore_max=MIB (restore.c), test_clock=FILE (clock.h, tests only).
  * Everything else goes to libfuse (allow_other, default_permissions, -f,
  * -d, -s, ...).
  *
@@ -20,6 +20,7 @@
 #ifdef STORE_FAULTS
 #define _GNU_SOURCE             /* strerrorname_np() */
 #endif
+#include "clock.h"
 #include "fs.h"
 #include "cache.h"
 #include "inode.h"
@@ -54,6 +55,7 @@ struct options {
 	int version;
 	int restore;
 	unsigned restore_max;
+	char *test_clock;
 };
 
 #define OPT(t, p) { t, offsetof(struct options, p), 1 }
@@ -67,6 +69,7 @@ static const struct fuse_opt option_spec[] = {
 	OPT("cache_timeout=%s", cache_timeout),
 	OPT("restore", restore),
 	OPT("restore_max=%u", restore_max),
+	OPT("test_clock=%s", test_clock),
 	OPT("-h", help),
 	OPT("--help", help),
 	OPT("-V", version),
@@ -110,6 +113,8 @@ static void usage(const char *prog)
 	       "    -o restore             take a backup into this empty database;\n"
 	       "                           it is committed at unmount\n"
 	       "    -o restore_max=MIB     the most memory a restore stages (1024)\n"
+	       "    -o test_clock=FILE     for tests only: the time is the seconds\n"
+	       "                           since the epoch written in FILE\n"
 	       "\n", prog, prog);
 }
 
@@ -293,7 +298,6 @@ int main(int argc, char *argv[])
 		.heartbeat_gid = (unsigned)-1 };
 	struct fs fs = { .cache_timeout = CACHE_TIMEOUT_DEFAULT };
 	struct store_claim *claim = NULL;
-	struct timespec ts;
 	char *db = NULL;
 	int ret = 1, err;
 
@@ -399,6 +403,18 @@ int main(int argc, char *argv[])
 		goto out;
 #endif
 	fs.cfg.offline_after_ns = (int64_t)o.offline_after * 1000000000LL;
+	if (o.test_clock) {
+		char *path = absolute(o.test_clock);
+
+		free(o.test_clock);
+		if (!(o.test_clock = path)) {
+			fprintf(stderr, "runtimefs: test_clock: no such"
+					" directory\n");
+			goto out;
+		}
+		fs_clock_use(o.test_clock);
+		fs.cfg.now = fs_clock_model;
+	}
 	if (model_open(&fs.m, db, &fs.cfg)) {
 		fprintf(stderr, "runtimefs: %s\n", model_errmsg());
 		goto out;
@@ -421,8 +437,7 @@ int main(int argc, char *argv[])
 	}
 	model_close(fs.m);
 	fs.m = NULL;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	fs_started_ns = (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+	fs_started_ns = fs_now_ns();
 	fs.uid = getuid();
 	fs.gid = getgid();
 	fs_access.owner = fs.uid;
@@ -446,6 +461,7 @@ out:
 	store_claim_release(claim);
 	free(db);
 	free(o.db);
+	free(o.test_clock);
 	free(o.endpoint_base);
 	free(o.cache_timeout);
 	free(o.nonopt[0]);

@@ -28,6 +28,7 @@
  * staged and applied with the directory's own removal (walk.h).
  */
 #define _GNU_SOURCE                  /* malloc_trim */
+#include "clock.h"
 #include "fs.h"
 #include "cache.h"
 #include "inode.h"
@@ -1748,13 +1749,6 @@ static void ll_opendir(fuse_req_t req, fuse_ino_t ino,
 	}
 }
 
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
 
 /* readdir and readdirplus: the names from `off` on, as many as fit, with
  * their attributes for readdirplus (each counts as a lookup, one step
@@ -1765,7 +1759,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 	struct fs_dir *d = (struct fs_dir *)(uintptr_t)fi->fh;
 	char *out = malloc(size ? size : 1);
 	uint64_t start = inode_listing_start();
-	int64_t listed = now_ns();
+	int64_t listed = fs_now_ns();
 	struct target t, child;
 	size_t len = 0;
 	int ret = out ? 0 : -ENOMEM;

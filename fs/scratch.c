@@ -2,6 +2,7 @@
  * scratch.c - in-memory scratch files for editors and tools that write a
  * temporary file beside a value file (see scratch.h for the why).
  */
+#include "clock.h"
 #include "scratch.h"
 
 #include <ctype.h>
@@ -35,13 +36,6 @@ static int64_t hidden_until_ns;       /* the latest until_ns ever set */
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
 
 int scratch_dir_ok(const struct fs_path *dir)
 {
@@ -218,7 +212,7 @@ static int insert(const char *path, const struct scratch_owner *o,
 	buf_init(&s->data, SCRATCH_SIZE);
 	s->owner = *o;
 	s->mode = mode & 07777;
-	s->mtime_ns = now_ns();
+	s->mtime_ns = fs_now_ns();
 	s->refs = 1;
 	s->linked = 1;
 	table[slot] = s;
@@ -350,7 +344,7 @@ int scratch_write(struct scratch *s, const char *data, size_t size,
 	if (ret == -EFBIG)
 		ret = fs_fail(-EFBIG, "a temporary file is at most %d bytes",
 				SCRATCH_SIZE);
-	s->mtime_ns = now_ns();
+	s->mtime_ns = fs_now_ns();
 	pthread_mutex_unlock(&lock);
 	return ret ? ret : (int)size;
 }
@@ -372,7 +366,7 @@ int scratch_truncate(struct scratch *s, off_t size)
 	} else {
 		ret = buf_put(&s->data, (size_t)size, "", 0);
 	}
-	s->mtime_ns = now_ns();
+	s->mtime_ns = fs_now_ns();
 	pthread_mutex_unlock(&lock);
 	return ret;
 }
@@ -504,7 +498,7 @@ int scratch_list(const char *dir, uint64_t dir_id, fs_fill_fn fill,
 
 void scratch_hide(const char *path)
 {
-	int64_t now = now_ns();
+	int64_t now = fs_now_ns();
 	int slot = 0;
 
 	if (strlen(path) >= PATH_MAX)
@@ -535,7 +529,7 @@ int64_t scratch_hidden_until(void)
 
 int scratch_hidden(const char *path)
 {
-	int64_t now = now_ns();
+	int64_t now = fs_now_ns();
 	int ret = 0;
 
 	pthread_mutex_lock(&lock);

@@ -151,6 +151,20 @@ spec() {
  "description": "%s"}\n' "$1" "${2:-chat agent}"
 }
 
+# The daemon's test clock (-o test_clock, fs/clock.h), so that a test of
+# what time changes moves time instead of sleeping:
+#   clock_remount [OPTS] remounts with the clock at the present second,
+#                        kept in $WORK/clock
+#   advance SECONDS      moves it on
+clock_remount() {
+	date +%s >"$WORK/clock"
+	remount -o "test_clock=$WORK/clock${1:+,$1}"
+}
+
+advance() {
+	echo $(($(cat "$WORK/clock") + $1)) >"$WORK/clock"
+}
+
 # The test build of the daemon with the store's fault hook (make builds
 # it beside the unit tests), and remounting with it:
 #   remount_faults N:ERRNO [OPTS]

@@ -180,12 +180,13 @@ told view 0: 0 attrs, 2 listings, 1 pruned"
 }
 
 test_heartbeat_seen_at_once() {
+	clock_remount
 	register
 	ls -l "$RT" >/dev/null
 	local hb_before dir_before
 	hb_before=$(cat "$RT/last_heartbeat")
 	dir_before=$(stat -c %y "$RT")
-	sleep 1.1
+	advance 2
 	send "$(hb "$SECRET" orders-eu-1)"
 	run cat "$RT/last_heartbeat"
 	[ "$OUT" != "$hb_before" ] || fail "last_heartbeat stayed $OUT"

@@ -54,6 +54,7 @@ test_three_deploys() {
 
 # runtime.json follows deploys: its latest_version, its size and its mtime.
 test_runtime_json_follows_deploys() {
+	clock_remount
 	chat_with 0
 	run jq -c '[.latest_version, .secret]' runtime.json
 	expect '[null,""]'
@@ -62,7 +63,7 @@ test_runtime_json_follows_deploys() {
 	expect "1"
 	local before
 	before=$(stat -c %Y runtime.json)
-	sleep 1.1
+	advance 2
 	spec 2 > spec
 	run jq .latest_version runtime.json
 	expect "2"
@@ -567,6 +568,7 @@ test_vim_backups() {
 # A value file cannot go: rm is accepted (mv from elsewhere needs it), the
 # file hides for a moment and comes back unchanged.
 test_rm_value_file_changes_nothing() {
+	clock_remount
 	chat_with 1
 	local before
 	before=$(cat spec)
@@ -574,7 +576,7 @@ test_rm_value_file_changes_nothing() {
 	expect_rc 0
 	run ls
 	case $OUT in *spec*) fail "spec is listed while hidden" ;; esac
-	sleep 2.2
+	advance 3
 	run cat spec
 	expect "$before"
 	run ls versions

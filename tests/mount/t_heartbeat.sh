@@ -227,11 +227,11 @@ test_stop_command() {
 }
 
 test_offline_after() {
-	remount -o offline_after=1
+	clock_remount offline_after=1
 	register
 	run cat environments/prod/runtimes/orders-eu-1/status
 	expect "RUNNING"
-	sleep 1.2
+	advance 2
 	run cat environments/prod/runtimes/orders-eu-1/status
 	expect "OFFLINE"
 	send "$(hb "$SECRET" orders-eu-1)"
@@ -242,7 +242,7 @@ test_offline_after() {
 	expect "$(date -d "$(cat environments/prod/runtimes/orders-eu-1/last_heartbeat)" +%s)"
 	run stat -c %s environments/prod/runtimes/orders-eu-1/status
 	expect "8"
-	sleep 1.2
+	advance 2
 	run stat -c %s environments/prod/runtimes/orders-eu-1/status
 	expect "8"
 }
@@ -275,8 +275,9 @@ test_revocation() {
 }
 
 test_times_survive_remount() {
+	clock_remount
 	register
-	sleep 1.1
+	advance 2
 	send "$(hb "$SECRET" orders-eu-1)"
 	local last
 	last=$(cat environments/prod/runtimes/orders-eu-1/last_heartbeat)
@@ -450,8 +451,9 @@ test_agent_runtime_heartbeat() {
 }
 
 test_times_at_most_a_second_behind() {
+	clock_remount
 	register
-	sleep 1.1
+	advance 2
 	send "$(hb "$SECRET" orders-eu-1)"
 	local last
 	last=$(cat environments/prod/runtimes/orders-eu-1/last_heartbeat)

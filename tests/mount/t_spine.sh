@@ -86,6 +86,7 @@ test_name_rules() {
 }
 
 test_critical_values() {
+	clock_remount
 	mkdir environments/prod
 	run cat environments/prod/critical
 	expect "0"
@@ -115,7 +116,7 @@ test_critical_values() {
 	expect "1"
 	run stat -c %Y.%Z environments/prod/critical
 	expect "$before"
-	sleep 1.1
+	advance 2
 	sh 'echo 0 > environments/prod/critical'
 	run cat environments/prod/critical
 	expect "0"
