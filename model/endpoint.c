@@ -26,9 +26,11 @@ static int endpoint_row(struct model *m, const struct store_runtime *rt,
 {
 	int ret = model_name_check("endpoint", endpoint);
 
-	if (ret)
+	if (ret || model_rows_endpoint(m, rt->id, endpoint, out))
 		return ret;
 	ret = store_endpoint_get(m->store, rt->id, endpoint, out);
+	if (!ret)
+		model_rows_keep_endpoint(m, out);
 	if (ret == -ENOENT)
 		return model_fail(ret, "runtime '%s' has no endpoint '%s'",
 				rt->name, endpoint);

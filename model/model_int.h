@@ -58,6 +58,10 @@ void model_rows_keep_env(struct model *m, const struct store_env *row);
 int model_rows_runtime(struct model *m, int64_t env_id, const char *name,
 		struct store_runtime *out);
 void model_rows_keep_runtime(struct model *m, const struct store_runtime *row);
+int model_rows_endpoint(struct model *m, int64_t runtime_id,
+		const char *name, struct store_endpoint *out);
+void model_rows_keep_endpoint(struct model *m,
+		const struct store_endpoint *row);
 void model_rows_forget(struct model *m);
 void model_rows_free(struct model *m);
 

@@ -4,9 +4,9 @@
  * again and again (every stat of every file of a runtime asks for it)
  * costs no SELECT while nothing changed.
  *
- * Two direct-mapped tables (a slot per hash, overwritten by the next row
- * that hashes there): environments by name, runtimes by environment id
- * and name.  A generation number makes every entry stale at once when a
+ * Three direct-mapped tables (a slot per hash, overwritten by the next
+ * row that hashes there): environments by name, runtimes by environment
+ * id and name, endpoints by runtime id and name.  A generation number makes every entry stale at once when a
  * change commits (model_rows_forget()); rows read inside a change are
  * never kept, since the change may yet roll back.  Heartbeat times that
  * wait in memory are laid over a kept row when it is read, as over one
@@ -19,6 +19,7 @@
 
 #define ENV_SLOTS 256
 #define RUNTIME_SLOTS 4096
+#define ENDPOINT_SLOTS 4096
 
 struct kept_env {
 	uint64_t gen;              /* valid while it is rows->gen */
@@ -30,10 +31,16 @@ struct kept_runtime {
 	struct store_runtime row;
 };
 
+struct kept_endpoint {
+	uint64_t gen;
+	struct store_endpoint row;
+};
+
 struct model_rows {
 	uint64_t gen;              /* starts at 1: a zeroed slot is stale */
 	struct kept_env env[ENV_SLOTS];
 	struct kept_runtime runtime[RUNTIME_SLOTS];
+	struct kept_endpoint endpoint[ENDPOINT_SLOTS];
 };
 
 static size_t hash(int64_t id, const char *name)
@@ -116,6 +123,35 @@ void model_rows_keep_runtime(struct model *m, const struct store_runtime *row)
 	if (!r)
 		return;
 	k = &r->runtime[hash(row->env_id, row->name) % RUNTIME_SLOTS];
+	k->gen = r->gen;
+	k->row = *row;
+}
+
+int model_rows_endpoint(struct model *m, int64_t runtime_id,
+		const char *name, struct store_endpoint *out)
+{
+	struct model_rows *r = m->changing ? NULL : rows(m);
+	struct kept_endpoint *k;
+
+	if (!r)
+		return 0;
+	k = &r->endpoint[hash(runtime_id, name) % ENDPOINT_SLOTS];
+	if (k->gen != r->gen || k->row.runtime_id != runtime_id ||
+	    strcmp(k->row.name, name))
+		return 0;
+	*out = k->row;
+	return 1;
+}
+
+void model_rows_keep_endpoint(struct model *m,
+		const struct store_endpoint *row)
+{
+	struct model_rows *r = m->changing ? NULL : rows(m);
+	struct kept_endpoint *k;
+
+	if (!r)
+		return;
+	k = &r->endpoint[hash(row->runtime_id, row->name) % ENDPOINT_SLOTS];
 	k->gen = r->gen;
 	k->row = *row;
 }
