@@ -198,6 +198,18 @@ remount_faults() {
 #   kill9_unmount        kill -9 of the daemon, which must be gone within
 #                        10 s, then its dead mount unmounted; not mounted
 #                        again
+# What the kernel shows through its caches, of every name below the root
+# but the root's own files: type, size, mode, mtime, ctime, link targets,
+# and the bytes of every file.  (A snapshot's environments/ and projects/
+# show the mount's start, as the live ones do.)
+cached_tree() {
+	find environments projects snapshots -mindepth 1 \
+		-printf '%p %y %s %m %T@ %C@ %l\n' | sort |
+		grep -v '^snapshots/[^/]*/[a-z]* d '
+	find environments projects snapshots -type f -print0 | sort -z |
+		xargs -0 -r sha256sum
+}
+
 tree_listing() {
 	(cd "$1" && find environments projects -type d | sort &&
 	find environments projects -type l -printf '%p -> %l\n' | sort &&

@@ -55,18 +55,6 @@ stage"
 	[ "$OUT" -gt "$listings" ] || fail "the listing was not read again"
 }
 
-# What the kernel shows through its caches, of every name below the root
-# but the root's own files: type, size, mode, mtime, ctime, link targets,
-# and the bytes of every file.  (A snapshot's environments/ and projects/
-# show the mount's start, as the live ones do.)
-cached_tree() {
-	find environments projects snapshots -mindepth 1 \
-		-printf '%p %y %s %m %T@ %C@ %l\n' | sort |
-		grep -v '^snapshots/[^/]*/[a-z]* d '
-	find environments projects snapshots -type f -print0 | sort -z |
-		xargs -0 -r sha256sum
-}
-
 # Each kind of change, made after the kernel was given every listing and
 # every attribute: what it shows through its caches right away must be
 # what a mount with nothing cached shows.  A change a cache missed (a

@@ -90,6 +90,62 @@ projects/shop/integrations/orders/secrets/prod:"
 	done
 }
 
+# Removals and changes through the tree and both views of the same
+# runtimes, all at once, in a loop: runtimes removed through the
+# environment and through an integration's view, others deployed, pinned,
+# stopped and moved to another integration by a link, while readers list
+# everything.  Nothing may hang, and afterwards what the kernel shows
+# through its caches is what a fresh mount shows.
+test_changes_and_removals_through_views_in_a_loop() {
+	local round pids n view=projects/P/integrations/I/runtimes/x
+	local other=projects/P/integrations/J/runtimes/x cached
+	mkdir -p environments/x projects/P/integrations/I projects/P/integrations/J
+	for round in 1 2 3 4 5; do
+		for n in 1 2 3; do
+			mkdir environments/x/runtimes/a$n environments/x/runtimes/b$n \
+				environments/x/runtimes/c$n
+			spec 1 >environments/x/runtimes/c$n/spec
+			mkdir environments/x/runtimes/c$n/endpoints/canary
+			for r in a$n b$n c$n; do
+				ln -s ../../../../../../environments/x/runtimes/$r "$view/$r"
+			done
+		done
+		ls -lR environments projects >/dev/null
+		pids=()
+		for n in 1 2 3; do
+			rmdir environments/x/runtimes/a$n & pids+=($!)
+			rm "$view/b$n" & pids+=($!)
+			(spec 2 >environments/x/runtimes/c$n/spec &&
+				echo 1 >environments/x/runtimes/c$n/endpoints/canary/version &&
+				ln -s ../../../../../../environments/x/runtimes/c$n "$other/c$n" &&
+				echo stop >environments/x/runtimes/c$n/ctl) & pids+=($!)
+		done
+		(for _ in 1 2 3 4 5; do ls -lR environments projects; done) \
+			>/dev/null 2>&1 & pids+=($!)
+		(for _ in 1 2 3 4 5; do find . -name status -exec cat {} +; done) \
+			>/dev/null 2>&1 & pids+=($!)
+		finish 30 "${pids[@]}" || return
+		run ls environments/x/runtimes "$view" "$other"
+		expect "environments/x/runtimes:
+c1
+c2
+c3
+
+$view:
+
+$other:
+c1
+c2
+c3"
+		cached=$(cached_tree)
+		remount
+		run diff <(echo "$cached") <(cached_tree)
+		expect ""
+		rm -r environments/x/runtimes/c* || return
+		[ "$TEST_FAILED" = 0 ] || return
+	done
+}
+
 # A name removed behind the kernel's back is gone for every later call,
 # although the kernel kept it: stat, open and a new object of that name.
 test_names_removed_elsewhere_are_gone() {
