@@ -35,9 +35,10 @@ MODEL_SRC := model/model.c model/env.c model/project.c model/runtime.c \
 	model/rows.c
 FS_SRC := fs/buf.c fs/tree.c fs/org.c fs/project.c fs/lasterr.c fs/ops.c \
 	fs/request.c fs/snapshot.c fs/deploy.c fs/scratch.c fs/icp.c \
-	fs/access.c fs/inode.c fs/cache.c fs/restore.c fs/walk.c fs/clock.c
+	fs/access.c fs/inode.c fs/cache.c fs/restore.c fs/walk.c fs/clock.c \
+	fs/notifyq.c
 CORE_SRC := $(STORE_SRC) $(MODEL_SRC)
-UNIT_TESTS := test_buf test_inode test_errmsg test_store test_model test_deploy \
+UNIT_TESTS := test_buf test_inode test_errmsg test_notifyq test_store test_model test_deploy \
 	test_heartbeat test_restore test_remove test_faults test_json
 
 objs = $(patsubst %.c,$(BUILD)/%.o,$(1))
@@ -56,6 +57,10 @@ $(BUILD)/tests/test_buf: $(BUILD)/tests/unit/test_buf.o $(BUILD)/fs/buf.o
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(TEST_LDLIBS)
 
 $(BUILD)/tests/test_inode: $(BUILD)/tests/unit/test_inode.o $(BUILD)/fs/inode.o
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lpthread $(TEST_LDLIBS)
+
+$(BUILD)/tests/test_notifyq: $(BUILD)/tests/unit/test_notifyq.o \
+		$(BUILD)/fs/notifyq.o
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lpthread $(TEST_LDLIBS)
 
 $(BUILD)/tests/test_errmsg: $(BUILD)/tests/unit/test_errmsg.o \

@@ -7,6 +7,7 @@
 #include "cache.h"
 #include "clock.h"
 #include "inode.h"
+#include "notifyq.h"
 #include "request.h"
 
 #include <errno.h>
@@ -14,7 +15,6 @@
 #include <stdlib.h>
 #include <sys/uio.h>
 #include <unistd.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -48,32 +48,7 @@ static struct model *model;
 static double timeout;
 static int no_prune, no_epoch;        /* the kernel refused them once */
 
-/* The queue between the requests and the notifier.  `queued` counts the
- * events ever queued, `sent` those the notifier has told the kernel; a
- * barrier waits for `sent` to reach the `queued` it saw. */
-static struct {
-	pthread_mutex_t lock;
-	pthread_cond_t wake;          /* the notifier: something to do */
-	pthread_cond_t done;          /* barriers: `sent` moved */
-	struct model_event ring[QUEUE_MAX];
-	unsigned head, n;
-	int overflow;                 /* too much queued: tell everything */
-	uint64_t queued, sent;
-	int running, stop;
-	pthread_t thread;
-} q = {
-	.lock = PTHREAD_MUTEX_INITIALIZER,
-	.wake = PTHREAD_COND_INITIALIZER,
-	.done = PTHREAD_COND_INITIALIZER,
-};
-
-static int64_t clock_ns(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
+static struct notifyq *queue;         /* to the notifier (notifyq.h) */
 
 double cache_entry_timeout(const struct fs_path *p)
 {
@@ -489,47 +464,11 @@ static void tell(const struct model_event *ev)
 				told.attrs, told.listings, told.pruned);
 }
 
-static void *notifier(void *arg)
+/* The notifier's side of the queue. */
+static void tell_ev(void *ctx, const struct model_event *ev)
 {
-	struct model_event batch[64];
-	unsigned n;
-	uint64_t upto;
-	int all;
-
-	(void)arg;
-	pthread_mutex_lock(&q.lock);
-	for (;;) {
-		while (!q.n && !q.overflow && !q.stop)
-			pthread_cond_wait(&q.wake, &q.lock);
-		if (!q.n && !q.overflow && q.stop)
-			break;
-		all = q.overflow;
-		n = 0;
-		if (all) {
-			q.n = 0;
-			q.overflow = 0;
-		}
-		while (q.n && n < sizeof(batch) / sizeof(batch[0])) {
-			batch[n++] = q.ring[q.head];
-			q.head = (q.head + 1) % QUEUE_MAX;
-			q.n--;
-		}
-		upto = q.queued - q.n;
-		pthread_mutex_unlock(&q.lock);
-		if (all) {
-			tell(&(struct model_event){ .kind = MODEL_EV_ALL });
-		} else {
-			for (unsigned i = 0; i < n; i++)
-				tell(&batch[i]);
-		}
-		pthread_mutex_lock(&q.lock);
-		q.sent = upto;
-		pthread_cond_broadcast(&q.done);
-	}
-	q.sent = q.queued;
-	pthread_cond_broadcast(&q.done);
-	pthread_mutex_unlock(&q.lock);
-	return NULL;
+	(void)ctx;
+	tell(ev);
 }
 
 /* The model's watcher, on the thread that made the change: it only
@@ -537,55 +476,27 @@ static void *notifier(void *arg)
 static void on_change(void *ctx, const struct model_event *ev)
 {
 	(void)ctx;
-	if (!session || timeout <= 0)
-		return;
-	pthread_mutex_lock(&q.lock);
-	if (ev->kind == MODEL_EV_ALL || q.n == QUEUE_MAX) {
-		q.overflow = 1;
-	} else {
-		q.ring[(q.head + q.n) % QUEUE_MAX] = *ev;
-		q.n++;
-	}
-	q.queued++;
-	pthread_cond_signal(&q.wake);
-	pthread_mutex_unlock(&q.lock);
+	if (session && timeout > 0 && queue)
+		notifyq_put(queue, ev);
 }
 
 void cache_barrier(void)
 {
-	struct timespec at;
-	int64_t until = clock_ns(CLOCK_MONOTONIC) + BARRIER_WAIT_NS;
-	uint64_t want;
-
-	pthread_mutex_lock(&q.lock);
-	want = q.queued;
-	at.tv_sec = until / 1000000000LL;
-	at.tv_nsec = until % 1000000000LL;
-	while (q.running && q.sent < want &&
-	       pthread_cond_timedwait(&q.done, &q.lock, &at) != ETIMEDOUT)
-		;
-	pthread_mutex_unlock(&q.lock);
+	if (queue)
+		notifyq_barrier(queue, BARRIER_WAIT_NS);
 }
 
 int cache_start(struct fuse_session *se, struct model *m, double t)
 {
-	pthread_condattr_t ca;
 	int err;
 
 	session = se;
 	model = m;
 	timeout = t;
 	counting = getenv("RUNTIMEFS_COUNT_READS") != NULL;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_destroy(&q.done);
-	pthread_cond_init(&q.done, &ca);
-	pthread_condattr_destroy(&ca);
-	q.stop = 0;
-	err = pthread_create(&q.thread, NULL, notifier, NULL);
+	err = notifyq_start(&queue, QUEUE_MAX, tell_ev, NULL);
 	if (err)
-		return -err;
-	q.running = 1;
+		return err;
 	model_watch(m, on_change, NULL);
 	return 0;
 }
@@ -594,14 +505,8 @@ void cache_stop(void)
 {
 	if (model)
 		model_watch(model, NULL, NULL);
-	if (q.running) {
-		pthread_mutex_lock(&q.lock);
-		q.stop = 1;
-		pthread_cond_signal(&q.wake);
-		pthread_mutex_unlock(&q.lock);
-		pthread_join(q.thread, NULL);
-		q.running = 0;
-	}
+	notifyq_stop(queue);
+	queue = NULL;
 	session = NULL;
 	model = NULL;
 }
