@@ -35,11 +35,12 @@ MODEL_SRC := model/model.c model/env.c model/project.c model/runtime.c \
 	model/rows.c
 FS_SRC := fs/buf.c fs/tree.c fs/org.c fs/project.c fs/lasterr.c fs/ops.c \
 	fs/request.c fs/snapshot.c fs/deploy.c fs/scratch.c fs/icp.c \
-	fs/access.c fs/inode.c fs/cache.c fs/restore.c fs/walk.c fs/clock.c \
-	fs/notifyq.c
+	fs/access.c fs/inode.c fs/cache.c fs/stage.c fs/backup.c fs/walk.c \
+	fs/clock.c fs/notifyq.c
 CORE_SRC := $(STORE_SRC) $(MODEL_SRC)
-UNIT_TESTS := test_buf test_inode test_errmsg test_notifyq test_store test_model test_deploy \
-	test_heartbeat test_restore test_remove test_faults test_json
+UNIT_TESTS := test_buf test_inode test_errmsg test_notifyq test_store \
+	test_model test_deploy test_heartbeat test_restore test_backup \
+	test_remove test_faults test_json
 
 objs = $(patsubst %.c,$(BUILD)/%.o,$(1))
 HEADERS := $(wildcard */*.h tests/*/*.h)
@@ -66,6 +67,11 @@ $(BUILD)/tests/test_notifyq: $(BUILD)/tests/unit/test_notifyq.o \
 $(BUILD)/tests/test_errmsg: $(BUILD)/tests/unit/test_errmsg.o \
 		$(BUILD)/store/errmsg.o
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lpthread $(TEST_LDLIBS)
+
+# the fs side of restores, with the node table: all of fs/ but main.c
+$(BUILD)/tests/test_backup: $(BUILD)/tests/unit/test_backup.o \
+		$(call objs,$(CORE_SRC) $(FS_SRC))
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LDLIBS)
 
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(call objs,$(CORE_SRC))
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LDLIBS)
@@ -182,6 +188,12 @@ $(FUZZ_BUILD)/%.o: %.c $(HEADERS) tests/fuzz/fuzz.h
 
 $(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/tests/fuzz/fuzz_%.o \
 		$(patsubst %.c,$(FUZZ_BUILD)/%.o,$(CORE_SRC))
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+
+# the restore target reads backups on the fs side too: all of fs/ but
+# main.c
+$(FUZZ_BUILD)/fuzz_restore: $(FUZZ_BUILD)/tests/fuzz/fuzz_restore.o \
+		$(patsubst %.c,$(FUZZ_BUILD)/%.o,$(CORE_SRC) $(FS_SRC))
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
 
 fuzz-bins: $(addprefix $(FUZZ_BUILD)/,$(FUZZ_TARGETS))

@@ -59,19 +59,11 @@ int fs_service_account_show(const struct fs_path *p, struct fs_value *v)
 
 /* -- versions ---------------------------------------------------------- */
 
-/* A version's file name: digits, no leading zero. */
-static int version_name(const char *name, int64_t *out)
+int fs_version_name(const char *name, int64_t *out)
 {
-	int64_t n = 0;
-
-	if (!*name || *name == '0' || strlen(name) > 12)
+	/* one name per version: "01" is not version 1's */
+	if (*name == '0' || model_version_parse(name, out))
 		return -ENOENT;
-	for (const char *c = name; *c; c++) {
-		if (*c < '0' || *c > '9')
-			return -ENOENT;
-		n = n * 10 + (*c - '0');
-	}
-	*out = n;
 	return 0;
 }
 
@@ -79,7 +71,7 @@ int fs_version_lookup(struct fs_path *p, const char *name)
 {
 	char *text = NULL;
 	int64_t n, created;
-	int ret = version_name(name, &n);
+	int ret = fs_version_name(name, &n);
 
 	if (!ret)
 		ret = model_version_get(p->m, p->env, p->runtime, n, &text,

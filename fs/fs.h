@@ -13,6 +13,8 @@
 
 #include "../model/model.h"
 
+struct stage;
+
 struct fs {
 	const char *db;       /* absolute path of the database */
 	struct model_config cfg;
@@ -22,6 +24,11 @@ struct fs {
 	double cache_timeout; /* -o cache_timeout=SECS (cache.h) */
 	struct fuse_session *se;
 	int failed;           /* something was lost at unmount: exit 1 */
+	/* -o restore: the tree is a staging tree (stage.h), made in init,
+	 * committed at unmount; at most restore_max bytes */
+	int restore;
+	size_t restore_max;
+	struct stage *stage;
 };
 
 /* The operations; `userdata` of the session is the struct fs. */

@@ -7,7 +7,7 @@
  * Options of our own: offline_after=SECONDS (30), endpoint_base=URL
  * (https://runtimes.example), admin_gid=GID and heartbeat_gid=GID (see
  * access.c), cache_timeout=SECONDS (cache.h), restore and
- * restore_max=MIB (restore.c), test_clock=FILE (clock.h, tests only).
+ * restore_max=MIB (stage.h), test_clock=FILE (clock.h, tests only).
  * Everything else goes to libfuse (allow_other, default_permissions, -f,
  * -d, -s, ...).
  *
@@ -24,7 +24,7 @@
 #include "fs.h"
 #include "cache.h"
 #include "inode.h"
-#include "restore.h"
+#include "stage.h"
 #include "tree.h"
 #include "../store/store.h"
 
@@ -199,43 +199,6 @@ out:
 	return ret || fs->failed ? 1 : 0;
 }
 
-/* The same for a restore, on libfuse's path-based API (restore.c); the
- * commit is made at the end, in fuse_destroy(). */
-static int serve_restore(struct fuse_args *args, struct fs *fs,
-		struct store_claim *claim)
-{
-	struct fuse_cmdline_opts opts;
-	struct fuse *f;
-	int ret = 1;
-
-	if (fuse_parse_cmdline(args, &opts))
-		return 1;
-	if (!opts.mountpoint) {
-		fprintf(stderr, "runtimefs: no mountpoint given\n");
-		return 1;
-	}
-	f = fuse_new(args, &fs_restore_operations,
-			sizeof(fs_restore_operations), fs);
-	if (!f)
-		goto out;
-	if (fuse_mount(f, opts.mountpoint))
-		goto destroy;
-	if (fuse_set_signal_handlers(fuse_get_session(f)))
-		goto unmount;
-	fuse_daemonize(opts.foreground);
-	store_claim_refresh(claim);
-	/* (the high-level loops only add the cleanup of -o remember) */
-	ret = loop(fuse_get_session(f), &opts);
-	fuse_remove_signal_handlers(fuse_get_session(f));
-unmount:
-	fuse_unmount(f);
-destroy:
-	fuse_destroy(f);
-out:
-	free(opts.mountpoint);
-	return ret ? 1 : 0;
-}
-
 static void help(const char *prog)
 {
 	usage(prog);
@@ -296,7 +259,8 @@ int main(int argc, char *argv[])
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
 	struct options o = { .offline_after = 30, .admin_gid = (unsigned)-1,
 		.heartbeat_gid = (unsigned)-1 };
-	struct fs fs = { .cache_timeout = CACHE_TIMEOUT_DEFAULT };
+	struct fs fs = { .cache_timeout = CACHE_TIMEOUT_DEFAULT,
+		.restore_max = STAGE_MAX_DEFAULT };
 	struct store_claim *claim = NULL;
 	char *db = NULL;
 	int ret = 1, err;
@@ -339,7 +303,7 @@ int main(int argc, char *argv[])
 					" of MiB from 1 to 1048576\n");
 			goto out;
 		}
-		fs_restore_max = (size_t)o.restore_max << 20;
+		fs.restore_max = (size_t)o.restore_max << 20;
 	}
 	if (o.offline_after == 0) {
 		fprintf(stderr, "runtimefs: offline_after must be at least"
@@ -444,18 +408,13 @@ int main(int argc, char *argv[])
 	fs_access.group = fs.gid;
 	fs_access.admin_gid = (gid_t)o.admin_gid;
 	fs_access.heartbeat_gid = (gid_t)o.heartbeat_gid;
-	/* a restore serves a plain staging tree (restore.c), through
-	 * libfuse's path-based API: nothing there is cached or changes
-	 * behind the kernel's back */
-	if (o.restore) {
-		ret = serve_restore(&args, &fs, claim);
-		if (!ret && fs_restore_failed)
-			ret = 1;
-		/* committed or given up: not interrupted */
+	/* a restore serves a staging tree (stage.h) through the same
+	 * operations, committed at unmount */
+	fs.restore = o.restore;
+	ret = serve(&args, &fs, claim);
+	/* committed or given up: not interrupted */
+	if (o.restore)
 		store_claim_restore_done(claim);
-	} else {
-		ret = serve(&args, &fs, claim);
-	}
 	model_close(fs.m);
 out:
 	store_claim_release(claim);

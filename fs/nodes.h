@@ -52,6 +52,10 @@ int fs_scope_env_lookup(struct fs_path *p, const char *name);
 int fs_link_lookup(struct fs_path *p, const char *name);
 int fs_link_list(const struct fs_path *dir, fs_fill_fn fill, void *ctx);
 int fs_link_show(const struct fs_path *p, struct fs_value *v);
+/* A link's target as the tree shows it, relative so that it holds in any
+ * copy of the tree; `integration`: in an integration's view. */
+int fs_link_target(struct buf *b, int integration, const char *env,
+		const char *name);
 int fs_link_unlink(const struct fs_path *p);
 int fs_link_symlink(const struct fs_path *dir, const char *name,
 		const char *target);
@@ -67,6 +71,9 @@ int fs_spec_store(const struct fs_path *p, const char *value);
 int fs_ctl_store(const struct fs_path *p, const char *value);
 int fs_service_account_show(const struct fs_path *p, struct fs_value *v);
 int fs_deploy_dir_show(const struct fs_path *p, struct fs_value *v);
+/* A version's number from its file name: the number as the tree writes
+ * it, no leading zero; -ENOENT for any other name. */
+int fs_version_name(const char *name, int64_t *out);
 int fs_version_lookup(struct fs_path *p, const char *name);
 int fs_version_list(const struct fs_path *dir, fs_fill_fn fill, void *ctx);
 int fs_version_show(const struct fs_path *p, struct fs_value *v);

@@ -36,6 +36,7 @@
 #include "nodes.h"
 #include "request.h"
 #include "scratch.h"
+#include "stage.h"
 #include "tree.h"
 #include "walk.h"
 
@@ -72,6 +73,7 @@ struct fs_file {
 	struct buf content;        /* what reads return */
 	struct buf written;        /* what writes have brought so far */
 	struct scratch *scratch;   /* a scratch file (scratch.h), or NULL */
+	uint64_t staged;           /* a restore mount's entry (stage.h), or 0 */
 	int pending;               /* a document not yet complete */
 	size_t pos;                /* transaction files: reply read so far */
 	long charged;              /* bytes of its buffers counted in `held` */
@@ -164,7 +166,17 @@ struct target {
 	uint64_t dir_id;           /* dir's identity, once asked (scratch.h) */
 	const char *name;          /* its last name, in path; "" for the root */
 	char path[PATH_MAX];
+	/* a restore mount (stage.h): the staged directory and entry (0:
+	 * none), which every operation hands to stage.c */
+	uint64_t sdir, sid;
 };
+
+#define STAGED(t) ((t)->sdir != 0)
+
+static struct stage *stage(void)
+{
+	return self->stage;
+}
 
 static uint64_t hash_text(const char *s)
 {
@@ -256,6 +268,22 @@ static int path_add(struct target *t, size_t *len, const char *name)
 	return 0;
 }
 
+/* In a restore mount every name is a staged entry but the root, which is
+ * the staged root: the inode keeps the entry's id. */
+static int staged_target(struct target *t, const struct inode_link *links,
+		int n)
+{
+	int ret = fs_path_of(NULL, links, 0, &t->dir);
+
+	t->p = t->dir;
+	t->sdir = n > 1 ? (uint64_t)links[n - 2].obj.id : STAGE_ROOT;
+	t->sid = n ? (uint64_t)links[n - 1].obj.id : STAGE_ROOT;
+	if (n && links[n - 1].obj.kind != FS_STAGED)
+		return -ESTALE;
+	t->err = stage_exists(stage(), t->sid) ? 0 : -ENOENT;
+	return ret;
+}
+
 /* What the inode `ino` names, from its way from the root. */
 static int target_of(fuse_ino_t ino, struct target *t)
 {
@@ -270,6 +298,8 @@ static int target_of(fuse_ino_t ino, struct target *t)
 	t->name = t->path + 1;
 	for (int i = 0; i < n && !ret; i++)
 		ret = path_add(t, &len, links[i].name);
+	if (!ret && stage())
+		return staged_target(t, links, n);
 	if (!ret)
 		ret = fs_path_of(fs_ctx()->m, links, n ? n - 1 : 0, &t->dir);
 	if (ret)
@@ -302,8 +332,27 @@ static int target_child(const struct target *dir, const char *name,
 		return dir->err == -ENOENT ? -ESTALE : dir->err;
 	t->dir = dir->p;
 	t->p = dir->p;
+	if (STAGED(dir)) {
+		t->sdir = dir->sid;
+		t->sid = stage_lookup(stage(), dir->sid, name);
+		t->err = t->sid ? 0 : -ENOENT;
+		return 0;
+	}
 	t->err = fs_step(&t->p, name);
 	return 0;
+}
+
+/* Looks the name of `t` up again in its directory, once a change made
+ * or moved what it names. */
+static void refresh(struct target *t)
+{
+	if (STAGED(t)) {
+		t->sid = stage_lookup(stage(), t->sdir, t->name);
+		t->err = t->sid ? 0 : -ENOENT;
+		return;
+	}
+	t->p = t->dir;
+	t->err = fs_step(&t->p, t->name);
 }
 
 /* -- the tree ------------------------------------------------------------ */
@@ -361,9 +410,17 @@ static int stat_target(struct target *t, struct fuse_file_info *fi,
 		struct stat *st, double *attr_timeout, double *entry_timeout)
 {
 	struct fs_value v;
-	int ret;
+	int ret, vol = 0;
 
 	*attr_timeout = *entry_timeout = 0;
+	/* nothing staged changes behind the kernel's back: .last_error does */
+	if (STAGED(t)) {
+		ret = t->err ? t->err : stage_stat(stage(), t->sid, st, &vol);
+		if (!ret && !vol)
+			*attr_timeout = *entry_timeout =
+				fs_ctx()->cache_timeout;
+		return ret;
+	}
 	if (fi && fi->fh && ((struct fs_file *)(uintptr_t)fi->fh)->scratch) {
 		scratch_stat(((struct fs_file *)(uintptr_t)fi->fh)->scratch,
 				st);
@@ -446,6 +503,19 @@ static int op_open(struct target *t, struct fuse_file_info *fi)
 	clear_errors();
 	if (!(f = file_new()))
 		return -ENOMEM;
+	f->p = t->p;
+	if (STAGED(t)) {
+		ret = t->err ? t->err : stage_open(stage(), t->sid, fi->flags);
+		if (ret) {
+			file_free(f);
+			return ret == -EACCES ? refused("open", t->path, ret) :
+				ret;
+		}
+		f->staged = t->sid;
+		fi->fh = (uintptr_t)f;
+		fi->direct_io = 1;
+		return 0;
+	}
 	if (t->err == -ENOENT && !scratch_at(t, &st)) {
 		ret = fs_access_allows(st.st_mode, st.st_uid, st.st_gid,
 				open_mask(fi->flags));
@@ -537,6 +607,8 @@ static int op_read(struct fs_file *f, char *out, size_t size, off_t off)
 {
 	size_t n;
 
+	if (f->staged)
+		return stage_read(stage(), f->staged, out, size, off);
 	if (f->scratch)
 		return scratch_read(f->scratch, out, size, off);
 	if (f->p.node && f->p.node->write)
@@ -590,6 +662,10 @@ static int op_write(struct fs_file *f, const char *path, const char *data,
 	int ret;
 
 	clear_errors();
+	if (f->staged) {
+		ret = stage_write(stage(), f->staged, data, size, off);
+		return ret < 0 ? refused("write", path, ret) : ret;
+	}
 	if (f->p.node && f->p.node->write)
 		return transact(f, path, data, size);
 	if (off < 0)
@@ -625,6 +701,12 @@ static int op_write(struct fs_file *f, const char *path, const char *data,
 /* A document left incomplete is refused at close, the last chance. */
 static int op_flush(struct fs_file *f, const char *path)
 {
+	/* a staged file is checked on its own when it is closed */
+	if (f->staged) {
+		clear_errors();
+		return refused("close", path, stage_flush(stage(),
+				f->staged));
+	}
 	if (!f->pending)
 		return 0;
 	clear_errors();
@@ -655,6 +737,9 @@ static int op_truncate(struct target *t, off_t size,
 	int ret;
 
 	clear_errors();
+	if (STAGED(t))
+		return refused("truncate", t->path, t->err ? t->err :
+				stage_truncate(stage(), t->sid, size));
 	if (fi && fi->fh && ((struct fs_file *)(uintptr_t)fi->fh)->scratch)
 		return scratch_truncate(
 			((struct fs_file *)(uintptr_t)fi->fh)->scratch, size);
@@ -676,12 +761,15 @@ static int op_truncate(struct target *t, off_t size,
 	return ret ? refused("truncate", t->path, ret) : 0;
 }
 
-static int op_mkdir(struct target *t)
+static int op_mkdir(struct target *t, mode_t mode)
 {
 	const struct fs_node *n;
 	int ret;
 
 	clear_errors();
+	if (STAGED(t))
+		return refused("mkdir", t->path, stage_mkdir(stage(), t->sdir,
+				t->name, mode));
 	ret = may_change_in(t);
 	if (ret)
 		return refused("mkdir", t->path, ret);
@@ -806,6 +894,9 @@ static int op_rmdir(struct target *t)
 	int ret, verdict = WALK_NOW;
 
 	clear_errors();
+	if (STAGED(t))
+		return refused("rmdir", t->path, stage_rmdir(stage(), t->sdir,
+				t->name));
 	ret = may_change_in(t);
 	if (!ret)
 		ret = t->err;
@@ -833,6 +924,9 @@ static int op_unlink(struct target *t)
 	int ret, verdict;
 
 	clear_errors();
+	if (STAGED(t))
+		return refused("unlink", t->path, stage_unlink(stage(),
+				t->sdir, t->name));
 	ret = may_change_in(t);
 	if (ret)
 		return refused("unlink", t->path, ret);
@@ -862,6 +956,9 @@ static int op_symlink(struct target *t, const char *link)
 	int ret;
 
 	clear_errors();
+	if (STAGED(t))
+		return refused("symlink", t->path, stage_symlink(stage(),
+				t->sdir, t->name, link));
 	ret = may_change_in(t);
 	if (!ret) {
 		n = fs_named_child(&t->dir);
@@ -879,6 +976,8 @@ static int op_readlink(struct target *t, char *out, size_t size)
 
 	if (ret)
 		return ret;
+	if (STAGED(t))
+		return stage_readlink(stage(), t->sid, out, size);
 	if (!S_ISLNK(fs_mode(&t->p)))
 		return -EINVAL;
 	ret = show(&t->p, &v);
@@ -910,9 +1009,23 @@ static int op_create(struct target *t, mode_t mode, struct fuse_file_info *fi)
 	struct scratch_owner owner;
 	const struct fs_node *n;
 	struct fs_file *f;
+	uint64_t id;
 	int ret;
 
 	clear_errors();
+	if (STAGED(t)) {
+		ret = stage_create(stage(), t->sdir, t->name, mode, &id);
+		if (ret)
+			return refused("create", t->path, ret);
+		if (!(f = file_new()))
+			return -ENOMEM;
+		f->p = t->dir;
+		f->staged = t->sid = id;
+		t->err = 0;
+		fi->fh = (uintptr_t)f;
+		fi->direct_io = 1;
+		return 0;
+	}
 	ret = may_change_in(t);
 	if (!ret && scratch_hidden(t->path)) {
 		scratch_unhide(t->path);
@@ -923,8 +1036,7 @@ static int op_create(struct target *t, mode_t mode, struct fuse_file_info *fi)
 	if (n && n->create && !t->dir.readonly) {
 		ret = n->create(&t->dir, t->name);
 		if (!ret) {
-			t->p = t->dir;
-			t->err = fs_step(&t->p, t->name);
+			refresh(t);
 			ret = t->err;
 		}
 		return ret ? refused("create", t->path, ret) : op_open(t, fi);
@@ -973,6 +1085,10 @@ static int op_rename(struct target *from, struct target *to,
 	int ret;
 
 	clear_errors();
+	if (STAGED(from))
+		return refused("rename", from->path, stage_rename(stage(),
+				from->sdir, from->name, to->sdir, to->name,
+				flags));
 	if (flags & ~RENAME_NOREPLACE)
 		return refused("rename", from->path, fs_fail(-EINVAL, "only"
 				" plain renames are supported here"));
@@ -1039,6 +1155,9 @@ static int op_utimens(struct target *t, const struct timespec tv[2],
 	int ret;
 
 	clear_errors();
+	if (STAGED(t))
+		return refused("utimens", t->path, t->err ? t->err :
+				stage_utimens(stage(), t->sid, tv));
 	if (fi && fi->fh && ((struct fs_file *)(uintptr_t)fi->fh)->scratch)
 		return 0;
 	if (t->err == -ENOENT && !scratch_at(t, &st)) {
@@ -1062,6 +1181,9 @@ static int op_chmod(struct target *t, mode_t mode)
 	int ret;
 
 	clear_errors();
+	if (STAGED(t))
+		return refused("chmod", t->path, t->err ? t->err :
+				stage_chmod(stage(), t->sid, mode));
 	if (t->err == -ENOENT && !scratch_at(t, &st)) {
 		ret = fs_access_owns(st.st_uid);
 		if (!ret)
@@ -1086,6 +1208,9 @@ static int op_chown(struct target *t, uid_t uid, gid_t gid)
 	int ret;
 
 	clear_errors();
+	if (STAGED(t))
+		return refused("chown", t->path, t->err ? t->err :
+				stage_chown(stage(), t->sid, uid, gid));
 	if (t->err == -ENOENT && !scratch_at(t, &st)) {
 		ret = fs_access_owns(st.st_uid);
 		if (!ret && request_uid() != 0 &&
@@ -1116,6 +1241,8 @@ static int op_access(struct target *t, int mask)
 	int ret;
 
 	clear_errors();
+	if (STAGED(t))
+		return t->err ? t->err : stage_access(stage(), t->sid, mask);
 	if (t->err == -ENOENT && !scratch_at(t, &st))
 		return fs_access_allows(st.st_mode, st.st_uid, st.st_gid,
 				mask);
@@ -1210,8 +1337,14 @@ static int add_listed(void *ctx, const char *name, mode_t type)
 /* Whether `t` names a directory. */
 static int dir_check(const struct target *t)
 {
+	struct stat st;
+	int vol;
+
 	if (t->err)
 		return t->err;
+	if (STAGED(t))
+		return stage_stat(stage(), t->sid, &st, &vol) ? -ENOENT :
+			S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
 	return S_ISDIR(fs_mode(&t->p)) ? 0 : -ENOTDIR;
 }
 
@@ -1227,6 +1360,8 @@ static int dir_read(struct fs_dir *d, struct target *t)
 		ret = dir_add(d, ".", S_IFDIR);
 	if (!ret)
 		ret = dir_add(d, "..", S_IFDIR);
+	if (!ret && STAGED(t))
+		return stage_list(stage(), t->sid, dir_add, d);
 	if (!ret)
 		ret = fs_list_typed(&t->p, add_listed, &f);
 	if (!ret && scratch_dir_ok(&t->p))
@@ -1257,6 +1392,8 @@ static int gone(fuse_ino_t ino)
 		return 0;
 	if (target_of(ino, &t))
 		return 1;
+	if (STAGED(&t))
+		return t.err != 0;
 	if (t.err)
 		return t.err == -ENOENT && scratch_at(&t, &st) == -ENOENT;
 	ret = show(&t.p, &v);
@@ -1280,6 +1417,11 @@ static struct inode_obj obj_of(const struct target *t)
 {
 	struct inode_obj o = { FS_SCRATCH, NULL, 0 };
 
+	if (STAGED(t)) {
+		o.kind = FS_STAGED;
+		o.id = (int64_t)t->sid;
+		return o;
+	}
 	if (!t->err) {
 		o.kind = t->p.node->kind;
 		o.attr = t->p.attr;
@@ -1335,8 +1477,7 @@ static void reply_made(fuse_req_t req, fuse_ino_t parent, struct target *t,
 	int ret;
 
 	clear_errors();
-	t->p = t->dir;
-	t->err = fs_step(&t->p, t->name);
+	refresh(t);
 	ret = entry(parent, t, NULL, &e);
 	if (ret) {
 		snprintf(why, sizeof(why), "%s", fs_errmsg());
@@ -1378,12 +1519,19 @@ static void path_for_log(fuse_ino_t ino, struct target *t)
 static void ll_init(void *userdata, struct fuse_conn_info *conn)
 {
 	self = userdata;
-	if (model_open(&self->m, self->db, &self->cfg)) {
+	/* a restore serves what is staged, and no model until unmount */
+	if (self->restore && stage_new(&self->stage, self,
+			self->restore_max)) {
+		fprintf(stderr, "runtimefs: out of memory\n");
+		exit(1);
+	}
+	if (!self->restore && model_open(&self->m, self->db, &self->cfg)) {
 		fprintf(stderr, "runtimefs: %s\n", model_errmsg());
 		exit(1);
 	}
 	scratch_set_validator(scratch_valid);
-	if (cache_start(self->se, self->m, self->cache_timeout)) {
+	if (!self->restore && cache_start(self->se, self->m,
+			self->cache_timeout)) {
 		fprintf(stderr, "runtimefs: cannot start the notifier\n");
 		exit(1);
 	}
@@ -1403,6 +1551,13 @@ static void ll_destroy(void *userdata)
 {
 	struct fs *fs = userdata;
 
+	/* the restore becomes the database, or nothing does */
+	if (fs->stage) {
+		fs->failed |= stage_commit(fs->stage) != 0;
+		stage_free(fs->stage);
+		fs->stage = NULL;
+		return;
+	}
 	cache_stop();
 	walk_fini();
 	/* heartbeat times still waiting are acknowledged: if they cannot
@@ -1475,10 +1630,27 @@ static void ll_getattr(fuse_req_t req, fuse_ino_t ino,
 	reply_attr(req, ino, &t, file_only(fi));
 }
 
+/* The time `to_set` says of one of atime and mtime, as utimensat(2)
+ * takes it. */
+static struct timespec set_time(struct timespec t, int to_set, int set,
+		int now)
+{
+	if (to_set & now)
+		t.tv_nsec = UTIME_NOW;
+	else if (!(to_set & set))
+		t.tv_nsec = UTIME_OMIT;
+	return t;
+}
+
 static void ll_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		int to_set, struct fuse_file_info *fi)
 {
-	struct timespec tv[2] = { attr->st_atim, attr->st_mtim };
+	struct timespec tv[2] = {
+		set_time(attr->st_atim, to_set, FUSE_SET_ATTR_ATIME,
+			FUSE_SET_ATTR_ATIME_NOW),
+		set_time(attr->st_mtim, to_set, FUSE_SET_ATTR_MTIME,
+			FUSE_SET_ATTR_MTIME_NOW),
+	};
 	struct target t;
 	int ret = begin_ino(req, "setattr", ino, &t);
 
@@ -1520,9 +1692,8 @@ static void ll_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct target dir, t;
 	int ret = begin_child(req, "mkdir", parent, name, &dir, &t);
 
-	(void)mode;
 	if (!ret)
-		ret = op_mkdir(&t);
+		ret = op_mkdir(&t, mode);
 	if (ret)
 		return reply_err_on(req, parent, ret);
 	reply_made(req, parent, &t, "mkdir");
@@ -1575,8 +1746,7 @@ static void ll_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	/* the kernel moved its name: the inode now stands for what `to`
 	 * names (a value file, or the scratch file moved) */
 	if (!ret) {
-		to.p = to.dir;
-		to.err = fs_step(&to.p, newname);
+		refresh(&to);
 		o = obj_of(&to);
 		inode_move(parent, name, newparent, newname, &o);
 	}
@@ -1693,10 +1863,8 @@ static void ll_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		return reply_err_on(req, parent, ret);
 	/* what was made: a value file back, a secret, a scratch file */
 	if (!((struct fs_file *)(uintptr_t)fi->fh)->scratch &&
-	    t.err == -ENOENT) {
-		t.p = t.dir;
-		t.err = fs_step(&t.p, t.name);
-	}
+	    t.err == -ENOENT)
+		refresh(&t);
 	ret = entry(parent, &t, fi, &e);
 	if (ret) {
 		op_release((struct fs_file *)(uintptr_t)fi->fh, t.path);
@@ -1730,16 +1898,19 @@ static void ll_opendir(fuse_req_t req, fuse_ino_t ino,
 	if (!ret)
 		ret = dir_check(&t);
 	if (!ret)
-		ret = fs_access_check(&t.p, R_OK);
+		ret = STAGED(&t) ? stage_access(stage(), t.sid, R_OK) :
+			fs_access_check(&t.p, R_OK);
 	if (ret) {
 		free(d);
 		return reply_err_on(req, ino, ret);
 	}
 	/* a process that opens its way down may be removing it (walk.h) */
-	walk_opened(request_pid(), request_uid(), t.path, is_object(&t.p));
+	if (!STAGED(&t))
+		walk_opened(request_pid(), request_uid(), t.path,
+				is_object(&t.p));
 	kept = inode_listing_kept(ino, &ns);
 	fi->fh = (uintptr_t)d;
-	fi->cache_readdir = fs_ctx()->cache_timeout > 0;
+	fi->cache_readdir = fs_ctx()->cache_timeout > 0 && !STAGED(&t);
 	fi->keep_cache = fi->cache_readdir && kept &&
 		ns > scratch_hidden_until();
 	request_end();

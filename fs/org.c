@@ -4,6 +4,7 @@
  */
 #include "fs.h"
 #include "nodes.h"
+#include "backup.h"
 #include "request.h"
 #include "lasterr.h"
 
@@ -335,28 +336,49 @@ static int attr_json(const struct model_runtime *rt, struct fs_value *v)
 
 #define RT_ANY FS_RT_ANY
 
+/* Name, mode, show, present, unlink, show_at; then backups: restore (the
+ * inverse of show, backup.c), how the file takes part, and whether a
+ * backup of a runtime must hold it; then what of the runtime it shows
+ * (tree.h, depends: what a change of it makes the kernel forget). */
 const struct fs_attr fs_runtime_attrs[] = {
-	{ "id", 0444, attr_id, NULL, NULL, NULL, 0 },
-	{ "type", 0444, attr_type, NULL, NULL, NULL, 0 },
+	{ "id", 0444, attr_id, NULL, NULL, NULL,
+		fs_runtime_id_restore, FS_BACKUP_EXACT, 1, 0 },
+	{ "type", 0444, attr_type, NULL, NULL, NULL,
+		fs_runtime_type_restore, FS_BACKUP_EXACT, 1, 0 },
 	{ "project", 0444, attr_project, NULL, NULL, NULL,
+		fs_runtime_project_restore, FS_BACKUP_EXACT, 0,
 		MODEL_RT_ASSIGNED },
 	{ "integration", 0444, attr_integration, NULL, NULL, NULL,
+		fs_runtime_integration_restore, FS_BACKUP_EXACT, 0,
 		MODEL_RT_ASSIGNED },
-	{ "environment", 0444, attr_environment, NULL, NULL, NULL, 0 },
-	{ "status", 0444, attr_status, NULL, NULL, NULL, MODEL_RT_STATUS },
+	{ "environment", 0444, attr_environment, NULL, NULL, NULL,
+		fs_runtime_environment_restore, FS_BACKUP_EXACT, 0, 0 },
+	{ "status", 0444, attr_status, NULL, NULL, NULL,
+		fs_runtime_status_restore, FS_BACKUP_PRESENCE, 0,
+		MODEL_RT_STATUS },
 	{ "runtime_version", 0444, attr_runtime_version, NULL, NULL, NULL,
+		fs_runtime_version_restore, FS_BACKUP_EXACT, 0,
 		MODEL_RT_INFO },
-	{ "platform", 0444, attr_platform, NULL, NULL, NULL, MODEL_RT_INFO },
-	{ "os", 0444, attr_os, NULL, NULL, NULL, MODEL_RT_INFO },
-	{ "registered", 0444, attr_registered, NULL, NULL, NULL, 0 },
+	{ "platform", 0444, attr_platform, NULL, NULL, NULL,
+		fs_runtime_platform_restore, FS_BACKUP_EXACT, 0,
+		MODEL_RT_INFO },
+	{ "os", 0444, attr_os, NULL, NULL, NULL,
+		fs_runtime_os_restore, FS_BACKUP_EXACT, 0, MODEL_RT_INFO },
+	{ "registered", 0444, attr_registered, NULL, NULL, NULL,
+		fs_runtime_registered_restore, FS_BACKUP_EXACT, 1, 0 },
 	{ "last_heartbeat", 0444, attr_last_heartbeat, NULL, NULL, NULL,
-		RT_ANY },
-	{ "runtime.json", 0444, attr_json, NULL, NULL, NULL, RT_ANY },
+		fs_runtime_heartbeat_restore, FS_BACKUP_PRESENCE, 0, RT_ANY },
+	{ "runtime.json", 0444, attr_json, NULL, NULL, NULL,
+		NULL, FS_BACKUP_PRESENCE, 0, RT_ANY },
 	{ "secret", 0444, fs_runtime_secret_show, fs_runtime_secret_present,
-		fs_runtime_secret_unlink, NULL, MODEL_RT_SECRET },
+		fs_runtime_secret_unlink, NULL,
+		fs_runtime_secret_restore, FS_BACKUP_EXACT, 0,
+		MODEL_RT_SECRET },
 	{ "secret.toml", 0600, NULL, fs_runtime_secret_present, NULL,
-		fs_runtime_secret_toml_show, MODEL_RT_SECRET },
-	{ NULL, 0, NULL, NULL, NULL, NULL, 0 }
+		fs_runtime_secret_toml_show,
+		fs_runtime_secret_toml_restore, FS_BACKUP_EXACT, 0,
+		MODEL_RT_SECRET },
+	{ NULL, 0, NULL, NULL, NULL, NULL, NULL, FS_BACKUP_EXACT, 0, 0 }
 };
 
 /* Whether runtime `p` has attribute `a`. */

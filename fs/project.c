@@ -182,8 +182,7 @@ int fs_link_list(const struct fs_path *dir, fs_fill_fn fill, void *ctx)
 	return model_runtime_list(dir->m, &mf, fill_runtime, &f);
 }
 
-/* The link target, relative so that it holds in any copy of the tree. */
-static int link_target(struct buf *b, int integration, const char *env,
+int fs_link_target(struct buf *b, int integration, const char *env,
 		const char *name)
 {
 	return buf_addf(b, "%senvironments/%s/runtimes/%s",
@@ -199,7 +198,7 @@ int fs_link_show(const struct fs_path *p, struct fs_value *v)
 	if (ret)
 		return ret;
 	v->mtime_ns = rt.assigned_ns;
-	return link_target(&v->buf, at_integration(p), p->env, p->runtime);
+	return fs_link_target(&v->buf, at_integration(p), p->env, p->runtime);
 }
 
 int fs_link_unlink(const struct fs_path *p)

@@ -111,6 +111,23 @@ struct fs_value {
 	int64_t until_ns;
 };
 
+/* How a node takes part in a backup, a copy of the tree made with tar,
+ * cp -a or rsync -a, which a restore mount (stage.h) reads back with each
+ * node's `restore`, the inverse of its `show` (backup.h). */
+enum fs_backup {
+	FS_BACKUP_EXACT = 0,  /* restored from its bytes, shown back the same */
+	FS_BACKUP_PRESENCE,   /* its bytes depend on the moment or on options:
+				 read back for its presence only */
+	FS_BACKUP_SKIP,       /* left out: a restore ignores it and below */
+};
+
+/* Reads what a backup holds at `p` (a file's bytes; NULL for a directory
+ * or, for a link, its target) into the backup being read (backup.h): 0 or
+ * -errno with the reason in fs_errmsg(). */
+struct fs_restore;
+typedef int (*fs_restore_fn)(struct fs_restore *r, const struct fs_path *p,
+		const char *data, size_t len);
+
 /* A runtime attribute file: its name, mode and how to show it; `present`
  * (NULL: always) says whether this runtime has it, `unlink` (NULL: not
  * allowed) what rm does. */
@@ -122,6 +139,11 @@ struct fs_attr {
 	int (*unlink)(const struct fs_path *p);
 	/* in place of show, for a file that needs more than the runtime */
 	int (*show_at)(const struct fs_path *p, struct fs_value *v);
+	/* the inverse of show, for a backup; and the node's other words
+	 * on backups (struct fs_node) */
+	fs_restore_fn restore;
+	enum fs_backup backup;
+	int backup_required;
 	unsigned depends;          /* what its value shows (as fs_node's) */
 };
 
@@ -165,6 +187,11 @@ struct fs_node {
 	int (*create)(const struct fs_path *dir, const char *name);
 	int (*write)(const struct fs_path *p, const char *data, size_t len,
 			struct buf *reply);
+	/* backups: how it takes part, whether a backup of its directory
+	 * must hold it, and how a restore reads it */
+	enum fs_backup backup;
+	int backup_required;
+	fs_restore_fn restore;
 };
 
 /* The table, indexed by kind. */
@@ -178,6 +205,8 @@ int fs_runtime(const struct fs_path *p, struct model_runtime *rt);
 /* The kind an inode of a scratch file has (scratch.h): no node of the
  * tree. */
 #define FS_SCRATCH FS_KIND_COUNT
+/* The kind an inode of a restore mount has (stage.h): an entry staged. */
+#define FS_STAGED (FS_KIND_COUNT + 1)
 
 /* Steps from the directory `p` to its child `name`: one lookup of the
  * model at the most (none for a fixed name).  -ENOENT when nothing is

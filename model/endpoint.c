@@ -37,8 +37,7 @@ static int endpoint_row(struct model *m, const struct store_runtime *rt,
 	return ret ? model_fail_store(ret) : 0;
 }
 
-/* A version number as a user writes it: digits only, at least 1. */
-static int version_parse(const char *value, int64_t *out)
+int model_version_parse(const char *value, int64_t *out)
 {
 	const char *p = value;
 	int64_t n = 0;
@@ -167,7 +166,7 @@ int model_endpoint_pin(struct model *m, const char *env, const char *name,
 	struct store_runtime rt;
 	struct store_endpoint e;
 	int64_t n = 0;
-	int ret = version_parse(value, &n);
+	int ret = model_version_parse(value, &n);
 
 	if (ret || (ret = model_begin(m)))
 		return ret;

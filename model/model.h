@@ -470,40 +470,167 @@ int model_project_remove(struct model *m, const char *project,
 
 /* -- restore (restore.c) --------------------------------------------- */
 
-/* A backup is the tree as tar, cp -a or rsync -a copied it (from a
- * snapshot or the live mount), given back entry by entry.  Paths are
- * relative to the mount's root ("environments/prod/critical"). */
-struct model_restore_entry {
-	const char *path;
-	char type;                /* 'd' directory, 'f' file, 'l' symlink */
-	const char *data;         /* a file's bytes, a link's target */
-	size_t len;
-	int64_t mtime_ns;         /* 0: not known (the restore's time) */
+/* A backup, as the filesystem read it from what tar, cp -a or rsync -a
+ * copied into a restore mount (fs/backup.c): typed, every value taken
+ * apart, nothing of the tree's file names or formats left.  `src` of each
+ * part says where it came from (the path of its file or directory), for
+ * the model's messages, which start with it; the model never looks into
+ * it.  A time of 0 is the moment of the restore, unless said otherwise.
+ * What the server assigned is given as it was: ids, registration and
+ * heartbeat times, version numbers and their createdAt, endpoint ids and
+ * times, credentials. */
+struct model_backup_env {
+	const char *src;
+	char name[MODEL_NAME_MAX];
+	int critical;                       /* 0 or 1 */
+	int64_t created_ns;
+	int64_t critical_ns;                /* when critical took its value */
 };
 
-/* Whether `path` belongs in a backup as an entry of `type`: 0; 1 when it
- * is something a backup may hold but a restore skips (README, heartbeat,
- * .last_error and snapshots/ of the live tree, and names starting with
- * '.', the temporary files of cp and rsync); -EPERM or -EINVAL, with the
- * reason, when it cannot be part of a runtimefs tree. */
-int model_restore_path(const char *path, char type);
-/* Whether the file `path` of a backup holds key material (a secret's
- * snippet, secret.toml, service_account): 1 or 0. */
-int model_restore_secret(const char *path);
-/* Checks the bytes of one file of a backup on their own (a value's form,
- * a version's JSON and number, a secret's snippet): 0 or -EINVAL. */
-int model_restore_check(const char *path, const char *data, size_t len);
+struct model_backup_project {
+	const char *src;
+	char name[MODEL_NAME_MAX];
+	int64_t created_ns;
+};
+
+struct model_backup_integration {
+	const char *src;
+	char project[MODEL_NAME_MAX];
+	char name[MODEL_NAME_MAX];
+	char type[16];                      /* default | MI */
+	int64_t created_ns;
+	int64_t type_ns;                    /* when type took its value */
+};
+
+/* A secret: its credential KEYID.BASE64 (key material: whoever fills it
+ * wipes it), the environment it registers runtimes of, and with
+ * `project` and `integration` the one integration it is scoped to ("":
+ * any). */
+struct model_backup_secret {
+	const char *src;
+	char env[MODEL_NAME_MAX];
+	char name[MODEL_NAME_MAX];
+	char project[MODEL_NAME_MAX];
+	char integration[MODEL_NAME_MAX];
+	char credential[MODEL_SECRET_MAX];
+	int64_t created_ns;
+};
+
+/* Version `number` of an agent runtime: its spec document (checked as a
+ * deploy checks it), the runtime it names as its own, and when it was
+ * made. */
+struct model_backup_version {
+	const char *src;
+	int64_t number;
+	char runtime_id[MODEL_UUID_LEN];
+	const char *spec;
+	size_t spec_len;
+	int64_t created_ns;
+};
+
+struct model_backup_endpoint {
+	const char *src;
+	const char *version_src;            /* where `version` came from */
+	char name[MODEL_NAME_MAX];
+	char id[MODEL_UUID_LEN];
+	int64_t version;                    /* the version it serves */
+	int64_t created_ns;
+	int64_t updated_ns;
+};
+
+struct model_backup_runtime {
+	const char *src;
+	char env[MODEL_NAME_MAX];
+	char name[MODEL_NAME_MAX];
+	char id[MODEL_UUID_LEN];
+	char type[16];                      /* default | MI | agent */
+	int64_t registered_ns;              /* required */
+	int64_t heartbeat_ns;               /* 0: never */
+	char status[16];                    /* as it was; "": not known */
+	char runtime_version[MODEL_TEXT_MAX];   /* "": not reported */
+	char platform[MODEL_TEXT_MAX];
+	char os[MODEL_TEXT_MAX];
+	int64_t info_ns;                    /* 0: registered_ns */
+	char project[MODEL_NAME_MAX];       /* "": not assigned */
+	char integration[MODEL_NAME_MAX];
+	int64_t assigned_ns;                /* 0: registered_ns */
+	/* CLIENTID.SECRET (key material); "": the backup has none, and the
+	 * runtime gets a new one */
+	const char *service_account_src;
+	char service_account[MODEL_CREDENTIAL_MAX];
+	int64_t service_account_ns;
+	/* the key id of its bound secret ("": none), and that secret, named
+	 * after the runtime (bound.src NULL: not in the backup) */
+	char secret_key_id[MODEL_KEY_ID_LEN];
+	struct model_backup_secret bound;
+	/* the spec the backup shows as the latest version's (spec_src NULL:
+	 * none shown); empty before the first version */
+	const char *spec_src;
+	const char *spec;
+	size_t spec_len;
+	struct model_backup_version *versions;
+	size_t nversions;
+	struct model_backup_endpoint *endpoints;
+	size_t nendpoints;
+};
+
+/* Runtime `runtime` of `env` as a project's view shows it, and with
+ * `integration` set ("" for the project's own view) as that
+ * integration's does. */
+struct model_backup_link {
+	const char *src;
+	char project[MODEL_NAME_MAX];
+	char integration[MODEL_NAME_MAX];
+	char env[MODEL_NAME_MAX];
+	char runtime[MODEL_NAME_MAX];
+};
+
+struct model_backup {
+	struct model_backup_env *envs;
+	size_t nenvs;
+	struct model_backup_project *projects;
+	size_t nprojects;
+	struct model_backup_integration *integrations;
+	size_t nintegrations;
+	struct model_backup_runtime *runtimes;
+	size_t nruntimes;
+	struct model_backup_secret *secrets;       /* unbound ones */
+	size_t nsecrets;
+	struct model_backup_link *links;
+	size_t nlinks;
+};
+
 /* 0 when the model holds nothing (no environment, project or snapshot),
  * else -ENOTEMPTY. */
 int model_restore_empty(struct model *m);
-/* Builds the `n` entries of a backup into `m`, which must be empty, in
- * one transaction: everything, or nothing and an error naming the entry.
- * What the server assigned is taken as written: runtime ids and
- * registration times, version numbers and createdAt, endpoint ids and
- * times, service accounts and secrets (sealed again with this model's
- * key). */
-int model_restore_apply(struct model *m,
-		const struct model_restore_entry *entries, size_t n);
+/* Builds backup `b` into `m`, which must be empty, in one transaction:
+ * everything, or nothing and an error that starts with the `src` of the
+ * part it is about.  Every rule of the live model holds: names, values,
+ * specs, credentials (sealed again with this model's key), and what
+ * refers to what (an environment, project or integration that exists, a
+ * version an endpoint serves, DEFAULT for every runtime with a version,
+ * the latest version's spec, a key id bound once, each assigned runtime
+ * linked in both views of its integration and no other link). */
+int model_restore_apply(struct model *m, const struct model_backup *b);
+
+/* The values of the model a backup holds, checked on their own, without
+ * a model (a file of a restore mount, when it is closed): 0, or -EINVAL
+ * with the reason (-EFBIG for a spec past MODEL_SPEC_MAX). */
+enum model_value {
+	MODEL_VALUE_UUID,                   /* a runtime's or endpoint's id */
+	MODEL_VALUE_RUNTIME_TYPE,           /* default | MI | agent */
+	MODEL_VALUE_INTEGRATION_TYPE,       /* default | MI */
+	MODEL_VALUE_STATUS,                 /* CREATING ... OFFLINE */
+	MODEL_VALUE_KEY_ID,                 /* a secret's key id */
+	MODEL_VALUE_SECRET,                 /* KEYID.BASE64 */
+	MODEL_VALUE_SERVICE_ACCOUNT,        /* CLIENTID.SECRET */
+	MODEL_VALUE_SPEC,                   /* a spec document */
+};
+int model_value_check(enum model_value what, const char *text, size_t len);
+
+/* A version number as text: digits, at least 1, at most 12 digits, into
+ * *out; -EINVAL with the reason. */
+int model_version_parse(const char *text, int64_t *out);
 
 /* Formats `ns` as RFC 3339 UTC ("2026-11-23T12:17:48Z") into buf, which
  * must hold MODEL_TIME_MAX bytes; 0 gives "never". */

@@ -631,3 +631,63 @@ test_restore_checks_what_is_staged_now() {
 	expect "runtimefs: restore refused, $WORK/new.db is left empty: environments/prod/runtimes/chat/endpoints/canary/version: the runtime has no version 9 (No such file or directory)"
 	expect_target_empty
 }
+
+# An archive's listing (names, modes, owners, sizes, times) and the
+# archive unpacked in `dir`, what depends on the moment aside.
+archive_listing() {
+	tar -tvf "$1" | grep -Ev '/(status|last_heartbeat|runtime\.json|url)$' |
+		awk '{ $1 = $1; print }' | sort
+}
+
+# The restore mount is a mode of the one front end: statfs as the live
+# mount, .last_error for refusals, the roles for another user (access(2)
+# too), and a tar of the live tree restored and tarred again lists and
+# unpacks the same.
+test_restore_is_served_by_the_one_front_end() {
+	local new=$WORK/new
+	make_rich_tree
+	run tar -C . -cf "$WORK/live.tar" environments projects
+	expect ""
+	chmod 755 "$WORK"
+	mount2 -o restore,allow_other
+	run stat -f -c '%l %S' "$new"
+	expect "$(stat -f -c '%l %S' .)"
+	run touch "$new/NOTES"
+	expect "touch: cannot touch '$new/NOTES': Operation not permitted"
+	run cut -d' ' -f2- "$new/.last_error"
+	expect "create /NOTES: 'NOTES' is not part of a runtimefs tree (Operation not permitted)"
+	sh "head -c 300K /dev/zero > $new/.big"
+	expect "head: error writing 'standard output': File too large"
+	run cut -d' ' -f2- "$new/.last_error"
+	expect "write /.big: a file of a backup is at most 262144 bytes (File too large)"
+	rm "$new/.big"
+	run tar -C "$new" -xf "$WORK/live.tar"
+	expect ""
+	expect_rc 0
+	as_nobody test -r "$new/environments/prod/critical"
+	expect_rc 0
+	as_nobody test -w "$new/environments/prod"
+	expect_rc 1
+	as_nobody test -r "$new/environments/prod/runtimes/chat/service_account"
+	expect_rc 1
+	as_nobody mkdir "$new/environments/x"
+	expect "mkdir: cannot create directory ‘$new/environments/x’: Permission denied"
+	as_nobody cut -d' ' -f2- "$new/.last_error"
+	expect "mkdir /environments/x: only root and uid 0 (the daemon's user) may change a restore (Permission denied)"
+	# the whole check, as tar of "." would make it
+	run touch "$new"
+	expect ""
+	unmount2
+	[ "$RC2" = 0 ] || fail "the restore was refused: $(tail -1 "$WORK/new.log")"
+	mount2
+	run tar -C "$new" -cf "$WORK/again.tar" environments projects
+	expect ""
+	run diff <(archive_listing "$WORK/live.tar") <(archive_listing "$WORK/again.tar")
+	expect ""
+	mkdir "$WORK/a" "$WORK/b"
+	tar -C "$WORK/a" -xf "$WORK/live.tar"
+	tar -C "$WORK/b" -xf "$WORK/again.tar"
+	run diff -r --no-dereference -x status -x last_heartbeat -x runtime.json -x url "$WORK/a" "$WORK/b"
+	expect ""
+	unmount2
+}

@@ -109,7 +109,7 @@ struct ctx {
 	char db[160];                 /* its database */
 	char cred[MODEL_CREDENTIAL_MAX];   /* a secret's or service
 					    * account's credential */
-	struct backup backup;         /* what a restore restores */
+	struct typed backup;          /* what a restore restores */
 	int stage;                    /* how far the run came (partial) */
 	int64_t beat_ns;              /* the time of the run's heartbeat */
 	int events;                   /* what the watcher heard */
@@ -159,7 +159,7 @@ static void ctx_close(struct ctx *c)
 
 	if (c->m != c->f->m)
 		model_close(c->m);
-	backup_release(&c->backup);
+	typed_release(&c->backup);
 	assert_int_equal(teardown(&state), 0);
 }
 
@@ -767,7 +767,7 @@ static void s_backup(struct ctx *c)
 {
 	char cred[MODEL_SECRET_MAX], spare[MODEL_SECRET_MAX];
 
-	make_backup(c->f, &c->backup, cred, spare);
+	make_typed(c->f, &c->backup, cred, spare);
 	c->m = open_target(c->f, "target.db");
 	snprintf(c->db, sizeof(c->db), "%s/target.db", c->f->dir);
 }
@@ -1041,7 +1041,7 @@ static int r_snapshot_delete(struct ctx *c)
 
 static int r_restore(struct ctx *c)
 {
-	return model_restore_apply(c->m, c->backup.e, c->backup.n);
+	return model_restore_apply(c->m, &c->backup.b);
 }
 
 /* Every model operation that changes state: name, setup, run[, partial]. */

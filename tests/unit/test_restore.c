@@ -1,9 +1,10 @@
 /*
  * test_restore.c - restores in the model, on real SQLite databases in a
  * temporary directory: a model built through its ordinary calls is
- * written out as a backup's entries, restored into a second, empty
- * model, and read back value for value; then what a restore refuses, and
- * that a refused restore leaves nothing behind.
+ * described as a typed backup (struct model_backup, as fs/backup.c reads
+ * one), restored into a second, empty model, and read back value for
+ * value; then what a restore refuses, and that a refused restore leaves
+ * nothing behind.
  */
 #define _GNU_SOURCE
 #include <stdarg.h>
@@ -22,19 +23,12 @@
 #include "fixture.h"
 #include "backup.h"
 
-/* The spec's fields without their braces, for a version's file. */
-#define SPEC_FIELDS "\"imageUrl\": \"registry.example/chat:1\"," \
-	" \"flavorId\": \"g1-small\", \"command\": [], \"args\": []," \
-	" \"environmentVariables\": {}, \"autoscaling\": {\"minReplicas\": 1," \
-	" \"maxReplicas\": 3, \"cpuUtilization\": 70," \
-	" \"memoryUtilization\": 80}, \"description\": \"\""
-
 /* Everything the backup holds comes back: ids, times, versions byte for
  * byte, pins, the service account, and both secrets still work. */
 static void test_round_trip(void **state)
 {
 	struct fixture *f = *state;
-	struct backup b = { 0 };
+	struct typed t;
 	struct model_runtime a, c;
 	struct model_endpoint e1, e2;
 	struct model_service_account s1, s2;
@@ -46,15 +40,16 @@ static void test_round_trip(void **state)
 	int64_t t1, t2;
 	struct model *m;
 
-	make_backup(f, &b, cred, spare);
+	make_typed(f, &t, cred, spare);
 	m = open_target(f, "restored.db");
 	f->now += 3600 * SEC;
-	assert_int_equal(model_restore_apply(m, b.e, b.n), 0);
+	if (model_restore_apply(m, &t.b))
+		fail_msg("%s", model_errmsg());
 
 	assert_int_equal(model_runtime_get(f->m, "prod", "chat", &a), 0);
 	assert_int_equal(model_runtime_get(m, "prod", "chat", &c), 0);
 	assert_string_equal(a.uuid, c.uuid);
-	assert_int_equal(a.registered_ns / SEC, c.registered_ns / SEC);
+	assert_int_equal(a.registered_ns, c.registered_ns);
 	assert_int_equal(c.latest_version, 3);
 	for (int i = 1; i <= 3; i += 2) {
 		assert_int_equal(model_version_get(f->m, "prod", "chat", i,
@@ -82,6 +77,7 @@ static void test_round_trip(void **state)
 	assert_string_equal(c.project, "shop");
 	assert_string_equal(c.integration, "orders");
 	assert_string_equal(c.type, "MI");
+	assert_string_equal(c.secret, t.rt[0].secret_key_id);
 
 	/* the old secrets: the bound one heartbeats, the spare one shows */
 	hb_json(json, sizeof(json), cred);
@@ -102,29 +98,39 @@ static void test_round_trip(void **state)
 		assert_int_equal(v, 4);
 	}
 	model_close(m);
-	backup_release(&b);
+	typed_release(&t);
 }
 
-/* Entries come in any order: reversed, the same model. */
+/* The parts come in any order: reversed, the same model. */
 static void test_any_order(void **state)
 {
 	struct fixture *f = *state;
-	struct backup b = { 0 };
-	struct model_restore_entry rev[MAX_ENTRIES];
+	struct typed t;
+	struct model_backup_runtime rev[2];
+	struct model_backup_version vrev[2];
+	struct model_backup_link lrev[2];
 	struct model_endpoint e;
 	char cred[MODEL_SECRET_MAX], spare[MODEL_SECRET_MAX];
 	struct model *m;
 
-	make_backup(f, &b, cred, spare);
-	for (size_t i = 0; i < b.n; i++)
-		rev[i] = b.e[b.n - 1 - i];
+	make_typed(f, &t, cred, spare);
+	rev[0] = t.rt[1];
+	rev[1] = t.rt[0];
+	vrev[0] = t.v[1];
+	vrev[1] = t.v[0];
+	rev[0].versions = vrev;
+	lrev[0] = t.links[1];
+	lrev[1] = t.links[0];
+	t.b.runtimes = rev;
+	t.b.links = lrev;
 	m = open_target(f, "reversed.db");
-	assert_int_equal(model_restore_apply(m, rev, b.n), 0);
+	if (model_restore_apply(m, &t.b))
+		fail_msg("%s", model_errmsg());
 	assert_int_equal(model_endpoint_get(m, "prod", "chat", "DEFAULT", &e),
 			0);
 	assert_int_equal(e.version, 3);
 	model_close(m);
-	backup_release(&b);
+	typed_release(&t);
 }
 
 static int count_env(void *ctx, const struct model_env *e)
@@ -134,208 +140,172 @@ static int count_env(void *ctx, const struct model_env *e)
 	return 0;
 }
 
-/* Replaces the bytes of the entry at `path`. */
-static void replace(struct backup *b, const char *path, const char *text)
-{
-	for (size_t i = 0; i < b->n; i++)
-		if (!strcmp(b->e[i].path, path)) {
-			free(b->owned[i]);
-			b->owned[i] = strdup(text);
-			b->e[i].data = b->owned[i];
-			b->e[i].len = strlen(text);
-			return;
-		}
-	fail_msg("no entry %s", path);
-}
-
-/* Each broken rule is refused with its errno, naming the file, and the
- * target is left as empty as it was. */
+/* Each broken rule is refused with its errno, and a message that starts
+ * with where the part came from; the target is left as empty as it was. */
 static void test_refusals_leave_nothing(void **state)
 {
 	static const struct {
-		const char *path, *text, *why;
+		const char *why;
 		int err;
 	} cases[] = {
-		{ "environments/prod/runtimes/chat/endpoints/canary/version",
-		  "9\n", "the runtime has no version 9", -ENOENT },
-		{ "environments/prod/critical", "2\n", "'2' is not one of",
+		{ "environments/prod/runtimes/chat/endpoints/canary/version:"
+		  " the runtime has no version 9", -ENOENT },
+		{ "environments/prod: critical is 0 or 1, not 2", -EINVAL },
+		{ "environments/prod/runtimes/chat: 'not-a-uuid' is not a"
+		  " UUID", -EINVAL },
+		{ "but the runtime's secret is '00000000'", -EINVAL },
+		{ "environments/prod/runtimes/chat/endpoints/DEFAULT: the"
+		  " runtime has no version 2", -ENOENT },
+		{ "a service account is CLIENTID.SECRET", -EINVAL },
+		{ "environments/prod/runtimes/orders-1: no project 'nope'",
+		  -ENOENT },
+		{ "environments/prod: its name, id or key is taken", -EEXIST },
+		{ "environments/prod/runtimes/orders-1: it is in integration"
+		  " 'orders' of project 'shop', but the integration's view"
+		  " does not link it", -EINVAL },
+		{ "is not the runtime's id", -EINVAL },
+		{ "environments/prod/runtimes/chat/spec: not the spec of the"
+		  " latest version (3)", -EINVAL },
+		{ "projects/shop/integrations/orders: 'XX' is not an"
+		  " integration's type", -EINVAL },
+		{ "environments/prod/runtimes/orders-1/secret.toml: secret",
 		  -EINVAL },
-		{ "environments/prod/runtimes/chat/id",
-		  "not-a-uuid\n", "is not a UUID", -EINVAL },
-		{ "environments/prod/runtimes/orders-1/secret", "00000000\n",
-		  "key id", -EINVAL },
-		{ "environments/prod/runtimes/chat/endpoints/DEFAULT/version",
-		  "2\n", "no version 2", -ENOENT },
-		{ "environments/prod/runtimes/chat/service_account",
-		  "x.y\n", "CLIENTID.SECRET", -EINVAL },
-		{ "environments/prod/runtimes/orders-1/project", "nope\n",
-		  "no project 'nope'", -ENOENT },
+		{ "endpoint DEFAULT is missing", -EINVAL },
+		{ "projects/shop/runtimes/prod/orders-1: runtime 'chat' is"
+		  " not in this project", -EINVAL },
 	};
 	struct fixture *f = *state;
 	char cred[MODEL_SECRET_MAX], spare[MODEL_SECRET_MAX];
-	struct backup b = { 0 };
+	struct model_backup_env twice[2];
+	struct typed t;
 
-	make_backup(f, &b, cred, spare);
+	make_typed(f, &t, cred, spare);
 	for (size_t k = 0; k < sizeof(cases) / sizeof(*cases); k++) {
-		struct backup c = { 0 };
+		struct typed c = t;
+		struct model_backup_runtime rts[2] = { t.rt[0], t.rt[1] };
+		struct model_backup_endpoint eps[2] = { t.ep[0], t.ep[1] };
+		struct model_backup_version vs[2] = { t.v[0], t.v[1] };
+		struct model_backup_integration in = t.in;
+		struct model_backup_link links[2] = { t.links[0],
+			t.links[1] };
 		char name[32];
 		struct model *m;
 		int envs = 0;
 
-		for (size_t i = 0; i < b.n; i++)
-			add(&c, b.e[i].type, b.e[i].path, "%s", b.e[i].data);
-		replace(&c, cases[k].path, cases[k].text);
+		rts[1].endpoints = eps;
+		rts[1].versions = vs;
+		c.b.runtimes = rts;
+		c.b.integrations = &in;
+		c.b.links = links;
+		c.env.critical = 1;
+		c.b.envs = &c.env;
+		switch (k) {
+		case 0: eps[1].version = 9; break;
+		case 1: c.env.critical = 2; break;
+		case 2: strcpy(rts[1].id, "not-a-uuid"); break;
+		case 3: strcpy(rts[0].secret_key_id, "00000000"); break;
+		case 4: eps[0].version = 2; break;
+		case 5: strcpy(rts[1].service_account, "x.y"); break;
+		case 6: strcpy(rts[0].project, "nope"); break;
+		case 7:
+			twice[0] = twice[1] = t.env;
+			c.b.envs = twice;
+			c.b.nenvs = 2;
+			break;
+		case 8: c.b.nlinks = 1; break;
+		case 9: strcpy(vs[0].runtime_id,
+				"12a5be26-990e-4340-9ac4-35dad14b407a"); break;
+		case 10: rts[1].spec = vs[0].spec;
+			rts[1].spec_len = vs[0].spec_len; break;
+		case 11: strcpy(in.type, "XX"); break;
+		case 12: strcpy(rts[0].bound.credential + 8, ".AAAA"); break;
+		case 13: strcpy(eps[0].name, "other"); break;
+		case 14: strcpy(links[0].project, "shop");
+			strcpy(rts[0].project, "shop");
+			/* a runtime of another project: none; the link is
+			 * of a runtime not assigned at all */
+			strcpy(links[0].runtime, "chat"); break;
+		}
 		snprintf(name, sizeof(name), "bad%zu.db", k);
 		m = open_target(f, name);
-		assert_int_equal(model_restore_apply(m, c.e, c.n),
-				cases[k].err);
-		if (!strstr(model_errmsg(), cases[k].why))
-			fail_msg("case %zu: '%s' lacks '%s'", k,
+		model_errclear();
+		if (model_restore_apply(m, &c.b) != cases[k].err ||
+		    !strstr(model_errmsg(), cases[k].why))
+			fail_msg("case %zu: '%s', not '%s'", k,
 					model_errmsg(), cases[k].why);
 		assert_int_equal(model_env_list(m, count_env, &envs), 0);
 		assert_int_equal(envs, 0);
 		model_close(m);
-		backup_release(&c);
 	}
-	/* a secret twice, a path twice */
-	{
-		struct model *m = open_target(f, "twice.db");
-
-		b.e[b.n - 1] = b.e[0];
-		assert_int_equal(model_restore_apply(m, b.e, b.n), -EINVAL);
-		assert_string_equal(model_errmsg(), "environments appears"
-				" twice");
-		model_close(m);
-	}
-	backup_release(&b);
+	typed_release(&t);
 }
 
 static void test_refuses_non_empty(void **state)
 {
 	struct fixture *f = *state;
-	struct model_restore_entry e = { "environments/dev", 'd', "", 0, 0 };
+	struct model_backup_env e = { "environments/dev", "dev", 0, 0, 0 };
+	struct model_backup b = { &e, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0,
+		NULL, 0 };
 
 	assert_int_equal(model_restore_empty(f->m), 0);
 	assert_int_equal(model_env_create(f->m, "x"), 0);
 	assert_int_equal(model_restore_empty(f->m), -ENOTEMPTY);
-	assert_int_equal(model_restore_apply(f->m, &e, 1), -ENOTEMPTY);
+	assert_int_equal(model_restore_apply(f->m, &b), -ENOTEMPTY);
 	assert_string_equal(model_errmsg(), "a restore goes into an empty"
 			" database only; this one holds 1 environment(s), 0"
 			" project(s) and 0 snapshot(s)");
 }
 
-/* The layout: what a backup may hold, what a restore skips. */
-static void test_paths_and_values(void **state)
-{
-	char big[70000];
-
-	(void)state;
-	assert_int_equal(model_restore_path("environments", 'd'), 0);
-	assert_int_equal(model_restore_path("environments/prod/runtimes/a/"
-			"versions/12", 'f'), 0);
-	assert_int_equal(model_restore_path("README", 'f'), 1);
-	assert_int_equal(model_restore_path("snapshots/x/environments", 'd'),
-			1);
-	assert_int_equal(model_restore_path("environments/prod/.critical."
-			"x1y2z3", 'f'), 1);
-	assert_int_equal(model_restore_path("environments/prod/x", 'f'),
-			-EPERM);
-	assert_int_equal(model_restore_path("environments/prod/critical",
-			'd'), -EPERM);
-	assert_int_equal(model_restore_path("environments/bad name", 'd'),
-			-EINVAL);
-	assert_int_equal(model_restore_path("environments/prod/runtimes/a/"
-			"versions/01", 'f'), -EPERM);
-	assert_int_equal(model_restore_path("projects/p/runtimes/prod/a",
-			'f'), 0);      /* tar's placeholder for a link */
-	assert_int_equal(model_restore_check("environments/prod/critical",
-			"1\n", 2), 0);
-	assert_int_equal(model_restore_check("environments/prod/critical",
-			"1\0", 2), -EINVAL);
-	assert_int_equal(model_restore_check("environments/p/runtimes/a/"
-			"registered", "2026-11-23T12:17:48Z\n", 21), 0);
-	assert_int_equal(model_restore_check("environments/p/runtimes/a/"
-			"registered", "2026-13-23T12:17:48Z\n", 21), -EINVAL);
-	assert_int_equal(model_restore_check("environments/p/runtimes/a/"
-			"versions/2", "{\"version\": 2}", 14), -EINVAL);
-	memset(big, '{', sizeof(big));
-	assert_int_equal(model_restore_check("environments/p/runtimes/a/"
-			"versions/2", big, sizeof(big)), -EFBIG);
-	assert_int_equal(model_restore_check("environments/p/secrets/s", big,
-			sizeof(big)), -EINVAL);
-	assert_int_equal(model_restore_check("environments/p/runtimes/a/"
-			"secret.toml", "secret = \"x\n", 12), -EINVAL);
-	/* what holds key material, whatever mode a tool gave it */
-	assert_int_equal(model_restore_secret("environments/p/secrets/s"), 1);
-	assert_int_equal(model_restore_secret("projects/p/integrations/i/"
-			"secrets/prod/s"), 1);
-	assert_int_equal(model_restore_secret("environments/p/runtimes/a/"
-			"secret.toml"), 1);
-	assert_int_equal(model_restore_secret("environments/p/runtimes/a/"
-			"service_account"), 1);
-	assert_int_equal(model_restore_secret("environments/p/runtimes/a/"
-			"secret"), 0);
-	assert_int_equal(model_restore_secret("environments/p/critical"), 0);
-	assert_int_equal(model_restore_secret("environments/p/secrets"), 0);
-}
-
-/* Times a restore reads: RFC 3339 UTC within what an int64_t of
- * nanoseconds holds (the year 5026 overflowed it, found by libFuzzer). */
-static void test_time_range(void **state)
+/* Values checked on their own, without a model, as a closed file of a
+ * restore mount is; and the one parser of version numbers. */
+static void test_values(void **state)
 {
 	static const struct {
-		const char *time;
+		enum model_value what;
+		const char *text;
 		int ret;
-	} times[] = {
-		{ "1970-01-01T00:00:01Z", 0 },
-		{ "2026-11-23T12:17:48Z", 0 },
-		{ "2262-04-11T23:47:16Z", 0 },
-		{ "2262-04-11T23:47:17Z", -ERANGE },
-		{ "2263-01-01T00:00:00Z", -ERANGE },
-		{ "5026-11-23T12:46:55Z", -ERANGE },
-		{ "9999-12-31T23:59:59Z", -ERANGE },
-		{ "1970-01-01T00:00:00Z", -ERANGE },
-		{ "1969-12-31T23:59:59Z", -ERANGE },
-		{ "0000-01-01T00:00:00Z", -ERANGE },
-		{ "2026-02-30T12:00:00Z", -EINVAL },
-		{ "2026-11-23T24:00:00Z", -EINVAL },
-		{ "2026-11-23T12:17:60Z", -EINVAL },
-		{ "12026-11-23T12:17:4Z", -EINVAL },
+	} values[] = {
+		{ MODEL_VALUE_UUID, "12a5be26-990e-4340-9ac4-35dad14b407a", 0 },
+		{ MODEL_VALUE_UUID, "12A5BE26-990E-4340-9AC4-35DAD14B407A",
+		  -EINVAL },
+		{ MODEL_VALUE_UUID, "12a5be26", -EINVAL },
+		{ MODEL_VALUE_RUNTIME_TYPE, "agent", 0 },
+		{ MODEL_VALUE_RUNTIME_TYPE, "Agent", -EINVAL },
+		{ MODEL_VALUE_INTEGRATION_TYPE, "MI", 0 },
+		{ MODEL_VALUE_INTEGRATION_TYPE, "agent", -EINVAL },
+		{ MODEL_VALUE_STATUS, "OFFLINE", 0 },
+		{ MODEL_VALUE_STATUS, "READY", -EINVAL },
+		{ MODEL_VALUE_KEY_ID, "0123abcd", 0 },
+		{ MODEL_VALUE_KEY_ID, "0123abc", -EINVAL },
+		{ MODEL_VALUE_KEY_ID, "0123abcg", -EINVAL },
+		{ MODEL_VALUE_SECRET, "0123abcd.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+		  "AAAAAAAAA=", 0 },
+		{ MODEL_VALUE_SECRET, "0123abcd.AAAA", -EINVAL },
+		{ MODEL_VALUE_SERVICE_ACCOUNT,
+		  "12a5be26-990e-4340-9ac4-35dad14b407a.AAAAAAAAAAAAAAAAAAAAAA"
+		  "AAAAAAAAAAAAAAAAAAAAA", 0 },
+		{ MODEL_VALUE_SERVICE_ACCOUNT, "x.y", -EINVAL },
+		{ MODEL_VALUE_SPEC, "{}", -EINVAL },
 	};
-	static const char *const files[] = {
-		"environments/p/runtimes/a/registered",
-		"environments/p/runtimes/a/last_heartbeat",
-		"environments/p/runtimes/a/endpoints/DEFAULT/created",
-		"environments/p/runtimes/a/endpoints/DEFAULT/updated",
-	};
-	char text[64], version[512];
-	int ret;
+	int64_t n = 0;
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
-		for (size_t k = 0; k < sizeof(files) / sizeof(files[0]); k++) {
-			snprintf(text, sizeof(text), "%s\n", times[i].time);
-			ret = model_restore_check(files[k], text, strlen(text));
-			if (times[i].ret == -ERANGE ?
-			    ret != -EINVAL || !strstr(model_errmsg(),
-					"is out of range: a time is from"
-					" 1970-01-01T00:00:01Z to"
-					" 2262-04-11T23:47:16Z") :
-			    ret != times[i].ret)
-				fail_msg("%s in %s: %d, '%s'", times[i].time,
-						files[k], ret, model_errmsg());
-		}
-		/* and a version's createdAt */
-		snprintf(version, sizeof(version), "{\"agentRuntimeId\":"
-			" \"12a5be26-990e-4340-9ac4-35dad14b407a\","
-			" \"version\": 2, " SPEC_FIELDS ","
-			" \"createdAt\": \"%s\"}", times[i].time);
-		ret = model_restore_check("environments/p/runtimes/a/"
-				"versions/2", version, strlen(version));
-		if (ret != (times[i].ret ? -EINVAL : 0))
-			fail_msg("createdAt %s: %d, '%s'", times[i].time, ret,
+	for (size_t i = 0; i < sizeof(values) / sizeof(*values); i++) {
+		int ret = model_value_check(values[i].what, values[i].text,
+				strlen(values[i].text));
+
+		if (ret != values[i].ret)
+			fail_msg("%s: %d '%s'", values[i].text, ret,
 					model_errmsg());
 	}
+	assert_int_equal(model_value_check(MODEL_VALUE_STATUS, "RUNNING\0",
+			8), -EINVAL);
+	assert_int_equal(model_version_parse("12", &n), 0);
+	assert_int_equal(n, 12);
+	assert_int_equal(model_version_parse("0", &n), -EINVAL);
+	assert_int_equal(model_version_parse("", &n), -EINVAL);
+	assert_int_equal(model_version_parse("1x", &n), -EINVAL);
+	assert_int_equal(model_version_parse("9999999999999", &n), -EINVAL);
 }
 
 int main(void)
@@ -349,8 +319,7 @@ int main(void)
 				setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refuses_non_empty, setup,
 				teardown),
-		cmocka_unit_test(test_paths_and_values),
-		cmocka_unit_test(test_time_range),
+		cmocka_unit_test(test_values),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
