@@ -36,8 +36,9 @@ FS_SRC := fs/buf.c fs/tree.c fs/org.c fs/project.c fs/lasterr.c fs/ops.c \
 	fs/request.c fs/snapshot.c fs/deploy.c fs/scratch.c fs/icp.c \
 	fs/access.c fs/inode.c fs/cache.c fs/restore.c fs/walk.c
 CORE_SRC := $(STORE_SRC) $(MODEL_SRC)
-UNIT_TESTS := test_buf test_inode test_store test_model test_deploy \
-	test_heartbeat test_restore test_remove test_faults test_json
+UNIT_TESTS := test_buf test_inode test_store test_store_conformance \
+	test_model test_deploy test_heartbeat test_restore test_remove \
+	test_faults test_json
 
 objs = $(patsubst %.c,$(BUILD)/%.o,$(1))
 HEADERS := $(wildcard */*.h)
@@ -56,6 +57,11 @@ $(BUILD)/tests/test_buf: $(BUILD)/tests/unit/test_buf.o $(BUILD)/fs/buf.o
 
 $(BUILD)/tests/test_inode: $(BUILD)/tests/unit/test_inode.o $(BUILD)/fs/inode.o
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lpthread $(TEST_LDLIBS)
+
+# The store's tests see the store alone.
+$(BUILD)/tests/test_store $(BUILD)/tests/test_store_conformance: \
+		$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(call objs,$(STORE_SRC))
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LDLIBS)
 
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(call objs,$(CORE_SRC))
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LDLIBS)

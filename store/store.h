@@ -1,17 +1,36 @@
 /*
- * store.h - persistence for runtimefs: rows in, rows out, transactions.
+ * store.h - persistence for runtimefs: rows in, rows out, transactions,
+ * snapshots, and the files a backend keeps beside its data.
  *
  * The store knows tables and transactions, and nothing of the rules (which
  * names are valid, which state allows what) nor of FUSE.  Every function
  * returns 0 on success or a negative errno; on failure store_errmsg() tells
- * why in words.  Lookups of a missing row return -ENOENT, an insert that
- * collides with a unique key returns -EEXIST, anything SQLite itself
- * refuses returns -EIO.
+ * why in words.  The errnos mean the same from every backend:
+ *
+ *   -ENOENT     a get, set or delete found no such row (or snapshot)
+ *   -EEXIST     an insert collides with a unique key: a name, a key id
+ *   -ENOTEMPTY  a delete of a row that other rows still refer to
+ *   -EAGAIN     the database is busy: another connection held the lock
+ *               this call needed for longer than the busy timeout
+ *               (store_busy_timeout()); the call did nothing
+ *   -ENOSPC     the disk (or the database's quota) is full
+ *   -EROFS      a change to a store opened read-only (a snapshot)
+ *   -ENOMEM     out of memory
+ *   -EPROTO     the database was written by a newer runtimefs
+ *   -EIO        anything else the database refuses (an I/O error, damage)
+ *
+ * Never -EBUSY for a busy database: SPEC gives EBUSY to "the object is in a
+ * state that forbids it", which is the model's to say (store_claim() alone
+ * uses it, for a database another daemon serves).  The SQLite backend maps
+ * its result codes so: SQLITE_CONSTRAINT_UNIQUE and _PRIMARYKEY -EEXIST,
+ * SQLITE_CONSTRAINT_FOREIGNKEY -ENOTEMPTY, SQLITE_BUSY and SQLITE_LOCKED
+ * -EAGAIN, SQLITE_FULL -ENOSPC, SQLITE_READONLY -EROFS, SQLITE_NOMEM
+ * -ENOMEM, every other code -EIO.
  *
  * This header is the whole interface of a backend.  The embedded backend
  * is store_sqlite.c; another (PostgreSQL) is another file implementing the
  * same functions, picked at link time the way Redis picks ae_epoll.c or
- * ae_kqueue.c.
+ * ae_kqueue.c, and tests/unit/test_store_conformance.c runs against each.
  *
  * A store handle is not thread-safe: callers serialize access (the model
  * holds a lock around every call).  Times are nanoseconds since the epoch;
@@ -265,12 +284,31 @@ void store_fault_install_at_begin(int n, int err);
 int store_fault_fired(void);
 #endif
 
-/* Write transactions.  store_begin() takes the write lock at once
- * (BEGIN IMMEDIATE); store_commit() returns only after SQLite committed;
- * store_rollback() undoes everything since store_begin(). */
+/* Write transactions: the discipline the model's rules rely on.
+ *
+ * store_begin() takes the database's write lock at once (SQLite: BEGIN
+ * IMMEDIATE) and holds it until store_commit() or store_rollback(): a
+ * change's reads, the checks the caller makes on them and its writes are
+ * one serialized unit, and no other writer commits between a check and
+ * the write it allowed.  A call inside the transaction never waits for
+ * that lock again.  Reads outside a transaction see what was committed.
+ *
+ * When another connection holds the lock for longer than the busy
+ * timeout, store_begin() returns -EAGAIN having done nothing (no
+ * transaction is open): the caller gives the whole change up and may try
+ * it again from its first read; the model passes -EAGAIN on, with the
+ * store's words.  store_commit() returns once the change is durable (it
+ * survives a crash of the process or of the machine); when it fails, the
+ * transaction is rolled back.  store_rollback() undoes everything since
+ * store_begin(); with no transaction open it does nothing.  Transactions
+ * do not nest. */
 int store_begin(struct store *s);
 int store_commit(struct store *s);
 void store_rollback(struct store *s);
+
+/* How long a call waits for a lock another connection holds before it
+ * gives -EAGAIN: `ms` milliseconds (5000 until set; 0 does not wait). */
+void store_busy_timeout(struct store *s, int ms);
 
 /* Environments. */
 int store_env_insert(struct store *s, const char *name, int64_t now);

@@ -117,6 +117,8 @@ static const char *const migrations[] = {
 	"CREATE INDEX secret_integration ON secret(integration_id);",
 };
 
+#define BUSY_TIMEOUT_MS 5000     /* store_busy_timeout()'s default */
+
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
 #define RUNTIME_COLUMNS \
@@ -386,22 +388,28 @@ static int fault_check(const char *fn, int begin)
 #define FAULT_POINT() do { } while (0)
 #endif
 
-/* Maps a SQLite result to an errno, with SQLite's words as the message. */
+/* Maps a SQLite result to an errno, as store.h lists them, with SQLite's
+ * words as the message. */
 static int fail_sqlite(struct store *s, int rc, const char *what)
 {
 	int ext = sqlite3_extended_errcode(s->db);
 
+	rc &= 0xff;               /* the primary code of an extended one */
 	if (ext == SQLITE_CONSTRAINT_UNIQUE ||
 	    ext == SQLITE_CONSTRAINT_PRIMARYKEY)
 		return fail(-EEXIST, "%s: already exists", what);
 	if (ext == SQLITE_CONSTRAINT_FOREIGNKEY)
 		return fail(-ENOTEMPTY, "%s: still referenced", what);
+	/* busy is not EBUSY: SPEC keeps that for an object's state */
 	if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
-		return fail(-EBUSY, "%s: database is busy", what);
+		return fail(-EAGAIN, "%s: database is busy (another connection"
+				" holds its lock); try again", what);
 	if (rc == SQLITE_FULL)
 		return fail(-ENOSPC, "%s: disk full", what);
 	if (rc == SQLITE_READONLY)
 		return fail(-EROFS, "%s: database is read-only", what);
+	if (rc == SQLITE_NOMEM)
+		return fail(-ENOMEM, "%s: out of memory", what);
 	return fail(-EIO, "%s: %s", what, sqlite3_errmsg(s->db));
 }
 
@@ -588,7 +596,7 @@ static int open_db(struct store **out, const char *path, int flags,
 		return ret;
 	}
 	sqlite3_extended_result_codes(s->db, 1);
-	sqlite3_busy_timeout(s->db, 5000);
+	sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
 	if (sqlite3_exec(s->db, pragmas, NULL, NULL, NULL) != SQLITE_OK) {
 		ret = fail_sqlite(s, sqlite3_errcode(s->db), path);
 		store_close(s);
@@ -695,6 +703,11 @@ int store_commit(struct store *s)
 	if (ret)
 		store_rollback(s);
 	return ret;
+}
+
+void store_busy_timeout(struct store *s, int ms)
+{
+	sqlite3_busy_timeout(s->db, ms > 0 ? ms : 0);
 }
 
 void store_rollback(struct store *s)
