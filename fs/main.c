@@ -28,7 +28,6 @@
 #include "../store/store.h"
 
 #include <errno.h>
-#include <libgen.h>
 #include <limits.h>
 #include <signal.h>
 #include <stddef.h>
@@ -42,7 +41,7 @@
 #endif
 
 struct options {
-	char *db;
+	char *locator;            /* --db: where the store is */
 	unsigned offline_after;
 	char *endpoint_base;
 	unsigned admin_gid;
@@ -58,8 +57,8 @@ struct options {
 
 #define OPT(t, p) { t, offsetof(struct options, p), 1 }
 static const struct fuse_opt option_spec[] = {
-	OPT("--db=%s", db),
-	OPT("--db %s", db),
+	OPT("--db=%s", locator),
+	OPT("--db %s", locator),
 	OPT("offline_after=%u", offline_after),
 	OPT("endpoint_base=%s", endpoint_base),
 	OPT("admin_gid=%u", admin_gid),
@@ -96,7 +95,7 @@ static void usage(const char *prog)
 	       "       %s DB MOUNTPOINT [-o OPTIONS]\n"
 	       "\n"
 	       "runtimefs options:\n"
-	       "    --db PATH              the SQLite database (./runtimefs.db)\n"
+	       "    --db PATH              the database (./runtimefs.db)\n"
 	       "    -o offline_after=SECS  a runtime is OFFLINE this long after\n"
 	       "                           its last heartbeat (30)\n"
 	       "    -o endpoint_base=URL   the base of endpoint URLs\n"
@@ -111,26 +110,6 @@ static void usage(const char *prog)
 	       "                           it is committed at unmount\n"
 	       "    -o restore_max=MIB     the most memory a restore stages (1024)\n"
 	       "\n", prog, prog);
-}
-
-/* An absolute path for `path`, which may not exist yet: the daemon changes
- * directory to / when it goes to the background. */
-static char *absolute(const char *path)
-{
-	char *copy1 = strdup(path), *copy2 = strdup(path);
-	char dir[PATH_MAX], *out = NULL;
-
-	if (copy1 && copy2 && realpath(dirname(copy1), dir)) {
-		const char *base = basename(copy2);
-		size_t n = strlen(dir) + strlen(base) + 2;
-
-		out = malloc(n);
-		if (out)
-			snprintf(out, n, "%s/%s", dir, base);
-	}
-	free(copy1);
-	free(copy2);
-	return out;
 }
 
 /* Serves `se` until it ends, on one thread or on libfuse's pool as the
@@ -294,7 +273,7 @@ int main(int argc, char *argv[])
 	struct fs fs = { .cache_timeout = CACHE_TIMEOUT_DEFAULT };
 	struct store_claim *claim = NULL;
 	struct timespec ts;
-	char *db = NULL;
+	char locator[PATH_MAX];
 	int ret = 1, err;
 
 	if (fuse_opt_parse(&args, &o, option_spec, take_nonopt) == -1)
@@ -309,7 +288,7 @@ int main(int argc, char *argv[])
 		ret = 0;
 		goto out;
 	}
-	if (o.nnonopt == 2 && o.db) {
+	if (o.nnonopt == 2 && o.locator) {
 		fprintf(stderr, "runtimefs: give the database either with"
 				" --db or as the first argument\n");
 		goto out;
@@ -320,7 +299,7 @@ int main(int argc, char *argv[])
 		goto out;
 	}
 	if (o.nnonopt == 2) {
-		o.db = o.nonopt[0];
+		o.locator = o.nonopt[0];
 		o.nonopt[0] = NULL;
 	}
 	if (o.cache_timeout && parse_seconds(o.cache_timeout,
@@ -354,10 +333,11 @@ int main(int argc, char *argv[])
 		}
 		fs_endpoint_base = o.endpoint_base;
 	}
-	db = absolute(o.db ? o.db : "runtimefs.db");
-	if (!db) {
-		fprintf(stderr, "runtimefs: database '%s': %s\n",
-				o.db ? o.db : "runtimefs.db", strerror(errno));
+	/* the daemon goes to / in the background: a locator that names a
+	 * file relative to here would then name another */
+	if (store_locator_resolve(o.locator ? o.locator :
+			store_default_locator(), locator, sizeof(locator))) {
+		fprintf(stderr, "runtimefs: %s\n", store_errmsg());
 		goto out;
 	}
 	fuse_opt_add_arg(&args, o.nonopt[o.nnonopt - 1]);
@@ -365,22 +345,23 @@ int main(int argc, char *argv[])
 	 * keeps libfuse 3.14 from warning about its own default on start. */
 	fuse_opt_insert_arg(&args, 1, "-omax_threads=16,max_idle_threads=8");
 	/* `findmnt` and `df` name the database as the mount's source */
-	if (!strchr(db, ',')) {
-		char *opt = malloc(strlen(db) + 40);
+	if (!strchr(locator, ',')) {
+		char *opt = malloc(strlen(locator) + 40);
 
 		if (opt) {
-			sprintf(opt, "-ofsname=%s,subtype=runtimefs", db);
+			sprintf(opt, "-ofsname=%s,subtype=runtimefs", locator);
 			fuse_opt_insert_arg(&args, 1, opt);
 			free(opt);
 		}
 	}
 	/* One daemon per database, for its whole life: claimed before
 	 * anything is opened, kept across fuse_daemonize()'s fork. */
-	err = store_claim(&claim, db, o.restore ? STORE_CLAIM_RESTORE : 0);
+	err = store_claim(&claim, locator, o.restore ? STORE_CLAIM_RESTORE :
+			0);
 	if (err == -EINPROGRESS) {
 		fprintf(stderr, "runtimefs: a restore into %s is going on;"
-				" waiting for it to finish\n", db);
-		err = store_claim(&claim, db, STORE_CLAIM_WAIT);
+				" waiting for it to finish\n", locator);
+		err = store_claim(&claim, locator, STORE_CLAIM_WAIT);
 	}
 	if (err) {
 		fprintf(stderr, "runtimefs: %s\n", store_errmsg());
@@ -391,15 +372,15 @@ int main(int argc, char *argv[])
 				store_claim_warning(claim));
 	/* The schema is created or migrated here, in the foreground, so
 	 * that a bad database is reported before anything is mounted; the
-	 * daemon opens it again once it has forked (SQLite's locks do not
-	 * cross fork()). */
-	fs.db = db;
+	 * daemon opens it again once it has forked (a store's connection
+	 * does not cross fork()). */
+	fs.db = locator;
 #ifdef STORE_FAULTS
 	if (fault_from_env())
 		goto out;
 #endif
 	fs.cfg.offline_after_ns = (int64_t)o.offline_after * 1000000000LL;
-	if (model_open(&fs.m, db, &fs.cfg)) {
+	if (model_open(&fs.m, locator, &fs.cfg)) {
 		fprintf(stderr, "runtimefs: %s\n", model_errmsg());
 		goto out;
 	}
@@ -415,7 +396,7 @@ int main(int argc, char *argv[])
 		if (!err)
 			fprintf(stderr, "runtimefs: an interrupted restore left"
 					" %s empty; mount with -o restore and"
-					" copy the backup in again\n", db);
+					" copy the backup in again\n", locator);
 		else if (err == -ENOTEMPTY)
 			store_claim_restore_done(claim);    /* it had committed */
 	}
@@ -444,8 +425,7 @@ int main(int argc, char *argv[])
 	model_close(fs.m);
 out:
 	store_claim_release(claim);
-	free(db);
-	free(o.db);
+	free(o.locator);
 	free(o.endpoint_base);
 	free(o.cache_timeout);
 	free(o.nonopt[0]);

@@ -177,6 +177,27 @@ typedef int (*store_version_cb)(void *ctx, const struct store_version *v);
 typedef int (*store_endpoint_cb)(void *ctx, const struct store_endpoint *e);
 typedef int (*store_secret_cb)(void *ctx, const struct store_secret *sec);
 
+/* -- where a store is ---------------------------------------------------- */
+
+/* A locator says where a store's data is.  For this backend (SQLite) it is
+ * the path of the database file, or ":memory:" for a store that lives in
+ * memory and dies with its handle; another backend may take a connection
+ * string (postgresql://...).  What a backend keeps beside its data (a lock,
+ * snapshots, a restore's scratch copy, the -wal and -shm of SQLite) it
+ * names from the locator itself: callers never build a name from one. */
+
+/* The locator a daemon serves when it is given none: for this backend
+ * "runtimefs.db", a file in the current directory. */
+const char *store_default_locator(void);
+
+/* Writes to `buf` the locator for what `locator` names, in a form that
+ * stays valid after the process changes its directory (the daemon goes
+ * to / when it goes to the background): for this backend the absolute
+ * path of the file, which need not exist but whose directory must;
+ * ":memory:" as it is.  0, or -errno (-ENAMETOOLONG, or why the
+ * directory cannot be resolved) with store_errmsg(). */
+int store_locator_resolve(const char *locator, char *buf, size_t size);
+
 /* -- claiming the database --------------------------------------------- */
 
 /* A daemon claims its database for its whole life, so that no second
@@ -195,19 +216,20 @@ struct store_claim;
 #define STORE_CLAIM_RESTORE 1   /* to restore into it: see store_restore_*() */
 #define STORE_CLAIM_WAIT 2      /* wait while a restore into it goes on */
 
-/* Claims the database at `db` for this process: 0; -EBUSY when another
- * daemon serves it (store_errmsg() gives its pid); -EINPROGRESS when a
- * restore into it is going on and `flags` has no STORE_CLAIM_WAIT (with
- * it, the call returns once that restore has committed or given up, and
- * the claim is taken with no moment between the two); -EISDIR when `db`
- * is not a file; another -errno when the lock file cannot be made. */
-int store_claim(struct store_claim **out, const char *db, int flags)
+/* Claims the database at `locator` for this process: 0; -EBUSY when
+ * another daemon serves it (store_errmsg() gives its pid); -EINPROGRESS
+ * when a restore into it is going on and `flags` has no STORE_CLAIM_WAIT
+ * (with it, the call returns once that restore has committed or given
+ * up, and the claim is taken with no moment between the two); -EISDIR
+ * when the locator names something that is not a file; another -errno
+ * when the lock file cannot be made. */
+int store_claim(struct store_claim **out, const char *locator, int flags)
 	__attribute__((warn_unused_result));
 /* Records the calling process as the holder: call it after fork() (the
  * lock goes to the child, the pid must too). */
 void store_claim_refresh(struct store_claim *c);
-/* A warning about the database for the operator (a mode that lets group
- * or others read it), or NULL. */
+/* A warning about the database for the operator (for this backend: a
+ * mode that lets group or others read the file), or NULL. */
 const char *store_claim_warning(const struct store_claim *c);
 /* 1 when a restore into the database was interrupted before it committed
  * or gave up (a crash, kill -9): its files are still beside the database. */
@@ -219,22 +241,24 @@ void store_claim_restore_done(struct store_claim *c);
 /* Gives the claim up (NULL is a no-op); so does the process's exit. */
 void store_claim_release(struct store_claim *c);
 
-/* A restore builds a whole new database beside `db` (DB.restore) and puts
- * it in db's place at the end.  store_restore_scratch() removes what an
- * earlier build left there (one killed half-way leaves DB.restore, its
- * -wal and -shm) and gives the path to build at; store_restore_commit()
- * puts that database in db's place, whole (a rename, made durable):
- * killed before it, db is as it was; store_restore_discard() removes
- * it. */
-int store_restore_scratch(const char *db, char *path, size_t cap);
-int store_restore_commit(const char *db);
-void store_restore_discard(const char *db);
+/* A restore builds a whole new database beside the one at `locator` and
+ * puts it in its place at the end.  store_restore_scratch() removes what
+ * an earlier build left (one killed half-way leaves DB.restore, its -wal
+ * and -shm, for this backend) and gives the locator to build at;
+ * store_restore_commit() puts that database in the place of the one at
+ * `locator`, whole (a rename, made durable): killed before it, the
+ * database is as it was; store_restore_discard() removes it. */
+int store_restore_scratch(const char *locator, char *scratch, size_t cap);
+int store_restore_commit(const char *locator);
+void store_restore_discard(const char *locator);
 
-/* Opens (creating if need be, mode 0600, so that its -wal and -shm are
- * too) the database at `path` (":memory:" works), turns on WAL and
- * foreign keys, and migrates the schema to the current version.  Refuses
- * a database written by a newer runtimefs. */
-int store_open(struct store **out, const char *path);
+/* -- opening a store ----------------------------------------------------- */
+
+/* Opens the store at `locator`, creating it if need be (for this backend a
+ * file of mode 0600, so that its -wal and -shm are too; WAL journal,
+ * foreign keys on), and migrates its schema to the current version.
+ * Refuses (-EPROTO) a database written by a newer runtimefs. */
+int store_open(struct store **out, const char *locator);
 
 /* Opens a copy made by store_snapshot_into() for reading only: it is
  * migrated first if an older runtimefs made it; every change is refused. */

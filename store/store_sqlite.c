@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -1588,6 +1589,42 @@ int store_secret_list(struct store *s, const struct store_secret_filter *f,
 	return ret;
 }
 
+/* -- where a store is ---------------------------------------------------- */
+
+#define MEMORY ":memory:"
+
+const char *store_default_locator(void)
+{
+	return "runtimefs.db";
+}
+
+int store_locator_resolve(const char *locator, char *buf, size_t size)
+{
+	char *copy1, *copy2, dir[PATH_MAX];
+	int ret = 0;
+
+	if (!strcmp(locator, MEMORY))
+		return (size_t)snprintf(buf, size, "%s", locator) < size ? 0 :
+			fail(-ENAMETOOLONG, "database path too long");
+	if (!*locator)
+		return fail(-EINVAL, "the database path is empty");
+	/* its directory, resolved: the file itself may not exist yet */
+	copy1 = strdup(locator);
+	copy2 = strdup(locator);
+	if (!copy1 || !copy2)
+		ret = fail(-ENOMEM, "out of memory");
+	else if (!realpath(dirname(copy1), dir))
+		ret = fail(-errno, "database '%s': %s", locator,
+				strerror(errno));
+	else if ((size_t)snprintf(buf, size, "%s/%s", strcmp(dir, "/") ?
+			dir : "", basename(copy2)) >= size)
+		ret = fail(-ENAMETOOLONG, "database path %s is too long",
+				locator);
+	free(copy1);
+	free(copy2);
+	return ret;
+}
+
 /* -- claiming the database --------------------------------------------- */
 
 #define CLAIM_NAP_NS 10000000L    /* between two looks while waiting */
@@ -1752,7 +1789,7 @@ int store_claim(struct store_claim **out, const char *db, int flags)
 	}
 	c->fd = -1;
 	c->restore_fd = -1;
-	if (!strcmp(db, ":memory:")) {
+	if (!strcmp(db, MEMORY)) {
 		*out = c;
 		return 0;
 	}

@@ -158,6 +158,34 @@ static void test_claim_refuses_a_directory(void **state)
 	claim_dir_remove(dir);
 }
 
+/* A locator is a path, made absolute against the current directory so
+ * that it names the same file after the daemon goes to /; its directory
+ * must exist. */
+static void test_locator_resolve(void **state)
+{
+	char dir[32], db[48], buf[256], cwd[256];
+
+	(void)state;
+	claim_dir(dir, db);
+	assert_string_equal(store_default_locator(), "runtimefs.db");
+	assert_non_null(getcwd(cwd, sizeof(cwd)));
+	assert_int_equal(chdir(dir), 0);
+	assert_int_equal(store_locator_resolve("t.db", buf, sizeof(buf)), 0);
+	assert_string_equal(buf, db);
+	assert_int_equal(store_locator_resolve("./sub/../t.db", buf,
+			sizeof(buf)), -ENOENT);
+	assert_non_null(strstr(store_errmsg(), "./sub/../t.db"));
+	assert_int_equal(store_locator_resolve(db, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, db);
+	assert_int_equal(store_locator_resolve(":memory:", buf, sizeof(buf)),
+			0);
+	assert_string_equal(buf, ":memory:");
+	assert_int_equal(store_locator_resolve("t.db", buf, 8),
+			-ENAMETOOLONG);
+	assert_int_equal(chdir(cwd), 0);
+	claim_dir_remove(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -166,6 +194,7 @@ int main(void)
 		cmocka_unit_test(test_claim_refuses_a_directory),
 		cmocka_unit_test(test_restore_scratch_and_commit),
 		cmocka_unit_test(test_new_database_mode),
+		cmocka_unit_test(test_locator_resolve),
 	};
 
 	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
