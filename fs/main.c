@@ -7,7 +7,8 @@
  * Options of our own: offline_after=SECONDS (30), endpoint_base=URL
  * (https://runtimes.example), admin_gid=GID and heartbeat_gid=GID (see
  * access.c), cache_timeout=SECONDS (cache.h), restore and
- * restore_max=MIB (restore.c).
+ * restore_max=MIB (restore.c), key_file=PATH (model/seal.c; where the
+ * store keeps it by default: DB.key beside the database).
  * Everything else goes to libfuse (allow_other, default_permissions, -f,
  * -d, -s, ...).
  *
@@ -42,6 +43,7 @@
 
 struct options {
 	char *locator;            /* --db: where the store is */
+	char *key_file;
 	unsigned offline_after;
 	char *endpoint_base;
 	unsigned admin_gid;
@@ -66,6 +68,7 @@ static const struct fuse_opt option_spec[] = {
 	OPT("cache_timeout=%s", cache_timeout),
 	OPT("restore", restore),
 	OPT("restore_max=%u", restore_max),
+	OPT("key_file=%s", key_file),
 	OPT("-h", help),
 	OPT("--help", help),
 	OPT("-V", version),
@@ -109,7 +112,40 @@ static void usage(const char *prog)
 	       "    -o restore             take a backup into this empty database;\n"
 	       "                           it is committed at unmount\n"
 	       "    -o restore_max=MIB     the most memory a restore stages (1024)\n"
+	       "    -o key_file=PATH       the key that seals secrets at rest\n"
+	       "                           (DB.key, beside the database)\n"
 	       "\n", prog, prog);
+}
+
+/* The key file's path, absolute (the daemon goes to / in the background),
+ * into `buf`: `given`, or where the store at `locator` keeps it. */
+static int key_path(const char *given, const char *locator, char *buf,
+		size_t size)
+{
+	char cwd[PATH_MAX];
+	int n;
+
+	if (!given) {
+		if (!store_default_key_path(locator, buf, size))
+			return 0;
+		fprintf(stderr, "runtimefs: %s\n", store_errmsg());
+		return -1;
+	}
+	if (given[0] == '/') {
+		n = snprintf(buf, size, "%s", given);
+	} else if (getcwd(cwd, sizeof(cwd))) {
+		n = snprintf(buf, size, "%s/%s", cwd, given);
+	} else {
+		fprintf(stderr, "runtimefs: key_file '%s': %s\n", given,
+				strerror(errno));
+		return -1;
+	}
+	if (!*given || n < 0 || (size_t)n >= size) {
+		fprintf(stderr, "runtimefs: key_file must be a path of 1 to"
+				" %zu bytes\n", size - 1);
+		return -1;
+	}
+	return 0;
 }
 
 /* Serves `se` until it ends, on one thread or on libfuse's pool as the
@@ -273,7 +309,7 @@ int main(int argc, char *argv[])
 	struct fs fs = { .cache_timeout = CACHE_TIMEOUT_DEFAULT };
 	struct store_claim *claim = NULL;
 	struct timespec ts;
-	char locator[PATH_MAX];
+	char locator[PATH_MAX], key[PATH_MAX];
 	int ret = 1, err;
 
 	if (fuse_opt_parse(&args, &o, option_spec, take_nonopt) == -1)
@@ -340,6 +376,9 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "runtimefs: %s\n", store_errmsg());
 		goto out;
 	}
+	if (key_path(o.key_file, locator, key, sizeof(key)))
+		goto out;
+	fs.cfg.key_path = key;
 	fuse_opt_add_arg(&args, o.nonopt[o.nnonopt - 1]);
 	/* A bounded pool of request threads; naming max_idle_threads also
 	 * keeps libfuse 3.14 from warning about its own default on start. */
@@ -426,6 +465,7 @@ int main(int argc, char *argv[])
 out:
 	store_claim_release(claim);
 	free(o.locator);
+	free(o.key_file);
 	free(o.endpoint_base);
 	free(o.cache_timeout);
 	free(o.nonopt[0]);

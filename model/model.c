@@ -40,18 +40,19 @@ int model_fail_store(int err)
 	return model_fail(err, "%s", store_errmsg());
 }
 
-/* The key beside the database, unless the configuration names one. */
-static int open_key(struct model *m, const char *db)
+/* The key file the configuration names; a key in memory only for a
+ * store that keeps no key file either, since it dies with the process:
+ * any other would hold secrets that no key opens after a restart. */
+static int open_key(struct model *m, const char *locator)
 {
 	char path[4096];
 
 	if (m->cfg.key_path)
 		return model_seal_init(m, m->cfg.key_path);
-	if (!strcmp(db, ":memory:"))
-		return model_seal_init(m, NULL);
-	if (snprintf(path, sizeof(path), "%s.key", db) >= (int)sizeof(path))
-		return model_fail(-ENAMETOOLONG, "database path too long");
-	return model_seal_init(m, path);
+	if (store_default_key_path(locator, path, sizeof(path)) != -ENOENT)
+		return model_fail(-EINVAL, "no key file given for %s, whose"
+				" secrets must outlive this process", locator);
+	return model_seal_init(m, NULL);
 }
 
 int model_open(struct model **out, const char *db,

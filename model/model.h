@@ -31,8 +31,11 @@ struct model;
 struct model_config {
 	/* A runtime is OFFLINE when its last heartbeat is older than this. */
 	int64_t offline_after_ns;
-	/* The key file that seals secrets at rest; NULL means DB.key beside
-	 * the database (none for ":memory:": the key then lives in memory). */
+	/* The key file that seals secrets at rest (seal.c), which the
+	 * caller names: the daemon's -o key_file, or where the store keeps
+	 * it by default (store_default_key_path()).  NULL keeps a key in
+	 * memory, which only a store that dies with the process may do
+	 * (":memory:"); for any other model_open() refuses it (-EINVAL). */
 	const char *key_path;
 	/* The clock, for tests; NULL means the real one (CLOCK_REALTIME). */
 	int64_t (*now)(void *ctx);

@@ -198,6 +198,13 @@ const char *store_default_locator(void);
  * directory cannot be resolved) with store_errmsg(). */
 int store_locator_resolve(const char *locator, char *buf, size_t size);
 
+/* Where the key file that seals secrets at rest lives when the
+ * configuration names none (the daemon's -o key_file): for this backend
+ * LOCATOR.key, beside the database.  0; -ENOENT for a store that does not
+ * outlive its handle (":memory:"), whose key may live in memory too;
+ * -ENAMETOOLONG. */
+int store_default_key_path(const char *locator, char *buf, size_t size);
+
 /* -- claiming the database --------------------------------------------- */
 
 /* A daemon claims its database for its whole life, so that no second

@@ -1625,6 +1625,16 @@ int store_locator_resolve(const char *locator, char *buf, size_t size)
 	return ret;
 }
 
+int store_default_key_path(const char *locator, char *buf, size_t size)
+{
+	if (!strcmp(locator, MEMORY))
+		return fail(-ENOENT, "an in-memory database has no key file");
+	if ((size_t)snprintf(buf, size, "%s.key", locator) >= size)
+		return fail(-ENAMETOOLONG, "database path %s is too long",
+				locator);
+	return 0;
+}
+
 /* -- claiming the database --------------------------------------------- */
 
 #define CLAIM_NAP_NS 10000000L    /* between two looks while waiting */

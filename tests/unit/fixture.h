@@ -16,6 +16,7 @@
 struct fixture {
 	char dir[64];
 	char db[96];
+	char key[128];             /* its key file: where the store keeps it */
 	int64_t now;               /* the model's clock */
 	int64_t flush_ns;          /* model_config.flush_interval_ns */
 	struct model *m;
@@ -30,7 +31,7 @@ static inline int open_model(struct fixture *f)
 {
 	struct model_config cfg = {
 		.offline_after_ns = 30 * SEC, .now = fake_now, .now_ctx = f,
-		.flush_interval_ns = f->flush_ns,
+		.flush_interval_ns = f->flush_ns, .key_path = f->key,
 	};
 
 	return model_open(&f->m, f->db, &cfg);
@@ -44,6 +45,8 @@ static inline int setup(void **state)
 	if (!mkdtemp(f->dir))
 		return -1;
 	snprintf(f->db, sizeof(f->db), "%s/t.db", f->dir);
+	if (store_default_key_path(f->db, f->key, sizeof(f->key)))
+		return -1;
 	f->now = 1700000000 * SEC;
 	if (open_model(f))
 		return -1;

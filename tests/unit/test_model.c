@@ -370,7 +370,6 @@ static void test_seal_round_trip(void **state)
 	unsigned char sealed[64 + MODEL_SEAL_OVERHEAD], plain[64];
 	size_t n, m;
 	struct stat st;
-	char key[128];
 
 	assert_int_equal(model_seal(f->m, "s3cret", 6, sealed,
 			sizeof(sealed), &n), 0);
@@ -383,10 +382,9 @@ static void test_seal_round_trip(void **state)
 	sealed[n - 1] ^= 1;
 	assert_int_equal(model_unseal(f->m, sealed, n, plain, sizeof(plain),
 			&m), -EIO);
-	/* the key file sits beside the database, readable by its owner only,
-	 * and the same key comes back after a reopen */
-	snprintf(key, sizeof(key), "%s.key", f->db);
-	assert_int_equal(stat(key, &st), 0);
+	/* the key file is where the configuration says, readable by its
+	 * owner only, and the same key comes back after a reopen */
+	assert_int_equal(stat(f->key, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0600);
 	assert_int_equal(st.st_size, 32);
 	sealed[n - 1] ^= 1;
@@ -399,11 +397,10 @@ static void test_seal_round_trip(void **state)
 /* Writes `n` bytes of `byte` as the key file of the fixture's database. */
 static void write_key(struct fixture *f, int byte, size_t n, mode_t mode)
 {
-	char key[128];
+	const char *key = f->key;
 	unsigned char buf[64];
 	FILE *out;
 
-	snprintf(key, sizeof(key), "%s.key", f->db);
 	unlink(key);
 	memset(buf, byte, sizeof(buf));
 	out = fopen(key, "w");
@@ -418,9 +415,9 @@ static void write_key(struct fixture *f, int byte, size_t n, mode_t mode)
  * file; the model opens again once the key is back. */
 static void key_must_open_what_is_sealed(struct fixture *f)
 {
-	char key[128], aside[140];
+	const char *key = f->key;
+	char aside[140];
 
-	snprintf(key, sizeof(key), "%s.key", f->db);
 	snprintf(aside, sizeof(aside), "%s.aside", key);
 	model_close(f->m);
 	f->m = NULL;
@@ -485,11 +482,12 @@ static void test_key_of_an_image_password(void **state)
 static void test_key_file_form(void **state)
 {
 	struct fixture *f = *state;
-	char key[160], want[400], dir[128];
+	struct model_config cfg = { .flush_interval_ns = -1 };
+	const char *key = f->key;
+	char want[400], dir[128], dir_key[160];
 
 	model_close(f->m);
 	f->m = NULL;
-	snprintf(key, sizeof(key), "%s.key", f->db);
 	write_key(f, 7, 32, 0644);
 	assert_int_equal(open_model(f), -EACCES);
 	snprintf(want, sizeof(want), "key file %s may be read or written by"
@@ -510,9 +508,12 @@ static void test_key_file_form(void **state)
 	f->m = NULL;
 	snprintf(dir, sizeof(dir), "%s/dir.db", f->dir);
 	assert_int_equal(mkdir(dir, 0700), 0);
-	assert_true(model_open(&f->m, dir, NULL) < 0);
-	snprintf(key, sizeof(key), "%s.key", dir);
-	assert_int_equal(access(key, F_OK), -1);
+	assert_int_equal(store_default_key_path(dir, dir_key,
+			sizeof(dir_key)), 0);
+	cfg.key_path = dir_key;
+	assert_true(model_open(&f->m, dir, &cfg) < 0);
+	assert_null(f->m);
+	assert_int_equal(access(dir_key, F_OK), -1);
 	assert_int_equal(open_model(f), 0);
 }
 
@@ -520,23 +521,66 @@ static void test_key_file_form(void **state)
 static void test_key_made_when_nothing_is_sealed(void **state)
 {
 	struct fixture *f = *state;
-	char key[128];
 
 	assert_int_equal(model_env_create(f->m, "prod"), 0);
 	model_close(f->m);
 	f->m = NULL;
-	snprintf(key, sizeof(key), "%s.key", f->db);
-	assert_int_equal(unlink(key), 0);
+	assert_int_equal(unlink(f->key), 0);
 	assert_int_equal(open_model(f), 0);
-	assert_int_equal(access(key, F_OK), 0);
+	assert_int_equal(access(f->key, F_OK), 0);
 	assert_int_equal(count_envs(f->m), 1);
 }
+
+/* The key file is where the configuration puts it, nothing is made
+ * beside the database then; with none named, a database that outlives
+ * the process is refused (its secrets would open with nothing after a
+ * restart), and a store in memory keeps its key in memory. */
+static void test_key_file_is_configured(void **state)
+{
+	struct fixture *f = *state;
+	struct model_config cfg = { .flush_interval_ns = -1 };
+	struct model_secret_scope sc = { "prod", NULL, NULL };
+	struct model_secret a, b;
+	char keys[128], key[160], db[128];
+	struct model *m;
+
+	snprintf(keys, sizeof(keys), "%s/keys", f->dir);
+	assert_int_equal(mkdir(keys, 0700), 0);
+	snprintf(key, sizeof(key), "%s/state.key", keys);
+	snprintf(db, sizeof(db), "%s/elsewhere.db", f->dir);
+	cfg.key_path = key;
+	assert_int_equal(model_open(&m, db, &cfg), 0);
+	assert_int_equal(model_env_create(m, "prod"), 0);
+	assert_int_equal(model_secret_create(m, &sc, "s1"), 0);
+	assert_int_equal(model_secret_get(m, &sc, "s1", &a), 0);
+	model_close(m);
+	assert_int_equal(access(key, F_OK), 0);
+	assert_int_equal(store_default_key_path(db, keys, sizeof(keys)), 0);
+	assert_int_equal(access(keys, F_OK), -1);
+	assert_int_equal(model_open(&m, db, &cfg), 0);
+	assert_int_equal(model_secret_get(m, &sc, "s1", &b), 0);
+	assert_string_equal(a.secret, b.secret);
+	model_close(m);
+
+	cfg.key_path = NULL;
+	assert_int_equal(model_open(&m, db, &cfg), -EINVAL);
+	assert_null(m);
+	assert_non_null(strstr(model_errmsg(), "no key file given"));
+	assert_int_equal(access(keys, F_OK), -1);
+	assert_int_equal(model_open(&m, ":memory:", &cfg), 0);
+	assert_int_equal(model_env_create(m, "prod"), 0);
+	assert_int_equal(model_secret_create(m, &sc, "s1"), 0);
+	assert_int_equal(model_secret_get(m, &sc, "s1", &a), 0);
+	model_close(m);
+}
+
+static int64_t last_taken;
 
 static int list_snap(void *ctx, const char *name, int64_t taken)
 {
 	char *out = ctx;
 
-	(void)taken;
+	last_taken = taken;
 	strcat(out, name);
 	strcat(out, " ");
 	return 0;
@@ -593,6 +637,8 @@ static void test_snapshots(void **state)
 	assert_int_equal(model_snapshot_list(f->m, list_snap, names), 0);
 	assert_string_equal(names, "after ");
 	assert_int_equal(model_snapshot_get(f->m, "after", &snap), 0);
+	/* its clock stands where the store says it was taken */
+	assert_int_equal(model_snapshot_time(snap), last_taken);
 	assert_int_equal(model_runtime_get(snap, "prod", "chat", &rt),
 			-ENOENT);
 	model_snapshot_put(snap);
@@ -635,6 +681,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 				test_key_made_when_nothing_is_sealed, setup,
 				teardown),
+		cmocka_unit_test_setup_teardown(test_key_file_is_configured,
+				setup, teardown),
 		cmocka_unit_test_setup_teardown(test_snapshots, setup,
 				teardown),
 	};
