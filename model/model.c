@@ -89,7 +89,8 @@ int model_open(struct model **out, const char *db,
 		return ret;
 	}
 	pthread_mutex_init(&m->lock, NULL);
-	model_snapshot_tidy(m);
+	/* what a snapshot cut short by a crash left */
+	store_snapshot_tidy(m->store);
 	ret = model_liveness_start(m);
 	if (ret) {
 		model_close(m);

@@ -286,9 +286,9 @@ int model_heartbeat(struct model *m, const char *json, size_t len,
 #define MODEL_JSON_MORE 1
 int model_json_state(const char *data, size_t len);
 
-/* Snapshots: point-in-time, read-only copies of the whole model, kept as
- * SQLite files in DB.snapshots/ beside the database, where they survive a
- * remount.  A snapshot is itself a model: every change to it is -EROFS,
+/* Snapshots: point-in-time, read-only copies of the whole model, kept by
+ * the store (store.h) where they survive a remount, each with the moment
+ * it was taken.  A snapshot is itself a model: every change to it is -EROFS,
  * and its clock stands at the moment it was taken, so that nothing in it
  * changes, status included.  model_snapshot_get() takes a reference that
  * model_snapshot_put() gives back; a snapshot deleted meanwhile goes away

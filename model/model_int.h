@@ -42,9 +42,6 @@ struct model {
 	int deleted;
 };
 
-/* Removes what a snapshot cut short by a crash left in DB.snapshots/
- * (model_open() calls it). */
-void model_snapshot_tidy(struct model *m);
 /* Closes the snapshot models still open (model_close() calls it). */
 void model_snapshot_close_all(struct model *m);
 

@@ -267,18 +267,64 @@ void store_restore_discard(const char *locator);
  * Refuses (-EPROTO) a database written by a newer runtimefs. */
 int store_open(struct store **out, const char *locator);
 
-/* Opens a copy made by store_snapshot_into() for reading only: it is
- * migrated first if an older runtimefs made it; every change is refused. */
-int store_open_readonly(struct store **out, const char *path);
-
-/* Writes a consistent copy of the whole database to `path`, which must not
- * exist (SQLite's VACUUM INTO: a point-in-time copy, taken inside one read
- * transaction, in rollback-journal mode so that readers leave it as it is);
- * mode 0600, as the database's. */
-int store_snapshot_into(struct store *s, const char *path);
-
 /* Closes the handle; NULL is a no-op. */
 void store_close(struct store *s);
+
+/* -- snapshots ------------------------------------------------------------ */
+
+/* A snapshot is a point-in-time, read-only copy of the whole store, kept
+ * by the backend under a name, where it survives a restart, with the
+ * moment it was taken.  Names are the model's to check; the store refuses
+ * (-EINVAL) one it could not keep (for this backend: empty, longer than
+ * 63 bytes, holding a '/', or starting with '.').  A store in memory has
+ * none: create is -EOPNOTSUPP, the list is empty.  A snapshot's handle
+ * takes none.
+ *
+ * For this backend, snapshot NAME is DB.snapshots/NAME.db, a SQLite
+ * database of mode 0600 (the layout of every runtimefs so far): copied
+ * with VACUUM INTO, inside one read transaction, to .NAME.tmp, its taken-
+ * at time written into it (table snapshot_taken), then renamed into place
+ * and the directory fsync()ed, so that a crash leaves the snapshot whole
+ * or not at all.  A copy an older runtimefs made, which records no time,
+ * is taken to have been taken at its file's mtime, written into it the
+ * first time it is read so that it stays so. */
+
+typedef int (*store_snapshot_cb)(void *ctx, const char *name,
+		int64_t taken_ns);
+
+/* Takes snapshot `name` of what is committed now: 0, and in *taken_ns (if
+ * not NULL) the moment it was taken, on the real clock; -EEXIST when one
+ * of that name exists; another -errno (-ENOSPC: "snapshot: disk full")
+ * when it cannot be made, which then leaves nothing.  It starts a change
+ * as store_begin() does (for store_fault_install_at_begin()); call it
+ * outside a transaction. */
+int store_snapshot_create(struct store *s, const char *name,
+		int64_t *taken_ns);
+
+/* Calls `cb` for each snapshot (at most STORE_SNAPSHOTS_MAX), in strcmp()
+ * order of their names, with the moment each was taken. */
+#define STORE_SNAPSHOTS_MAX 4096
+int store_snapshot_list(struct store *s, store_snapshot_cb cb, void *ctx);
+
+/* Opens snapshot `name` as a store of its own, for reading: every change
+ * to it is -EROFS, store_begin() too.  -ENOENT when there is none.  A copy
+ * an older runtimefs made is migrated first.  Close it with
+ * store_close(); one dropped meanwhile reads on until then. */
+int store_snapshot_open(struct store *s, const char *name,
+		struct store **snap);
+
+/* When the snapshot a handle reads was taken; 0 for a handle on a store
+ * itself. */
+int64_t store_taken_at(const struct store *s);
+
+/* Removes snapshot `name`: 0, or -ENOENT when there is none.  It starts a
+ * change as store_begin() does (for store_fault_install_at_begin()). */
+int store_snapshot_drop(struct store *s, const char *name);
+
+/* Removes what a snapshot cut short by a crash left (for this backend, a
+ * .NAME.tmp copy and its journal).  For the one process that serves the
+ * store, once it has claimed it: model_open() calls it. */
+void store_snapshot_tidy(struct store *s);
 
 /* The reason for the last failure on this thread. */
 const char *store_errmsg(void);
@@ -292,11 +338,12 @@ int store_schema_version(struct store *s);
  * that a change refused anywhere changes nothing.
  *
  * Every store function that reaches the database counts as one call:
- * store_open, store_open_readonly, store_snapshot_into,
- * store_schema_version, store_begin, store_commit and every get, insert,
- * delete, list, set, put, bind, report, heartbeat, children and serving.
- * store_rollback, store_close, store_errmsg and store_version_release
- * never fail and do not count.  The failing call returns `err` before it
+ * store_open, store_schema_version, store_begin, store_commit, the
+ * snapshots' create, list, open and drop, and every get, insert, delete,
+ * list, set, put, bind, report, heartbeat, children and serving.
+ * store_rollback, store_close, store_errmsg, store_version_release,
+ * store_snapshot_tidy and the functions on locators never fail by
+ * injection and do not count.  The failing call returns `err` before it
  * runs, with store_errmsg() "injected fault (ENOSPC in store_env_insert)";
  * a failing store_commit rolls the transaction back first, as a real
  * failed COMMIT would.  The fault fires once.  One count serves every
@@ -305,7 +352,8 @@ int store_schema_version(struct store *s);
  * store_fault_install() makes the n-th call from now fail with `err` (a
  * negative errno); n <= 0 turns faults off.  store_fault_install_at_begin()
  * starts the count at the next call that starts a change instead,
- * store_begin() or store_snapshot_into(), which is call 1, so that a test
+ * store_begin(), store_snapshot_create() or store_snapshot_drop(), which
+ * is call 1, so that a test
  * can aim at the n-th call of the next change whatever reads come before
  * it (the daemon's RUNTIMEFS_FAULT).  store_fault_fired() is 1 once the
  * fault installed last has fired, else 0. */

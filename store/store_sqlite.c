@@ -13,6 +13,7 @@
 #include "store.h"
 
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
@@ -119,6 +120,7 @@ static const char *const migrations[] = {
 };
 
 #define BUSY_TIMEOUT_MS 5000     /* store_busy_timeout()'s default */
+#define MEMORY ":memory:"        /* the locator of a store in memory */
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -289,9 +291,24 @@ static const char *const stmt_sql[S_COUNT] = {
 		" WHERE image_password IS NOT NULL LIMIT 1",
 };
 
+/* What store_snapshot_list() last read of a snapshot's file: its taken-at
+ * time, good while the file is the same (inode, size, mtime). */
+struct snap_seen {
+	char name[STORE_NAME_MAX];
+	ino_t ino;
+	off_t size;
+	struct timespec mtime;
+	int64_t taken_ns;
+};
+
 struct store {
 	sqlite3 *db;
 	sqlite3_stmt *stmt[S_COUNT];
+	char *path;               /* the database's file; NULL in memory */
+	int readonly;             /* a snapshot's handle */
+	int64_t taken_ns;         /* a snapshot's: when it was taken */
+	struct snap_seen *seen;   /* store_snapshot_list()'s last reading */
+	size_t nseen;
 };
 
 static __thread char errbuf[512];
@@ -356,7 +373,7 @@ int store_fault_fired(void)
 }
 
 /* Counts one call of `fn` (`begin`: it starts a change, store_begin() or
- * store_snapshot_into()); the injected error, with its message, when this
+ * a snapshot's create or drop); the injected error, with its message, when this
  * is the call to fail, else 0. */
 static int fault_check(const char *fn, int begin)
 {
@@ -389,11 +406,11 @@ static int fault_check(const char *fn, int begin)
 #define FAULT_POINT() do { } while (0)
 #endif
 
-/* Maps a SQLite result to an errno, as store.h lists them, with SQLite's
- * words as the message. */
-static int fail_sqlite(struct store *s, int rc, const char *what)
+/* Maps a SQLite result of connection `db` to an errno, as store.h lists
+ * them, with SQLite's words as the message. */
+static int fail_db(sqlite3 *db, int rc, const char *what)
 {
-	int ext = sqlite3_extended_errcode(s->db);
+	int ext = sqlite3_extended_errcode(db);
 
 	rc &= 0xff;               /* the primary code of an extended one */
 	if (ext == SQLITE_CONSTRAINT_UNIQUE ||
@@ -411,7 +428,20 @@ static int fail_sqlite(struct store *s, int rc, const char *what)
 		return fail(-EROFS, "%s: database is read-only", what);
 	if (rc == SQLITE_NOMEM)
 		return fail(-ENOMEM, "%s: out of memory", what);
-	return fail(-EIO, "%s: %s", what, sqlite3_errmsg(s->db));
+	return fail(-EIO, "%s: %s", what, sqlite3_errmsg(db));
+}
+
+static int fail_sqlite(struct store *s, int rc, const char *what)
+{
+	return fail_db(s->db, rc, what);
+}
+
+/* `db` followed by `suffix`, the name of a file beside the database. */
+static int beside(char *out, size_t cap, const char *db, const char *suffix)
+{
+	if ((size_t)snprintf(out, cap, "%s%s", db, suffix) >= cap)
+		return fail(-ENAMETOOLONG, "database path %s is too long", db);
+	return 0;
 }
 
 /* Returns the prepared statement `id`, reset and with bindings cleared. */
@@ -587,7 +617,11 @@ static int open_db(struct store **out, const char *path, int flags,
 	*out = NULL;
 	if (!s)
 		return fail(-ENOMEM, "out of memory");
-	if ((flags & SQLITE_OPEN_CREATE) && strcmp(path, ":memory:"))
+	if (strcmp(path, MEMORY) && !(s->path = strdup(path))) {
+		free(s);
+		return fail(-ENOMEM, "out of memory");
+	}
+	if ((flags & SQLITE_OPEN_CREATE) && s->path)
 		create_private(path);
 	if (sqlite3_open_v2(path, &s->db, flags | SQLITE_OPEN_NOMUTEX, NULL)
 			!= SQLITE_OK) {
@@ -616,7 +650,7 @@ static int open_db(struct store **out, const char *path, int flags,
 	return 0;
 }
 
-int store_open(struct store **out, const char *path)
+int store_open(struct store **out, const char *locator)
 {
 	int ret = FAULT(0);
 
@@ -624,47 +658,11 @@ int store_open(struct store **out, const char *path)
 		*out = NULL;
 		return ret;
 	}
-	return open_db(out, path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+	return open_db(out, locator, SQLITE_OPEN_READWRITE |
+			SQLITE_OPEN_CREATE,
 			"PRAGMA journal_mode = WAL;"
 			"PRAGMA synchronous = FULL;"
 			"PRAGMA foreign_keys = ON;");
-}
-
-int store_open_readonly(struct store **out, const char *path)
-{
-	struct store *s = NULL;
-	int ret = FAULT(0);
-
-	if (!ret)
-		ret = open_db(&s, path, SQLITE_OPEN_READONLY, "");
-	if (ret != -EPROTO)
-		goto done;
-	/* made by an older runtimefs: bring it forward once */
-	ret = open_db(&s, path, SQLITE_OPEN_READWRITE, "");
-	if (ret)
-		return ret;
-	store_close(s);
-	ret = open_db(&s, path, SQLITE_OPEN_READONLY, "");
-done:
-	*out = ret ? NULL : s;
-	return ret;
-}
-
-int store_snapshot_into(struct store *s, const char *path)
-{
-	sqlite3_stmt *st;
-	int ret = FAULT(1);
-
-	if (ret)
-		return ret;
-	if (sqlite3_prepare_v2(s->db, "VACUUM INTO ?1", -1, &st, NULL)
-			!= SQLITE_OK)
-		return fail_sqlite(s, sqlite3_errcode(s->db), "snapshot");
-	create_private(path);   /* VACUUM INTO takes an empty file */
-	sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
-	ret = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return ret == SQLITE_DONE ? 0 : fail_sqlite(s, ret, "snapshot");
 }
 
 void store_close(struct store *s)
@@ -674,6 +672,8 @@ void store_close(struct store *s)
 	for (int i = 0; i < S_COUNT; i++)
 		sqlite3_finalize(s->stmt[i]);
 	sqlite3_close(s->db);
+	free(s->seen);
+	free(s->path);
 	free(s);
 }
 
@@ -685,11 +685,15 @@ int store_schema_version(struct store *s)
 
 int store_begin(struct store *s)
 {
-	sqlite3_stmt *st = stmt(s, S_BEGIN);
+	sqlite3_stmt *st;
 	int ret = FAULT(1);
 
 	if (ret)
 		return ret;
+	/* SQLite would begin, and refuse each write of it only */
+	if (s->readonly)
+		return fail(-EROFS, "begin: a snapshot is read-only");
+	st = stmt(s, S_BEGIN);
 	return st ? exec_stmt(s, st, "begin") : -EIO;
 }
 
@@ -1589,9 +1593,350 @@ int store_secret_list(struct store *s, const struct store_secret_filter *f,
 	return ret;
 }
 
-/* -- where a store is ---------------------------------------------------- */
+/* -- snapshots ------------------------------------------------------------ */
 
-#define MEMORY ":memory:"
+#define SNAPSHOTS ".snapshots"        /* DB.snapshots/ */
+
+static int64_t ns_of(const struct timespec *ts)
+{
+	return (int64_t)ts->tv_sec * 1000000000LL + ts->tv_nsec;
+}
+
+/* Makes a rename or an unlink in directory `dir` durable. */
+static void sync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+}
+
+/* Whether `name` can be a file of DB.snapshots/: 0 or -EINVAL. */
+static int snap_name(const char *name)
+{
+	size_t n = strnlen(name, STORE_NAME_MAX);
+
+	if (!n || n >= STORE_NAME_MAX || name[0] == '.' || strchr(name, '/'))
+		return fail(-EINVAL, "'%.*s' cannot name a snapshot",
+				STORE_NAME_MAX, name);
+	return 0;
+}
+
+/* DB.snapshots into `buf`; with `name`, the file of that snapshot in it
+ * (NAME.db, or with `tmp` the copy being made, .NAME.tmp). */
+static int snap_path(const struct store *s, const char *name, int tmp,
+		char *buf, size_t cap)
+{
+	int n = !name ? snprintf(buf, cap, "%s" SNAPSHOTS, s->path) :
+		snprintf(buf, cap, "%s" SNAPSHOTS "/%s%s%s", s->path,
+				tmp ? "." : "", name, tmp ? ".tmp" : ".db");
+
+	if (n < 0 || (size_t)n >= cap)
+		return fail(-ENAMETOOLONG, "database path %s is too long",
+				s->path);
+	return 0;
+}
+
+/* Removes a copy being made, and the journal SQLite may keep beside it. */
+static void snap_remove_copy(const char *tmp)
+{
+	char side[PATH_MAX];
+
+	unlink(tmp);
+	if (!beside(side, sizeof(side), tmp, "-journal"))
+		unlink(side);
+}
+
+/* Writes `taken_ns` into the snapshot file at `path`, once: a second
+ * time changes nothing. */
+static int snap_record(const char *path, int64_t taken_ns)
+{
+	char sql[256];
+	sqlite3 *db = NULL;
+	int rc, ret = 0;
+
+	snprintf(sql, sizeof(sql), "PRAGMA synchronous = FULL;"
+			" BEGIN IMMEDIATE;"
+			" CREATE TABLE snapshot_taken (taken_ns INTEGER NOT NULL);"
+			" INSERT INTO snapshot_taken VALUES (%lld);"
+			" COMMIT;", (long long)taken_ns);
+	rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE |
+			SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_extended_result_codes(db, 1);
+		sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
+		rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+	}
+	if (rc != SQLITE_OK) {
+		ret = db ? fail_db(db, rc, "snapshot") :
+			fail(-ENOMEM, "snapshot: out of memory");
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	}
+	sqlite3_close(db);
+	return ret;
+}
+
+/* When the snapshot at `path` was taken: the time recorded in it, or for
+ * a copy an older runtimefs made, which has none, its mtime, recorded
+ * then (when it can be: a read-only copy keeps giving its mtime).
+ * -ENOENT when there is no such file. */
+static int snap_taken(const char *path, int64_t *out)
+{
+	sqlite3_stmt *st = NULL;
+	sqlite3 *db = NULL;
+	struct stat sb;
+
+	*out = 0;
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY |
+			SQLITE_OPEN_NOMUTEX, NULL) == SQLITE_OK) {
+		sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
+		if (sqlite3_prepare_v2(db, "SELECT taken_ns FROM"
+				" snapshot_taken", -1, &st, NULL) == SQLITE_OK &&
+		    sqlite3_step(st) == SQLITE_ROW)
+			*out = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+	}
+	sqlite3_close(db);
+	if (*out > 0)
+		return 0;
+	if (stat(path, &sb))
+		return errno == ENOENT ? -ENOENT :
+			fail(-errno, "snapshot %s: %s", path, strerror(errno));
+	*out = ns_of(&sb.st_mtim);
+	snap_record(path, *out);
+	return 0;
+}
+
+int store_snapshot_create(struct store *s, const char *name,
+		int64_t *taken_ns)
+{
+	char dir[PATH_MAX], tmp[PATH_MAX], path[PATH_MAX];
+	struct timespec now;
+	sqlite3_stmt *st;
+	int ret = FAULT(1), rc;
+
+	if (ret)
+		return ret;
+	if (s->readonly)
+		return fail(-EROFS, "snapshot: a snapshot is read-only");
+	if (!s->path)
+		return fail(-EOPNOTSUPP, "an in-memory database has no"
+				" snapshots");
+	if ((ret = snap_name(name)) ||
+	    (ret = snap_path(s, NULL, 0, dir, sizeof(dir))) ||
+	    (ret = snap_path(s, name, 1, tmp, sizeof(tmp))) ||
+	    (ret = snap_path(s, name, 0, path, sizeof(path))))
+		return ret;
+	if (mkdir(dir, 0700) && errno != EEXIST)
+		return fail(-errno, "cannot make %s: %s", dir, strerror(errno));
+	if (!access(path, F_OK))
+		return fail(-EEXIST, "snapshot '%s' already exists", name);
+	snap_remove_copy(tmp);
+	if (sqlite3_prepare_v2(s->db, "VACUUM INTO ?1", -1, &st, NULL)
+			!= SQLITE_OK)
+		return fail_sqlite(s, sqlite3_errcode(s->db), "snapshot");
+	/* the moment of the copy, which is one read transaction */
+	clock_gettime(CLOCK_REALTIME, &now);
+	create_private(tmp);    /* VACUUM INTO takes an empty file */
+	sqlite3_bind_text(st, 1, tmp, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	ret = rc == SQLITE_DONE ? 0 : fail_sqlite(s, rc, "snapshot");
+	sqlite3_finalize(st);
+	/* recorded before the rename: a snapshot in place has its time; the
+	 * commit of the record makes the whole copy durable */
+	if (!ret)
+		ret = snap_record(tmp, ns_of(&now));
+	if (!ret && rename(tmp, path))
+		ret = fail(-errno, "cannot rename %s: %s", tmp,
+				strerror(errno));
+	if (ret) {
+		snap_remove_copy(tmp);
+		return ret;
+	}
+	sync_dir(dir);          /* the rename is part of the snapshot */
+	if (taken_ns)
+		*taken_ns = ns_of(&now);
+	return 0;
+}
+
+static int by_seen_name(const void *a, const void *b)
+{
+	return strcmp(((const struct snap_seen *)a)->name,
+			((const struct snap_seen *)b)->name);
+}
+
+/* What the last list read of snapshot `name`, if the file is the same. */
+static const struct snap_seen *snap_seen(const struct store *s,
+		const struct snap_seen *now)
+{
+	const struct snap_seen *old = s->seen ? bsearch(now, s->seen,
+			s->nseen, sizeof(*now), by_seen_name) : NULL;
+
+	if (old && old->ino == now->ino && old->size == now->size &&
+	    old->mtime.tv_sec == now->mtime.tv_sec &&
+	    old->mtime.tv_nsec == now->mtime.tv_nsec)
+		return old;
+	return NULL;
+}
+
+int store_snapshot_list(struct store *s, store_snapshot_cb cb, void *ctx)
+{
+	char dir[PATH_MAX], path[PATH_MAX];
+	struct snap_seen *list = NULL, *grown;
+	size_t n = 0, cap = 0, k = 0;
+	struct dirent *d;
+	DIR *dh;
+	int ret;
+
+	FAULT_POINT();
+	if (!s->path || s->readonly)
+		return 0;
+	if ((ret = snap_path(s, NULL, 0, dir, sizeof(dir))))
+		return ret;
+	if (!(dh = opendir(dir)))
+		return errno == ENOENT ? 0 : fail(-errno, "cannot read %s: %s",
+				dir, strerror(errno));
+	while (n < STORE_SNAPSHOTS_MAX && (d = readdir(dh))) {
+		size_t len = strlen(d->d_name);
+
+		if (len < 4 || len - 3 >= STORE_NAME_MAX ||
+		    d->d_name[0] == '.' || strcmp(d->d_name + len - 3, ".db"))
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			if (!(grown = realloc(list, cap * sizeof(*list)))) {
+				ret = fail(-ENOMEM, "out of memory");
+				break;
+			}
+			list = grown;
+		}
+		memset(&list[n], 0, sizeof(list[n]));
+		memcpy(list[n].name, d->d_name, len - 3);
+		n++;
+	}
+	closedir(dh);
+	if (!ret && n)
+		qsort(list, n, sizeof(*list), by_seen_name);
+	/* each one's time, read again only from a file that changed */
+	for (size_t i = 0; !ret && i < n; i++) {
+		struct snap_seen *e = &list[k];
+		const struct snap_seen *old;
+		struct stat sb;
+
+		*e = list[i];
+		if (snap_path(s, e->name, 0, path, sizeof(path)) ||
+		    stat(path, &sb))
+			continue;       /* dropped meanwhile */
+		e->ino = sb.st_ino;
+		e->size = sb.st_size;
+		e->mtime = sb.st_mtim;
+		if ((old = snap_seen(s, e)))
+			e->taken_ns = old->taken_ns;
+		else if (snap_taken(path, &e->taken_ns))
+			continue;
+		k++;
+	}
+	if (ret) {
+		free(list);
+		return ret;
+	}
+	free(s->seen);
+	s->seen = list;
+	s->nseen = k;
+	for (size_t i = 0; !ret && i < k; i++)
+		ret = cb(ctx, list[i].name, list[i].taken_ns);
+	return ret;
+}
+
+int store_snapshot_open(struct store *s, const char *name,
+		struct store **out)
+{
+	char path[PATH_MAX];
+	struct store *snap = NULL;
+	int64_t taken;
+	int ret = FAULT(0);
+
+	*out = NULL;
+	if (ret)
+		return ret;
+	if (!s->path || s->readonly)
+		return fail(-ENOENT, "no snapshot '%s'", name);
+	if ((ret = snap_name(name)) ||
+	    (ret = snap_path(s, name, 0, path, sizeof(path))))
+		return ret;
+	if ((ret = snap_taken(path, &taken)))
+		return ret == -ENOENT ? fail(-ENOENT, "no snapshot '%s'", name) :
+			ret;
+	ret = open_db(&snap, path, SQLITE_OPEN_READONLY, "");
+	if (ret == -EPROTO) {
+		/* made by an older runtimefs: bring it forward once */
+		if ((ret = open_db(&snap, path, SQLITE_OPEN_READWRITE, "")))
+			return ret;
+		store_close(snap);
+		ret = open_db(&snap, path, SQLITE_OPEN_READONLY, "");
+	}
+	if (ret)
+		return ret;
+	snap->readonly = 1;
+	snap->taken_ns = taken;
+	*out = snap;
+	return 0;
+}
+
+int64_t store_taken_at(const struct store *s)
+{
+	return s->taken_ns;
+}
+
+int store_snapshot_drop(struct store *s, const char *name)
+{
+	char path[PATH_MAX];
+	int ret = FAULT(1);
+
+	if (ret)
+		return ret;
+	if (s->readonly)
+		return fail(-EROFS, "snapshot: a snapshot is read-only");
+	if (!s->path)
+		return fail(-ENOENT, "no snapshot '%s'", name);
+	if ((ret = snap_name(name)) ||
+	    (ret = snap_path(s, name, 0, path, sizeof(path))))
+		return ret;
+	if (unlink(path))
+		return errno == ENOENT ? fail(-ENOENT, "no snapshot '%s'", name) :
+			fail(-errno, "cannot remove %s: %s", path,
+					strerror(errno));
+	return 0;
+}
+
+void store_snapshot_tidy(struct store *s)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 256];
+	struct dirent *d;
+	DIR *dh;
+
+	if (!s->path || s->readonly ||
+	    snap_path(s, NULL, 0, dir, sizeof(dir)) || !(dh = opendir(dir)))
+		return;
+	/* .NAME.tmp and its journal: a copy a crash cut short */
+	while ((d = readdir(dh))) {
+		size_t len = strlen(d->d_name);
+
+		if (d->d_name[0] != '.' || !((len > 4 &&
+				!strcmp(d->d_name + len - 4, ".tmp")) ||
+				(len > 12 && !strcmp(d->d_name + len - 12,
+				".tmp-journal"))))
+			continue;
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir,
+				d->d_name) < sizeof(path))
+			unlink(path);
+	}
+	closedir(dh);
+}
+
+/* -- where a store is ---------------------------------------------------- */
 
 const char *store_default_locator(void)
 {
@@ -1648,14 +1993,6 @@ struct store_claim {
 	int interrupted;
 	char warning[PATH_MAX + 160];
 };
-
-/* `db` followed by `suffix`, the name of a file beside the database. */
-static int beside(char *out, size_t cap, const char *db, const char *suffix)
-{
-	if ((size_t)snprintf(out, cap, "%s%s", db, suffix) >= cap)
-		return fail(-ENAMETOOLONG, "database path %s is too long", db);
-	return 0;
-}
 
 static void nap(void)
 {

@@ -1161,7 +1161,7 @@ static void test_hook(void **state)
 	store_fault_install_at_begin(1, -ENOSPC);
 	assert_int_equal(model_snapshot_create(f->m, "snap"), -ENOSPC);
 	assert_string_equal(model_errmsg(), "injected fault (ENOSPC in"
-			" store_snapshot_into)");
+			" store_snapshot_create)");
 	store_fault_install(0, 0);
 
 	/* opening fails cleanly */

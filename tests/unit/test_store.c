@@ -17,6 +17,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <fcntl.h>
+#include <sqlite3.h>
+
 #include "../../store/store.h"
 
 /* A directory for the claim tests, and the database path in it. */
@@ -186,6 +189,105 @@ static void test_locator_resolve(void **state)
 	claim_dir_remove(dir);
 }
 
+/* Runs `sql` on the SQLite file at `path`, as another program would. */
+static void sql_on(const char *path, const char *sql)
+{
+	sqlite3 *h;
+
+	assert_int_equal(sqlite3_open(path, &h), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(h);
+}
+
+static int taken_of(void *ctx, const char *name, int64_t taken_ns)
+{
+	(void)name;
+	*(int64_t *)ctx = taken_ns;
+	return 0;
+}
+
+/* Snapshots keep the layout of every runtimefs so far: DB.snapshots/
+ * NAME.db, 0600, with the time taken recorded in it; names that cannot
+ * be such a file are refused; what a crash cut short is tidied. */
+static void test_snapshot_files(void **state)
+{
+	struct store *s, *snap;
+	struct stat st;
+	char dir[32], db[48], path[128], side[128];
+	int64_t taken, listed = 0;
+
+	(void)state;
+	claim_dir(dir, db);
+	umask(022);
+	assert_int_equal(store_open(&s, db), 0);
+	assert_int_equal(store_snapshot_create(s, "s", &taken), 0);
+	snprintf(path, sizeof(path), "%s.snapshots/s.db", db);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	snprintf(path, sizeof(path), "%s.snapshots", db);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0700);
+	assert_int_equal(store_snapshot_create(s, "../x", NULL), -EINVAL);
+	assert_int_equal(store_snapshot_create(s, ".x", NULL), -EINVAL);
+	assert_int_equal(store_snapshot_create(s, "", NULL), -EINVAL);
+	assert_int_equal(store_snapshot_drop(s, "../t"), -EINVAL);
+	/* a copy cut short, and its journal */
+	snprintf(path, sizeof(path), "%s.snapshots/.t.tmp", db);
+	snprintf(side, sizeof(side), "%s.snapshots/.t.tmp-journal", db);
+	touch_file(path, "half");
+	touch_file(side, "half");
+	assert_int_equal(store_snapshot_list(s, taken_of, &listed), 0);
+	assert_int_equal(listed, taken);
+	store_snapshot_tidy(s);
+	assert_int_equal(access(path, F_OK), -1);
+	assert_int_equal(access(side, F_OK), -1);
+	snprintf(path, sizeof(path), "%s.snapshots/s.db", db);
+	assert_int_equal(access(path, F_OK), 0);
+	/* an in-memory store has none */
+	store_close(s);
+	assert_int_equal(store_open(&s, ":memory:"), 0);
+	assert_int_equal(store_snapshot_create(s, "s", NULL), -EOPNOTSUPP);
+	assert_int_equal(store_snapshot_open(s, "s", &snap), -ENOENT);
+	listed = 0;
+	assert_int_equal(store_snapshot_list(s, taken_of, &listed), 0);
+	assert_int_equal(listed, 0);
+	store_close(s);
+	claim_dir_remove(dir);
+}
+
+/* A snapshot an older runtimefs made records no time: it is taken at its
+ * file's mtime, written into it the first time it is read, so that it
+ * stays so when the file is touched later. */
+static void test_old_snapshot_takes_its_mtime_once(void **state)
+{
+	struct timespec times[2] = { { 1600000000, 5 }, { 1600000000, 5 } };
+	struct store *s, *snap;
+	char dir[32], db[48], path[128];
+	int64_t listed = 0;
+
+	(void)state;
+	claim_dir(dir, db);
+	assert_int_equal(store_open(&s, db), 0);
+	assert_int_equal(store_env_insert(s, "prod", 1), 0);
+	assert_int_equal(store_snapshot_create(s, "old", NULL), 0);
+	snprintf(path, sizeof(path), "%s.snapshots/old.db", db);
+	sql_on(path, "DROP TABLE snapshot_taken");
+	assert_int_equal(utimensat(AT_FDCWD, path, times, 0), 0);
+	assert_int_equal(store_snapshot_list(s, taken_of, &listed), 0);
+	assert_int_equal(listed, 1600000000LL * 1000000000LL + 5);
+	times[0].tv_sec = times[1].tv_sec = 1700000000;
+	assert_int_equal(utimensat(AT_FDCWD, path, times, 0), 0);
+	assert_int_equal(store_snapshot_list(s, taken_of, &listed), 0);
+	assert_int_equal(listed, 1600000000LL * 1000000000LL + 5);
+	assert_int_equal(store_snapshot_open(s, "old", &snap), 0);
+	assert_int_equal(store_taken_at(snap), 1600000000LL * 1000000000LL + 5);
+	assert_int_equal(store_env_get(snap, "prod",
+			&(struct store_env){ 0 }), 0);
+	store_close(snap);
+	store_close(s);
+	claim_dir_remove(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -195,6 +297,8 @@ int main(void)
 		cmocka_unit_test(test_restore_scratch_and_commit),
 		cmocka_unit_test(test_new_database_mode),
 		cmocka_unit_test(test_locator_resolve),
+		cmocka_unit_test(test_snapshot_files),
+		cmocka_unit_test(test_old_snapshot_takes_its_mtime_once),
 	};
 
 	return cmocka_run_group_tests_name("store", tests, NULL, NULL);

@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../../store/store.h"
@@ -256,6 +257,23 @@ static int stop_env(void *ctx, const struct store_env *e)
 	(void)e;
 	(*(int *)ctx)++;
 	return -ECANCELED;
+}
+
+static int snapshot_name(void *ctx, const char *name, int64_t taken_ns)
+{
+	char both[STORE_NAME_MAX + 24];
+
+	snprintf(both, sizeof(both), "%s@%lld", name, (long long)taken_ns);
+	names_add(ctx, both);
+	return 0;
+}
+
+static int64_t real_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
 /* -- the tests ----------------------------------------------------------- */
@@ -921,6 +939,110 @@ static void test_claims(void **state)
 	store_claim_release(b);
 }
 
+/* A snapshot holds what was committed when it was taken, and says when
+ * that was; it is listed by name, read-only (-EROFS for every change),
+ * kept across a reopen, and dropped; a name is taken once. */
+static void test_snapshots(void **state)
+{
+	struct cf *c = *state;
+	struct store *snap, *held;
+	struct store_env e;
+	struct names n = { "" }, want = { "" };
+	int64_t before = real_now(), t1, t2, prod, count;
+	char line[80];
+
+	prod = env(c->s, "prod");
+	OK(store_snapshot_list(c->s, snapshot_name, &n));
+	assert_string_equal(n.s, "");
+	assert_int_equal(store_snapshot_open(c->s, "one", &snap), -ENOENT);
+	assert_null(snap);
+	OK(store_snapshot_create(c->s, "one", &t1));
+	assert_true(t1 >= before && t1 <= real_now());
+	assert_int_equal(store_snapshot_create(c->s, "one", &t2), -EEXIST);
+	/* what comes after is not in it */
+	OK(store_env_set_critical(c->s, prod, 1, 11));
+	env(c->s, "dev");
+	OK(store_snapshot_create(c->s, "a-two", &t2));
+	assert_true(t2 >= t1);
+	OK(store_snapshot_list(c->s, snapshot_name, &n));
+	snprintf(line, sizeof(line), "a-two@%lld one@%lld ", (long long)t2,
+			(long long)t1);
+	assert_string_equal(n.s, line);
+
+	OK(store_snapshot_open(c->s, "one", &snap));
+	assert_int_equal(store_taken_at(snap), t1);
+	assert_int_equal(store_taken_at(c->s), 0);
+	OK(store_env_get(snap, "prod", &e));
+	assert_int_equal(e.critical, 0);
+	assert_int_equal(store_env_get(snap, "dev", &e), -ENOENT);
+	assert_true(store_schema_version(snap) >= 1);
+	/* read-only, transactions too, and it has no snapshots itself */
+	assert_int_equal(store_env_insert(snap, "x", 1), -EROFS);
+	assert_int_equal(store_env_set_critical(snap, prod, 1, 2), -EROFS);
+	assert_int_equal(store_env_delete(snap, prod), -EROFS);
+	assert_int_equal(store_begin(snap), -EROFS);
+	assert_int_equal(store_snapshot_create(snap, "nested", NULL),
+			-EROFS);
+	OK(store_snapshot_list(snap, snapshot_name, &want));
+	assert_string_equal(want.s, "");
+	OK(store_env_children(snap, prod, &count));
+	assert_int_equal(count, 0);
+	store_close(snap);
+
+	/* dropped while open: the handle reads on until closed */
+	OK(store_snapshot_open(c->s, "a-two", &held));
+	OK(store_snapshot_drop(c->s, "a-two"));
+	assert_int_equal(store_snapshot_drop(c->s, "a-two"), -ENOENT);
+	assert_int_equal(store_snapshot_open(c->s, "a-two", &snap),
+			-ENOENT);
+	OK(store_env_get(held, "dev", &e));
+	store_close(held);
+
+	/* kept, with its time, across a reopen of the store */
+	store_close(c->s);
+	c->s = NULL;
+	OK(store_open(&c->s, c->loc));
+	n.s[0] = '\0';
+	OK(store_snapshot_list(c->s, snapshot_name, &n));
+	snprintf(line, sizeof(line), "one@%lld ", (long long)t1);
+	assert_string_equal(n.s, line);
+	OK(store_snapshot_open(c->s, "one", &snap));
+	assert_int_equal(store_taken_at(snap), t1);
+	store_close(snap);
+	/* a name dropped can be taken again */
+	OK(store_snapshot_drop(c->s, "one"));
+	OK(store_snapshot_create(c->s, "one", &t2));
+	OK(store_snapshot_open(c->s, "one", &snap));
+	OK(store_env_get(snap, "dev", &e));
+	store_close(snap);
+	store_snapshot_tidy(c->s);
+	n.s[0] = '\0';
+	OK(store_snapshot_list(c->s, snapshot_name, &n));
+	snprintf(line, sizeof(line), "one@%lld ", (long long)t2);
+	assert_string_equal(n.s, line);
+}
+
+/* A list's callback that returns an error stops the walk with it. */
+static int stop_snapshot(void *ctx, const char *name, int64_t taken_ns)
+{
+	(void)name;
+	(void)taken_ns;
+	(*(int *)ctx)++;
+	return -ECANCELED;
+}
+
+static void test_snapshot_list_stops(void **state)
+{
+	struct cf *c = *state;
+	int calls = 0;
+
+	OK(store_snapshot_create(c->s, "a", NULL));
+	OK(store_snapshot_create(c->s, "b", NULL));
+	assert_int_equal(store_snapshot_list(c->s, stop_snapshot, &calls),
+			-ECANCELED);
+	assert_int_equal(calls, 1);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -939,6 +1061,8 @@ int main(void)
 		T(test_heartbeat_never_back),
 		T(test_busy_is_eagain),
 		T(test_claims),
+		T(test_snapshots),
+		T(test_snapshot_list_stops),
 	};
 	char name[64];
 
