@@ -340,7 +340,8 @@ int store_schema_version(struct store *s);
  * Every store function that reaches the database counts as one call:
  * store_open, store_schema_version, store_begin, store_commit, the
  * snapshots' create, list, open and drop, and every get, insert, delete,
- * list, set, put, bind, report, heartbeat, children and serving.
+ * list, set, put, bind, report, heartbeat(s), children and serving (a
+ * batch of heartbeats is one call).
  * store_rollback, store_close, store_errmsg, store_version_release,
  * store_snapshot_tidy and the functions on locators never fail by
  * injection and do not count.  The failing call returns `err` before it
@@ -441,6 +442,21 @@ int store_runtime_report(struct store *s, const struct store_runtime *rt);
  * if it still has `uuid`; a runtime deleted since is no error. */
 int store_runtime_heartbeat(struct store *s, int64_t id, const char *uuid,
 		int64_t ns);
+
+/* A runtime's heartbeat time, one of a batch. */
+struct store_beat {
+	int64_t id;
+	char uuid[STORE_UUID_LEN];
+	int64_t heartbeat_ns;
+};
+
+/* Writes `n` heartbeat times in one call, inside the caller's
+ * transaction, each as store_runtime_heartbeat() does (forward only, on
+ * the runtime that still has the UUID; one deleted since is no error):
+ * liveness batched in memory, written every flush.  0, or the first
+ * failure, after which the caller rolls the transaction back. */
+int store_runtime_heartbeats(struct store *s, const struct store_beat *beats,
+		size_t n);
 /* Marks the runtime's secret revoked at `now` (0 clears the mark). */
 int store_runtime_set_revoked(struct store *s, int64_t id, int64_t now);
 

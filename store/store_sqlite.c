@@ -1441,18 +1441,38 @@ int store_runtime_report(struct store *s, const struct store_runtime *rt)
 	return exec_one(s, st, "runtime heartbeat");
 }
 
+/* One heartbeat time, on the prepared statement. */
+static int heartbeat_one(struct store *s, sqlite3_stmt *st, int64_t id,
+		const char *uuid, int64_t ns)
+{
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, uuid, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, ns);
+	return exec_stmt(s, st, "runtime heartbeat");
+}
+
 int store_runtime_heartbeat(struct store *s, int64_t id, const char *uuid,
 		int64_t ns)
 {
 	sqlite3_stmt *st = stmt(s, S_RUNTIME_HEARTBEAT);
 
 	FAULT_POINT();
+	return st ? heartbeat_one(s, st, id, uuid, ns) : -EIO;
+}
+
+int store_runtime_heartbeats(struct store *s, const struct store_beat *beats,
+		size_t n)
+{
+	sqlite3_stmt *st = stmt(s, S_RUNTIME_HEARTBEAT);
+	int ret = 0;
+
+	FAULT_POINT();
 	if (!st)
 		return -EIO;
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_text(st, 2, uuid, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, ns);
-	return exec_stmt(s, st, "runtime heartbeat");
+	for (size_t i = 0; i < n && !ret; i++)
+		ret = heartbeat_one(s, st, beats[i].id, beats[i].uuid,
+				beats[i].heartbeat_ns);
+	return ret;
 }
 
 int store_runtime_set_revoked(struct store *s, int64_t id, int64_t now)

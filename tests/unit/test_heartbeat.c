@@ -661,6 +661,70 @@ static void test_batching(void **state)
 	assert_int_equal(rt.heartbeat_ns, f->now);
 }
 
+/* Heartbeat times of more runtimes than the store is given at once are
+ * written in one flush, each. */
+struct noted {
+	struct fixture *f;
+	int64_t ns;
+	int n;
+};
+
+static int note_beat(void *ctx, const struct store_runtime *rt)
+{
+	struct noted *w = ctx;
+
+	assert_int_equal(model_liveness_note(w->f->m, rt, w->ns), 0);
+	w->n++;
+	return 0;
+}
+
+static int check_beat(void *ctx, const struct store_runtime *rt)
+{
+	struct noted *w = ctx;
+
+	assert_int_equal(rt->heartbeat_ns, w->ns);
+	w->n++;
+	return 0;
+}
+
+static void test_flush_of_many(void **state)
+{
+	struct fixture *f = *state;
+	struct store_runtime_filter all = { 0, 0, 0 };
+	struct noted w = { f, f->now + 5 * SEC, 0 };
+	struct store_runtime rt;
+	struct store_env e;
+
+	/* 700 runtimes that have never heartbeat, made in one go */
+	model_lock(f->m);
+	assert_int_equal(store_env_get(f->m->store, "prod", &e), 0);
+	assert_int_equal(store_begin(f->m->store), 0);
+	for (int i = 0; i < 700; i++) {
+		memset(&rt, 0, sizeof(rt));
+		model_uuid(rt.uuid);
+		rt.env_id = e.id;
+		snprintf(rt.name, sizeof(rt.name), "r%d", i);
+		strcpy(rt.type, "agent");
+		strcpy(rt.desired, "run");
+		rt.registered_ns = f->now;
+		assert_int_equal(store_runtime_insert(f->m->store, &rt), 0);
+	}
+	assert_int_equal(store_commit(f->m->store), 0);
+	assert_int_equal(store_runtime_list(f->m->store, &all, note_beat, &w),
+			0);
+	model_unlock(f->m);
+	assert_int_equal(w.n, 700);
+	assert_int_equal(model_liveness_pending(f->m), 700);
+	assert_int_equal(model_liveness_flush(f->m), 0);
+	assert_int_equal(model_liveness_pending(f->m), 0);
+	w.n = 0;
+	model_lock(f->m);
+	assert_int_equal(store_runtime_list(f->m->store, &all, check_beat,
+			&w), 0);
+	model_unlock(f->m);
+	assert_int_equal(w.n, 700);
+}
+
 /* An agent runtime heartbeats with its service account; the
  * fields of integration runtimes are not needed. */
 static void test_service_account(void **state)
@@ -861,6 +925,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_commands, hb_setup,
 				teardown),
 		cmocka_unit_test_setup_teardown(test_batching, hb_setup,
+				teardown),
+		cmocka_unit_test_setup_teardown(test_flush_of_many, hb_setup,
 				teardown),
 		cmocka_unit_test_setup_teardown(test_service_account, hb_setup,
 				teardown),

@@ -879,6 +879,46 @@ static void test_heartbeat_never_back(void **state)
 	OK(store_runtime_heartbeat(c->s, id, rt.uuid, 300));
 }
 
+/* A batch of heartbeat times is written as each one alone would be, in
+ * the caller's transaction: forward only, on the runtime that still has
+ * the UUID, a deleted one no error; a rollback undoes the whole batch. */
+static void test_heartbeat_batch(void **state)
+{
+	struct cf *c = *state;
+	int64_t prod = env(c->s, "prod");
+	struct store_beat beats[4];
+	int64_t a = runtime(c->s, prod, "a", 0, 1);
+	int64_t b = runtime(c->s, prod, "b", 0, 2);
+	int64_t gone = runtime(c->s, prod, "gone", 0, 3);
+	struct store_runtime ra = get_runtime(c->s, prod, "a");
+	struct store_runtime rb = get_runtime(c->s, prod, "b");
+	struct store_runtime rg = get_runtime(c->s, prod, "gone");
+
+	OK(store_runtime_heartbeat(c->s, b, rb.uuid, 500));
+	OK(store_runtime_delete(c->s, gone));
+	memset(beats, 0, sizeof(beats));
+	beats[0] = (struct store_beat){ a, "", 100 };
+	memcpy(beats[0].uuid, ra.uuid, sizeof(ra.uuid));
+	beats[1] = (struct store_beat){ b, "", 400 };      /* back: kept */
+	memcpy(beats[1].uuid, rb.uuid, sizeof(rb.uuid));
+	beats[2] = (struct store_beat){ gone, "", 100 };   /* deleted */
+	memcpy(beats[2].uuid, rg.uuid, sizeof(rg.uuid));
+	beats[3] = (struct store_beat){ a, "", 900 };      /* not its UUID */
+	memcpy(beats[3].uuid, rb.uuid, sizeof(rb.uuid));
+
+	OK(store_begin(c->s));
+	OK(store_runtime_heartbeats(c->s, beats, 4));
+	store_rollback(c->s);
+	assert_int_equal(get_runtime(c->s, prod, "a").heartbeat_ns, 0);
+	OK(store_begin(c->s));
+	OK(store_runtime_heartbeats(c->s, beats, 4));
+	OK(store_runtime_heartbeats(c->s, beats, 0));
+	OK(store_commit(c->s));
+	assert_int_equal(get_runtime(c->s, prod, "a").heartbeat_ns, 100);
+	assert_int_equal(get_runtime(c->s, prod, "b").heartbeat_ns, 500);
+	assert_int_equal(store_runtime_get(c->s, prod, "gone", &rg), -ENOENT);
+}
+
 /* A writer that holds the lock makes another's store_begin() wait for the
  * busy timeout and give -EAGAIN, never -EBUSY, having done nothing; reads
  * go on; once the lock is given up, the other begins. */
@@ -1059,6 +1099,7 @@ int main(void)
 		T(test_sealed_sample),
 		T(test_transactions),
 		T(test_heartbeat_never_back),
+		T(test_heartbeat_batch),
 		T(test_busy_is_eagain),
 		T(test_claims),
 		T(test_snapshots),
