@@ -8,7 +8,9 @@
  * times in one transaction each flush interval (500 ms by default, so
  * that the database is less than a second behind).  At most
  * LIVENESS_BATCH_MAX runtimes wait at a time: the heartbeat that would
- * pass that flushes the batch itself.  Closing the model flushes.
+ * pass that flushes the batch itself.  Closing the model flushes.  The
+ * flusher also asks the store, each interval, whether another writer
+ * changed it (store_poll()), so that the watcher hears of it in time.
  *
  * What a crash can lose: the heartbeat times of one interval, never more.
  * After a restart those runtimes show an older last_heartbeat (and may
@@ -155,6 +157,11 @@ static void *live_flusher(void *arg)
 					" again after %ld failed tries\n",
 					failing);
 			failing = 0;
+		}
+		/* what other writers committed: told outside the lock */
+		if (!store_poll(m->store) && m->foreign) {
+			model_unlock(m);
+			model_lock(m);
 		}
 	}
 	model_unlock(m);

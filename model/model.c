@@ -55,6 +55,14 @@ static int open_key(struct model *m, const char *locator)
 	return model_seal_init(m, NULL);
 }
 
+/* The store's change feed: another writer committed, so anything may
+ * have changed; said at the next unlock (this runs inside a store call,
+ * under the lock). */
+static void model_foreign_change(void *ctx)
+{
+	((struct model *)ctx)->foreign = 1;
+}
+
 int model_open(struct model **out, const char *db,
 		const struct model_config *cfg)
 {
@@ -91,6 +99,7 @@ int model_open(struct model **out, const char *db,
 	pthread_mutex_init(&m->lock, NULL);
 	/* what a snapshot cut short by a crash left */
 	store_snapshot_tidy(m->store);
+	store_watch(m->store, model_foreign_change, m);
 	ret = model_liveness_start(m);
 	if (ret) {
 		model_close(m);
@@ -160,14 +169,16 @@ void model_discard(struct model *m)
 void model_unlock(struct model *m)
 {
 	struct model_event events[MODEL_EVENTS_MAX + 1];
-	int n = m->nevents;
+	int n = m->nevents, foreign = m->foreign && m->watch;
 
-	if (!n) {
+	m->foreign = 0;
+	if (!n && !foreign) {
 		pthread_mutex_unlock(&m->lock);
 		return;
 	}
 	memcpy(events, m->events, (size_t)n * sizeof(events[0]));
-	if (m->events_overflow) {
+	if (m->events_overflow || foreign) {
+		memset(&events[0], 0, sizeof(events[0]));
 		events[0].kind = MODEL_EV_ALL;
 		n = 1;
 	}

@@ -157,8 +157,11 @@ int64_t model_now(struct model *m);
  * changed and then once with MODEL_EV_CHANGED; a heartbeat that only
  * moves time gives MODEL_EV_LIVENESS alone.  It is called on the thread
  * that made the change, before that change's function returns, and
- * outside the model's lock (it may read the model).  `a` and `b` name
- * what changed:
+ * outside the model's lock (it may read the model).  A change another
+ * writer of the store committed (store.h, store_watch()) is told as
+ * MODEL_EV_ALL on the thread that noticed it: the next change's, or the
+ * heartbeat flusher's, which looks every flush interval.  `a` and `b`
+ * name what changed:
  *
  *   MODEL_EV_CHANGED      a change was committed: names may have come
  *   MODEL_EV_LIVENESS     runtime b of environment a was heard from: its
@@ -167,7 +170,8 @@ int64_t model_now(struct model *m);
  *   MODEL_EV_ENV          environment a's own values (critical)
  *   MODEL_EV_INTEGRATION  integration b of project a's own values (type)
  *   MODEL_EV_GONE         objects named b may be gone or no longer listed
- *   MODEL_EV_ALL          too much to say: anything may have changed
+ *   MODEL_EV_ALL          too much to say, or another writer's change:
+ *                         anything may have changed
  *
  * Time changes statuses too, with no event: model_runtime's
  * status_until_ns says when. */

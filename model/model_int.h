@@ -29,6 +29,10 @@ struct model {
 	struct model_event events[MODEL_EVENTS_MAX];
 	int nevents;
 	int events_overflow;
+	/* Another writer changed the store (store_watch()): the watcher
+	 * hears MODEL_EV_ALL at the next unlock, whatever became of the
+	 * change under way. */
+	int foreign;
 
 	/* Snapshots (snapshot.c).  On the live model: the snapshot models
 	 * open now.  On a snapshot: its live model, name, the moment it was
@@ -53,8 +57,9 @@ int model_fail(int err, const char *fmt, ...)
 /* Passes a store failure on with the store's words. */
 int model_fail_store(int err);
 
-/* The lock; model_unlock() then gives the changes noted under it to the
- * watcher, outside the lock. */
+/* The lock; model_unlock() then gives the changes noted under it, and a
+ * change another writer made (MODEL_EV_ALL), to the watcher, outside the
+ * lock. */
 void model_lock(struct model *m);
 void model_unlock(struct model *m);
 

@@ -390,6 +390,30 @@ void store_rollback(struct store *s);
  * gives -EAGAIN: `ms` milliseconds (5000 until set; 0 does not wait). */
 void store_busy_timeout(struct store *s, int ms);
 
+/* -- what other writers commit ------------------------------------------ */
+
+/* The change feed: `fn` is told, with no detail, that another connection
+ * (another process, another handle) committed a change since this handle
+ * last looked, so that its caller drops what it keeps of the store.  It
+ * runs inside the store call that noticed, on that call's thread, and
+ * must not call the store.  store_watch() subscribes `fn` (NULL: nobody)
+ * from now on; the backend tells of a change at the latest at the next
+ * store_begin() or store_poll(), never of the handle's own commits.
+ *
+ * For this backend with one daemon per database (store_claim()), only
+ * tools and tests write beside the daemon; SQLite's PRAGMA data_version,
+ * which moves with every commit of another connection, is read at each
+ * store_begin() and store_poll().  A backend that several hosts share
+ * tells of every other host's changes the same way. */
+typedef void (*store_watch_fn)(void *ctx);
+void store_watch(struct store *s, store_watch_fn fn, void *ctx);
+
+/* Looks for changes other writers committed now, and tells the watcher:
+ * for a caller that may not begin a transaction for a while (the model's
+ * flusher polls every flush interval).  0 or -errno.  Not counted by the
+ * fault hook, which it would fire at moments no test chooses. */
+int store_poll(struct store *s);
+
 /* Environments. */
 int store_env_insert(struct store *s, const char *name, int64_t now);
 int store_env_get(struct store *s, const char *name, struct store_env *out);

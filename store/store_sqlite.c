@@ -167,7 +167,7 @@ enum stmt {
 	S_SA_PUT, S_SA_GET,
 	S_RUNTIME_REPORT, S_RUNTIME_HEARTBEAT, S_RUNTIME_SET_REVOKED,
 	S_SECRET_INSERT, S_SECRET_GET, S_SECRET_GET_KEY, S_SECRET_DELETE,
-	S_SECRET_BIND, S_SECRET_LIST, S_SEALED_SAMPLE,
+	S_SECRET_BIND, S_SECRET_LIST, S_SEALED_SAMPLE, S_DATA_VERSION,
 	S_COUNT
 };
 
@@ -289,6 +289,7 @@ static const char *const stmt_sql[S_COUNT] = {
 		" UNION ALL SELECT secret FROM service_account"
 		" UNION ALL SELECT image_password FROM version"
 		" WHERE image_password IS NOT NULL LIMIT 1",
+	[S_DATA_VERSION] = "PRAGMA data_version",
 };
 
 /* What store_snapshot_list() last read of a snapshot's file: its taken-at
@@ -309,6 +310,9 @@ struct store {
 	int64_t taken_ns;         /* a snapshot's: when it was taken */
 	struct snap_seen *seen;   /* store_snapshot_list()'s last reading */
 	size_t nseen;
+	store_watch_fn watch;     /* store_watch() */
+	void *watch_ctx;
+	int64_t data_version;     /* PRAGMA data_version when last looked */
 };
 
 static __thread char errbuf[512];
@@ -683,6 +687,39 @@ int store_schema_version(struct store *s)
 	return schema_version(s);
 }
 
+/* PRAGMA data_version: it moves when another connection commits. */
+static int data_version(struct store *s, int64_t *out)
+{
+	sqlite3_stmt *st = stmt(s, S_DATA_VERSION);
+	int rc;
+
+	if (!st)
+		return -EIO;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*out = sqlite3_column_int64(st, 0);
+	done(st);
+	return rc == SQLITE_ROW ? 0 : fail_sqlite(s, rc, "data version");
+}
+
+/* Tells the watcher when another connection committed since the last
+ * look. */
+static int look_for_others(struct store *s)
+{
+	int64_t v;
+	int ret;
+
+	if (!s->watch)
+		return 0;
+	if ((ret = data_version(s, &v)))
+		return ret;
+	if (v != s->data_version) {
+		s->data_version = v;
+		s->watch(s->watch_ctx);
+	}
+	return 0;
+}
+
 int store_begin(struct store *s)
 {
 	sqlite3_stmt *st;
@@ -694,7 +731,14 @@ int store_begin(struct store *s)
 	if (s->readonly)
 		return fail(-EROFS, "begin: a snapshot is read-only");
 	st = stmt(s, S_BEGIN);
-	return st ? exec_stmt(s, st, "begin") : -EIO;
+	if (!st)
+		return -EIO;
+	if ((ret = exec_stmt(s, st, "begin")))
+		return ret;
+	/* what this change reads is what others committed so far */
+	if ((ret = look_for_others(s)))
+		store_rollback(s);
+	return ret;
 }
 
 int store_commit(struct store *s)
@@ -708,6 +752,19 @@ int store_commit(struct store *s)
 	if (ret)
 		store_rollback(s);
 	return ret;
+}
+
+void store_watch(struct store *s, store_watch_fn fn, void *ctx)
+{
+	s->watch = fn;
+	s->watch_ctx = ctx;
+	if (fn && data_version(s, &s->data_version))
+		s->data_version = -1;   /* the first look will tell */
+}
+
+int store_poll(struct store *s)
+{
+	return look_for_others(s);
 }
 
 void store_busy_timeout(struct store *s, int ms)

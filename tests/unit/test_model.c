@@ -574,6 +574,85 @@ static void test_key_file_is_configured(void **state)
 	model_close(m);
 }
 
+/* What the watcher heard. */
+struct heard {
+	pthread_mutex_t lock;
+	int all, other;
+};
+
+static void hear(void *ctx, const struct model_event *ev)
+{
+	struct heard *h = ctx;
+
+	pthread_mutex_lock(&h->lock);
+	if (ev->kind == MODEL_EV_ALL)
+		h->all++;
+	else
+		h->other++;
+	pthread_mutex_unlock(&h->lock);
+}
+
+static int heard_all(struct heard *h)
+{
+	int n;
+
+	pthread_mutex_lock(&h->lock);
+	n = h->all;
+	pthread_mutex_unlock(&h->lock);
+	return n;
+}
+
+/* Commits environment `name` through a store handle of its own, as
+ * another writer of the database would. */
+static void other_writer(struct fixture *f, const char *name)
+{
+	struct store *s;
+
+	assert_int_equal(store_open(&s, f->db), 0);
+	assert_int_equal(store_begin(s), 0);
+	assert_int_equal(store_env_insert(s, name, f->now), 0);
+	assert_int_equal(store_commit(s), 0);
+	store_close(s);
+}
+
+/* What another writer commits reaches the watcher as MODEL_EV_ALL: with
+ * the model's next change, or from the flusher, which looks every
+ * interval, when no change comes. */
+static void test_other_writers_heard(void **state)
+{
+	struct fixture *f = *state;
+	struct heard h = { PTHREAD_MUTEX_INITIALIZER, 0, 0 };
+	struct model_env e;
+
+	model_close(f->m);
+	f->flush_ns = -1;
+	assert_int_equal(open_model(f), 0);
+	model_watch(f->m, hear, &h);
+	assert_int_equal(model_env_create(f->m, "prod"), 0);
+	assert_int_equal(heard_all(&h), 0);
+	assert_true(h.other > 0);
+	other_writer(f, "dev");
+	assert_int_equal(model_env_get(f->m, "dev", &e), 0);
+	assert_int_equal(model_env_set_critical(f->m, "prod", "1"), 0);
+	assert_int_equal(heard_all(&h), 1);
+	/* a refused change still tells of it */
+	other_writer(f, "acc");
+	assert_int_equal(model_env_create(f->m, "prod"), -EEXIST);
+	assert_int_equal(heard_all(&h), 2);
+	assert_int_equal(model_env_set_critical(f->m, "prod", "0"), 0);
+	assert_int_equal(heard_all(&h), 2);
+
+	/* with no change of the model's own, the flusher tells */
+	model_close(f->m);
+	f->flush_ns = 10 * 1000000LL;
+	assert_int_equal(open_model(f), 0);
+	model_watch(f->m, hear, &h);
+	other_writer(f, "qa");
+	for (int i = 0; i < 500 && heard_all(&h) == 2; i++)
+		usleep(10000);
+	assert_int_equal(heard_all(&h), 3);
+}
+
 static int64_t last_taken;
 
 static int list_snap(void *ctx, const char *name, int64_t taken)
@@ -685,6 +764,8 @@ int main(void)
 				setup, teardown),
 		cmocka_unit_test_setup_teardown(test_snapshots, setup,
 				teardown),
+		cmocka_unit_test_setup_teardown(test_other_writers_heard,
+				setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("model", tests, NULL, NULL);

@@ -919,6 +919,58 @@ static void test_heartbeat_batch(void **state)
 	assert_int_equal(store_runtime_get(c->s, prod, "gone", &rg), -ENOENT);
 }
 
+static void heard(void *ctx)
+{
+	(*(int *)ctx)++;
+}
+
+/* The change feed tells a watching handle of what another committed, at
+ * its next store_begin() or store_poll(), once; never of its own commits,
+ * nor of what it does not watch. */
+static void test_watch(void **state)
+{
+	struct cf *c = *state;
+	struct store *other = second(c);
+	int told = 0;
+
+	store_watch(c->s, heard, &told);
+	OK(store_poll(c->s));
+	assert_int_equal(told, 0);
+	/* its own commits: nothing */
+	OK(store_begin(c->s));
+	env(c->s, "prod");
+	OK(store_commit(c->s));
+	OK(store_begin(c->s));
+	store_rollback(c->s);
+	OK(store_poll(c->s));
+	assert_int_equal(told, 0);
+	/* another's: at the next begin, once */
+	OK(store_begin(other));
+	env(other, "dev");
+	OK(store_commit(other));
+	OK(store_begin(c->s));
+	assert_int_equal(told, 1);
+	store_rollback(c->s);
+	OK(store_begin(c->s));
+	store_rollback(c->s);
+	OK(store_poll(c->s));
+	assert_int_equal(told, 1);
+	/* and at a poll */
+	project(other, "shop");
+	OK(store_poll(c->s));
+	assert_int_equal(told, 2);
+	OK(store_poll(c->s));
+	assert_int_equal(told, 2);
+	/* unsubscribed: nothing more */
+	store_watch(c->s, NULL, NULL);
+	project(other, "web");
+	OK(store_begin(c->s));
+	store_rollback(c->s);
+	OK(store_poll(c->s));
+	assert_int_equal(told, 2);
+	store_close(other);
+}
+
 /* A writer that holds the lock makes another's store_begin() wait for the
  * busy timeout and give -EAGAIN, never -EBUSY, having done nothing; reads
  * go on; once the lock is given up, the other begins. */
@@ -1101,6 +1153,7 @@ int main(void)
 		T(test_heartbeat_never_back),
 		T(test_heartbeat_batch),
 		T(test_busy_is_eagain),
+		T(test_watch),
 		T(test_claims),
 		T(test_snapshots),
 		T(test_snapshot_list_stops),
