@@ -6,7 +6,8 @@
  * numbers and their createdAt, endpoint ids and times, service accounts,
  * secrets' key material) is taken as written, so that the restored tree
  * shows the same bytes; everything else is checked as the live tree
- * checks it.  The whole backup goes in in one transaction or not at all.
+ * checks it.  The whole backup goes in in one transaction or not at all,
+ * a bulk load of the store (store_load_begin()) that finds it empty.
  * Entries may come in any order (tar, cp and rsync each walk the tree in
  * their own): they are sorted by path first, and read by path.
  */
@@ -576,49 +577,28 @@ int model_restore_check(const char *path, const char *data, size_t len)
 
 /* -- the model must be empty ------------------------------------------ */
 
-static int count_env(void *ctx, const struct store_env *e)
+/* The model's words for what the store said of its emptiness. */
+static int empty_or_why(int ret, const struct store_holdings *h)
 {
-	(void)e;
-	(*(int *)ctx)++;
-	return 0;
-}
-
-static int count_project(void *ctx, const struct store_project *p)
-{
-	(void)p;
-	(*(int *)ctx)++;
-	return 0;
-}
-
-static int count_snapshot(void *ctx, const char *name, int64_t taken_ns)
-{
-	(void)name;
-	(void)taken_ns;
-	(*(int *)ctx)++;
-	return 0;
+	if (ret == -ENOTEMPTY)
+		return model_fail(-ENOTEMPTY, "a restore goes into an empty"
+				" database only; this one holds %lld"
+				" environment(s), %lld project(s) and %lld"
+				" snapshot(s)", (long long)h->envs,
+				(long long)h->projects,
+				(long long)h->snapshots);
+	return ret ? model_fail_store(ret) : 0;
 }
 
 int model_restore_empty(struct model *m)
 {
-	int envs = 0, projects = 0, snaps = 0;
+	struct store_holdings h = { 0, 0, 0 };
 	int ret;
 
 	model_lock(m);
-	ret = store_env_list(m->store, count_env, &envs);
-	if (!ret)
-		ret = store_project_list(m->store, count_project,
-				&projects);
+	ret = store_is_empty(m->store, &h);
 	model_unlock(m);
-	if (!ret)
-		ret = model_snapshot_list(m, count_snapshot, &snaps);
-	if (ret)
-		return model_fail_store(ret);
-	if (envs || projects || snaps)
-		return model_fail(-ENOTEMPTY, "a restore goes into an empty"
-				" database only; this one holds %d"
-				" environment(s), %d project(s) and %d"
-				" snapshot(s)", envs, projects, snaps);
-	return 0;
+	return empty_or_why(ret, &h);
 }
 
 /* -- building ---------------------------------------------------------- */
@@ -1230,10 +1210,12 @@ int model_restore_apply(struct model *m,
 		const struct model_restore_entry *entries, size_t n)
 {
 	struct restore r = { m, NULL, n, model_now(m) };
-	int ret = model_restore_empty(m);
+	struct store_holdings h = { 0, 0, 0 };
+	int ret;
 
-	if (ret)
-		return ret;
+	if (m->parent)
+		return model_fail(-EROFS, "snapshot '%s' is read-only",
+				m->snap_name);
 	r.ents = malloc((n ? n : 1) * sizeof(*r.ents));
 	if (!r.ents)
 		return model_fail(-ENOMEM, "out of memory");
@@ -1247,9 +1229,12 @@ int model_restore_apply(struct model *m,
 			free(r.ents);
 			return ret;
 		}
-	if ((ret = model_begin(m))) {
+	/* one transaction into a store found empty inside it */
+	model_lock(m);
+	if ((ret = store_load_begin(m->store, &h))) {
+		model_unlock(m);
 		free(r.ents);
-		return ret;
+		return empty_or_why(ret, &h);
 	}
 	for (int pass = 0; !ret && pass < 3; pass++)
 		ret = restore_pass(&r, pass);

@@ -338,8 +338,9 @@ int store_schema_version(struct store *s);
  * that a change refused anywhere changes nothing.
  *
  * Every store function that reaches the database counts as one call:
- * store_open, store_schema_version, store_begin, store_commit, the
- * snapshots' create, list, open and drop, and every get, insert, delete,
+ * store_open, store_schema_version, store_begin, store_load_begin,
+ * store_is_empty, store_commit, the snapshots' create, list, open and
+ * drop, and every get, insert, delete,
  * list, set, put, bind, report, heartbeat(s), children and serving (a
  * batch of heartbeats is one call).
  * store_rollback, store_close, store_errmsg, store_version_release,
@@ -353,8 +354,8 @@ int store_schema_version(struct store *s);
  * store_fault_install() makes the n-th call from now fail with `err` (a
  * negative errno); n <= 0 turns faults off.  store_fault_install_at_begin()
  * starts the count at the next call that starts a change instead,
- * store_begin(), store_snapshot_create() or store_snapshot_drop(), which
- * is call 1, so that a test
+ * store_begin(), store_load_begin(), store_snapshot_create() or
+ * store_snapshot_drop(), which is call 1, so that a test
  * can aim at the n-th call of the next change whatever reads come before
  * it (the daemon's RUNTIMEFS_FAULT).  store_fault_fired() is 1 once the
  * fault installed last has fired, else 0. */
@@ -389,6 +390,30 @@ void store_rollback(struct store *s);
 /* How long a call waits for a lock another connection holds before it
  * gives -EAGAIN: `ms` milliseconds (5000 until set; 0 does not wait). */
 void store_busy_timeout(struct store *s, int ms);
+
+/* -- loading a whole store (a restore) ----------------------------------- */
+
+/* What a store holds that a restore must not overwrite. */
+struct store_holdings {
+	int64_t envs;
+	int64_t projects;
+	int64_t snapshots;
+};
+
+/* Whether the store is empty, as a restore needs it: 0 when it holds no
+ * environment, project or snapshot (everything else lives in one of the
+ * first two); -ENOTEMPTY when it does, with how many of each in *held (if
+ * not NULL); another -errno when it cannot tell. */
+int store_is_empty(struct store *s, struct store_holdings *held);
+
+/* Begins loading a whole store: a write transaction, as store_begin()
+ * takes it, into a store checked empty inside it (-ENOTEMPTY and *held as
+ * store_is_empty() gives them, no transaction left open), in which the
+ * checks that a row refers to rows that exist wait for store_commit()
+ * (SQLite: PRAGMA defer_foreign_keys), so that rows may come in any
+ * order.  Ended by store_commit(), which fails and rolls back when a row
+ * still refers to one that does not exist, or store_rollback(). */
+int store_load_begin(struct store *s, struct store_holdings *held);
 
 /* -- what other writers commit ------------------------------------------ */
 

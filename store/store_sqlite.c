@@ -168,6 +168,7 @@ enum stmt {
 	S_RUNTIME_REPORT, S_RUNTIME_HEARTBEAT, S_RUNTIME_SET_REVOKED,
 	S_SECRET_INSERT, S_SECRET_GET, S_SECRET_GET_KEY, S_SECRET_DELETE,
 	S_SECRET_BIND, S_SECRET_LIST, S_SEALED_SAMPLE, S_DATA_VERSION,
+	S_HOLDINGS, S_DEFER_CHECKS,
 	S_COUNT
 };
 
@@ -290,6 +291,9 @@ static const char *const stmt_sql[S_COUNT] = {
 		" UNION ALL SELECT image_password FROM version"
 		" WHERE image_password IS NOT NULL LIMIT 1",
 	[S_DATA_VERSION] = "PRAGMA data_version",
+	[S_HOLDINGS] = "SELECT (SELECT count(*) FROM env),"
+		" (SELECT count(*) FROM project)",
+	[S_DEFER_CHECKS] = "PRAGMA defer_foreign_keys = ON",
 };
 
 /* What store_snapshot_list() last read of a snapshot's file: its taken-at
@@ -2011,6 +2015,94 @@ void store_snapshot_tidy(struct store *s)
 			unlink(path);
 	}
 	closedir(dh);
+}
+
+/* -- loading a whole store ----------------------------------------------- */
+
+/* What the store holds, snapshots counted by their files. */
+static int holdings(struct store *s, struct store_holdings *h)
+{
+	sqlite3_stmt *st = stmt(s, S_HOLDINGS);
+	char dir[PATH_MAX];
+	struct dirent *d;
+	DIR *dh;
+	int rc;
+
+	memset(h, 0, sizeof(*h));
+	if (!st)
+		return -EIO;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		h->envs = sqlite3_column_int64(st, 0);
+		h->projects = sqlite3_column_int64(st, 1);
+	}
+	done(st);
+	if (rc != SQLITE_ROW)
+		return fail_sqlite(s, rc, "count what the store holds");
+	if (!s->path || s->readonly ||
+	    snap_path(s, NULL, 0, dir, sizeof(dir)) || !(dh = opendir(dir)))
+		return 0;
+	while ((d = readdir(dh))) {
+		size_t len = strlen(d->d_name);
+
+		if (len >= 4 && d->d_name[0] != '.' &&
+		    !strcmp(d->d_name + len - 3, ".db"))
+			h->snapshots++;
+	}
+	closedir(dh);
+	return 0;
+}
+
+/* -ENOTEMPTY, saying what, when `h` holds anything. */
+static int held_anything(const struct store_holdings *h)
+{
+	if (!h->envs && !h->projects && !h->snapshots)
+		return 0;
+	return fail(-ENOTEMPTY, "the store holds %lld environment(s), %lld"
+			" project(s) and %lld snapshot(s)",
+			(long long)h->envs, (long long)h->projects,
+			(long long)h->snapshots);
+}
+
+int store_is_empty(struct store *s, struct store_holdings *held)
+{
+	struct store_holdings h;
+	int ret;
+
+	FAULT_POINT();
+	if ((ret = holdings(s, &h)))
+		return ret;
+	if (held)
+		*held = h;
+	return held_anything(&h);
+}
+
+int store_load_begin(struct store *s, struct store_holdings *held)
+{
+	struct store_holdings h;
+	sqlite3_stmt *st;
+	int ret = FAULT(1);
+
+	if (ret)
+		return ret;
+	if (s->readonly)
+		return fail(-EROFS, "begin: a snapshot is read-only");
+	if (!(st = stmt(s, S_BEGIN)))
+		return -EIO;
+	if ((ret = exec_stmt(s, st, "begin")))
+		return ret;
+	if (!(ret = look_for_others(s)) && !(ret = holdings(s, &h))) {
+		if (held)
+			*held = h;
+		ret = held_anything(&h);
+	}
+	/* for this transaction only: COMMIT and ROLLBACK turn it off */
+	if (!ret)
+		ret = (st = stmt(s, S_DEFER_CHECKS)) ?
+			exec_stmt(s, st, "defer checks") : -EIO;
+	if (ret)
+		store_rollback(s);
+	return ret;
 }
 
 /* -- where a store is ---------------------------------------------------- */

@@ -919,6 +919,84 @@ static void test_heartbeat_batch(void **state)
 	assert_int_equal(store_runtime_get(c->s, prod, "gone", &rg), -ENOENT);
 }
 
+/* Empty is no environment, project or snapshot; each counts. */
+static void test_is_empty(void **state)
+{
+	struct cf *c = *state;
+	struct store_holdings h;
+	int64_t prod;
+
+	memset(&h, 0xff, sizeof(h));
+	OK(store_is_empty(c->s, &h));
+	assert_int_equal(h.envs + h.projects + h.snapshots, 0);
+	OK(store_is_empty(c->s, NULL));
+	OK(store_snapshot_create(c->s, "s", NULL));
+	assert_int_equal(store_is_empty(c->s, &h), -ENOTEMPTY);
+	assert_int_equal(h.snapshots, 1);
+	assert_int_equal(h.envs + h.projects, 0);
+	OK(store_snapshot_drop(c->s, "s"));
+	prod = env(c->s, "prod");
+	env(c->s, "dev");
+	project(c->s, "shop");
+	assert_int_equal(store_is_empty(c->s, &h), -ENOTEMPTY);
+	assert_int_equal(h.envs, 2);
+	assert_int_equal(h.projects, 1);
+	assert_int_equal(h.snapshots, 0);
+	assert_non_null(strstr(store_errmsg(), "2 environment(s)"));
+	(void)prod;
+}
+
+/* A load goes into an empty store only, in one transaction that holds the
+ * write lock throughout. */
+static void test_load(void **state)
+{
+	struct cf *c = *state;
+	struct store_holdings h;
+	struct store *other = second(c);
+	int64_t prod, shop, orders;
+
+	OK(store_load_begin(c->s, &h));
+	assert_int_equal(h.envs + h.projects + h.snapshots, 0);
+	shop = project(c->s, "shop");
+	orders = integration(c->s, shop, "orders");
+	prod = env(c->s, "prod");
+	runtime(c->s, prod, "chat", orders, 1);
+	/* one serialized unit: another writer waits */
+	store_busy_timeout(other, 20);
+	assert_int_equal(store_begin(other), -EAGAIN);
+	OK(store_commit(c->s));
+	assert_string_equal(get_runtime(c->s, prod, "chat").project, "shop");
+
+	/* not empty now: refused, nothing left open */
+	assert_int_equal(store_load_begin(c->s, &h), -ENOTEMPTY);
+	assert_int_equal(h.envs, 1);
+	assert_int_equal(h.projects, 1);
+	OK(store_begin(c->s));
+	store_rollback(c->s);
+	store_close(other);
+}
+
+/* In a load, a row may refer to one that is not there yet: the check
+ * waits for the commit, which fails, leaving the store empty, when the
+ * row it refers to never came. */
+static void test_load_dangling(void **state)
+{
+	struct cf *c = *state;
+
+	OK(store_load_begin(c->s, NULL));
+	OK(store_integration_insert(c->s, 7, "orders", "MI", 5));
+	assert_true(store_commit(c->s) < 0);
+	OK(store_is_empty(c->s, NULL));
+	/* and rolled back: a new transaction begins */
+	OK(store_begin(c->s));
+	store_rollback(c->s);
+	/* a rollback undoes a load */
+	OK(store_load_begin(c->s, NULL));
+	OK(store_env_insert(c->s, "prod", 5));
+	store_rollback(c->s);
+	OK(store_is_empty(c->s, NULL));
+}
+
 static void heard(void *ctx)
 {
 	(*(int *)ctx)++;
@@ -1154,6 +1232,9 @@ int main(void)
 		T(test_heartbeat_batch),
 		T(test_busy_is_eagain),
 		T(test_watch),
+		T(test_is_empty),
+		T(test_load),
+		T(test_load_dangling),
 		T(test_claims),
 		T(test_snapshots),
 		T(test_snapshot_list_stops),
