@@ -332,6 +332,18 @@ const char *store_errmsg(void);
 /* The schema version the database is at (PRAGMA user_version). */
 int store_schema_version(struct store *s);
 
+/* Everything the store holds, for tests that compare a whole store before
+ * and after (a refused change must change nothing): `cb` is given one
+ * line at a time (no newline; a nonzero return stops the dump, and is
+ * returned).  Two stores that hold the same give the same lines; what a
+ * line says is the backend's.  For this backend: the schema version, the
+ * schema, every row of every table in the order of its columns' values,
+ * and every file in DB.snapshots/ with the time each snapshot was taken
+ * (so that what a failed copy left shows too).  Not for the daemon: it
+ * reads everything. */
+typedef int (*store_dump_cb)(void *ctx, const char *line);
+int store_dump(struct store *s, store_dump_cb cb, void *ctx);
+
 /* Fault injection, compiled only into a test build (-DSTORE_FAULTS;
  * elsewhere none of this exists and it costs nothing), the way SQLite's
  * SQLITE_TESTCTRL_FAULT_INSTALL fails its Nth allocation or I/O: to prove
@@ -339,8 +351,8 @@ int store_schema_version(struct store *s);
  *
  * Every store function that reaches the database counts as one call:
  * store_open, store_schema_version, store_begin, store_load_begin,
- * store_is_empty, store_commit, the snapshots' create, list, open and
- * drop, and every get, insert, delete,
+ * store_is_empty, store_commit, store_dump, the snapshots' create, list,
+ * open and drop, and every get, insert, delete,
  * list, set, put, bind, report, heartbeat(s), children and serving (a
  * batch of heartbeats is one call).
  * store_rollback, store_close, store_errmsg, store_version_release,

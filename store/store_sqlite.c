@@ -1761,9 +1761,9 @@ static int snap_record(const char *path, int64_t taken_ns)
 
 /* When the snapshot at `path` was taken: the time recorded in it, or for
  * a copy an older runtimefs made, which has none, its mtime, recorded
- * then (when it can be: a read-only copy keeps giving its mtime).
- * -ENOENT when there is no such file. */
-static int snap_taken(const char *path, int64_t *out)
+ * then with `record` (when it can be: a read-only copy keeps giving its
+ * mtime).  -ENOENT when there is no such file. */
+static int snap_taken(const char *path, int64_t *out, int record)
 {
 	sqlite3_stmt *st = NULL;
 	sqlite3 *db = NULL;
@@ -1786,7 +1786,8 @@ static int snap_taken(const char *path, int64_t *out)
 		return errno == ENOENT ? -ENOENT :
 			fail(-errno, "snapshot %s: %s", path, strerror(errno));
 	*out = ns_of(&sb.st_mtim);
-	snap_record(path, *out);
+	if (record)
+		snap_record(path, *out);
 	return 0;
 }
 
@@ -1915,7 +1916,7 @@ int store_snapshot_list(struct store *s, store_snapshot_cb cb, void *ctx)
 		e->mtime = sb.st_mtim;
 		if ((old = snap_seen(s, e)))
 			e->taken_ns = old->taken_ns;
-		else if (snap_taken(path, &e->taken_ns))
+		else if (snap_taken(path, &e->taken_ns, 1))
 			continue;
 		k++;
 	}
@@ -1947,7 +1948,7 @@ int store_snapshot_open(struct store *s, const char *name,
 	if ((ret = snap_name(name)) ||
 	    (ret = snap_path(s, name, 0, path, sizeof(path))))
 		return ret;
-	if ((ret = snap_taken(path, &taken)))
+	if ((ret = snap_taken(path, &taken, 1)))
 		return ret == -ENOENT ? fail(-ENOENT, "no snapshot '%s'", name) :
 			ret;
 	ret = open_db(&snap, path, SQLITE_OPEN_READONLY, "");
@@ -2102,6 +2103,183 @@ int store_load_begin(struct store *s, struct store_holdings *held)
 			exec_stmt(s, st, "defer checks") : -EIO;
 	if (ret)
 		store_rollback(s);
+	return ret;
+}
+
+/* -- a dump, for tests ----------------------------------------------------- */
+
+/* A line being built, with no cap: a dump is for tests only. */
+struct line {
+	char *s;
+	size_t len, cap;
+};
+
+static int line_add(struct line *l, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static int line_add(struct line *l, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(l->s ? l->s + l->len : NULL, l->s ?
+				l->cap - l->len : 0, fmt, ap);
+		va_end(ap);
+		if (n < 0)
+			return fail(-EIO, "dump: cannot format");
+		if (l->s && l->len + (size_t)n < l->cap)
+			break;
+		l->cap = (l->cap + (size_t)n + 1) * 2;
+		if (!(l->s = realloc(l->s, l->cap)))
+			return fail(-ENOMEM, "out of memory");
+	}
+	l->len += (size_t)n;
+	return 0;
+}
+
+/* Gives the line to `cb` and starts the next one. */
+static int line_give(struct line *l, store_dump_cb cb, void *ctx)
+{
+	int ret = cb(ctx, l->s ? l->s : "");
+
+	l->len = 0;
+	if (l->s)
+		l->s[0] = '\0';
+	return ret;
+}
+
+/* One column's value, as SQL would write it. */
+static int dump_value(struct line *l, sqlite3_stmt *st, int i)
+{
+	const unsigned char *b;
+	int n, ret = 0;
+
+	switch (sqlite3_column_type(st, i)) {
+	case SQLITE_NULL:
+		return line_add(l, " NULL");
+	case SQLITE_INTEGER:
+		return line_add(l, " %lld",
+				(long long)sqlite3_column_int64(st, i));
+	case SQLITE_FLOAT:
+		return line_add(l, " %.17g", sqlite3_column_double(st, i));
+	case SQLITE_TEXT:
+		return line_add(l, " '%s'", sqlite3_column_text(st, i));
+	default:
+		b = sqlite3_column_blob(st, i);
+		n = sqlite3_column_bytes(st, i);
+		ret = line_add(l, " x'");
+		for (int k = 0; !ret && k < n; k++)
+			ret = line_add(l, "%02x", b[k]);
+		return ret ? ret : line_add(l, "'");
+	}
+}
+
+/* Every row of `table`, ordered by all its columns. */
+static int dump_table(struct store *s, const char *table, struct line *l,
+		store_dump_cb cb, void *ctx)
+{
+	char sql[512];
+	sqlite3_stmt *st;
+	int ncol, rc, ret = 0;
+
+	snprintf(sql, sizeof(sql), "SELECT * FROM \"%s\"", table);
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return fail_sqlite(s, sqlite3_errcode(s->db), "dump");
+	ncol = sqlite3_column_count(st);
+	sqlite3_finalize(st);
+	for (int i = 1; i <= ncol && strlen(sql) + 16 < sizeof(sql); i++)
+		snprintf(sql + strlen(sql), sizeof(sql) - strlen(sql), "%s%d",
+				i == 1 ? " ORDER BY " : ", ", i);
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return fail_sqlite(s, sqlite3_errcode(s->db), "dump");
+	while (!ret && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		ret = line_add(l, "  %s", table);
+		for (int i = 0; !ret && i < ncol; i++)
+			ret = dump_value(l, st, i);
+		if (!ret)
+			ret = line_give(l, cb, ctx);
+	}
+	if (!ret && rc != SQLITE_DONE)
+		ret = fail_sqlite(s, rc, "dump");
+	sqlite3_finalize(st);
+	return ret;
+}
+
+static int by_name(const struct dirent **a, const struct dirent **b)
+{
+	return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+/* Every file of DB.snapshots/, a snapshot with its time. */
+static int dump_snapshots(struct store *s, struct line *l, store_dump_cb cb,
+		void *ctx)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 256];
+	struct dirent **ents;
+	int n, ret = 0;
+
+	if (!s->path || s->readonly || snap_path(s, NULL, 0, dir, sizeof(dir)))
+		return 0;
+	if ((n = scandir(dir, &ents, NULL, by_name)) < 0)
+		return 0;
+	for (int i = 0; i < n; i++) {
+		const char *name = ents[i]->d_name;
+		size_t len = strlen(name);
+		int64_t taken = 0;
+
+		if (!ret && strcmp(name, ".") && strcmp(name, "..")) {
+			if (len > 3 && name[0] != '.' &&
+			    !strcmp(name + len - 3, ".db") &&
+			    (size_t)snprintf(path, sizeof(path), "%s/%s", dir,
+					name) < sizeof(path))
+				snap_taken(path, &taken, 0);
+			ret = line_add(l, "file %s taken %lld", name,
+					(long long)taken);
+			if (!ret)
+				ret = line_give(l, cb, ctx);
+		}
+		free(ents[i]);
+	}
+	free(ents);
+	return ret;
+}
+
+int store_dump(struct store *s, store_dump_cb cb, void *ctx)
+{
+	struct line l = { NULL, 0, 0 };
+	sqlite3_stmt *st;
+	int rc, ret;
+
+	FAULT_POINT();
+	ret = line_add(&l, "schema version %d", schema_version(s));
+	if (!ret)
+		ret = line_give(&l, cb, ctx);
+	if (!ret && sqlite3_prepare_v2(s->db, "SELECT type, name,"
+			" coalesce(sql, '') FROM sqlite_master"
+			" ORDER BY type, name", -1, &st, NULL) != SQLITE_OK)
+		ret = fail_sqlite(s, sqlite3_errcode(s->db), "dump");
+	else if (!ret) {
+		while (!ret && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+			const char *type = (const char *)
+				sqlite3_column_text(st, 0);
+			const char *name = (const char *)
+				sqlite3_column_text(st, 1);
+
+			ret = line_add(&l, "%s %s: %s", type, name,
+					sqlite3_column_text(st, 2));
+			if (!ret)
+				ret = line_give(&l, cb, ctx);
+			if (!ret && !strcmp(type, "table"))
+				ret = dump_table(s, name, &l, cb, ctx);
+		}
+		if (!ret && rc != SQLITE_DONE)
+			ret = fail_sqlite(s, rc, "dump");
+		sqlite3_finalize(st);
+	}
+	if (!ret)
+		ret = dump_snapshots(s, &l, cb, ctx);
+	free(l.s);
 	return ret;
 }
 

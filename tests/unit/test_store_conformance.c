@@ -997,6 +997,78 @@ static void test_load_dangling(void **state)
 	OK(store_is_empty(c->s, NULL));
 }
 
+static int stop_line(void *ctx, const char *line)
+{
+	(void)ctx;
+	(void)line;
+	return -ECANCELED;
+}
+
+/* A dump, gathered. */
+struct dump {
+	char s[16384];
+	int lines;
+};
+
+static int dump_line(void *ctx, const char *line)
+{
+	struct dump *d = ctx;
+
+	snprintf(d->s + strlen(d->s), sizeof(d->s) - strlen(d->s), "%s\n",
+			line);
+	d->lines++;
+	return 0;
+}
+
+static void dump_of(struct store *s, struct dump *d)
+{
+	d->s[0] = '\0';
+	d->lines = 0;
+	OK(store_dump(s, dump_line, d));
+	assert_true(strlen(d->s) + 1 < sizeof(d->s));
+}
+
+/* A dump tells two stores apart exactly when they hold something else:
+ * what a rollback undid leaves it as it was; a row, a changed value, a
+ * snapshot change it; another handle reads the same. */
+static void test_dump(void **state)
+{
+	struct cf *c = *state;
+	struct store *other = second(c);
+	struct dump *a = malloc(sizeof(*a)), *b = malloc(sizeof(*b));
+	int64_t prod;
+
+	assert_non_null(a);
+	assert_non_null(b);
+	prod = env(c->s, "prod");
+	dump_of(c->s, a);
+	assert_true(a->lines > 0);
+	dump_of(other, b);
+	assert_string_equal(a->s, b->s);
+	OK(store_begin(c->s));
+	env(c->s, "dev");
+	OK(store_env_set_critical(c->s, prod, 1, 99));
+	store_rollback(c->s);
+	dump_of(c->s, b);
+	assert_string_equal(a->s, b->s);
+	OK(store_env_set_critical(c->s, prod, 0, 99));
+	dump_of(c->s, b);
+	assert_string_not_equal(a->s, b->s);
+	OK(store_env_set_critical(c->s, prod, 0, 10));
+	dump_of(c->s, b);
+	assert_string_equal(a->s, b->s);
+	OK(store_snapshot_create(c->s, "s", NULL));
+	dump_of(c->s, b);
+	assert_string_not_equal(a->s, b->s);
+	OK(store_snapshot_drop(c->s, "s"));
+	dump_of(c->s, b);
+	assert_string_equal(a->s, b->s);
+	assert_int_equal(store_dump(c->s, stop_line, NULL), -ECANCELED);
+	free(a);
+	free(b);
+	store_close(other);
+}
+
 static void heard(void *ctx)
 {
 	(*(int *)ctx)++;
@@ -1235,6 +1307,7 @@ int main(void)
 		T(test_is_empty),
 		T(test_load),
 		T(test_load_dangling),
+		T(test_dump),
 		T(test_claims),
 		T(test_snapshots),
 		T(test_snapshot_list_stops),
