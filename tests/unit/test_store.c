@@ -206,6 +206,30 @@ static int taken_of(void *ctx, const char *name, int64_t taken_ns)
 	return 0;
 }
 
+/* A database a newer runtimefs wrote (a schema version past ours) is
+ * refused, saying so, and opens again once back at ours. */
+static void test_newer_schema_refused(void **state)
+{
+	struct store *s;
+	char dir[32], db[48], sql[64];
+	int v;
+
+	(void)state;
+	claim_dir(dir, db);
+	assert_int_equal(store_open(&s, db), 0);
+	v = store_schema_version(s);
+	store_close(s);
+	sql_on(db, "PRAGMA user_version = 999");
+	assert_int_equal(store_open(&s, db), -EPROTO);
+	assert_null(s);
+	assert_non_null(strstr(store_errmsg(), "newer"));
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v);
+	sql_on(db, sql);
+	assert_int_equal(store_open(&s, db), 0);
+	store_close(s);
+	claim_dir_remove(dir);
+}
+
 /* Snapshots keep the layout of every runtimefs so far: DB.snapshots/
  * NAME.db, 0600, with the time taken recorded in it; names that cannot
  * be such a file are refused; what a crash cut short is tidied. */
@@ -297,6 +321,7 @@ int main(void)
 		cmocka_unit_test(test_restore_scratch_and_commit),
 		cmocka_unit_test(test_new_database_mode),
 		cmocka_unit_test(test_locator_resolve),
+		cmocka_unit_test(test_newer_schema_refused),
 		cmocka_unit_test(test_snapshot_files),
 		cmocka_unit_test(test_old_snapshot_takes_its_mtime_once),
 	};
