@@ -20,7 +20,7 @@ struct model {
 	struct model_config cfg;
 	unsigned char key[crypto_secretbox_KEYBYTES];   /* see seal.c */
 	struct liveness *live;                          /* see liveness.c */
-	char *db;                  /* the database's path */
+	char *db;                  /* the store's locator (store.h) */
 
 	/* Changes noted in the current change (under the lock), given to
 	 * the watcher when the lock is released (model_note()). */

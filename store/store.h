@@ -282,8 +282,8 @@ void store_close(struct store *s);
  *
  * For this backend, snapshot NAME is DB.snapshots/NAME.db, a SQLite
  * database of mode 0600 (the layout of every runtimefs so far): copied
- * with VACUUM INTO, inside one read transaction, to .NAME.tmp, its taken-
- * at time written into it (table snapshot_taken), then renamed into place
+ * with VACUUM INTO (one read transaction) to .NAME.tmp, its taken-at
+ * time written into it (table snapshot_taken), then renamed into place
  * and the directory fsync()ed, so that a crash leaves the snapshot whole
  * or not at all.  A copy an older runtimefs made, which records no time,
  * is taken to have been taken at its file's mtime, written into it the
@@ -329,7 +329,7 @@ void store_snapshot_tidy(struct store *s);
 /* The reason for the last failure on this thread. */
 const char *store_errmsg(void);
 
-/* The schema version the database is at (PRAGMA user_version). */
+/* The schema version the store is at (SQLite: PRAGMA user_version). */
 int store_schema_version(struct store *s);
 
 /* Everything the store holds, for tests that compare a whole store before
