@@ -154,3 +154,28 @@ test_change_made_but_not_read_back() {
 	run ls environments
 	expect "z"
 }
+
+# A database another program holds the write lock of, for longer than the
+# busy timeout (5 s): the change is refused with EAGAIN, "Resource
+# temporarily unavailable" (try again), never EBUSY, which is for an
+# object's state; nothing changed, and once the lock is given up the
+# same mkdir works.
+test_busy_database_is_eagain() {
+	mkdir environments/prod
+	printf 'BEGIN IMMEDIATE;\n.shell touch %s/locked; sleep 7\nCOMMIT;\n' \
+		"$WORK" | sqlite3 "$DB" &
+	local holder=$!
+	for _ in $(seq 100); do
+		[ -e "$WORK/locked" ] && break
+		sleep 0.05
+	done
+	run mkdir environments/x
+	expect "mkdir: cannot create directory ‘environments/x’: Resource temporarily unavailable"
+	run cut -d' ' -f2- .last_error
+	expect "mkdir /environments/x: begin: database is busy (another connection holds its lock); try again (Resource temporarily unavailable)"
+	run ls environments
+	expect "prod"
+	wait "$holder"
+	run mkdir environments/x
+	expect_rc 0
+}
