@@ -1010,16 +1010,16 @@ static int verify_built(struct model *m, struct stage *s, const char *dir)
 	return ret;
 }
 
-/* Builds `r` into a new model at `db`, sealing with `key`, and reads it
+/* Builds `r` into a new model at `db`, sealing with the mount's key
+ * (fs->cfg.key_path: -o key_file or the store's default), and reads it
  * back against what `s` stages. */
 static int build_into(struct fs *fs, struct stage *s, struct fs_restore *r,
-		const char *db, const char *key)
+		const char *db)
 {
 	struct model_config cfg = fs->cfg;
 	struct model *m = NULL;
 	int ret;
 
-	cfg.key_path = key;
 	cfg.flush_interval_ns = -1;
 	ret = model_open(&m, db, &cfg);
 	if (!ret)
@@ -1041,7 +1041,7 @@ static int build_into(struct fs *fs, struct stage *s, struct fs_restore *r,
 
 int fs_backup_build(struct stage *s, struct fs *fs, int keep)
 {
-	char tmp[PATH_MAX], key[PATH_MAX];
+	char tmp[PATH_MAX];
 	struct fs_restore r;
 	int ret;
 
@@ -1053,15 +1053,14 @@ int fs_backup_build(struct stage *s, struct fs *fs, int keep)
 		fs_restore_release(&r);
 		return ret;
 	}
-	snprintf(key, sizeof(key), "%s.key", fs->db);
-	if ((ret = store_restore_scratch(fs->db, tmp, sizeof(tmp)))) {
+	if ((ret = store_restore_scratch(fs->locator, tmp, sizeof(tmp)))) {
 		fs_restore_release(&r);
 		return fs_fail(ret, "restore: %s", store_errmsg());
 	}
-	ret = build_into(fs, s, &r, tmp, key);
+	ret = build_into(fs, s, &r, tmp);
 	fs_restore_release(&r);
-	if (!ret && keep && (ret = store_restore_commit(fs->db)))
+	if (!ret && keep && (ret = store_restore_commit(fs->locator)))
 		ret = fs_fail(ret, "restore: %s", store_errmsg());
-	store_restore_discard(fs->db);
+	store_restore_discard(fs->locator);
 	return ret;
 }

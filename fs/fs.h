@@ -16,7 +16,7 @@
 struct stage;
 
 struct fs {
-	const char *db;       /* absolute path of the database */
+	const char *locator;  /* where the store is (store.h): for SQLite, an absolute path */
 	struct model_config cfg;
 	struct model *m;      /* opened in init, after the daemon forked */
 	uid_t uid;            /* owner of every file: the daemon's user */

@@ -7,7 +7,9 @@
  * Options of our own: offline_after=SECONDS (30), endpoint_base=URL
  * (https://runtimes.example), admin_gid=GID and heartbeat_gid=GID (see
  * access.c), cache_timeout=SECONDS (cache.h), restore and
- * restore_max=MIB (stage.h), test_clock=FILE (clock.h, tests only).
+ * restore_max=MIB (stage.h), key_file=PATH (model/seal.c; where the
+ * store keeps it by default: DB.key beside the database), test_clock=FILE
+ * (clock.h, tests only).
  * Everything else goes to libfuse (allow_other, default_permissions, -f,
  * -d, -s, ...).
  *
@@ -29,7 +31,6 @@
 #include "../store/store.h"
 
 #include <errno.h>
-#include <libgen.h>
 #include <limits.h>
 #include <signal.h>
 #include <stddef.h>
@@ -43,7 +44,8 @@
 #endif
 
 struct options {
-	char *db;
+	char *locator;            /* --db: where the store is */
+	char *key_file;
 	unsigned offline_after;
 	char *endpoint_base;
 	unsigned admin_gid;
@@ -60,8 +62,8 @@ struct options {
 
 #define OPT(t, p) { t, offsetof(struct options, p), 1 }
 static const struct fuse_opt option_spec[] = {
-	OPT("--db=%s", db),
-	OPT("--db %s", db),
+	OPT("--db=%s", locator),
+	OPT("--db %s", locator),
 	OPT("offline_after=%u", offline_after),
 	OPT("endpoint_base=%s", endpoint_base),
 	OPT("admin_gid=%u", admin_gid),
@@ -69,6 +71,7 @@ static const struct fuse_opt option_spec[] = {
 	OPT("cache_timeout=%s", cache_timeout),
 	OPT("restore", restore),
 	OPT("restore_max=%u", restore_max),
+	OPT("key_file=%s", key_file),
 	OPT("test_clock=%s", test_clock),
 	OPT("-h", help),
 	OPT("--help", help),
@@ -99,7 +102,7 @@ static void usage(const char *prog)
 	       "       %s DB MOUNTPOINT [-o OPTIONS]\n"
 	       "\n"
 	       "runtimefs options:\n"
-	       "    --db PATH              the SQLite database (./runtimefs.db)\n"
+	       "    --db PATH              the database (./%s)\n"
 	       "    -o offline_after=SECS  a runtime is OFFLINE this long after\n"
 	       "                           its last heartbeat (30)\n"
 	       "    -o endpoint_base=URL   the base of endpoint URLs\n"
@@ -113,29 +116,50 @@ static void usage(const char *prog)
 	       "    -o restore             take a backup into this empty database;\n"
 	       "                           it is committed at unmount\n"
 	       "    -o restore_max=MIB     the most memory a restore stages (1024)\n"
+	       "    -o key_file=PATH       the key that seals secrets at rest\n"
+	       "                           (DB.key, beside the database)\n"
 	       "    -o test_clock=FILE     for tests only: the time is the seconds\n"
 	       "                           since the epoch written in FILE\n"
-	       "\n", prog, prog);
+	       "\n", prog, prog, store_default_locator());
 }
 
-/* An absolute path for `path`, which may not exist yet: the daemon changes
- * directory to / when it goes to the background. */
-static char *absolute(const char *path)
+/* The file `given` as an absolute path (the daemon goes to / in the
+ * background) into `buf`; -1, said to standard error as option `what`,
+ * when it cannot be. */
+static int absolute_into(const char *given, char *buf, size_t size,
+		const char *what)
 {
-	char *copy1 = strdup(path), *copy2 = strdup(path);
-	char dir[PATH_MAX], *out = NULL;
+	char cwd[PATH_MAX];
+	int n;
 
-	if (copy1 && copy2 && realpath(dirname(copy1), dir)) {
-		const char *base = basename(copy2);
-		size_t n = strlen(dir) + strlen(base) + 2;
-
-		out = malloc(n);
-		if (out)
-			snprintf(out, n, "%s/%s", dir, base);
+	if (given[0] == '/') {
+		n = snprintf(buf, size, "%s", given);
+	} else if (getcwd(cwd, sizeof(cwd))) {
+		n = snprintf(buf, size, "%s/%s", cwd, given);
+	} else {
+		fprintf(stderr, "runtimefs: %s '%s': %s\n", what, given,
+				strerror(errno));
+		return -1;
 	}
-	free(copy1);
-	free(copy2);
-	return out;
+	if (!*given || n < 0 || (size_t)n >= size) {
+		fprintf(stderr, "runtimefs: %s must be a path of 1 to %zu"
+				" bytes\n", what, size - 1);
+		return -1;
+	}
+	return 0;
+}
+
+/* The key file's path, absolute, into `buf`: `given`, or where the store
+ * at `locator` keeps it. */
+static int key_path(const char *given, const char *locator, char *buf,
+		size_t size)
+{
+	if (given)
+		return absolute_into(given, buf, size, "key_file");
+	if (!store_default_key_path(locator, buf, size))
+		return 0;
+	fprintf(stderr, "runtimefs: %s\n", store_errmsg());
+	return -1;
 }
 
 /* Serves `se` until it ends, on one thread or on libfuse's pool as the
@@ -262,7 +286,7 @@ int main(int argc, char *argv[])
 	struct fs fs = { .cache_timeout = CACHE_TIMEOUT_DEFAULT,
 		.restore_max = STAGE_MAX_DEFAULT };
 	struct store_claim *claim = NULL;
-	char *db = NULL;
+	char locator[PATH_MAX], key[PATH_MAX], clock_file[PATH_MAX];
 	int ret = 1, err;
 
 	if (fuse_opt_parse(&args, &o, option_spec, take_nonopt) == -1)
@@ -277,7 +301,7 @@ int main(int argc, char *argv[])
 		ret = 0;
 		goto out;
 	}
-	if (o.nnonopt == 2 && o.db) {
+	if (o.nnonopt == 2 && o.locator) {
 		fprintf(stderr, "runtimefs: give the database either with"
 				" --db or as the first argument\n");
 		goto out;
@@ -288,7 +312,7 @@ int main(int argc, char *argv[])
 		goto out;
 	}
 	if (o.nnonopt == 2) {
-		o.db = o.nonopt[0];
+		o.locator = o.nonopt[0];
 		o.nonopt[0] = NULL;
 	}
 	if (o.cache_timeout && parse_seconds(o.cache_timeout,
@@ -322,33 +346,38 @@ int main(int argc, char *argv[])
 		}
 		fs_endpoint_base = o.endpoint_base;
 	}
-	db = absolute(o.db ? o.db : "runtimefs.db");
-	if (!db) {
-		fprintf(stderr, "runtimefs: database '%s': %s\n",
-				o.db ? o.db : "runtimefs.db", strerror(errno));
+	/* the daemon goes to / in the background: a locator that names a
+	 * file relative to here would then name another */
+	if (store_locator_resolve(o.locator ? o.locator :
+			store_default_locator(), locator, sizeof(locator))) {
+		fprintf(stderr, "runtimefs: %s\n", store_errmsg());
 		goto out;
 	}
+	if (key_path(o.key_file, locator, key, sizeof(key)))
+		goto out;
+	fs.cfg.key_path = key;
 	fuse_opt_add_arg(&args, o.nonopt[o.nnonopt - 1]);
 	/* A bounded pool of request threads; naming max_idle_threads also
 	 * keeps libfuse 3.14 from warning about its own default on start. */
 	fuse_opt_insert_arg(&args, 1, "-omax_threads=16,max_idle_threads=8");
 	/* `findmnt` and `df` name the database as the mount's source */
-	if (!strchr(db, ',')) {
-		char *opt = malloc(strlen(db) + 40);
+	if (!strchr(locator, ',')) {
+		char *opt = malloc(strlen(locator) + 40);
 
 		if (opt) {
-			sprintf(opt, "-ofsname=%s,subtype=runtimefs", db);
+			sprintf(opt, "-ofsname=%s,subtype=runtimefs", locator);
 			fuse_opt_insert_arg(&args, 1, opt);
 			free(opt);
 		}
 	}
 	/* One daemon per database, for its whole life: claimed before
 	 * anything is opened, kept across fuse_daemonize()'s fork. */
-	err = store_claim(&claim, db, o.restore ? STORE_CLAIM_RESTORE : 0);
+	err = store_claim(&claim, locator, o.restore ? STORE_CLAIM_RESTORE :
+			0);
 	if (err == -EINPROGRESS) {
 		fprintf(stderr, "runtimefs: a restore into %s is going on;"
-				" waiting for it to finish\n", db);
-		err = store_claim(&claim, db, STORE_CLAIM_WAIT);
+				" waiting for it to finish\n", locator);
+		err = store_claim(&claim, locator, STORE_CLAIM_WAIT);
 	}
 	if (err) {
 		fprintf(stderr, "runtimefs: %s\n", store_errmsg());
@@ -359,27 +388,22 @@ int main(int argc, char *argv[])
 				store_claim_warning(claim));
 	/* The schema is created or migrated here, in the foreground, so
 	 * that a bad database is reported before anything is mounted; the
-	 * daemon opens it again once it has forked (SQLite's locks do not
-	 * cross fork()). */
-	fs.db = db;
+	 * daemon opens it again once it has forked (a store's connection
+	 * does not cross fork()). */
+	fs.locator = locator;
 #ifdef STORE_FAULTS
 	if (fault_from_env())
 		goto out;
 #endif
 	fs.cfg.offline_after_ns = (int64_t)o.offline_after * 1000000000LL;
 	if (o.test_clock) {
-		char *path = absolute(o.test_clock);
-
-		free(o.test_clock);
-		if (!(o.test_clock = path)) {
-			fprintf(stderr, "runtimefs: test_clock: no such"
-					" directory\n");
+		if (absolute_into(o.test_clock, clock_file, sizeof(clock_file),
+				"test_clock"))
 			goto out;
-		}
-		fs_clock_use(o.test_clock);
+		fs_clock_use(clock_file);
 		fs.cfg.now = fs_clock_model;
 	}
-	if (model_open(&fs.m, db, &fs.cfg)) {
+	if (model_open(&fs.m, locator, &fs.cfg)) {
 		fprintf(stderr, "runtimefs: %s\n", model_errmsg());
 		goto out;
 	}
@@ -395,7 +419,7 @@ int main(int argc, char *argv[])
 		if (!err)
 			fprintf(stderr, "runtimefs: an interrupted restore left"
 					" %s empty; mount with -o restore and"
-					" copy the backup in again\n", db);
+					" copy the backup in again\n", locator);
 		else if (err == -ENOTEMPTY)
 			store_claim_restore_done(claim);    /* it had committed */
 	}
@@ -418,8 +442,8 @@ int main(int argc, char *argv[])
 	model_close(fs.m);
 out:
 	store_claim_release(claim);
-	free(db);
-	free(o.db);
+	free(o.locator);
+	free(o.key_file);
 	free(o.test_clock);
 	free(o.endpoint_base);
 	free(o.cache_timeout);

@@ -1525,7 +1525,7 @@ static void ll_init(void *userdata, struct fuse_conn_info *conn)
 		fprintf(stderr, "runtimefs: out of memory\n");
 		exit(1);
 	}
-	if (!self->restore && model_open(&self->m, self->db, &self->cfg)) {
+	if (!self->restore && model_open(&self->m, self->locator, &self->cfg)) {
 		fprintf(stderr, "runtimefs: %s\n", model_errmsg());
 		exit(1);
 	}

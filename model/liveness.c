@@ -8,7 +8,9 @@
  * times in one transaction each flush interval (500 ms by default, so
  * that the database is less than a second behind).  At most
  * LIVENESS_BATCH_MAX runtimes wait at a time: the heartbeat that would
- * pass that flushes the batch itself.  Closing the model flushes.
+ * pass that flushes the batch itself.  Closing the model flushes.  The
+ * flusher also asks the store, each interval, whether another writer
+ * changed it (store_poll()), so that the watcher hears of it in time.
  *
  * What a crash can lose: the heartbeat times of one interval, never more.
  * After a restart those runtimes show an older last_heartbeat (and may
@@ -17,8 +19,8 @@
  * heartbeat after a start are state changes: they never wait here.
  *
  * The table is open addressing on the runtime's row id, checked against
- * its UUID, so a row id that SQLite reuses after a delete never inherits
- * another runtime's time.
+ * its UUID, so a row id that the store reuses after a delete never
+ * inherits another runtime's time.
  */
 #include "model_int.h"
 
@@ -29,6 +31,7 @@
 #include <time.h>
 
 #define LIVENESS_BATCH_MAX 65536
+#define LIVENESS_WRITE_MAX 256     /* times given to the store per call */
 #define LIVENESS_SLOTS_MIN 256
 #define DEFAULT_FLUSH_NS (500LL * 1000000LL)
 
@@ -89,19 +92,30 @@ static int live_grow(struct liveness *l)
 
 int model_liveness_flush_locked(struct model *m)
 {
+	struct store_beat batch[LIVENESS_WRITE_MAX];
 	struct liveness *l = m->live;
+	size_t n = 0;
 	int ret;
 
 	if (!l || !l->n)
 		return 0;
 	if ((ret = store_begin(m->store)))
 		return model_fail_store(ret);
+	/* in one transaction, some at a time */
 	m->changing = 1;
-	for (size_t i = 0; i < l->cap && !ret; i++)
-		if (l->slot[i].id)
-			ret = store_runtime_heartbeat(m->store, l->slot[i].id,
-					l->slot[i].uuid,
-					l->slot[i].heartbeat_ns);
+	for (size_t i = 0; i < l->cap && !ret; i++) {
+		if (!l->slot[i].id)
+			continue;
+		batch[n].id = l->slot[i].id;
+		memcpy(batch[n].uuid, l->slot[i].uuid, sizeof(batch[n].uuid));
+		batch[n].heartbeat_ns = l->slot[i].heartbeat_ns;
+		if (++n == LIVENESS_WRITE_MAX) {
+			ret = store_runtime_heartbeats(m->store, batch, n);
+			n = 0;
+		}
+	}
+	if (!ret && n)
+		ret = store_runtime_heartbeats(m->store, batch, n);
 	if (ret)
 		store_rollback(m->store);
 	else if ((ret = store_commit(m->store)) == 0)
@@ -145,6 +159,11 @@ static void *live_flusher(void *arg)
 					" again after %ld failed tries\n",
 					failing);
 			failing = 0;
+		}
+		/* what other writers committed: told outside the lock */
+		if (!store_poll(m->store) && m->foreign) {
+			model_unlock(m);
+			model_lock(m);
 		}
 	}
 	model_unlock(m);

@@ -42,18 +42,30 @@ int model_fail_store(int err)
 	return err;
 }
 
-/* The key beside the database, unless the configuration names one. */
-static int open_key(struct model *m, const char *db)
+/* The key file the configuration names; a key in memory only for a
+ * store that keeps no key file either, since it dies with the process:
+ * any other would hold secrets that no key opens after a restart. */
+static int open_key(struct model *m, const char *locator)
 {
 	char path[4096];
 
 	if (m->cfg.key_path)
 		return model_seal_init(m, m->cfg.key_path);
-	if (!strcmp(db, ":memory:"))
-		return model_seal_init(m, NULL);
-	if (snprintf(path, sizeof(path), "%s.key", db) >= (int)sizeof(path))
-		return model_fail(-ENAMETOOLONG, "database path too long");
-	return model_seal_init(m, path);
+	if (store_default_key_path(locator, path, sizeof(path)) != -ENOENT)
+		return model_fail(-EINVAL, "no key file given for %s, whose"
+				" secrets must outlive this process", locator);
+	return model_seal_init(m, NULL);
+}
+
+/* The store's change feed: another writer committed, so anything may
+ * have changed: the rows kept are stale, and it is said at the next
+ * unlock (this runs inside a store call, under the lock). */
+static void model_foreign_change(void *ctx)
+{
+	struct model *m = ctx;
+
+	m->foreign = 1;
+	model_rows_forget(m);
 }
 
 int model_open(struct model **out, const char *db,
@@ -90,7 +102,9 @@ int model_open(struct model **out, const char *db,
 		return ret;
 	}
 	pthread_mutex_init(&m->lock, NULL);
-	model_snapshot_tidy(m);
+	/* what a snapshot cut short by a crash left */
+	store_snapshot_tidy(m->store);
+	store_watch(m->store, model_foreign_change, m);
 	ret = model_liveness_start(m);
 	if (ret) {
 		model_close(m);
@@ -197,14 +211,16 @@ void model_discard(struct model *m)
 void model_unlock(struct model *m)
 {
 	struct model_event events[MODEL_EVENTS_MAX + 1];
-	int n = m->nevents;
+	int n = m->nevents, foreign = m->foreign && m->watch;
 
-	if (!n) {
+	m->foreign = 0;
+	if (!n && !foreign) {
 		pthread_mutex_unlock(&m->lock);
 		return;
 	}
 	memcpy(events, m->events, (size_t)n * sizeof(events[0]));
-	if (m->events_overflow) {
+	if (m->events_overflow || foreign) {
+		memset(&events[0], 0, sizeof(events[0]));
 		events[0].kind = MODEL_EV_ALL;
 		n = 1;
 	}

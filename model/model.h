@@ -31,8 +31,11 @@ struct model;
 struct model_config {
 	/* A runtime is OFFLINE when its last heartbeat is older than this. */
 	int64_t offline_after_ns;
-	/* The key file that seals secrets at rest; NULL means DB.key beside
-	 * the database (none for ":memory:": the key then lives in memory). */
+	/* The key file that seals secrets at rest (seal.c), which the
+	 * caller names: the daemon's -o key_file, or where the store keeps
+	 * it by default (store_default_key_path()).  NULL keeps a key in
+	 * memory, which only a store that dies with the process may do
+	 * (":memory:"); for any other model_open() refuses it (-EINVAL). */
 	const char *key_path;
 	/* The clock, for tests; NULL means the real one (CLOCK_REALTIME). */
 	int64_t (*now)(void *ctx);
@@ -162,7 +165,10 @@ int64_t model_now(struct model *m);
  * which set of names gained or lost a member, so that a cache drops what
  * it shows of that and nothing else.  It is called on the thread that
  * made the change, before that change's function returns, and outside the
- * model's lock (it may read the model).
+ * model's lock (it may read the model).  A change another writer of the
+ * store committed (store.h, store_watch()) is told as MODEL_EV_ALL on the
+ * thread that noticed it: the next change's, or the heartbeat flusher's,
+ * which looks every flush interval.
  *
  *   MODEL_EV_RUNTIME      runtime b of environment a, row `id`; `what`
  *                         is a set of MODEL_RT_* below; `c` names the one
@@ -180,7 +186,8 @@ int64_t model_now(struct model *m);
  *                         show under environment c came or went; d: the
  *                         runtime that left, if one did
  *   MODEL_EV_SNAPSHOT     snapshot a: _MADE, _GONE
- *   MODEL_EV_ALL          too much to say: anything may have changed
+ *   MODEL_EV_ALL          too much to say, or another writer's change:
+ *                         anything may have changed
  *
  * Time changes statuses too, with no event: model_runtime's
  * status_until_ns says when. */
@@ -324,9 +331,9 @@ int model_heartbeat(struct model *m, const char *json, size_t len,
 #define MODEL_JSON_MORE 1
 int model_json_state(const char *data, size_t len);
 
-/* Snapshots: point-in-time, read-only copies of the whole model, kept as
- * SQLite files in DB.snapshots/ beside the database, where they survive a
- * remount.  A snapshot is itself a model: every change to it is -EROFS,
+/* Snapshots: point-in-time, read-only copies of the whole model, kept by
+ * the store (store.h) where they survive a remount, each with the moment
+ * it was taken.  A snapshot is itself a model: every change to it is -EROFS,
  * and its clock stands at the moment it was taken, so that nothing in it
  * changes, status included.  model_snapshot_get() takes a reference that
  * model_snapshot_put() gives back; a snapshot deleted meanwhile goes away

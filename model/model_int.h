@@ -24,7 +24,7 @@ struct model {
 	struct liveness *live;                          /* see liveness.c */
 	struct model_rows *rows;                        /* see rows.c */
 	int changing;            /* in a change: rows read are not kept */
-	char *db;                  /* the database's path */
+	char *db;                  /* the store's locator (store.h) */
 
 	/* Changes noted in the current change (under the lock), given to
 	 * the watcher when the lock is released (model_note()). */
@@ -33,6 +33,10 @@ struct model {
 	struct model_event events[MODEL_EVENTS_MAX];
 	int nevents;
 	int events_overflow;
+	/* Another writer changed the store (store_watch()): the watcher
+	 * hears MODEL_EV_ALL at the next unlock, whatever became of the
+	 * change under way. */
+	int foreign;
 
 	/* Snapshots (snapshot.c).  On the live model: the snapshot models
 	 * open now.  On a snapshot: its live model, name, the moment it was
@@ -46,9 +50,6 @@ struct model {
 	int deleted;
 };
 
-/* Removes what a snapshot cut short by a crash left in DB.snapshots/
- * (model_open() calls it). */
-void model_snapshot_tidy(struct model *m);
 /* Rows read outside a change, kept until the next commit (rows.c), all
  * under the lock: model_rows_env()/_runtime() give a kept row (1) or
  * nothing (0); _keep_ keeps one read from the store; model_rows_forget()
@@ -76,8 +77,9 @@ int model_fail(int err, const char *fmt, ...)
 /* Passes a store failure on with the store's words. */
 int model_fail_store(int err);
 
-/* The lock; model_unlock() then gives the changes noted under it to the
- * watcher, outside the lock. */
+/* The lock; model_unlock() then gives the changes noted under it, and a
+ * change another writer made (MODEL_EV_ALL), to the watcher, outside the
+ * lock. */
 void model_lock(struct model *m);
 void model_unlock(struct model *m);
 

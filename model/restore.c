@@ -7,7 +7,8 @@
  * secrets' key material) is taken as given, so that the restored tree
  * shows the same bytes; everything else is checked as the live model
  * checks it, and what refers to what must be there.  The whole backup
- * goes in in one transaction or not at all.  Messages start with the
+ * goes in in one transaction or not at all, a bulk load of the store
+ * (store_load_begin()) that finds it empty.  Messages start with the
  * `src` of the part they are about, which the model never looks into.
  */
 #include "model_int.h"
@@ -178,49 +179,28 @@ int model_value_check(enum model_value what, const char *text, size_t len)
 
 /* -- the model must be empty ------------------------------------------ */
 
-static int count_env(void *ctx, const struct store_env *e)
+/* The model's words for what the store said of its emptiness. */
+static int empty_or_why(int ret, const struct store_holdings *h)
 {
-	(void)e;
-	(*(int *)ctx)++;
-	return 0;
-}
-
-static int count_project(void *ctx, const struct store_project *p)
-{
-	(void)p;
-	(*(int *)ctx)++;
-	return 0;
-}
-
-static int count_snapshot(void *ctx, const char *name, int64_t taken_ns)
-{
-	(void)name;
-	(void)taken_ns;
-	(*(int *)ctx)++;
-	return 0;
+	if (ret == -ENOTEMPTY)
+		return model_fail(-ENOTEMPTY, "a restore goes into an empty"
+				" database only; this one holds %lld"
+				" environment(s), %lld project(s) and %lld"
+				" snapshot(s)", (long long)h->envs,
+				(long long)h->projects,
+				(long long)h->snapshots);
+	return ret ? model_fail_store(ret) : 0;
 }
 
 int model_restore_empty(struct model *m)
 {
-	int envs = 0, projects = 0, snaps = 0;
+	struct store_holdings h = { 0, 0, 0 };
 	int ret;
 
 	model_lock(m);
-	ret = store_env_list(m->store, count_env, &envs);
-	if (!ret)
-		ret = store_project_list(m->store, count_project,
-				&projects);
+	ret = store_is_empty(m->store, &h);
 	model_unlock(m);
-	if (!ret)
-		ret = model_snapshot_list(m, count_snapshot, &snaps);
-	if (ret)
-		return model_fail_store(ret);
-	if (envs || projects || snaps)
-		return model_fail(-ENOTEMPTY, "a restore goes into an empty"
-				" database only; this one holds %d"
-				" environment(s), %d project(s) and %d"
-				" snapshot(s)", envs, projects, snaps);
-	return 0;
+	return empty_or_why(ret, &h);
 }
 
 /* -- building ---------------------------------------------------------- */
@@ -713,10 +693,19 @@ static int apply(struct restore *r)
 int model_restore_apply(struct model *m, const struct model_backup *b)
 {
 	struct restore r = { m, b, model_now(m), NULL, NULL };
-	int ret = model_restore_empty(m);
+	struct store_holdings h = { 0, 0, 0 };
+	int ret;
 
-	if (ret || (ret = model_begin(m)))
-		return ret;
+	if (m->parent)
+		return model_fail(-EROFS, "snapshot '%s' is read-only",
+				m->snap_name);
+	/* one transaction into a store found empty inside it */
+	model_lock(m);
+	if ((ret = store_load_begin(m->store, &h))) {
+		model_unlock(m);
+		return empty_or_why(ret, &h);
+	}
+	m->changing = 1;
 	ret = apply(&r);
 	free(r.by_name);
 	free(r.linked);

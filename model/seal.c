@@ -3,7 +3,8 @@
  * crypto_secretbox) with a key that lives outside the database.
  *
  * The key file holds 32 random bytes, mode 0600, created on first start
- * beside the database as DB.key (or where model_config.key_path says).  A
+ * where model_config.key_path says (the daemon's -o key_file, else where
+ * the store keeps it by default, store_default_key_path()).  A
  * copy of the database alone therefore holds no usable secret; the
  * daemon can still recover the raw secret when it must (to show a service
  * account, or to verify HS256-signed tokens, which need the shared key).

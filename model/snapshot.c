@@ -1,49 +1,21 @@
 /*
  * snapshot.c - point-in-time, read-only copies of the model.
  *
- * `mkdir snapshots/NAME` copies the database with SQLite's VACUUM INTO
- * (one read transaction: consistent while heartbeats and writes go on) to
- * DB.snapshots/.NAME.tmp, then renames it to DB.snapshots/NAME.db, so a
- * crash never leaves half a snapshot.  A snapshot is opened as a model of
- * its own, read-only, with the live model's key (its secrets still open)
- * and a clock that stands at the moment it was taken.
+ * The store makes, keeps, lists and drops the copies (store.h,
+ * "snapshots"), each with the moment it was taken; this file holds the
+ * rules: a snapshot's name, its messages, heartbeat times flushed into it
+ * first, and who holds it.  A snapshot is opened as a model of its own,
+ * read-only, with the live model's key (its secrets still open) and a
+ * clock that stands at the moment it was taken.
  */
 #include "model_int.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #define SNAPSHOTS_OPEN_MAX 8   /* unreferenced snapshot models kept open */
-#define SNAPSHOTS_LIST_MAX 4096
-
-static int snapshot_dir(const struct model *m, char *buf, size_t n)
-{
-	if (!strcmp(m->db, ":memory:"))
-		return model_fail(-EOPNOTSUPP, "an in-memory database has no"
-				" snapshots");
-	if ((size_t)snprintf(buf, n, "%s.snapshots", m->db) >= n)
-		return model_fail(-ENAMETOOLONG, "database path too long");
-	return 0;
-}
-
-static int snapshot_path(const struct model *m, const char *name,
-		const char *fmt, char *buf, size_t n)
-{
-	char dir[4096];
-	int ret = snapshot_dir(m, dir, sizeof(dir));
-
-	if (ret)
-		return ret;
-	if ((size_t)snprintf(buf, n, fmt, dir, name) >= n)
-		return model_fail(-ENAMETOOLONG, "database path too long");
-	return 0;
-}
 
 static int64_t frozen_clock(void *ctx)
 {
@@ -77,28 +49,6 @@ static void snapshot_unlink(struct model *snap)
 	snap->next = NULL;
 }
 
-void model_snapshot_tidy(struct model *m)
-{
-	char dir[4096], path[4352];
-	struct dirent *d;
-	DIR *dh;
-
-	if (snapshot_dir(m, dir, sizeof(dir)) || !(dh = opendir(dir))) {
-		model_errclear();
-		return;
-	}
-	/* .NAME.tmp and its journal: a copy a crash cut short */
-	while ((d = readdir(dh))) {
-		if (d->d_name[0] != '.' || (!strstr(d->d_name, ".tmp") &&
-				!strstr(d->d_name, ".tmp-journal")))
-			continue;
-		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir,
-				d->d_name) < sizeof(path))
-			unlink(path);
-	}
-	closedir(dh);
-}
-
 void model_snapshot_close_all(struct model *m)
 {
 	while (m->snaps) {
@@ -111,38 +61,18 @@ void model_snapshot_close_all(struct model *m)
 
 int model_snapshot_create(struct model *m, const char *name)
 {
-	char dir[4096], tmp[4352], path[4352];
 	int ret = model_name_check("snapshot", name);
-	int fd;
 
-	if (ret || (ret = snapshot_dir(m, dir, sizeof(dir))) ||
-	    (ret = snapshot_path(m, name, "%s/.%s.tmp", tmp, sizeof(tmp))) ||
-	    (ret = snapshot_path(m, name, "%s/%s.db", path, sizeof(path))))
+	if (ret)
 		return ret;
-	if (mkdir(dir, 0700) && errno != EEXIST)
-		return model_fail(-errno, "cannot make %s: %s", dir,
-				strerror(errno));
 	model_lock(m);
-	if (!access(path, F_OK)) {
-		model_unlock(m);
-		return model_fail(-EEXIST, "snapshot '%s' already exists",
-				name);
-	}
-	unlink(tmp);
 	/* heartbeat times waiting in memory belong to this moment too */
 	ret = model_liveness_flush_locked(m);
-	if (!ret && (ret = store_snapshot_into(m->store, tmp))) {
-		ret = model_fail_store(ret);
-	} else if (!ret && rename(tmp, path)) {
-		ret = model_fail(-errno, "cannot rename %s: %s", tmp,
-				strerror(errno));
-	} else if (!ret && (fd = open(dir, O_RDONLY | O_DIRECTORY)) >= 0) {
-		fsync(fd);       /* the rename is part of the snapshot */
-		close(fd);
-	}
-	if (ret)
-		unlink(tmp);
-	else
+	if (!ret && (ret = store_snapshot_create(m->store, name, NULL)))
+		ret = ret == -EEXIST ? model_fail(-EEXIST, "snapshot '%s'"
+				" already exists", name) :
+			model_fail_store(ret);
+	if (!ret)
 		model_note(m, MODEL_EV_SNAPSHOT, MODEL_OBJ_MADE, name, NULL,
 				NULL, NULL);
 	model_unlock(m);
@@ -151,19 +81,16 @@ int model_snapshot_create(struct model *m, const char *name)
 
 int model_snapshot_delete(struct model *m, const char *name)
 {
-	char path[4352];
 	struct model *snap;
 	int ret = model_name_check("snapshot", name);
 
-	if (ret || (ret = snapshot_path(m, name, "%s/%s.db", path,
-			sizeof(path))))
+	if (ret)
 		return ret;
 	model_lock(m);
-	if (unlink(path)) {
-		ret = errno == ENOENT ?
+	if ((ret = store_snapshot_drop(m->store, name))) {
+		ret = ret == -ENOENT ?
 			model_fail(-ENOENT, "no snapshot '%s'", name) :
-			model_fail(-errno, "cannot remove %s: %s", path,
-					strerror(errno));
+			model_fail_store(ret);
 		model_unlock(m);
 		return ret;
 	}
@@ -182,52 +109,54 @@ int model_snapshot_delete(struct model *m, const char *name)
 	return 0;
 }
 
-static int cmp_names(const void *a, const void *b)
+/* The snapshots the store lists, kept to be given out of the lock. */
+struct snap_list {
+	struct snap_entry {
+		char name[MODEL_NAME_MAX];
+		int64_t taken_ns;
+	} *v;
+	size_t n, cap;
+	int failed;               /* the model's own failure, with its words */
+};
+
+static int keep_snapshot(void *ctx, const char *name, int64_t taken_ns)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	struct snap_list *l = ctx;
+	struct snap_entry *grown;
+
+	if (model_name_check("snapshot", name))
+		return 0;       /* not one of ours */
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 16;
+		grown = realloc(l->v, l->cap * sizeof(*l->v));
+		if (!grown) {
+			l->failed = 1;
+			return model_fail(-ENOMEM, "out of memory");
+		}
+		l->v = grown;
+	}
+	snprintf(l->v[l->n].name, MODEL_NAME_MAX, "%s", name);
+	l->v[l->n++].taken_ns = taken_ns;
+	return 0;
 }
 
 int model_snapshot_list(struct model *m, model_snapshot_cb cb, void *ctx)
 {
-	char dir[4096], path[4352];
-	char *names[SNAPSHOTS_LIST_MAX];
-	size_t n = 0;
-	struct dirent *d;
-	DIR *dh;
-	int ret = snapshot_dir(m, dir, sizeof(dir));
+	struct snap_list l = { NULL, 0, 0, 0 };
+	int ret;
 
-	if (ret == -EOPNOTSUPP)
-		return 0;
-	if (ret)
-		return ret;
+	/* read under the lock; the callbacks, which may read the model,
+	 * run outside it */
 	model_lock(m);
-	dh = opendir(dir);
-	while (dh && n < SNAPSHOTS_LIST_MAX && (d = readdir(dh))) {
-		size_t len = strlen(d->d_name);
-
-		if (len < 4 || strcmp(d->d_name + len - 3, ".db"))
-			continue;
-		d->d_name[len - 3] = '\0';
-		if (model_name_check("snapshot", d->d_name))
-			continue;
-		names[n] = strdup(d->d_name);
-		if (names[n])
-			n++;
-	}
-	if (dh)
-		closedir(dh);
+	ret = store_snapshot_list(m->store, keep_snapshot, &l);
 	model_unlock(m);
-	model_errclear();
-	qsort(names, n, sizeof(names[0]), cmp_names);
-	for (size_t i = 0; i < n; i++) {
-		struct stat st;
-
-		if (!ret && !snapshot_path(m, names[i], "%s/%s.db", path,
-				sizeof(path)) && !stat(path, &st))
-			ret = cb(ctx, names[i], (int64_t)st.st_mtim.tv_sec *
-					1000000000LL + st.st_mtim.tv_nsec);
-		free(names[i]);
-	}
+	if (ret && !l.failed)
+		ret = model_fail_store(ret);
+	else if (!ret)
+		model_errclear();       /* what the names skipped left */
+	for (size_t i = 0; !ret && i < l.n; i++)
+		ret = cb(ctx, l.v[i].name, l.v[i].taken_ns);
+	free(l.v);
 	return ret;
 }
 
@@ -235,26 +164,17 @@ int model_snapshot_list(struct model *m, model_snapshot_cb cb, void *ctx)
 static int snapshot_open(struct model *m, const char *name,
 		struct model **out)
 {
-	char path[4352];
-	struct model *snap;
-	struct stat st;
-	int ret = snapshot_path(m, name, "%s/%s.db", path, sizeof(path));
+	struct model *snap = calloc(1, sizeof(*snap));
+	int ret;
 
-	if (ret)
-		return ret;
-	if (stat(path, &st))
-		return model_fail(-ENOENT, "no snapshot '%s'", name);
-	snap = calloc(1, sizeof(*snap));
-	if (!snap || !(snap->db = strdup(path))) {
-		free(snap);
+	if (!snap)
 		return model_fail(-ENOMEM, "out of memory");
-	}
-	ret = store_open_readonly(&snap->store, path);
+	ret = store_snapshot_open(m->store, name, &snap->store);
 	if (ret) {
-		free(snap->db);
 		free(snap);
-		return model_fail(ret, "snapshot '%s': %s", name,
-				store_errmsg());
+		return ret == -ENOENT ? model_fail(-ENOENT, "no snapshot '%s'",
+				name) : model_fail(ret, "snapshot '%s': %s",
+				name, store_errmsg());
 	}
 	pthread_mutex_init(&snap->lock, NULL);
 	memcpy(snap->key, m->key, sizeof(snap->key));
@@ -263,8 +183,7 @@ static int snapshot_open(struct model *m, const char *name,
 	snap->cfg.now_ctx = snap;
 	snap->parent = m;
 	snprintf(snap->snap_name, sizeof(snap->snap_name), "%s", name);
-	snap->snap_ns = (int64_t)st.st_mtim.tv_sec * 1000000000LL +
-		st.st_mtim.tv_nsec;
+	snap->snap_ns = store_taken_at(snap->store);
 	snap->next = m->snaps;
 	m->snaps = snap;
 	*out = snap;

@@ -1,17 +1,36 @@
 /*
- * store.h - persistence for runtimefs: rows in, rows out, transactions.
+ * store.h - persistence for runtimefs: rows in, rows out, transactions,
+ * snapshots, and the files a backend keeps beside its data.
  *
  * The store knows tables and transactions, and nothing of the rules (which
  * names are valid, which state allows what) nor of FUSE.  Every function
  * returns 0 on success or a negative errno; on failure store_errmsg() tells
- * why in words.  Lookups of a missing row return -ENOENT, an insert that
- * collides with a unique key returns -EEXIST, anything SQLite itself
- * refuses returns -EIO.
+ * why in words.  The errnos mean the same from every backend:
+ *
+ *   -ENOENT     a get, set or delete found no such row (or snapshot)
+ *   -EEXIST     an insert collides with a unique key: a name, a key id
+ *   -ENOTEMPTY  a delete of a row that other rows still refer to
+ *   -EAGAIN     the database is busy: another connection held the lock
+ *               this call needed for longer than the busy timeout
+ *               (store_busy_timeout()); the call did nothing
+ *   -ENOSPC     the disk (or the database's quota) is full
+ *   -EROFS      a change to a store opened read-only (a snapshot)
+ *   -ENOMEM     out of memory
+ *   -EPROTO     the database was written by a newer runtimefs
+ *   -EIO        anything else the database refuses (an I/O error, damage)
+ *
+ * Never -EBUSY for a busy database: SPEC gives EBUSY to "the object is in a
+ * state that forbids it", which is the model's to say (store_claim() alone
+ * uses it, for a database another daemon serves).  The SQLite backend maps
+ * its result codes so: SQLITE_CONSTRAINT_UNIQUE and _PRIMARYKEY -EEXIST,
+ * SQLITE_CONSTRAINT_FOREIGNKEY -ENOTEMPTY, SQLITE_BUSY and SQLITE_LOCKED
+ * -EAGAIN, SQLITE_FULL -ENOSPC, SQLITE_READONLY -EROFS, SQLITE_NOMEM
+ * -ENOMEM, every other code -EIO.
  *
  * This header is the whole interface of a backend.  The embedded backend
  * is store_sqlite.c; another (PostgreSQL) is another file implementing the
  * same functions, picked at link time the way Redis picks ae_epoll.c or
- * ae_kqueue.c.
+ * ae_kqueue.c, and tests/unit/test_store_conformance.c runs against each.
  *
  * A store handle is not thread-safe: callers serialize access (the model
  * holds a lock around every call).  Times are nanoseconds since the epoch;
@@ -158,6 +177,34 @@ typedef int (*store_version_cb)(void *ctx, const struct store_version *v);
 typedef int (*store_endpoint_cb)(void *ctx, const struct store_endpoint *e);
 typedef int (*store_secret_cb)(void *ctx, const struct store_secret *sec);
 
+/* -- where a store is ---------------------------------------------------- */
+
+/* A locator says where a store's data is.  For this backend (SQLite) it is
+ * the path of the database file, or ":memory:" for a store that lives in
+ * memory and dies with its handle; another backend may take a connection
+ * string (postgresql://...).  What a backend keeps beside its data (a lock,
+ * snapshots, a restore's scratch copy, the -wal and -shm of SQLite) it
+ * names from the locator itself: callers never build a name from one. */
+
+/* The locator a daemon serves when it is given none: for this backend
+ * "runtimefs.db", a file in the current directory. */
+const char *store_default_locator(void);
+
+/* Writes to `buf` the locator for what `locator` names, in a form that
+ * stays valid after the process changes its directory (the daemon goes
+ * to / when it goes to the background): for this backend the absolute
+ * path of the file, which need not exist but whose directory must;
+ * ":memory:" as it is.  0, or -errno (-ENAMETOOLONG, or why the
+ * directory cannot be resolved) with store_errmsg(). */
+int store_locator_resolve(const char *locator, char *buf, size_t size);
+
+/* Where the key file that seals secrets at rest lives when the
+ * configuration names none (the daemon's -o key_file): for this backend
+ * LOCATOR.key, beside the database.  0; -ENOENT for a store that does not
+ * outlive its handle (":memory:"), whose key may live in memory too;
+ * -ENAMETOOLONG. */
+int store_default_key_path(const char *locator, char *buf, size_t size);
+
 /* -- claiming the database --------------------------------------------- */
 
 /* A daemon claims its database for its whole life, so that no second
@@ -176,19 +223,20 @@ struct store_claim;
 #define STORE_CLAIM_RESTORE 1   /* to restore into it: see store_restore_*() */
 #define STORE_CLAIM_WAIT 2      /* wait while a restore into it goes on */
 
-/* Claims the database at `db` for this process: 0; -EBUSY when another
- * daemon serves it (store_errmsg() gives its pid); -EINPROGRESS when a
- * restore into it is going on and `flags` has no STORE_CLAIM_WAIT (with
- * it, the call returns once that restore has committed or given up, and
- * the claim is taken with no moment between the two); -EISDIR when `db`
- * is not a file; another -errno when the lock file cannot be made. */
-int store_claim(struct store_claim **out, const char *db, int flags)
+/* Claims the database at `locator` for this process: 0; -EBUSY when
+ * another daemon serves it (store_errmsg() gives its pid); -EINPROGRESS
+ * when a restore into it is going on and `flags` has no STORE_CLAIM_WAIT
+ * (with it, the call returns once that restore has committed or given
+ * up, and the claim is taken with no moment between the two); -EISDIR
+ * when the locator names something that is not a file; another -errno
+ * when the lock file cannot be made. */
+int store_claim(struct store_claim **out, const char *locator, int flags)
 	__attribute__((warn_unused_result));
 /* Records the calling process as the holder: call it after fork() (the
  * lock goes to the child, the pid must too). */
 void store_claim_refresh(struct store_claim *c);
-/* A warning about the database for the operator (a mode that lets group
- * or others read it), or NULL. */
+/* A warning about the database for the operator (for this backend: a
+ * mode that lets group or others read the file), or NULL. */
 const char *store_claim_warning(const struct store_claim *c);
 /* 1 when a restore into the database was interrupted before it committed
  * or gave up (a crash, kill -9): its files are still beside the database. */
@@ -200,32 +248,24 @@ void store_claim_restore_done(struct store_claim *c);
 /* Gives the claim up (NULL is a no-op); so does the process's exit. */
 void store_claim_release(struct store_claim *c);
 
-/* A restore builds a whole new database beside `db` (DB.restore) and puts
- * it in db's place at the end.  store_restore_scratch() removes what an
- * earlier build left there (one killed half-way leaves DB.restore, its
- * -wal and -shm) and gives the path to build at; store_restore_commit()
- * puts that database in db's place, whole (a rename, made durable):
- * killed before it, db is as it was; store_restore_discard() removes
- * it. */
-int store_restore_scratch(const char *db, char *path, size_t cap);
-int store_restore_commit(const char *db);
-void store_restore_discard(const char *db);
+/* A restore builds a whole new database beside the one at `locator` and
+ * puts it in its place at the end.  store_restore_scratch() removes what
+ * an earlier build left (one killed half-way leaves DB.restore, its -wal
+ * and -shm, for this backend) and gives the locator to build at;
+ * store_restore_commit() puts that database in the place of the one at
+ * `locator`, whole (a rename, made durable): killed before it, the
+ * database is as it was; store_restore_discard() removes it. */
+int store_restore_scratch(const char *locator, char *scratch, size_t cap);
+int store_restore_commit(const char *locator);
+void store_restore_discard(const char *locator);
 
-/* Opens (creating if need be, mode 0600, so that its -wal and -shm are
- * too) the database at `path` (":memory:" works), turns on WAL and
- * foreign keys, and migrates the schema to the current version.  Refuses
- * a database written by a newer runtimefs. */
-int store_open(struct store **out, const char *path);
+/* -- opening a store ----------------------------------------------------- */
 
-/* Opens a copy made by store_snapshot_into() for reading only: it is
- * migrated first if an older runtimefs made it; every change is refused. */
-int store_open_readonly(struct store **out, const char *path);
-
-/* Writes a consistent copy of the whole database to `path`, which must not
- * exist (SQLite's VACUUM INTO: a point-in-time copy, taken inside one read
- * transaction, in rollback-journal mode so that readers leave it as it is);
- * mode 0600, as the database's. */
-int store_snapshot_into(struct store *s, const char *path);
+/* Opens the store at `locator`, creating it if need be (for this backend a
+ * file of mode 0600, so that its -wal and -shm are too; WAL journal,
+ * foreign keys on), and migrates its schema to the current version.
+ * Refuses (-EPROTO) a database written by a newer runtimefs. */
+int store_open(struct store **out, const char *locator);
 
 /* How many statements that only read (SELECTs) every handle of this
  * process has run, for counting what an operation costs. */
@@ -234,12 +274,80 @@ uint64_t store_reads(void);
 /* Closes the handle; NULL is a no-op. */
 void store_close(struct store *s);
 
+/* -- snapshots ------------------------------------------------------------ */
+
+/* A snapshot is a point-in-time, read-only copy of the whole store, kept
+ * by the backend under a name, where it survives a restart, with the
+ * moment it was taken.  Names are the model's to check; the store refuses
+ * (-EINVAL) one it could not keep (for this backend: empty, longer than
+ * 63 bytes, holding a '/', or starting with '.').  A store in memory has
+ * none: create is -EOPNOTSUPP, the list is empty.  A snapshot's handle
+ * takes none.
+ *
+ * For this backend, snapshot NAME is DB.snapshots/NAME.db, a SQLite
+ * database of mode 0600 (the layout of every runtimefs so far): copied
+ * with VACUUM INTO (one read transaction) to .NAME.tmp, its taken-at
+ * time written into it (table snapshot_taken), then renamed into place
+ * and the directory fsync()ed, so that a crash leaves the snapshot whole
+ * or not at all.  A copy an older runtimefs made, which records no time,
+ * is taken to have been taken at its file's mtime, written into it the
+ * first time it is read so that it stays so. */
+
+typedef int (*store_snapshot_cb)(void *ctx, const char *name,
+		int64_t taken_ns);
+
+/* Takes snapshot `name` of what is committed now: 0, and in *taken_ns (if
+ * not NULL) the moment it was taken, on the real clock; -EEXIST when one
+ * of that name exists; another -errno (-ENOSPC: "snapshot: disk full")
+ * when it cannot be made, which then leaves nothing.  It starts a change
+ * as store_begin() does (for store_fault_install_at_begin()); call it
+ * outside a transaction. */
+int store_snapshot_create(struct store *s, const char *name,
+		int64_t *taken_ns);
+
+/* Calls `cb` for each snapshot (at most STORE_SNAPSHOTS_MAX), in strcmp()
+ * order of their names, with the moment each was taken. */
+#define STORE_SNAPSHOTS_MAX 4096
+int store_snapshot_list(struct store *s, store_snapshot_cb cb, void *ctx);
+
+/* Opens snapshot `name` as a store of its own, for reading: every change
+ * to it is -EROFS, store_begin() too.  -ENOENT when there is none.  A copy
+ * an older runtimefs made is migrated first.  Close it with
+ * store_close(); one dropped meanwhile reads on until then. */
+int store_snapshot_open(struct store *s, const char *name,
+		struct store **snap);
+
+/* When the snapshot a handle reads was taken; 0 for a handle on a store
+ * itself. */
+int64_t store_taken_at(const struct store *s);
+
+/* Removes snapshot `name`: 0, or -ENOENT when there is none.  It starts a
+ * change as store_begin() does (for store_fault_install_at_begin()). */
+int store_snapshot_drop(struct store *s, const char *name);
+
+/* Removes what a snapshot cut short by a crash left (for this backend, a
+ * .NAME.tmp copy and its journal).  For the one process that serves the
+ * store, once it has claimed it: model_open() calls it. */
+void store_snapshot_tidy(struct store *s);
+
 /* The reason for the last failure on this thread: the one message of the
  * request that every layer writes (errmsg.h). */
 const char *store_errmsg(void);
 
-/* The schema version the database is at (PRAGMA user_version). */
+/* The schema version the store is at (SQLite: PRAGMA user_version). */
 int store_schema_version(struct store *s);
+
+/* Everything the store holds, for tests that compare a whole store before
+ * and after (a refused change must change nothing): `cb` is given one
+ * line at a time (no newline; a nonzero return stops the dump, and is
+ * returned).  Two stores that hold the same give the same lines; what a
+ * line says is the backend's.  For this backend: the schema version, the
+ * schema, every row of every table in the order of its columns' values,
+ * and every file in DB.snapshots/ with the time each snapshot was taken
+ * (so that what a failed copy left shows too).  Not for the daemon: it
+ * reads everything. */
+typedef int (*store_dump_cb)(void *ctx, const char *line);
+int store_dump(struct store *s, store_dump_cb cb, void *ctx);
 
 /* Fault injection, compiled only into a test build (-DSTORE_FAULTS;
  * elsewhere none of this exists and it costs nothing), the way SQLite's
@@ -247,11 +355,14 @@ int store_schema_version(struct store *s);
  * that a change refused anywhere changes nothing.
  *
  * Every store function that reaches the database counts as one call:
- * store_open, store_open_readonly, store_snapshot_into,
- * store_schema_version, store_begin, store_commit and every get, insert,
- * delete, list, set, put, bind, report, heartbeat, children and serving.
- * store_rollback, store_close, store_errmsg and store_version_release
- * never fail and do not count.  The failing call returns `err` before it
+ * store_open, store_schema_version, store_begin, store_load_begin,
+ * store_is_empty, store_commit, store_dump, the snapshots' create, list,
+ * open and drop, and every get, insert, delete,
+ * list, set, put, bind, report, heartbeat(s), children and serving (a
+ * batch of heartbeats is one call).
+ * store_rollback, store_close, store_errmsg, store_version_release,
+ * store_snapshot_tidy and the functions on locators never fail by
+ * injection and do not count.  The failing call returns `err` before it
  * runs, with store_errmsg() "injected fault (ENOSPC in store_env_insert)";
  * a failing store_commit rolls the transaction back first, as a real
  * failed COMMIT would.  The fault fires once.  One count serves every
@@ -260,7 +371,8 @@ int store_schema_version(struct store *s);
  * store_fault_install() makes the n-th call from now fail with `err` (a
  * negative errno); n <= 0 turns faults off.  store_fault_install_at_begin()
  * starts the count at the next call that starts a change instead,
- * store_begin() or store_snapshot_into(), which is call 1, so that a test
+ * store_begin(), store_load_begin(), store_snapshot_create() or
+ * store_snapshot_drop(), which is call 1, so that a test
  * can aim at the n-th call of the next change whatever reads come before
  * it (the daemon's RUNTIMEFS_FAULT).  store_fault_fired() is 1 once the
  * fault installed last has fired, else 0. */
@@ -270,12 +382,79 @@ void store_fault_install_at_begin(int n, int err);
 int store_fault_fired(void);
 #endif
 
-/* Write transactions.  store_begin() takes the write lock at once
- * (BEGIN IMMEDIATE); store_commit() returns only after SQLite committed;
- * store_rollback() undoes everything since store_begin(). */
+/* Write transactions: the discipline the model's rules rely on.
+ *
+ * store_begin() takes the database's write lock at once (SQLite: BEGIN
+ * IMMEDIATE) and holds it until store_commit() or store_rollback(): a
+ * change's reads, the checks the caller makes on them and its writes are
+ * one serialized unit, and no other writer commits between a check and
+ * the write it allowed.  A call inside the transaction never waits for
+ * that lock again.  Reads outside a transaction see what was committed.
+ *
+ * When another connection holds the lock for longer than the busy
+ * timeout, store_begin() returns -EAGAIN having done nothing (no
+ * transaction is open): the caller gives the whole change up and may try
+ * it again from its first read; the model passes -EAGAIN on, with the
+ * store's words.  store_commit() returns once the change is durable (it
+ * survives a crash of the process or of the machine); when it fails, the
+ * transaction is rolled back.  store_rollback() undoes everything since
+ * store_begin(); with no transaction open it does nothing.  Transactions
+ * do not nest. */
 int store_begin(struct store *s);
 int store_commit(struct store *s);
 void store_rollback(struct store *s);
+
+/* How long a call waits for a lock another connection holds before it
+ * gives -EAGAIN: `ms` milliseconds (5000 until set; 0 does not wait). */
+void store_busy_timeout(struct store *s, int ms);
+
+/* -- loading a whole store (a restore) ----------------------------------- */
+
+/* What a store holds that a restore must not overwrite. */
+struct store_holdings {
+	int64_t envs;
+	int64_t projects;
+	int64_t snapshots;
+};
+
+/* Whether the store is empty, as a restore needs it: 0 when it holds no
+ * environment, project or snapshot (everything else lives in one of the
+ * first two); -ENOTEMPTY when it does, with how many of each in *held (if
+ * not NULL); another -errno when it cannot tell. */
+int store_is_empty(struct store *s, struct store_holdings *held);
+
+/* Begins loading a whole store: a write transaction, as store_begin()
+ * takes it, into a store checked empty inside it (-ENOTEMPTY and *held as
+ * store_is_empty() gives them, no transaction left open), in which the
+ * checks that a row refers to rows that exist wait for store_commit()
+ * (SQLite: PRAGMA defer_foreign_keys), so that rows may come in any
+ * order.  Ended by store_commit(), which fails and rolls back when a row
+ * still refers to one that does not exist, or store_rollback(). */
+int store_load_begin(struct store *s, struct store_holdings *held);
+
+/* -- what other writers commit ------------------------------------------ */
+
+/* The change feed: `fn` is told, with no detail, that another connection
+ * (another process, another handle) committed a change since this handle
+ * last looked, so that its caller drops what it keeps of the store.  It
+ * runs inside the store call that noticed, on that call's thread, and
+ * must not call the store.  store_watch() subscribes `fn` (NULL: nobody)
+ * from now on; the backend tells of a change at the latest at the next
+ * store_begin() or store_poll(), never of the handle's own commits.
+ *
+ * For this backend with one daemon per database (store_claim()), only
+ * tools and tests write beside the daemon; SQLite's PRAGMA data_version,
+ * which moves with every commit of another connection, is read at each
+ * store_begin() and store_poll().  A backend that several hosts share
+ * tells of every other host's changes the same way. */
+typedef void (*store_watch_fn)(void *ctx);
+void store_watch(struct store *s, store_watch_fn fn, void *ctx);
+
+/* Looks for changes other writers committed now, and tells the watcher:
+ * for a caller that may not begin a transaction for a while (the model's
+ * flusher polls every flush interval).  0 or -errno.  Not counted by the
+ * fault hook, which it would fire at moments no test chooses. */
+int store_poll(struct store *s);
 
 /* Environments. */
 int store_env_insert(struct store *s, const char *name, int64_t now);
@@ -329,6 +508,21 @@ int store_runtime_report(struct store *s, const struct store_runtime *rt);
  * if it still has `uuid`; a runtime deleted since is no error. */
 int store_runtime_heartbeat(struct store *s, int64_t id, const char *uuid,
 		int64_t ns);
+
+/* A runtime's heartbeat time, one of a batch. */
+struct store_beat {
+	int64_t id;
+	char uuid[STORE_UUID_LEN];
+	int64_t heartbeat_ns;
+};
+
+/* Writes `n` heartbeat times in one call, inside the caller's
+ * transaction, each as store_runtime_heartbeat() does (forward only, on
+ * the runtime that still has the UUID; one deleted since is no error):
+ * liveness batched in memory, written every flush.  0, or the first
+ * failure, after which the caller rolls the transaction back. */
+int store_runtime_heartbeats(struct store *s, const struct store_beat *beats,
+		size_t n);
 /* Marks the runtime's secret revoked at `now` (0 clears the mark). */
 int store_runtime_set_revoked(struct store *s, int64_t id, int64_t now);
 

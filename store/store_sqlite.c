@@ -15,7 +15,9 @@
 
 #include <errno.h>
 #include <stdatomic.h>
+#include <dirent.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -119,6 +121,9 @@ static const char *const migrations[] = {
 	"CREATE INDEX secret_integration ON secret(integration_id);",
 };
 
+#define BUSY_TIMEOUT_MS 5000     /* store_busy_timeout()'s default */
+#define MEMORY ":memory:"        /* the locator of a store in memory */
+
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
 #define RUNTIME_COLUMNS \
@@ -164,7 +169,8 @@ enum stmt {
 	S_SA_PUT, S_SA_GET,
 	S_RUNTIME_REPORT, S_RUNTIME_HEARTBEAT, S_RUNTIME_SET_REVOKED,
 	S_SECRET_INSERT, S_SECRET_GET, S_SECRET_GET_KEY, S_SECRET_DELETE,
-	S_SECRET_BIND, S_SECRET_LIST, S_SEALED_SAMPLE,
+	S_SECRET_BIND, S_SECRET_LIST, S_SEALED_SAMPLE, S_DATA_VERSION,
+	S_HOLDINGS, S_DEFER_CHECKS,
 	S_COUNT
 };
 
@@ -286,11 +292,33 @@ static const char *const stmt_sql[S_COUNT] = {
 		" UNION ALL SELECT secret FROM service_account"
 		" UNION ALL SELECT image_password FROM version"
 		" WHERE image_password IS NOT NULL LIMIT 1",
+	[S_DATA_VERSION] = "PRAGMA data_version",
+	[S_HOLDINGS] = "SELECT (SELECT count(*) FROM env),"
+		" (SELECT count(*) FROM project)",
+	[S_DEFER_CHECKS] = "PRAGMA defer_foreign_keys = ON",
+};
+
+/* What store_snapshot_list() last read of a snapshot's file: its taken-at
+ * time, good while the file is the same (inode, size, mtime). */
+struct snap_seen {
+	char name[STORE_NAME_MAX];
+	ino_t ino;
+	off_t size;
+	struct timespec mtime;
+	int64_t taken_ns;
 };
 
 struct store {
 	sqlite3 *db;
 	sqlite3_stmt *stmt[S_COUNT];
+	char *path;               /* the database's file; NULL in memory */
+	int readonly;             /* a snapshot's handle */
+	int64_t taken_ns;         /* a snapshot's: when it was taken */
+	struct snap_seen *seen;   /* store_snapshot_list()'s last reading */
+	size_t nseen;
+	store_watch_fn watch;     /* store_watch() */
+	void *watch_ctx;
+	int64_t data_version;     /* PRAGMA data_version when last looked */
 };
 
 const char *store_errmsg(void)
@@ -353,7 +381,7 @@ int store_fault_fired(void)
 }
 
 /* Counts one call of `fn` (`begin`: it starts a change, store_begin() or
- * store_snapshot_into()); the injected error, with its message, when this
+ * a snapshot's create or drop); the injected error, with its message, when this
  * is the call to fail, else 0. */
 static int fault_check(const char *fn, int begin)
 {
@@ -386,23 +414,42 @@ static int fault_check(const char *fn, int begin)
 #define FAULT_POINT() do { } while (0)
 #endif
 
-/* Maps a SQLite result to an errno, with SQLite's words as the message. */
-static int fail_sqlite(struct store *s, int rc, const char *what)
+/* Maps a SQLite result of connection `db` to an errno, as store.h lists
+ * them, with SQLite's words as the message. */
+static int fail_db(sqlite3 *db, int rc, const char *what)
 {
-	int ext = sqlite3_extended_errcode(s->db);
+	int ext = sqlite3_extended_errcode(db);
 
+	rc &= 0xff;               /* the primary code of an extended one */
 	if (ext == SQLITE_CONSTRAINT_UNIQUE ||
 	    ext == SQLITE_CONSTRAINT_PRIMARYKEY)
 		return fail(-EEXIST, "%s: already exists", what);
 	if (ext == SQLITE_CONSTRAINT_FOREIGNKEY)
 		return fail(-ENOTEMPTY, "%s: still referenced", what);
+	/* busy is not EBUSY: SPEC keeps that for an object's state */
 	if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
-		return fail(-EBUSY, "%s: database is busy", what);
+		return fail(-EAGAIN, "%s: database is busy (another connection"
+				" holds its lock); try again", what);
 	if (rc == SQLITE_FULL)
 		return fail(-ENOSPC, "%s: disk full", what);
 	if (rc == SQLITE_READONLY)
 		return fail(-EROFS, "%s: database is read-only", what);
-	return fail(-EIO, "%s: %s", what, sqlite3_errmsg(s->db));
+	if (rc == SQLITE_NOMEM)
+		return fail(-ENOMEM, "%s: out of memory", what);
+	return fail(-EIO, "%s: %s", what, sqlite3_errmsg(db));
+}
+
+static int fail_sqlite(struct store *s, int rc, const char *what)
+{
+	return fail_db(s->db, rc, what);
+}
+
+/* `db` followed by `suffix`, the name of a file beside the database. */
+static int beside(char *out, size_t cap, const char *db, const char *suffix)
+{
+	if ((size_t)snprintf(out, cap, "%s%s", db, suffix) >= cap)
+		return fail(-ENAMETOOLONG, "database path %s is too long", db);
+	return 0;
 }
 
 /* Returns the prepared statement `id`, reset and with bindings cleared. */
@@ -587,7 +634,11 @@ static int open_db(struct store **out, const char *path, int flags,
 	*out = NULL;
 	if (!s)
 		return fail(-ENOMEM, "out of memory");
-	if ((flags & SQLITE_OPEN_CREATE) && strcmp(path, ":memory:"))
+	if (strcmp(path, MEMORY) && !(s->path = strdup(path))) {
+		free(s);
+		return fail(-ENOMEM, "out of memory");
+	}
+	if ((flags & SQLITE_OPEN_CREATE) && s->path)
 		create_private(path);
 	if (sqlite3_open_v2(path, &s->db, flags | SQLITE_OPEN_NOMUTEX, NULL)
 			!= SQLITE_OK) {
@@ -597,7 +648,7 @@ static int open_db(struct store **out, const char *path, int flags,
 		return ret;
 	}
 	sqlite3_extended_result_codes(s->db, 1);
-	sqlite3_busy_timeout(s->db, 5000);
+	sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
 	if (sqlite3_exec(s->db, pragmas, NULL, NULL, NULL) != SQLITE_OK) {
 		ret = fail_sqlite(s, sqlite3_errcode(s->db), path);
 		store_close(s);
@@ -616,7 +667,7 @@ static int open_db(struct store **out, const char *path, int flags,
 	return 0;
 }
 
-int store_open(struct store **out, const char *path)
+int store_open(struct store **out, const char *locator)
 {
 	int ret = FAULT(0);
 
@@ -624,47 +675,11 @@ int store_open(struct store **out, const char *path)
 		*out = NULL;
 		return ret;
 	}
-	return open_db(out, path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+	return open_db(out, locator, SQLITE_OPEN_READWRITE |
+			SQLITE_OPEN_CREATE,
 			"PRAGMA journal_mode = WAL;"
 			"PRAGMA synchronous = FULL;"
 			"PRAGMA foreign_keys = ON;");
-}
-
-int store_open_readonly(struct store **out, const char *path)
-{
-	struct store *s = NULL;
-	int ret = FAULT(0);
-
-	if (!ret)
-		ret = open_db(&s, path, SQLITE_OPEN_READONLY, "");
-	if (ret != -EPROTO)
-		goto done;
-	/* made by an older runtimefs: bring it forward once */
-	ret = open_db(&s, path, SQLITE_OPEN_READWRITE, "");
-	if (ret)
-		return ret;
-	store_close(s);
-	ret = open_db(&s, path, SQLITE_OPEN_READONLY, "");
-done:
-	*out = ret ? NULL : s;
-	return ret;
-}
-
-int store_snapshot_into(struct store *s, const char *path)
-{
-	sqlite3_stmt *st;
-	int ret = FAULT(1);
-
-	if (ret)
-		return ret;
-	if (sqlite3_prepare_v2(s->db, "VACUUM INTO ?1", -1, &st, NULL)
-			!= SQLITE_OK)
-		return fail_sqlite(s, sqlite3_errcode(s->db), "snapshot");
-	create_private(path);   /* VACUUM INTO takes an empty file */
-	sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
-	ret = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return ret == SQLITE_DONE ? 0 : fail_sqlite(s, ret, "snapshot");
 }
 
 void store_close(struct store *s)
@@ -674,6 +689,8 @@ void store_close(struct store *s)
 	for (int i = 0; i < S_COUNT; i++)
 		sqlite3_finalize(s->stmt[i]);
 	sqlite3_close(s->db);
+	free(s->seen);
+	free(s->path);
 	free(s);
 }
 
@@ -683,14 +700,58 @@ int store_schema_version(struct store *s)
 	return schema_version(s);
 }
 
+/* PRAGMA data_version: it moves when another connection commits. */
+static int data_version(struct store *s, int64_t *out)
+{
+	sqlite3_stmt *st = stmt(s, S_DATA_VERSION);
+	int rc;
+
+	if (!st)
+		return -EIO;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*out = sqlite3_column_int64(st, 0);
+	done(st);
+	return rc == SQLITE_ROW ? 0 : fail_sqlite(s, rc, "data version");
+}
+
+/* Tells the watcher when another connection committed since the last
+ * look. */
+static int look_for_others(struct store *s)
+{
+	int64_t v;
+	int ret;
+
+	if (!s->watch)
+		return 0;
+	if ((ret = data_version(s, &v)))
+		return ret;
+	if (v != s->data_version) {
+		s->data_version = v;
+		s->watch(s->watch_ctx);
+	}
+	return 0;
+}
+
 int store_begin(struct store *s)
 {
-	sqlite3_stmt *st = stmt(s, S_BEGIN);
+	sqlite3_stmt *st;
 	int ret = FAULT(1);
 
 	if (ret)
 		return ret;
-	return st ? exec_stmt(s, st, "begin") : -EIO;
+	/* SQLite would begin, and refuse each write of it only */
+	if (s->readonly)
+		return fail(-EROFS, "begin: a snapshot is read-only");
+	st = stmt(s, S_BEGIN);
+	if (!st)
+		return -EIO;
+	if ((ret = exec_stmt(s, st, "begin")))
+		return ret;
+	/* what this change reads is what others committed so far */
+	if ((ret = look_for_others(s)))
+		store_rollback(s);
+	return ret;
 }
 
 int store_commit(struct store *s)
@@ -704,6 +765,24 @@ int store_commit(struct store *s)
 	if (ret)
 		store_rollback(s);
 	return ret;
+}
+
+void store_watch(struct store *s, store_watch_fn fn, void *ctx)
+{
+	s->watch = fn;
+	s->watch_ctx = ctx;
+	if (fn && data_version(s, &s->data_version))
+		s->data_version = -1;   /* the first look will tell */
+}
+
+int store_poll(struct store *s)
+{
+	return look_for_others(s);
+}
+
+void store_busy_timeout(struct store *s, int ms)
+{
+	sqlite3_busy_timeout(s->db, ms > 0 ? ms : 0);
 }
 
 void store_rollback(struct store *s)
@@ -1432,18 +1511,38 @@ int store_runtime_report(struct store *s, const struct store_runtime *rt)
 	return exec_one(s, st, "runtime heartbeat");
 }
 
+/* One heartbeat time, on the prepared statement. */
+static int heartbeat_one(struct store *s, sqlite3_stmt *st, int64_t id,
+		const char *uuid, int64_t ns)
+{
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, uuid, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, ns);
+	return exec_stmt(s, st, "runtime heartbeat");
+}
+
 int store_runtime_heartbeat(struct store *s, int64_t id, const char *uuid,
 		int64_t ns)
 {
 	sqlite3_stmt *st = stmt(s, S_RUNTIME_HEARTBEAT);
 
 	FAULT_POINT();
+	return st ? heartbeat_one(s, st, id, uuid, ns) : -EIO;
+}
+
+int store_runtime_heartbeats(struct store *s, const struct store_beat *beats,
+		size_t n)
+{
+	sqlite3_stmt *st = stmt(s, S_RUNTIME_HEARTBEAT);
+	int ret = 0;
+
+	FAULT_POINT();
 	if (!st)
 		return -EIO;
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_text(st, 2, uuid, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, ns);
-	return exec_stmt(s, st, "runtime heartbeat");
+	for (size_t i = 0; i < n && !ret; i++)
+		ret = heartbeat_one(s, st, beats[i].id, beats[i].uuid,
+				beats[i].heartbeat_ns);
+	return ret;
 }
 
 int store_runtime_set_revoked(struct store *s, int64_t id, int64_t now)
@@ -1584,6 +1683,659 @@ int store_secret_list(struct store *s, const struct store_secret_filter *f,
 	return ret;
 }
 
+/* -- snapshots ------------------------------------------------------------ */
+
+#define SNAPSHOTS ".snapshots"        /* DB.snapshots/ */
+
+static int64_t ns_of(const struct timespec *ts)
+{
+	return (int64_t)ts->tv_sec * 1000000000LL + ts->tv_nsec;
+}
+
+/* Makes a rename or an unlink in directory `dir` durable. */
+static void sync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+}
+
+/* Whether `name` can be a file of DB.snapshots/: 0 or -EINVAL. */
+static int snap_name(const char *name)
+{
+	size_t n = strnlen(name, STORE_NAME_MAX);
+
+	if (!n || n >= STORE_NAME_MAX || name[0] == '.' || strchr(name, '/'))
+		return fail(-EINVAL, "'%.*s' cannot name a snapshot",
+				STORE_NAME_MAX, name);
+	return 0;
+}
+
+/* DB.snapshots into `buf`; with `name`, the file of that snapshot in it
+ * (NAME.db, or with `tmp` the copy being made, .NAME.tmp). */
+static int snap_path(const struct store *s, const char *name, int tmp,
+		char *buf, size_t cap)
+{
+	int n = !name ? snprintf(buf, cap, "%s" SNAPSHOTS, s->path) :
+		snprintf(buf, cap, "%s" SNAPSHOTS "/%s%s%s", s->path,
+				tmp ? "." : "", name, tmp ? ".tmp" : ".db");
+
+	if (n < 0 || (size_t)n >= cap)
+		return fail(-ENAMETOOLONG, "database path %s is too long",
+				s->path);
+	return 0;
+}
+
+/* Removes a copy being made, and the journal SQLite may keep beside it. */
+static void snap_remove_copy(const char *tmp)
+{
+	char side[PATH_MAX];
+
+	unlink(tmp);
+	if (!beside(side, sizeof(side), tmp, "-journal"))
+		unlink(side);
+}
+
+/* Writes `taken_ns` into the snapshot file at `path`, once: a second
+ * time changes nothing. */
+static int snap_record(const char *path, int64_t taken_ns)
+{
+	char sql[256];
+	sqlite3 *db = NULL;
+	int rc, ret = 0;
+
+	snprintf(sql, sizeof(sql), "PRAGMA synchronous = FULL;"
+			" BEGIN IMMEDIATE;"
+			" CREATE TABLE snapshot_taken (taken_ns INTEGER NOT NULL);"
+			" INSERT INTO snapshot_taken VALUES (%lld);"
+			" COMMIT;", (long long)taken_ns);
+	rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE |
+			SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_extended_result_codes(db, 1);
+		sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
+		rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+	}
+	if (rc != SQLITE_OK) {
+		ret = db ? fail_db(db, rc, "snapshot") :
+			fail(-ENOMEM, "snapshot: out of memory");
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	}
+	sqlite3_close(db);
+	return ret;
+}
+
+/* When the snapshot at `path` was taken: the time recorded in it, or for
+ * a copy an older runtimefs made, which has none, its mtime, recorded
+ * then with `record` (when it can be: a read-only copy keeps giving its
+ * mtime).  -ENOENT when there is no such file. */
+static int snap_taken(const char *path, int64_t *out, int record)
+{
+	sqlite3_stmt *st = NULL;
+	sqlite3 *db = NULL;
+	struct stat sb;
+
+	*out = 0;
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY |
+			SQLITE_OPEN_NOMUTEX, NULL) == SQLITE_OK) {
+		sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
+		if (sqlite3_prepare_v2(db, "SELECT taken_ns FROM"
+				" snapshot_taken", -1, &st, NULL) == SQLITE_OK &&
+		    sqlite3_step(st) == SQLITE_ROW)
+			*out = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+	}
+	sqlite3_close(db);
+	if (*out > 0)
+		return 0;
+	if (stat(path, &sb))
+		return errno == ENOENT ? -ENOENT :
+			fail(-errno, "snapshot %s: %s", path, strerror(errno));
+	*out = ns_of(&sb.st_mtim);
+	if (record)
+		snap_record(path, *out);
+	return 0;
+}
+
+int store_snapshot_create(struct store *s, const char *name,
+		int64_t *taken_ns)
+{
+	char dir[PATH_MAX], tmp[PATH_MAX], path[PATH_MAX];
+	struct timespec now;
+	sqlite3_stmt *st;
+	int ret = FAULT(1), rc;
+
+	if (ret)
+		return ret;
+	if (s->readonly)
+		return fail(-EROFS, "snapshot: a snapshot is read-only");
+	if (!s->path)
+		return fail(-EOPNOTSUPP, "an in-memory database has no"
+				" snapshots");
+	if ((ret = snap_name(name)) ||
+	    (ret = snap_path(s, NULL, 0, dir, sizeof(dir))) ||
+	    (ret = snap_path(s, name, 1, tmp, sizeof(tmp))) ||
+	    (ret = snap_path(s, name, 0, path, sizeof(path))))
+		return ret;
+	if (mkdir(dir, 0700) && errno != EEXIST)
+		return fail(-errno, "cannot make %s: %s", dir, strerror(errno));
+	if (!access(path, F_OK))
+		return fail(-EEXIST, "snapshot '%s' already exists", name);
+	snap_remove_copy(tmp);
+	if (sqlite3_prepare_v2(s->db, "VACUUM INTO ?1", -1, &st, NULL)
+			!= SQLITE_OK)
+		return fail_sqlite(s, sqlite3_errcode(s->db), "snapshot");
+	/* the moment of the copy, which is one read transaction */
+	clock_gettime(CLOCK_REALTIME, &now);
+	create_private(tmp);    /* VACUUM INTO takes an empty file */
+	sqlite3_bind_text(st, 1, tmp, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	ret = rc == SQLITE_DONE ? 0 : fail_sqlite(s, rc, "snapshot");
+	sqlite3_finalize(st);
+	/* recorded before the rename: a snapshot in place has its time; the
+	 * commit of the record makes the whole copy durable */
+	if (!ret)
+		ret = snap_record(tmp, ns_of(&now));
+	if (!ret && rename(tmp, path))
+		ret = fail(-errno, "cannot rename %s: %s", tmp,
+				strerror(errno));
+	if (ret) {
+		snap_remove_copy(tmp);
+		return ret;
+	}
+	sync_dir(dir);          /* the rename is part of the snapshot */
+	if (taken_ns)
+		*taken_ns = ns_of(&now);
+	return 0;
+}
+
+static int by_seen_name(const void *a, const void *b)
+{
+	return strcmp(((const struct snap_seen *)a)->name,
+			((const struct snap_seen *)b)->name);
+}
+
+/* What the last list read of snapshot `name`, if the file is the same. */
+static const struct snap_seen *snap_seen(const struct store *s,
+		const struct snap_seen *now)
+{
+	const struct snap_seen *old = s->seen ? bsearch(now, s->seen,
+			s->nseen, sizeof(*now), by_seen_name) : NULL;
+
+	if (old && old->ino == now->ino && old->size == now->size &&
+	    old->mtime.tv_sec == now->mtime.tv_sec &&
+	    old->mtime.tv_nsec == now->mtime.tv_nsec)
+		return old;
+	return NULL;
+}
+
+int store_snapshot_list(struct store *s, store_snapshot_cb cb, void *ctx)
+{
+	char dir[PATH_MAX], path[PATH_MAX];
+	struct snap_seen *list = NULL, *grown;
+	size_t n = 0, cap = 0, k = 0;
+	struct dirent *d;
+	DIR *dh;
+	int ret;
+
+	FAULT_POINT();
+	if (!s->path || s->readonly)
+		return 0;
+	if ((ret = snap_path(s, NULL, 0, dir, sizeof(dir))))
+		return ret;
+	if (!(dh = opendir(dir)))
+		return errno == ENOENT ? 0 : fail(-errno, "cannot read %s: %s",
+				dir, strerror(errno));
+	while (n < STORE_SNAPSHOTS_MAX && (d = readdir(dh))) {
+		size_t len = strlen(d->d_name);
+
+		if (len < 4 || len - 3 >= STORE_NAME_MAX ||
+		    d->d_name[0] == '.' || strcmp(d->d_name + len - 3, ".db"))
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			if (!(grown = realloc(list, cap * sizeof(*list)))) {
+				ret = fail(-ENOMEM, "out of memory");
+				break;
+			}
+			list = grown;
+		}
+		memset(&list[n], 0, sizeof(list[n]));
+		memcpy(list[n].name, d->d_name, len - 3);
+		n++;
+	}
+	closedir(dh);
+	if (!ret && n)
+		qsort(list, n, sizeof(*list), by_seen_name);
+	/* each one's time, read again only from a file that changed */
+	for (size_t i = 0; !ret && i < n; i++) {
+		struct snap_seen *e = &list[k];
+		const struct snap_seen *old;
+		struct stat sb;
+
+		*e = list[i];
+		if (snap_path(s, e->name, 0, path, sizeof(path)) ||
+		    stat(path, &sb))
+			continue;       /* dropped meanwhile */
+		e->ino = sb.st_ino;
+		e->size = sb.st_size;
+		e->mtime = sb.st_mtim;
+		if ((old = snap_seen(s, e)))
+			e->taken_ns = old->taken_ns;
+		else if (snap_taken(path, &e->taken_ns, 1))
+			continue;
+		k++;
+	}
+	if (ret) {
+		free(list);
+		return ret;
+	}
+	free(s->seen);
+	s->seen = list;
+	s->nseen = k;
+	for (size_t i = 0; !ret && i < k; i++)
+		ret = cb(ctx, list[i].name, list[i].taken_ns);
+	return ret;
+}
+
+int store_snapshot_open(struct store *s, const char *name,
+		struct store **out)
+{
+	char path[PATH_MAX];
+	struct store *snap = NULL;
+	int64_t taken;
+	int ret = FAULT(0);
+
+	*out = NULL;
+	if (ret)
+		return ret;
+	if (!s->path || s->readonly)
+		return fail(-ENOENT, "no snapshot '%s'", name);
+	if ((ret = snap_name(name)) ||
+	    (ret = snap_path(s, name, 0, path, sizeof(path))))
+		return ret;
+	if ((ret = snap_taken(path, &taken, 1)))
+		return ret == -ENOENT ? fail(-ENOENT, "no snapshot '%s'", name) :
+			ret;
+	ret = open_db(&snap, path, SQLITE_OPEN_READONLY, "");
+	if (ret == -EPROTO) {
+		/* made by an older runtimefs: bring it forward once */
+		if ((ret = open_db(&snap, path, SQLITE_OPEN_READWRITE, "")))
+			return ret;
+		store_close(snap);
+		ret = open_db(&snap, path, SQLITE_OPEN_READONLY, "");
+	}
+	if (ret)
+		return ret;
+	snap->readonly = 1;
+	snap->taken_ns = taken;
+	*out = snap;
+	return 0;
+}
+
+int64_t store_taken_at(const struct store *s)
+{
+	return s->taken_ns;
+}
+
+int store_snapshot_drop(struct store *s, const char *name)
+{
+	char path[PATH_MAX];
+	int ret = FAULT(1);
+
+	if (ret)
+		return ret;
+	if (s->readonly)
+		return fail(-EROFS, "snapshot: a snapshot is read-only");
+	if (!s->path)
+		return fail(-ENOENT, "no snapshot '%s'", name);
+	if ((ret = snap_name(name)) ||
+	    (ret = snap_path(s, name, 0, path, sizeof(path))))
+		return ret;
+	if (unlink(path))
+		return errno == ENOENT ? fail(-ENOENT, "no snapshot '%s'", name) :
+			fail(-errno, "cannot remove %s: %s", path,
+					strerror(errno));
+	return 0;
+}
+
+void store_snapshot_tidy(struct store *s)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 256];
+	struct dirent *d;
+	DIR *dh;
+
+	if (!s->path || s->readonly ||
+	    snap_path(s, NULL, 0, dir, sizeof(dir)) || !(dh = opendir(dir)))
+		return;
+	/* .NAME.tmp and its journal: a copy a crash cut short */
+	while ((d = readdir(dh))) {
+		size_t len = strlen(d->d_name);
+
+		if (d->d_name[0] != '.' || !((len > 4 &&
+				!strcmp(d->d_name + len - 4, ".tmp")) ||
+				(len > 12 && !strcmp(d->d_name + len - 12,
+				".tmp-journal"))))
+			continue;
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir,
+				d->d_name) < sizeof(path))
+			unlink(path);
+	}
+	closedir(dh);
+}
+
+/* -- loading a whole store ----------------------------------------------- */
+
+/* What the store holds, snapshots counted by their files. */
+static int holdings(struct store *s, struct store_holdings *h)
+{
+	sqlite3_stmt *st = stmt(s, S_HOLDINGS);
+	char dir[PATH_MAX];
+	struct dirent *d;
+	DIR *dh;
+	int rc;
+
+	memset(h, 0, sizeof(*h));
+	if (!st)
+		return -EIO;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		h->envs = sqlite3_column_int64(st, 0);
+		h->projects = sqlite3_column_int64(st, 1);
+	}
+	done(st);
+	if (rc != SQLITE_ROW)
+		return fail_sqlite(s, rc, "count what the store holds");
+	if (!s->path || s->readonly ||
+	    snap_path(s, NULL, 0, dir, sizeof(dir)) || !(dh = opendir(dir)))
+		return 0;
+	while ((d = readdir(dh))) {
+		size_t len = strlen(d->d_name);
+
+		if (len >= 4 && d->d_name[0] != '.' &&
+		    !strcmp(d->d_name + len - 3, ".db"))
+			h->snapshots++;
+	}
+	closedir(dh);
+	return 0;
+}
+
+/* -ENOTEMPTY, saying what, when `h` holds anything. */
+static int held_anything(const struct store_holdings *h)
+{
+	if (!h->envs && !h->projects && !h->snapshots)
+		return 0;
+	return fail(-ENOTEMPTY, "the store holds %lld environment(s), %lld"
+			" project(s) and %lld snapshot(s)",
+			(long long)h->envs, (long long)h->projects,
+			(long long)h->snapshots);
+}
+
+int store_is_empty(struct store *s, struct store_holdings *held)
+{
+	struct store_holdings h;
+	int ret;
+
+	FAULT_POINT();
+	if ((ret = holdings(s, &h)))
+		return ret;
+	if (held)
+		*held = h;
+	return held_anything(&h);
+}
+
+int store_load_begin(struct store *s, struct store_holdings *held)
+{
+	struct store_holdings h;
+	sqlite3_stmt *st;
+	int ret = FAULT(1);
+
+	if (ret)
+		return ret;
+	if (s->readonly)
+		return fail(-EROFS, "begin: a snapshot is read-only");
+	if (!(st = stmt(s, S_BEGIN)))
+		return -EIO;
+	if ((ret = exec_stmt(s, st, "begin")))
+		return ret;
+	if (!(ret = look_for_others(s)) && !(ret = holdings(s, &h))) {
+		if (held)
+			*held = h;
+		ret = held_anything(&h);
+	}
+	/* for this transaction only: COMMIT and ROLLBACK turn it off */
+	if (!ret)
+		ret = (st = stmt(s, S_DEFER_CHECKS)) ?
+			exec_stmt(s, st, "defer checks") : -EIO;
+	if (ret)
+		store_rollback(s);
+	return ret;
+}
+
+/* -- a dump, for tests ----------------------------------------------------- */
+
+/* A line being built, with no cap: a dump is for tests only. */
+struct line {
+	char *s;
+	size_t len, cap;
+};
+
+static int line_add(struct line *l, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static int line_add(struct line *l, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(l->s ? l->s + l->len : NULL, l->s ?
+				l->cap - l->len : 0, fmt, ap);
+		va_end(ap);
+		if (n < 0)
+			return fail(-EIO, "dump: cannot format");
+		if (l->s && l->len + (size_t)n < l->cap)
+			break;
+		l->cap = (l->cap + (size_t)n + 1) * 2;
+		if (!(l->s = realloc(l->s, l->cap)))
+			return fail(-ENOMEM, "out of memory");
+	}
+	l->len += (size_t)n;
+	return 0;
+}
+
+/* Gives the line to `cb` and starts the next one. */
+static int line_give(struct line *l, store_dump_cb cb, void *ctx)
+{
+	int ret = cb(ctx, l->s ? l->s : "");
+
+	l->len = 0;
+	if (l->s)
+		l->s[0] = '\0';
+	return ret;
+}
+
+/* One column's value, as SQL would write it. */
+static int dump_value(struct line *l, sqlite3_stmt *st, int i)
+{
+	const unsigned char *b;
+	int n, ret = 0;
+
+	switch (sqlite3_column_type(st, i)) {
+	case SQLITE_NULL:
+		return line_add(l, " NULL");
+	case SQLITE_INTEGER:
+		return line_add(l, " %lld",
+				(long long)sqlite3_column_int64(st, i));
+	case SQLITE_FLOAT:
+		return line_add(l, " %.17g", sqlite3_column_double(st, i));
+	case SQLITE_TEXT:
+		return line_add(l, " '%s'", sqlite3_column_text(st, i));
+	default:
+		b = sqlite3_column_blob(st, i);
+		n = sqlite3_column_bytes(st, i);
+		ret = line_add(l, " x'");
+		for (int k = 0; !ret && k < n; k++)
+			ret = line_add(l, "%02x", b[k]);
+		return ret ? ret : line_add(l, "'");
+	}
+}
+
+/* Every row of `table`, ordered by all its columns. */
+static int dump_table(struct store *s, const char *table, struct line *l,
+		store_dump_cb cb, void *ctx)
+{
+	char sql[512];
+	sqlite3_stmt *st;
+	int ncol, rc, ret = 0;
+
+	snprintf(sql, sizeof(sql), "SELECT * FROM \"%s\"", table);
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return fail_sqlite(s, sqlite3_errcode(s->db), "dump");
+	ncol = sqlite3_column_count(st);
+	sqlite3_finalize(st);
+	for (int i = 1; i <= ncol && strlen(sql) + 16 < sizeof(sql); i++)
+		snprintf(sql + strlen(sql), sizeof(sql) - strlen(sql), "%s%d",
+				i == 1 ? " ORDER BY " : ", ", i);
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return fail_sqlite(s, sqlite3_errcode(s->db), "dump");
+	while (!ret && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		ret = line_add(l, "  %s", table);
+		for (int i = 0; !ret && i < ncol; i++)
+			ret = dump_value(l, st, i);
+		if (!ret)
+			ret = line_give(l, cb, ctx);
+	}
+	if (!ret && rc != SQLITE_DONE)
+		ret = fail_sqlite(s, rc, "dump");
+	sqlite3_finalize(st);
+	return ret;
+}
+
+static int by_name(const struct dirent **a, const struct dirent **b)
+{
+	return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+/* Every file of DB.snapshots/, a snapshot with its time. */
+static int dump_snapshots(struct store *s, struct line *l, store_dump_cb cb,
+		void *ctx)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 256];
+	struct dirent **ents;
+	int n, ret = 0;
+
+	if (!s->path || s->readonly || snap_path(s, NULL, 0, dir, sizeof(dir)))
+		return 0;
+	if ((n = scandir(dir, &ents, NULL, by_name)) < 0)
+		return 0;
+	for (int i = 0; i < n; i++) {
+		const char *name = ents[i]->d_name;
+		size_t len = strlen(name);
+		int64_t taken = 0;
+
+		if (!ret && strcmp(name, ".") && strcmp(name, "..")) {
+			if (len > 3 && name[0] != '.' &&
+			    !strcmp(name + len - 3, ".db") &&
+			    (size_t)snprintf(path, sizeof(path), "%s/%s", dir,
+					name) < sizeof(path))
+				snap_taken(path, &taken, 0);
+			ret = line_add(l, "file %s taken %lld", name,
+					(long long)taken);
+			if (!ret)
+				ret = line_give(l, cb, ctx);
+		}
+		free(ents[i]);
+	}
+	free(ents);
+	return ret;
+}
+
+int store_dump(struct store *s, store_dump_cb cb, void *ctx)
+{
+	struct line l = { NULL, 0, 0 };
+	sqlite3_stmt *st;
+	int rc, ret;
+
+	FAULT_POINT();
+	ret = line_add(&l, "schema version %d", schema_version(s));
+	if (!ret)
+		ret = line_give(&l, cb, ctx);
+	if (!ret && sqlite3_prepare_v2(s->db, "SELECT type, name,"
+			" coalesce(sql, '') FROM sqlite_master"
+			" ORDER BY type, name", -1, &st, NULL) != SQLITE_OK)
+		ret = fail_sqlite(s, sqlite3_errcode(s->db), "dump");
+	else if (!ret) {
+		while (!ret && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+			const char *type = (const char *)
+				sqlite3_column_text(st, 0);
+			const char *name = (const char *)
+				sqlite3_column_text(st, 1);
+
+			ret = line_add(&l, "%s %s: %s", type, name,
+					sqlite3_column_text(st, 2));
+			if (!ret)
+				ret = line_give(&l, cb, ctx);
+			if (!ret && !strcmp(type, "table"))
+				ret = dump_table(s, name, &l, cb, ctx);
+		}
+		if (!ret && rc != SQLITE_DONE)
+			ret = fail_sqlite(s, rc, "dump");
+		sqlite3_finalize(st);
+	}
+	if (!ret)
+		ret = dump_snapshots(s, &l, cb, ctx);
+	free(l.s);
+	return ret;
+}
+
+/* -- where a store is ---------------------------------------------------- */
+
+const char *store_default_locator(void)
+{
+	return "runtimefs.db";
+}
+
+int store_locator_resolve(const char *locator, char *buf, size_t size)
+{
+	char *copy1, *copy2, dir[PATH_MAX];
+	int ret = 0;
+
+	if (!strcmp(locator, MEMORY))
+		return (size_t)snprintf(buf, size, "%s", locator) < size ? 0 :
+			fail(-ENAMETOOLONG, "database path too long");
+	if (!*locator)
+		return fail(-EINVAL, "the database path is empty");
+	/* its directory, resolved: the file itself may not exist yet */
+	copy1 = strdup(locator);
+	copy2 = strdup(locator);
+	if (!copy1 || !copy2)
+		ret = fail(-ENOMEM, "out of memory");
+	else if (!realpath(dirname(copy1), dir))
+		ret = fail(-errno, "database '%s': %s", locator,
+				strerror(errno));
+	else if ((size_t)snprintf(buf, size, "%s/%s", strcmp(dir, "/") ?
+			dir : "", basename(copy2)) >= size)
+		ret = fail(-ENAMETOOLONG, "database path %s is too long",
+				locator);
+	free(copy1);
+	free(copy2);
+	return ret;
+}
+
+int store_default_key_path(const char *locator, char *buf, size_t size)
+{
+	if (!strcmp(locator, MEMORY))
+		return fail(-ENOENT, "an in-memory database has no key file");
+	if ((size_t)snprintf(buf, size, "%s.key", locator) >= size)
+		return fail(-ENAMETOOLONG, "database path %s is too long",
+				locator);
+	return 0;
+}
+
 /* -- claiming the database --------------------------------------------- */
 
 #define CLAIM_NAP_NS 10000000L    /* between two looks while waiting */
@@ -1597,14 +2349,6 @@ struct store_claim {
 	int interrupted;
 	char warning[PATH_MAX + 160];
 };
-
-/* `db` followed by `suffix`, the name of a file beside the database. */
-static int beside(char *out, size_t cap, const char *db, const char *suffix)
-{
-	if ((size_t)snprintf(out, cap, "%s%s", db, suffix) >= cap)
-		return fail(-ENAMETOOLONG, "database path %s is too long", db);
-	return 0;
-}
 
 static void nap(void)
 {
@@ -1748,7 +2492,7 @@ int store_claim(struct store_claim **out, const char *db, int flags)
 	}
 	c->fd = -1;
 	c->restore_fd = -1;
-	if (!strcmp(db, ":memory:")) {
+	if (!strcmp(db, MEMORY)) {
 		*out = c;
 		return 0;
 	}

@@ -28,7 +28,7 @@ static struct model *m;
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct fs fs = { .db = ":memory:" };
+	struct fs fs = { .locator = ":memory:" };
 	struct fs_restore r;
 	struct stage *s = NULL;
 	char *text = malloc(size + 1);

@@ -99,7 +99,7 @@ test_snapshot_refused_by_the_store() {
 	run mkdir snapshots/before
 	expect "mkdir: cannot create directory ‘snapshots/before’: No space left on device"
 	run cut -d' ' -f2- .last_error
-	expect "mkdir /snapshots/before: injected fault (ENOSPC in store_snapshot_into) (No space left on device)"
+	expect "mkdir /snapshots/before: injected fault (ENOSPC in store_snapshot_create) (No space left on device)"
 	run ls -A snapshots
 	expect ""
 	[ -z "$(ls -A "$DB.snapshots" 2>/dev/null)" ] ||
@@ -108,6 +108,23 @@ test_snapshot_refused_by_the_store() {
 	expect_rc 0
 	run ls snapshots/before/environments
 	expect "prod"
+}
+
+# Dropping a snapshot is a change of its own (call 1): refused, the
+# snapshot stays, whole; the next rmdir drops it.
+test_snapshot_drop_refused_by_the_store() {
+	mkdir environments/prod snapshots/s
+	remount_faults 1:EIO
+	run rmdir snapshots/s
+	expect "rmdir: failed to remove 'snapshots/s': Input/output error"
+	run cut -d' ' -f2- .last_error
+	expect "rmdir /snapshots/s: injected fault (EIO in store_snapshot_drop) (Input/output error)"
+	run ls snapshots/s/environments
+	expect "prod"
+	run rmdir snapshots/s
+	expect_rc 0
+	run ls -A snapshots
+	expect ""
 }
 
 # A fault that is not N:ERRNO stops the test build before it mounts.
@@ -136,4 +153,29 @@ test_change_made_but_not_read_back() {
 	expect "mkdir /environments/z: it was made, but reading it back failed: injected fault (EIO in store_env_get) (Input/output error)"
 	run ls environments
 	expect "z"
+}
+
+# A database another program holds the write lock of, for longer than the
+# busy timeout (5 s): the change is refused with EAGAIN, "Resource
+# temporarily unavailable" (try again), never EBUSY, which is for an
+# object's state; nothing changed, and once the lock is given up the
+# same mkdir works.
+test_busy_database_is_eagain() {
+	mkdir environments/prod
+	printf 'BEGIN IMMEDIATE;\n.shell touch %s/locked; sleep 7\nCOMMIT;\n' \
+		"$WORK" | sqlite3 "$DB" &
+	local holder=$!
+	for _ in $(seq 100); do
+		[ -e "$WORK/locked" ] && break
+		sleep 0.05
+	done
+	run mkdir environments/x
+	expect "mkdir: cannot create directory ‘environments/x’: Resource temporarily unavailable"
+	run cut -d' ' -f2- .last_error
+	expect "mkdir /environments/x: begin: database is busy (another connection holds its lock); try again (Resource temporarily unavailable)"
+	run ls environments
+	expect "prod"
+	wait "$holder"
+	run mkdir environments/x
+	expect_rc 0
 }

@@ -212,6 +212,34 @@ state.db.lock"
 	mount_fs
 }
 
+# -o key_file puts the key where it says, a relative path taken from
+# where runtimefs starts: nothing is made beside the database, and the
+# database then opens with that key file only.
+test_key_file_option() {
+	cd / && unmount_fs
+	rm -f "$DB" "$DB-wal" "$DB-shm" "$DB.key"
+	mkdir -m 700 "$WORK/keys"
+	cd "$WORK/keys" && mount_fs -o key_file=state.key
+	cd "$MNT" || return
+	mkdir environments/prod
+	touch environments/prod/secrets/s1
+	run cat environments/prod/secrets/s1
+	local snippet=$OUT
+	cd / && unmount_fs
+	run stat -c '%a %s %n' "$WORK/keys/state.key"
+	expect "600 32 $WORK/keys/state.key"
+	run ls "$DB.key"
+	expect "ls: cannot access '$DB.key': No such file or directory"
+	run timeout 5 "$RUNTIMEFS" --db "$DB" -f "$MNT"
+	expect "runtimefs: key file $DB.key is missing, and $DB holds secrets sealed with it: put that key file back (a new one would open none of them)"
+	expect_rc 1
+	mount_fs -o key_file="$WORK/keys/state.key"
+	run cat "$MNT/environments/prod/secrets/s1"
+	expect "$snippet"
+	run ls "$DB.key"
+	expect "ls: cannot access '$DB.key': No such file or directory"
+}
+
 # The database, its -wal and -shm (which SQLite makes with the database's
 # mode) and its snapshots are the daemon user's only; a database with a
 # wider mode is served with a warning.

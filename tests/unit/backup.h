@@ -82,10 +82,12 @@ static inline struct model *open_target(struct fixture *f, const char *name)
 {
 	struct model_config cfg = { .offline_after_ns = 30 * SEC,
 		.now = fake_now, .now_ctx = f, .flush_interval_ns = -1 };
-	char db[128];
+	char db[128], key[160];
 	struct model *m = NULL;
 
 	snprintf(db, sizeof(db), "%s/%s", f->dir, name);
+	assert_int_equal(store_default_key_path(db, key, sizeof(key)), 0);
+	cfg.key_path = key;
 	assert_int_equal(model_open(&m, db, &cfg), 0);
 	return m;
 }

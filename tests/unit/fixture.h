@@ -1,8 +1,10 @@
 /*
- * fixture.h - what the model's unit tests share: a model on a real SQLite
- * database in a temporary directory, with a clock the test sets
- * (f->now), offline after 30 s; and sql() to change it behind the
- * model's back.  Include after cmocka.h and model_int.h.
+ * fixture.h - what the model's unit tests share: a model on a real store
+ * in a temporary directory, with a clock the test sets (f->now), offline
+ * after 30 s; the model's store for what no model call reaches (a runtime
+ * as an older runtimefs left it, a time set by hand), under the model's
+ * lock; and a dump of the whole store to compare.  Include after
+ * cmocka.h and model_int.h.
  */
 #ifndef TEST_FIXTURE_H
 #define TEST_FIXTURE_H
@@ -10,13 +12,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sqlite3.h>
 
 #define SEC 1000000000LL
 
 struct fixture {
 	char dir[64];
 	char db[96];
+	char key[128];             /* its key file: where the store keeps it */
 	int64_t now;               /* the model's clock */
 	int64_t flush_ns;          /* model_config.flush_interval_ns */
 	struct model *m;
@@ -31,7 +33,7 @@ static inline int open_model(struct fixture *f)
 {
 	struct model_config cfg = {
 		.offline_after_ns = 30 * SEC, .now = fake_now, .now_ctx = f,
-		.flush_interval_ns = f->flush_ns,
+		.flush_interval_ns = f->flush_ns, .key_path = f->key,
 	};
 
 	return model_open(&f->m, f->db, &cfg);
@@ -45,6 +47,8 @@ static inline int setup(void **state)
 	if (!mkdtemp(f->dir))
 		return -1;
 	snprintf(f->db, sizeof(f->db), "%s/t.db", f->dir);
+	if (store_default_key_path(f->db, f->key, sizeof(f->key)))
+		return -1;
 	f->now = 1700000000 * SEC;
 	if (open_model(f))
 		return -1;
@@ -72,19 +76,108 @@ static inline int count_cb(void *ctx, const void *row)
 	return 0;
 }
 
-/* Runs one SQL statement on the database through a connection of its
- * own, behind the model's back, as another process would. */
-static inline void sql(struct fixture *f, const char *stmt)
+/* The model's store, under the model's lock (its flusher shares the
+ * handle): what a test reads or changes there is what the model's next
+ * call finds.  store_unlock() gives the lock back. */
+static inline struct store *store_lock(struct fixture *f)
 {
-	sqlite3 *h;
+	model_lock(f->m);
+	return f->m->store;
+}
 
-	assert_int_equal(sqlite3_open(f->db, &h), SQLITE_OK);
-	sqlite3_busy_timeout(h, 5000);
-	assert_int_equal(sqlite3_exec(h, stmt, NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(h);
-	/* the rows the model keeps (rows.c) know nothing of it */
-	if (f->m)
-		model_rows_forget(f->m);
+static inline void store_unlock(struct fixture *f)
+{
+	/* the rows the model keeps (rows.c) know nothing of what the test
+	 * changed there */
+	model_rows_forget(f->m);
+	model_unlock(f->m);
+}
+
+/* The stored row of runtime NAME of ENV, as the store has it (no
+ * heartbeat time waiting in memory). */
+static inline struct store_runtime stored_runtime(struct fixture *f,
+		const char *env, const char *name)
+{
+	struct store *s = store_lock(f);
+	struct store_runtime rt;
+	struct store_env e;
+
+	assert_int_equal(store_env_get(s, env, &e), 0);
+	assert_int_equal(store_runtime_get(s, e.id, name, &rt), 0);
+	store_unlock(f);
+	return rt;
+}
+
+/* Writes `rt` back as a heartbeat report does (its integration, times,
+ * version, platform, os and revocation). */
+static inline void store_report(struct fixture *f,
+		const struct store_runtime *rt)
+{
+	struct store *s = store_lock(f);
+
+	assert_int_equal(store_begin(s), 0);
+	assert_int_equal(store_runtime_report(s, rt), 0);
+	assert_int_equal(store_commit(s), 0);
+	store_unlock(f);
+}
+
+/* An agent runtime NAME of ENV as a runtimefs from before service
+ * accounts left it: none.  Its id. */
+static inline int64_t runtime_without_account(struct fixture *f,
+		const char *env, const char *name)
+{
+	struct store *s = store_lock(f);
+	struct store_runtime rt;
+	struct store_env e;
+
+	memset(&rt, 0, sizeof(rt));
+	assert_int_equal(store_env_get(s, env, &e), 0);
+	model_uuid(rt.uuid);
+	rt.env_id = e.id;
+	snprintf(rt.name, sizeof(rt.name), "%s", name);
+	strcpy(rt.type, "agent");
+	strcpy(rt.desired, "run");
+	rt.desired_ns = rt.registered_ns = rt.info_ns = rt.assigned_ns =
+		f->now;
+	assert_int_equal(store_begin(s), 0);
+	assert_int_equal(store_runtime_insert(s, &rt), 0);
+	assert_int_equal(store_commit(s), 0);
+	store_unlock(f);
+	return rt.id;
+}
+
+/* A dump being gathered. */
+struct dump_text {
+	char *s;
+	size_t len;
+};
+
+static inline int dump_line(void *ctx, const char *line)
+{
+	struct dump_text *d = ctx;
+	size_t n = strlen(line);
+
+	d->s = realloc(d->s, d->len + n + 2);
+	assert_non_null(d->s);
+	memcpy(d->s + d->len, line, n);
+	d->len += n;
+	d->s[d->len++] = '\n';
+	d->s[d->len] = '\0';
+	return 0;
+}
+
+/* Everything the store at `locator` holds (store_dump()), through a
+ * handle of its own, as another process would read it: what was
+ * committed.  Released with free(). */
+static inline char *dump_store(const char *locator)
+{
+	struct dump_text d = { NULL, 0 };
+	struct store *s;
+
+	assert_int_equal(store_open(&s, locator), 0);
+	assert_int_equal(store_dump(s, dump_line, &d), 0);
+	store_close(s);
+	return d.s ? d.s : strdup("");
 }
 
 /* What a watcher hears (model_watch()): each change's kind, what of it

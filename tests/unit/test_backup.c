@@ -133,10 +133,15 @@ static char *listing(struct model *m, const char *dir)
 	return text;
 }
 
-static void fs_for(struct fs *fs, struct fixture *f, const char *db)
+/* A mount's settings for a restore into `db`, sealed with the key the
+ * store keeps beside it (`key`: PATH_MAX bytes, as main.c gives it). */
+static void fs_for(struct fs *fs, struct fixture *f, const char *db,
+		char *key)
 {
 	memset(fs, 0, sizeof(*fs));
-	fs->db = db;
+	fs->locator = db;
+	assert_int_equal(store_default_key_path(db, key, PATH_MAX), 0);
+	fs->cfg.key_path = key;
 	fs->cfg.offline_after_ns = 30 * SEC;
 	fs->cfg.now = fake_now;
 	fs->cfg.now_ctx = f;
@@ -161,10 +166,11 @@ static void round_trip(struct fixture *f, int reversed)
 	struct copy c = { 0 };
 	struct model *m = NULL;
 	struct fs fs;
+	char key[PATH_MAX];
 
 	make_source(f, cred, spare);
 	snprintf(db, sizeof(db), "%s/restored%d.db", f->dir, reversed);
-	fs_for(&fs, f, db);
+	fs_for(&fs, f, db, key);
 	assert_int_equal(stage_new(&c.s, &fs, STAGE_MAX_DEFAULT), 0);
 	walk_tree(f->m, "/", copy_entry, &c);
 	assert_true(c.b.n > 60);
@@ -277,11 +283,12 @@ static void test_refusals_name_the_file(void **state)
 	char cred[MODEL_SECRET_MAX], spare[MODEL_SECRET_MAX];
 	struct backup b = { 0 };
 	struct fs fs;
+	char key[PATH_MAX];
 
 	make_backup(f, &b, cred, spare);
 	add(&b, 'f', "environments/prod/runtimes/orders-1/environment",
 			"prod\n");
-	fs_for(&fs, f, f->db);
+	fs_for(&fs, f, f->db, key);
 	for (size_t k = 0; k < sizeof(cases) / sizeof(*cases); k++) {
 		struct backup c = { 0 };
 		struct fs_restore r;
@@ -351,10 +358,11 @@ static void test_layout(void **state)
 	struct stage *s;
 	struct stat st;
 	struct fs fs;
+	char key[PATH_MAX];
 	uint64_t id;
 	int vol;
 
-	fs_for(&fs, f, f->db);
+	fs_for(&fs, f, f->db, key);
 	assert_int_equal(stage_new(&s, &fs, STAGE_MAX_DEFAULT), 0);
 	for (size_t i = 0; i < sizeof(paths) / sizeof(*paths); i++) {
 		int ret = stage_put(s, paths[i].path, paths[i].type, 0644, "",
@@ -385,10 +393,11 @@ static int check(struct fixture *f, const char *path, const char *text,
 {
 	struct stage *s;
 	struct fs fs;
+	char key[PATH_MAX];
 	uint64_t id;
 	int ret;
 
-	fs_for(&fs, f, f->db);
+	fs_for(&fs, f, f->db, key);
 	assert_int_equal(stage_new(&s, &fs, STAGE_MAX_DEFAULT), 0);
 	ret = stage_put(s, path, 'f', 0644, text, len, 0, &id);
 	if (!ret)
@@ -541,8 +550,9 @@ static void test_memory_cap(void **state)
 	static char data[200 * 1024];
 	struct stage *s;
 	struct fs fs;
+	char key[PATH_MAX];
 
-	fs_for(&fs, f, f->db);
+	fs_for(&fs, f, f->db, key);
 	assert_int_equal(stage_new(&s, &fs, (size_t)1 << 20), 0);
 	assert_int_equal(stage_put(s, "environments/.a", 'f', 0644, data,
 			sizeof(data), 0, NULL), 0);

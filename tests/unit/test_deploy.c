@@ -16,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sqlite3.h>
 
 #include "../../model/model_int.h"
 
@@ -87,20 +86,20 @@ static int64_t served(struct fixture *f, const char *endpoint)
 	return e.version;
 }
 
-/* A heartbeat of prod/chat with its service account, as the runtime
- * sends it. */
+/* A heartbeat of chat, with its service account, as the runtime sends
+ * it. */
 static void heartbeat(struct fixture *f)
 {
 	struct model_service_account sa;
 	struct model_heartbeat_reply r;
-	char text[512];
+	char json[256];
 
 	assert_int_equal(model_service_account_get(f->m, "prod", "chat", &sa),
 			0);
-	snprintf(text, sizeof(text), "{\"serviceAccount\": \"%s\","
+	snprintf(json, sizeof(json), "{\"serviceAccount\": \"%s\","
 			" \"runtime\": \"chat\", \"environment\": \"prod\"}",
 			sa.credential);
-	assert_int_equal(model_heartbeat(f->m, text, strlen(text), &r), 0);
+	assert_int_equal(model_heartbeat(f->m, json, strlen(json), &r), 0);
 }
 
 static void test_first_deploy(void **state)
@@ -355,8 +354,9 @@ static void test_image_auth(void **state)
 	struct fixture *f = *state;
 	char spec[1024], *text = NULL;
 	int64_t t;
-	sqlite3 *h;
-	sqlite3_stmt *st;
+	struct store *s;
+	struct store_env e;
+	struct store_runtime rt;
 	int n = 0;
 
 	/* enabled without a password, and nothing to keep: refused */
@@ -379,20 +379,21 @@ static void test_image_auth(void **state)
 	snprintf(spec, sizeof(spec), with_pw, "b", "");
 	assert_int_equal(deploy_text(f, spec), 0);
 	assert_int_equal(latest(f), 2);
-	/* sealed at rest: the database never holds it in plain text */
-	assert_int_equal(sqlite3_open(f->db, &h), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(h, "SELECT image_password FROM"
-			" version", -1, &st, NULL), SQLITE_OK);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		const void *b = sqlite3_column_blob(st, 0);
+	/* sealed at rest: the store never holds it in plain text */
+	s = store_lock(f);
+	assert_int_equal(store_env_get(s, "prod", &e), 0);
+	assert_int_equal(store_runtime_get(s, e.id, "chat", &rt), 0);
+	for (int64_t v = 1; v <= 2; v++) {
+		struct store_version sv;
 
-		assert_non_null(b);
-		assert_null(memmem(b, (size_t)sqlite3_column_bytes(st, 0),
-				"hunter2", 7));
+		assert_int_equal(store_version_get(s, rt.id, v, &sv), 0);
+		assert_non_null(sv.password);
+		assert_null(memmem(sv.password, sv.password_len, "hunter2",
+				7));
+		store_version_release(&sv);
 		n++;
 	}
-	sqlite3_finalize(st);
-	sqlite3_close(h);
+	store_unlock(f);
 	assert_int_equal(n, 2);
 	/* wrong types */
 	assert_int_equal(deploy_text(f, "{\"imageUrl\": \"i\", \"flavorId\":"
@@ -688,26 +689,33 @@ static void test_service_account(void **state)
 	assert_int_equal(verify(f, fresh.credential), 0);
 }
 
-/* A runtime from before service accounts (or made by a heartbeat) gets
- * one through model_service_account_create. */
+/* A runtime from before service accounts gets one when it is first
+ * read, and through model_service_account_create, which replaces it. */
 static void test_service_account_create(void **state)
 {
 	struct fixture *f = *state;
 	struct model_service_account sa;
+	int64_t id = runtime_without_account(f, "prod", "old");
 	int ret;
 
-	int64_t id = runtime_id(f);
-
-	sql(f, "DELETE FROM service_account");
-	assert_int_equal(verify(f, "a.b"), -EACCES);
-	assert_int_equal(model_service_account_get(f->m, "prod", "chat", &sa),
+	model_lock(f->m);
+	ret = model_service_account_verify(f->m, id, "a.b");
+	model_unlock(f->m);
+	assert_int_equal(ret, -EACCES);
+	assert_int_equal(model_service_account_get(f->m, "prod", "old", &sa),
 			0);
-	assert_int_equal(verify(f, sa.credential), 0);
+	model_lock(f->m);
+	ret = model_service_account_verify(f->m, id, sa.credential);
+	model_unlock(f->m);
+	assert_int_equal(ret, 0);
 	/* inside a caller's transaction, as the heartbeat code does */
 	assert_int_equal(model_begin(f->m), 0);
 	ret = model_service_account_create(f->m, id);
 	assert_int_equal(model_end(f->m, ret), 0);
-	assert_int_equal(verify(f, sa.credential), -EACCES);
+	model_lock(f->m);
+	ret = model_service_account_verify(f->m, id, sa.credential);
+	model_unlock(f->m);
+	assert_int_equal(ret, -EACCES);
 }
 
 int main(void)

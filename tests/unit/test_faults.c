@@ -4,15 +4,16 @@
  * state runs again and again with the n-th store call failing, for n = 1,
  * 2, 3, ... until it runs through, once with each of ENOMEM, EIO and
  * ENOSPC.  A refused change must fail with the injected errno and say so
- * in model_errmsg(), leave the database as it was (every table, every
- * row, read through a connection of its own, byte for byte) and the
+ * in model_errmsg(), leave the store as it was (everything store_dump()
+ * gives, read through a handle of its own, byte for byte) and the
  * model's view as it was (its listings), release the model's lock, tell
  * the watcher nothing, and leave the model serving: a read and a small
  * change succeed at once.  The output gives each operation's fault points
  * (the store calls it makes).
  *
  * Built against the core compiled with -DSTORE_FAULTS (build/faults/),
- * on real SQLite in a temporary directory with a fake clock (fixture.h).
+ * on a real store in a temporary directory with a fake clock
+ * (fixture.h).
  *
  * To add an operation (a new model call that changes something, such as
  * the whole-object deletes of `rm -r`): write its setup, the state it
@@ -30,14 +31,12 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sqlite3.h>
 
 #include "../../model/model_int.h"
 
@@ -165,81 +164,14 @@ static void ctx_close(struct ctx *c)
 
 /* -- what must not change ---------------------------------------------- */
 
-/* Every table and every row of the database at `path`, in order, read
- * through a read-only connection of its own. */
+/* Everything the store at `path` holds (store_dump()), read through a
+ * handle of its own: what was committed, byte for byte. */
 static void dump_db(const char *path, struct text *t)
 {
-	sqlite3_stmt *tables, *rows;
-	sqlite3 *h;
-	char sql[256];
+	char *d = dump_store(path);
 
-	assert_int_equal(sqlite3_open_v2(path, &h, SQLITE_OPEN_READONLY,
-			NULL), SQLITE_OK);
-	sqlite3_busy_timeout(h, 5000);
-	assert_int_equal(sqlite3_prepare_v2(h, "PRAGMA user_version", -1,
-			&rows, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_step(rows), SQLITE_ROW);
-	tadd(t, "user_version %d\n", sqlite3_column_int(rows, 0));
-	sqlite3_finalize(rows);
-	assert_int_equal(sqlite3_prepare_v2(h, "SELECT type, name,"
-			" coalesce(sql, '') FROM sqlite_master ORDER BY type,"
-			" name", -1, &tables, NULL), SQLITE_OK);
-	while (sqlite3_step(tables) == SQLITE_ROW) {
-		const char *type = (const char *)sqlite3_column_text(tables, 0);
-		const char *name = (const char *)sqlite3_column_text(tables, 1);
-		int ncol;
-
-		tadd(t, "%s %s: %s\n", type, name,
-				sqlite3_column_text(tables, 2));
-		if (strcmp(type, "table"))
-			continue;
-		snprintf(sql, sizeof(sql), "SELECT * FROM \"%s\"", name);
-		assert_int_equal(sqlite3_prepare_v2(h, sql, -1, &rows, NULL),
-				SQLITE_OK);
-		ncol = sqlite3_column_count(rows);
-		sqlite3_finalize(rows);
-		for (int i = 1; i <= ncol; i++)
-			snprintf(sql + strlen(sql), sizeof(sql) - strlen(sql),
-					"%s%d", i == 1 ? " ORDER BY " : ", ", i);
-		assert_int_equal(sqlite3_prepare_v2(h, sql, -1, &rows, NULL),
-				SQLITE_OK);
-		while (sqlite3_step(rows) == SQLITE_ROW) {
-			tadd(t, "  %s", name);
-			for (int i = 0; i < ncol; i++) {
-				const unsigned char *b;
-				int n;
-
-				switch (sqlite3_column_type(rows, i)) {
-				case SQLITE_NULL:
-					tadd(t, " NULL");
-					break;
-				case SQLITE_INTEGER:
-					tadd(t, " %lld", (long long)
-						sqlite3_column_int64(rows, i));
-					break;
-				case SQLITE_FLOAT:
-					tadd(t, " %.17g",
-						sqlite3_column_double(rows, i));
-					break;
-				case SQLITE_TEXT:
-					tadd(t, " '%s'",
-						sqlite3_column_text(rows, i));
-					break;
-				default:
-					b = sqlite3_column_blob(rows, i);
-					n = sqlite3_column_bytes(rows, i);
-					tadd(t, " x'");
-					for (int k = 0; k < n; k++)
-						tadd(t, "%02x", b[k]);
-					tadd(t, "'");
-				}
-			}
-			tadd(t, "\n");
-		}
-		sqlite3_finalize(rows);
-	}
-	sqlite3_finalize(tables);
-	assert_int_equal(sqlite3_close(h), SQLITE_OK);
+	tadd(t, "%s", d);
+	free(d);
 }
 
 #define NAMES_MAX 16
@@ -353,11 +285,6 @@ static int view_snapshot(void *ctx, const char *name, int64_t taken_ns)
 	return 0;
 }
 
-static int by_name(const struct dirent **a, const struct dirent **b)
-{
-	return strcmp((*a)->d_name, (*b)->d_name);
-}
-
 /* Everything of one runtime the model shows, but its service account:
  * reading that may write one (an old runtime's), and the database's dump
  * holds it. */
@@ -389,16 +316,13 @@ static void view_runtime_whole(struct ctx *c, struct text *t,
 }
 
 /* The model as its listings show it: every environment, runtime (with
- * spec, versions, endpoints, bound secret), unbound
- * secret, project, integration and snapshot, the files beside the
- * database, and the heartbeat times waiting. */
+ * spec, versions, endpoints, bound secret), unbound secret, project,
+ * integration and snapshot, and the heartbeat times waiting.  (What the
+ * store keeps beside, a failed copy's leftovers too, is in its dump.) */
 static void dump_view(struct ctx *c, struct text *t)
 {
 	struct names envs = { .n = 0 }, projects = { .n = 0 };
 	struct walk w = { t, &envs, c->m };
-	struct dirent **ents;
-	char dir[200];
-	int n;
 
 	OK(model_env_list(c->m, view_env, &w));
 	for (int i = 0; i < envs.n; i++) {
@@ -424,16 +348,6 @@ static void dump_view(struct ctx *c, struct text *t)
 		OK(model_integration_list(c->m, projects.v[i],
 				view_integration, &w));
 	OK(model_snapshot_list(c->m, view_snapshot, &w));
-	snprintf(dir, sizeof(dir), "%s.snapshots", c->db);
-	n = scandir(dir, &ents, NULL, by_name);
-	for (int i = 0; i < n; i++) {
-		if (strcmp(ents[i]->d_name, ".") && strcmp(ents[i]->d_name,
-				".."))
-			tadd(t, "file %s\n", ents[i]->d_name);
-		free(ents[i]);
-	}
-	if (n >= 0)
-		free(ents);
 	tadd(t, "heartbeats waiting %zu\n", model_liveness_pending(c->m));
 }
 
@@ -692,12 +606,15 @@ static void s_service_account(struct ctx *c)
 	snprintf(c->cred, sizeof(c->cred), "%s", sa.credential);
 }
 
-/* chat deployed, its service account gone behind the model's back, as
- * for a runtime from before service accounts: the next read makes one. */
+/* chat deployed, with no service account, as a runtime from before
+ * service accounts: the next read makes one. */
 static void s_no_service_account(struct ctx *c)
 {
-	s_deployed(c);
-	sql(c->f, "DELETE FROM service_account");
+	s_base(c);
+	runtime_without_account(c->f, "prod", "chat");
+	c->f->now += SEC;
+	OK(deploy(c, 1, 1));
+	c->f->now += SEC;
 }
 
 static const struct model_secret_scope PROD = { "prod", NULL, NULL };
@@ -910,22 +827,36 @@ static int r_heartbeat_liveness(struct ctx *c)
 	return model_liveness_flush(c->m);
 }
 
-/* The one integer `query` gives, read through a connection of its own. */
-static int64_t stored(struct ctx *c, const char *query)
+/* The stored row of prod's runtime `name`, read through a handle of its
+ * own: what was committed. */
+static struct store_runtime stored(struct ctx *c, const char *name)
 {
-	sqlite3_stmt *st;
-	sqlite3 *h;
-	int64_t v;
+	struct store_runtime rt;
+	struct store_env e;
+	struct store *s;
 
-	assert_int_equal(sqlite3_open_v2(c->db, &h, SQLITE_OPEN_READONLY,
-			NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(h, query, -1, &st, NULL),
-			SQLITE_OK);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(h);
-	return v;
+	OK(store_open(&s, c->db));
+	OK(store_env_get(s, "prod", &e));
+	OK(store_runtime_get(s, e.id, name, &rt));
+	store_close(s);
+	return rt;
+}
+
+/* Whether prod's runtime `name` has a service account, as committed. */
+static int has_account(struct ctx *c, const char *name)
+{
+	struct store_service_account sa;
+	int64_t id = stored(c, name).id;
+	struct store *s;
+	int ret;
+
+	OK(store_open(&s, c->db));
+	ret = store_service_account_get(s, id, &sa);
+	store_close(s);
+	if (ret && ret != -ENOENT)
+		fail_msg("%s: reading the service account: %d", c->where,
+				ret);
+	return ret == 0;
 }
 
 /* The heartbeat went through and its flush failed: nothing is written,
@@ -947,8 +878,7 @@ static int p_heartbeat_liveness(struct ctx *c)
 				(long long)rt.heartbeat_ns,
 				(long long)c->beat_ns);
 	OK(model_liveness_flush(c->m));
-	if (stored(c, "SELECT heartbeat_ns FROM runtime WHERE name ="
-			" 'orders-1'") != c->beat_ns)
+	if (stored(c, "orders-1").heartbeat_ns != c->beat_ns)
 		fail_msg("%s: the next flush did not write the time that"
 				" waited", c->where);
 	serving(c);
@@ -1019,11 +949,21 @@ static int r_service_account_add(struct ctx *c)
 static int p_service_account_add(struct ctx *c)
 {
 	struct model_service_account sa;
+	struct store_service_account first, now;
+	struct store *s;
+	int64_t id;
 
-	if (!stored(c, "SELECT count(*) FROM service_account"))
+	if (!has_account(c, "chat"))
 		return 0;
+	id = stored(c, "chat").id;
+	OK(store_open(&s, c->db));
+	OK(store_service_account_get(s, id, &first));
+	store_close(s);
 	OK(model_service_account_get(c->m, "prod", "chat", &sa));
-	if (stored(c, "SELECT count(*) FROM service_account") != 1)
+	OK(store_open(&s, c->db));
+	OK(store_service_account_get(s, id, &now));
+	store_close(s);
+	if (strcmp(first.client_id, now.client_id))
 		fail_msg("%s: a second service account was made", c->where);
 	serving(c);
 	return 1;
@@ -1161,7 +1101,7 @@ static void test_hook(void **state)
 	store_fault_install_at_begin(1, -ENOSPC);
 	assert_int_equal(model_snapshot_create(f->m, "snap"), -ENOSPC);
 	assert_string_equal(model_errmsg(), "injected fault (ENOSPC in"
-			" store_snapshot_into)");
+			" store_snapshot_create)");
 	store_fault_install(0, 0);
 
 	/* opening fails cleanly */

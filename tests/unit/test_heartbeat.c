@@ -17,7 +17,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <sqlite3.h>
 #include <sodium.h>
 
 #include "../../model/model_int.h"
@@ -92,22 +91,41 @@ static int runtimes(struct fixture *f)
 	return n;
 }
 
-/* What another connection reads as the runtime's stored heartbeat. */
+/* What another handle on the store reads as the runtime's stored
+ * heartbeat (the model may be closed). */
 static int64_t stored_heartbeat(struct fixture *f, const char *name)
 {
-	sqlite3_stmt *st;
-	sqlite3 *h;
+	struct store_runtime rt;
+	struct store_env e;
+	struct store *s;
 	int64_t v = -1;
 
-	assert_int_equal(sqlite3_open(f->db, &h), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(h, "SELECT heartbeat_ns FROM"
-			" runtime WHERE name = ?1", -1, &st, NULL), SQLITE_OK);
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(h);
+	assert_int_equal(store_open(&s, f->db), 0);
+	if (!store_env_get(s, "prod", &e) &&
+	    !store_runtime_get(s, e.id, name, &rt))
+		v = rt.heartbeat_ns;
+	store_close(s);
 	return v;
+}
+
+/* Puts the sealed bytes of prod's secret `from` on the row of secret
+ * `to`, as someone with the database and not the key might. */
+static void copy_sealed(struct fixture *f, const char *from, const char *to)
+{
+	struct store *s = store_lock(f);
+	struct store_secret a, b;
+	struct store_env e;
+
+	assert_int_equal(store_env_get(s, "prod", &e), 0);
+	assert_int_equal(store_secret_get(s, e.id, from, &a), 0);
+	assert_int_equal(store_secret_get(s, e.id, to, &b), 0);
+	memcpy(b.sealed, a.sealed, a.sealed_len);
+	b.sealed_len = a.sealed_len;
+	assert_int_equal(store_begin(s), 0);
+	assert_int_equal(store_secret_delete(s, b.id), 0);
+	assert_int_equal(store_secret_insert(s, &b), 0);
+	assert_int_equal(store_commit(s), 0);
+	store_unlock(f);
 }
 
 static void test_secret_format(void **state)
@@ -192,8 +210,7 @@ static void test_secret_sealed_at_rest(void **state)
 	assert_memory_equal(raw, out, 32);
 	/* a sealed value copied onto another secret's row does not open */
 	new_secret(f, &PROD, "b", cred);
-	sql(f, "UPDATE secret SET sealed = (SELECT sealed FROM secret"
-			" WHERE name = 'a') WHERE name = 'b'");
+	copy_sealed(f, "a", "b");
 	assert_int_equal(beat(f, cred, "x", "prod", "1", &r), -EACCES);
 	assert_int_equal(runtimes(f), 0);
 	/* and after registration, still nothing in the clear */
@@ -575,6 +592,21 @@ static void test_status_over_time(void **state)
 	assert_int_equal(since, t0 + 30 * SEC);
 }
 
+/* Sets what prod's runtime NAME should do, as ctl would for one it
+ * takes (store_runtime_set_desired()), at `ns`. */
+static void set_desired(struct fixture *f, const char *name,
+		const char *desired, int clear_running, int64_t ns)
+{
+	struct store_runtime rt = stored_runtime(f, "prod", name);
+	struct store *s = store_lock(f);
+
+	assert_int_equal(store_begin(s), 0);
+	assert_int_equal(store_runtime_set_desired(s, rt.id, desired,
+			clear_running, ns), 0);
+	assert_int_equal(store_commit(s), 0);
+	store_unlock(f);
+}
+
 /* Commands ride on the reply: STOP while stopping, START once after a
  * start. */
 static void test_commands(void **state)
@@ -582,12 +614,12 @@ static void test_commands(void **state)
 	struct fixture *f = *state;
 	struct model_heartbeat_reply r;
 	struct model_runtime rt;
+	struct store_runtime rt_row;
 	char cred[MODEL_SECRET_MAX];
 
 	new_secret(f, &PROD, "a", cred);
 	assert_int_equal(beat(f, cred, "orders-1", "prod", "1", &r), 0);
-	sql(f, "UPDATE runtime SET desired = 'stop', desired_ns = 1"
-			" WHERE name = 'orders-1'");
+	set_desired(f, "orders-1", "stop", 0, 1);
 	f->now += SEC;
 	assert_int_equal(beat(f, cred, "orders-1", "prod", "1", &r), 0);
 	assert_int_equal(r.ncommands, 1);
@@ -597,8 +629,7 @@ static void test_commands(void **state)
 	f->now += 31 * SEC;
 	assert_int_equal(model_runtime_get(f->m, "prod", "orders-1", &rt), 0);
 	assert_string_equal(rt.status, "STOPPED");
-	sql(f, "UPDATE runtime SET desired = 'run', running_ns = 0"
-			" WHERE name = 'orders-1'");
+	set_desired(f, "orders-1", "run", 1, 1);
 	assert_int_equal(model_runtime_get(f->m, "prod", "orders-1", &rt), 0);
 	assert_string_equal(rt.status, "STARTING");
 	assert_int_equal(beat(f, cred, "orders-1", "prod", "1", &r), 0);
@@ -610,7 +641,9 @@ static void test_commands(void **state)
 	assert_int_equal(r.ncommands, 0);
 	/* started but cut off before its next heartbeat: OFFLINE, not
 	 * STARTING for ever */
-	sql(f, "UPDATE runtime SET running_ns = 0 WHERE name = 'orders-1'");
+	rt_row = stored_runtime(f, "prod", "orders-1");
+	rt_row.running_ns = 0;
+	store_report(f, &rt_row);
 	assert_int_equal(model_runtime_secret_revoke(f->m, "prod",
 			"orders-1"), 0);
 	assert_int_equal(model_runtime_get(f->m, "prod", "orders-1", &rt), 0);
@@ -659,6 +692,70 @@ static void test_batching(void **state)
 	assert_int_equal(open_model(f), 0);
 	assert_int_equal(model_runtime_get(f->m, "prod", "orders-1", &rt), 0);
 	assert_int_equal(rt.heartbeat_ns, f->now);
+}
+
+/* Heartbeat times of more runtimes than the store is given at once are
+ * written in one flush, each. */
+struct noted {
+	struct fixture *f;
+	int64_t ns;
+	int n;
+};
+
+static int note_beat(void *ctx, const struct store_runtime *rt)
+{
+	struct noted *w = ctx;
+
+	assert_int_equal(model_liveness_note(w->f->m, rt, w->ns), 0);
+	w->n++;
+	return 0;
+}
+
+static int check_beat(void *ctx, const struct store_runtime *rt)
+{
+	struct noted *w = ctx;
+
+	assert_int_equal(rt->heartbeat_ns, w->ns);
+	w->n++;
+	return 0;
+}
+
+static void test_flush_of_many(void **state)
+{
+	struct fixture *f = *state;
+	struct store_runtime_filter all = { 0, 0, 0 };
+	struct noted w = { f, f->now + 5 * SEC, 0 };
+	struct store_runtime rt;
+	struct store_env e;
+
+	/* 700 runtimes that have never heartbeat, made in one go */
+	model_lock(f->m);
+	assert_int_equal(store_env_get(f->m->store, "prod", &e), 0);
+	assert_int_equal(store_begin(f->m->store), 0);
+	for (int i = 0; i < 700; i++) {
+		memset(&rt, 0, sizeof(rt));
+		model_uuid(rt.uuid);
+		rt.env_id = e.id;
+		snprintf(rt.name, sizeof(rt.name), "r%d", i);
+		strcpy(rt.type, "agent");
+		strcpy(rt.desired, "run");
+		rt.registered_ns = f->now;
+		assert_int_equal(store_runtime_insert(f->m->store, &rt), 0);
+	}
+	assert_int_equal(store_commit(f->m->store), 0);
+	assert_int_equal(store_runtime_list(f->m->store, &all, note_beat, &w),
+			0);
+	model_unlock(f->m);
+	assert_int_equal(w.n, 700);
+	assert_int_equal(model_liveness_pending(f->m), 700);
+	assert_int_equal(model_liveness_flush(f->m), 0);
+	assert_int_equal(model_liveness_pending(f->m), 0);
+	w.n = 0;
+	model_lock(f->m);
+	assert_int_equal(store_runtime_list(f->m->store, &all, check_beat,
+			&w), 0);
+	model_unlock(f->m);
+	assert_int_equal(w.n, 700);
 }
 
 /* An agent runtime heartbeats with its service account; the
@@ -853,6 +950,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_commands, hb_setup,
 				teardown),
 		cmocka_unit_test_setup_teardown(test_batching, hb_setup,
+				teardown),
+		cmocka_unit_test_setup_teardown(test_flush_of_many, hb_setup,
 				teardown),
 		cmocka_unit_test_setup_teardown(test_service_account, hb_setup,
 				teardown),

@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sqlite3.h>
 #include <sys/stat.h>
 
 #include "../../model/model_int.h"
@@ -338,39 +337,12 @@ static void test_time_format(void **state)
 	assert_string_equal(buf, "2023-11-14T22:13:20Z");
 }
 
-static void set_user_version(const char *db, int v)
-{
-	char sql[64];
-	sqlite3 *h;
-
-	assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
-	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v);
-	assert_int_equal(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(h);
-}
-
-static void test_newer_schema_refused(void **state)
-{
-	struct fixture *f = *state;
-	struct model *m2;
-	int v = store_schema_version(f->m->store);
-
-	model_close(f->m);
-	f->m = NULL;
-	set_user_version(f->db, 999);
-	assert_int_equal(model_open(&m2, f->db, NULL), -EPROTO);
-	assert_non_null(strstr(model_errmsg(), "newer"));
-	set_user_version(f->db, v);
-	assert_int_equal(open_model(f), 0);
-}
-
 static void test_seal_round_trip(void **state)
 {
 	struct fixture *f = *state;
 	unsigned char sealed[64 + MODEL_SEAL_OVERHEAD], plain[64];
 	size_t n, m;
 	struct stat st;
-	char key[128];
 
 	assert_int_equal(model_seal(f->m, "s3cret", 6, sealed,
 			sizeof(sealed), &n), 0);
@@ -383,10 +355,9 @@ static void test_seal_round_trip(void **state)
 	sealed[n - 1] ^= 1;
 	assert_int_equal(model_unseal(f->m, sealed, n, plain, sizeof(plain),
 			&m), -EIO);
-	/* the key file sits beside the database, readable by its owner only,
-	 * and the same key comes back after a reopen */
-	snprintf(key, sizeof(key), "%s.key", f->db);
-	assert_int_equal(stat(key, &st), 0);
+	/* the key file is where the configuration says, readable by its
+	 * owner only, and the same key comes back after a reopen */
+	assert_int_equal(stat(f->key, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0600);
 	assert_int_equal(st.st_size, 32);
 	sealed[n - 1] ^= 1;
@@ -399,11 +370,10 @@ static void test_seal_round_trip(void **state)
 /* Writes `n` bytes of `byte` as the key file of the fixture's database. */
 static void write_key(struct fixture *f, int byte, size_t n, mode_t mode)
 {
-	char key[128];
+	const char *key = f->key;
 	unsigned char buf[64];
 	FILE *out;
 
-	snprintf(key, sizeof(key), "%s.key", f->db);
 	unlink(key);
 	memset(buf, byte, sizeof(buf));
 	out = fopen(key, "w");
@@ -418,9 +388,9 @@ static void write_key(struct fixture *f, int byte, size_t n, mode_t mode)
  * file; the model opens again once the key is back. */
 static void key_must_open_what_is_sealed(struct fixture *f)
 {
-	char key[128], aside[140];
+	const char *key = f->key;
+	char aside[140];
 
-	snprintf(key, sizeof(key), "%s.key", f->db);
 	snprintf(aside, sizeof(aside), "%s.aside", key);
 	model_close(f->m);
 	f->m = NULL;
@@ -470,12 +440,11 @@ static void test_key_of_an_image_password(void **state)
 	struct fixture *f = *state;
 
 	assert_int_equal(model_env_create(f->m, "prod"), 0);
-	assert_int_equal(model_runtime_create(f->m, "prod", "chat", NULL,
-			NULL), 0);
+	/* a runtime from before service accounts: the password is then
+	 * the only sealed value */
+	runtime_without_account(f, "prod", "chat");
 	assert_int_equal(model_deploy(f->m, "prod", "chat", spec,
 			strlen(spec), NULL), 0);
-	/* the password is then the only sealed value */
-	sql(f, "DELETE FROM service_account");
 	key_must_open_what_is_sealed(f);
 }
 
@@ -485,11 +454,12 @@ static void test_key_of_an_image_password(void **state)
 static void test_key_file_form(void **state)
 {
 	struct fixture *f = *state;
-	char key[160], want[400], dir[128];
+	struct model_config cfg = { .flush_interval_ns = -1 };
+	const char *key = f->key;
+	char want[400], dir[128], dir_key[160];
 
 	model_close(f->m);
 	f->m = NULL;
-	snprintf(key, sizeof(key), "%s.key", f->db);
 	write_key(f, 7, 32, 0644);
 	assert_int_equal(open_model(f), -EACCES);
 	snprintf(want, sizeof(want), "key file %s may be read or written by"
@@ -510,9 +480,12 @@ static void test_key_file_form(void **state)
 	f->m = NULL;
 	snprintf(dir, sizeof(dir), "%s/dir.db", f->dir);
 	assert_int_equal(mkdir(dir, 0700), 0);
-	assert_true(model_open(&f->m, dir, NULL) < 0);
-	snprintf(key, sizeof(key), "%s.key", dir);
-	assert_int_equal(access(key, F_OK), -1);
+	assert_int_equal(store_default_key_path(dir, dir_key,
+			sizeof(dir_key)), 0);
+	cfg.key_path = dir_key;
+	assert_true(model_open(&f->m, dir, &cfg) < 0);
+	assert_null(f->m);
+	assert_int_equal(access(dir_key, F_OK), -1);
 	assert_int_equal(open_model(f), 0);
 }
 
@@ -520,23 +493,145 @@ static void test_key_file_form(void **state)
 static void test_key_made_when_nothing_is_sealed(void **state)
 {
 	struct fixture *f = *state;
-	char key[128];
 
 	assert_int_equal(model_env_create(f->m, "prod"), 0);
 	model_close(f->m);
 	f->m = NULL;
-	snprintf(key, sizeof(key), "%s.key", f->db);
-	assert_int_equal(unlink(key), 0);
+	assert_int_equal(unlink(f->key), 0);
 	assert_int_equal(open_model(f), 0);
-	assert_int_equal(access(key, F_OK), 0);
+	assert_int_equal(access(f->key, F_OK), 0);
 	assert_int_equal(count_envs(f->m), 1);
 }
+
+/* The key file is where the configuration puts it, nothing is made
+ * beside the database then; with none named, a database that outlives
+ * the process is refused (its secrets would open with nothing after a
+ * restart), and a store in memory keeps its key in memory. */
+static void test_key_file_is_configured(void **state)
+{
+	struct fixture *f = *state;
+	struct model_config cfg = { .flush_interval_ns = -1 };
+	struct model_secret_scope sc = { "prod", NULL, NULL };
+	struct model_secret a, b;
+	char keys[128], key[160], db[128];
+	struct model *m;
+
+	snprintf(keys, sizeof(keys), "%s/keys", f->dir);
+	assert_int_equal(mkdir(keys, 0700), 0);
+	snprintf(key, sizeof(key), "%s/state.key", keys);
+	snprintf(db, sizeof(db), "%s/elsewhere.db", f->dir);
+	cfg.key_path = key;
+	assert_int_equal(model_open(&m, db, &cfg), 0);
+	assert_int_equal(model_env_create(m, "prod"), 0);
+	assert_int_equal(model_secret_create(m, &sc, "s1"), 0);
+	assert_int_equal(model_secret_get(m, &sc, "s1", &a), 0);
+	model_close(m);
+	assert_int_equal(access(key, F_OK), 0);
+	assert_int_equal(store_default_key_path(db, keys, sizeof(keys)), 0);
+	assert_int_equal(access(keys, F_OK), -1);
+	assert_int_equal(model_open(&m, db, &cfg), 0);
+	assert_int_equal(model_secret_get(m, &sc, "s1", &b), 0);
+	assert_string_equal(a.secret, b.secret);
+	model_close(m);
+
+	cfg.key_path = NULL;
+	assert_int_equal(model_open(&m, db, &cfg), -EINVAL);
+	assert_null(m);
+	assert_non_null(strstr(model_errmsg(), "no key file given"));
+	assert_int_equal(access(keys, F_OK), -1);
+	assert_int_equal(model_open(&m, ":memory:", &cfg), 0);
+	assert_int_equal(model_env_create(m, "prod"), 0);
+	assert_int_equal(model_secret_create(m, &sc, "s1"), 0);
+	assert_int_equal(model_secret_get(m, &sc, "s1", &a), 0);
+	model_close(m);
+}
+
+/* What the watcher heard. */
+struct all_heard {
+	pthread_mutex_t lock;
+	int all, other;
+};
+
+static void count_all(void *ctx, const struct model_event *ev)
+{
+	struct all_heard *h = ctx;
+
+	pthread_mutex_lock(&h->lock);
+	if (ev->kind == MODEL_EV_ALL)
+		h->all++;
+	else
+		h->other++;
+	pthread_mutex_unlock(&h->lock);
+}
+
+static int all_heard(struct all_heard *h)
+{
+	int n;
+
+	pthread_mutex_lock(&h->lock);
+	n = h->all;
+	pthread_mutex_unlock(&h->lock);
+	return n;
+}
+
+/* Commits environment `name` through a store handle of its own, as
+ * another writer of the database would. */
+static void other_writer(struct fixture *f, const char *name)
+{
+	struct store *s;
+
+	assert_int_equal(store_open(&s, f->db), 0);
+	assert_int_equal(store_begin(s), 0);
+	assert_int_equal(store_env_insert(s, name, f->now), 0);
+	assert_int_equal(store_commit(s), 0);
+	store_close(s);
+}
+
+/* What another writer commits reaches the watcher as MODEL_EV_ALL: with
+ * the model's next change, or from the flusher, which looks every
+ * interval, when no change comes. */
+static void test_other_writers_heard(void **state)
+{
+	struct fixture *f = *state;
+	struct all_heard h = { PTHREAD_MUTEX_INITIALIZER, 0, 0 };
+	struct model_env e;
+
+	model_close(f->m);
+	f->flush_ns = -1;
+	assert_int_equal(open_model(f), 0);
+	model_watch(f->m, count_all, &h);
+	assert_int_equal(model_env_create(f->m, "prod"), 0);
+	assert_int_equal(all_heard(&h), 0);
+	assert_true(h.other > 0);
+	other_writer(f, "dev");
+	assert_int_equal(model_env_get(f->m, "dev", &e), 0);
+	assert_int_equal(model_env_set_critical(f->m, "prod", "1"), 0);
+	assert_int_equal(all_heard(&h), 1);
+	/* a refused change still tells of it */
+	other_writer(f, "acc");
+	assert_int_equal(model_env_create(f->m, "prod"), -EEXIST);
+	assert_int_equal(all_heard(&h), 2);
+	assert_int_equal(model_env_set_critical(f->m, "prod", "0"), 0);
+	assert_int_equal(all_heard(&h), 2);
+
+	/* with no change of the model's own, the flusher tells */
+	model_close(f->m);
+	f->flush_ns = 10 * 1000000LL;
+	assert_int_equal(open_model(f), 0);
+	model_watch(f->m, count_all, &h);
+	other_writer(f, "qa");
+	for (int i = 0; i < 500 && all_heard(&h) == 2; i++)
+		usleep(10000);
+	assert_int_equal(all_heard(&h), 3);
+}
+
+static int64_t last_taken;
 
 static int list_snap(void *ctx, const char *name, int64_t taken)
 {
 	char *out = ctx;
 
-	(void)taken;
+	last_taken = taken;
 	strcat(out, name);
 	strcat(out, " ");
 	return 0;
@@ -593,6 +688,8 @@ static void test_snapshots(void **state)
 	assert_int_equal(model_snapshot_list(f->m, list_snap, names), 0);
 	assert_string_equal(names, "after ");
 	assert_int_equal(model_snapshot_get(f->m, "after", &snap), 0);
+	/* its clock stands where the store says it was taken */
+	assert_int_equal(model_snapshot_time(snap), last_taken);
 	assert_int_equal(model_runtime_get(snap, "prod", "chat", &rt),
 			-ENOENT);
 	model_snapshot_put(snap);
@@ -620,8 +717,6 @@ int main(void)
 				setup, teardown),
 		cmocka_unit_test_setup_teardown(test_survives_reopen, setup,
 				teardown),
-		cmocka_unit_test_setup_teardown(test_newer_schema_refused,
-				setup, teardown),
 		cmocka_unit_test_setup_teardown(test_seal_round_trip, setup,
 				teardown),
 		cmocka_unit_test_setup_teardown(test_key_of_a_secret, setup,
@@ -635,8 +730,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 				test_key_made_when_nothing_is_sealed, setup,
 				teardown),
+		cmocka_unit_test_setup_teardown(test_key_file_is_configured,
+				setup, teardown),
 		cmocka_unit_test_setup_teardown(test_snapshots, setup,
 				teardown),
+		cmocka_unit_test_setup_teardown(test_other_writers_heard,
+				setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("model", tests, NULL, NULL);

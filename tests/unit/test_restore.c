@@ -254,6 +254,15 @@ static void test_refuses_non_empty(void **state)
 	assert_string_equal(model_errmsg(), "a restore goes into an empty"
 			" database only; this one holds 1 environment(s), 0"
 			" project(s) and 0 snapshot(s)");
+	/* a snapshot alone is something a restore would lose */
+	assert_int_equal(model_env_delete(f->m, "x"), 0);
+	assert_int_equal(model_snapshot_create(f->m, "s"), 0);
+	assert_int_equal(model_restore_apply(f->m, &b), -ENOTEMPTY);
+	assert_string_equal(model_errmsg(), "a restore goes into an empty"
+			" database only; this one holds 0 environment(s), 0"
+			" project(s) and 1 snapshot(s)");
+	assert_int_equal(model_snapshot_delete(f->m, "s"), 0);
+	assert_int_equal(model_restore_empty(f->m), 0);
 }
 
 /* Values checked on their own, without a model, as a closed file of a

@@ -1,6 +1,8 @@
 /*
- * test_store.c - the SQLite backend on its own: schema, errno mapping,
- * transactions that roll back, and rows that come back as written.
+ * test_store.c - what only the SQLite backend does: the files it keeps
+ * beside the database (DB.lock with the holder's pid, DB.restore and
+ * DB.restore-lock, -wal and -shm) and their modes.  What every backend
+ * must do is tests/unit/test_store_conformance.c.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,120 +17,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <fcntl.h>
+#include <sqlite3.h>
+
 #include "../../store/store.h"
-
-static int setup(void **state)
-{
-	struct store *s;
-
-	if (store_open(&s, ":memory:"))
-		return -1;
-	*state = s;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	store_close(*state);
-	return 0;
-}
-
-static void test_schema(void **state)
-{
-	assert_true(store_schema_version(*state) >= 1);
-}
-
-static void test_env_rows(void **state)
-{
-	struct store *s = *state;
-	struct store_env e;
-
-	assert_int_equal(store_env_insert(s, "prod", 42), 0);
-	assert_int_equal(store_env_insert(s, "prod", 43), -EEXIST);
-	assert_non_null(strstr(store_errmsg(), "already exists"));
-	assert_int_equal(store_env_get(s, "prod", &e), 0);
-	assert_string_equal(e.name, "prod");
-	assert_int_equal(e.created_ns, 42);
-	assert_int_equal(e.mtime_ns, 42);
-	assert_int_equal(store_env_set_critical(s, e.id, 1, 50), 0);
-	assert_int_equal(store_env_get(s, "prod", &e), 0);
-	assert_int_equal(e.critical, 1);
-	assert_int_equal(e.mtime_ns, 50);
-	assert_int_equal(store_env_get(s, "dev", &e), -ENOENT);
-	assert_int_equal(store_env_delete(s, e.id), 0);
-	assert_int_equal(store_env_delete(s, e.id), -ENOENT);
-}
-
-static void test_rollback(void **state)
-{
-	struct store *s = *state;
-	struct store_env e;
-
-	assert_int_equal(store_begin(s), 0);
-	assert_int_equal(store_env_insert(s, "prod", 1), 0);
-	store_rollback(s);
-	assert_int_equal(store_env_get(s, "prod", &e), -ENOENT);
-	assert_int_equal(store_begin(s), 0);
-	assert_int_equal(store_env_insert(s, "prod", 1), 0);
-	assert_int_equal(store_commit(s), 0);
-	assert_int_equal(store_env_get(s, "prod", &e), 0);
-}
-
-static int count(void *ctx, const struct store_runtime *rt)
-{
-	(void)rt;
-	(*(int *)ctx)++;
-	return 0;
-}
-
-static void test_runtime_rows(void **state)
-{
-	struct store *s = *state;
-	struct store_runtime rt, got;
-	struct store_project p;
-	struct store_integration in;
-	struct store_env e;
-	struct store_runtime_filter f = { 0, 0, 0 };
-	int n = 0;
-
-	assert_int_equal(store_env_insert(s, "prod", 1), 0);
-	assert_int_equal(store_env_get(s, "prod", &e), 0);
-	assert_int_equal(store_project_insert(s, "shop", 1), 0);
-	assert_int_equal(store_project_get(s, "shop", &p), 0);
-	assert_int_equal(store_integration_insert(s, p.id, "orders", "MI", 1),
-			0);
-	assert_int_equal(store_integration_get(s, p.id, "orders", &in), 0);
-	memset(&rt, 0, sizeof(rt));
-	strcpy(rt.uuid, "00000000-0000-4000-8000-000000000001");
-	rt.env_id = e.id;
-	strcpy(rt.name, "orders-1");
-	strcpy(rt.type, "MI");
-	rt.integration_id = in.id;
-	strcpy(rt.desired, "run");
-	strcpy(rt.platform, "WSO2 Micro Integrator 4.4.0");
-	rt.registered_ns = 7;
-	assert_int_equal(store_runtime_insert(s, &rt), 0);
-	assert_true(rt.id > 0);
-	assert_int_equal(store_runtime_insert(s, &rt), -EEXIST);
-	assert_int_equal(store_runtime_get(s, e.id, "orders-1", &got), 0);
-	assert_string_equal(got.env, "prod");
-	assert_string_equal(got.project, "shop");
-	assert_string_equal(got.integration, "orders");
-	assert_string_equal(got.platform, "WSO2 Micro Integrator 4.4.0");
-	assert_int_equal(got.registered_ns, 7);
-	f.integration_id = in.id;
-	assert_int_equal(store_runtime_list(s, &f, count, &n), 0);
-	assert_int_equal(n, 1);
-	/* an integration with runtimes cannot go: the foreign key holds */
-	assert_int_equal(store_integration_children(s, in.id,
-			&(int64_t){ 0 }), 0);
-	assert_int_equal(store_integration_delete(s, in.id), -ENOTEMPTY);
-	assert_int_equal(store_runtime_set_integration(s, rt.id, 0, 9), 0);
-	assert_int_equal(store_runtime_get(s, e.id, "orders-1", &got), 0);
-	assert_string_equal(got.integration, "");
-	assert_int_equal(got.assigned_ns, 9);
-	assert_int_equal(store_integration_delete(s, in.id), 0);
-}
 
 /* A directory for the claim tests, and the database path in it. */
 static void claim_dir(char *dir, char *db)
@@ -146,9 +38,18 @@ static void claim_dir_remove(const char *dir)
 	assert_int_equal(system(cmd), 0);
 }
 
-/* One claim at a time: a second, to serve or to restore, is refused
- * with the holder's pid; once given up, the database can be claimed. */
-static void test_claim_is_exclusive(void **state)
+static void touch_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* The lock file names the daemon that holds the claim, so that a second
+ * one says which pid serves the database. */
+static void test_claim_names_the_holder(void **state)
 {
 	struct store_claim *a, *b;
 	char dir[32], db[48], want[128];
@@ -157,24 +58,18 @@ static void test_claim_is_exclusive(void **state)
 	claim_dir(dir, db);
 	assert_int_equal(store_claim(&a, db, 0), 0);
 	assert_int_equal(store_claim(&b, db, 0), -EBUSY);
-	assert_null(b);
 	snprintf(want, sizeof(want), "%s is already served by another"
 			" runtimefs (pid %ld)", db, (long)getpid());
 	assert_string_equal(store_errmsg(), want);
 	assert_int_equal(store_claim(&b, db, STORE_CLAIM_RESTORE), -EBUSY);
 	assert_string_equal(store_errmsg(), want);
-	assert_int_equal(store_claim(&b, db, STORE_CLAIM_WAIT), -EBUSY);
-	assert_int_equal(store_claim_interrupted(a), 0);
 	store_claim_release(a);
-	assert_int_equal(store_claim(&b, db, STORE_CLAIM_RESTORE), 0);
-	store_claim_release(b);
 	claim_dir_remove(dir);
 }
 
-/* While a restore holds the database, a daemon to serve it is told to
- * wait; a restore given up without finishing is seen as interrupted
- * until its files are removed. */
-static void test_claim_restore(void **state)
+/* A restore builds beside the database, in DB.restore; one given up
+ * unfinished is seen by what it left there until that is removed. */
+static void test_claim_restore_files(void **state)
 {
 	struct store_claim *r, *c;
 	char dir[32], db[48], scratch[64];
@@ -182,22 +77,15 @@ static void test_claim_restore(void **state)
 	(void)state;
 	claim_dir(dir, db);
 	assert_int_equal(store_claim(&r, db, STORE_CLAIM_RESTORE), 0);
-	assert_int_equal(store_claim(&c, db, 0), -EINPROGRESS);
-	assert_int_equal(store_claim(&c, db, STORE_CLAIM_RESTORE), -EBUSY);
 	assert_int_equal(store_restore_scratch(db, scratch, sizeof(scratch)),
 			0);
 	assert_string_equal(scratch + strlen(db), ".restore");
+	touch_file(scratch, "half");
 	store_claim_release(r);         /* as kill -9 would */
 	assert_int_equal(store_claim(&c, db, 0), 0);
 	assert_int_equal(store_claim_interrupted(c), 1);
-	store_claim_release(c);
-	assert_int_equal(store_claim(&c, db, 0), 0);
-	assert_int_equal(store_claim_interrupted(c), 1);
 	store_claim_restore_done(c);
-	assert_int_equal(store_claim_interrupted(c), 0);
-	store_claim_release(c);
-	assert_int_equal(store_claim(&c, db, 0), 0);
-	assert_int_equal(store_claim_interrupted(c), 0);
+	assert_int_equal(access(scratch, F_OK), -1);
 	store_claim_release(c);
 	claim_dir_remove(dir);
 }
@@ -222,15 +110,6 @@ static void test_new_database_mode(void **state)
 	assert_int_equal(st.st_mode & 0777, 0600);
 	store_close(s);
 	claim_dir_remove(dir);
-}
-
-static void touch_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
 }
 
 /* A restore's scratch database starts clean (a -wal a killed build left
@@ -282,21 +161,169 @@ static void test_claim_refuses_a_directory(void **state)
 	claim_dir_remove(dir);
 }
 
+/* A locator is a path, made absolute against the current directory so
+ * that it names the same file after the daemon goes to /; its directory
+ * must exist. */
+static void test_locator_resolve(void **state)
+{
+	char dir[32], db[48], buf[256], cwd[256];
+
+	(void)state;
+	claim_dir(dir, db);
+	assert_string_equal(store_default_locator(), "runtimefs.db");
+	assert_non_null(getcwd(cwd, sizeof(cwd)));
+	assert_int_equal(chdir(dir), 0);
+	assert_int_equal(store_locator_resolve("t.db", buf, sizeof(buf)), 0);
+	assert_string_equal(buf, db);
+	assert_int_equal(store_locator_resolve("./sub/../t.db", buf,
+			sizeof(buf)), -ENOENT);
+	assert_non_null(strstr(store_errmsg(), "./sub/../t.db"));
+	assert_int_equal(store_locator_resolve(db, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, db);
+	assert_int_equal(store_locator_resolve(":memory:", buf, sizeof(buf)),
+			0);
+	assert_string_equal(buf, ":memory:");
+	assert_int_equal(store_locator_resolve("t.db", buf, 8),
+			-ENAMETOOLONG);
+	assert_int_equal(chdir(cwd), 0);
+	claim_dir_remove(dir);
+}
+
+/* Runs `sql` on the SQLite file at `path`, as another program would. */
+static void sql_on(const char *path, const char *sql)
+{
+	sqlite3 *h;
+
+	assert_int_equal(sqlite3_open(path, &h), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(h);
+}
+
+static int taken_of(void *ctx, const char *name, int64_t taken_ns)
+{
+	(void)name;
+	*(int64_t *)ctx = taken_ns;
+	return 0;
+}
+
+/* A database a newer runtimefs wrote (a schema version past ours) is
+ * refused, saying so, and opens again once back at ours. */
+static void test_newer_schema_refused(void **state)
+{
+	struct store *s;
+	char dir[32], db[48], sql[64];
+	int v;
+
+	(void)state;
+	claim_dir(dir, db);
+	assert_int_equal(store_open(&s, db), 0);
+	v = store_schema_version(s);
+	store_close(s);
+	sql_on(db, "PRAGMA user_version = 999");
+	assert_int_equal(store_open(&s, db), -EPROTO);
+	assert_null(s);
+	assert_non_null(strstr(store_errmsg(), "newer"));
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v);
+	sql_on(db, sql);
+	assert_int_equal(store_open(&s, db), 0);
+	store_close(s);
+	claim_dir_remove(dir);
+}
+
+/* Snapshots keep the layout of every runtimefs so far: DB.snapshots/
+ * NAME.db, 0600, with the time taken recorded in it; names that cannot
+ * be such a file are refused; what a crash cut short is tidied. */
+static void test_snapshot_files(void **state)
+{
+	struct store *s, *snap;
+	struct stat st;
+	char dir[32], db[48], path[128], side[128];
+	int64_t taken, listed = 0;
+
+	(void)state;
+	claim_dir(dir, db);
+	umask(022);
+	assert_int_equal(store_open(&s, db), 0);
+	assert_int_equal(store_snapshot_create(s, "s", &taken), 0);
+	snprintf(path, sizeof(path), "%s.snapshots/s.db", db);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	snprintf(path, sizeof(path), "%s.snapshots", db);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0700);
+	assert_int_equal(store_snapshot_create(s, "../x", NULL), -EINVAL);
+	assert_int_equal(store_snapshot_create(s, ".x", NULL), -EINVAL);
+	assert_int_equal(store_snapshot_create(s, "", NULL), -EINVAL);
+	assert_int_equal(store_snapshot_drop(s, "../t"), -EINVAL);
+	/* a copy cut short, and its journal */
+	snprintf(path, sizeof(path), "%s.snapshots/.t.tmp", db);
+	snprintf(side, sizeof(side), "%s.snapshots/.t.tmp-journal", db);
+	touch_file(path, "half");
+	touch_file(side, "half");
+	assert_int_equal(store_snapshot_list(s, taken_of, &listed), 0);
+	assert_int_equal(listed, taken);
+	store_snapshot_tidy(s);
+	assert_int_equal(access(path, F_OK), -1);
+	assert_int_equal(access(side, F_OK), -1);
+	snprintf(path, sizeof(path), "%s.snapshots/s.db", db);
+	assert_int_equal(access(path, F_OK), 0);
+	/* an in-memory store has none */
+	store_close(s);
+	assert_int_equal(store_open(&s, ":memory:"), 0);
+	assert_int_equal(store_snapshot_create(s, "s", NULL), -EOPNOTSUPP);
+	assert_int_equal(store_snapshot_open(s, "s", &snap), -ENOENT);
+	listed = 0;
+	assert_int_equal(store_snapshot_list(s, taken_of, &listed), 0);
+	assert_int_equal(listed, 0);
+	store_close(s);
+	claim_dir_remove(dir);
+}
+
+/* A snapshot an older runtimefs made records no time: it is taken at its
+ * file's mtime, written into it the first time it is read, so that it
+ * stays so when the file is touched later. */
+static void test_old_snapshot_takes_its_mtime_once(void **state)
+{
+	struct timespec times[2] = { { 1600000000, 5 }, { 1600000000, 5 } };
+	struct store *s, *snap;
+	char dir[32], db[48], path[128];
+	int64_t listed = 0;
+
+	(void)state;
+	claim_dir(dir, db);
+	assert_int_equal(store_open(&s, db), 0);
+	assert_int_equal(store_env_insert(s, "prod", 1), 0);
+	assert_int_equal(store_snapshot_create(s, "old", NULL), 0);
+	snprintf(path, sizeof(path), "%s.snapshots/old.db", db);
+	sql_on(path, "DROP TABLE snapshot_taken");
+	assert_int_equal(utimensat(AT_FDCWD, path, times, 0), 0);
+	assert_int_equal(store_snapshot_list(s, taken_of, &listed), 0);
+	assert_int_equal(listed, 1600000000LL * 1000000000LL + 5);
+	times[0].tv_sec = times[1].tv_sec = 1700000000;
+	assert_int_equal(utimensat(AT_FDCWD, path, times, 0), 0);
+	assert_int_equal(store_snapshot_list(s, taken_of, &listed), 0);
+	assert_int_equal(listed, 1600000000LL * 1000000000LL + 5);
+	assert_int_equal(store_snapshot_open(s, "old", &snap), 0);
+	assert_int_equal(store_taken_at(snap), 1600000000LL * 1000000000LL + 5);
+	assert_int_equal(store_env_get(snap, "prod",
+			&(struct store_env){ 0 }), 0);
+	store_close(snap);
+	store_close(s);
+	claim_dir_remove(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_schema, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_env_rows, setup,
-				teardown),
-		cmocka_unit_test_setup_teardown(test_rollback, setup,
-				teardown),
-		cmocka_unit_test_setup_teardown(test_runtime_rows, setup,
-				teardown),
-		cmocka_unit_test(test_claim_is_exclusive),
-		cmocka_unit_test(test_claim_restore),
+		cmocka_unit_test(test_claim_names_the_holder),
+		cmocka_unit_test(test_claim_restore_files),
 		cmocka_unit_test(test_claim_refuses_a_directory),
 		cmocka_unit_test(test_restore_scratch_and_commit),
 		cmocka_unit_test(test_new_database_mode),
+		cmocka_unit_test(test_locator_resolve),
+		cmocka_unit_test(test_newer_schema_refused),
+		cmocka_unit_test(test_snapshot_files),
+		cmocka_unit_test(test_old_snapshot_takes_its_mtime_once),
 	};
 
 	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
