@@ -691,3 +691,24 @@ test_restore_is_served_by_the_one_front_end() {
 	expect ""
 	unmount2
 }
+
+# A restore with -o key_file seals what it takes with that key, not with
+# the one the store keeps by default: the next mount with the same option
+# opens every secret, and none was made beside the database.
+test_restore_with_a_key_file() {
+	backup
+	mount2 -o "restore,key_file=$WORK/other.key"
+	run tar -C "$WORK/new" -xf "$WORK/b.tar"
+	expect ""
+	unmount2
+	[ "$RC2" = 0 ] || fail "the restore daemon exited with $RC2: $(cat "$WORK/new.log")"
+	run ls "$WORK/new.db.key"
+	expect "ls: cannot access '$WORK/new.db.key': No such file or directory"
+	mount2 -o "key_file=$WORK/other.key" ||
+		{ fail "no mount with the key: $(tail -3 "$WORK/new.log")"; return; }
+	send "$(hb "$S1" orders-eu-1)" "$WORK/new"
+	expect "{\"acknowledged\":true,\"runtimeId\":\"$ID1\",\"commands\":[]}"
+	run cmp environments/dev/secrets/spare "$WORK/new/environments/dev/secrets/spare"
+	expect ""
+	unmount2
+}
