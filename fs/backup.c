@@ -556,7 +556,7 @@ static int reported(struct fs_restore *r, const char *data, size_t len,
 		return ret;
 	if (strlen(text) >= cap)
 		return bad(r, -EINVAL, "at most %zu bytes", cap - 1);
-	snprintf(out, cap, "%s", strcmp(text, "Not reported") ? text : "");
+	snprintf(out, cap, "%s", strcmp(text, FS_NOT_REPORTED) ? text : "");
 	return 0;
 }
 

@@ -812,8 +812,8 @@ static int counts(const struct fs_path *p)
 	case FS_INTEGRATION_RUNTIME_LINK:
 	case FS_INTEGRATION_SECRET:
 		return 1;
-	case FS_RUNTIME_ATTR:
-		return !strcmp(p->attr->name, "secret");
+	case FS_RUNTIME_ATTR:             /* one that rm removes: secret */
+		return p->attr->unlink != NULL;
 	default:
 		return 0;
 	}

@@ -211,7 +211,7 @@ int fs_runtime_rmdir(const struct fs_path *p)
 
 static const char *reported(const char *s)
 {
-	return *s ? s : "Not reported";
+	return *s ? s : FS_NOT_REPORTED;
 }
 
 static int show_text(struct fs_value *v, const char *s, int64_t mtime)

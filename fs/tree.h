@@ -154,6 +154,10 @@ struct fs_attr {
 		MODEL_RT_SECRET | MODEL_RT_VERSIONS)
 #define FS_RT_ANY (MODEL_RT_HEARD | FS_RT_CHANGED)
 
+/* What a runtime's file shows for what it never reported (its version,
+ * platform, os); a backup's file saying it restores as nothing. */
+#define FS_NOT_REPORTED "Not reported"
+
 typedef int (*fs_fill_fn)(void *ctx, const char *name);
 
 #define FS_MORE 1     /* a transaction file's request goes on */
