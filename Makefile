@@ -40,7 +40,7 @@ FS_SRC := fs/buf.c fs/tree.c fs/org.c fs/project.c fs/lasterr.c fs/ops.c \
 CORE_SRC := $(STORE_SRC) $(MODEL_SRC)
 UNIT_TESTS := test_buf test_inode test_errmsg test_notifyq test_store \
 	test_store_conformance test_model test_deploy test_heartbeat \
-	test_restore test_backup test_remove test_faults test_json
+	test_restore test_backup test_tree test_remove test_faults test_json
 
 objs = $(patsubst %.c,$(BUILD)/%.o,$(1))
 HEADERS := $(wildcard */*.h tests/*/*.h)
@@ -68,8 +68,9 @@ $(BUILD)/tests/test_errmsg: $(BUILD)/tests/unit/test_errmsg.o \
 		$(BUILD)/store/errmsg.o
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lpthread $(TEST_LDLIBS)
 
-# the fs side of restores, with the node table: all of fs/ but main.c
-$(BUILD)/tests/test_backup: $(BUILD)/tests/unit/test_backup.o \
+# the fs side of restores, and the node table: all of fs/ but main.c
+$(BUILD)/tests/test_backup $(BUILD)/tests/test_tree: \
+		$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o \
 		$(call objs,$(CORE_SRC) $(FS_SRC))
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LDLIBS)
 
