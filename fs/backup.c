@@ -925,11 +925,7 @@ int fs_backup_read(struct stage *s, struct fs_restore *r)
 
 static int show(const struct fs_path *p, struct fs_value *v)
 {
-	buf_init(&v->buf, SHOW_CAP);
-	v->mtime_ns = 0;
-	v->ctime_ns = 0;
-	v->until_ns = 0;
-	return p->node->show ? p->node->show(p, v) : 0;
+	return fs_show(p, v, SHOW_CAP);
 }
 
 static enum fs_backup backup_of(const struct fs_path *p)

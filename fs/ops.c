@@ -371,13 +371,7 @@ static int not_allowed(const struct fs_path *p, const char *what)
 
 static int show(const struct fs_path *p, struct fs_value *v)
 {
-	buf_init(&v->buf, VALUE_MAX * 16);
-	v->mtime_ns = 0;
-	v->ctime_ns = 0;
-	v->until_ns = 0;
-	if (!p->node->show)
-		return 0;
-	return p->node->show(p, v);
+	return fs_show(p, v, VALUE_MAX * 16);
 }
 
 static void fill_stat(const struct fs_path *p, const struct fs_value *v,

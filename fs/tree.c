@@ -361,6 +361,15 @@ int fs_path_of(struct model *live, const struct inode_link *links, int n,
 	return ret;
 }
 
+int fs_show(const struct fs_path *p, struct fs_value *v, size_t cap)
+{
+	buf_init(&v->buf, cap);
+	v->mtime_ns = 0;
+	v->ctime_ns = 0;
+	v->until_ns = 0;
+	return p->node->show ? p->node->show(p, v) : 0;
+}
+
 int fs_runtime(const struct fs_path *p, struct model_runtime *rt)
 {
 	int ret = model_runtime_get(p->m, p->env, p->runtime, rt);

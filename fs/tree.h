@@ -228,6 +228,10 @@ int fs_path_of(struct model *live, const struct inode_link *links, int n,
 /* One step of that: `p` goes to the child `l` names. */
 int fs_path_add(struct fs_path *p, const struct inode_link *l);
 
+/* The value of `p` (its node's show), in a buffer capped at `cap` bytes
+ * (buf.h); times 0 where show sets none.  The caller releases v->buf. */
+int fs_show(const struct fs_path *p, struct fs_value *v, size_t cap);
+
 /* Resolves an absolute path of the mount.  -ENOENT when nothing is there. */
 int fs_resolve(struct model *m, const char *path, struct fs_path *out);
 

@@ -31,9 +31,7 @@
 
 static int show(const struct fs_path *p, struct fs_value *v)
 {
-	buf_init(&v->buf, 1 << 22);
-	v->mtime_ns = v->ctime_ns = v->until_ns = 0;
-	return p->node->show ? p->node->show(p, v) : 0;
+	return fs_show(p, v, 1 << 22);
 }
 
 static int gather(void *ctx, const char *name)

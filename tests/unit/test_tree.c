@@ -111,10 +111,7 @@ static void take(struct picture *pic, struct model *m, const char *path)
 	snprintf(s->path, sizeof(s->path), "%s", path);
 	s->depends = p.attr ? p.attr->depends : p.node->depends;
 	s->lists = p.node->lists;
-	buf_init(&v.buf, 1 << 20);
-	v.mtime_ns = v.ctime_ns = v.until_ns = 0;
-	if (p.node->show)
-		assert_int_equal(p.node->show(&p, &v), 0);
+	assert_int_equal(fs_show(&p, &v, 1 << 20), 0);
 	s->mtime_ns = v.mtime_ns;
 	s->ctime_ns = v.ctime_ns ? v.ctime_ns : v.mtime_ns;
 	if (S_ISDIR(fs_mode(&p))) {
