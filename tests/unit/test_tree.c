@@ -188,9 +188,11 @@ static void covered(const char *change, const struct picture *before,
 	}
 }
 
+/* The pictures of a change, off the stack (they are large). */
+static struct picture before, after;
+
 /* One change of the model: what it moved must be covered. */
 #define CHANGE(f, rt, call) do { \
-	struct picture before, after; \
 	unsigned what = 0; \
 	picture_of(&before, (f)->m, rt); \
 	model_watch((f)->m, heard_what, &what); \
