@@ -32,7 +32,7 @@ MODEL_SRC := model/model.c model/env.c model/project.c model/runtime.c \
 	model/seal.c model/snapshot.c model/deploy.c model/endpoint.c \
 	model/service_account.c model/secret.c model/heartbeat.c \
 	model/liveness.c model/restore.c model/remove.c model/json.c \
-	model/rows.c
+	model/rows.c model/jwt.c
 FS_SRC := fs/buf.c fs/tree.c fs/org.c fs/project.c fs/lasterr.c fs/ops.c \
 	fs/request.c fs/snapshot.c fs/deploy.c fs/scratch.c fs/icp.c \
 	fs/access.c fs/inode.c fs/cache.c fs/stage.c fs/backup.c fs/walk.c \
@@ -40,7 +40,8 @@ FS_SRC := fs/buf.c fs/tree.c fs/org.c fs/project.c fs/lasterr.c fs/ops.c \
 CORE_SRC := $(STORE_SRC) $(MODEL_SRC)
 UNIT_TESTS := test_buf test_inode test_errmsg test_notifyq test_store \
 	test_store_conformance test_model test_deploy test_heartbeat \
-	test_restore test_backup test_tree test_remove test_faults test_json
+	test_restore test_backup test_tree test_remove test_faults test_json \
+	test_jwt
 
 objs = $(patsubst %.c,$(BUILD)/%.o,$(1))
 HEADERS := $(wildcard */*.h tests/*/*.h)
@@ -67,6 +68,11 @@ $(BUILD)/tests/test_notifyq: $(BUILD)/tests/unit/test_notifyq.o \
 $(BUILD)/tests/test_errmsg: $(BUILD)/tests/unit/test_errmsg.o \
 		$(BUILD)/store/errmsg.o
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lpthread $(TEST_LDLIBS)
+
+# ICP's runtime tokens see jwt.c alone (and the error message).
+$(BUILD)/tests/test_jwt: $(BUILD)/tests/unit/test_jwt.o \
+		$(BUILD)/model/jwt.o $(BUILD)/store/errmsg.o
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LDLIBS)
 
 # the fs side of restores, and the node table: all of fs/ but main.c
 $(BUILD)/tests/test_backup $(BUILD)/tests/test_tree: \
