@@ -185,7 +185,8 @@ test: deps
 #   make test-fuzz                     each for FUZZ_RUNS (20000) runs
 FUZZ_BUILD := build-fuzz
 FUZZ_CC := clang
-FUZZ_TARGETS := fuzz_json fuzz_spec fuzz_heartbeat fuzz_restore fuzz_names
+FUZZ_TARGETS := fuzz_json fuzz_spec fuzz_heartbeat fuzz_restore fuzz_names \
+	fuzz_jwt
 FUZZ_SECONDS ?= 600
 FUZZ_RUNS ?= 20000
 FUZZ_FLAGS ?= -max_len=8192 -timeout=20
