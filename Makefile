@@ -74,6 +74,12 @@ $(BUILD)/tests/test_jwt: $(BUILD)/tests/unit/test_jwt.o \
 		$(BUILD)/model/jwt.o $(BUILD)/store/errmsg.o
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LDLIBS)
 
+# A bearer token for a secret, as a runtime makes it: for the mount
+# tests, the bench and by hand (tests/tools/icp_token.c).
+$(BUILD)/tests/icp-token: $(BUILD)/tests/tools/icp_token.o \
+		$(BUILD)/model/jwt.o $(BUILD)/store/errmsg.o
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 # the fs side of restores, and the node table: all of fs/ but main.c
 $(BUILD)/tests/test_backup $(BUILD)/tests/test_tree: \
 		$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o \
@@ -106,7 +112,7 @@ $(BUILD)/tests/runtimefs-faults: $(call fobjs,$(CORE_SRC) $(FS_SRC) fs/main.c)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-unit-bins: $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
+unit-bins: $(addprefix $(BUILD)/tests/,$(UNIT_TESTS)) $(BUILD)/tests/icp-token
 
 $(BUILD)/bench/load: bench/load.c
 	@mkdir -p $(dir $@)
@@ -117,8 +123,9 @@ $(BUILD)/bench/load: bench/load.c
 #   make bench BIG=1            1 × 100,000 MI runtimes: listing, RSS, size
 #   make bench ENVS=2 PER_ENV=250 RUNS=3 ROW_BUDGET=60
 # The populated database is cached in /var/tmp/runtimefs-bench (BENCH_DIR).
-bench: deps all $(BUILD)/bench/load
-	RUNTIMEFS=$${RUNTIMEFS:-$(BUILD)/runtimefs} LOAD=$(BUILD)/bench/load bash bench/run.sh
+bench: deps all $(BUILD)/bench/load $(BUILD)/tests/icp-token
+	RUNTIMEFS=$${RUNTIMEFS:-$(BUILD)/runtimefs} LOAD=$(BUILD)/bench/load \
+	ICP_TOKEN=$(BUILD)/tests/icp-token bash bench/run.sh
 
 deps:
 	@missing=$$(for p in $(DEPS); do \
@@ -144,9 +151,10 @@ run: deps all
 test-unit: unit-bins
 	@for t in $(UNIT_TESTS); do ./$(BUILD)/tests/$$t || exit 1; done
 
-test-mount: all $(BUILD)/tests/runtimefs-faults
+test-mount: all $(BUILD)/tests/runtimefs-faults $(BUILD)/tests/icp-token
 	RUNTIMEFS=$(BUILD)/runtimefs \
-	RUNTIMEFS_FAULTS=$(BUILD)/tests/runtimefs-faults bash tests/mount/run.sh
+	RUNTIMEFS_FAULTS=$(BUILD)/tests/runtimefs-faults \
+	ICP_TOKEN=$(BUILD)/tests/icp-token bash tests/mount/run.sh
 
 # The mount tests' runner itself: a hung test is reported, cleaned up and
 # fails the run (tests/mount/selftest/).
