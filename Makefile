@@ -33,7 +33,8 @@ MODEL_SRC := model/model.c model/env.c model/project.c model/runtime.c \
 	model/service_account.c model/secret.c model/heartbeat.c \
 	model/liveness.c model/restore.c model/remove.c model/json.c \
 	model/rows.c model/jwt.c
-FS_SRC := fs/buf.c fs/tree.c fs/org.c fs/project.c fs/lasterr.c fs/ops.c \
+FS_SRC := fs/buf.c fs/icp_api.c fs/tree.c fs/org.c fs/project.c fs/lasterr.c \
+	fs/ops.c \
 	fs/request.c fs/snapshot.c fs/deploy.c fs/scratch.c fs/icp.c \
 	fs/access.c fs/inode.c fs/cache.c fs/stage.c fs/backup.c fs/walk.c \
 	fs/clock.c fs/notifyq.c
@@ -41,7 +42,7 @@ CORE_SRC := $(STORE_SRC) $(MODEL_SRC)
 UNIT_TESTS := test_buf test_inode test_errmsg test_notifyq test_store \
 	test_store_conformance test_model test_deploy test_heartbeat \
 	test_restore test_backup test_tree test_remove test_faults test_json \
-	test_jwt
+	test_jwt test_icp
 
 objs = $(patsubst %.c,$(BUILD)/%.o,$(1))
 HEADERS := $(wildcard */*.h tests/*/*.h)
@@ -84,6 +85,11 @@ $(BUILD)/tests/icp-token: $(BUILD)/tests/tools/icp_token.o \
 $(BUILD)/tests/test_backup $(BUILD)/tests/test_tree: \
 		$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o \
 		$(call objs,$(CORE_SRC) $(FS_SRC))
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LDLIBS)
+
+# ICP's runtime API: the model and fs/icp_api.c, which knows no FUSE.
+$(BUILD)/tests/test_icp: $(BUILD)/tests/unit/test_icp.o \
+		$(call objs,$(CORE_SRC) fs/icp_api.c fs/buf.c)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LDLIBS)
 
 # The store's tests see the store alone.
