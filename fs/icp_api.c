@@ -4,11 +4,13 @@
  * (see icp_api.h), on the model's heartbeats (model/heartbeat.c).
  */
 #include "icp_api.h"
+#include "../model/jwt.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <cjson/cJSON.h>
+#include <sodium.h>
 
 /* ICP's time:Utc, [seconds, fraction of a second]. */
 static cJSON *utc(int64_t ns)
@@ -148,4 +150,53 @@ int icp_serve(struct model *m, const char *url, const char *key_id,
 	if (!strcmp(url, "/icp/commandResult"))
 		return serve_result(m, key_id, body, len, reply);
 	return reply_message(reply, "no such resource") ? 500 : 404;
+}
+
+int icp_serve_http(struct model *m, const char *url,
+		const char *authorization, const char *body, size_t len,
+		int64_t now_s, struct buf *reply)
+{
+	char kid[64], key[128], msg[600];
+	struct jwt_claims claims;
+	const char *tok;
+	size_t toklen;
+	int ret, status = 401;
+
+	buf_reset(reply);
+	model_errclear();
+	if (strcmp(url, "/icp/heartbeat") && strcmp(url, "/icp/deltaHeartbeat")
+	    && strcmp(url, "/icp/commandResult"))
+		return reply_message(reply, "no such resource") ? 500 : 404;
+	if (!authorization || jwt_from_authorization(authorization, &tok,
+			&toklen))
+		return reply_message(reply, "Missing or malformed"
+				" Authorization header") ? 500 : 401;
+	if (jwt_peek_kid(tok, toklen, kid, sizeof(kid))) {
+		snprintf(msg, sizeof(msg), "Invalid JWT: %s", model_errmsg());
+		return reply_message(reply, msg) ? 500 : 401;
+	}
+	ret = model_secret_material(m, kid, key, sizeof(key));
+	if (ret == -EACCES || ret == -ENOSPC) {
+		/* runtime_service.bal: an unknown or revoked key id is a bad
+		 * request, not an authentication failure */
+		snprintf(msg, sizeof(msg), "Unknown key ID '%s'", kid);
+		sodium_memzero(key, sizeof(key));
+		return reply_message(reply, msg) ? 500 : 400;
+	}
+	if (ret) {
+		/* the database, not the runtime: never a status that makes
+		 * a client stop */
+		sodium_memzero(key, sizeof(key));
+		return reply_message(reply, model_errmsg()) ? 500 : 503;
+	}
+	ret = jwt_verify(tok, toklen, key, strlen(key), now_s, &claims);
+	sodium_memzero(key, sizeof(key));
+	if (ret == -ENOMEM)
+		return reply_message(reply, "out of memory") ? 500 : 503;
+	if (ret) {
+		snprintf(msg, sizeof(msg), "Invalid or expired token: %s",
+				model_errmsg());
+		return reply_message(reply, msg) ? 500 : status;
+	}
+	return icp_serve(m, url, kid, body, len, reply);
 }

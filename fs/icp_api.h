@@ -9,6 +9,7 @@
 #define FS_ICP_API_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "buf.h"
 #include "../model/model.h"
@@ -31,6 +32,17 @@
  * on -ENOMEM or a full `reply`, 500 and whatever fitted. */
 int icp_serve(struct model *m, const char *url, const char *key_id,
 		const char *body, size_t len, struct buf *reply);
+
+/* Serves one request as it comes over HTTP: `authorization` is the
+ * request's Authorization header (NULL when absent), checked as ICP's
+ * runtime_service.bal does before anything else: "Bearer" and a JWT
+ * (model/jwt.h) whose `kid` names a secret that is neither unknown nor
+ * revoked (else 400, as ICP answers an unknown key id), signed with that
+ * secret's material and with ICP's claims at `now_s` (else 401); then
+ * icp_serve() with that key id.  The status and reply as icp_serve(). */
+int icp_serve_http(struct model *m, const char *url,
+		const char *authorization, const char *body, size_t len,
+		int64_t now_s, struct buf *reply);
 
 /* ICP's HeartbeatResponse for `r` into `reply`: acknowledged,
  * fullHeartbeatRequired, commands (ControlCommand objects),

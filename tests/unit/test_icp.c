@@ -23,6 +23,7 @@
 
 #include "../../model/model_int.h"
 #include "../../fs/icp_api.h"
+#include "../../model/jwt.h"
 
 #include "fixture.h"
 
@@ -641,6 +642,78 @@ static void test_migration(void **state)
 	(void)rt;
 }
 
+/* Over HTTP: the Authorization header is checked as runtime_service.bal
+ * does before the body is looked at.  A token each client would make
+ * with the secret registers; no header, another scheme, a token signed
+ * with another key, an expired one or one of a revoked key are refused
+ * with ICP's statuses (401, and 400 for a key id it does not know), and
+ * leave no runtime behind. */
+static void test_http_auth(void **state)
+{
+	struct fixture *f = *state;
+	char *body = fixture("bi-full-heartbeat.json", NULL, NULL);
+	char tok[2048], hdr[2100], wrong[64];
+	const int64_t now = 1764600000;
+	struct model_runtime rt;
+	struct model_secret s;
+	struct buf reply;
+	size_t len = strlen(body);
+	const char *key;
+
+	buf_init(&reply, 1 << 20);
+	assert_int_equal(model_secret_create(f->m, &DEV, "bi"), 0);
+	assert_int_equal(model_secret_get(f->m, &DEV, "bi", &s), 0);
+	key = s.secret + 9;
+
+	assert_int_equal(icp_serve_http(f->m, "/icp/heartbeat", NULL, body,
+			len, now, &reply), 401);
+	assert_non_null(strstr(reply.data, "Authorization"));
+	assert_int_equal(icp_serve_http(f->m, "/icp/heartbeat",
+			"Basic dXNlcjpwYXNz", body, len, now, &reply), 401);
+	/* signed with other material of the same length */
+	memcpy(wrong, key, strlen(key) + 1);
+	wrong[0] = wrong[0] == 'A' ? 'B' : 'A';
+	assert_true(jwt_sign(JWT_STYLE_BI, s.key_id, wrong, strlen(wrong),
+			now, 300, tok, sizeof(tok)) > 0);
+	snprintf(hdr, sizeof(hdr), "Bearer %s", tok);
+	assert_int_equal(icp_serve_http(f->m, "/icp/heartbeat", hdr, body,
+			len, now, &reply), 401);
+	/* expired well past ICP's 10 s of skew */
+	assert_true(jwt_sign(JWT_STYLE_MI, s.key_id, key, strlen(key),
+			now - 400, 300, tok, sizeof(tok)) > 0);
+	snprintf(hdr, sizeof(hdr), "Bearer %s", tok);
+	assert_int_equal(icp_serve_http(f->m, "/icp/heartbeat", hdr, body,
+			len, now, &reply), 401);
+	/* a key id nobody issued */
+	assert_true(jwt_sign(JWT_STYLE_BI, "0badc0de", key, strlen(key),
+			now, 300, tok, sizeof(tok)) > 0);
+	snprintf(hdr, sizeof(hdr), "Bearer %s", tok);
+	assert_int_equal(icp_serve_http(f->m, "/icp/heartbeat", hdr, body,
+			len, now, &reply), 400);
+	assert_non_null(strstr(reply.data, "Unknown key ID '0badc0de'"));
+	assert_int_equal(model_runtime_get(f->m, "dev", BI_ID, &rt),
+			-ENOENT);
+
+	/* as the Ballerina client signs: registered */
+	assert_true(jwt_sign(JWT_STYLE_BI, s.key_id, key, strlen(key), now,
+			300, tok, sizeof(tok)) > 0);
+	snprintf(hdr, sizeof(hdr), "Bearer %s", tok);
+	assert_int_equal(icp_serve_http(f->m, "/icp/heartbeat", hdr, body,
+			len, now, &reply), 201);
+	assert_non_null(strstr(reply.data, "\"acknowledged\":true"));
+	assert_int_equal(model_runtime_get(f->m, "dev", BI_ID, &rt), 0);
+	assert_int_equal(icp_serve_http(f->m, "/icp/other", hdr, body, len,
+			now, &reply), 404);
+
+	/* revoked (bound, it is the runtime's secret now): its key id is
+	 * unknown from then on */
+	assert_int_equal(model_runtime_secret_revoke(f->m, "dev", BI_ID), 0);
+	assert_int_equal(icp_serve_http(f->m, "/icp/deltaHeartbeat", hdr,
+			body, len, now, &reply), 400);
+	buf_release(&reply);
+	free(body);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -654,6 +727,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_delta, icp_setup,
 				teardown),
 		cmocka_unit_test_setup_teardown(test_commands, icp_setup,
+				teardown),
+		cmocka_unit_test_setup_teardown(test_http_auth, icp_setup,
 				teardown),
 		cmocka_unit_test_setup_teardown(test_material, icp_setup,
 				teardown),
