@@ -568,7 +568,8 @@ static int hb_commit(struct model *m, struct hb_change *c, const struct hb *hb,
 		ret = model_fail_store(ret);
 	}
 	if (!ret && c->reported &&
-	    (ret = store_runtime_set_reported(m->store, rt->id, c->reported)))
+	    (ret = store_runtime_set_reported(m->store, rt->id, c->reported,
+			now)))
 		ret = model_fail_store(ret);
 	if (!ret && c->bind &&
 	    (ret = store_secret_bind(m->store, c->bind->id, c->in.id,

@@ -616,7 +616,7 @@ static void test_migration(void **state)
 	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 	assert_int_equal(store_open(&st, path), 0);
-	assert_int_equal(store_schema_version(st), 4);
+	assert_int_equal(store_schema_version(st), 5);
 	assert_int_equal(store_secret_get_key(st, "abcdef01", &sec), 0);
 	assert_int_equal(sec.integration_id, 9);
 	assert_string_equal(sec.runtime_type, "MI");
