@@ -42,11 +42,12 @@ make_rich_tree() {
 }
 
 # A listing of a tree with a checksum per file and the target of each
-# link, live files (status, last_heartbeat, runtime.json) aside.
+# link, live files (status, last_heartbeat, runtime.json) and what a
+# runtime reports again (reported.json) aside.
 listing() {
 	(cd "$1" && find environments projects -type d | sort &&
 	find environments projects \( -type f -o -type l \) ! -name status ! -name last_heartbeat \
-		! -name runtime.json | sort | while read -r f; do
+		! -name runtime.json ! -name reported.json | sort | while read -r f; do
 		if [ -L "$f" ]; then
 			echo "$f -> $(readlink "$f")"
 		else
@@ -635,7 +636,7 @@ test_restore_checks_what_is_staged_now() {
 # An archive's listing (names, modes, owners, sizes, times) and the
 # archive unpacked in `dir`, what depends on the moment aside.
 archive_listing() {
-	tar -tvf "$1" | grep -Ev '/(status|last_heartbeat|runtime\.json|url)$' |
+	tar -tvf "$1" | grep -Ev '/(status|last_heartbeat|runtime\.json|reported\.json|url)$' |
 		awk '{ $1 = $1; print }' | sort
 }
 
@@ -687,7 +688,7 @@ test_restore_is_served_by_the_one_front_end() {
 	mkdir "$WORK/a" "$WORK/b"
 	tar -C "$WORK/a" -xf "$WORK/live.tar"
 	tar -C "$WORK/b" -xf "$WORK/again.tar"
-	run diff -r --no-dereference -x status -x last_heartbeat -x runtime.json -x url "$WORK/a" "$WORK/b"
+	run diff -r --no-dereference -x status -x last_heartbeat -x runtime.json -x reported.json -x url "$WORK/a" "$WORK/b"
 	expect ""
 	unmount2
 }
