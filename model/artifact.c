@@ -388,7 +388,12 @@ int model_runtime_reported(struct model *m, const char *env,
 	if (ret)
 		return ret;
 	*mtime_ns = rt.reported_ns ? rt.reported_ns : rt.registered_ns;
-	o = *text ? cJSON_Parse(text) : cJSON_CreateObject();
+	if (!*text) {
+		free(text);
+		*out = strdup("{}\n");
+		return *out ? 0 : model_fail(-ENOMEM, "out of memory");
+	}
+	o = cJSON_Parse(text);
 	free(text);
 	ret = o ? model_json_pretty(o, out) : model_fail(-EIO, "what runtime"
 			" '%s' reported is damaged", name);

@@ -713,3 +713,33 @@ test_restore_with_a_key_file() {
 	expect ""
 	unmount2
 }
+
+# Artifacts are what a runtime reports again: a backup holding them
+# restores without them, and the next full heartbeat brings them back.
+test_restore_leaves_artifacts_out() {
+	mkdir -p environments/prod
+	touch environments/prod/secrets/a
+	local s d=environments/prod/runtimes/mi-1
+	s=$(secret_of environments/prod/secrets/a)
+	send "$(hb_with "$s" mi-1 '{"apis": [{"name": "Pay"}, {"name": "a b"}]}')"
+	run ls $d/artifacts/apis
+	expect "Pay
+a%20b"
+	mkdir snapshots/b
+	run tar -C snapshots/b -cf "$WORK/b.tar" .
+	expect_rc 0
+	run tar -tf "$WORK/b.tar" ./$d/artifacts/apis/Pay/artifact.json
+	expect "./$d/artifacts/apis/Pay/artifact.json"
+	restore_with tar -C "$WORK/new" -xf "$WORK/b.tar"
+	expect ""
+	[ "$RC2" = 0 ] || fail "the restore was refused: $(tail -1 "$WORK/new.log")"
+	mount2
+	run ls "$WORK/new/$d/artifacts"
+	expect ""
+	run cat "$WORK/new/$d/reported.json"
+	expect "{}"
+	send "$(hb_with "$s" mi-1 '{"apis": [{"name": "Pay"}]}')" "$WORK/new"
+	run ls "$WORK/new/$d/artifacts/apis"
+	expect "Pay"
+	unmount2
+}
