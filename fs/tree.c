@@ -230,11 +230,11 @@ const struct fs_node fs_nodes[FS_KIND_COUNT] = {
 	[FS_PROJECT_DISPLAY] = { .kind = FS_PROJECT_DISPLAY,
 		.parent = FS_PROJECT, .name = "display_name", .mode = RO_FILE,
 		.show = fs_project_display_show,
-		.backup = FS_BACKUP_PRESENCE },
+		.restore = fs_display_restore },
 	[FS_INTEGRATION_DISPLAY] = { .kind = FS_INTEGRATION_DISPLAY,
 		.parent = FS_INTEGRATION, .name = "display_name",
 		.mode = RO_FILE, .show = fs_integration_display_show,
-		.backup = FS_BACKUP_PRESENCE },
+		.restore = fs_display_restore },
 };
 
 int fs_fail(int err, const char *fmt, ...)

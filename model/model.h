@@ -621,6 +621,7 @@ struct model_backup_env {
 struct model_backup_project {
 	const char *src;
 	char name[MODEL_NAME_MAX];
+	char display[MODEL_TEXT_MAX];       /* "": its name */
 	int64_t created_ns;
 };
 
@@ -629,6 +630,7 @@ struct model_backup_integration {
 	char project[MODEL_NAME_MAX];
 	char name[MODEL_NAME_MAX];
 	char type[16];                      /* default | MI */
+	char display[MODEL_TEXT_MAX];       /* "": its name */
 	int64_t created_ns;
 	int64_t type_ns;                    /* when type took its value */
 };

@@ -716,6 +716,36 @@ test_restore_with_a_key_file() {
 
 # Artifacts are what a runtime reports again: a backup holding them
 # restores without them, and the next full heartbeat brings them back.
+# The display names a heartbeat gave a project and an integration come
+# back with a restore; a project made with mkdir still shows its name.
+test_restore_keeps_display_names() {
+	mkdir -p environments/prod projects/plain
+	touch environments/prod/secrets/a
+	local s
+	s=$(secret_of environments/prod/secrets/a)
+	send "$(hb "$s" mi-1 prod "Order Management" "Order API")"
+	run cat projects/order-management/display_name \
+		projects/order-management/integrations/order-api/display_name \
+		projects/plain/display_name
+	expect "Order Management
+Order API
+plain"
+	mkdir snapshots/b
+	run tar -C snapshots/b -cf "$WORK/b.tar" .
+	expect_rc 0
+	restore_with tar -C "$WORK/new" -xf "$WORK/b.tar"
+	expect ""
+	[ "$RC2" = 0 ] || fail "the restore was refused: $(tail -1 "$WORK/new.log")"
+	mount2
+	run cat "$WORK/new/projects/order-management/display_name" \
+		"$WORK/new/projects/order-management/integrations/order-api/display_name" \
+		"$WORK/new/projects/plain/display_name"
+	expect "Order Management
+Order API
+plain"
+	unmount2
+}
+
 test_restore_leaves_artifacts_out() {
 	mkdir -p environments/prod
 	touch environments/prod/secrets/a
