@@ -150,6 +150,15 @@ int fs_artifact_ctl_store(const struct fs_path *p, const char *value)
 			p->artifact, value);
 }
 
+/* artifacts/: what integration runtimes report; agent runtimes report
+ * nothing, and SPEC's tree of theirs has no such directory. */
+int fs_artifacts_present(const struct fs_path *dir)
+{
+	struct model_runtime rt;
+
+	return !fs_runtime(dir, &rt) && fs_runtime_reported_present(&rt);
+}
+
 /* reported.json: integration runtimes report, agent runtimes do not. */
 int fs_runtime_reported_present(const struct model_runtime *rt)
 {

@@ -119,6 +119,7 @@ int fs_artifact_list(const struct fs_path *dir, fs_fill_fn fill, void *ctx);
 int fs_artifact_show(const struct fs_path *p, struct fs_value *v);
 int fs_artifact_json_show(const struct fs_path *p, struct fs_value *v);
 int fs_artifact_ctl_present(const struct fs_path *dir);
+int fs_artifacts_present(const struct fs_path *dir);
 int fs_artifact_ctl_store(const struct fs_path *p, const char *value);
 int fs_runtime_reported_present(const struct model_runtime *rt);
 int fs_runtime_reported_show(const struct fs_path *p, struct fs_value *v);

@@ -206,7 +206,7 @@ const struct fs_node fs_nodes[FS_KIND_COUNT] = {
 	 * leaves it out (the next full heartbeat brings it back) */
 	[FS_ARTIFACTS] = { .kind = FS_ARTIFACTS, .parent = FS_RUNTIME,
 		.name = "artifacts", .mode = DIR_MODE,
-		.show = fs_artifacts_show,
+		.show = fs_artifacts_show, .present = fs_artifacts_present,
 		.depends = MODEL_RT_ARTIFACTS, .lists = MODEL_RT_ARTIFACTS,
 		.backup = FS_BACKUP_SKIP },
 	[FS_ARTIFACT_KIND] = { .kind = FS_ARTIFACT_KIND,

@@ -198,7 +198,8 @@ remount_faults() {
 # What the crash tests add:
 #   tree_listing DIR     environments/ and projects/ of DIR, a checksum
 #                        and mode per file and each link's target, live
-#                        files (status, last_heartbeat, runtime.json) aside
+#                        files (status, last_heartbeat, runtime.json) and
+#                        what a runtime reports again (reported.json) aside
 #   db_check DB WHEN     PRAGMA integrity_check says ok and
 #                        foreign_key_check nothing (else it fails and
 #                        returns 1); read-only, so that a WAL left by a
@@ -222,9 +223,11 @@ tree_listing() {
 	(cd "$1" && find environments projects -type d | sort &&
 	find environments projects -type l -printf '%p -> %l\n' | sort &&
 	find environments projects -type f ! -name status ! -name last_heartbeat \
-		! -name runtime.json -printf '%p %m\n' | sort &&
+		! -name runtime.json ! -name reported.json -printf '%p %m\n' |
+		sort &&
 	find environments projects -type f ! -name status ! -name last_heartbeat \
-		! -name runtime.json -print0 | sort -z | xargs -0 -r sha256sum)
+		! -name runtime.json ! -name reported.json -print0 | sort -z |
+		xargs -0 -r sha256sum)
 }
 
 db_check() {

@@ -181,7 +181,8 @@ test_sizes_match_content() {
 		[ ! -s "$f" ] || [ "$(tail -c1 "$f" | od -An -c | tr -d ' ')" = '\n' ] ||
 			fail "$f does not end with a newline"
 	done < <(find . -type f ! -name .last_error ! -name heartbeat)
-	[ $n = 34 ] || fail "found $n files, not 34"
+	# 34, and the display_name of the project and of the integration
+	[ $n = 36 ] || fail "found $n files, not 36"
 }
 
 test_read_only_files() {
@@ -210,8 +211,11 @@ test_projects_and_integrations() {
 	run mkdir projects/shop
 	expect_rc 0
 	run ls projects/shop
-	expect "integrations
+	expect "display_name
+integrations
 runtimes"
+	run cat projects/shop/display_name
+	expect "shop"
 	run mkdir projects/shop/integrations/orders
 	expect_rc 0
 	run cat projects/shop/integrations/orders/type
