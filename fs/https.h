@@ -43,8 +43,8 @@
 
 #define HTTPS_MAX_BODY_DEFAULT (8u << 20)     /* 8 MiB */
 #define HTTPS_MAX_HELD_DEFAULT (64u << 20)    /* all bodies together */
-#define HTTPS_CONNECTIONS_DEFAULT 1000
-#define HTTPS_PER_ADDRESS_DEFAULT 500
+#define HTTPS_CONNECTIONS_DEFAULT 2000
+#define HTTPS_PER_ADDRESS_DEFAULT 1000
 #define HTTPS_TIMEOUT_DEFAULT 30              /* seconds idle */
 #define HTTPS_REQUEST_MAX_S 60                /* to send a whole body */
 #define HTTPS_THREADS 4
