@@ -583,13 +583,16 @@ static void test_per_address_limit(void **state)
 	struct fixture *f = *state;
 	struct https_cfg cfg = { .per_address = 3 };
 	struct conn c[4];
+	int closed = 0;
 
 	serve_plain(f, &cfg);
 	for (int i = 0; i < 4; i++)
 		plain(&c[i], f->port);
-	/* the fourth is closed at once; the three others stay */
-	assert_true(closed_within(&c[3], 2000));
-	assert_false(closed_within(&c[0], 300));
+	/* one is closed at once, the three others stay: which one is the
+	 * pool's choice (its threads accept in any order) */
+	for (int i = 0; i < 4; i++)
+		closed += closed_within(&c[i], 1500);
+	assert_int_equal(closed, 1);
 	for (int i = 0; i < 4; i++)
 		hang_up(&c[i]);
 }
