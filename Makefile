@@ -11,7 +11,7 @@
 #   make install    install the binary, mount helper and systemd unit
 
 CC ?= cc
-PKGS := fuse3 sqlite3 libcjson libsodium yajl
+PKGS := fuse3 sqlite3 libcjson libsodium yajl libmicrohttpd gnutls
 OPT ?= -O2 -g
 CFLAGS += $(OPT) -std=gnu11 -Wall -Wextra -Werror -D_FILE_OFFSET_BITS=64 \
 	$(shell pkg-config --cflags $(PKGS) cmocka 2>/dev/null)
@@ -25,7 +25,8 @@ SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 # Debian 12 packages the build and the tests need.
 DEPS := gcc make pkg-config libfuse3-dev fuse3 libsqlite3-dev libcjson-dev \
 	libsodium-dev libyajl-dev libcmocka-dev valgrind jq rsync vim tar \
-	sqlite3 bc clang libclang-rt-14-dev python3
+	sqlite3 bc clang libclang-rt-14-dev python3 libmicrohttpd-dev \
+	libgnutls28-dev curl openssl
 
 STORE_SRC := store/store_sqlite.c store/errmsg.c
 MODEL_SRC := model/model.c model/env.c model/project.c model/runtime.c \
@@ -37,12 +38,13 @@ FS_SRC := fs/buf.c fs/icp_api.c fs/tree.c fs/org.c fs/project.c fs/lasterr.c \
 	fs/ops.c \
 	fs/request.c fs/snapshot.c fs/deploy.c fs/scratch.c fs/icp.c \
 	fs/access.c fs/inode.c fs/cache.c fs/stage.c fs/backup.c fs/walk.c \
-	fs/clock.c fs/notifyq.c fs/artifact.c
+	fs/clock.c fs/notifyq.c fs/artifact.c fs/https.c fs/tlscert.c \
+	fs/icp_http.c
 CORE_SRC := $(STORE_SRC) $(MODEL_SRC)
 UNIT_TESTS := test_buf test_inode test_errmsg test_notifyq test_store \
 	test_store_conformance test_model test_deploy test_heartbeat \
 	test_restore test_backup test_tree test_remove test_faults test_json \
-	test_jwt test_icp
+	test_jwt test_icp test_https
 
 objs = $(patsubst %.c,$(BUILD)/%.o,$(1))
 HEADERS := $(wildcard */*.h tests/*/*.h)
@@ -80,6 +82,11 @@ $(BUILD)/tests/test_jwt: $(BUILD)/tests/unit/test_jwt.o \
 $(BUILD)/tests/icp-token: $(BUILD)/tests/tools/icp_token.o \
 		$(BUILD)/model/jwt.o $(BUILD)/store/errmsg.o
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# the listener alone, with a toy handler, and its certificate
+$(BUILD)/tests/test_https: $(BUILD)/tests/unit/test_https.o \
+		$(call objs,fs/https.c fs/tlscert.c fs/buf.c $(STORE_SRC))
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LDLIBS)
 
 # the fs side of restores, and the node table: all of fs/ but main.c
 $(BUILD)/tests/test_backup $(BUILD)/tests/test_tree: \

@@ -14,6 +14,7 @@
 #include "../model/model.h"
 
 struct stage;
+struct https;
 
 struct fs {
 	const char *locator;  /* where the store is (store.h): for SQLite, an absolute path */
@@ -29,6 +30,9 @@ struct fs {
 	int restore;
 	size_t restore_max;
 	struct stage *stage;
+	/* -o icp_listen: ICP's runtime API (icp_http.h), bound before the
+	 * daemon forks, serving from init to destroy */
+	struct https *icp;
 };
 
 /* The operations; `userdata` of the session is the struct fs. */

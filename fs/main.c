@@ -9,7 +9,9 @@
  * access.c), cache_timeout=SECONDS (cache.h), restore and
  * restore_max=MIB (stage.h), key_file=PATH (model/seal.c; where the
  * store keeps it by default: DB.key beside the database), test_clock=FILE
- * (clock.h, tests only).
+ * (clock.h, tests only), icp_listen=ADDR:PORT with tls_cert=FILE and
+ * tls_key=FILE, or icp_plain (icp_http.h, https.h; by default a
+ * self-signed pair beside the database, tlscert.h).
  * Everything else goes to libfuse (allow_other, default_permissions, -f,
  * -d, -s, ...).
  *
@@ -25,9 +27,12 @@
 #include "clock.h"
 #include "fs.h"
 #include "cache.h"
+#include "icp_http.h"
 #include "inode.h"
 #include "stage.h"
+#include "tlscert.h"
 #include "tree.h"
+#include "../store/errmsg.h"
 #include "../store/store.h"
 
 #include <errno.h>
@@ -58,6 +63,10 @@ struct options {
 	int restore;
 	unsigned restore_max;
 	char *test_clock;
+	char *icp_listen;
+	char *tls_cert;
+	char *tls_key;
+	int icp_plain;
 };
 
 #define OPT(t, p) { t, offsetof(struct options, p), 1 }
@@ -73,6 +82,10 @@ static const struct fuse_opt option_spec[] = {
 	OPT("restore_max=%u", restore_max),
 	OPT("key_file=%s", key_file),
 	OPT("test_clock=%s", test_clock),
+	OPT("icp_listen=%s", icp_listen),
+	OPT("tls_cert=%s", tls_cert),
+	OPT("tls_key=%s", tls_key),
+	OPT("icp_plain", icp_plain),
 	OPT("-h", help),
 	OPT("--help", help),
 	OPT("-V", version),
@@ -120,6 +133,14 @@ static void usage(const char *prog)
 	       "                           (DB.key, beside the database)\n"
 	       "    -o test_clock=FILE     for tests only: the time is the seconds\n"
 	       "                           since the epoch written in FILE\n"
+	       "    -o icp_listen=ADDR:PORT  serve WSO2 ICP's runtime API over\n"
+	       "                           HTTPS (POST /icp/heartbeat, ...);\n"
+	       "                           [IPV6]:PORT, *:PORT for every address\n"
+	       "    -o tls_cert=FILE,tls_key=FILE  its certificate and key (PEM);\n"
+	       "                           by default a self-signed pair made once,\n"
+	       "                           DB.tls.crt and DB.tls.key\n"
+	       "    -o icp_plain           plain HTTP instead, for tests or behind\n"
+	       "                           a proxy that ends TLS\n"
 	       "\n", prog, prog, store_default_locator());
 }
 
@@ -221,6 +242,59 @@ destroy:
 out:
 	free(opts.mountpoint);
 	return ret || fs->failed ? 1 : 0;
+}
+
+/* The options of the listener, checked before anything is claimed. */
+static int listener_options(const struct options *o)
+{
+	const char *why = NULL;
+
+	if (!o->icp_listen && (o->tls_cert || o->tls_key || o->icp_plain))
+		why = "tls_cert, tls_key and icp_plain go with icp_listen";
+	else if (!o->tls_cert != !o->tls_key)
+		why = "give both tls_cert and tls_key, or neither for a"
+			" self-signed pair";
+	else if (o->icp_plain && o->tls_cert)
+		why = "icp_plain serves plain HTTP, without tls_cert and tls_key";
+	else if (o->icp_listen && o->restore)
+		why = "a restore mount serves no icp_listen";
+	if (why)
+		fprintf(stderr, "runtimefs: %s\n", why);
+	return why ? -1 : 0;
+}
+
+/* -o icp_listen: the port bound and the certificate read, made on the
+ * first start, before the daemon forks, so that a port in use or a bad
+ * certificate keeps it from mounting at all.  -1 when it cannot be. */
+static int open_listener(const struct options *o, const char *locator,
+		struct fs *fs)
+{
+	struct https_cfg cfg = { .listen = o->icp_listen,
+		.plain = o->icp_plain, .cert_file = o->tls_cert,
+		.key_file = o->tls_key };
+	char cert[PATH_MAX], key[PATH_MAX], fp[TLSCERT_FINGERPRINT_MAX];
+	int made;
+
+	if (!o->icp_listen)
+		return 0;
+	if (!o->icp_plain && !o->tls_cert) {
+		if (store_default_tls_paths(locator, cert, key, sizeof(cert)) ||
+		    tlscert_ensure(cert, key, &made))
+			goto fail;
+		if (made && !tlscert_fingerprint(cert, fp, sizeof(fp)))
+			fprintf(stderr, "runtimefs: made a self-signed TLS"
+					" certificate for localhost, 127.0.0.1,"
+					" ::1 and this host's name: %s (SHA-256"
+					" %s), its key %s\n", cert, fp, key);
+		cfg.cert_file = cert;
+		cfg.key_file = key;
+	}
+	if (icp_http_open(fs, &cfg))
+		goto fail;
+	return 0;
+fail:
+	fprintf(stderr, "runtimefs: icp_listen: %s\n", errmsg());
+	return -1;
 }
 
 static void help(const char *prog)
@@ -329,6 +403,8 @@ int main(int argc, char *argv[])
 		}
 		fs.restore_max = (size_t)o.restore_max << 20;
 	}
+	if (listener_options(&o))
+		goto out;
 	if (o.offline_after == 0) {
 		fprintf(stderr, "runtimefs: offline_after must be at least"
 				" 1 second\n");
@@ -425,6 +501,8 @@ int main(int argc, char *argv[])
 	}
 	model_close(fs.m);
 	fs.m = NULL;
+	if (open_listener(&o, locator, &fs))
+		goto out;
 	fs_started_ns = fs_now_ns();
 	fs.uid = getuid();
 	fs.gid = getgid();
@@ -436,6 +514,8 @@ int main(int argc, char *argv[])
 	 * operations, committed at unmount */
 	fs.restore = o.restore;
 	ret = serve(&args, &fs, claim);
+	/* stopped at the session's end; here if it never began */
+	icp_http_stop(&fs);
 	/* committed or given up: not interrupted */
 	if (o.restore)
 		store_claim_restore_done(claim);
@@ -447,6 +527,9 @@ out:
 	free(o.test_clock);
 	free(o.endpoint_base);
 	free(o.cache_timeout);
+	free(o.icp_listen);
+	free(o.tls_cert);
+	free(o.tls_key);
 	free(o.nonopt[0]);
 	free(o.nonopt[1]);
 	fuse_opt_free_args(&args);

@@ -31,6 +31,7 @@
 #include "clock.h"
 #include "fs.h"
 #include "cache.h"
+#include "icp_http.h"
 #include "inode.h"
 #include "lasterr.h"
 #include "nodes.h"
@@ -1529,6 +1530,11 @@ static void ll_init(void *userdata, struct fuse_conn_info *conn)
 		fprintf(stderr, "runtimefs: cannot start the notifier\n");
 		exit(1);
 	}
+	/* ICP's runtime API, once the model and the notifier are there */
+	if (icp_http_start(self)) {
+		fprintf(stderr, "runtimefs: %s\n", fs_errmsg());
+		exit(1);
+	}
 	/* the kernel drops a file's pages when it finds its mtime or size
 	 * moved: invalidations need only name attributes (cache.h) */
 	if (conn->capable & FUSE_CAP_AUTO_INVAL_DATA)
@@ -1552,6 +1558,8 @@ static void ll_destroy(void *userdata)
 		fs->stage = NULL;
 		return;
 	}
+	/* no request from the listener may reach the model from here */
+	icp_http_stop(fs);
 	cache_stop();
 	walk_fini();
 	/* heartbeat times still waiting are acknowledged: if they cannot

@@ -221,6 +221,15 @@ int store_locator_resolve(const char *locator, char *buf, size_t size);
  * -ENAMETOOLONG. */
 int store_default_key_path(const char *locator, char *buf, size_t size);
 
+/* Where the certificate and the key of the daemon's HTTPS listener live
+ * when the configuration names none (the daemon's -o tls_cert, tls_key),
+ * so that the self-signed pair made on first start is found again: for
+ * this backend LOCATOR.tls.crt and LOCATOR.tls.key, beside the database.
+ * Each buffer holds `size` bytes.  0; -ENOENT for a store that does not
+ * outlive its handle (":memory:"); -ENAMETOOLONG. */
+int store_default_tls_paths(const char *locator, char *cert, char *key,
+		size_t size);
+
 /* -- claiming the database --------------------------------------------- */
 
 /* A daemon claims its database for its whole life, so that no second

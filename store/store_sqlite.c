@@ -2808,6 +2808,19 @@ int store_default_key_path(const char *locator, char *buf, size_t size)
 	return 0;
 }
 
+int store_default_tls_paths(const char *locator, char *cert, char *key,
+		size_t size)
+{
+	if (!strcmp(locator, MEMORY))
+		return fail(-ENOENT, "an in-memory database has no place for"
+				" a certificate");
+	if ((size_t)snprintf(cert, size, "%s.tls.crt", locator) >= size ||
+	    (size_t)snprintf(key, size, "%s.tls.key", locator) >= size)
+		return fail(-ENAMETOOLONG, "database path %s is too long",
+				locator);
+	return 0;
+}
+
 /* -- claiming the database --------------------------------------------- */
 
 #define CLAIM_NAP_NS 10000000L    /* between two looks while waiting */

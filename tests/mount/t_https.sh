@@ -1,0 +1,407 @@
+# t_https.sh - issue 12's listener as a runtime and an admin would meet
+# it: -o icp_listen serves POST /icp/heartbeat over HTTPS with a
+# self-signed certificate made once beside the database; curl registers
+# a runtime that the mount shows at once; refusals come with ICP's status
+# codes; the HTTP layer answers 404, 405 and 413 by itself; keep-alive,
+# a slow client, a client that holds its connection through an unmount,
+# garbage thrown at the port, and a port already taken.
+
+# A port nobody listens on.
+free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# Remounts with the listener on a free port ($PORT), with OPTS added;
+# $CERT is the certificate clients trust.
+listen_remount() {
+	PORT=$(free_port)
+	CERT=$DB.tls.crt
+	remount -o "icp_listen=127.0.0.1:$PORT${1:+,$1}"
+}
+
+# hpost PATH BODY [CURL ARGS...]: POSTs BODY to PATH over HTTPS as a
+# runtime would; $OUT is "STATUS BODY" of the reply.
+hpost() {
+	local path=$1 body=$2 code
+
+	shift 2
+	code=$(curl -sS --cacert "$CERT" -H 'Content-Type: application/json' \
+		--data-binary "$body" -o "$WORK/reply" -w '%{http_code}' "$@" \
+		"https://localhost:$PORT$path" 2>"$WORK/curl.err")
+	RC=$?
+	OUT="$code $(cat "$WORK/reply" 2>/dev/null)$(cat "$WORK/curl.err")"
+	rm -f "$WORK/reply"
+}
+
+# A secret for orders-eu-1 in prod, in $SECRET.
+make_secret() {
+	mkdir -p environments/prod
+	touch environments/prod/secrets/"${1:-orders-eu-1}"
+	SECRET=$(secret_of environments/prod/secrets/"${1:-orders-eu-1}")
+}
+
+fingerprint() {
+	openssl x509 -in "$1" -noout -fingerprint -sha256
+}
+
+test_https_registers_a_runtime() {
+	listen_remount
+	run grep -c "made a self-signed TLS certificate for localhost, 127.0.0.1, ::1 and this host's name: $CERT (SHA-256 " "$LOG"
+	expect "1"
+	run stat -c '%a %n' "$DB.tls.key" "$CERT"
+	expect "600 $DB.tls.key
+644 $CERT"
+	make_secret
+	hpost /icp/heartbeat "$(hb "$SECRET" orders-eu-1)"
+	local id
+	id=$(cat environments/prod/runtimes/orders-eu-1/id)
+	expect "200 {\"acknowledged\":true,\"runtimeId\":\"$id\",\"commands\":[]}"
+	run cat environments/prod/runtimes/orders-eu-1/status environments/prod/runtimes/orders-eu-1/platform
+	expect "RUNNING
+WSO2 Micro Integrator 4.4.0"
+	run ls environments/prod/secrets projects/shop/integrations/orders/runtimes/prod
+	expect "environments/prod/secrets:
+
+projects/shop/integrations/orders/runtimes/prod:
+orders-eu-1"
+	# the reply's type
+	run curl -sS -D - -o /dev/null --cacert "$CERT" --data-binary "$(hb "$SECRET" orders-eu-1)" "https://localhost:$PORT/icp/heartbeat"
+	expect_has "Content-Type: application/json"
+	# the certificate names 127.0.0.1 too; without trusting it, curl
+	# refuses, as a client with verification should
+	hpost /icp/heartbeat "$(hb "$SECRET" orders-eu-1)" --resolve "localhost:$PORT:127.0.0.1"
+	expect_has "200 {\"acknowledged\":true"
+	run curl -sS -o /dev/null --data-binary x "https://localhost:$PORT/icp/heartbeat"
+	expect_has "curl: (60) SSL certificate problem: self-signed certificate"
+}
+
+# A change made over HTTPS reaches the kernel's caches as one made
+# through MOUNT/heartbeat does: with the default cache timeout (60 s),
+# `cat status` shows RUNNING right after the heartbeat that made it so.
+test_https_heartbeat_reaches_the_cache() {
+	listen_remount
+	make_secret
+	hpost /icp/heartbeat "$(hb "$SECRET" orders-eu-1)"
+	cd environments/prod/runtimes/orders-eu-1 || return
+	echo stop > ctl
+	run cat status
+	expect "STOPPING"
+	echo start > ctl
+	run cat status
+	expect "STARTING"
+	run stat -c %s status
+	expect "9"
+	hpost /icp/heartbeat "$(hb "$SECRET" orders-eu-1)"
+	expect_has '"commands":["START"]}'
+	run cat status
+	expect "RUNNING"
+	run stat -c %s status
+	expect "8"
+	run jq -r .status runtime.json
+	expect "RUNNING"
+}
+
+# Every refusal answers ICP's status code with {"message": ...}, and
+# changes nothing.
+test_https_refusals() {
+	listen_remount
+	make_secret
+	hpost /icp/heartbeat "$(hb "$SECRET" orders-eu-1)"
+	expect_has "200 "
+	# unknown secret: 401
+	hpost /icp/heartbeat "$(hb "deadbeef.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=" orders-eu-2)"
+	expect '401 {"message":"heartbeat: secret deadbeef is unknown, revoked or does not match"}'
+	# the name of another runtime: 409
+	make_secret second
+	hpost /icp/heartbeat "$(hb "$SECRET" orders-eu-1)"
+	expect_has '409 {"message":"heartbeat: runtime '"'"'orders-eu-1'"'"' already'
+	# not JSON, and a field missing: 400
+	hpost /icp/heartbeat '{"secret": '
+	expect_has '400 {"message":"'
+	hpost /icp/heartbeat '{"runtime": "x"}'
+	expect "400 {\"message\":\"heartbeat: missing field 'secret' (or 'serviceAccount')\"}"
+	run ls environments/prod/runtimes environments/prod/secrets
+	expect "environments/prod/runtimes:
+orders-eu-1
+
+environments/prod/secrets:
+second"
+	run grep -c '^runtimefs: https: POST /icp/heartbeat: 40[019]: ' "$LOG"
+	expect "4"
+	# what the HTTP layer answers by itself: 405 (with Allow), 404
+	run curl -sS -i --cacert "$CERT" "https://localhost:$PORT/icp/heartbeat"
+	expect_has "HTTP/1.1 405 Method Not Allowed"
+	expect_has "Allow: POST"
+	expect_has '{"message":"/icp/heartbeat takes POST, not GET"}'
+	hpost /icp/nothing '{}'
+	expect '404 {"message":"no resource /icp/nothing"}'
+	hpost / '{}'
+	expect '404 {"message":"no resource /"}'
+	# a delta heartbeat asks for the full one, as ICP does for a hash it
+	# does not know; command results are not served yet
+	hpost /icp/deltaHeartbeat '{"runtimeId": "x", "runtimeHash": "y"}'
+	expect '200 {"acknowledged":false,"fullHeartbeatRequired":true,"commands":[]}'
+	hpost /icp/commandResult '{}'
+	expect '501 {"message":"/icp/commandResult is not served yet"}'
+}
+
+# A body past 8 MiB is refused before it is sent (curl waits for 100
+# Continue and gets 413 instead); a large one under it is read whole.
+test_https_body_limit() {
+	listen_remount
+	head -c $((8 * 1024 * 1024 + 1)) /dev/zero | tr '\0' ' ' > "$WORK/big"
+	run curl -sS -o "$WORK/reply" -w '%{http_code} %{size_upload}\n' --cacert "$CERT" --data-binary @"$WORK/big" "https://localhost:$PORT/icp/heartbeat"
+	expect "413 0"
+	run cat "$WORK/reply"
+	expect '{"message":"a body is at most 8388608 bytes, not 8388609"}'
+	# chunked, without a length: read and dropped, then 413
+	run curl -sS -o /dev/null -w '%{http_code}\n' --cacert "$CERT" -H 'Transfer-Encoding: chunked' --data-binary @"$WORK/big" "https://localhost:$PORT/icp/heartbeat"
+	expect "413"
+	# 3 MiB of blanks around a heartbeat reach the model, which has its
+	# own limit today (the listener's is the bigger one)
+	make_secret
+	{ head -c $((3 * 1024 * 1024)) /dev/zero | tr '\0' ' '; hb "$SECRET" orders-eu-1; } > "$WORK/padded"
+	run curl -sS -w ' %{http_code}\n' --cacert "$CERT" --data-binary @"$WORK/padded" "https://localhost:$PORT/icp/heartbeat"
+	expect_has '400'
+	expect_has 'heartbeat'
+	rm -f "$WORK/big" "$WORK/padded"
+}
+
+# Several heartbeats on one kept-alive connection: one connect, then
+# none.
+test_https_keep_alive() {
+	listen_remount
+	make_secret
+	hb "$SECRET" orders-eu-1 > "$WORK/body"
+	run curl -sS -o /dev/null -o /dev/null -o /dev/null -o /dev/null -w '%{http_code} %{num_connects} %{http_version}\n' --cacert "$CERT" --data-binary @"$WORK/body" "https://localhost:$PORT/icp/heartbeat" "https://localhost:$PORT/icp/heartbeat" "https://localhost:$PORT/icp/heartbeat" "https://localhost:$PORT/icp/heartbeat"
+	expect "200 1 1.1
+200 0 1.1
+200 0 1.1
+200 0 1.1"
+}
+
+# The Ballerina client's default is HTTP/2; over TLS it offers h2 and
+# http/1.1 by ALPN and takes what the server picks: http/1.1.  Over
+# plain HTTP it asks to upgrade to h2c and goes on in HTTP/1.1 when the
+# server does not switch.
+test_https_http_version() {
+	listen_remount
+	make_secret
+	run curl -sS -v --http2 --cacert "$CERT" --data-binary "$(hb "$SECRET" orders-eu-1)" "https://localhost:$PORT/icp/heartbeat"
+	expect_has "ALPN: offers h2,http/1.1"
+	expect_has "ALPN: server accepted http/1.1"
+	expect_has "< HTTP/1.1 200 OK"
+	expect_has '{"acknowledged":true'
+	remount -o "icp_listen=127.0.0.1:$PORT,icp_plain"
+	run curl -sS -v --http2 --data-binary "$(hb "$SECRET" orders-eu-1)" "http://127.0.0.1:$PORT/icp/heartbeat"
+	expect_has "> Upgrade: h2c"
+	expect_has "< HTTP/1.1 200 OK"
+	expect_has '{"acknowledged":true'
+	# plain HTTP makes no certificate, and TLS is not spoken
+	run curl -sS -o /dev/null --cacert "$CERT" --data-binary x "https://localhost:$PORT/icp/heartbeat"
+	expect_rc 35
+}
+
+# The pair is made once: a remount serves the same certificate (the one
+# in the file), and says nothing of making one.
+test_https_certificate_kept() {
+	listen_remount
+	local fp
+	fp=$(fingerprint "$CERT")
+	remount -o "icp_listen=127.0.0.1:$PORT"
+	run fingerprint "$CERT"
+	expect "$fp"
+	run grep -c "made a self-signed TLS certificate" "$LOG"
+	expect "1"
+	run bash -c "openssl s_client -connect 127.0.0.1:$PORT -servername localhost </dev/null 2>/dev/null | openssl x509 -noout -fingerprint -sha256"
+	expect "$fp"
+	# a key that others may read is refused, with what fixes it
+	cd / && unmount_fs
+	chmod 644 "$DB.tls.key"
+	run timeout 5 "$RUNTIMEFS" --db "$DB" -f -o "icp_listen=127.0.0.1:$PORT" "$MNT"
+	expect "runtimefs: icp_listen: the TLS key $DB.tls.key may be read or written by group or others (mode 0644): chmod 600 $DB.tls.key"
+	expect_rc 1
+	chmod 600 "$DB.tls.key"
+	mount_fs
+}
+
+# tls_cert and tls_key name a pair of one's own; both or neither.
+test_https_given_certificate() {
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost \
+		-addext subjectAltName=DNS:localhost -keyout "$WORK/k.pem" \
+		-out "$WORK/c.pem" 2>/dev/null
+	PORT=$(free_port)
+	CERT=$WORK/c.pem
+	remount -o "icp_listen=127.0.0.1:$PORT,tls_cert=$WORK/c.pem,tls_key=$WORK/k.pem"
+	make_secret
+	hpost /icp/heartbeat "$(hb "$SECRET" orders-eu-1)"
+	expect_has '200 {"acknowledged":true'
+	run ls "$DB.tls.crt" "$DB.tls.key"
+	expect_rc 2
+	cd / && unmount_fs
+	run timeout 5 "$RUNTIMEFS" --db "$DB" -f -o "icp_listen=127.0.0.1:$PORT,tls_cert=$WORK/c.pem" "$MNT"
+	expect "runtimefs: give both tls_cert and tls_key, or neither for a self-signed pair"
+	expect_rc 1
+	run timeout 5 "$RUNTIMEFS" --db "$DB" -f -o "tls_cert=$WORK/c.pem,tls_key=$WORK/k.pem" "$MNT"
+	expect "runtimefs: tls_cert, tls_key and icp_plain go with icp_listen"
+	expect_rc 1
+	openssl genpkey -algorithm ec -pkeyopt ec_paramgen_curve:P-256 -out "$WORK/other.pem" 2>/dev/null
+	run timeout 5 "$RUNTIMEFS" --db "$DB" -f -o "icp_listen=127.0.0.1:$PORT,tls_cert=$WORK/c.pem,tls_key=$WORK/other.pem" "$MNT"
+	expect_has "runtimefs: icp_listen: the TLS certificate $WORK/c.pem with the key $WORK/other.pem: "
+	expect_rc 1
+	run timeout 5 "$RUNTIMEFS" --db "$DB" -f -o "icp_listen=127.0.0.1:$PORT,tls_cert=$WORK/none.pem,tls_key=$WORK/k.pem" "$MNT"
+	expect "runtimefs: icp_listen: $WORK/none.pem: No such file or directory"
+	expect_rc 1
+	run mountpoint -q "$MNT"
+	expect_rc 32
+	mount_fs
+}
+
+# A port already taken keeps the daemon from mounting, and says why.
+test_https_address_in_use() {
+	local port holder
+	port=$(free_port)
+	# (from /: a process whose directory is in the mount keeps it busy)
+	(cd / && exec python3 -c 'import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen()
+print("listening", flush=True); time.sleep(60)' "$port") > "$WORK/holder" &
+	holder=$!
+	for _ in $(seq 50); do grep -q listening "$WORK/holder" && break; sleep 0.1; done
+	cd / && unmount_fs
+	run timeout 5 "$RUNTIMEFS" --db "$DB" -f -o "icp_listen=127.0.0.1:$port" "$MNT"
+	expect_has "
+runtimefs: icp_listen: cannot listen on 127.0.0.1:$port: Address already in use"
+	expect_rc 1
+	run mountpoint -q "$MNT"
+	expect_rc 32
+	run timeout 5 "$RUNTIMEFS" --db "$DB" -f -o "icp_listen=127.0.0.1" "$MNT"
+	expect "runtimefs: icp_listen: cannot listen on '127.0.0.1': give ADDR:PORT, [IPV6ADDR]:PORT or *:PORT, PORT 0 to 65535"
+	expect_rc 1
+	run timeout 5 "$RUNTIMEFS" --db "$DB" -f -o "icp_listen=127.0.0.1:$port,restore" "$MNT"
+	expect "runtimefs: a restore mount serves no icp_listen"
+	expect_rc 1
+	kill "$holder"
+	wait "$holder" 2>/dev/null
+	PORT=$port CERT=$DB.tls.crt
+	mount_fs -o "icp_listen=127.0.0.1:$PORT"
+	cd "$MNT" || return
+	hpost /icp/heartbeat '{}'
+	expect_has "400 "
+}
+
+# A client that sends half a request and waits, one that connects and
+# says nothing, one that keeps an answered connection open: none of them
+# slows the others, and the daemon unmounts at once with them connected.
+test_https_slow_clients_and_unmount() {
+	listen_remount
+	make_secret
+	# (from /: a process whose directory is in the mount keeps it busy)
+	(cd / && exec python3 - "$CERT" "$PORT") > "$WORK/slow" 2>&1 <<'EOF' &
+import socket, ssl, sys, time
+cert, port = sys.argv[1], int(sys.argv[2])
+ctx = ssl.create_default_context(cafile=cert)
+def tls():
+    return ctx.wrap_socket(socket.create_connection(("127.0.0.1", port)),
+                           server_hostname="localhost")
+held = []
+for i in range(4):
+    t = tls()
+    t.sendall(b"POST /icp/heartbeat HTTP/1.1\r\nHost: localhost\r\n"
+              b"Content-Length: 1000\r\n\r\n{\"secret\"")
+    held.append(t)
+for i in range(4):
+    held.append(socket.create_connection(("127.0.0.1", port)))
+t = tls()
+t.sendall(b"POST /icp/deltaHeartbeat HTTP/1.1\r\nHost: localhost\r\n"
+          b"Content-Length: 2\r\n\r\n{}")
+t.recv(4096)
+held.append(t)
+print("holding", flush=True)
+time.sleep(60)
+EOF
+	local slow=$! t0 t1
+	for _ in $(seq 100); do grep -q holding "$WORK/slow" && break; sleep 0.1; done
+	run cat "$WORK/slow"
+	expect "holding"
+	t0=$(date +%s%N)
+	for _ in 1 2 3 4 5; do
+		hpost /icp/heartbeat "$(hb "$SECRET" orders-eu-1)"
+		expect_has "200 "
+	done
+	t1=$(date +%s%N)
+	[ $(( (t1 - t0) / 1000000 )) -lt 3000 ] || fail "5 heartbeats took $(( (t1 - t0) / 1000000 )) ms beside slow clients"
+	cd / || return
+	t0=$(date +%s%N)
+	unmount_fs
+	t1=$(date +%s%N)
+	[ $(( (t1 - t0) / 1000000 )) -lt 5000 ] || fail "the unmount took $(( (t1 - t0) / 1000000 )) ms with clients connected"
+	kill "$slow"
+	wait "$slow" 2>/dev/null
+	mount_fs
+}
+
+# Garbage at the port: random bytes, ClientHellos cut short, plain HTTP
+# to the TLS port, headers of 200 KB over TLS, a body that never ends,
+# many connections dropped at once.  The daemon goes on serving (and,
+# built with the sanitizers, says nothing: run.sh reads its log).
+test_https_hostile_clients() {
+	listen_remount
+	make_secret
+	run python3 - "$PORT" <<'EOF'
+import random, socket, ssl, sys
+port = int(sys.argv[1])
+addr = ("127.0.0.1", port)
+random.seed(12)
+def raw(data, read=True):
+    s = socket.create_connection(addr, timeout=0.3)
+    try:
+        s.sendall(data)
+        if read:
+            s.recv(100)
+    except OSError:
+        pass
+    s.close()
+for i in range(40):
+    raw(random.randbytes(random.randint(1, 6000)))
+ctx = ssl.create_default_context()
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+o = ctx.wrap_bio(inc, out, server_hostname="localhost")
+try:
+    o.do_handshake()
+except ssl.SSLWantReadError:
+    pass
+hello = out.read()
+for cut in range(1, len(hello), 13):
+    raw(hello[:cut], read=False)
+    raw(hello[:cut] + random.randbytes(50))
+raw(b"POST /icp/heartbeat HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}")
+def tls():
+    t = ctx.wrap_socket(socket.create_connection(addr, timeout=5),
+                        server_hostname="localhost")
+    t.settimeout(0.5)
+    return t
+for req in (b"POST /icp/heartbeat HTTP/1.1\r\nHost: x\r\nX-A: " + b"a" * 200000 + b"\r\n\r\n",
+            b"POST /" + b"a" * 100000 + b" HTTP/1.1\r\n\r\n",
+            b"POST /icp/heartbeat HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+            b"POST /icp/heartbeat HTTP/1.1\r\nContent-Length: 99999999999999999999999\r\n\r\n",
+            b"\x00\x01\x02 / HTTP/9.9\r\n\r\n"):
+    t = tls()
+    try:
+        t.sendall(req)
+        t.recv(100)
+    except OSError:
+        pass
+    t.close()
+socks = [socket.create_connection(addr) for i in range(200)]
+for s in socks:
+    s.close()
+print("done")
+EOF
+	expect "done"
+	hpost /icp/heartbeat "$(hb "$SECRET" orders-eu-1)"
+	expect_has '200 {"acknowledged":true'
+	run cat environments/prod/runtimes/orders-eu-1/status
+	expect "RUNNING"
+}
