@@ -19,14 +19,33 @@ listen_remount() {
 	remount -o "icp_listen=127.0.0.1:$PORT${1:+,$1}"
 }
 
+ICP_TOKEN=${ICP_TOKEN:-build/tests/icp-token}
+case $ICP_TOKEN in /*) ;; *) ICP_TOKEN=$REPO/$ICP_TOKEN ;; esac
+
+# mi RUNTIME_ID NAME [ENV [PROJECT [COMPONENT]]]: the full heartbeat a
+# Micro Integrator sends (tests/fixtures/mi-full-heartbeat.json, built
+# from ICPHeartBeatComponent.java) as runtime NAME of RUNTIME_ID.
+mi() {
+	jq -c --arg id "$1" --arg n "$2" --arg e "${3:-prod}" \
+		--arg p "${4:-shop}" --arg c "${5:-orders}" \
+		'.runtimeId = $id | .runtime = $n | .environment = $e |
+		 .project = $p | .component = $c' \
+		"$REPO/tests/fixtures/mi-full-heartbeat.json"
+}
+ID1=00000000-0000-4000-8000-000000000001
+ID2=00000000-0000-4000-8000-000000000002
+
 # hpost PATH BODY [CURL ARGS...]: POSTs BODY to PATH over HTTPS as a
-# runtime would; $OUT is "STATUS BODY" of the reply.
+# runtime would, with the bearer token MI makes from $SECRET (none when
+# $SECRET is empty); $OUT is "STATUS BODY" of the reply.
 hpost() {
-	local path=$1 body=$2 code
+	local path=$1 body=$2 code auth=()
 
 	shift 2
+	[ -z "${SECRET:-}" ] || auth=(-H "$("$ICP_TOKEN" -m -H "$SECRET")")
 	code=$(curl -sS --cacert "$CERT" -H 'Content-Type: application/json' \
-		--data-binary "$body" -o "$WORK/reply" -w '%{http_code}' "$@" \
+		"${auth[@]}" --data-binary "$body" -o "$WORK/reply" \
+		-w '%{http_code}' "$@" \
 		"https://localhost:$PORT$path" 2>"$WORK/curl.err")
 	RC=$?
 	OUT="$code $(cat "$WORK/reply" 2>/dev/null)$(cat "$WORK/curl.err")"
@@ -52,25 +71,25 @@ test_https_registers_a_runtime() {
 	expect "600 $DB.tls.key
 644 $CERT"
 	make_secret
-	hpost /icp/heartbeat "$(hb "$SECRET" orders-eu-1)"
-	local id
-	id=$(cat environments/prod/runtimes/orders-eu-1/id)
-	expect "200 {\"acknowledged\":true,\"runtimeId\":\"$id\",\"commands\":[]}"
-	run cat environments/prod/runtimes/orders-eu-1/status environments/prod/runtimes/orders-eu-1/platform
+	hpost /icp/heartbeat "$(mi $ID1 orders-eu-1)"
+	expect_has '201 {"acknowledged":true,"fullHeartbeatRequired":false,"commands":[],"supportedHeartbeatFields":['
+	run cat environments/prod/runtimes/orders-eu-1/status environments/prod/runtimes/orders-eu-1/platform environments/prod/runtimes/orders-eu-1/id
 	expect "RUNNING
-WSO2 Micro Integrator 4.4.0"
+WSO2 Micro Integrator 4.4.0
+$ID1"
 	run ls environments/prod/secrets projects/shop/integrations/orders/runtimes/prod
 	expect "environments/prod/secrets:
 
 projects/shop/integrations/orders/runtimes/prod:
 orders-eu-1"
 	# the reply's type
-	run curl -sS -D - -o /dev/null --cacert "$CERT" --data-binary "$(hb "$SECRET" orders-eu-1)" "https://localhost:$PORT/icp/heartbeat"
+	run curl -sS -D - -o /dev/null --cacert "$CERT" -H "$("$ICP_TOKEN" -H "$SECRET")" --data-binary "$(mi $ID1 orders-eu-1)" "https://localhost:$PORT/icp/heartbeat"
+	expect_has "HTTP/1.1 201 Created"
 	expect_has "Content-Type: application/json"
 	# the certificate names 127.0.0.1 too; without trusting it, curl
 	# refuses, as a client with verification should
-	hpost /icp/heartbeat "$(hb "$SECRET" orders-eu-1)" --resolve "localhost:$PORT:127.0.0.1"
-	expect_has "200 {\"acknowledged\":true"
+	hpost /icp/heartbeat "$(mi $ID1 orders-eu-1)" --resolve "localhost:$PORT:127.0.0.1"
+	expect_has "201 {\"acknowledged\":true"
 	run curl -sS -o /dev/null --data-binary x "https://localhost:$PORT/icp/heartbeat"
 	expect_has "curl: (60) SSL certificate problem: self-signed certificate"
 }
@@ -81,7 +100,7 @@ orders-eu-1"
 test_https_heartbeat_reaches_the_cache() {
 	listen_remount
 	make_secret
-	hpost /icp/heartbeat "$(hb "$SECRET" orders-eu-1)"
+	hpost /icp/heartbeat "$(mi $ID1 orders-eu-1)"
 	cd environments/prod/runtimes/orders-eu-1 || return
 	echo stop > ctl
 	run cat status
@@ -91,8 +110,9 @@ test_https_heartbeat_reaches_the_cache() {
 	expect "STARTING"
 	run stat -c %s status
 	expect "9"
-	hpost /icp/heartbeat "$(hb "$SECRET" orders-eu-1)"
-	expect_has '"commands":["START"]}'
+	# MI takes no commands (ICP drives it through its management API)
+	hpost /icp/heartbeat "$(mi $ID1 orders-eu-1)"
+	expect_has '201 {"acknowledged":true,"fullHeartbeatRequired":false,"commands":[]'
 	run cat status
 	expect "RUNNING"
 	run stat -c %s status
@@ -101,33 +121,39 @@ test_https_heartbeat_reaches_the_cache() {
 	expect "RUNNING"
 }
 
-# Every refusal answers ICP's status code with {"message": ...}, and
-# changes nothing.
+# Every refusal answers ICP's status and body (runtime_service.bal) and
+# changes nothing; a delta heartbeat and a command result are served as
+# ICP serves them.
 test_https_refusals() {
+	local good other hash
 	listen_remount
 	make_secret
-	hpost /icp/heartbeat "$(hb "$SECRET" orders-eu-1)"
-	expect_has "200 "
-	# unknown secret: 401
-	hpost /icp/heartbeat "$(hb "deadbeef.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=" orders-eu-2)"
-	expect '401 {"message":"heartbeat: secret deadbeef is unknown, revoked or does not match"}'
-	# the name of another runtime: 409
-	make_secret second
-	hpost /icp/heartbeat "$(hb "$SECRET" orders-eu-1)"
-	expect_has '409 {"message":"heartbeat: runtime '"'"'orders-eu-1'"'"' already'
-	# not JSON, and a field missing: 400
-	hpost /icp/heartbeat '{"secret": '
-	expect_has '400 {"message":"'
-	hpost /icp/heartbeat '{"runtime": "x"}'
-	expect "400 {\"message\":\"heartbeat: missing field 'secret' (or 'serviceAccount')\"}"
-	run ls environments/prod/runtimes environments/prod/secrets
-	expect "environments/prod/runtimes:
-orders-eu-1
+	hpost /icp/heartbeat "$(mi $ID1 orders-eu-1)"
+	expect_has "201 "
+	good=$SECRET
+	# no token, or another scheme: 401
+	SECRET='' hpost /icp/heartbeat "$(mi $ID2 orders-eu-2)"
+	expect '401 {"acknowledged":false,"error":true,"message":"Missing or malformed Authorization header"}'
+	SECRET='' hpost /icp/heartbeat "$(mi $ID2 orders-eu-2)" -H 'Authorization: Basic eDp5'
+	expect '401 {"acknowledged":false,"error":true,"message":"Missing or malformed Authorization header"}'
+	# a key id nobody issued: 400, as ICP answers it
+	SECRET="deadbeef.${good#*.}" hpost /icp/heartbeat "$(mi $ID2 orders-eu-2)"
+	expect '400 {"acknowledged":false,"error":true,"message":"Unknown key ID '"'"'deadbeef'"'"'"}'
+	# the key id of the secret, signed with other material: 401
+	other=$(printf '%s' "${good#*.}" | tr 'A-Za-z' 'B-ZAb-za')
+	SECRET="${good%%.*}.$other" hpost /icp/heartbeat "$(mi $ID2 orders-eu-2)"
+	expect_has '401 {"acknowledged":false,"error":true,"message":"Invalid or expired token: '
+	# the key is bound to prod: a heartbeat naming dev is 409
+	mkdir environments/dev
+	hpost /icp/heartbeat "$(mi $ID2 orders-eu-2 dev)"
+	expect_has '409 {"acknowledged":false,"error":true,"message":"'
+	run ls environments/prod/runtimes environments/dev/runtimes
+	expect "environments/dev/runtimes:
 
-environments/prod/secrets:
-second"
+environments/prod/runtimes:
+orders-eu-1"
 	run grep -c '^runtimefs: https: POST /icp/heartbeat: 40[019]: ' "$LOG"
-	expect "4"
+	expect "5"
 	# what the HTTP layer answers by itself: 405 (with Allow), 404
 	run curl -sS -i --cacert "$CERT" "https://localhost:$PORT/icp/heartbeat"
 	expect_has "HTTP/1.1 405 Method Not Allowed"
@@ -137,12 +163,20 @@ second"
 	expect '404 {"message":"no resource /icp/nothing"}'
 	hpost / '{}'
 	expect '404 {"message":"no resource /"}'
-	# a delta heartbeat asks for the full one, as ICP does for a hash it
-	# does not know; command results are not served yet
-	hpost /icp/deltaHeartbeat '{"runtimeId": "x", "runtimeHash": "y"}'
-	expect '200 {"acknowledged":false,"fullHeartbeatRequired":true,"commands":[]}'
-	hpost /icp/commandResult '{}'
-	expect '501 {"message":"/icp/commandResult is not served yet"}'
+	# a delta with the hash of the last full heartbeat: alive, nothing
+	# more wanted; with another hash, or from a runtime never heard of:
+	# send the full one
+	hash=$(jq -r .runtimeHash "$REPO/tests/fixtures/mi-full-heartbeat.json")
+	hpost /icp/deltaHeartbeat '{"heartbeatVersion":"v1.0","runtimeId":"'$ID1'","runtimeHash":"'"$hash"'","timestamp":[1764000010,0.25]}'
+	expect_has '201 {"acknowledged":true,"fullHeartbeatRequired":false,'
+	hpost /icp/deltaHeartbeat '{"heartbeatVersion":"v1.0","runtimeId":"'$ID1'","runtimeHash":"other","timestamp":[1764000010,0.25]}'
+	expect_has '201 {"acknowledged":true,"fullHeartbeatRequired":true,'
+	hpost /icp/deltaHeartbeat '{"heartbeatVersion":"v1.0","runtimeId":"'$ID2'","runtimeHash":"'"$hash"'","timestamp":[1764000010,0.25]}'
+	expect_has '"fullHeartbeatRequired":true,'
+	# a command result is taken (ICP answers 202 even for a command it
+	# does not know)
+	hpost /icp/commandResult '{"runtimeId":"'$ID1'","commandId":"00000000-0000-4000-8000-0000000000ff","status":"COMPLETED","httpStatus":200,"body":{}}'
+	expect '202 {"accepted":true}'
 }
 
 # A body past 8 MiB is refused before it is sent (curl waits for 100
@@ -157,13 +191,14 @@ test_https_body_limit() {
 	# chunked, without a length: read and dropped, then 413
 	run curl -sS -o /dev/null -w '%{http_code}\n' --cacert "$CERT" -H 'Transfer-Encoding: chunked' --data-binary @"$WORK/big" "https://localhost:$PORT/icp/heartbeat"
 	expect "413"
-	# 3 MiB of blanks around a heartbeat reach the model, which has its
-	# own limit today (the listener's is the bigger one)
+	# 3 MiB of blanks around a heartbeat are read whole and taken (an MI
+	# with 200 APIs sends about 72 KB)
 	make_secret
-	{ head -c $((3 * 1024 * 1024)) /dev/zero | tr '\0' ' '; hb "$SECRET" orders-eu-1; } > "$WORK/padded"
-	run curl -sS -w ' %{http_code}\n' --cacert "$CERT" --data-binary @"$WORK/padded" "https://localhost:$PORT/icp/heartbeat"
-	expect_has '400'
-	expect_has 'heartbeat'
+	{ head -c $((3 * 1024 * 1024)) /dev/zero | tr '\0' ' '; mi $ID1 orders-eu-1; } > "$WORK/padded"
+	run curl -sS -o /dev/null -w '%{http_code}\n' --cacert "$CERT" -H "$("$ICP_TOKEN" -m -H "$SECRET")" --data-binary @"$WORK/padded" "https://localhost:$PORT/icp/heartbeat"
+	expect '201'
+	run cat environments/prod/runtimes/orders-eu-1/status
+	expect 'RUNNING'
 	rm -f "$WORK/big" "$WORK/padded"
 }
 
@@ -172,12 +207,12 @@ test_https_body_limit() {
 test_https_keep_alive() {
 	listen_remount
 	make_secret
-	hb "$SECRET" orders-eu-1 > "$WORK/body"
-	run curl -sS -o /dev/null -o /dev/null -o /dev/null -o /dev/null -w '%{http_code} %{num_connects} %{http_version}\n' --cacert "$CERT" --data-binary @"$WORK/body" "https://localhost:$PORT/icp/heartbeat" "https://localhost:$PORT/icp/heartbeat" "https://localhost:$PORT/icp/heartbeat" "https://localhost:$PORT/icp/heartbeat"
-	expect "200 1 1.1
-200 0 1.1
-200 0 1.1
-200 0 1.1"
+	mi $ID1 orders-eu-1 > "$WORK/body"
+	run curl -sS -o /dev/null -o /dev/null -o /dev/null -o /dev/null -w '%{http_code} %{num_connects} %{http_version}\n' --cacert "$CERT" -H "$("$ICP_TOKEN" -m -H "$SECRET")" --data-binary @"$WORK/body" "https://localhost:$PORT/icp/heartbeat" "https://localhost:$PORT/icp/heartbeat" "https://localhost:$PORT/icp/heartbeat" "https://localhost:$PORT/icp/heartbeat"
+	expect "201 1 1.1
+201 0 1.1
+201 0 1.1
+201 0 1.1"
 }
 
 # The Ballerina client's default is HTTP/2; over TLS it offers h2 and
@@ -187,15 +222,15 @@ test_https_keep_alive() {
 test_https_http_version() {
 	listen_remount
 	make_secret
-	run curl -sS -v --http2 --cacert "$CERT" --data-binary "$(hb "$SECRET" orders-eu-1)" "https://localhost:$PORT/icp/heartbeat"
+	run curl -sS -v --http2 --cacert "$CERT" -H "$("$ICP_TOKEN" -H "$SECRET")" --data-binary "$(mi $ID1 orders-eu-1)" "https://localhost:$PORT/icp/heartbeat"
 	expect_has "ALPN: offers h2,http/1.1"
 	expect_has "ALPN: server accepted http/1.1"
-	expect_has "< HTTP/1.1 200 OK"
+	expect_has "< HTTP/1.1 201 Created"
 	expect_has '{"acknowledged":true'
 	remount -o "icp_listen=127.0.0.1:$PORT,icp_plain"
-	run curl -sS -v --http2 --data-binary "$(hb "$SECRET" orders-eu-1)" "http://127.0.0.1:$PORT/icp/heartbeat"
+	run curl -sS -v --http2 -H "$("$ICP_TOKEN" -H "$SECRET")" --data-binary "$(mi $ID1 orders-eu-1)" "http://127.0.0.1:$PORT/icp/heartbeat"
 	expect_has "> Upgrade: h2c"
-	expect_has "< HTTP/1.1 200 OK"
+	expect_has "< HTTP/1.1 201 Created"
 	expect_has '{"acknowledged":true'
 	# plain HTTP makes no certificate, and TLS is not spoken
 	run curl -sS -o /dev/null --cacert "$CERT" --data-binary x "https://localhost:$PORT/icp/heartbeat"
@@ -234,8 +269,8 @@ test_https_given_certificate() {
 	CERT=$WORK/c.pem
 	remount -o "icp_listen=127.0.0.1:$PORT,tls_cert=$WORK/c.pem,tls_key=$WORK/k.pem"
 	make_secret
-	hpost /icp/heartbeat "$(hb "$SECRET" orders-eu-1)"
-	expect_has '200 {"acknowledged":true'
+	hpost /icp/heartbeat "$(mi $ID1 orders-eu-1)"
+	expect_has '201 {"acknowledged":true'
 	run ls "$DB.tls.crt" "$DB.tls.key"
 	expect_rc 2
 	cd / && unmount_fs
@@ -286,7 +321,7 @@ runtimefs: icp_listen: cannot listen on 127.0.0.1:$port: Address already in use"
 	mount_fs -o "icp_listen=127.0.0.1:$PORT"
 	cd "$MNT" || return
 	hpost /icp/heartbeat '{}'
-	expect_has "400 "
+	expect '401 {"acknowledged":false,"error":true,"message":"Missing or malformed Authorization header"}'
 }
 
 # A client that sends half a request and waits, one that connects and
@@ -325,8 +360,8 @@ EOF
 	expect "holding"
 	t0=$(date +%s%N)
 	for _ in 1 2 3 4 5; do
-		hpost /icp/heartbeat "$(hb "$SECRET" orders-eu-1)"
-		expect_has "200 "
+		hpost /icp/heartbeat "$(mi $ID1 orders-eu-1)"
+		expect_has "201 "
 	done
 	t1=$(date +%s%N)
 	[ $(( (t1 - t0) / 1000000 )) -lt 3000 ] || fail "5 heartbeats took $(( (t1 - t0) / 1000000 )) ms beside slow clients"
@@ -400,8 +435,8 @@ for s in socks:
 print("done")
 EOF
 	expect "done"
-	hpost /icp/heartbeat "$(hb "$SECRET" orders-eu-1)"
-	expect_has '200 {"acknowledged":true'
+	hpost /icp/heartbeat "$(mi $ID1 orders-eu-1)"
+	expect_has '201 {"acknowledged":true'
 	run cat environments/prod/runtimes/orders-eu-1/status
 	expect "RUNNING"
 }

@@ -533,8 +533,8 @@ static void test_flags_from_the_table(void **state)
 			snprintf(required + strlen(required),
 					512 - strlen(required), " %s", a->name);
 	}
-	assert_string_equal(presence, " url status display_name display_name"
-			" status last_heartbeat runtime.json reported.json");
+	assert_string_equal(presence, " url status status last_heartbeat"
+			" runtime.json reported.json");
 	assert_string_equal(skip, " README .last_error snapshots heartbeat"
 			" artifacts");
 	assert_string_equal(required, " critical type version id created"
