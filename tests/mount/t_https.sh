@@ -6,19 +6,6 @@
 # a slow client, a client that holds its connection through an unmount,
 # garbage thrown at the port, and a port already taken.
 
-# A port nobody listens on.
-free_port() {
-	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-# Remounts with the listener on a free port ($PORT), with OPTS added;
-# $CERT is the certificate clients trust.
-listen_remount() {
-	PORT=$(free_port)
-	CERT=$DB.tls.crt
-	remount -o "icp_listen=127.0.0.1:$PORT${1:+,$1}"
-}
-
 ICP_TOKEN=${ICP_TOKEN:-build/tests/icp-token}
 case $ICP_TOKEN in /*) ;; *) ICP_TOKEN=$REPO/$ICP_TOKEN ;; esac
 
