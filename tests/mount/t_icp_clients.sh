@@ -411,3 +411,23 @@ answered 201 again: 1000"
 	run cat environments/prod/runtimes/mi-2/status
 	expect "RUNNING"
 }
+
+# BI verifies the server only with enableSSL = true, against `cert`
+# (icp_client.bal secureSocket {cert, enable}); a certificate that is not
+# the daemon's fails its first heartbeat, which ends the bridge.
+test_bi_verifies_with_enable_ssl() {
+	clock_listen_remount
+	paste default order-api bi-secret
+	sed -i "/^\[wso2.icp.runtime.bridge\]$/a enableSSL = true\ncert = \"$CERT\"" "$WORK/bi-secret.toml"
+	run bi "$WORK/bi-secret.toml" --runtime-id $ID3 --name bi-1 --ticks 1
+	expect "full 201 ack=true full=false commands=0 listeners=httpListener:enabled,adminListener:enabled
+full 201 ack=true full=false commands=0 listeners=httpListener:enabled,adminListener:enabled"
+	expect_rc 0
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=localhost \
+		-addext subjectAltName=IP:127.0.0.1 -keyout "$WORK/k.pem" -out "$WORK/other.pem" 2>/dev/null
+	sed -i "s|^cert = .*|cert = \"$WORK/other.pem\"|" "$WORK/bi-secret.toml"
+	run bi "$WORK/bi-secret.toml" --runtime-id $ID3 --name bi-1 --ticks 1 --no-retry
+	expect_has "full error: [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: self-signed certificate"
+	expect_has "stopped: Failed initial heartbeat registration with ICP server"
+	expect_rc 2
+}
