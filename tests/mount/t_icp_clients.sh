@@ -22,10 +22,11 @@ clock_listen_remount() {
 	clock_remount "icp_listen=127.0.0.1:$PORT${1:+,$1}"
 }
 
-# paste KIND INTEGRATION NAME: a secret scoped to shop's INTEGRATION in
-# prod, of type KIND (MI or default), its file copied as it is to
-# $WORK/NAME.toml, as a user pastes it into deployment.toml or Config.toml.
-paste() {
+# paste_secret KIND INTEGRATION NAME: a secret scoped to shop's
+# INTEGRATION in prod, of type KIND (MI or default), its file copied as
+# it is to $WORK/NAME.toml, as a user pastes it into deployment.toml or
+# Config.toml.
+paste_secret() {
 	mkdir -p environments/prod projects/shop/integrations/"$2"/secrets/prod
 	echo "$1" > projects/shop/integrations/"$2"/type
 	touch projects/shop/integrations/"$2"/secrets/prod/"$3"
@@ -53,8 +54,8 @@ statuses() {
 # their artifacts, and go OFFLINE once they stop heartbeating.
 test_clients_register_as_replicas() {
 	clock_listen_remount
-	paste MI orders mi-secret
-	paste default order-api bi-secret
+	paste_secret MI orders mi-secret
+	paste_secret default order-api bi-secret
 	run grep -c "^icp_url = \"https://127.0.0.1:$PORT\"$" "$WORK/mi-secret.toml"
 	expect "1"
 	# MI: a delta first each tick; the unknown runtime is asked for a full one
@@ -151,7 +152,7 @@ stop_emulator() {
 test_bi_listener_stopped_from_the_mount() {
 	local first L=environments/prod/runtimes/bi-1/artifacts/listeners
 	clock_listen_remount
-	paste default order-api bi-secret
+	paste_secret default order-api bi-secret
 	coproc EM { python3 "$EMU" bi "$WORK/bi-secret.toml" --runtime-id $ID3 --name bi-1 --step; }
 	EM_PID=$!
 	IFS= read -t 30 -r first <&"${EM[0]}"
@@ -206,7 +207,7 @@ enabled"
 # name's holder is alive, a newcomer is named by its runtimeId.
 test_restart_replaces_offline_predecessor() {
 	clock_listen_remount
-	paste MI orders mi-secret
+	paste_secret MI orders mi-secret
 	run mi "$WORK/mi-secret.toml" --runtime-id $ID1 --name mi-1 --ticks 1
 	expect_rc 0
 	run mi "$WORK/mi-secret.toml" --runtime-id $ID2 --name mi-1 --ticks 1
@@ -236,7 +237,7 @@ mi-1"
 	expect "$ID4
 RUNNING"
 	# BI without the `runtime` line: named by its runtimeId
-	paste default order-api bi-secret
+	paste_secret default order-api bi-secret
 	run bi "$WORK/bi-secret.toml" --runtime-id $ID3 --no-name --ticks 1
 	expect_rc 0
 	run cat environments/prod/runtimes/$ID3/type
@@ -249,8 +250,8 @@ RUNNING"
 test_refused_clients_stop() {
 	local kid
 	clock_listen_remount
-	paste MI orders mi-secret
-	paste default order-api bi-secret
+	paste_secret MI orders mi-secret
+	paste_secret default order-api bi-secret
 	run mi "$WORK/mi-secret.toml" --runtime-id $ID1 --name mi-1 --ticks 1
 	expect_rc 0
 	kid=$(cat environments/prod/runtimes/mi-1/secret)
@@ -281,7 +282,7 @@ stopped: Failed initial heartbeat registration with ICP server"
 # API listed.
 test_mi_body_of_several_mib() {
 	clock_listen_remount
-	paste MI orders mi-secret
+	paste_secret MI orders mi-secret
 	run mi "$WORK/mi-secret.toml" --runtime-id $ID1 --name mi-1 --ticks 1 --apis 2000 --resources 50 --dump-full "$WORK/full.json"
 	expect "delta 201 ack=false full=true commands=0
 full 201 ack=true full=false commands=0"
@@ -301,8 +302,8 @@ full 201 ack=true full=false commands=0"
 # both emulators register and heartbeat.
 test_slow_clients_do_not_block_others() {
 	clock_listen_remount
-	paste MI orders mi-secret
-	paste default order-api bi-secret
+	paste_secret MI orders mi-secret
+	paste_secret default order-api bi-secret
 	cat >"$WORK/slow.py" <<'PY'
 import socket, ssl, sys, time
 port, auth = int(sys.argv[1]), sys.argv[2]
@@ -345,7 +346,7 @@ RUNNING"
 # again.
 test_a_thousand_connections() {
 	clock_listen_remount
-	paste MI orders mi-secret
+	paste_secret MI orders mi-secret
 	run mi "$WORK/mi-secret.toml" --runtime-id $ID1 --name mi-1 --ticks 1
 	expect_rc 0
 	cat >"$WORK/thousand.py" <<'PY'
@@ -417,7 +418,7 @@ answered 201 again: 1000"
 # the daemon's fails its first heartbeat, which ends the bridge.
 test_bi_verifies_with_enable_ssl() {
 	clock_listen_remount
-	paste default order-api bi-secret
+	paste_secret default order-api bi-secret
 	sed -i "/^\[wso2.icp.runtime.bridge\]$/a enableSSL = true\ncert = \"$CERT\"" "$WORK/bi-secret.toml"
 	run bi "$WORK/bi-secret.toml" --runtime-id $ID3 --name bi-1 --ticks 1
 	expect "full 201 ack=true full=false commands=0 listeners=httpListener:enabled,adminListener:enabled
