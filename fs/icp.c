@@ -6,7 +6,8 @@
  * A secret file shows the snippet a runtime's configuration needs, for the
  * Ballerina default profile (Config.toml) and for Micro Integrator
  * (deployment.toml), with the project and integration filled in when the
- * secret is scoped to one.
+ * secret is scoped to one, and the URL of ICP's runtime API (`serverUrl`,
+ * `icp_url`) when the daemon serves one (fs_icp_url).
  */
 #include "nodes.h"
 #include "icp_api.h"
@@ -113,18 +114,23 @@ int fs_secret_list(const struct fs_path *dir, fs_fill_fn fill, void *ctx)
 	return model_secret_list(dir->m, &sc, fill_secret, &f);
 }
 
-/* One TOML table of the snippet. */
+const char *fs_icp_url;
+
+/* One TOML table of the snippet; `url_key` the table's key for the
+ * server's URL (the bridge's `serverUrl`, MI's `icp_url`). */
 static int snippet_table(struct buf *b, const char *comment,
-		const char *table, int enabled, const struct model_secret *sec,
-		const char *runtime)
+		const char *table, int enabled, const char *url_key,
+		const struct model_secret *sec, const char *runtime)
 {
-	return buf_addf(b, "# %s\n[%s]\n%s"
+	return buf_addf(b, "# %s\n[%s]\n%s%s%s%s%s"
 			"environment = \"%s\"\n"
 			"project = \"%s\"\n"
 			"integration = \"%s\"\n"
 			"runtime = \"%s\"\n"
 			"secret = \"%s\"\n",
 			comment, table, enabled ? "enabled = true\n" : "",
+			fs_icp_url ? url_key : "", fs_icp_url ? " = \"" : "",
+			fs_icp_url ? fs_icp_url : "", fs_icp_url ? "\"\n" : "",
 			sec->env,
 			*sec->project ? sec->project : "<project name>",
 			*sec->integration ? sec->integration :
@@ -138,14 +144,15 @@ static int snippet(struct fs_value *v, struct model_secret *sec,
 {
 	int ret = snippet_table(&v->buf, "Ballerina integration (default"
 			" profile): add to Config.toml",
-			"wso2.icp.runtime.bridge", 0, sec, runtime);
+			"wso2.icp.runtime.bridge", 0, "serverUrl", sec,
+			runtime);
 
 	if (!ret)
 		ret = buf_add(&v->buf, "\n", 1);
 	if (!ret)
 		ret = snippet_table(&v->buf, "WSO2 Micro Integrator: add to"
-				" conf/deployment.toml", "icp_config", 1, sec,
-				runtime);
+				" conf/deployment.toml", "icp_config", 1,
+				"icp_url", sec, runtime);
 	v->mtime_ns = sec->created_ns;
 	secret_wipe(sec);
 	return ret;

@@ -11,7 +11,9 @@
  * store keeps it by default: DB.key beside the database), test_clock=FILE
  * (clock.h, tests only), icp_listen=ADDR:PORT with tls_cert=FILE and
  * tls_key=FILE, or icp_plain (icp_http.h, https.h; by default a
- * self-signed pair beside the database, tlscert.h).
+ * self-signed pair beside the database, tlscert.h), icp_url=URL (what the
+ * secrets' snippets give runtimes as the server's URL; by default what
+ * icp_listen advertises, advertised_url()).
  * Everything else goes to libfuse (allow_other, default_permissions, -f,
  * -d, -s, ...).
  *
@@ -67,6 +69,7 @@ struct options {
 	char *tls_cert;
 	char *tls_key;
 	int icp_plain;
+	char *icp_url;
 };
 
 #define OPT(t, p) { t, offsetof(struct options, p), 1 }
@@ -86,6 +89,7 @@ static const struct fuse_opt option_spec[] = {
 	OPT("tls_cert=%s", tls_cert),
 	OPT("tls_key=%s", tls_key),
 	OPT("icp_plain", icp_plain),
+	OPT("icp_url=%s", icp_url),
 	OPT("-h", help),
 	OPT("--help", help),
 	OPT("-V", version),
@@ -141,6 +145,9 @@ static void usage(const char *prog)
 	       "                           DB.tls.crt and DB.tls.key\n"
 	       "    -o icp_plain           plain HTTP instead, for tests or behind\n"
 	       "                           a proxy that ends TLS\n"
+	       "    -o icp_url=URL         the server URL the secrets' snippets\n"
+	       "                           give runtimes (https://HOST:PORT of\n"
+	       "                           icp_listen; this host's name for *)\n"
 	       "\n", prog, prog, store_default_locator());
 }
 
@@ -263,6 +270,69 @@ static int listener_options(const struct options *o)
 	return why ? -1 : 0;
 }
 
+/* -o icp_url: an http:// or https:// URL with a host, of 1 to 512
+ * printable characters that a TOML string holds as they are (no blank,
+ * `"` or `\`); a final '/' dropped, as both clients append /icp/...
+ * to it.  -1, said, when it is not one. */
+static int check_icp_url(char *url)
+{
+	size_t n = strlen(url), scheme;
+
+	while (n > 0 && url[n - 1] == '/')
+		url[--n] = '\0';
+	scheme = !strncmp(url, "https://", 8) ? 8 :
+		!strncmp(url, "http://", 7) ? 7 : 0;
+	for (size_t i = 0; scheme && i < n; i++)
+		if (url[i] <= ' ' || url[i] > '~' || url[i] == '"' ||
+		    url[i] == '\\')
+			scheme = 0;
+	if (!scheme || n == scheme || n > 512 || url[scheme] == '/' ||
+	    url[scheme] == ':') {
+		fprintf(stderr, "runtimefs: icp_url must be an https:// or"
+				" http:// URL with a host, of at most 512"
+				" characters, without blanks, '\"' or '\\'\n");
+		return -1;
+	}
+	return 0;
+}
+
+/* The URL -o icp_listen advertises to runtimes when no icp_url is given:
+ * https://HOST:PORT (http:// with icp_plain), HOST as icp_listen names
+ * it, this host's name for every address (*, an empty host, 0.0.0.0,
+ * [::]), PORT the one bound (the one chosen for port 0).  NULL when
+ * there is no listener or no memory. */
+static char *advertised_url(const struct options *o, const struct fs *fs)
+{
+	char host[300], *url;
+	const char *l = o->icp_listen, *end;
+	size_t n;
+
+	if (!l || !fs->icp)
+		return NULL;
+	if (*l == '[') {
+		end = strchr(l, ']');
+		n = end ? (size_t)(end - l) + 1 : 0;
+	} else {
+		end = strrchr(l, ':');
+		n = end ? (size_t)(end - l) : 0;
+	}
+	if (n >= sizeof(host))
+		n = 0;
+	memcpy(host, l, n);
+	host[n] = '\0';
+	if (!*host || !strcmp(host, "*") || !strcmp(host, "0.0.0.0") ||
+	    !strcmp(host, "[::]")) {
+		if (gethostname(host, 256) || !*host)
+			strcpy(host, "localhost");
+		host[255] = '\0';
+	}
+	url = malloc(strlen(host) + 32);
+	if (url)
+		sprintf(url, "%s://%s:%u", o->icp_plain ? "http" : "https",
+				host, https_port(fs->icp));
+	return url;
+}
+
 /* -o icp_listen: the port bound and the certificate read, made on the
  * first start, before the daemon forks, so that a port in use or a bad
  * certificate keeps it from mounting at all.  -1 when it cannot be. */
@@ -361,6 +431,7 @@ int main(int argc, char *argv[])
 		.restore_max = STAGE_MAX_DEFAULT };
 	struct store_claim *claim = NULL;
 	char locator[PATH_MAX], key[PATH_MAX], clock_file[PATH_MAX];
+	char *advertised = NULL;       /* fs_icp_url made of icp_listen */
 	int ret = 1, err;
 
 	if (fuse_opt_parse(&args, &o, option_spec, take_nonopt) == -1)
@@ -422,6 +493,8 @@ int main(int argc, char *argv[])
 		}
 		fs_endpoint_base = o.endpoint_base;
 	}
+	if (o.icp_url && check_icp_url(o.icp_url))
+		goto out;
 	/* the daemon goes to / in the background: a locator that names a
 	 * file relative to here would then name another */
 	if (store_locator_resolve(o.locator ? o.locator :
@@ -503,6 +576,14 @@ int main(int argc, char *argv[])
 	fs.m = NULL;
 	if (open_listener(&o, locator, &fs))
 		goto out;
+	/* the URL the secrets' snippets give runtimes */
+	if (o.icp_url)
+		fs_icp_url = o.icp_url;
+	else if (o.icp_listen && !o.restore &&
+		 !(fs_icp_url = advertised = advertised_url(&o, &fs))) {
+		fprintf(stderr, "runtimefs: out of memory\n");
+		goto out;
+	}
 	fs_started_ns = fs_now_ns();
 	fs.uid = getuid();
 	fs.gid = getgid();
@@ -528,6 +609,9 @@ out:
 	free(o.endpoint_base);
 	free(o.cache_timeout);
 	free(o.icp_listen);
+	free(o.icp_url);
+	free(advertised);
+	fs_icp_url = NULL;
 	free(o.tls_cert);
 	free(o.tls_key);
 	free(o.nonopt[0]);

@@ -306,4 +306,9 @@ extern int64_t fs_started_ns;
 #define FS_ENDPOINT_BASE_DEFAULT "https://runtimes.example"
 extern const char *fs_endpoint_base;
 
+/* The URL runtimes reach ICP's runtime API at, for the secrets' snippets
+ * (`serverUrl` / `icp_url`): -o icp_url=URL, else what -o icp_listen
+ * advertises (main.c); NULL without either: no URL line. */
+extern const char *fs_icp_url;
+
 #endif

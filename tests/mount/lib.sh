@@ -258,3 +258,19 @@ kill9_unmount() {
 	DAEMON=
 	fusermount3 -u "$MNT" 2>/dev/null || umount -l "$MNT"
 }
+
+# What the tests of ICP's listener share (t_https.sh, t_icp_clients.sh):
+#   free_port            a port nobody listens on
+#   listen_remount [OPTS]
+#                        remounts with the listener on a free port
+#                        ($PORT), with OPTS added; $CERT is the
+#                        certificate clients trust
+free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+listen_remount() {
+	PORT=$(free_port)
+	CERT=$DB.tls.crt
+	remount -o "icp_listen=127.0.0.1:$PORT${1:+,$1}"
+}

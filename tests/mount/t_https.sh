@@ -6,19 +6,6 @@
 # a slow client, a client that holds its connection through an unmount,
 # garbage thrown at the port, and a port already taken.
 
-# A port nobody listens on.
-free_port() {
-	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-# Remounts with the listener on a free port ($PORT), with OPTS added;
-# $CERT is the certificate clients trust.
-listen_remount() {
-	PORT=$(free_port)
-	CERT=$DB.tls.crt
-	remount -o "icp_listen=127.0.0.1:$PORT${1:+,$1}"
-}
-
 ICP_TOKEN=${ICP_TOKEN:-build/tests/icp-token}
 case $ICP_TOKEN in /*) ;; *) ICP_TOKEN=$REPO/$ICP_TOKEN ;; esac
 
@@ -287,6 +274,102 @@ test_https_given_certificate() {
 	run timeout 5 "$RUNTIMEFS" --db "$DB" -f -o "icp_listen=127.0.0.1:$PORT,tls_cert=$WORK/none.pem,tls_key=$WORK/k.pem" "$MNT"
 	expect "runtimefs: icp_listen: $WORK/none.pem: No such file or directory"
 	expect_rc 1
+	run mountpoint -q "$MNT"
+	expect_rc 32
+	mount_fs
+}
+
+# snippet_urls FILE: the server URL lines of a secret's snippet, with
+# the table each is in.
+snippet_urls() {
+	awk '/^\[/ { t = $0 } /^(serverUrl|icp_url)/ { print t " " $0 }' "$1"
+}
+
+# The secrets' snippets give runtimes the URL icp_listen advertises
+# (serverUrl for the bridge's Config.toml, icp_url for MI's
+# deployment.toml): the address as given, this host's name for every
+# address, http:// with icp_plain, the port chosen for port 0, or
+# -o icp_url as given (less a final '/'); no URL line without either.
+test_https_snippet_url() {
+	local s host
+	listen_remount
+	make_secret
+	run cat environments/prod/secrets/orders-eu-1
+	expect "# Ballerina integration (default profile): add to Config.toml
+[wso2.icp.runtime.bridge]
+serverUrl = \"https://127.0.0.1:$PORT\"
+environment = \"prod\"
+project = \"<project name>\"
+integration = \"<integration name>\"
+runtime = \"<unique runtime name>\"
+secret = \"$SECRET\"
+
+# WSO2 Micro Integrator: add to conf/deployment.toml
+[icp_config]
+enabled = true
+icp_url = \"https://127.0.0.1:$PORT\"
+environment = \"prod\"
+project = \"<project name>\"
+integration = \"<integration name>\"
+runtime = \"<unique runtime name>\"
+secret = \"$SECRET\""
+	# two lines: serverUrl = "https://127.0.0.1:PORT", icp_url = "..."
+	s=$(( 534 + 33 + ${#PORT} + 31 + ${#PORT} ))
+	run stat -c %s environments/prod/secrets/orders-eu-1
+	expect "$s"
+	# at integration level too
+	mkdir -p projects/shop/integrations/orders/secrets/prod
+	touch projects/shop/integrations/orders/secrets/prod/scoped
+	run snippet_urls projects/shop/integrations/orders/secrets/prod/scoped
+	expect "[wso2.icp.runtime.bridge] serverUrl = \"https://127.0.0.1:$PORT\"
+[icp_config] icp_url = \"https://127.0.0.1:$PORT\""
+	# every address: this host's name, which the certificate carries
+	host=$(hostname)
+	PORT=$(free_port)
+	remount -o "icp_listen=*:$PORT"
+	run snippet_urls environments/prod/secrets/orders-eu-1
+	expect "[wso2.icp.runtime.bridge] serverUrl = \"https://$host:$PORT\"
+[icp_config] icp_url = \"https://$host:$PORT\""
+	remount -o "icp_listen=0.0.0.0:$PORT,icp_plain"
+	run snippet_urls environments/prod/secrets/orders-eu-1
+	expect "[wso2.icp.runtime.bridge] serverUrl = \"http://$host:$PORT\"
+[icp_config] icp_url = \"http://$host:$PORT\""
+	remount -o "icp_listen=[::1]:$PORT"
+	run snippet_urls environments/prod/secrets/orders-eu-1
+	expect "[wso2.icp.runtime.bridge] serverUrl = \"https://[::1]:$PORT\"
+[icp_config] icp_url = \"https://[::1]:$PORT\""
+	# port 0: the port the listener took
+	remount -o "icp_listen=localhost:0"
+	run snippet_urls environments/prod/secrets/orders-eu-1
+	expect_has "serverUrl = \"https://localhost:"
+	PORT=$(sed -n 's/^serverUrl = "https:\/\/localhost:\([0-9]*\)"$/\1/p' environments/prod/secrets/orders-eu-1)
+	run test "$PORT" -gt 0
+	expect_rc 0
+	run curl -sS -o /dev/null -w '%{http_code}' --cacert "$DB.tls.crt" -d '{}' "https://localhost:$PORT/icp/heartbeat"
+	expect "401"
+	# behind a proxy: icp_url as given, without its final '/'
+	remount -o "icp_listen=127.0.0.1:$(free_port),icp_url=https://icp.example.com/"
+	run snippet_urls environments/prod/secrets/orders-eu-1
+	expect "[wso2.icp.runtime.bridge] serverUrl = \"https://icp.example.com\"
+[icp_config] icp_url = \"https://icp.example.com\""
+	# icp_url alone: another daemon of the same database listens
+	remount -o "icp_url=https://icp.example.com:8443/runtimes"
+	run snippet_urls environments/prod/secrets/orders-eu-1
+	expect "[wso2.icp.runtime.bridge] serverUrl = \"https://icp.example.com:8443/runtimes\"
+[icp_config] icp_url = \"https://icp.example.com:8443/runtimes\""
+	# neither: no URL line, the snippet as before
+	remount
+	run snippet_urls environments/prod/secrets/orders-eu-1
+	expect ""
+	run stat -c %s environments/prod/secrets/orders-eu-1
+	expect "534"
+	cd / && unmount_fs
+	for url in ftp://icp.example.com icp.example.com https:// 'https:///x' \
+			'https://a b' 'https://a"b' "https://$(printf 'a%.0s' $(seq 520))"; do
+		run timeout 5 "$RUNTIMEFS" --db "$DB" -f -o "icp_url=$url" "$MNT"
+		expect "runtimefs: icp_url must be an https:// or http:// URL with a host, of at most 512 characters, without blanks, '\"' or '\\'"
+		expect_rc 1
+	done
 	run mountpoint -q "$MNT"
 	expect_rc 32
 	mount_fs
