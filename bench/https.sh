@@ -7,6 +7,9 @@
 #
 #   bash bench/https.sh                     (or make bench HTTPS=1)
 #   RUNS=3 SECONDS_EACH=3 REGISTER=10000 bash bench/https.sh
+#   PERF=/tmp/hbperf bash bench/https.sh    also perf record -g of the daemon
+#                                           during deltas and full heartbeats:
+#                                           /tmp/hbperf/delta.data, full.data
 #
 # The client is wrk (Debian's), over TLS with keep-alive, no pipelining:
 # CONNS connections, each on a wrk thread of its own, each one runtime
@@ -222,6 +225,24 @@ say "fsyncs during $SECONDS_EACH s of full heartbeats that change nothing (strac
 read -r fs_full_n fs_full_calls <<<"$(fsync_run full /icp/heartbeat)"
 alive
 say "  $fs_full_n full heartbeats, $fs_full_calls fsync/fdatasync calls"
+
+# -- PERF=DIR: where the daemon's time goes ------------------------------------
+if [ -n "${PERF:-}" ]; then
+	command -v perf >/dev/null || fail "PERF needs perf (apt-get install linux-perf)"
+	mkdir -p "$PERF"
+	for k in $kinds; do
+		path=/icp/deltaHeartbeat
+		[ "$k" = full ] && path=/icp/heartbeat
+		say "perf record of the daemon during $SECONDS_EACH s of $k heartbeats from $maxc connections: $PERF/$k.data"
+		perf record --call-graph dwarf,16384 -F 999 -o "$PERF/$k.data" -p "$daemon" \
+			-- sleep "$((SECONDS_EACH + 1))" >/dev/null 2>&1 &
+		pp=$!
+		sleep 0.5
+		wrk_rate "$PORT" "$path" "$k" "$maxc" "$SECONDS_EACH" >/dev/null
+		wait "$pp" || fail "perf record failed"
+		alive
+	done
+fi
 stop
 
 # -- REGISTER runtimes over HTTPS -------------------------------------------
