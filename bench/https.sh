@@ -162,16 +162,25 @@ say "delta reply: $(post "$PORT" /icp/deltaHeartbeat "$WORK/delta0.json")"
 say "fixed reply: $(post "$FPORT" /icp/deltaHeartbeat "$WORK/delta0.json")"
 reply_bytes=$(stat -c %s "$WORK/reply")
 
-# wrk_rate PORT PATH KIND CONNS SECONDS: requests/s; fails on any error
+# CPU time (user + system) of process PID so far, in clock ticks
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+TCK=$(getconf CLK_TCK)
+
+# wrk_rate PORT PATH KIND CONNS SECONDS [PID]: "requests/s µs" with the
+# CPU µs process PID (the server) spent a request; fails on any error
 wrk_rate() {
-	local out
+	local out c0 c1 n
+	c0=$(cpu_ticks "${6:-$daemon}")
 	out=$(wrk -t "$4" -c "$4" -d "${5}s" --latency -s "$here/heartbeat.lua" \
 		"https://127.0.0.1:$1$2" -- bodies "$WORK/$3" "$AUTH" 2>&1) ||
 		fail "wrk failed: $out"
+	c1=$(cpu_ticks "${6:-$daemon}")
 	if grep -q 'Non-2xx\|Socket errors' <<<"$out"; then
 		fail "wrk saw errors on port $1 $2: $out"
 	fi
-	awk '/^Requests\/sec:/ { printf "%.0f\n", $2 }' <<<"$out"
+	n=$(awk '/ requests in / { print $1 }' <<<"$out")
+	awk -v n="$n" -v d="$((c1 - c0))" -v t="$TCK" '/^Requests\/sec:/ {
+		printf "%.0f %.1f\n", $2, d * 1e6 / t / n }' <<<"$out"
 }
 
 # -- heartbeats/s, interleaved ---------------------------------------------
@@ -181,13 +190,15 @@ for ((run = 1; run <= RUNS; run++)); do
 		for k in $kinds; do
 			path=/icp/deltaHeartbeat
 			[ "$k" = full ] && path=/icp/heartbeat
-			f=$(wrk_rate "$FPORT" "$path" "$k" "$c" "$SECONDS_EACH")
+			read -r f fu < <(wrk_rate "$FPORT" "$path" "$k" "$c" "$SECONDS_EACH" "$fixed")
 			alive
-			r=$(wrk_rate "$PORT" "$path" "$k" "$c" "$SECONDS_EACH")
+			read -r r ru < <(wrk_rate "$PORT" "$path" "$k" "$c" "$SECONDS_EACH")
 			alive
 			echo "$f" >> "$WORK/fixed-$k-$c"
 			echo "$r" >> "$WORK/rfs-$k-$c"
-			say "run $run/$RUNS, $k, $c connection(s): fixed $f/s, runtimefs $r/s"
+			echo "$fu" >> "$WORK/fixedcpu-$k-$c"
+			echo "$ru" >> "$WORK/rfscpu-$k-$c"
+			say "run $run/$RUNS, $k, $c connection(s): fixed $f/s ($fu µs CPU each), runtimefs $r/s ($ru µs)"
 		done
 	done
 done
@@ -291,12 +302,15 @@ mhdv=$(dpkg-query -W -f='${Version}' libmicrohttpd12 2>/dev/null || echo '?')
 gtv=$(dpkg-query -W -f='${Version}' libgnutls30 2>/dev/null || echo '?')
 load=$(cut -d' ' -f1-3 /proc/loadavg)
 
-row() {   # KIND CONNS: | kind | conns | fixed | runtimefs | ratio |
-	local f r
+row() {   # KIND CONNS: | kind | conns | fixed | runtimefs | ratio | CPU |
+	local f r fu ru
 	read -r f fl fh fn < <(stats 0 < "$WORK/fixed-$1-$2")
 	read -r r rl rh rn < <(stats 0 < "$WORK/rfs-$1-$2")
-	printf '| %s | %s | %s (%s–%s) | %s (%s–%s) | %.0f%% |\n' "$3" "$2" \
-		"$f" "$fl" "$fh" "$r" "$rl" "$rh" "$(echo "100 * $r / $f" | bc -l)"
+	read -r fu _ < <(stats 1 < "$WORK/fixedcpu-$1-$2")
+	read -r ru _ < <(stats 1 < "$WORK/rfscpu-$1-$2")
+	printf '| %s | %s | %s (%s–%s) | %s (%s–%s) | %.0f%% | %s | %s |\n' "$1" "$2" \
+		"$f" "$fl" "$fh" "$r" "$rl" "$rh" "$(echo "100 * $r / $f" | bc -l)" \
+		"$fu" "$ru"
 }
 {
 	echo "## ICP heartbeats over HTTPS"
@@ -319,13 +333,15 @@ row() {   # KIND CONNS: | kind | conns | fixed | runtimefs | ratio |
 	echo "(tests/fixtures/mi-full-heartbeat.json, 2 artifacts), changing nothing."
 	echo "Each figure: requests/s, median of $RUNS runs of $SECONDS_EACH s (min–max),"
 	echo "the rows interleaved (fixed, runtimefs, fixed, ...); the ratio is runtimefs / fixed"
-	echo "with the same body and connections."
+	echo "with the same body and connections. CPU: the server's user + system time"
+	echo "(/proc/PID/stat) over a run divided by its requests, µs, median: less moved"
+	echo "by other work than the rates."
 	echo
-	echo "| heartbeat | connections | fixed reply /s | runtimefs /s | runtimefs / fixed |"
-	echo "|---|---|---|---|---|"
+	echo "| heartbeat | connections | fixed reply /s | runtimefs /s | runtimefs / fixed | fixed CPU µs/request | runtimefs CPU µs/request |"
+	echo "|---|---|---|---|---|---|---|"
 	for k in $kinds; do
 		for c in $CONNS; do
-			row "$k" "$c" "$k"
+			row "$k" "$c"
 		done
 	done
 	echo
