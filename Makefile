@@ -22,11 +22,11 @@ BUILD ?= build
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=all
 
-# Debian 12 packages the build and the tests need.
+# Debian 12 packages the build, the tests and the bench need.
 DEPS := gcc make pkg-config libfuse3-dev fuse3 libsqlite3-dev libcjson-dev \
 	libsodium-dev libyajl-dev libcmocka-dev valgrind jq rsync vim tar \
 	sqlite3 bc clang libclang-rt-14-dev python3 libmicrohttpd-dev \
-	libgnutls28-dev curl openssl
+	libgnutls28-dev curl openssl wrk strace
 
 STORE_SRC := store/store_sqlite.c store/errmsg.c
 MODEL_SRC := model/model.c model/env.c model/project.c model/runtime.c \
@@ -131,14 +131,23 @@ $(BUILD)/bench/load: bench/load.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< -lpthread
 
+# the daemon's listener (fs/https.c) answering a fixed reply, for HTTPS=1
+$(BUILD)/bench/fixed_reply: $(BUILD)/bench/fixed_reply.o \
+		$(call objs,fs/https.c fs/tlscert.c fs/buf.c $(STORE_SRC))
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 # The benchmark against tmpfs (bench/run.sh); writes bench/results.md.
 #   make bench                  10 × 1,000 agent runtimes, the whole suite
 #   make bench BIG=1            1 × 100,000 MI runtimes: listing, RSS, size
 #   make bench ENVS=2 PER_ENV=250 RUNS=3 ROW_BUDGET=60
+#   make bench HTTPS=1          ICP heartbeats/s over HTTPS (wrk) against
+#                               the listener with a fixed reply; RSS at 100k
 # The populated database is cached in /var/tmp/runtimefs-bench (BENCH_DIR).
-bench: deps all $(BUILD)/bench/load $(BUILD)/tests/icp-token
+bench: deps all $(BUILD)/bench/load $(BUILD)/tests/icp-token \
+		$(BUILD)/bench/fixed_reply
 	RUNTIMEFS=$${RUNTIMEFS:-$(BUILD)/runtimefs} LOAD=$(BUILD)/bench/load \
-	ICP_TOKEN=$(BUILD)/tests/icp-token bash bench/run.sh
+	ICP_TOKEN=$(BUILD)/tests/icp-token \
+	FIXED_REPLY=$(BUILD)/bench/fixed_reply bash bench/run.sh
 
 deps:
 	@missing=$$(for p in $(DEPS); do \

@@ -6,6 +6,9 @@
 #   ENVS=2 PER_ENV=250 RUNS=3 bash bench/run.sh
 #   BIG=1 bash bench/run.sh                 1 × 100,000 MI runtimes: load,
 #                                           listing, peak RSS, database size
+#   HTTPS=1 bash bench/run.sh               ICP heartbeats/s over HTTPS
+#                                           against a fixed reply, and RSS
+#                                           with 100k registered (https.sh)
 #
 # The default tree: ENVS environments of PER_ENV agent runtimes, each made
 # with mkdir, three specs written (versions 1, 2, 3; DEFAULT on 3), a
@@ -33,6 +36,8 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(dirname "$here")
+# HTTPS=1: ICP's heartbeats over HTTPS against a fixed reply (bench/https.sh)
+[ "${HTTPS:-0}" != 1 ] || exec bash "$here/https.sh"
 RUNTIMEFS=${RUNTIMEFS:-$repo/build/runtimefs}
 LOAD=${LOAD:-$repo/build/bench/load}
 BIG=${BIG:-0}
@@ -55,6 +60,8 @@ else
 fi
 total=$((envs * per_env))
 scale=$(awk -v n="$total" 'BEGIN { print (n >= 1000 ? n / 1000 "k" : n) }')
+TAG=$scale
+. "$here/lib.sh"
 for f in "$RUNTIMEFS" "$LOAD"; do
 	[ -x "$f" ] || { echo "bench: $f is missing: run make" >&2; exit 1; }
 done
@@ -104,14 +111,6 @@ alive() {
 		fail "the daemon died (or its mount $mnt broke)"
 	fi
 }
-fail() {
-	echo "bench [$scale]: FAILED: $*" >&2
-	if [ -s "$WORK/daemon.log" ]; then
-		echo "bench: the daemon's log ends with:" >&2
-		tail -n 20 "$WORK/daemon.log" >&2
-	fi
-	exit 1
-}
 cleanup() {
 	local m
 	trap - EXIT INT TERM HUP
@@ -140,14 +139,6 @@ once() {
 	"$@" >/dev/null 2>&1 || true
 	t1=$(date +%s.%N)
 	echo "$t1 - $t0" | bc -l
-}
-
-# median min max of the numbers on stdin, printed with `d` decimals
-stats() {
-	sort -g | awk -v d="${1:-4}" '{ v[NR] = $1 } END {
-		m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-		f = "%." d "f %." d "f %." d "f %d\n"
-		printf f, m, v[1], v[NR], NR }'
 }
 
 # Runs a command up to RUNS times on one side (ROW_BUDGET permitting) and
@@ -357,20 +348,6 @@ else
 	} > "$WORK/section.md"
 fi
 
-# Puts the section between its markers in OUT, replacing an older one of
-# the same scale and keeping the others.
-merge() {
-	local begin="<!-- bench:$scale -->" end="<!-- /bench:$scale -->"
-	[ -f "$OUT" ] && grep -q '^# runtimefs benchmark' "$OUT" ||
-		printf '# runtimefs benchmark\n\nWritten by `make bench` (bench/run.sh); see README.md, "Benchmark".\n' > "$OUT"
-	awk -v b="$begin" -v e="$end" -v f="$WORK/section.md" '
-		function put() { print b; while ((getline l < f) > 0) print l; print e; done = 1 }
-		$0 == b { skip = 1; put(); next }
-		$0 == e { skip = 0; next }
-		!skip { print }
-		END { if (!done) { print ""; put() } }' "$OUT" > "$WORK/out.md"
-	cp "$WORK/out.md" "$OUT"
-}
 merge
 cat "$WORK/section.md"
 say "done; results in $OUT"
