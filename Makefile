@@ -27,7 +27,7 @@ DEPS := gcc make pkg-config libfuse3-dev fuse3 libsqlite3-dev libcjson-dev \
 	libsodium-dev libyajl-dev libcmocka-dev valgrind jq rsync vim tar \
 	sqlite3 bc clang libclang-rt-14-dev python3
 
-STORE_SRC := store/store_sqlite.c store/errmsg.c
+STORE_SRC := store/store.c store/store_sqlite.c store/errmsg.c
 MODEL_SRC := model/model.c model/env.c model/project.c model/runtime.c \
 	model/seal.c model/snapshot.c model/deploy.c model/endpoint.c \
 	model/service_account.c model/secret.c model/heartbeat.c \
