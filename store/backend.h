@@ -154,6 +154,7 @@ struct store_backend {
 };
 
 extern const struct store_backend store_sqlite_backend;
+extern const struct store_backend store_pg_backend;
 
 /* -- what store.c gives every backend ------------------------------------ */
 

@@ -4,6 +4,10 @@
  * the fault hook of a test build on the way; and what every backend
  * shares: the message of a failure, the count of reads, the check of a
  * snapshot's name, the lines of a dump.
+ *
+ * A locator `postgresql://...`, `postgres://...` or a libpq `key=value`
+ * string names a PostgreSQL database (store_pg.c); anything else is the
+ * path of a SQLite file (store_sqlite.c), the embedded default.
  */
 #ifdef STORE_FAULTS
 #define _GNU_SOURCE             /* strerrorname_np() */
@@ -169,10 +173,12 @@ static int fault_check(const char *fn, int begin)
 
 /* -- where a store is ---------------------------------------------------- */
 
-/* The backend that takes `locator`. */
+/* The backend that takes `locator`: PostgreSQL for a connection string,
+ * the embedded SQLite for anything else. */
 static const struct store_backend *store_backend_of(const char *locator)
 {
-	(void)locator;
+	if (store_pg_backend.takes(locator))
+		return &store_pg_backend;
 	return &store_sqlite_backend;
 }
 

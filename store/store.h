@@ -25,12 +25,17 @@
  * its result codes so: SQLITE_CONSTRAINT_UNIQUE and _PRIMARYKEY -EEXIST,
  * SQLITE_CONSTRAINT_FOREIGNKEY -ENOTEMPTY, SQLITE_BUSY and SQLITE_LOCKED
  * -EAGAIN, SQLITE_FULL -ENOSPC, SQLITE_READONLY -EROFS, SQLITE_NOMEM
- * -ENOMEM, every other code -EIO.
+ * -ENOMEM, every other code -EIO.  The PostgreSQL backend maps SQLSTATEs
+ * so: 23505 -EEXIST, 23503 -ENOTEMPTY, 55P03 (lock_timeout), 40P01 and
+ * 40001 -EAGAIN, 53100 -ENOSPC, 25006 -EROFS, 53200 -ENOMEM, a lost
+ * connection and every other state -EIO.
  *
  * This header is the whole interface of a backend.  The embedded backend
- * is store_sqlite.c; another (PostgreSQL) is another file implementing the
- * same functions, picked at link time the way Redis picks ae_epoll.c or
- * ae_kqueue.c, and tests/unit/test_store_conformance.c runs against each.
+ * is store_sqlite.c, the PostgreSQL one store_pg.c; store.c picks one by
+ * the locator (a connection string is PostgreSQL's) and passes each call
+ * on through a table of functions (backend.h), as git's refs.c does with
+ * its ref_storage_be, and tests/unit/test_store_conformance.c runs
+ * against each.
  *
  * A store handle is not thread-safe: callers serialize access (the model
  * holds a lock around every call).  Times are nanoseconds since the epoch;
@@ -181,13 +186,16 @@ typedef int (*store_secret_cb)(void *ctx, const struct store_secret *sec);
 
 /* A locator says where a store's data is.  For this backend (SQLite) it is
  * the path of the database file, or ":memory:" for a store that lives in
- * memory and dies with its handle; another backend may take a connection
- * string (postgresql://...).  What a backend keeps beside its data (a lock,
+ * memory and dies with its handle.  For PostgreSQL it is a libpq
+ * connection string, `postgresql://...`, `postgres://...` or
+ * `host=... dbname=...`, and the store is one schema of that database:
+ * the first of the connection's search_path, or `runtimefs`.  What a
+ * backend keeps beside its data (a lock,
  * snapshots, a restore's scratch copy, the -wal and -shm of SQLite) it
  * names from the locator itself: callers never build a name from one. */
 
-/* The locator a daemon serves when it is given none: for this backend
- * "runtimefs.db", a file in the current directory. */
+/* The locator a daemon serves when it is given none: "runtimefs.db", a
+ * SQLite file in the current directory. */
 const char *store_default_locator(void);
 
 /* Writes to `buf` the locator for what `locator` names, in a form that
@@ -202,7 +210,8 @@ int store_locator_resolve(const char *locator, char *buf, size_t size);
  * configuration names none (the daemon's -o key_file): for this backend
  * LOCATOR.key, beside the database.  0; -ENOENT for a store that does not
  * outlive its handle (":memory:"), whose key may live in memory too;
- * -ENAMETOOLONG. */
+ * -ENAMETOOLONG; -EINVAL for PostgreSQL, which has no file to keep one
+ * beside: every host that serves it must be given the same key file. */
 int store_default_key_path(const char *locator, char *buf, size_t size);
 
 /* -- claiming the database --------------------------------------------- */

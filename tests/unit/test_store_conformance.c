@@ -7,13 +7,12 @@
  * move back, a busy database is -EAGAIN, and a claim is exclusive.
  *
  * The suite is the same for every backend; only how to make a fresh,
- * empty store differs.  A backend other than the embedded one links a
- * file defining
- *
- *     const struct conformance_backend conformance_backend = { ... };
- *
- * and builds this file with -DCONFORMANCE_EXTERNAL (as git runs its test
- * suite once per ref backend).
+ * empty store differs.  Without RUNTIMEFS_TEST_LOCATOR in the
+ * environment it runs on the embedded backend, a file in the test's
+ * directory; with it, on the database that connection string names
+ * (tests/pg.sh starts a private PostgreSQL and gives one), each test in
+ * a schema of its own, as git runs its test suite once per ref backend.
+ * `make test` runs it both ways.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -41,9 +40,6 @@ struct conformance_backend {
 	void (*drop)(const char *locator);
 };
 
-#ifdef CONFORMANCE_EXTERNAL
-extern const struct conformance_backend conformance_backend;
-#else
 /* The embedded backend: a path in the test's directory. */
 static int sqlite_fresh(const char *dir, char *locator, size_t size)
 {
@@ -51,12 +47,34 @@ static int sqlite_fresh(const char *dir, char *locator, size_t size)
 		size ? 0 : -ENAMETOOLONG;
 }
 
-static const struct conformance_backend conformance_backend = {
+/* A PostgreSQL database (RUNTIMEFS_TEST_LOCATOR, a key=value string or a
+ * URI): a new schema for each test, named by the process and a count,
+ * as the connection's search_path. */
+static int pg_fresh(const char *dir, char *locator, size_t size)
+{
+	const char *base = getenv("RUNTIMEFS_TEST_LOCATOR");
+	static int count;
+	int n, uri = strstr(base, "://") != NULL;
+
+	(void)dir;
+	count++;
+	n = uri ? snprintf(locator, size, "%s%soptions=-csearch_path%%3Dc%d_%d",
+			base, strchr(base, '?') ? "&" : "?", (int)getpid(),
+			count) :
+		snprintf(locator, size, "%s options='-csearch_path=c%d_%d'",
+				base, (int)getpid(), count);
+	return n > 0 && (size_t)n < size ? 0 : -ENAMETOOLONG;
+}
+
+static const struct conformance_backend sqlite_backend = {
 	"sqlite", sqlite_fresh, NULL,
 };
-#endif
 
-#define B conformance_backend
+static const struct conformance_backend pg_backend = {
+	"postgresql", pg_fresh, NULL,
+};
+
+static struct conformance_backend B;
 
 /* -- the fixture ------------------------------------------------------- */
 
@@ -1312,8 +1330,10 @@ int main(void)
 		T(test_snapshots),
 		T(test_snapshot_list_stops),
 	};
+	const char *loc = getenv("RUNTIMEFS_TEST_LOCATOR");
 	char name[64];
 
+	B = loc && *loc ? pg_backend : sqlite_backend;
 	snprintf(name, sizeof(name), "store conformance (%s)", B.name);
 	return cmocka_run_group_tests_name(name, tests, NULL, NULL);
 }
