@@ -61,6 +61,9 @@ mount_db() {
 	local db=$1 mnt=$2 log=$3
 
 	shift 3
+	# PostgreSQL keeps no key file beside the database (run.sh)
+	[ -n "${RUNTIMEFS_TEST_LOCATOR:-}" ] &&
+		set -- -o "key_file=${WORK:-/tmp}/pg.key" "$@"
 	"$RUNTIMEFS" --db "$db" -f "$@" "$mnt" 2>>"$log" &
 	STARTED=$!
 	for _ in $(seq 100); do

@@ -11,6 +11,11 @@
 # the daemon's threads); then its FUSE connections are aborted, its mounts
 # taken down and its processes killed, and the next test runs.  Each test
 # runs in a process group of its own, so that this is possible.
+#
+# With RUNTIMEFS_TEST_LOCATOR set (tests/pg.sh sets it), each test's
+# database is a schema of its own in that PostgreSQL database instead of
+# $WORK/state.db, and the daemon is given the key file $WORK/pg.key.
+# Tests that look at the files beside a SQLite database fail there.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
@@ -173,6 +178,9 @@ for file in "${files[@]}"; do
 		(
 			TEST_FAILED=0
 			MNT=$WORK/mnt DB=$WORK/state.db LOG=$WORK/daemon.log
+			# on PostgreSQL: a schema of the test's own
+			[ -n "${RUNTIMEFS_TEST_LOCATOR:-}" ] &&
+				DB="$RUNTIMEFS_TEST_LOCATOR options='-csearch_path=m${WORK##*.}'"
 			DAEMON=
 			mkdir "$MNT"
 			. "$file"
