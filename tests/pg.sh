@@ -48,6 +48,7 @@ chmod 0711 "$DIR"
 OWNER=$([ "$(id -u)" = 0 ] && echo postgres || id -un)
 
 stop() {
+	[ -z "${!:-}" ] || kill "$!" 2>/dev/null || true    # the idle sleep
 	as_owner "$PGBIN/pg_ctl" -D "$DIR/data" -m immediate -w stop \
 		>/dev/null 2>&1 || true
 	rm -rf "$DIR"
@@ -73,6 +74,7 @@ LOCATOR="host=$DIR user=$OWNER dbname=runtimefs"
 if [ $# = 0 ]; then
 	echo "$LOCATOR"
 	echo "pg.sh: serving until Ctrl-C (then removed)" >&2
-	while :; do sleep 3600; done
+	# in the background, so that Ctrl-C runs the trap at once
+	while :; do sleep 3600 & wait $!; done
 fi
 RUNTIMEFS_TEST_LOCATOR=$LOCATOR "$@"
