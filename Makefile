@@ -33,15 +33,17 @@ MODEL_SRC := model/model.c model/env.c model/project.c model/runtime.c \
 	model/seal.c model/snapshot.c model/deploy.c model/endpoint.c \
 	model/service_account.c model/secret.c model/heartbeat.c \
 	model/liveness.c model/restore.c model/remove.c model/json.c \
-	model/rows.c
-FS_SRC := fs/buf.c fs/tree.c fs/org.c fs/project.c fs/lasterr.c fs/ops.c \
+	model/rows.c model/jwt.c
+FS_SRC := fs/buf.c fs/icp_api.c fs/tree.c fs/org.c fs/project.c fs/lasterr.c \
+	fs/ops.c \
 	fs/request.c fs/snapshot.c fs/deploy.c fs/scratch.c fs/icp.c \
 	fs/access.c fs/inode.c fs/cache.c fs/stage.c fs/backup.c fs/walk.c \
 	fs/clock.c fs/notifyq.c
 CORE_SRC := $(STORE_SRC) $(MODEL_SRC)
 UNIT_TESTS := test_buf test_inode test_errmsg test_notifyq test_store \
 	test_store_conformance test_model test_deploy test_heartbeat \
-	test_restore test_backup test_tree test_remove test_faults test_json
+	test_restore test_backup test_tree test_remove test_faults test_json \
+	test_jwt test_icp
 
 objs = $(patsubst %.c,$(BUILD)/%.o,$(1))
 HEADERS := $(wildcard */*.h tests/*/*.h)
@@ -69,10 +71,26 @@ $(BUILD)/tests/test_errmsg: $(BUILD)/tests/unit/test_errmsg.o \
 		$(BUILD)/store/errmsg.o
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lpthread $(TEST_LDLIBS)
 
+# ICP's runtime tokens see jwt.c alone (and the error message).
+$(BUILD)/tests/test_jwt: $(BUILD)/tests/unit/test_jwt.o \
+		$(BUILD)/model/jwt.o $(BUILD)/store/errmsg.o
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LDLIBS)
+
+# A bearer token for a secret, as a runtime makes it: for the mount
+# tests, the bench and by hand (tests/tools/icp_token.c).
+$(BUILD)/tests/icp-token: $(BUILD)/tests/tools/icp_token.o \
+		$(BUILD)/model/jwt.o $(BUILD)/store/errmsg.o
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 # the fs side of restores, and the node table: all of fs/ but main.c
 $(BUILD)/tests/test_backup $(BUILD)/tests/test_tree: \
 		$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o \
 		$(call objs,$(CORE_SRC) $(FS_SRC))
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LDLIBS)
+
+# ICP's runtime API: the model and fs/icp_api.c, which knows no FUSE.
+$(BUILD)/tests/test_icp: $(BUILD)/tests/unit/test_icp.o \
+		$(call objs,$(CORE_SRC) fs/icp_api.c fs/buf.c)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LDLIBS)
 
 # The store's tests see the store alone.
@@ -101,7 +119,7 @@ $(BUILD)/tests/runtimefs-faults: $(call fobjs,$(CORE_SRC) $(FS_SRC) fs/main.c)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-unit-bins: $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
+unit-bins: $(addprefix $(BUILD)/tests/,$(UNIT_TESTS)) $(BUILD)/tests/icp-token
 
 $(BUILD)/bench/load: bench/load.c
 	@mkdir -p $(dir $@)
@@ -112,8 +130,9 @@ $(BUILD)/bench/load: bench/load.c
 #   make bench BIG=1            1 × 100,000 MI runtimes: listing, RSS, size
 #   make bench ENVS=2 PER_ENV=250 RUNS=3 ROW_BUDGET=60
 # The populated database is cached in /var/tmp/runtimefs-bench (BENCH_DIR).
-bench: deps all $(BUILD)/bench/load
-	RUNTIMEFS=$${RUNTIMEFS:-$(BUILD)/runtimefs} LOAD=$(BUILD)/bench/load bash bench/run.sh
+bench: deps all $(BUILD)/bench/load $(BUILD)/tests/icp-token
+	RUNTIMEFS=$${RUNTIMEFS:-$(BUILD)/runtimefs} LOAD=$(BUILD)/bench/load \
+	ICP_TOKEN=$(BUILD)/tests/icp-token bash bench/run.sh
 
 deps:
 	@missing=$$(for p in $(DEPS); do \
@@ -147,9 +166,10 @@ test-unit: unit-bins
 test-store-pg: $(BUILD)/tests/test_store_conformance
 	bash tests/pg.sh $(PG_WRAP) ./$(BUILD)/tests/test_store_conformance
 
-test-mount: all $(BUILD)/tests/runtimefs-faults
+test-mount: all $(BUILD)/tests/runtimefs-faults $(BUILD)/tests/icp-token
 	RUNTIMEFS=$(BUILD)/runtimefs \
-	RUNTIMEFS_FAULTS=$(BUILD)/tests/runtimefs-faults bash tests/mount/run.sh
+	RUNTIMEFS_FAULTS=$(BUILD)/tests/runtimefs-faults \
+	ICP_TOKEN=$(BUILD)/tests/icp-token bash tests/mount/run.sh
 
 # The mount tests' runner itself: a hung test is reported, cleaned up and
 # fails the run (tests/mount/selftest/).
@@ -193,7 +213,8 @@ test: deps
 #   make test-fuzz                     each for FUZZ_RUNS (20000) runs
 FUZZ_BUILD := build-fuzz
 FUZZ_CC := clang
-FUZZ_TARGETS := fuzz_json fuzz_spec fuzz_heartbeat fuzz_restore fuzz_names
+FUZZ_TARGETS := fuzz_json fuzz_spec fuzz_heartbeat fuzz_restore fuzz_names \
+	fuzz_jwt
 FUZZ_SECONDS ?= 600
 FUZZ_RUNS ?= 20000
 FUZZ_FLAGS ?= -max_len=8192 -timeout=20

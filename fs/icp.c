@@ -9,6 +9,7 @@
  * secret is scoped to one.
  */
 #include "nodes.h"
+#include "icp_api.h"
 
 #include <errno.h>
 #include <string.h>
@@ -16,32 +17,6 @@
 #include <cjson/cJSON.h>
 
 /* -- heartbeat --------------------------------------------------------- */
-
-/* The answer to a heartbeat, as ICP gives it: the runtime's id and the
- * commands waiting for it. */
-static int reply_ack(struct buf *reply, const struct model_heartbeat_reply *r)
-{
-	cJSON *o = cJSON_CreateObject(), *cmds;
-	char *text = NULL;
-	int ret = -ENOMEM;
-
-	if (o && cJSON_AddTrueToObject(o, "acknowledged") &&
-	    cJSON_AddStringToObject(o, "runtimeId", r->runtime_id) &&
-	    (cmds = cJSON_AddArrayToObject(o, "commands"))) {
-		ret = 0;
-		for (int i = 0; i < r->ncommands && !ret; i++)
-			if (!cJSON_AddItemToArray(cmds,
-					cJSON_CreateString(r->commands[i])))
-				ret = -ENOMEM;
-		if (!ret && !(text = cJSON_PrintUnformatted(o)))
-			ret = -ENOMEM;
-	}
-	if (!ret)
-		ret = buf_addf(reply, "%s\n", text);
-	cJSON_free(text);
-	cJSON_Delete(o);
-	return ret;
-}
 
 /* The answer to a refused heartbeat: why, in words. */
 static int reply_refusal(struct buf *reply, int err)
@@ -80,7 +55,7 @@ int fs_heartbeat_write(const struct fs_path *p, const char *data,
 			buf_reset(reply);
 		return ret;
 	}
-	return reply_ack(reply, &r);
+	return icp_reply_json(reply, &r, 1, NULL);
 }
 
 /* -- secrets ----------------------------------------------------------- */

@@ -24,7 +24,9 @@
 #define MODEL_UUID_LEN 37
 #define MODEL_KEY_ID_LEN 9        /* a secret's key id: 8 hex digits + NUL */
 #define MODEL_SECRET_MAX 64       /* "KEYID.BASE64" + NUL */
-#define MODEL_HEARTBEAT_MAX 65536 /* one heartbeat's JSON at the most */
+#define MODEL_HEARTBEAT_MAX 65536 /* one heartbeat through the mount */
+#define MODEL_ICP_BODY_MAX (16 * 1024 * 1024) /* one over ICP's API */
+#define MODEL_HASH_MAX 64         /* a runtimeHash (MD5 in base64: 24) */
 
 struct model;
 
@@ -56,6 +58,8 @@ struct model_env {
 struct model_project {
 	char name[MODEL_NAME_MAX];
 	int64_t created_ns;
+	char display[MODEL_TEXT_MAX];      /* the name a heartbeat sent, or
+					      `name` when none did */
 };
 
 struct model_integration {
@@ -64,6 +68,7 @@ struct model_integration {
 	char type[16];
 	int64_t created_ns;
 	int64_t mtime_ns;
+	char display[MODEL_TEXT_MAX];      /* as for a project */
 };
 
 struct model_runtime {
@@ -112,13 +117,37 @@ struct model_secret_scope {
 	const char *integration;
 };
 
-/* What a heartbeat is answered with: the runtime's UUID and the commands
- * pending for it ("START", "STOP"). */
+/* A command for a runtime, as ICP's ControlCommand (types.bal):
+ * commandId, runtimeId, targetArtifact {name}, action, issuedAt,
+ * status. */
+#define MODEL_COMMANDS_MAX 32      /* in one reply; the rest wait */
+struct model_command {
+	char id[MODEL_UUID_LEN];
+	char runtime_id[MODEL_UUID_LEN];
+	char target[MODEL_TEXT_MAX];
+	char action[24];                   /* START | STOP */
+	int64_t issued_ns;
+	char status[16];                   /* PENDING as delivered */
+};
+
+/* What a heartbeat is answered with, as ICP's HeartbeatResponse: whether
+ * it was acknowledged, whether a full heartbeat is wanted, the commands
+ * for the runtime, and the runtime's id (""  when none); `http` is the
+ * status ICP's runtime service answers it with (201 taken, 400, 401,
+ * 409, 413; 503 for a failure that is not the runtime's, such as a busy
+ * database). */
 struct model_heartbeat_reply {
 	char runtime_id[MODEL_UUID_LEN];
-	const char *commands[2];
+	int acknowledged;
+	int full_required;
+	int http;
+	struct model_command commands[MODEL_COMMANDS_MAX];
 	int ncommands;
 };
+
+/* The optional heartbeat fields advertised in every reply
+ * (supportedHeartbeatFields), NULL-terminated. */
+extern const char *const model_heartbeat_fields[];
 
 /* Which runtimes model_runtime_list() walks: `env` is required; with
  * `project` set, only those of the project's integrations; with
@@ -321,6 +350,39 @@ int model_runtime_secret_get(struct model *m, const char *env,
  * belongs to another runtime; a refused heartbeat changes nothing. */
 int model_heartbeat(struct model *m, const char *json, size_t len,
 		struct model_heartbeat_reply *out);
+
+/* Takes one heartbeat from ICP's runtime API, of a runtime whose JWT
+ * named key id `key_id` and verified with it: a full Heartbeat, or with
+ * `delta` a DeltaHeartbeat (heartbeat.c).  The same rules as
+ * model_heartbeat(), with ICP's required fields; a refusal is -errno
+ * with out->http ICP's status for it, and a delta that is not taken
+ * (unbound key, unknown runtime, another hash) is 0 with
+ * out->full_required. */
+int model_icp_heartbeat(struct model *m, const char *key_id, int delta,
+		const char *json, size_t len, struct model_heartbeat_reply *out);
+
+/* Records what a runtime posted to ICP's /icp/commandResult (a
+ * WorkflowCommandResult: runtimeId, commandId, status, httpStatus,
+ * body) on the command it names, when that command is one of a runtime
+ * that heartbeats with `key_id`; a late, unknown or foreign one is
+ * dropped.  0 (ICP's 202), -EINVAL for a body that is not one, -EACCES
+ * for an unknown key id. */
+int model_command_result(struct model *m, const char *key_id,
+		const char *json, size_t len);
+
+/* A secret's key material, the base64 text after "KEYID." (what both
+ * ICP clients sign their JWTs with, as text), into `out` (`cap` bytes);
+ * -EACCES for a key id unknown or revoked, -ENOSPC when it does not
+ * fit.  The caller wipes it. */
+int model_secret_material(struct model *m, const char *key_id, char *out,
+		size_t cap);
+
+/* ICP's toHandler(): `name` in lower case, every run of characters
+ * other than a-z and 0-9 one '-', none at either end, into `out`;
+ * -EINVAL when nothing is left or it is longer than 63 characters.
+ * `what` names it in the message. */
+int model_handle(const char *what, const char *name,
+		char out[MODEL_NAME_MAX]);
 
 /* Whether `len` bytes hold one whole JSON object, blanks around it
  * allowed (json.c): 0 when they do, MODEL_JSON_MORE while more bytes

@@ -89,6 +89,8 @@ int model_project_get(struct model *m, const char *name,
 	if (!ret) {
 		memcpy(out->name, p.name, sizeof(out->name));
 		out->created_ns = p.created_ns;
+		snprintf(out->display, sizeof(out->display), "%s",
+				*p.display ? p.display : p.name);
 	}
 	return ret;
 }
@@ -105,6 +107,8 @@ static int project_each(void *ctx, const struct store_project *p)
 
 	memcpy(out.name, p->name, sizeof(out.name));
 	out.created_ns = p->created_ns;
+	snprintf(out.display, sizeof(out.display), "%s",
+			*p->display ? p->display : p->name);
 	return w->cb(w->ctx, &out);
 }
 
@@ -127,6 +131,8 @@ static void integration_copy(struct model_integration *out,
 	memcpy(out->type, in->type, sizeof(out->type));
 	out->created_ns = in->created_ns;
 	out->mtime_ns = in->mtime_ns;
+	snprintf(out->display, sizeof(out->display), "%s",
+			*in->display ? in->display : in->name);
 }
 
 int model_integration_create(struct model *m, const char *project,

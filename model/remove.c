@@ -166,7 +166,7 @@ int model_runtime_remove(struct model *m, const char *env, const char *name,
 int model_env_remove(struct model *m, const char *env,
 		const struct model_cover *c)
 {
-	struct store_runtime_filter rf = { 0, 0, 0 };
+	struct store_runtime_filter rf = { 0, 0, 0, NULL };
 	struct rows runtimes = ROWS(struct store_runtime);
 	struct rows secrets = ROWS(struct store_secret);
 	struct store_env e;
@@ -219,7 +219,7 @@ int model_env_remove(struct model *m, const char *env,
 static int integration_remove(struct model *m,
 		const struct store_integration *in, const struct model_cover *c)
 {
-	struct store_runtime_filter rf = { 0, 0, in->id };
+	struct store_runtime_filter rf = { 0, 0, in->id, NULL };
 	struct rows runtimes = ROWS(struct store_runtime);
 	struct rows secrets = ROWS(struct store_secret);
 	struct rows envs = ROWS(struct store_env);

@@ -369,6 +369,7 @@ static int restore_bound_secret(struct restore *r,
 {
 	const struct model_backup_secret *s = &b->bound;
 	char key_id[MODEL_KEY_ID_LEN];
+	struct store_secret row;
 	int64_t id = 0;
 	int ret;
 
@@ -383,9 +384,32 @@ static int restore_bound_secret(struct restore *r,
 		return fail_at(s->src, -EINVAL, "key id %s, but the runtime's"
 				" secret is '%s'", key_id, b->secret_key_id);
 	}
+	/* replicas share their integration's secret: the first of them
+	 * brings it, the others must show the same */
+	ret = store_secret_get_key(r->m->store, b->secret_key_id, &row);
+	if (!ret) {
+		unsigned char raw[MODEL_SECRET_BYTES], want[MODEL_SECRET_BYTES];
+		char kid[MODEL_KEY_ID_LEN];
+
+		ret = model_secret_parse(s->credential, kid, raw);
+		if (!ret)
+			ret = model_secret_open(r->m, &row, want);
+		if (!ret && (row.integration_id != rt->integration_id ||
+				strcmp(row.runtime_type, rt->type) ||
+				sodium_memcmp(raw, want, sizeof(raw))))
+			ret = fail_at(s->src, -EINVAL, "secret %s is another"
+					" runtime's, of another integration or"
+					" with other key material", kid);
+		sodium_memzero(raw, sizeof(raw));
+		sodium_memzero(want, sizeof(want));
+		sodium_memzero(&row, sizeof(row));
+		return ret ? prefixed(ret, s->src) : 0;
+	}
+	if (ret != -ENOENT)
+		return store_failed(s->src, ret);
 	ret = restore_secret_row(r, s, b->name, rt->env_id, &id);
-	if (!ret && (ret = store_secret_bind(r->m->store, id, rt->id,
-			rt->registered_ns)))
+	if (!ret && (ret = store_secret_bind(r->m->store, id,
+			rt->integration_id, rt->type, rt->registered_ns)))
 		ret = store_failed(s->src, ret);
 	return ret;
 }
@@ -534,6 +558,7 @@ static int runtime_row(struct restore *r, const struct model_backup_runtime *b,
 	rt->info_ns = b->info_ns > 0 ? b->info_ns : rt->registered_ns;
 	rt->assigned_ns = b->assigned_ns > 0 ? b->assigned_ns :
 		rt->registered_ns;
+	snprintf(rt->key_id, sizeof(rt->key_id), "%s", b->secret_key_id);
 	if (!*b->project != !*b->integration)
 		return fail_at(b->src, -EINVAL, "a runtime has a project and an"
 				" integration, or neither");

@@ -254,7 +254,7 @@ int model_runtime_list(struct model *m, const struct model_runtime_filter *f,
 		model_runtime_cb cb, void *ctx)
 {
 	struct runtime_walk w = { m, cb, ctx };
-	struct store_runtime_filter sf = { 0, 0, 0 };
+	struct store_runtime_filter sf = { 0, 0, 0, NULL };
 	struct store_env e = { 0 };
 	struct store_project p = { 0 };
 	struct store_integration in = { 0 };

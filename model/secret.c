@@ -252,9 +252,6 @@ int model_secret_revoke(struct model *m, const struct model_secret_scope *sc,
 		ret = model_fail_store(ret);
 	if (!ret)
 		model_note_secrets(m, sc->env, row.project, row.integration, name);
-	/* the runtime it was bound to, if any, is cut off */
-	if (!ret && row.runtime_id)
-		model_note(m, MODEL_EV_ALL, 0, NULL, NULL, NULL, NULL);
 	return model_end(m, ret);
 }
 
@@ -273,6 +270,15 @@ static int bound_row(struct model *m, const char *env, const char *name,
 	return ret;
 }
 
+/* Notes a runtime cut off by a revoked secret. */
+static int revoked_each(void *ctx, const struct store_runtime *rt)
+{
+	model_note_runtime(ctx, rt, MODEL_RT_SECRET | MODEL_RT_STATUS, NULL);
+	return 0;
+}
+
+/* Revoking a bound secret cuts off every runtime that heartbeats with
+ * it, replicas too, at once. */
 int model_runtime_secret_revoke(struct model *m, const char *env,
 		const char *name)
 {
@@ -283,15 +289,48 @@ int model_runtime_secret_revoke(struct model *m, const char *env,
 	if ((ret = model_begin(m)))
 		return ret;
 	ret = bound_row(m, env, name, &rt, &row);
+	if (!ret) {
+		struct store_runtime_filter f = { 0, 0, 0, row.key_id };
+
+		ret = store_runtime_list(m->store, &f, revoked_each, m);
+	}
 	if (!ret && (ret = store_secret_delete(m->store, row.id)))
 		ret = model_fail_store(ret);
-	if (!ret && (ret = store_runtime_set_revoked(m->store, rt.id,
+	if (!ret && (ret = store_runtime_revoke_key(m->store, row.key_id,
 			model_now(m))))
 		ret = model_fail_store(ret);
-	if (!ret)
-		model_note_runtime(m, &rt, MODEL_RT_SECRET | MODEL_RT_STATUS,
-				NULL);
 	return model_end(m, ret);
+}
+
+int model_secret_material(struct model *m, const char *key_id, char *out,
+		size_t cap)
+{
+	unsigned char raw[MODEL_SECRET_BYTES];
+	struct store_secret row;
+	int ret;
+
+	if (cap)
+		*out = '\0';
+	model_lock(m);
+	ret = store_secret_get_key(m->store, key_id, &row);
+	if (ret == -ENOENT)
+		ret = model_fail(-EACCES, "unknown key ID '%.8s'", key_id);
+	else if (ret)
+		ret = model_fail_store(ret);
+	if (!ret && (ret = model_secret_open(m, &row, raw)))
+		ret = model_fail(-EACCES, "key ID '%.8s' does not open with"
+				" this key file", key_id);
+	model_unlock(m);
+	if (!ret && cap < sodium_base64_ENCODED_LEN(MODEL_SECRET_BYTES,
+			sodium_base64_VARIANT_ORIGINAL))
+		ret = model_fail(-ENOSPC, "key material: %zu bytes is too"
+				" little room", cap);
+	if (!ret)
+		sodium_bin2base64(out, cap, raw, sizeof(raw),
+				sodium_base64_VARIANT_ORIGINAL);
+	sodium_memzero(raw, sizeof(raw));
+	sodium_memzero(&row, sizeof(row));
+	return ret;
 }
 
 int model_runtime_secret_get(struct model *m, const char *env,

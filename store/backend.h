@@ -81,6 +81,8 @@ struct store_backend {
 	int (*project_delete)(struct store *s, int64_t id);
 	int (*project_list)(struct store *s, store_project_cb cb, void *ctx);
 	int (*project_children)(struct store *s, int64_t id, int64_t *count);
+	int (*project_set_display)(struct store *s, int64_t id,
+			const char *display);
 
 	int (*integration_insert)(struct store *s, int64_t project_id,
 			const char *name, const char *type, int64_t now);
@@ -93,9 +95,13 @@ struct store_backend {
 			store_integration_cb cb, void *ctx);
 	int (*integration_children)(struct store *s, int64_t id,
 			int64_t *count);
+	int (*integration_set_display)(struct store *s, int64_t id,
+			const char *display);
 
 	int (*runtime_insert)(struct store *s, struct store_runtime *rt);
 	int (*runtime_get)(struct store *s, int64_t env_id, const char *name,
+			struct store_runtime *out);
+	int (*runtime_get_uuid)(struct store *s, const char *uuid,
 			struct store_runtime *out);
 	int (*runtime_delete)(struct store *s, int64_t id);
 	int (*runtime_set_integration)(struct store *s, int64_t id,
@@ -104,6 +110,12 @@ struct store_backend {
 			const struct store_runtime_filter *f,
 			store_runtime_cb cb, void *ctx);
 	int (*runtime_report)(struct store *s, const struct store_runtime *rt);
+	int (*runtime_set_hash)(struct store *s, int64_t id, const char *hash);
+	int (*runtime_set_reported)(struct store *s, int64_t id,
+			const char *json);
+	int (*runtime_get_reported)(struct store *s, int64_t id, char **out);
+	int (*runtime_revoke_key)(struct store *s, const char *key_id,
+			int64_t now);
 	int (*runtime_heartbeat)(struct store *s, int64_t id, const char *uuid,
 			int64_t ns);
 	int (*runtime_heartbeats)(struct store *s,
@@ -120,7 +132,8 @@ struct store_backend {
 	int (*secret_get_key)(struct store *s, const char *key_id,
 			struct store_secret *out);
 	int (*secret_delete)(struct store *s, int64_t id);
-	int (*secret_bind)(struct store *s, int64_t id, int64_t runtime_id,
+	int (*secret_bind)(struct store *s, int64_t id,
+			int64_t integration_id, const char *runtime_type,
 			int64_t now);
 	int (*secret_list)(struct store *s,
 			const struct store_secret_filter *f,
@@ -144,6 +157,16 @@ struct store_backend {
 			store_endpoint_cb cb, void *ctx);
 	int (*endpoint_serving)(struct store *s, int64_t runtime_id,
 			int64_t version, int64_t *count);
+
+	int (*command_insert)(struct store *s, struct store_command *c);
+	int (*command_list)(struct store *s, int64_t runtime_id,
+			const char *status, size_t max, store_command_cb cb,
+			void *ctx);
+	int (*command_set_status)(struct store *s, int64_t id,
+			const char *status, int64_t sent);
+	int (*command_result)(struct store *s, const char *uuid,
+			const char *key_id, const char *status,
+			const char *result, int64_t now, int *found);
 
 	int (*sealed_sample)(struct store *s, unsigned char *out, size_t cap,
 			size_t *len);

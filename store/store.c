@@ -451,6 +451,13 @@ int store_project_children(struct store *s, int64_t id, int64_t *count)
 	return s->be->project_children(s, id, count);
 }
 
+int store_project_set_display(struct store *s, int64_t id,
+		const char *display)
+{
+	FAULT_POINT();
+	return s->be->project_set_display(s, id, display);
+}
+
 int store_integration_insert(struct store *s, int64_t project_id,
 		const char *name, const char *type, int64_t now)
 {
@@ -491,6 +498,13 @@ int store_integration_children(struct store *s, int64_t id, int64_t *count)
 	return s->be->integration_children(s, id, count);
 }
 
+int store_integration_set_display(struct store *s, int64_t id,
+		const char *display)
+{
+	FAULT_POINT();
+	return s->be->integration_set_display(s, id, display);
+}
+
 int store_runtime_insert(struct store *s, struct store_runtime *rt)
 {
 	FAULT_POINT();
@@ -502,6 +516,13 @@ int store_runtime_get(struct store *s, int64_t env_id, const char *name,
 {
 	FAULT_POINT();
 	return s->be->runtime_get(s, env_id, name, out);
+}
+
+int store_runtime_get_uuid(struct store *s, const char *uuid,
+		struct store_runtime *out)
+{
+	FAULT_POINT();
+	return s->be->runtime_get_uuid(s, uuid, out);
 }
 
 int store_runtime_delete(struct store *s, int64_t id)
@@ -528,6 +549,33 @@ int store_runtime_report(struct store *s, const struct store_runtime *rt)
 {
 	FAULT_POINT();
 	return s->be->runtime_report(s, rt);
+}
+
+int store_runtime_set_hash(struct store *s, int64_t id, const char *hash)
+{
+	FAULT_POINT();
+	return s->be->runtime_set_hash(s, id, hash);
+}
+
+int store_runtime_set_reported(struct store *s, int64_t id,
+		const char *json)
+{
+	FAULT_POINT();
+	return s->be->runtime_set_reported(s, id, json);
+}
+
+int store_runtime_get_reported(struct store *s, int64_t id, char **out)
+{
+	*out = NULL;
+	FAULT_POINT();
+	return s->be->runtime_get_reported(s, id, out);
+}
+
+int store_runtime_revoke_key(struct store *s, const char *key_id,
+		int64_t now)
+{
+	FAULT_POINT();
+	return s->be->runtime_revoke_key(s, key_id, now);
 }
 
 int store_runtime_heartbeat(struct store *s, int64_t id, const char *uuid,
@@ -589,11 +637,11 @@ int store_secret_delete(struct store *s, int64_t id)
 	return s->be->secret_delete(s, id);
 }
 
-int store_secret_bind(struct store *s, int64_t id, int64_t runtime_id,
-		int64_t now)
+int store_secret_bind(struct store *s, int64_t id, int64_t integration_id,
+		const char *runtime_type, int64_t now)
 {
 	FAULT_POINT();
-	return s->be->secret_bind(s, id, runtime_id, now);
+	return s->be->secret_bind(s, id, integration_id, runtime_type, now);
 }
 
 int store_secret_list(struct store *s, const struct store_secret_filter *f,
@@ -660,6 +708,36 @@ int store_endpoint_serving(struct store *s, int64_t runtime_id,
 {
 	FAULT_POINT();
 	return s->be->endpoint_serving(s, runtime_id, version, count);
+}
+
+int store_command_insert(struct store *s, struct store_command *c)
+{
+	FAULT_POINT();
+	return s->be->command_insert(s, c);
+}
+
+int store_command_list(struct store *s, int64_t runtime_id,
+		const char *status, size_t max, store_command_cb cb, void *ctx)
+{
+	FAULT_POINT();
+	return s->be->command_list(s, runtime_id, status, max, cb, ctx);
+}
+
+int store_command_set_status(struct store *s, int64_t id,
+		const char *status, int64_t sent)
+{
+	FAULT_POINT();
+	return s->be->command_set_status(s, id, status, sent);
+}
+
+int store_command_result(struct store *s, const char *uuid,
+		const char *key_id, const char *status, const char *result,
+		int64_t now, int *found)
+{
+	*found = 0;
+	FAULT_POINT();
+	return s->be->command_result(s, uuid, key_id, status, result, now,
+			found);
 }
 
 int store_sealed_sample(struct store *s, unsigned char *out, size_t cap,

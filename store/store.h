@@ -52,6 +52,7 @@
 #define STORE_TEXT_MAX 128    /* reported values (platform, os, ...) */
 #define STORE_KEY_ID_LEN 9    /* a secret's key id: 8 hex digits + NUL */
 #define STORE_SEALED_MAX 256  /* a sealed credential: secret, service account */
+#define STORE_HASH_MAX 64     /* a runtime's runtimeHash */
 
 struct store;
 
@@ -67,6 +68,7 @@ struct store_project {
 	int64_t id;
 	char name[STORE_NAME_MAX];
 	int64_t created_ns;
+	char display[STORE_TEXT_MAX];     /* the name a runtime sent; "" */
 };
 
 struct store_integration {
@@ -77,6 +79,7 @@ struct store_integration {
 	char type[16];            /* default | MI */
 	int64_t created_ns;
 	int64_t mtime_ns;         /* last change of `type` */
+	char display[STORE_TEXT_MAX];     /* the name a runtime sent; "" */
 };
 
 struct store_runtime {
@@ -101,14 +104,20 @@ struct store_runtime {
 	int64_t assigned_ns;               /* last change of integration_id */
 	int64_t latest_version;            /* 0: no version deployed */
 	int64_t revoked_ns;                /* its secret was revoked; 0: no */
-	char secret[STORE_KEY_ID_LEN];     /* joined: bound key id, or "" */
+	char secret[STORE_KEY_ID_LEN];     /* joined: key_id while that
+					    * secret exists, or "" */
 	int64_t deployed_ns;               /* joined: when latest_version was
 					    * made; 0: never (read only) */
+	char key_id[STORE_KEY_ID_LEN];     /* the key it heartbeats with ("") */
+	char hash[STORE_HASH_MAX];         /* runtimeHash of its last full
+					    * heartbeat ("") */
 };
 
 /* A secret: generated for an environment (and, when integration_id is
  * set, scoped to one integration), unbound until a runtime's first
- * heartbeat claims it.  `sealed` is what model_seal() made of it. */
+ * heartbeat claims it, which binds it to an integration and a runtime
+ * type; every runtime that heartbeats with it records its key id
+ * (store_runtime.key_id).  `sealed` is what model_seal() made of it. */
 struct store_secret {
 	int64_t id;
 	char key_id[STORE_KEY_ID_LEN];
@@ -121,8 +130,8 @@ struct store_secret {
 	unsigned char sealed[STORE_SEALED_MAX];
 	size_t sealed_len;
 	int64_t created_ns;
-	int64_t runtime_id;                /* 0: unbound */
-	int64_t bound_ns;
+	char runtime_type[16];             /* bound to this type; "" */
+	int64_t bound_ns;                  /* 0: unbound */
 };
 
 /* Which unbound secrets store_secret_list() walks: those of `env_id`,
@@ -137,6 +146,7 @@ struct store_runtime_filter {
 	int64_t env_id;
 	int64_t project_id;
 	int64_t integration_id;
+	const char *key_id;       /* NULL: any */
 };
 
 /* List callbacks return 0 to go on, or a negative errno to stop the walk
@@ -483,6 +493,9 @@ int store_project_delete(struct store *s, int64_t id);
 int store_project_list(struct store *s, store_project_cb cb, void *ctx);
 /* Number of integrations of the project. */
 int store_project_children(struct store *s, int64_t id, int64_t *count);
+/* The name a runtime's heartbeat gave it before normalisation. */
+int store_project_set_display(struct store *s, int64_t id,
+		const char *display);
 
 /* Integrations. */
 int store_integration_insert(struct store *s, int64_t project_id,
@@ -494,14 +507,22 @@ int store_integration_set_type(struct store *s, int64_t id,
 		const char *type, int64_t now);
 int store_integration_list(struct store *s, int64_t project_id,
 		store_integration_cb cb, void *ctx);
-/* Number of runtimes and secrets scoped to the integration. */
+/* Number of runtimes and unbound secrets scoped to the integration. */
 int store_integration_children(struct store *s, int64_t id, int64_t *count);
+int store_integration_set_display(struct store *s, int64_t id,
+		const char *display);
 
 /* Runtimes.  store_runtime_insert() reads every stored field of `rt` but
  * `id` and the joined names, and sets rt->id. */
 int store_runtime_insert(struct store *s, struct store_runtime *rt);
 int store_runtime_get(struct store *s, int64_t env_id, const char *name,
 		struct store_runtime *out);
+/* A runtime by its uuid (ICP's runtimeId). */
+int store_runtime_get_uuid(struct store *s, const char *uuid,
+		struct store_runtime *out);
+/* Deletes a runtime; the bound secret it heartbeats with goes with it
+ * when no other runtime uses that key id, as it does when a runtime's
+ * key_id moves away from it. */
 int store_runtime_delete(struct store *s, int64_t id);
 /* Sets integration_id (0: none) and assigned_ns. */
 int store_runtime_set_integration(struct store *s, int64_t id,
@@ -511,8 +532,19 @@ int store_runtime_list(struct store *s,
 		store_runtime_cb cb, void *ctx);
 /* What a heartbeat reports, in one statement: integration_id,
  * assigned_ns, runtime_version, platform, os, info_ns, heartbeat_ns,
- * running_ns and revoked_ns of `rt` (found by rt->id). */
+ * running_ns, revoked_ns, key_id and hash of `rt` (found by rt->id). */
 int store_runtime_report(struct store *s, const struct store_runtime *rt);
+/* The runtimeHash of its last full heartbeat. */
+int store_runtime_set_hash(struct store *s, int64_t id, const char *hash);
+/* What the runtime reported, a JSON document the store keeps as text;
+ * get allocates *out (free()), "" when nothing was. */
+int store_runtime_set_reported(struct store *s, int64_t id,
+		const char *json);
+int store_runtime_get_reported(struct store *s, int64_t id, char **out);
+/* Marks every runtime that heartbeats with `key_id` revoked at `now`;
+ * none is no error. */
+int store_runtime_revoke_key(struct store *s, const char *key_id,
+		int64_t now);
 /* Moves heartbeat_ns forward to `ns` (never back) on the runtime `id`,
  * if it still has `uuid`; a runtime deleted since is no error. */
 int store_runtime_heartbeat(struct store *s, int64_t id, const char *uuid,
@@ -547,8 +579,10 @@ int store_secret_get(struct store *s, int64_t env_id, const char *name,
 int store_secret_get_key(struct store *s, const char *key_id,
 		struct store_secret *out);
 int store_secret_delete(struct store *s, int64_t id);
-int store_secret_bind(struct store *s, int64_t id, int64_t runtime_id,
-		int64_t now);
+/* Binds an unbound secret to an integration and a runtime type at `now`
+ * (-ENOENT when it is bound already). */
+int store_secret_bind(struct store *s, int64_t id, int64_t integration_id,
+		const char *runtime_type, int64_t now);
 int store_secret_list(struct store *s, const struct store_secret_filter *f,
 		store_secret_cb cb, void *ctx);
 
@@ -588,6 +622,37 @@ int store_endpoint_serving(struct store *s, int64_t runtime_id,
  * `cap`.  Enough to tell whether a key file is the one that sealed them. */
 int store_sealed_sample(struct store *s, unsigned char *out, size_t cap,
 		size_t *len);
+
+/* Commands queued for runtimes (ICP's ControlCommand). */
+struct store_command {
+	int64_t id;
+	char uuid[STORE_UUID_LEN];         /* commandId */
+	int64_t runtime_id;
+	char runtime_uuid[STORE_UUID_LEN]; /* joined */
+	char target[STORE_TEXT_MAX];       /* targetArtifact.name */
+	char action[24];
+	int64_t issued_ns;
+	char status[16];                   /* PENDING, SENT, COMPLETED, ... */
+	int64_t sent_ns;
+	int64_t result_ns;
+};
+typedef int (*store_command_cb)(void *ctx, const struct store_command *c);
+
+/* Queues a command (status as given); sets c->id. */
+int store_command_insert(struct store *s, struct store_command *c);
+/* The commands of a runtime with status `status` (NULL: all), oldest
+ * first, at most `max` (0: all). */
+int store_command_list(struct store *s, int64_t runtime_id,
+		const char *status, size_t max, store_command_cb cb, void *ctx);
+/* Sets a command's status, and sent_ns when `sent` is not 0. */
+int store_command_set_status(struct store *s, int64_t id,
+		const char *status, int64_t sent);
+/* Records the outcome a runtime posted for command `uuid`, if that
+ * command is one of a runtime that heartbeats with `key_id`: its status,
+ * the result document and when; *found 1 when it was, else 0. */
+int store_command_result(struct store *s, const char *uuid,
+		const char *key_id, const char *status, const char *result,
+		int64_t now, int *found);
 
 /* The service account of a runtime: put inserts or replaces it. */
 int store_service_account_put(struct store *s,

@@ -114,6 +114,86 @@ static const char *const migrations[] = {
 	"  WHERE runtime_id IS NULL;"
 	"CREATE INDEX secret_env ON secret(env_id);"
 	"CREATE INDEX secret_integration ON secret(integration_id);",
+	/* 3 -> 4: ICP's identity and binding (issue 12).  A runtime is
+	 * known by the runtimeId it sends (its uuid, kept) and records the
+	 * key it heartbeats with; a secret binds to an integration and a
+	 * runtime type, not to one runtime, so that replicas share it (the
+	 * runtime it was bound to keeps it, its integration and type become
+	 * the secret's); projects and integrations keep the display name a
+	 * runtime sent; runtimes keep what they reported, the hash of their
+	 * last full heartbeat, their artifacts and the commands queued for
+	 * them.  The secret table is rebuilt without runtime_id. */
+	"ALTER TABLE project ADD COLUMN display TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE integration ADD COLUMN display TEXT NOT NULL"
+	"  DEFAULT '';"
+	"ALTER TABLE runtime ADD COLUMN key_id TEXT;"
+	"ALTER TABLE runtime ADD COLUMN hash TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE runtime ADD COLUMN reported TEXT NOT NULL DEFAULT '';"
+	"UPDATE runtime SET key_id = (SELECT s.key_id FROM secret s"
+	"  WHERE s.runtime_id = runtime.id);"
+	"CREATE TABLE secret4 ("
+	"  id INTEGER PRIMARY KEY,"
+	"  key_id TEXT NOT NULL UNIQUE,"
+	"  env_id INTEGER NOT NULL REFERENCES env(id),"
+	"  integration_id INTEGER REFERENCES integration(id),"
+	"  name TEXT NOT NULL,"
+	"  sealed BLOB NOT NULL,"
+	"  created_ns INTEGER NOT NULL,"
+	"  runtime_type TEXT NOT NULL DEFAULT '',"
+	"  bound_ns INTEGER NOT NULL DEFAULT 0);"
+	"INSERT INTO secret4 SELECT s.id, s.key_id, s.env_id,"
+	"  CASE WHEN s.runtime_id IS NULL THEN s.integration_id"
+	"    ELSE (SELECT r.integration_id FROM runtime r"
+	"      WHERE r.id = s.runtime_id) END,"
+	"  s.name, s.sealed, s.created_ns,"
+	"  CASE WHEN s.runtime_id IS NULL THEN ''"
+	"    ELSE (SELECT r.type FROM runtime r WHERE r.id = s.runtime_id)"
+	"    END,"
+	"  CASE WHEN s.runtime_id IS NULL THEN 0 ELSE max(s.bound_ns, 1) END"
+	"  FROM secret s;"
+	"DROP TABLE secret;"
+	"ALTER TABLE secret4 RENAME TO secret;"
+	"CREATE UNIQUE INDEX secret_unbound_name ON secret(env_id, name)"
+	"  WHERE bound_ns = 0;"
+	"CREATE INDEX secret_env ON secret(env_id);"
+	"CREATE INDEX secret_integration ON secret(integration_id);"
+	"CREATE INDEX runtime_key ON runtime(key_id);"
+	/* the last runtime that used a bound secret takes it along */
+	"CREATE TRIGGER runtime_secret_gone AFTER DELETE ON runtime"
+	"  WHEN old.key_id IS NOT NULL BEGIN"
+	"  DELETE FROM secret WHERE key_id = old.key_id AND bound_ns != 0"
+	"    AND NOT EXISTS (SELECT 1 FROM runtime"
+	"      WHERE key_id = old.key_id);"
+	"  END;"
+	"CREATE TRIGGER runtime_secret_left AFTER UPDATE OF key_id ON runtime"
+	"  WHEN old.key_id IS NOT NULL"
+	"  AND old.key_id IS NOT coalesce(new.key_id, '') BEGIN"
+	"  DELETE FROM secret WHERE key_id = old.key_id AND bound_ns != 0"
+	"    AND NOT EXISTS (SELECT 1 FROM runtime"
+	"      WHERE key_id = old.key_id);"
+	"  END;"
+	"CREATE TABLE command ("
+	"  id INTEGER PRIMARY KEY,"
+	"  uuid TEXT NOT NULL UNIQUE,"
+	"  runtime_id INTEGER NOT NULL REFERENCES runtime(id)"
+	"    ON DELETE CASCADE,"
+	"  target TEXT NOT NULL,"
+	"  action TEXT NOT NULL,"
+	"  payload TEXT,"
+	"  issued_ns INTEGER NOT NULL,"
+	"  status TEXT NOT NULL,"
+	"  sent_ns INTEGER NOT NULL DEFAULT 0,"
+	"  result TEXT,"
+	"  result_ns INTEGER NOT NULL DEFAULT 0);"
+	"CREATE INDEX command_runtime ON command(runtime_id, status);"
+	"CREATE TABLE artifact ("
+	"  id INTEGER PRIMARY KEY,"
+	"  runtime_id INTEGER NOT NULL REFERENCES runtime(id)"
+	"    ON DELETE CASCADE,"
+	"  kind TEXT NOT NULL,"
+	"  name TEXT NOT NULL,"
+	"  doc TEXT NOT NULL,"
+	"  UNIQUE (runtime_id, kind, name));",
 };
 
 #define BUSY_TIMEOUT_MS 5000     /* store_busy_timeout()'s default */
@@ -129,16 +209,17 @@ static const char *const migrations[] = {
 	" r.info_ns, r.assigned_ns, r.latest_version, r.revoked_ns," \
 	" coalesce(s.key_id, '')," \
 	" coalesce((SELECT v.created_ns FROM version v" \
-	"   WHERE v.runtime_id = r.id AND v.number = r.latest_version), 0)"
+	"   WHERE v.runtime_id = r.id AND v.number = r.latest_version), 0)," \
+	" coalesce(r.key_id, ''), r.hash"
 #define RUNTIME_FROM \
 	" FROM runtime r JOIN env e ON e.id = r.env_id" \
 	" LEFT JOIN integration i ON i.id = r.integration_id" \
 	" LEFT JOIN project p ON p.id = i.project_id" \
-	" LEFT JOIN secret s ON s.runtime_id = r.id"
+	" LEFT JOIN secret s ON s.key_id = r.key_id"
 #define SECRET_COLUMNS \
 	"s.id, s.key_id, s.env_id, e.name, coalesce(s.integration_id, 0)," \
 	" coalesce(p.name, ''), coalesce(i.name, ''), s.name, s.sealed," \
-	" s.created_ns, coalesce(s.runtime_id, 0), s.bound_ns"
+	" s.created_ns, s.runtime_type, s.bound_ns"
 #define SECRET_FROM \
 	" FROM secret s JOIN env e ON e.id = s.env_id" \
 	" LEFT JOIN integration i ON i.id = s.integration_id" \
@@ -156,7 +237,11 @@ enum stmt {
 	S_INTEGRATION_INSERT, S_INTEGRATION_GET, S_INTEGRATION_DELETE,
 	S_INTEGRATION_SET_TYPE, S_INTEGRATION_LIST, S_INTEGRATION_CHILDREN,
 	S_RUNTIME_INSERT, S_RUNTIME_GET, S_RUNTIME_DELETE, S_RUNTIME_LIST,
-	S_RUNTIME_SET_INTEGRATION,
+	S_RUNTIME_SET_INTEGRATION, S_RUNTIME_GET_UUID, S_RUNTIME_SET_HASH,
+	S_RUNTIME_SET_REPORTED, S_RUNTIME_GET_REPORTED, S_RUNTIME_REVOKE_KEY,
+	S_PROJECT_SET_DISPLAY, S_INTEGRATION_SET_DISPLAY,
+	S_COMMAND_INSERT, S_COMMAND_LIST, S_COMMAND_SET_STATUS,
+	S_COMMAND_RESULT,
 	S_RUNTIME_SET_DESIRED, S_RUNTIME_SET_LATEST,
 	S_VERSION_INSERT, S_VERSION_GET, S_VERSION_DELETE, S_VERSION_LIST,
 	S_ENDPOINT_INSERT, S_ENDPOINT_GET, S_ENDPOINT_DELETE,
@@ -184,13 +269,13 @@ static const char *const stmt_sql[S_COUNT] = {
 		" FROM env ORDER BY name",
 	[S_ENV_CHILDREN] = "SELECT (SELECT count(*) FROM runtime"
 		" WHERE env_id = ?1) + (SELECT count(*) FROM secret"
-		" WHERE env_id = ?1 AND runtime_id IS NULL)",
+		" WHERE env_id = ?1 AND bound_ns = 0)",
 	[S_PROJECT_INSERT] = "INSERT INTO project (name, created_ns)"
 		" VALUES (?1, ?2)",
-	[S_PROJECT_GET] = "SELECT id, name, created_ns FROM project"
+	[S_PROJECT_GET] = "SELECT id, name, created_ns, display FROM project"
 		" WHERE name = ?1",
 	[S_PROJECT_DELETE] = "DELETE FROM project WHERE id = ?1",
-	[S_PROJECT_LIST] = "SELECT id, name, created_ns FROM project"
+	[S_PROJECT_LIST] = "SELECT id, name, created_ns, display FROM project"
 		" ORDER BY name",
 	[S_PROJECT_CHILDREN] = "SELECT count(*) FROM integration"
 		" WHERE project_id = ?1",
@@ -198,27 +283,56 @@ static const char *const stmt_sql[S_COUNT] = {
 		" (project_id, name, type, created_ns, mtime_ns)"
 		" VALUES (?1, ?2, ?3, ?4, ?4)",
 	[S_INTEGRATION_GET] = "SELECT i.id, i.project_id, i.name, p.name,"
-		" i.type, i.created_ns, i.mtime_ns FROM integration i"
+		" i.type, i.created_ns, i.mtime_ns, i.display"
+		" FROM integration i"
 		" JOIN project p ON p.id = i.project_id"
 		" WHERE i.project_id = ?1 AND i.name = ?2",
 	[S_INTEGRATION_DELETE] = "DELETE FROM integration WHERE id = ?1",
 	[S_INTEGRATION_SET_TYPE] = "UPDATE integration SET type = ?2,"
 		" mtime_ns = ?3 WHERE id = ?1",
 	[S_INTEGRATION_LIST] = "SELECT i.id, i.project_id, i.name, p.name,"
-		" i.type, i.created_ns, i.mtime_ns FROM integration i"
+		" i.type, i.created_ns, i.mtime_ns, i.display"
+		" FROM integration i"
 		" JOIN project p ON p.id = i.project_id"
 		" WHERE i.project_id = ?1 ORDER BY i.name",
 	[S_INTEGRATION_CHILDREN] = "SELECT (SELECT count(*) FROM runtime"
 		" WHERE integration_id = ?1) + (SELECT count(*) FROM secret"
-		" WHERE integration_id = ?1 AND runtime_id IS NULL)",
+		" WHERE integration_id = ?1 AND bound_ns = 0)",
 	[S_RUNTIME_INSERT] = "INSERT INTO runtime (uuid, env_id, name, type,"
 		" integration_id, desired, desired_ns, runtime_version,"
 		" platform, os, registered_ns, heartbeat_ns, running_ns,"
-		" info_ns, assigned_ns, latest_version) VALUES (?1, ?2, ?3,"
-		" ?4, nullif(?5, 0), ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,"
-		" ?14, ?15, ?16)",
+		" info_ns, assigned_ns, latest_version, key_id, hash)"
+		" VALUES (?1, ?2, ?3, ?4, nullif(?5, 0), ?6, ?7, ?8, ?9, ?10,"
+		" ?11, ?12, ?13, ?14, ?15, ?16, nullif(?17, ''), ?18)",
 	[S_RUNTIME_GET] = "SELECT " RUNTIME_COLUMNS RUNTIME_FROM
 		" WHERE r.env_id = ?1 AND r.name = ?2",
+	[S_RUNTIME_GET_UUID] = "SELECT " RUNTIME_COLUMNS RUNTIME_FROM
+		" WHERE r.uuid = ?1",
+	[S_RUNTIME_SET_HASH] = "UPDATE runtime SET hash = ?2 WHERE id = ?1",
+	[S_RUNTIME_SET_REPORTED] = "UPDATE runtime SET reported = ?2"
+		" WHERE id = ?1",
+	[S_RUNTIME_GET_REPORTED] = "SELECT reported FROM runtime"
+		" WHERE id = ?1",
+	[S_RUNTIME_REVOKE_KEY] = "UPDATE runtime SET revoked_ns = ?2"
+		" WHERE key_id = ?1",
+	[S_COMMAND_INSERT] = "INSERT INTO command (uuid, runtime_id, target,"
+		" action, issued_ns, status) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[S_COMMAND_LIST] = "SELECT c.id, c.uuid, c.runtime_id, r.uuid,"
+		" c.target, c.action, c.issued_ns, c.status, c.sent_ns,"
+		" c.result_ns FROM command c JOIN runtime r"
+		" ON r.id = c.runtime_id WHERE c.runtime_id = ?1"
+		" AND (?2 IS NULL OR c.status = ?2) ORDER BY c.id"
+		" LIMIT CASE WHEN ?3 > 0 THEN ?3 ELSE -1 END",
+	[S_COMMAND_SET_STATUS] = "UPDATE command SET status = ?2,"
+		" sent_ns = CASE WHEN ?3 THEN ?3 ELSE sent_ns END"
+		" WHERE id = ?1",
+	[S_COMMAND_RESULT] = "UPDATE command SET status = ?3, result = ?4,"
+		" result_ns = ?5 WHERE uuid = ?1 AND runtime_id IN"
+		" (SELECT id FROM runtime WHERE key_id = ?2)",
+	[S_PROJECT_SET_DISPLAY] = "UPDATE project SET display = ?2"
+		" WHERE id = ?1",
+	[S_INTEGRATION_SET_DISPLAY] = "UPDATE integration SET display = ?2"
+		" WHERE id = ?1",
 	[S_RUNTIME_DELETE] = "DELETE FROM runtime WHERE id = ?1",
 	[S_RUNTIME_SET_INTEGRATION] = "UPDATE runtime SET"
 		" integration_id = nullif(?2, 0), assigned_ns = ?3"
@@ -227,6 +341,7 @@ static const char *const stmt_sql[S_COUNT] = {
 		" WHERE (?1 = 0 OR r.env_id = ?1)"
 		" AND (?2 = 0 OR i.project_id = ?2)"
 		" AND (?3 = 0 OR r.integration_id = ?3)"
+		" AND (?4 IS NULL OR r.key_id = ?4)"
 		" ORDER BY e.name, r.name",
 	[S_RUNTIME_SET_DESIRED] = "UPDATE runtime SET desired = ?2,"
 		" desired_ns = ?3,"
@@ -262,7 +377,8 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_RUNTIME_REPORT] = "UPDATE runtime SET"
 		" integration_id = nullif(?2, 0), assigned_ns = ?3,"
 		" runtime_version = ?4, platform = ?5, os = ?6, info_ns = ?7,"
-		" heartbeat_ns = ?8, running_ns = ?9, revoked_ns = ?10"
+		" heartbeat_ns = ?8, running_ns = ?9, revoked_ns = ?10,"
+		" key_id = nullif(?11, ''), hash = ?12"
 		" WHERE id = ?1",
 	[S_RUNTIME_HEARTBEAT] = "UPDATE runtime SET"
 		" heartbeat_ns = max(heartbeat_ns, ?3)"
@@ -274,14 +390,15 @@ static const char *const stmt_sql[S_COUNT] = {
 		" VALUES (?1, ?2, nullif(?3, 0), ?4, ?5, ?6)",
 	[S_SECRET_GET] = "SELECT " SECRET_COLUMNS SECRET_FROM
 		" WHERE s.env_id = ?1 AND s.name = ?2"
-		" AND s.runtime_id IS NULL",
+		" AND s.bound_ns = 0",
 	[S_SECRET_GET_KEY] = "SELECT " SECRET_COLUMNS SECRET_FROM
 		" WHERE s.key_id = ?1",
 	[S_SECRET_DELETE] = "DELETE FROM secret WHERE id = ?1",
-	[S_SECRET_BIND] = "UPDATE secret SET runtime_id = ?2, bound_ns = ?3"
-		" WHERE id = ?1 AND runtime_id IS NULL",
+	[S_SECRET_BIND] = "UPDATE secret SET integration_id = nullif(?2, 0),"
+		" runtime_type = ?3, bound_ns = max(?4, 1)"
+		" WHERE id = ?1 AND bound_ns = 0",
 	[S_SECRET_LIST] = "SELECT " SECRET_COLUMNS SECRET_FROM
-		" WHERE s.env_id = ?1 AND s.runtime_id IS NULL"
+		" WHERE s.env_id = ?1 AND s.bound_ns = 0"
 		" AND (?2 = 0 OR s.integration_id = ?2) ORDER BY s.name",
 	[S_SEALED_SAMPLE] = "SELECT sealed FROM secret"
 		" UNION ALL SELECT secret FROM service_account"
@@ -800,6 +917,7 @@ static void project_row(sqlite3_stmt *st, struct store_project *p)
 	p->id = sqlite3_column_int64(st, 0);
 	copy_text(p->name, sizeof(p->name), st, 1);
 	p->created_ns = sqlite3_column_int64(st, 2);
+	copy_text(p->display, sizeof(p->display), st, 3);
 }
 
 static int sqlite_project_insert(struct store *base, const char *name,
@@ -878,6 +996,7 @@ static void integration_row(sqlite3_stmt *st, struct store_integration *in)
 	copy_text(in->type, sizeof(in->type), st, 4);
 	in->created_ns = sqlite3_column_int64(st, 5);
 	in->mtime_ns = sqlite3_column_int64(st, 6);
+	copy_text(in->display, sizeof(in->display), st, 7);
 }
 
 static int sqlite_integration_insert(struct store *base, int64_t project_id,
@@ -991,6 +1110,8 @@ static void runtime_row(sqlite3_stmt *st, struct store_runtime *rt)
 	rt->revoked_ns = sqlite3_column_int64(st, 20);
 	copy_text(rt->secret, sizeof(rt->secret), st, 21);
 	rt->deployed_ns = sqlite3_column_int64(st, 22);
+	copy_text(rt->key_id, sizeof(rt->key_id), st, 23);
+	copy_text(rt->hash, sizeof(rt->hash), st, 24);
 }
 
 static int sqlite_runtime_insert(struct store *base, struct store_runtime *rt)
@@ -1017,6 +1138,8 @@ static int sqlite_runtime_insert(struct store *base, struct store_runtime *rt)
 	sqlite3_bind_int64(st, 14, rt->info_ns);
 	sqlite3_bind_int64(st, 15, rt->assigned_ns);
 	sqlite3_bind_int64(st, 16, rt->latest_version);
+	sqlite3_bind_text(st, 17, rt->key_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 18, rt->hash, -1, SQLITE_STATIC);
 	ret = exec_stmt(s, st, rt->name);
 	if (!ret)
 		rt->id = sqlite3_last_insert_rowid(s->db);
@@ -1077,6 +1200,10 @@ static int sqlite_runtime_list(struct store *base,
 	sqlite3_bind_int64(st, 1, f->env_id);
 	sqlite3_bind_int64(st, 2, f->project_id);
 	sqlite3_bind_int64(st, 3, f->integration_id);
+	if (f->key_id)
+		sqlite3_bind_text(st, 4, f->key_id, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 4);
 	while (!ret && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		runtime_row(st, &rt);
 		ret = cb(ctx, &rt);
@@ -1430,6 +1557,8 @@ static int sqlite_runtime_report(struct store *base,
 	sqlite3_bind_int64(st, 8, rt->heartbeat_ns);
 	sqlite3_bind_int64(st, 9, rt->running_ns);
 	sqlite3_bind_int64(st, 10, rt->revoked_ns);
+	sqlite3_bind_text(st, 11, rt->key_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 12, rt->hash, -1, SQLITE_STATIC);
 	return exec_one(s, st, "runtime heartbeat");
 }
 
@@ -1482,6 +1611,202 @@ static int sqlite_runtime_set_revoked(struct store *base, int64_t id,
 	return exec_one(s, st, "revoke runtime secret");
 }
 
+static int sqlite_runtime_revoke_key(struct store *base,
+		const char *key_id, int64_t now)
+{
+	struct sqlite_store *s = sq(base);
+	sqlite3_stmt *st = stmt(s, S_RUNTIME_REVOKE_KEY);
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_text(st, 1, key_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, now);
+	return exec_stmt(s, st, "revoke runtimes' secret");
+}
+
+static int sqlite_runtime_get_uuid(struct store *base, const char *uuid,
+		struct store_runtime *out)
+{
+	struct sqlite_store *s = sq(base);
+	sqlite3_stmt *st = stmt(s, S_RUNTIME_GET_UUID);
+	int ret;
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
+	if ((ret = step_one(s, st, "runtime", uuid)))
+		return ret;
+	runtime_row(st, out);
+	done(st);
+	return 0;
+}
+
+static int sqlite_runtime_set_hash(struct store *base, int64_t id,
+		const char *hash)
+{
+	struct sqlite_store *s = sq(base);
+	sqlite3_stmt *st = stmt(s, S_RUNTIME_SET_HASH);
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, hash, -1, SQLITE_STATIC);
+	return exec_one(s, st, "set runtime hash");
+}
+
+static int sqlite_runtime_set_reported(struct store *base, int64_t id,
+		const char *json)
+{
+	struct sqlite_store *s = sq(base);
+	sqlite3_stmt *st = stmt(s, S_RUNTIME_SET_REPORTED);
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, json, -1, SQLITE_STATIC);
+	return exec_one(s, st, "set what a runtime reported");
+}
+
+static int sqlite_runtime_get_reported(struct store *base, int64_t id,
+		char **out)
+{
+	struct sqlite_store *s = sq(base);
+	sqlite3_stmt *st = stmt(s, S_RUNTIME_GET_REPORTED);
+	const unsigned char *t;
+	int ret;
+
+	*out = NULL;
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, id);
+	if ((ret = step_one(s, st, "runtime", "reported")))
+		return ret;
+	t = sqlite3_column_text(st, 0);
+	*out = strdup(t ? (const char *)t : "");
+	done(st);
+	return *out ? 0 : fail(-ENOMEM, "what a runtime reported");
+}
+
+/* -- commands ---------------------------------------------------------- */
+
+static int sqlite_command_insert(struct store *base,
+		struct store_command *c)
+{
+	struct sqlite_store *s = sq(base);
+	sqlite3_stmt *st = stmt(s, S_COMMAND_INSERT);
+	int ret;
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_text(st, 1, c->uuid, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, c->runtime_id);
+	sqlite3_bind_text(st, 3, c->target, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, c->action, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, c->issued_ns);
+	sqlite3_bind_text(st, 6, c->status, -1, SQLITE_STATIC);
+	ret = exec_stmt(s, st, "queue command");
+	if (!ret)
+		c->id = sqlite3_last_insert_rowid(s->db);
+	return ret;
+}
+
+static int sqlite_command_list(struct store *base, int64_t runtime_id,
+		const char *status, size_t max, store_command_cb cb, void *ctx)
+{
+	struct sqlite_store *s = sq(base);
+	sqlite3_stmt *st = stmt(s, S_COMMAND_LIST);
+	struct store_command c;
+	int rc, ret = 0;
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, runtime_id);
+	if (status)
+		sqlite3_bind_text(st, 2, status, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 2);
+	sqlite3_bind_int64(st, 3, (int64_t)max);
+	while (!ret && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		c.id = sqlite3_column_int64(st, 0);
+		copy_text(c.uuid, sizeof(c.uuid), st, 1);
+		c.runtime_id = sqlite3_column_int64(st, 2);
+		copy_text(c.runtime_uuid, sizeof(c.runtime_uuid), st, 3);
+		copy_text(c.target, sizeof(c.target), st, 4);
+		copy_text(c.action, sizeof(c.action), st, 5);
+		c.issued_ns = sqlite3_column_int64(st, 6);
+		copy_text(c.status, sizeof(c.status), st, 7);
+		c.sent_ns = sqlite3_column_int64(st, 8);
+		c.result_ns = sqlite3_column_int64(st, 9);
+		ret = cb(ctx, &c);
+	}
+	if (!ret && rc != SQLITE_DONE)
+		ret = fail_sqlite(s, rc, "list commands");
+	done(st);
+	return ret;
+}
+
+static int sqlite_command_set_status(struct store *base, int64_t id,
+		const char *status, int64_t sent)
+{
+	struct sqlite_store *s = sq(base);
+	sqlite3_stmt *st = stmt(s, S_COMMAND_SET_STATUS);
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, status, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, sent);
+	return exec_one(s, st, "set command status");
+}
+
+static int sqlite_command_result(struct store *base, const char *uuid,
+		const char *key_id, const char *status, const char *result,
+		int64_t now, int *found)
+{
+	struct sqlite_store *s = sq(base);
+	sqlite3_stmt *st = stmt(s, S_COMMAND_RESULT);
+	int ret;
+
+	*found = 0;
+	if (!st)
+		return -EIO;
+	sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, key_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, status, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, result, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, now);
+	ret = exec_stmt(s, st, "command result");
+	if (!ret)
+		*found = sqlite3_changes(s->db) > 0;
+	return ret;
+}
+
+/* Sets the display name of a project or an integration. */
+static int set_display(struct sqlite_store *s, enum stmt which, int64_t id,
+		const char *display)
+{
+	sqlite3_stmt *st = stmt(s, which);
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, display, -1, SQLITE_STATIC);
+	return exec_one(s, st, "set display name");
+}
+
+static int sqlite_project_set_display(struct store *base, int64_t id,
+		const char *display)
+{
+	return set_display(sq(base), S_PROJECT_SET_DISPLAY, id, display);
+}
+
+static int sqlite_integration_set_display(struct store *base,
+		int64_t id,
+		const char *display)
+{
+	return set_display(sq(base), S_INTEGRATION_SET_DISPLAY, id, display);
+}
+
 /* -- secrets ----------------------------------------------------------- */
 
 static void secret_row(sqlite3_stmt *st, struct store_secret *sec)
@@ -1503,7 +1828,7 @@ static void secret_row(sqlite3_stmt *st, struct store_secret *sec)
 	if (sec->sealed_len)
 		memcpy(sec->sealed, b, sec->sealed_len);
 	sec->created_ns = sqlite3_column_int64(st, 9);
-	sec->runtime_id = sqlite3_column_int64(st, 10);
+	copy_text(sec->runtime_type, sizeof(sec->runtime_type), st, 10);
 	sec->bound_ns = sqlite3_column_int64(st, 11);
 }
 
@@ -1575,8 +1900,7 @@ static int sqlite_secret_delete(struct store *base, int64_t id)
 }
 
 static int sqlite_secret_bind(struct store *base, int64_t id,
-		int64_t runtime_id,
-		int64_t now)
+		int64_t integration_id, const char *runtime_type, int64_t now)
 {
 	struct sqlite_store *s = sq(base);
 	sqlite3_stmt *st = stmt(s, S_SECRET_BIND);
@@ -1584,8 +1908,9 @@ static int sqlite_secret_bind(struct store *base, int64_t id,
 	if (!st)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int64(st, 2, runtime_id);
-	sqlite3_bind_int64(st, 3, now);
+	sqlite3_bind_int64(st, 2, integration_id);
+	sqlite3_bind_text(st, 3, runtime_type, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, now);
 	return exec_one(s, st, "bind secret");
 }
 
@@ -2579,18 +2904,25 @@ const struct store_backend store_sqlite_backend = {
 	.project_delete = sqlite_project_delete,
 	.project_list = sqlite_project_list,
 	.project_children = sqlite_project_children,
+	.project_set_display = sqlite_project_set_display,
 	.integration_insert = sqlite_integration_insert,
 	.integration_get = sqlite_integration_get,
 	.integration_delete = sqlite_integration_delete,
 	.integration_set_type = sqlite_integration_set_type,
 	.integration_list = sqlite_integration_list,
 	.integration_children = sqlite_integration_children,
+	.integration_set_display = sqlite_integration_set_display,
 	.runtime_insert = sqlite_runtime_insert,
 	.runtime_get = sqlite_runtime_get,
+	.runtime_get_uuid = sqlite_runtime_get_uuid,
 	.runtime_delete = sqlite_runtime_delete,
 	.runtime_set_integration = sqlite_runtime_set_integration,
 	.runtime_list = sqlite_runtime_list,
 	.runtime_report = sqlite_runtime_report,
+	.runtime_set_hash = sqlite_runtime_set_hash,
+	.runtime_set_reported = sqlite_runtime_set_reported,
+	.runtime_get_reported = sqlite_runtime_get_reported,
+	.runtime_revoke_key = sqlite_runtime_revoke_key,
 	.runtime_heartbeat = sqlite_runtime_heartbeat,
 	.runtime_heartbeats = sqlite_runtime_heartbeats,
 	.runtime_set_revoked = sqlite_runtime_set_revoked,
@@ -2612,6 +2944,10 @@ const struct store_backend store_sqlite_backend = {
 	.endpoint_set_version = sqlite_endpoint_set_version,
 	.endpoint_list = sqlite_endpoint_list,
 	.endpoint_serving = sqlite_endpoint_serving,
+	.command_insert = sqlite_command_insert,
+	.command_list = sqlite_command_list,
+	.command_set_status = sqlite_command_set_status,
+	.command_result = sqlite_command_result,
 	.sealed_sample = sqlite_sealed_sample,
 	.service_account_put = sqlite_service_account_put,
 	.service_account_get = sqlite_service_account_get,

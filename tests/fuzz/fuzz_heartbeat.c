@@ -18,6 +18,7 @@
 
 static struct model *m;
 static char secret[MODEL_SECRET_MAX];
+static char key_id[MODEL_KEY_ID_LEN];
 static char account[MODEL_CREDENTIAL_MAX];
 
 static void setup(void)
@@ -32,6 +33,7 @@ static void setup(void)
 	CHECK(model_secret_create(m, &prod, "s") == 0);
 	CHECK(model_secret_get(m, &prod, "s", &s) == 0);
 	memcpy(secret, s.secret, sizeof(secret));
+	memcpy(key_id, s.key_id, sizeof(key_id));
 	CHECK(model_runtime_create(m, "prod", "agent", NULL, NULL) == 0);
 	CHECK(model_service_account_get(m, "prod", "agent", &sa) == 0);
 	memcpy(account, sa.credential, sizeof(account));
@@ -102,10 +104,30 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		setup();
 	json = expand(data, size, &len);
 	ret = model_heartbeat(m, json, len, &r);
-	if (ret) {
-		CHECK(ret == -EINVAL || ret == -EACCES || ret == -EEXIST);
+	if (ret || !r.acknowledged) {
+		CHECK(ret == 0 || ret == -EINVAL || ret == -EACCES ||
+				ret == -EEXIST);
 		CHECK(r.runtime_id[0] == '\0' && r.ncommands == 0);
+		CHECK(r.http == 400 || r.http == 401 || r.http == 409 ||
+				r.http == 201);
 		check_unchanged();
+		/* the same bytes as a body of ICP's API, full and delta, with
+		 * the secret's key id authenticated */
+		for (int delta = 0; delta < 2; delta++) {
+			ret = model_icp_heartbeat(m, key_id, delta, json, len,
+					&r);
+			CHECK(ret == 0 || ret == -EINVAL || ret == -EACCES ||
+					ret == -EEXIST);
+			CHECK(r.http == 201 || r.http == 400 ||
+					r.http == 409 || r.http == 413);
+			if (ret || !r.acknowledged)
+				check_unchanged();
+			else if (!delta)
+				CHECK(strlen(r.runtime_id) ==
+						MODEL_UUID_LEN - 1);
+		}
+		model_close(m);
+		setup();
 		free(json);
 		return 0;
 	}

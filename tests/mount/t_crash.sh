@@ -74,7 +74,7 @@ crash_writer() {
 			err=$( { printf '%s' "$(hb "$key" "$name")" >&3; } 2>&1) || { nak "$err"; return; }
 			ack register "$name" "$key"
 			reply=$(cat <&3 2>&1)
-			[[ $reply =~ \"acknowledged\":true,\"runtimeId\":\"([0-9a-f-]{36})\" ]] ||
+			[[ $reply =~ \"acknowledged\":true,.*\"runtimeId\":\"([0-9a-f-]{36})\" ]] ||
 				{ nak "reply: $reply"; return; }
 			ack runtime-id "$name" "${BASH_REMATCH[1]}"
 			regs=("$name $key" "${regs[@]:0:1}")

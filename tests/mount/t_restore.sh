@@ -117,7 +117,7 @@ STOPPED
 $ID1"
 	# old secrets and the old service account still work
 	send "$(hb "$S1" orders-eu-1)" "$WORK/new"
-	expect "{\"acknowledged\":true,\"runtimeId\":\"$ID1\",\"commands\":[]}"
+	expect "{\"acknowledged\":true,\"fullHeartbeatRequired\":true,\"commands\":[],\"supportedHeartbeatFields\":[\"tryItHost\",\"openApiDefinitions\",\"workflowMetadata\"],\"runtimeId\":\"$ID1\"}"
 	send "$(hb "$S2" orders-eu-2)" "$WORK/new"
 	expect_has '"acknowledged":true'
 	run cat "$WORK/new/environments/prod/runtimes/orders-eu-1/status"
@@ -167,7 +167,7 @@ test_restore_cp_and_rsync() {
 	unmount2
 	restored_as snapshots/b rsync -a "$WORK/cp/" "$WORK/new/"
 	send "$(hb "$S1" orders-eu-1)" "$WORK/new"
-	expect "{\"acknowledged\":true,\"runtimeId\":\"$ID1\",\"commands\":[]}"
+	expect "{\"acknowledged\":true,\"fullHeartbeatRequired\":true,\"commands\":[],\"supportedHeartbeatFields\":[\"tryItHost\",\"openApiDefinitions\",\"workflowMetadata\"],\"runtimeId\":\"$ID1\"}"
 	unmount2
 }
 
@@ -707,7 +707,7 @@ test_restore_with_a_key_file() {
 	mount2 -o "key_file=$WORK/other.key" ||
 		{ fail "no mount with the key: $(tail -3 "$WORK/new.log")"; return; }
 	send "$(hb "$S1" orders-eu-1)" "$WORK/new"
-	expect "{\"acknowledged\":true,\"runtimeId\":\"$ID1\",\"commands\":[]}"
+	expect "{\"acknowledged\":true,\"fullHeartbeatRequired\":true,\"commands\":[],\"supportedHeartbeatFields\":[\"tryItHost\",\"openApiDefinitions\",\"workflowMetadata\"],\"runtimeId\":\"$ID1\"}"
 	run cmp environments/dev/secrets/spare "$WORK/new/environments/dev/secrets/spare"
 	expect ""
 	unmount2

@@ -265,8 +265,8 @@ static void test_register_and_bind(void **state)
 	assert_int_equal(runtimes(f), 1);
 }
 
-/* A Ballerina runtime ("BI" is the default profile) that later reports
- * another integration moves there; what it does not report stays. */
+/* A Ballerina runtime ("BI" is the default profile) stays with the
+ * integration its secret bound to; what it does not report stays. */
 static void test_ballerina_moves(void **state)
 {
 	struct fixture *f = *state;
@@ -293,13 +293,16 @@ static void test_ballerina_moves(void **state)
 		cred);
 	assert_int_equal(model_heartbeat(f->m, json, strlen(json), &r), 0);
 	assert_int_equal(model_runtime_get(f->m, "prod", "bal-1", &rt), 0);
-	assert_string_equal(rt.project, "web");
-	assert_int_equal(rt.assigned_ns, f->now);
+	/* its secret is bound to shop/cart: ICP goes on with the bound
+	 * integration whatever a later heartbeat names */
+	assert_string_equal(rt.project, "shop");
+	assert_string_equal(rt.integration, "cart");
 	assert_string_equal(rt.runtime_version, "2201.13.2");
-	/* it cannot turn into an MI runtime under the same name */
+	/* nor can its secret serve an MI runtime: ICP's 409 */
 	assert_int_equal(beat(f, cred, "bal-1", "prod", "4.4.0", &r),
-			-EINVAL);
-	assert_non_null(strstr(model_errmsg(), "is of type default"));
+			-EACCES);
+	assert_non_null(strstr(model_errmsg(), "runtime type mismatch"));
+	assert_int_equal(r.http, 409);
 }
 
 /* Raw invalid UTF-8 and \u0000 in any string of a heartbeat are refused
@@ -376,7 +379,7 @@ static void test_refusals(void **state)
 		{ "{\"runtime\":\"a\"}", "missing field 'secret'" },
 		{ "{\"secret\":\"%s\",\"runtimeType\":\"MI\",\"environment\":"
 		  "\"prod\",\"project\":\"shop\",\"component\":\"orders\"}",
-		  "missing field 'runtime'" },
+		  "missing field 'runtimeId' (or 'runtime')" },
 		{ "{\"secret\":\"%s\",\"runtime\":\"a\",\"environment\":"
 		  "\"prod\",\"project\":\"shop\",\"component\":\"orders\"}",
 		  "missing field 'runtimeType'" },
@@ -463,25 +466,28 @@ static void test_refusals(void **state)
 			dev);
 	assert_int_equal(beat(f, dev, "a", "prod", "1", &r), -EACCES);
 	assert_non_null(strstr(model_errmsg(), "belongs to environment"));
+	assert_int_equal(r.http, 409);
+	/* an environment that does not exist: ICP's acknowledged false */
 	assert_int_equal(beat(f, cred, "a", "nope", "1", &r), -EACCES);
-	/* a secret scoped to another integration */
+	assert_int_equal(r.http, 201);
+	/* a secret scoped to an integration of another runtime type: ICP's
+	 * 409 */
 	assert_int_equal(model_project_create(f->m, "shop"), 0);
 	assert_int_equal(model_integration_create(f->m, "shop", "billing"),
 			0);
 	new_secret(f, &scoped, "sc", sc);
 	assert_int_equal(beat(f, sc, "a", "prod", "1", &r), -EACCES);
-	assert_non_null(strstr(model_errmsg(), "for integration 'billing'"));
+	assert_non_null(strstr(model_errmsg(), "runtime type mismatch"));
+	assert_int_equal(r.http, 409);
 	/* names that belong to other runtimes */
 	assert_int_equal(model_runtime_create(f->m, "prod", "agent-1", NULL,
 			NULL), 0);
 	assert_int_equal(beat(f, cred, "agent-1", "prod", "1", &r), -EEXIST);
+	assert_int_equal(r.http, 409);
+	/* one secret, several runtimes: replicas of its integration */
 	new_secret(f, &PROD, "b", bound);
 	assert_int_equal(beat(f, bound, "taken", "prod", "1", &r), 0);
-	assert_int_equal(beat(f, cred, "taken", "prod", "1", &r), -EEXIST);
-	assert_non_null(strstr(model_errmsg(), "already exists"));
-	/* a bound secret speaks for its runtime only */
-	assert_int_equal(beat(f, bound, "other", "prod", "1", &r), -EACCES);
-	assert_non_null(strstr(model_errmsg(), "bound to another runtime"));
+	assert_int_equal(beat(f, bound, "other", "prod", "1", &r), 0);
 	/* a service account that does not verify, or of no runtime */
 	snprintf(json, sizeof(json), "{\"serviceAccount\":\"id.secret\","
 			"\"runtime\":\"agent-1\",\"environment\":\"prod\"}");
@@ -492,7 +498,7 @@ static void test_refusals(void **state)
 	assert_int_equal(model_heartbeat(f->m, json, strlen(json), &r),
 			-EACCES);
 	/* nothing of all that changed anything */
-	assert_int_equal(runtimes(f), 2);
+	assert_int_equal(runtimes(f), 3);
 	assert_int_equal(unbound(f, &PROD), 2);
 	assert_int_equal(model_project_get(f->m, "shop",
 			&(struct model_project){ 0 }), 0);
@@ -607,23 +613,45 @@ static void set_desired(struct fixture *f, const char *name,
 	store_unlock(f);
 }
 
-/* Commands ride on the reply: STOP while stopping, START once after a
- * start. */
+/* An integration runtime's desired state moves its status; what ICP
+ * would send it are the commands queued for it, delivered once each as
+ * ICP's ControlCommand objects (PENDING in the reply, SENT after). */
 static void test_commands(void **state)
 {
 	struct fixture *f = *state;
 	struct model_heartbeat_reply r;
 	struct model_runtime rt;
 	struct store_runtime rt_row;
+	struct store_command cmd = { 0 };
 	char cred[MODEL_SECRET_MAX];
+	struct store *s;
 
 	new_secret(f, &PROD, "a", cred);
 	assert_int_equal(beat(f, cred, "orders-1", "prod", "1", &r), 0);
+	assert_true(r.acknowledged);
+	assert_int_equal(r.http, 201);
 	set_desired(f, "orders-1", "stop", 0, 1);
+	rt_row = stored_runtime(f, "prod", "orders-1");
+	strcpy(cmd.uuid, "8f1c3f52-6a47-11ef-9c1b-0242ac120002");
+	cmd.runtime_id = rt_row.id;
+	strcpy(cmd.target, "httpListener");
+	strcpy(cmd.action, "STOP");
+	cmd.issued_ns = 5 * SEC;
+	strcpy(cmd.status, "PENDING");
+	s = store_lock(f);
+	assert_int_equal(store_command_insert(s, &cmd), 0);
+	store_unlock(f);
 	f->now += SEC;
 	assert_int_equal(beat(f, cred, "orders-1", "prod", "1", &r), 0);
 	assert_int_equal(r.ncommands, 1);
-	assert_string_equal(r.commands[0], "STOP");
+	assert_string_equal(r.commands[0].id, cmd.uuid);
+	assert_string_equal(r.commands[0].runtime_id, rt_row.uuid);
+	assert_string_equal(r.commands[0].target, "httpListener");
+	assert_string_equal(r.commands[0].action, "STOP");
+	assert_string_equal(r.commands[0].status, "PENDING");
+	assert_int_equal(r.commands[0].issued_ns, 5 * SEC);
+	assert_int_equal(beat(f, cred, "orders-1", "prod", "1", &r), 0);
+	assert_int_equal(r.ncommands, 0);
 	assert_int_equal(model_runtime_get(f->m, "prod", "orders-1", &rt), 0);
 	assert_string_equal(rt.status, "STOPPING");
 	f->now += 31 * SEC;
@@ -633,8 +661,7 @@ static void test_commands(void **state)
 	assert_int_equal(model_runtime_get(f->m, "prod", "orders-1", &rt), 0);
 	assert_string_equal(rt.status, "STARTING");
 	assert_int_equal(beat(f, cred, "orders-1", "prod", "1", &r), 0);
-	assert_int_equal(r.ncommands, 1);
-	assert_string_equal(r.commands[0], "START");
+	assert_int_equal(r.ncommands, 0);
 	assert_int_equal(model_runtime_get(f->m, "prod", "orders-1", &rt), 0);
 	assert_string_equal(rt.status, "RUNNING");
 	assert_int_equal(beat(f, cred, "orders-1", "prod", "1", &r), 0);
@@ -723,7 +750,7 @@ static int check_beat(void *ctx, const struct store_runtime *rt)
 static void test_flush_of_many(void **state)
 {
 	struct fixture *f = *state;
-	struct store_runtime_filter all = { 0, 0, 0 };
+	struct store_runtime_filter all = { 0, 0, 0, NULL };
 	struct noted w = { f, f->now + 5 * SEC, 0 };
 	struct store_runtime rt;
 	struct store_env e;
@@ -857,6 +884,8 @@ static void test_integration_scope(void **state)
 	assert_int_equal(model_integration_create(f->m, "shop", "orders"), 0);
 	assert_int_equal(model_integration_create(f->m, "shop", "billing"),
 			0);
+	assert_int_equal(model_integration_set_type(f->m, "shop", "orders",
+			"MI"), 0);
 	new_secret(f, &orders, "o", cred);
 	assert_int_equal(model_secret_create(f->m, &PROD, "plain"), 0);
 	/* the environment sees both, each integration its own */

@@ -188,6 +188,16 @@ static struct store_runtime get_runtime(struct store *s, int64_t env_id,
 	return rt;
 }
 
+/* Runtime `name` of env_id heartbeats with `key_id` from now on. */
+static void use_key(struct store *s, int64_t env_id, const char *name,
+		const char *key_id)
+{
+	struct store_runtime rt = get_runtime(s, env_id, name);
+
+	snprintf(rt.key_id, sizeof(rt.key_id), "%s", key_id);
+	OK(store_runtime_report(s, &rt));
+}
+
 /* A secret of env_id (scoped to integration_id when not 0). */
 static int64_t secret(struct store *s, int64_t env_id, int64_t integration_id,
 		const char *key_id, const char *name)
@@ -713,7 +723,8 @@ static void test_secrets(void **state)
 	assert_int_equal(got.sealed_len, 15);
 	assert_memory_equal(got.sealed, "sealed:0000000a", 15);
 	assert_int_equal(got.created_ns, 30);
-	assert_int_equal(got.runtime_id, 0);
+	assert_int_equal(got.bound_ns, 0);
+	assert_string_equal(got.runtime_type, "");
 	OK(store_secret_get(c->s, prod, "s-b", &got));
 	assert_int_equal(got.integration_id, orders);
 	assert_string_equal(got.project, "shop");
@@ -725,17 +736,35 @@ static void test_secrets(void **state)
 	OK(store_secret_list(c->s, &f, secret_name, &n));
 	assert_string_equal(n.s, "s-b ");
 
-	/* bound: off the list and the name, found by key id, on the
-	 * runtime; a second bind finds no unbound secret */
-	rt = runtime(c->s, prod, "orders-1", 0, 1);
-	OK(store_secret_bind(c->s, a, rt, 70));
-	assert_int_equal(store_secret_bind(c->s, a, rt, 71), -ENOENT);
+	/* bound to an integration and a runtime type: off the list and
+	 * the name, found by key id, on every runtime that uses it; a
+	 * second bind finds no unbound secret */
+	rt = runtime(c->s, prod, "orders-1", orders, 1);
+	runtime(c->s, prod, "orders-2", orders, 2);
+	OK(store_secret_bind(c->s, a, orders, "MI", 70));
+	assert_int_equal(store_secret_bind(c->s, a, orders, "MI", 71),
+			-ENOENT);
 	assert_int_equal(store_secret_get(c->s, prod, "s-a", &got), -ENOENT);
 	OK(store_secret_get_key(c->s, "0000000a", &got));
-	assert_int_equal(got.runtime_id, rt);
+	assert_int_equal(got.integration_id, orders);
+	assert_string_equal(got.integration, "orders");
+	assert_string_equal(got.runtime_type, "MI");
 	assert_int_equal(got.bound_ns, 70);
+	assert_string_equal(get_runtime(c->s, prod, "orders-1").secret, "");
+	use_key(c->s, prod, "orders-1", "0000000a");
+	use_key(c->s, prod, "orders-2", "0000000a");
 	assert_string_equal(get_runtime(c->s, prod, "orders-1").secret,
 			"0000000a");
+	assert_string_equal(get_runtime(c->s, prod, "orders-2").key_id,
+			"0000000a");
+	{
+		struct store_runtime_filter rf = { 0, 0, 0, "0000000a" };
+		struct names rn = { "" };
+
+		OK(store_runtime_list(c->s, &rf, runtime_name, &rn));
+		assert_string_equal(rn.s, "prod/orders-1 prod/orders-2 ");
+	}
+	(void)rt;
 	f.integration_id = 0;
 	n.s[0] = '\0';
 	OK(store_secret_list(c->s, &f, secret_name, &n));
@@ -744,14 +773,122 @@ static void test_secrets(void **state)
 	assert_int_equal(store_secret_get_key(c->s, "ffffffff", &got),
 			-ENOENT);
 
-	/* unbinding is deleting: the runtime has no secret then */
+	/* unbinding is deleting: the runtimes have no secret then; revoking
+	 * the key marks every runtime that used it */
 	OK(store_secret_delete(c->s, a));
 	assert_int_equal(store_secret_delete(c->s, a), -ENOENT);
 	assert_string_equal(get_runtime(c->s, prod, "orders-1").secret, "");
+	OK(store_runtime_revoke_key(c->s, "0000000a", 90));
+	assert_int_equal(get_runtime(c->s, prod, "orders-1").revoked_ns, 90);
+	assert_int_equal(get_runtime(c->s, prod, "orders-2").revoked_ns, 90);
+	OK(store_runtime_revoke_key(c->s, "0000000f", 91));
+}
+
+/* What ICP's protocol keeps (issue 12): a runtime by its runtimeId, its
+ * last full heartbeat's hash, what it reported, the display names of
+ * projects and integrations, and the commands queued for it. */
+static int command_line(void *ctx, const struct store_command *cmd)
+{
+	struct names *n = ctx;
+	size_t len = strlen(n->s);
+
+	snprintf(n->s + len, sizeof(n->s) - len, "%s:%s:%s:%s:%lld ",
+			cmd->uuid + 34, cmd->runtime_uuid + 34, cmd->action,
+			cmd->status, (long long)cmd->sent_ns);
+	return 0;
+}
+
+static void test_icp_rows(void **state)
+{
+	struct cf *c = *state;
+	int64_t prod = env(c->s, "prod"), shop = project(c->s, "shop");
+	int64_t orders = integration(c->s, shop, "orders");
+	int64_t id = runtime(c->s, prod, "orders-1", orders, 7);
+	struct store_runtime got;
+	struct store_project p;
+	struct store_integration in;
+	struct store_command cmd = { 0 };
+	struct names n = { "" };
+	char *text = NULL;
+	int64_t first;
+	int found = 0;
+
+	OK(store_runtime_get_uuid(c->s, "00000000-0000-4000-8000-000000000007",
+			&got));
+	assert_int_equal(got.id, id);
+	assert_int_equal(store_runtime_get_uuid(c->s,
+			"00000000-0000-4000-8000-000000000008", &got), -ENOENT);
+	assert_string_equal(got.hash, "");
+	OK(store_runtime_set_hash(c->s, id, "q83vEjRWeJq83vEjRWeJqw=="));
+	OK(store_runtime_get_uuid(c->s, got.uuid, &got));
+	assert_string_equal(got.hash, "q83vEjRWeJq83vEjRWeJqw==");
+	assert_int_equal(store_runtime_set_hash(c->s, 999, "x"), -ENOENT);
+
+	OK(store_runtime_get_reported(c->s, id, &text));
+	assert_string_equal(text, "");
+	free(text);
+	OK(store_runtime_set_reported(c->s, id, "{\"nodeInfo\":{}}"));
+	OK(store_runtime_get_reported(c->s, id, &text));
+	assert_string_equal(text, "{\"nodeInfo\":{}}");
+	free(text);
+	assert_int_equal(store_runtime_get_reported(c->s, 999, &text),
+			-ENOENT);
+
+	OK(store_project_get(c->s, "shop", &p));
+	assert_string_equal(p.display, "");
+	OK(store_project_set_display(c->s, shop, "Shop & Co"));
+	OK(store_project_get(c->s, "shop", &p));
+	assert_string_equal(p.display, "Shop & Co");
+	OK(store_integration_set_display(c->s, orders, "Order Management"));
+	OK(store_integration_get(c->s, shop, "orders", &in));
+	assert_string_equal(in.display, "Order Management");
+	assert_int_equal(store_integration_set_display(c->s, 999, "x"),
+			-ENOENT);
+
+	/* commands: queued, listed by status, marked, answered only by
+	 * the key of the runtime they are for */
+	strcpy(cmd.uuid, "00000000-0000-4000-8000-0000000000a1");
+	cmd.runtime_id = id;
+	strcpy(cmd.target, "httpListener");
+	strcpy(cmd.action, "STOP");
+	cmd.issued_ns = 50;
+	strcpy(cmd.status, "PENDING");
+	OK(store_command_insert(c->s, &cmd));
+	first = cmd.id;
+	assert_int_equal(store_command_insert(c->s, &cmd), -EEXIST);
+	strcpy(cmd.uuid, "00000000-0000-4000-8000-0000000000a2");
+	strcpy(cmd.action, "START");
+	OK(store_command_insert(c->s, &cmd));
+	OK(store_command_list(c->s, id, "PENDING", 1, command_line, &n));
+	assert_string_equal(n.s, "a1:07:STOP:PENDING:0 ");
+	/* ids grow but need not be dense: a refused insert may use one */
+	OK(store_command_set_status(c->s, first, "SENT", 60));
+	n.s[0] = '\0';
+	OK(store_command_list(c->s, id, NULL, 0, command_line, &n));
+	assert_string_equal(n.s, "a1:07:STOP:SENT:60 a2:07:START:PENDING:0 ");
+	OK(store_command_result(c->s, "00000000-0000-4000-8000-0000000000a1",
+			"0000000a", "COMPLETED", "{}", 70, &found));
+	assert_int_equal(found, 0);
+	got.id = id;
+	OK(store_runtime_get_uuid(c->s, got.uuid, &got));
+	strcpy(got.key_id, "0000000a");
+	OK(store_runtime_report(c->s, &got));
+	OK(store_command_result(c->s, "00000000-0000-4000-8000-0000000000a1",
+			"0000000a", "COMPLETED", "{}", 70, &found));
+	assert_int_equal(found, 1);
+	n.s[0] = '\0';
+	OK(store_command_list(c->s, id, "COMPLETED", 0, command_line, &n));
+	assert_string_equal(n.s, "a1:07:STOP:COMPLETED:60 ");
+	/* they go with their runtime */
+	OK(store_runtime_delete(c->s, id));
+	n.s[0] = '\0';
+	OK(store_command_list(c->s, id, NULL, 0, command_line, &n));
+	assert_string_equal(n.s, "");
 }
 
 /* Deleting a runtime deletes its versions, endpoints, service account
- * and bound secret with it; nothing else. */
+ * and the bound secret it used when no other runtime uses it; nothing
+ * else. */
 static void test_runtime_delete_cascades(void **state)
 {
 	struct cf *c = *state;
@@ -780,9 +917,17 @@ static void test_runtime_delete_cascades(void **state)
 	strcpy(sa.client_id, "00000000-0000-4000-8000-0000000000c2");
 	OK(store_service_account_put(c->s, &sa));
 	sec = secret(c->s, prod, 0, "0000000a", "s1");
-	OK(store_secret_bind(c->s, sec, id, 7));
+	OK(store_secret_bind(c->s, sec, 0, "default", 7));
+	use_key(c->s, prod, "chat", "0000000a");
+	use_key(c->s, prod, "other", "0000000a");
 	secret(c->s, prod, 0, "0000000b", "s2");
 
+	/* a replica still uses it: it stays */
+	OK(store_runtime_delete(c->s, other));
+	OK(store_secret_get_key(c->s, "0000000a", &gs));
+	other = runtime(c->s, prod, "other", 0, 2);
+	sa.runtime_id = other;
+	OK(store_service_account_put(c->s, &sa));
 	OK(store_runtime_delete(c->s, id));
 	assert_int_equal(store_version_get(c->s, id, 1, &gv), -ENOENT);
 	assert_int_equal(store_endpoint_get(c->s, id, "DEFAULT", &e),
@@ -1315,6 +1460,7 @@ int main(void)
 		T(test_versions_and_endpoints),
 		T(test_secrets),
 		T(test_runtime_delete_cascades),
+		T(test_icp_rows),
 		T(test_service_accounts),
 		T(test_sealed_sample),
 		T(test_transactions),
