@@ -166,10 +166,19 @@ test-unit: unit-bins
 test-store-pg: $(BUILD)/tests/test_store_conformance
 	bash tests/pg.sh $(PG_WRAP) ./$(BUILD)/tests/test_store_conformance
 
-test-mount: all $(BUILD)/tests/runtimefs-faults $(BUILD)/tests/icp-token
-	RUNTIMEFS=$(BUILD)/runtimefs \
+MOUNT_ENV = RUNTIMEFS=$(BUILD)/runtimefs \
 	RUNTIMEFS_FAULTS=$(BUILD)/tests/runtimefs-faults \
-	ICP_TOKEN=$(BUILD)/tests/icp-token bash tests/mount/run.sh
+	ICP_TOKEN=$(BUILD)/tests/icp-token
+
+# The mount tests once per backend: on SQLite files, then on a private
+# PostgreSQL 15 that tests/pg.sh starts for the run, each test in a
+# schema of its own (skipped without PostgreSQL, except under CI=true).
+test-mount: all $(BUILD)/tests/runtimefs-faults $(BUILD)/tests/icp-token
+	$(MOUNT_ENV) bash tests/mount/run.sh
+	$(MAKE) test-mount-pg
+
+test-mount-pg: all $(BUILD)/tests/runtimefs-faults $(BUILD)/tests/icp-token
+	$(MOUNT_ENV) bash tests/pg.sh bash tests/mount/run.sh
 
 # The mount tests' runner itself: a hung test is reported, cleaned up and
 # fails the run (tests/mount/selftest/).
@@ -294,7 +303,8 @@ clean:
 
 .SECONDARY:
 
-.PHONY: all deps run test test-unit test-store-pg test-mount test-runner \
+.PHONY: all deps run test test-unit test-store-pg test-mount test-mount-pg \
+	test-runner \
 	test-valgrind \
 	test-san unit-bins bench install uninstall clean fuzz fuzz-bins \
 	test-fuzz

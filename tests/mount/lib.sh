@@ -54,6 +54,105 @@ expect_has() {
 	esac
 }
 
+# The backend the tests run on (run.sh): SQLite, a file $DB; or, when
+# RUNTIMEFS_TEST_LOCATOR is set, PostgreSQL, where $DB is a
+# postgresql:// URI whose search_path is the test's own schema
+# $PG_SCHEMA.  What tests that start the daemon themselves or look at the
+# database behind its back use:
+#   on_pg                true on PostgreSQL
+#   KEY                  the daemon's key file: $DB.key beside a SQLite
+#                        file; $WORK/pg.key, given by -o key_file, on
+#                        PostgreSQL, which has no place beside it
+#   KEY_OPT              ",key_file=$KEY" on PostgreSQL, else "": for an
+#                        -o list of mount(8) or fstab
+#   rtfs [-t S] ARGS...  runs $RUNTIMEFS ARGS (under `timeout S`), in the
+#                        foreground, with -o key_file=$KEY last when one
+#                        of ARGS is $DB on PostgreSQL (a second
+#                        database a test makes, say the target of a
+#                        restore, is a SQLite file with its key beside)
+#   db_sql SQL           runs SQL on the database from a connection of
+#                        its own, as another host's daemon would: the
+#                        sqlite3 shell, or psql with the store's write
+#                        lock (store_pg.c's advisory lock) held for it
+#   db_hold_lock S FILE  holds the store's write lock from another
+#                        connection for S seconds, in the background
+#                        ($HOLDER), touching FILE once it has it
+#   served_by PID        what a second daemon says when PID serves $DB
+#   sqlite_only REASON   on PostgreSQL, records the test as skipped for
+#                        REASON (run.sh prints it) and returns 0; else 1:
+#                        `sqlite_only "..." && return`
+#   re_quote TEXT        TEXT as an extended regular expression of itself
+#                        (pgrep's)
+on_pg() {
+	[ -n "${PG_SCHEMA:-}" ]
+}
+
+rtfs() {
+	local t=()
+
+	[ "$1" != -t ] || { t=(timeout "$2"); shift 2; }
+	"${t[@]}" "$RUNTIMEFS" "$@" $(key_args "$@")
+}
+
+# -o key_file=$KEY when one of ARGS is $DB on PostgreSQL, as words.
+key_args() {
+	local a
+
+	on_pg || return 0
+	for a in "$@"; do
+		[ "$a" != "$DB" ] || { echo "-o key_file=$KEY"; return; }
+	done
+}
+
+# the first key of store_pg.c's write lock (LOCK_WRITE)
+PG_LOCK_WRITE=1381254775
+
+db_sql() {
+	if on_pg; then
+		printf '%s\n' "BEGIN;" "SELECT 1 FROM (SELECT pg_advisory_xact_lock($PG_LOCK_WRITE, hashtext('$PG_SCHEMA'))) l WHERE false;" "$1;" "COMMIT;" |
+			psql -X -q -t -A -v ON_ERROR_STOP=1 "$DB" 2>&1
+	else
+		sqlite3 -cmd '.timeout 5000' "$DB" "$1" 2>&1
+	fi
+}
+
+db_hold_lock() {
+	if on_pg; then
+		printf '%s\n' "BEGIN;" \
+			"SELECT pg_advisory_xact_lock($PG_LOCK_WRITE, hashtext('$PG_SCHEMA'));" \
+			"\\! touch $2" "SELECT pg_sleep($1);" "COMMIT;" |
+			psql -X -q "$DB" >/dev/null &
+	else
+		printf 'BEGIN IMMEDIATE;\n.shell touch %s; sleep %s\nCOMMIT;\n' \
+			"$2" "$1" | sqlite3 "$DB" &
+	fi
+	HOLDER=$!
+	for _ in $(seq 100); do
+		[ -e "$2" ] && return 0
+		sleep 0.05
+	done
+	fail "the lock holder did not start"
+}
+
+served_by() {
+	if on_pg; then
+		echo "runtimefs: schema $PG_SCHEMA of database runtimefs is" \
+			"already served by another runtimefs (pid $1 on $(hostname))"
+	else
+		echo "runtimefs: $DB is already served by another runtimefs (pid $1)"
+	fi
+}
+
+sqlite_only() {
+	on_pg || return 1
+	echo "SQLite only: $*" >"$WORK/skipped"
+	return 0
+}
+
+re_quote() {
+	printf '%s' "$1" | sed 's/[][\.*^$?+(){}|]/\\&/g'
+}
+
 # mount_db DB MOUNTPOINT LOG [OPTS...]: starts a daemon in the foreground
 # (in the background of this shell), so that its exit code and its log
 # can be checked, and waits for its mount; its pid is $STARTED.
@@ -61,10 +160,8 @@ mount_db() {
 	local db=$1 mnt=$2 log=$3
 
 	shift 3
-	# PostgreSQL keeps no key file beside the database (run.sh)
-	[ -n "${RUNTIMEFS_TEST_LOCATOR:-}" ] &&
-		set -- -o "key_file=${WORK:-/tmp}/pg.key" "$@"
-	"$RUNTIMEFS" --db "$db" -f "$@" "$mnt" 2>>"$log" &
+	# the daemon itself in the background, so that $STARTED is its pid
+	"$RUNTIMEFS" --db "$db" -f "$@" $(key_args "$db") "$mnt" 2>>"$log" &
 	STARTED=$!
 	for _ in $(seq 100); do
 		mountpoint -q "$mnt" && return 0
@@ -197,7 +294,8 @@ remount_faults() {
 #   db_check DB WHEN     PRAGMA integrity_check says ok and
 #                        foreign_key_check nothing (else it fails and
 #                        returns 1); read-only, so that a WAL left by a
-#                        crash stays for the daemon to read
+#                        crash stays for the daemon to read; on
+#                        PostgreSQL, that the schema answers
 #   kill9_unmount        kill -9 of the daemon, which must be gone within
 #                        10 s, then its dead mount unmounted; not mounted
 #                        again
@@ -225,6 +323,14 @@ tree_listing() {
 db_check() {
 	local out
 
+	# PostgreSQL checks its constraints at each commit and replays its
+	# own WAL: what is left to see is that the schema answers
+	if on_pg && [ "$1" = "$DB" ]; then
+		out=$(db_sql 'SELECT 1 FROM schema_version' 2>&1)
+		[ "$out" = 1 ] && return 0
+		fail "$2: $DB does not answer: $(head -10 <<<"$out")"
+		return 1
+	fi
 	out=$(sqlite3 -readonly "$1" 'PRAGMA integrity_check' 'PRAGMA foreign_key_check' 2>&1)
 	[ "$out" = ok ] && return 0
 	fail "$2: integrity_check of $1 says: $(head -10 <<<"$out")"

@@ -315,7 +315,7 @@ test_mount_waits_for_the_restore() {
 	backup
 	mount2 -o restore
 	tar -C "$WORK/new" -xf "$WORK/b.tar"
-	run "$RUNTIMEFS" --db "$WORK/new.db" -o restore -f "$WORK/cp"
+	run rtfs --db "$WORK/new.db" -o restore -f "$WORK/cp"
 	expect "runtimefs: $WORK/new.db is already served by another runtimefs (pid $D2)"
 	expect_rc 1
 	mkdir "$WORK/other"
@@ -385,8 +385,8 @@ test_two_mounts_wait_for_the_restore_one_serves() {
 # that database is empty.
 test_restore_into_a_served_database_is_refused() {
 	mkdir "$WORK/other"
-	run timeout 5 "$RUNTIMEFS" --db "$DB" -o restore -f "$WORK/other"
-	expect "runtimefs: $DB is already served by another runtimefs (pid $DAEMON)"
+	run rtfs -t 5 --db "$DB" -o restore -f "$WORK/other"
+	expect "$(served_by "$DAEMON")"
 	expect_rc 1
 	run mountpoint -q "$WORK/other"
 	expect_rc 32
@@ -411,7 +411,7 @@ test_restore_killed_before_its_commit() {
 	D2=
 	fusermount3 -uz "$WORK/new"
 	# as a build killed half-way leaves them
-	cp "$DB" "$WORK/new.db.restore"
+	sqlite3 "$WORK/new.db.restore" 'CREATE TABLE env (id INTEGER)'
 	printf 'not a wal' > "$WORK/new.db.restore-wal"
 	run ls "$WORK/new.db.restore-lock" "$WORK/new.db.restore"
 	expect_rc 0
