@@ -33,12 +33,12 @@ MODEL_SRC := model/model.c model/env.c model/project.c model/runtime.c \
 	model/seal.c model/snapshot.c model/deploy.c model/endpoint.c \
 	model/service_account.c model/secret.c model/heartbeat.c \
 	model/liveness.c model/restore.c model/remove.c model/json.c \
-	model/rows.c model/jwt.c
+	model/rows.c model/jwt.c model/artifact.c
 FS_SRC := fs/buf.c fs/icp_api.c fs/tree.c fs/org.c fs/project.c fs/lasterr.c \
 	fs/ops.c \
 	fs/request.c fs/snapshot.c fs/deploy.c fs/scratch.c fs/icp.c \
 	fs/access.c fs/inode.c fs/cache.c fs/stage.c fs/backup.c fs/walk.c \
-	fs/clock.c fs/notifyq.c
+	fs/clock.c fs/notifyq.c fs/artifact.c
 CORE_SRC := $(STORE_SRC) $(MODEL_SRC)
 UNIT_TESTS := test_buf test_inode test_errmsg test_notifyq test_store \
 	test_store_conformance test_model test_deploy test_heartbeat \

@@ -329,6 +329,7 @@ int fs_project_restore(struct fs_restore *r, const struct fs_path *p,
 		return oom();
 	snprintf(e->name, sizeof(e->name), "%s", p->project);
 	e->created_ns = r->mtime_ns;
+	r->pr = e;
 	return 0;
 }
 
@@ -347,6 +348,22 @@ int fs_integration_restore(struct fs_restore *r, const struct fs_path *p,
 	in->created_ns = r->mtime_ns;
 	r->in = in;
 	return 0;
+}
+
+/* A project's or integration's display_name: the name a heartbeat gave
+ * it, kept unless it is the plain name (what a directory made with mkdir
+ * shows). */
+int fs_display_restore(struct fs_restore *r, const struct fs_path *p,
+		const char *data, size_t len)
+{
+	int project = p->node->kind == FS_PROJECT_DISPLAY;
+	char *out = project ? r->pr->display : r->in->display;
+	const char *name = project ? r->pr->name : r->in->name;
+	int ret = value(r, data, len, out, MODEL_TEXT_MAX);
+
+	if (!ret && !strcmp(out, name))
+		*out = '\0';
+	return ret;
 }
 
 int fs_type_restore(struct fs_restore *r, const struct fs_path *p,
@@ -847,6 +864,7 @@ int fs_backup_check(const struct fs_path *p, const char *path,
 	fs_restore_init(&r);
 	r.src = path;
 	if (!(r.env = APPEND(&r, r.b.envs, r.b.nenvs)) ||
+	    !(r.pr = APPEND(&r, r.b.projects, r.b.nprojects)) ||
 	    !(r.in = APPEND(&r, r.b.integrations, r.b.nintegrations)) ||
 	    !(r.rt = APPEND(&r, r.b.runtimes, r.b.nruntimes)) ||
 	    !(r.ep = APPEND(&r, r.rt->endpoints, r.rt->nendpoints)))

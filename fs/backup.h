@@ -30,6 +30,7 @@ struct fs_restore {
 	const char *src;                  /* the entry's path */
 	int64_t mtime_ns;                 /* its mtime; 0: not known */
 	struct model_backup_env *env;
+	struct model_backup_project *pr;
 	struct model_backup_integration *in;
 	struct model_backup_runtime *rt;
 	struct model_backup_endpoint *ep;
@@ -86,6 +87,8 @@ int fs_attr_restore(struct fs_restore *r, const struct fs_path *p,
 int fs_project_restore(struct fs_restore *r, const struct fs_path *p,
 		const char *data, size_t len);
 int fs_integration_restore(struct fs_restore *r, const struct fs_path *p,
+		const char *data, size_t len);
+int fs_display_restore(struct fs_restore *r, const struct fs_path *p,
 		const char *data, size_t len);
 int fs_type_restore(struct fs_restore *r, const struct fs_path *p,
 		const char *data, size_t len);

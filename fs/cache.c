@@ -272,6 +272,21 @@ static void runtime_nodes(uint64_t dir, enum fs_kind kind, unsigned what)
 			forget(child(dir, a->name));
 }
 
+/* An entry below a runtime whose node shows `*ctx` of it is told. */
+static void below_seen(void *ctx, const struct inode_seen *s)
+{
+	unsigned what = *(const unsigned *)ctx;
+	const struct fs_node *n;
+
+	if (s->obj.kind < 0 || s->obj.kind >= FS_KIND_COUNT)
+		return;
+	n = &fs_nodes[s->obj.kind];
+	if (n->depends & what)
+		forget(s->ino);
+	if (n->lists & what)
+		relist(s->ino);
+}
+
 static void tell_runtime(const struct model_event *ev)
 {
 	struct inode_obj o;
@@ -287,6 +302,15 @@ static void tell_runtime(const struct model_event *ev)
 		return;
 	}
 	runtime_nodes(rt, FS_RUNTIME, ev->what);
+	/* the artifacts it reported, kinds and names of its own: what the
+	 * kernel holds of them is told; one that went answers ENOENT when
+	 * the kernel asks for its attributes again */
+	if ((ev->what & MODEL_RT_ARTIFACTS) &&
+	    (dir = child(rt, NAME(FS_ARTIFACTS)))) {
+		unsigned what = MODEL_RT_ARTIFACTS;
+
+		inode_walk_under(dir, 0, below_seen, &what);
+	}
 	if ((ev->what & MODEL_RT_VERSIONS) && (ev->what & MODEL_RT_DROPPED))
 		prune(child(child(rt, NAME(FS_VERSIONS)), ev->c));
 	if (!(ev->what & (MODEL_RT_ENDPOINTS | MODEL_RT_ENDPOINT_NAMES)) ||

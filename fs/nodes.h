@@ -108,4 +108,23 @@ int fs_runtime_secret_unlink(const struct fs_path *p);
  * that a backup holds its key material (0600). */
 int fs_runtime_secret_toml_show(const struct fs_path *p, struct fs_value *v);
 
+/* artifact.c: what integration runtimes report, artifacts/KIND/NAME/
+ * and reported.json. */
+int fs_artifacts_show(const struct fs_path *p, struct fs_value *v);
+int fs_artifact_kind_lookup(struct fs_path *p, const char *name);
+int fs_artifact_kind_list(const struct fs_path *dir, fs_fill_fn fill,
+		void *ctx);
+int fs_artifact_lookup(struct fs_path *p, const char *name);
+int fs_artifact_list(const struct fs_path *dir, fs_fill_fn fill, void *ctx);
+int fs_artifact_show(const struct fs_path *p, struct fs_value *v);
+int fs_artifact_json_show(const struct fs_path *p, struct fs_value *v);
+int fs_artifact_ctl_present(const struct fs_path *dir);
+int fs_artifact_ctl_store(const struct fs_path *p, const char *value);
+int fs_runtime_reported_present(const struct model_runtime *rt);
+int fs_runtime_reported_show(const struct fs_path *p, struct fs_value *v);
+
+/* project.c: the display names a runtime's heartbeat gave. */
+int fs_project_display_show(const struct fs_path *p, struct fs_value *v);
+int fs_integration_display_show(const struct fs_path *p, struct fs_value *v);
+
 #endif

@@ -31,11 +31,15 @@ static const char readme[] =
 "      service_account            CLIENTID.SECRET for the runtime's heartbeats\n"
 "      secret                     key id of its secret; rm revokes it\n"
 "      secret.toml                its secret's snippet, for backups (0600)\n"
+"      reported.json              what an integration runtime reported (nodeInfo, ...)\n"
+"      artifacts/KIND/NAME/       what it runs: artifact.json as reported, and\n"
+"                                 ctl (echo stop | start) where ICP can act\n"
 "    secrets/NAME                 touch NAME makes a secret and shows its\n"
 "                                 Config.toml snippet; rm revokes it\n"
 "  projects/PROJECT/              mkdir / rmdir\n"
 "    runtimes/ENV/NAME            links to the project's runtimes (read-only)\n"
-"    integrations/INTEGRATION/    mkdir / rmdir\n"
+"    display_name                 the name a runtime's heartbeat gave it\n"
+"    integrations/INTEGRATION/    mkdir / rmdir; display_name as a project's\n"
 "      type                       default or MI\n"
 "      runtimes/ENV/NAME          links; ln -s assigns an agent runtime,\n"
 "                                 rm deletes the runtime\n"
@@ -378,6 +382,9 @@ const struct fs_attr fs_runtime_attrs[] = {
 		fs_runtime_secret_toml_show,
 		fs_runtime_secret_toml_restore, FS_BACKUP_EXACT, 0,
 		MODEL_RT_SECRET },
+	{ "reported.json", 0444, NULL, fs_runtime_reported_present, NULL,
+		fs_runtime_reported_show, NULL, FS_BACKUP_PRESENCE, 0,
+		MODEL_RT_INFO },
 	{ NULL, 0, NULL, NULL, NULL, NULL, NULL, FS_BACKUP_EXACT, 0, 0 }
 };
 

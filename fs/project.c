@@ -55,6 +55,20 @@ int fs_project_show(const struct fs_path *p, struct fs_value *v)
 	return ret;
 }
 
+/* The name the first heartbeat of a runtime of the project gave it,
+ * before ICP's toHandler() made its name of it ("Order Management" for
+ * order-management); the name itself for one made otherwise. */
+int fs_project_display_show(const struct fs_path *p, struct fs_value *v)
+{
+	struct model_project pr;
+	int ret = model_project_get(p->m, p->project, &pr);
+
+	if (ret)
+		return ret;
+	v->mtime_ns = pr.created_ns;
+	return buf_addf(&v->buf, "%s\n", *pr.display ? pr.display : pr.name);
+}
+
 int fs_project_mkdir(const struct fs_path *dir, const char *name)
 {
 	return model_project_create(dir->m, name);
@@ -100,6 +114,19 @@ int fs_integration_show(const struct fs_path *p, struct fs_value *v)
 	if (!ret)
 		v->mtime_ns = in.created_ns;
 	return ret;
+}
+
+/* As a project's: the component name a heartbeat gave. */
+int fs_integration_display_show(const struct fs_path *p, struct fs_value *v)
+{
+	struct model_integration in;
+	int ret = model_integration_get(p->m, p->project, p->integration,
+			&in);
+
+	if (ret)
+		return ret;
+	v->mtime_ns = in.created_ns;
+	return buf_addf(&v->buf, "%s\n", *in.display ? in.display : in.name);
 }
 
 int fs_integration_mkdir(const struct fs_path *dir, const char *name)

@@ -202,6 +202,39 @@ const struct fs_node fs_nodes[FS_KIND_COUNT] = {
 		.show = fs_secret_show, .store = fs_secret_store,
 		.unlink = fs_secret_unlink, .create = fs_secret_create,
 		.restore = fs_integration_secret_restore },
+	/* what a runtime reported: a runtime sends it again, so a backup
+	 * leaves it out (the next full heartbeat brings it back) */
+	[FS_ARTIFACTS] = { .kind = FS_ARTIFACTS, .parent = FS_RUNTIME,
+		.name = "artifacts", .mode = DIR_MODE,
+		.show = fs_artifacts_show,
+		.depends = MODEL_RT_ARTIFACTS, .lists = MODEL_RT_ARTIFACTS,
+		.backup = FS_BACKUP_SKIP },
+	[FS_ARTIFACT_KIND] = { .kind = FS_ARTIFACT_KIND,
+		.parent = FS_ARTIFACTS, .mode = DIR_MODE,
+		.lookup = fs_artifact_kind_lookup,
+		.list = fs_artifact_kind_list, .show = fs_artifacts_show,
+		.depends = MODEL_RT_ARTIFACTS, .lists = MODEL_RT_ARTIFACTS },
+	[FS_ARTIFACT] = { .kind = FS_ARTIFACT, .parent = FS_ARTIFACT_KIND,
+		.mode = DIR_MODE, .lookup = fs_artifact_lookup,
+		.list = fs_artifact_list, .show = fs_artifact_show,
+		.depends = MODEL_RT_ARTIFACTS },
+	[FS_ARTIFACT_JSON] = { .kind = FS_ARTIFACT_JSON,
+		.parent = FS_ARTIFACT, .name = "artifact.json",
+		.mode = RO_FILE, .show = fs_artifact_json_show,
+		.depends = MODEL_RT_ARTIFACTS },
+	[FS_ARTIFACT_CTL] = { .kind = FS_ARTIFACT_CTL, .parent = FS_ARTIFACT,
+		.name = "ctl", .mode = S_IFREG | 0200,
+		.show = fs_artifact_show, .store = fs_artifact_ctl_store,
+		.present = fs_artifact_ctl_present,
+		.depends = MODEL_RT_ARTIFACTS },
+	[FS_PROJECT_DISPLAY] = { .kind = FS_PROJECT_DISPLAY,
+		.parent = FS_PROJECT, .name = "display_name", .mode = RO_FILE,
+		.show = fs_project_display_show,
+		.restore = fs_display_restore },
+	[FS_INTEGRATION_DISPLAY] = { .kind = FS_INTEGRATION_DISPLAY,
+		.parent = FS_INTEGRATION, .name = "display_name",
+		.mode = RO_FILE, .show = fs_integration_display_show,
+		.restore = fs_display_restore },
 };
 
 int fs_fail(int err, const char *fmt, ...)
@@ -263,6 +296,8 @@ int fs_step(struct fs_path *p, const char *name)
 		if (!n->name) {
 			named = n;
 		} else if (!strcmp(n->name, name)) {
+			if (n->present && !n->present(p))
+				return -ENOENT;
 			p->node = n;
 			p->readonly |= n->readonly | dir->frozen;
 			return 0;
@@ -316,6 +351,16 @@ static int take_name(struct fs_path *p, const struct fs_node *k,
 		break;
 	case FS_VERSION:
 		p->version = strtoll(l->name, NULL, 10);
+		return 0;
+	case FS_ARTIFACT_KIND:
+		if (strlen(l->name) >= sizeof(p->kind))
+			return -ENOENT;
+		strcpy(p->kind, l->name);
+		return 0;
+	case FS_ARTIFACT:
+		if (strlen(l->name) >= sizeof(p->artifact))
+			return -ENOENT;
+		strcpy(p->artifact, l->name);
 		return 0;
 	case FS_RUNTIME_ATTR:
 		p->attr = l->obj.attr;
@@ -457,6 +502,8 @@ int fs_list_typed(const struct fs_path *dir, fs_fill_typed_fn fill,
 			named = n;
 			continue;
 		}
+		if (n->present && !n->present(dir))
+			continue;
 		ret = fill(ctx, n->name, n->mode & S_IFMT);
 		if (ret)
 			return ret;

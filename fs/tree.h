@@ -78,6 +78,13 @@ enum fs_kind {
 	FS_INTEGRATION_SECRETS,
 	FS_INTEGRATION_SECRETS_ENV,
 	FS_INTEGRATION_SECRET,
+	FS_ARTIFACTS,
+	FS_ARTIFACT_KIND,
+	FS_ARTIFACT,
+	FS_ARTIFACT_JSON,
+	FS_ARTIFACT_CTL,
+	FS_PROJECT_DISPLAY,
+	FS_INTEGRATION_DISPLAY,
 	FS_KIND_COUNT
 };
 
@@ -97,6 +104,8 @@ struct fs_path {
 	int64_t version;               /* FS_VERSION */
 	char endpoint[MODEL_NAME_MAX]; /* FS_ENDPOINT and its files */
 	char secret[MODEL_NAME_MAX];   /* FS_SECRET, FS_INTEGRATION_SECRET */
+	char kind[MODEL_KIND_MAX];     /* FS_ARTIFACT_KIND and below */
+	char artifact[MODEL_ARTIFACT_NAME_MAX]; /* FS_ARTIFACT and below */
 };
 
 /* What show() gives: a file's bytes (or a link's target) and its mtime;
@@ -191,6 +200,9 @@ struct fs_node {
 	int (*create)(const struct fs_path *dir, const char *name);
 	int (*write)(const struct fs_path *p, const char *data, size_t len,
 			struct buf *reply);
+	/* a fixed name that not every directory of its parent's kind
+	 * holds: whether the one of `dir` does (NULL: always) */
+	int (*present)(const struct fs_path *dir);
 	/* backups: how it takes part, whether a backup of its directory
 	 * must hold it, and how a restore reads it */
 	enum fs_backup backup;

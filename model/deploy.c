@@ -483,7 +483,7 @@ out:
 /* Pretty JSON of `o` with a final newline, malloc'd into *out, indented
  * by two spaces as jq does (cJSON indents with tabs; a tab inside a
  * string is escaped, so every tab in its output is layout). */
-static int json_text(cJSON *o, char **out)
+int model_json_pretty(cJSON *o, char **out)
 {
 	char *text = cJSON_Print(o), *w;
 	size_t n;
@@ -532,7 +532,7 @@ int model_spec_get(struct model *m, const char *env, const char *name,
 	} else if (!ret) {
 		*mtime_ns = v.created_ns;
 		o = cJSON_Parse(v.spec);
-		ret = o ? json_text(o, out) :
+		ret = o ? model_json_pretty(o, out) :
 			model_fail(-EIO, "version %lld of runtime '%s' is"
 				" damaged", (long long)v.number, name);
 	}
@@ -575,7 +575,7 @@ int model_version_get(struct model *m, const char *env, const char *name,
 		cJSON_DetachItemViaPointer(spec, f);
 		cJSON_AddItemToObject(o, f->string, f);
 	}
-	ret = cJSON_AddStringToObject(o, "createdAt", t) ? json_text(o, out) :
+	ret = cJSON_AddStringToObject(o, "createdAt", t) ? model_json_pretty(o, out) :
 		model_fail(-ENOMEM, "out of memory");
 out:
 	cJSON_Delete(spec);

@@ -66,6 +66,7 @@ struct hb {
 	char cred[HB_FIELD_MAX];
 	int service_account;             /* cred is a service account's */
 	int artifacts;                   /* how many it reported */
+	struct model_artifact_set arts;  /* those it reported, parsed */
 	char *reported;                  /* the body as stored (cJSON_free) */
 };
 
@@ -398,6 +399,8 @@ static int hb_parse(const char *json, size_t len, int flags, struct hb *hb,
 				" 'artifacts'");
 	if (!ret)
 		ret = hb_count_artifacts(v, &hb->artifacts);
+	if (!ret && hb->artifacts)
+		ret = model_artifacts_parse(v, &hb->arts);
 	if (!ret)
 		ret = model_name_check("environment", hb->env) ?
 			model_fail(-EINVAL, "invalid environment configuration"
@@ -437,9 +440,10 @@ static int hb_parse(const char *json, size_t len, int flags, struct hb *hb,
 	}
 out:
 	cJSON_Delete(o);
-	if (ret)
+	if (ret) {
 		sodium_memzero(hb->cred, sizeof(hb->cred));
-	else
+		model_artifacts_release(&hb->arts);
+	} else
 		*http = 0;
 	return ret;
 }
@@ -449,6 +453,7 @@ static void hb_release(struct hb *hb)
 	sodium_memzero(hb->cred, sizeof(hb->cred));
 	cJSON_free(hb->reported);
 	hb->reported = NULL;
+	model_artifacts_release(&hb->arts);
 }
 
 /* The project and integration a secret binds to, made if missing (of
@@ -481,7 +486,7 @@ static int hb_integration(struct model *m, const struct hb *hb,
 static void hb_note(struct model *m, const struct store_runtime *cur,
 		struct store_runtime *rt, int reassign,
 		const struct store_secret *bind, const struct store_runtime *gone,
-		int reported)
+		int reported, int artifacts)
 {
 	unsigned what = MODEL_RT_HEARD;
 
@@ -493,6 +498,8 @@ static void hb_note(struct model *m, const struct store_runtime *cur,
 		what |= MODEL_RT_MADE;
 	if (rt->info_ns != cur->info_ns || reported)
 		what |= MODEL_RT_INFO;
+	if (artifacts)
+		what |= MODEL_RT_ARTIFACTS;
 	if (rt->running_ns != cur->running_ns ||
 	    rt->revoked_ns != cur->revoked_ns)
 		what |= MODEL_RT_STATUS;
@@ -529,6 +536,7 @@ struct hb_change {
 	int make_integration;            /* in.id 0: make it first */
 	struct store_runtime gone;       /* id: an OFFLINE one it replaces */
 	const char *reported;            /* what to store, or NULL: as is */
+	struct model_artifact_set *arts; /* artifacts to store, or NULL */
 	int reassign;
 	int64_t sent[MODEL_COMMANDS_MAX]; /* queued commands delivered */
 	int nsent;
@@ -568,8 +576,12 @@ static int hb_commit(struct model *m, struct hb_change *c, const struct hb *hb,
 		ret = model_fail_store(ret);
 	}
 	if (!ret && c->reported &&
-	    (ret = store_runtime_set_reported(m->store, rt->id, c->reported)))
+	    (ret = store_runtime_set_reported(m->store, rt->id, c->reported,
+			now)))
 		ret = model_fail_store(ret);
+	/* the set it reported, replaced whole (processHeartbeat()) */
+	if (!ret && c->arts)
+		ret = model_artifacts_store(m, rt->id, c->arts, now);
 	if (!ret && c->bind &&
 	    (ret = store_secret_bind(m->store, c->bind->id, c->in.id,
 			hb->type, now)))
@@ -589,7 +601,8 @@ static int hb_commit(struct model *m, struct hb_change *c, const struct hb *hb,
 	if (ret)
 		return ret;
 	hb_note(m, &c->cur, rt, c->reassign, c->bind,
-			c->gone.id ? &c->gone : NULL, c->reported != NULL);
+			c->gone.id ? &c->gone : NULL, c->reported != NULL,
+			c->arts != NULL);
 	return 0;
 }
 
@@ -683,7 +696,7 @@ static int hb_apply(struct model *m, const struct hb *hb, struct hb_change *c,
 	int live = cur->heartbeat_ns > 0 && now <= cur->heartbeat_ns + off &&
 		!cur->revoked_ns;
 	int change = !cur->id || c->bind || c->make_integration ||
-		c->reassign || c->reported || c->gone.id;
+		c->reassign || c->reported || c->gone.id || c->arts;
 	int ret;
 
 	hb_commands(cur, out);
@@ -932,6 +945,10 @@ static int hb_full(struct model *m, struct hb *hb,
 	if (!stored || strcmp(stored, hb->reported))
 		c.reported = hb->reported;
 	free(stored);
+	/* a heartbeat with no artifacts leaves those stored, as ICP skips
+	 * its observed-state writes then (processHeartbeat()) */
+	if (hb->artifacts && strcmp(c.cur.artifacts_sum, hb->arts.sum))
+		c.arts = &hb->arts;
 	ret = hb_apply(m, hb, &c, out);
 	if (!ret) {
 		out->acknowledged = 1;

@@ -90,6 +90,9 @@ struct model_runtime {
 	int64_t registered_ns;
 	int64_t heartbeat_ns;               /* 0: never */
 	int64_t info_ns;                    /* last change of version/platform/os */
+	int64_t reported_ns;                /* last change of what it reported
+					       (model_runtime_reported()) */
+	int64_t artifacts_ns;               /* last change of its artifacts */
 	int64_t assigned_ns;                /* last change of project/integration */
 	int64_t latest_version;             /* 0: none deployed */
 	int64_t deployed_ns;                /* when it was deployed; 0: never */
@@ -243,6 +246,7 @@ enum model_event_kind {
 #define MODEL_RT_GONE      0x200u  /* it was deleted */
 #define MODEL_RT_DROPPED   0x400u  /* version or endpoint `c` went */
 #define MODEL_RT_ENDPOINT_NAMES 0x800u /* endpoint `c` came or went */
+#define MODEL_RT_ARTIFACTS 0x1000u /* the artifacts it reported */
 
 /* What of another object changed. */
 #define MODEL_OBJ_MADE     0x01u
@@ -473,11 +477,69 @@ int model_endpoint_pin(struct model *m, const char *env, const char *name,
 		const char *endpoint, const char *value);
 
 /* ctl: "start", "stop" or "reset-service-account"; anything else
- * -EINVAL. */
+ * -EINVAL.  Start and stop of a BI runtime also queue ICP's START or
+ * STOP for each of its listeners (model_artifact_ctl()). */
 int model_runtime_ctl(struct model *m, const char *env, const char *name,
 		const char *command);
 int model_service_account_get(struct model *m, const char *env,
 		const char *name, struct model_service_account *out);
+
+/* -- what integration runtimes report (artifact.c) ------------------ */
+
+/* What a runtime reported in its last full heartbeat but its artifacts,
+ * hash, timestamp and credential (nodeInfo whole, runtimeHostname,
+ * runtimePort, logLevels, ...), pretty JSON with a final newline,
+ * malloc'd into *out ("{}" when it reported nothing); *mtime_ns when it
+ * last changed. */
+int model_runtime_reported(struct model *m, const char *env,
+		const char *name, char **out, int64_t *mtime_ns);
+
+/* An artifact a runtime reported (ICP's Artifacts, types.bal): its kind
+ * as the tree names it ("listeners", "proxy-services"), its name as a
+ * file name (the reported name, see model_artifact_dirname()), and when
+ * it last changed. */
+#define MODEL_KIND_MAX 24
+#define MODEL_ARTIFACT_NAME_MAX 256
+struct model_artifact {
+	char kind[MODEL_KIND_MAX];
+	char name[MODEL_ARTIFACT_NAME_MAX];
+	int64_t changed_ns;
+};
+typedef int (*model_kind_cb)(void *ctx, const char *kind);
+typedef int (*model_artifact_cb)(void *ctx, const struct model_artifact *a);
+
+/* The file name of an artifact named `raw`: every byte but A-Z a-z 0-9
+ * '.' '_' '-' as %XX (and '.' or '-' first), cut at 200 bytes, so that a
+ * name that is a valid name anywhere else in the tree stays as it is and
+ * any other stays readable and unique; `out` holds
+ * MODEL_ARTIFACT_NAME_MAX.  -EINVAL for an empty name. */
+int model_artifact_dirname(const char *raw, char out[MODEL_ARTIFACT_NAME_MAX]);
+
+/* The kinds runtime NAME of ENV has artifacts of, in order. */
+int model_artifact_kinds(struct model *m, const char *env, const char *name,
+		model_kind_cb cb, void *ctx);
+/* Its artifacts of `kind`, by name. */
+int model_artifact_list(struct model *m, const char *env, const char *name,
+		const char *kind, model_artifact_cb cb, void *ctx);
+/* One artifact; with `doc` non-NULL the artifact as reported, pretty
+ * JSON with a final newline, malloc'd into *doc.  -ENOENT. */
+int model_artifact_get(struct model *m, const char *env, const char *name,
+		const char *kind, const char *artifact,
+		struct model_artifact *out, char **doc);
+/* Whether ICP can act on artifacts of `kind` of a runtime of `type`:
+ * MODEL_CTL_BI for a BI listener (START and STOP in the heartbeat
+ * reply), MODEL_CTL_MI for the MI artifacts ICP drives through MI's
+ * management API, 0 for none. */
+#define MODEL_CTL_BI 1
+#define MODEL_CTL_MI 2
+int model_artifact_ctl_of(const char *type, const char *kind);
+/* ctl of an artifact: "start" or "stop" (else -EINVAL) of a BI listener
+ * queues ICP's START or STOP for it, which the runtime's next heartbeat
+ * reply carries; -EOPNOTSUPP for an MI artifact (ICP calls MI's
+ * management API, which runtimefs does not) and for a kind ICP cannot
+ * act on. */
+int model_artifact_ctl(struct model *m, const char *env, const char *name,
+		const char *kind, const char *artifact, const char *command);
 
 /* -- removing an object whole (remove.c) ------------------------------ */
 
@@ -559,6 +621,7 @@ struct model_backup_env {
 struct model_backup_project {
 	const char *src;
 	char name[MODEL_NAME_MAX];
+	char display[MODEL_TEXT_MAX];       /* "": its name */
 	int64_t created_ns;
 };
 
@@ -567,6 +630,7 @@ struct model_backup_integration {
 	char project[MODEL_NAME_MAX];
 	char name[MODEL_NAME_MAX];
 	char type[16];                      /* default | MI */
+	char display[MODEL_TEXT_MAX];       /* "": its name */
 	int64_t created_ns;
 	int64_t type_ns;                    /* when type took its value */
 };

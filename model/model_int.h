@@ -157,6 +157,34 @@ int model_json_check(const char *what, const char *data, size_t len,
  * released with cJSON_free(). */
 int model_spec_canonical(const char *text, size_t len, char **out);
 
+/* Pretty JSON of `o` with a final newline, two spaces of indent as jq
+ * gives, malloc'd into *out (deploy.c): spec, versions/N, artifacts. */
+struct cJSON;
+int model_json_pretty(struct cJSON *o, char **out);
+
+/* The artifacts of a full heartbeat (artifact.c), parsed from ICP's
+ * Artifacts object: one store row per artifact (its doc malloc'd, the
+ * compact JSON of the artifact as reported), in the order reported,
+ * with the set's digest; `reported` is how many the body held. */
+struct model_artifact_set {
+	struct store_artifact *items;
+	size_t n, cap;
+	char sum[MODEL_HASH_MAX];
+};
+int model_artifacts_parse(const struct cJSON *artifacts,
+		struct model_artifact_set *set);
+void model_artifacts_release(struct model_artifact_set *set);
+/* Replaces runtime `runtime_id`'s artifacts with `set` inside the
+ * caller's transaction; an artifact reported the same as before keeps
+ * its time, any other takes `now`. */
+int model_artifacts_store(struct model *m, int64_t runtime_id,
+		struct model_artifact_set *set, int64_t now);
+/* Queues ICP's START or STOP for listener `name` of BI runtime `rt`
+ * (every listener when NULL), inside the caller's transaction, as
+ * ICP's buildBICollector() builds it. */
+int model_artifact_queue(struct model *m, const struct store_runtime *rt,
+		const char *name, const char *action);
+
 /* The status of a stored runtime at `now`, and since when it has had it.
  * Pure: neither lock nor store. */
 const char *model_runtime_status(const struct store_runtime *row,

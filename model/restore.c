@@ -263,11 +263,19 @@ static int restore_env(struct restore *r, const struct model_backup_env *e)
 static int restore_project(struct restore *r,
 		const struct model_backup_project *p)
 {
+	struct store_project row;
 	int ret = name_ok(p->src, "project", p->name);
 
 	if (!ret && (ret = store_project_insert(r->m->store, p->name,
 			when(r, p->created_ns))))
 		ret = store_failed(p->src, ret);
+	if (!ret && *p->display) {
+		if ((ret = model_project_row(r->m, p->name, &row)))
+			return prefixed(ret, p->src);
+		if ((ret = store_project_set_display(r->m->store, row.id,
+				p->display)))
+			ret = store_failed(p->src, ret);
+	}
 	return ret;
 }
 
@@ -288,7 +296,9 @@ static int restore_integration(struct restore *r,
 			i->type, when(r, i->created_ns))) ||
 	    (ret = store_integration_get(r->m->store, p.id, i->name, &in)) ||
 	    (ret = store_integration_set_type(r->m->store, in.id, i->type,
-			when(r, i->type_ns))))
+			when(r, i->type_ns))) ||
+	    (*i->display && (ret = store_integration_set_display(
+			r->m->store, in.id, i->display))))
 		return store_failed(i->src, ret);
 	return 0;
 }

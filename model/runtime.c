@@ -67,6 +67,8 @@ static void runtime_copy(struct model *m, struct model_runtime *out,
 	out->registered_ns = row->registered_ns;
 	out->heartbeat_ns = row->heartbeat_ns;
 	out->info_ns = row->info_ns;
+	out->reported_ns = row->reported_ns;
+	out->artifacts_ns = row->artifacts_ns;
 	out->assigned_ns = row->assigned_ns;
 	out->latest_version = row->latest_version;
 	out->deployed_ns = row->deployed_ns;

@@ -180,6 +180,11 @@ int model_runtime_ctl(struct model *m, const char *env, const char *name,
 	else if (!ret && (ret = store_runtime_set_desired(m->store, rt.id,
 			start ? "run" : "stop", start, model_now(m))))
 		ret = model_fail_store(ret);
+	/* a BI runtime is started and stopped by its listeners, as ICP
+	 * does it: one command each */
+	if (!ret && !reset && !strcmp(rt.type, "default"))
+		ret = model_artifact_queue(m, &rt, NULL, start ? "START" :
+				"STOP");
 	if (!ret)
 		model_note_runtime(m, &rt, reset ? MODEL_RT_ACCOUNT :
 				MODEL_RT_STATUS, NULL);

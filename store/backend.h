@@ -112,7 +112,7 @@ struct store_backend {
 	int (*runtime_report)(struct store *s, const struct store_runtime *rt);
 	int (*runtime_set_hash)(struct store *s, int64_t id, const char *hash);
 	int (*runtime_set_reported)(struct store *s, int64_t id,
-			const char *json);
+			const char *json, int64_t now);
 	int (*runtime_get_reported)(struct store *s, int64_t id, char **out);
 	int (*runtime_revoke_key)(struct store *s, const char *key_id,
 			int64_t now);
@@ -168,6 +168,16 @@ struct store_backend {
 			const char *key_id, const char *status,
 			const char *result, int64_t now, int *found);
 
+	int (*artifact_replace)(struct store *s, int64_t runtime_id,
+			const struct store_artifact *items, size_t n,
+			const char *sum, int64_t now);
+	int (*artifact_list)(struct store *s, int64_t runtime_id,
+			const char *kind, store_artifact_cb cb, void *ctx);
+	int (*artifact_get)(struct store *s, int64_t runtime_id,
+			const char *kind, const char *name,
+			struct store_artifact *out, char **doc);
+	int (*artifact_kinds)(struct store *s, int64_t runtime_id,
+			store_kind_cb cb, void *ctx);
 	int (*sealed_sample)(struct store *s, unsigned char *out, size_t cap,
 			size_t *len);
 	int (*service_account_put)(struct store *s,

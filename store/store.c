@@ -558,10 +558,10 @@ int store_runtime_set_hash(struct store *s, int64_t id, const char *hash)
 }
 
 int store_runtime_set_reported(struct store *s, int64_t id,
-		const char *json)
+		const char *json, int64_t now)
 {
 	FAULT_POINT();
-	return s->be->runtime_set_reported(s, id, json);
+	return s->be->runtime_set_reported(s, id, json, now);
 }
 
 int store_runtime_get_reported(struct store *s, int64_t id, char **out)
@@ -738,6 +738,38 @@ int store_command_result(struct store *s, const char *uuid,
 	FAULT_POINT();
 	return s->be->command_result(s, uuid, key_id, status, result, now,
 			found);
+}
+
+int store_artifact_replace(struct store *s, int64_t runtime_id,
+		const struct store_artifact *items, size_t n, const char *sum,
+		int64_t now)
+{
+	FAULT_POINT();
+	return s->be->artifact_replace(s, runtime_id, items, n, sum, now);
+}
+
+int store_artifact_list(struct store *s, int64_t runtime_id,
+		const char *kind, store_artifact_cb cb, void *ctx)
+{
+	FAULT_POINT();
+	return s->be->artifact_list(s, runtime_id, kind, cb, ctx);
+}
+
+int store_artifact_get(struct store *s, int64_t runtime_id,
+		const char *kind, const char *name, struct store_artifact *out,
+		char **doc)
+{
+	if (doc)
+		*doc = NULL;
+	FAULT_POINT();
+	return s->be->artifact_get(s, runtime_id, kind, name, out, doc);
+}
+
+int store_artifact_kinds(struct store *s, int64_t runtime_id,
+		store_kind_cb cb, void *ctx)
+{
+	FAULT_POINT();
+	return s->be->artifact_kinds(s, runtime_id, cb, ctx);
 }
 
 int store_sealed_sample(struct store *s, unsigned char *out, size_t cap,

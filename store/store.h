@@ -111,6 +111,12 @@ struct store_runtime {
 	char key_id[STORE_KEY_ID_LEN];     /* the key it heartbeats with ("") */
 	char hash[STORE_HASH_MAX];         /* runtimeHash of its last full
 					    * heartbeat ("") */
+	/* read only: written by store_artifact_replace() and
+	 * store_runtime_set_reported() */
+	char artifacts_sum[STORE_HASH_MAX]; /* digest of its artifacts ("") */
+	int64_t artifacts_ns;              /* their last change; 0: never */
+	int64_t reported_ns;               /* last change of what it
+					    * reported; 0: never */
 };
 
 /* A secret: generated for an environment (and, when integration_id is
@@ -536,10 +542,11 @@ int store_runtime_list(struct store *s,
 int store_runtime_report(struct store *s, const struct store_runtime *rt);
 /* The runtimeHash of its last full heartbeat. */
 int store_runtime_set_hash(struct store *s, int64_t id, const char *hash);
-/* What the runtime reported, a JSON document the store keeps as text;
- * get allocates *out (free()), "" when nothing was. */
+/* What the runtime reported, a JSON document the store keeps as text,
+ * and when it changed (reported_ns); get allocates *out (free()), ""
+ * when nothing was. */
 int store_runtime_set_reported(struct store *s, int64_t id,
-		const char *json);
+		const char *json, int64_t now);
 int store_runtime_get_reported(struct store *s, int64_t id, char **out);
 /* Marks every runtime that heartbeats with `key_id` revoked at `now`;
  * none is no error. */
@@ -653,6 +660,42 @@ int store_command_set_status(struct store *s, int64_t id,
 int store_command_result(struct store *s, const char *uuid,
 		const char *key_id, const char *status, const char *result,
 		int64_t now, int *found);
+
+/* The artifacts a runtime reported (ICP's Artifacts): by kind (the
+ * tree's directory name, "listeners", "proxy-services") and name (its
+ * directory name, unique in the kind), the artifact as reported (JSON
+ * text; borrowed: valid during a callback) and when it last changed.
+ * Deleting a runtime deletes its artifacts (ON DELETE CASCADE). */
+#define STORE_KIND_MAX 24
+#define STORE_ARTIFACT_NAME_MAX 256   /* a file name: 255 bytes + NUL */
+struct store_artifact {
+	int64_t runtime_id;
+	char kind[STORE_KIND_MAX];
+	char name[STORE_ARTIFACT_NAME_MAX];
+	const char *doc;
+	int64_t changed_ns;
+};
+typedef int (*store_artifact_cb)(void *ctx, const struct store_artifact *a);
+typedef int (*store_kind_cb)(void *ctx, const char *kind);
+
+/* Replaces the runtime's artifacts with items[0..n) (each with its own
+ * changed_ns) and records `sum`, the set's digest, and `now` as the
+ * runtime's artifacts_sum and artifacts_ns; inside the caller's
+ * transaction.  -EEXIST for two items of one kind and name. */
+int store_artifact_replace(struct store *s, int64_t runtime_id,
+		const struct store_artifact *items, size_t n, const char *sum,
+		int64_t now);
+/* The runtime's artifacts of `kind` (NULL: all), by kind then name. */
+int store_artifact_list(struct store *s, int64_t runtime_id,
+		const char *kind, store_artifact_cb cb, void *ctx);
+/* One artifact, its document malloc'd into *doc (NULL: not wanted);
+ * out->doc is NULL on return. */
+int store_artifact_get(struct store *s, int64_t runtime_id,
+		const char *kind, const char *name, struct store_artifact *out,
+		char **doc);
+/* The kinds the runtime has artifacts of, in order. */
+int store_artifact_kinds(struct store *s, int64_t runtime_id,
+		store_kind_cb cb, void *ctx);
 
 /* The service account of a runtime: put inserts or replaces it. */
 int store_service_account_put(struct store *s,

@@ -213,6 +213,17 @@ static const char *const migrations[] = {
 	"  name text NOT NULL,"
 	"  doc text NOT NULL,"
 	"  UNIQUE (runtime_id, kind, name));",
+	/* 4 -> 5: artifacts in the tree (issue 12), as store_sqlite.c's
+	 * step 5: each artifact keeps when it last changed; a runtime keeps
+	 * a digest of its set of artifacts, when that set last changed, and
+	 * when what it reported last changed. */
+	"ALTER TABLE artifact ADD COLUMN changed_ns bigint NOT NULL"
+	"  DEFAULT 0;"
+	"ALTER TABLE runtime ADD COLUMN artifacts text NOT NULL DEFAULT '';"
+	"ALTER TABLE runtime ADD COLUMN artifacts_ns bigint NOT NULL"
+	"  DEFAULT 0;"
+	"ALTER TABLE runtime ADD COLUMN reported_ns bigint NOT NULL"
+	"  DEFAULT 0;",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -253,7 +264,8 @@ static const char *const migrations[] = {
 	" coalesce(s.key_id, '')," \
 	" coalesce((SELECT v.created_ns FROM version v" \
 	"   WHERE v.runtime_id = r.id AND v.number = r.latest_version), 0)," \
-	" coalesce(r.key_id, ''), r.hash"
+	" coalesce(r.key_id, ''), r.hash, r.artifacts, r.artifacts_ns," \
+	" r.reported_ns"
 #define RUNTIME_FROM \
 	" FROM runtime r JOIN env e ON e.id = r.env_id" \
 	" LEFT JOIN integration i ON i.id = r.integration_id" \
@@ -288,6 +300,8 @@ enum stmt {
 	S_PROJECT_SET_DISPLAY, S_INTEGRATION_SET_DISPLAY,
 	S_COMMAND_INSERT, S_COMMAND_LIST, S_COMMAND_SET_STATUS,
 	S_COMMAND_RESULT,
+	S_ARTIFACT_CLEAR, S_ARTIFACT_INSERT, S_ARTIFACT_SUM, S_ARTIFACT_LIST,
+	S_ARTIFACT_GET, S_ARTIFACT_KINDS,
 	S_VERSION_INSERT, S_VERSION_GET, S_VERSION_DELETE, S_VERSION_LIST,
 	S_ENDPOINT_INSERT, S_ENDPOINT_GET, S_ENDPOINT_DELETE,
 	S_ENDPOINT_SET_VERSION, S_ENDPOINT_LIST, S_ENDPOINT_SERVING,
@@ -347,8 +361,8 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_RUNTIME_GET_UUID] = "SELECT " RUNTIME_COLUMNS RUNTIME_FROM
 		" WHERE r.uuid = $1",
 	[S_RUNTIME_SET_HASH] = "UPDATE runtime SET hash = $2 WHERE id = $1",
-	[S_RUNTIME_SET_REPORTED] = "UPDATE runtime SET reported = $2"
-		" WHERE id = $1",
+	[S_RUNTIME_SET_REPORTED] = "UPDATE runtime SET reported = $2,"
+		" reported_ns = $3 WHERE id = $1",
 	[S_RUNTIME_GET_REPORTED] = "SELECT reported FROM runtime"
 		" WHERE id = $1",
 	[S_RUNTIME_REVOKE_KEY] = "UPDATE runtime SET revoked_ns = $2"
@@ -368,6 +382,20 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_COMMAND_RESULT] = "UPDATE command SET status = $3, result = $4,"
 		" result_ns = $5 WHERE uuid = $1 AND runtime_id IN"
 		" (SELECT id FROM runtime WHERE key_id = $2)",
+	[S_ARTIFACT_CLEAR] = "DELETE FROM artifact WHERE runtime_id = $1",
+	[S_ARTIFACT_INSERT] = "INSERT INTO artifact (runtime_id, kind, name,"
+		" doc, changed_ns) VALUES ($1, $2, $3, $4, $5)",
+	[S_ARTIFACT_SUM] = "UPDATE runtime SET artifacts = $2,"
+		" artifacts_ns = $3 WHERE id = $1",
+	[S_ARTIFACT_LIST] = "SELECT runtime_id, kind, name, doc, changed_ns"
+		" FROM artifact WHERE runtime_id = $1"
+		" AND ($2::text IS NULL OR kind = $2)"
+		" ORDER BY kind" C ", name" C,
+	[S_ARTIFACT_GET] = "SELECT runtime_id, kind, name, doc, changed_ns"
+		" FROM artifact WHERE runtime_id = $1 AND kind = $2"
+		" AND name = $3",
+	[S_ARTIFACT_KINDS] = "SELECT DISTINCT kind" C " FROM artifact"
+		" WHERE runtime_id = $1 ORDER BY 1",
 	[S_PROJECT_SET_DISPLAY] = "UPDATE project SET display = $2"
 		" WHERE id = $1",
 	[S_INTEGRATION_SET_DISPLAY] = "UPDATE integration SET display = $2"
@@ -1376,6 +1404,9 @@ static void runtime_row(const PGresult *r, int i, void *row)
 	rt->deployed_ns = col_int(r, i, 22);
 	col_text(rt->key_id, sizeof(rt->key_id), r, i, 23);
 	col_text(rt->hash, sizeof(rt->hash), r, i, 24);
+	col_text(rt->artifacts_sum, sizeof(rt->artifacts_sum), r, i, 25);
+	rt->artifacts_ns = col_int(r, i, 26);
+	rt->reported_ns = col_int(r, i, 27);
 }
 
 /* Runs an INSERT ... RETURNING id into *id. */
@@ -1611,9 +1642,14 @@ static int pg_runtime_set_hash(struct store *base, int64_t id,
 }
 
 static int pg_runtime_set_reported(struct store *base, int64_t id,
-		const char *json)
+		const char *json, int64_t now)
 {
-	return exec_text(pq(base), S_RUNTIME_SET_REPORTED, id, json,
+	struct params p = { 0 };
+
+	p_int(&p, id);
+	p_text(&p, json);
+	p_int(&p, now);
+	return exec_one(pq(base), S_RUNTIME_SET_REPORTED, &p,
 			"set what a runtime reported");
 }
 
@@ -1725,6 +1761,108 @@ static int pg_command_result(struct store *base, const char *uuid,
 	*found = strcmp(PQcmdTuples(res), "0") != 0;
 	PQclear(res);
 	return 0;
+}
+
+/* -- artifacts ------------------------------------------------------------ */
+
+static int pg_artifact_replace(struct store *base, int64_t runtime_id,
+		const struct store_artifact *items, size_t n, const char *sum,
+		int64_t now)
+{
+	struct pg_store *s = pq(base);
+	struct params p = { 0 };
+	int ret;
+
+	p_int(&p, runtime_id);
+	if ((ret = exec_stmt(s, S_ARTIFACT_CLEAR, &p, "clear artifacts")))
+		return ret;
+	for (size_t i = 0; i < n; i++) {
+		memset(&p, 0, sizeof(p));
+		p_int(&p, runtime_id);
+		p_text(&p, items[i].kind);
+		p_text(&p, items[i].name);
+		p_text(&p, items[i].doc);
+		p_int(&p, items[i].changed_ns);
+		if ((ret = exec_stmt(s, S_ARTIFACT_INSERT, &p,
+				"insert artifact")))
+			return ret;
+	}
+	memset(&p, 0, sizeof(p));
+	p_int(&p, runtime_id);
+	p_text(&p, sum);
+	p_int(&p, now);
+	return exec_one(s, S_ARTIFACT_SUM, &p, "set artifacts of a runtime");
+}
+
+/* Row `i` of `r` into `a`, its document borrowed from `r`. */
+static void artifact_row(const PGresult *r, int i, struct store_artifact *a)
+{
+	a->runtime_id = col_int(r, i, 0);
+	col_text(a->kind, sizeof(a->kind), r, i, 1);
+	col_text(a->name, sizeof(a->name), r, i, 2);
+	a->doc = PQgetvalue(r, i, 3);
+	a->changed_ns = col_int(r, i, 4);
+}
+
+static int artifact_each(const PGresult *r, int i, void *cb, void *ctx)
+{
+	struct store_artifact a;
+
+	artifact_row(r, i, &a);
+	return ((store_artifact_cb)cb)(ctx, &a);
+}
+
+static int pg_artifact_list(struct store *base, int64_t runtime_id,
+		const char *kind, store_artifact_cb cb, void *ctx)
+{
+	struct params p = { 0 };
+
+	p_int(&p, runtime_id);
+	p_text(&p, kind);
+	return list(pq(base), S_ARTIFACT_LIST, &p, "list artifacts",
+			artifact_each, (void *)cb, ctx);
+}
+
+static int pg_artifact_get(struct store *base, int64_t runtime_id,
+		const char *kind, const char *name, struct store_artifact *out,
+		char **doc)
+{
+	struct params p = { 0 };
+	PGresult *res;
+	int ret;
+
+	if (doc)
+		*doc = NULL;
+	p_int(&p, runtime_id);
+	p_text(&p, kind);
+	p_text(&p, name);
+	if ((ret = get_one(pq(base), S_ARTIFACT_GET, &p, "artifact", name,
+			&res)))
+		return ret;
+	artifact_row(res, 0, out);
+	if (doc && !(*doc = strdup(out->doc)))
+		ret = fail(-ENOMEM, "artifact %s", name);
+	out->doc = NULL;
+	PQclear(res);
+	return ret;
+}
+
+static int kind_each(const PGresult *r, int i, void *cb, void *ctx)
+{
+	char kind[STORE_KIND_MAX];
+
+	col_text(kind, sizeof(kind), r, i, 0);
+	return ((store_kind_cb)cb)(ctx, kind);
+}
+
+static int pg_artifact_kinds(struct store *base, int64_t runtime_id,
+		store_kind_cb cb, void *ctx)
+{
+	struct params p = { 0 };
+
+	p_int(&p, runtime_id);
+	return list(pq(base), S_ARTIFACT_KINDS, &p, "list artifact kinds",
+			kind_each, (void *)cb, ctx);
 }
 
 /* -- versions, endpoints, service accounts ------------------------------- */
@@ -2882,6 +3020,10 @@ const struct store_backend store_pg_backend = {
 	.command_list = pg_command_list,
 	.command_set_status = pg_command_set_status,
 	.command_result = pg_command_result,
+	.artifact_replace = pg_artifact_replace,
+	.artifact_list = pg_artifact_list,
+	.artifact_get = pg_artifact_get,
+	.artifact_kinds = pg_artifact_kinds,
 	.sealed_sample = pg_sealed_sample,
 	.service_account_put = pg_service_account_put,
 	.service_account_get = pg_service_account_get,

@@ -194,6 +194,18 @@ static const char *const migrations[] = {
 	"  name TEXT NOT NULL,"
 	"  doc TEXT NOT NULL,"
 	"  UNIQUE (runtime_id, kind, name));",
+	/* 4 -> 5: artifacts in the tree (issue 12).  Each artifact keeps
+	 * when it last changed; a runtime keeps a digest of its set of
+	 * artifacts and when that set last changed (so that a full
+	 * heartbeat that changes nothing reads no artifact), and when what
+	 * it reported last changed. */
+	"ALTER TABLE artifact ADD COLUMN changed_ns INTEGER NOT NULL"
+	"  DEFAULT 0;"
+	"ALTER TABLE runtime ADD COLUMN artifacts TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE runtime ADD COLUMN artifacts_ns INTEGER NOT NULL"
+	"  DEFAULT 0;"
+	"ALTER TABLE runtime ADD COLUMN reported_ns INTEGER NOT NULL"
+	"  DEFAULT 0;",
 };
 
 #define BUSY_TIMEOUT_MS 5000     /* store_busy_timeout()'s default */
@@ -210,7 +222,8 @@ static const char *const migrations[] = {
 	" coalesce(s.key_id, '')," \
 	" coalesce((SELECT v.created_ns FROM version v" \
 	"   WHERE v.runtime_id = r.id AND v.number = r.latest_version), 0)," \
-	" coalesce(r.key_id, ''), r.hash"
+	" coalesce(r.key_id, ''), r.hash, r.artifacts, r.artifacts_ns," \
+	" r.reported_ns"
 #define RUNTIME_FROM \
 	" FROM runtime r JOIN env e ON e.id = r.env_id" \
 	" LEFT JOIN integration i ON i.id = r.integration_id" \
@@ -242,6 +255,8 @@ enum stmt {
 	S_PROJECT_SET_DISPLAY, S_INTEGRATION_SET_DISPLAY,
 	S_COMMAND_INSERT, S_COMMAND_LIST, S_COMMAND_SET_STATUS,
 	S_COMMAND_RESULT,
+	S_ARTIFACT_CLEAR, S_ARTIFACT_INSERT, S_ARTIFACT_SUM, S_ARTIFACT_LIST,
+	S_ARTIFACT_GET, S_ARTIFACT_KINDS,
 	S_RUNTIME_SET_DESIRED, S_RUNTIME_SET_LATEST,
 	S_VERSION_INSERT, S_VERSION_GET, S_VERSION_DELETE, S_VERSION_LIST,
 	S_ENDPOINT_INSERT, S_ENDPOINT_GET, S_ENDPOINT_DELETE,
@@ -309,8 +324,8 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_RUNTIME_GET_UUID] = "SELECT " RUNTIME_COLUMNS RUNTIME_FROM
 		" WHERE r.uuid = ?1",
 	[S_RUNTIME_SET_HASH] = "UPDATE runtime SET hash = ?2 WHERE id = ?1",
-	[S_RUNTIME_SET_REPORTED] = "UPDATE runtime SET reported = ?2"
-		" WHERE id = ?1",
+	[S_RUNTIME_SET_REPORTED] = "UPDATE runtime SET reported = ?2,"
+		" reported_ns = ?3 WHERE id = ?1",
 	[S_RUNTIME_GET_REPORTED] = "SELECT reported FROM runtime"
 		" WHERE id = ?1",
 	[S_RUNTIME_REVOKE_KEY] = "UPDATE runtime SET revoked_ns = ?2"
@@ -329,6 +344,19 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_COMMAND_RESULT] = "UPDATE command SET status = ?3, result = ?4,"
 		" result_ns = ?5 WHERE uuid = ?1 AND runtime_id IN"
 		" (SELECT id FROM runtime WHERE key_id = ?2)",
+	[S_ARTIFACT_CLEAR] = "DELETE FROM artifact WHERE runtime_id = ?1",
+	[S_ARTIFACT_INSERT] = "INSERT INTO artifact (runtime_id, kind, name,"
+		" doc, changed_ns) VALUES (?1, ?2, ?3, ?4, ?5)",
+	[S_ARTIFACT_SUM] = "UPDATE runtime SET artifacts = ?2,"
+		" artifacts_ns = ?3 WHERE id = ?1",
+	[S_ARTIFACT_LIST] = "SELECT runtime_id, kind, name, doc, changed_ns"
+		" FROM artifact WHERE runtime_id = ?1"
+		" AND (?2 IS NULL OR kind = ?2) ORDER BY kind, name",
+	[S_ARTIFACT_GET] = "SELECT runtime_id, kind, name, doc, changed_ns"
+		" FROM artifact WHERE runtime_id = ?1 AND kind = ?2"
+		" AND name = ?3",
+	[S_ARTIFACT_KINDS] = "SELECT DISTINCT kind FROM artifact"
+		" WHERE runtime_id = ?1 ORDER BY kind",
 	[S_PROJECT_SET_DISPLAY] = "UPDATE project SET display = ?2"
 		" WHERE id = ?1",
 	[S_INTEGRATION_SET_DISPLAY] = "UPDATE integration SET display = ?2"
@@ -1112,6 +1140,9 @@ static void runtime_row(sqlite3_stmt *st, struct store_runtime *rt)
 	rt->deployed_ns = sqlite3_column_int64(st, 22);
 	copy_text(rt->key_id, sizeof(rt->key_id), st, 23);
 	copy_text(rt->hash, sizeof(rt->hash), st, 24);
+	copy_text(rt->artifacts_sum, sizeof(rt->artifacts_sum), st, 25);
+	rt->artifacts_ns = sqlite3_column_int64(st, 26);
+	rt->reported_ns = sqlite3_column_int64(st, 27);
 }
 
 static int sqlite_runtime_insert(struct store *base, struct store_runtime *rt)
@@ -1655,7 +1686,7 @@ static int sqlite_runtime_set_hash(struct store *base, int64_t id,
 }
 
 static int sqlite_runtime_set_reported(struct store *base, int64_t id,
-		const char *json)
+		const char *json, int64_t now)
 {
 	struct sqlite_store *s = sq(base);
 	sqlite3_stmt *st = stmt(s, S_RUNTIME_SET_REPORTED);
@@ -1664,6 +1695,7 @@ static int sqlite_runtime_set_reported(struct store *base, int64_t id,
 		return -EIO;
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_text(st, 2, json, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, now);
 	return exec_one(s, st, "set what a runtime reported");
 }
 
@@ -1778,6 +1810,122 @@ static int sqlite_command_result(struct store *base, const char *uuid,
 	ret = exec_stmt(s, st, "command result");
 	if (!ret)
 		*found = sqlite3_changes(s->db) > 0;
+	return ret;
+}
+
+/* -- artifacts --------------------------------------------------------- */
+
+static int sqlite_artifact_replace(struct store *base, int64_t runtime_id,
+		const struct store_artifact *items, size_t n, const char *sum,
+		int64_t now)
+{
+	struct sqlite_store *s = sq(base);
+	sqlite3_stmt *st = stmt(s, S_ARTIFACT_CLEAR);
+	int ret;
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, runtime_id);
+	if ((ret = exec_stmt(s, st, "clear artifacts")))
+		return ret;
+	for (size_t i = 0; i < n; i++) {
+		if (!(st = stmt(s, S_ARTIFACT_INSERT)))
+			return -EIO;
+		sqlite3_bind_int64(st, 1, runtime_id);
+		sqlite3_bind_text(st, 2, items[i].kind, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, items[i].name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, items[i].doc, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 5, items[i].changed_ns);
+		if ((ret = exec_stmt(s, st, "insert artifact")))
+			return ret;
+	}
+	if (!(st = stmt(s, S_ARTIFACT_SUM)))
+		return -EIO;
+	sqlite3_bind_int64(st, 1, runtime_id);
+	sqlite3_bind_text(st, 2, sum, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, now);
+	return exec_one(s, st, "set artifacts of a runtime");
+}
+
+static void artifact_row(sqlite3_stmt *st, struct store_artifact *a)
+{
+	const unsigned char *doc = sqlite3_column_text(st, 3);
+
+	a->runtime_id = sqlite3_column_int64(st, 0);
+	copy_text(a->kind, sizeof(a->kind), st, 1);
+	copy_text(a->name, sizeof(a->name), st, 2);
+	a->doc = doc ? (const char *)doc : "";
+	a->changed_ns = sqlite3_column_int64(st, 4);
+}
+
+static int sqlite_artifact_list(struct store *base, int64_t runtime_id,
+		const char *kind, store_artifact_cb cb, void *ctx)
+{
+	struct sqlite_store *s = sq(base);
+	sqlite3_stmt *st = stmt(s, S_ARTIFACT_LIST);
+	struct store_artifact a;
+	int rc, ret = 0;
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, runtime_id);
+	if (kind)
+		sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 2);
+	while (!ret && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		artifact_row(st, &a);
+		ret = cb(ctx, &a);
+	}
+	if (!ret && rc != SQLITE_DONE)
+		ret = fail_sqlite(s, rc, "list artifacts");
+	done(st);
+	return ret;
+}
+
+static int sqlite_artifact_get(struct store *base, int64_t runtime_id,
+		const char *kind, const char *name, struct store_artifact *out,
+		char **doc)
+{
+	struct sqlite_store *s = sq(base);
+	sqlite3_stmt *st = stmt(s, S_ARTIFACT_GET);
+	int ret;
+
+	if (doc)
+		*doc = NULL;
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, runtime_id);
+	sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
+	if ((ret = step_one(s, st, "artifact", name)))
+		return ret;
+	artifact_row(st, out);
+	if (doc && !(*doc = strdup(out->doc)))
+		ret = fail(-ENOMEM, "artifact %s", name);
+	out->doc = NULL;
+	done(st);
+	return ret;
+}
+
+static int sqlite_artifact_kinds(struct store *base, int64_t runtime_id,
+		store_kind_cb cb, void *ctx)
+{
+	struct sqlite_store *s = sq(base);
+	sqlite3_stmt *st = stmt(s, S_ARTIFACT_KINDS);
+	char kind[STORE_KIND_MAX];
+	int rc, ret = 0;
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, runtime_id);
+	while (!ret && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		copy_text(kind, sizeof(kind), st, 0);
+		ret = cb(ctx, kind);
+	}
+	if (!ret && rc != SQLITE_DONE)
+		ret = fail_sqlite(s, rc, "list artifact kinds");
+	done(st);
 	return ret;
 }
 
@@ -2948,6 +3096,10 @@ const struct store_backend store_sqlite_backend = {
 	.command_list = sqlite_command_list,
 	.command_set_status = sqlite_command_set_status,
 	.command_result = sqlite_command_result,
+	.artifact_replace = sqlite_artifact_replace,
+	.artifact_list = sqlite_artifact_list,
+	.artifact_get = sqlite_artifact_get,
+	.artifact_kinds = sqlite_artifact_kinds,
 	.sealed_sample = sqlite_sealed_sample,
 	.service_account_put = sqlite_service_account_put,
 	.service_account_get = sqlite_service_account_get,

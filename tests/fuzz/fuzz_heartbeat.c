@@ -11,7 +11,9 @@
  * What must hold: a refused heartbeat changes nothing and answers with
  * no runtime id; an accepted one answers with one, and the same heartbeat
  * again (a second later, then after being OFFLINE) is accepted for the
- * same runtime.  After an accepted heartbeat the model is made anew, so
+ * same runtime, and every artifact it reported is listed under a kind
+ * by a name that is a file name (not "." or "..", no '/', at most 255
+ * bytes) and can be got by it.  After an accepted heartbeat the model is made anew, so
  * that each input starts from the same state.
  */
 #include "fuzz.h"
@@ -93,6 +95,87 @@ static void check_unchanged(void)
 	CHECK(rt.heartbeat_ns == 0);
 }
 
+/* The artifacts of runtime `name` of prod: each listed one a file name
+ * that gets it. */
+struct walk {
+	const char *runtime;
+	const char *kind;
+};
+
+static int each_artifact(void *ctx, const struct model_artifact *a)
+{
+	struct walk *w = ctx;
+	struct model_artifact got;
+	char *doc = NULL;
+
+	CHECK(*a->name && strlen(a->name) <= 255 && !strchr(a->name, '/') &&
+			strcmp(a->name, ".") && strcmp(a->name, ".."));
+	CHECK(model_artifact_get(m, "prod", w->runtime, w->kind, a->name,
+			&got, &doc) == 0);
+	CHECK(doc && doc[strlen(doc) - 1] == '\n');
+	free(doc);
+	return 0;
+}
+
+/* The names of prod's runtimes (list callbacks run under the model's
+ * lock: they are read after). */
+static char names[64][MODEL_NAME_MAX];
+static int nnames;
+
+static int runtime_name(void *ctx, const struct model_runtime *rt)
+{
+	(void)ctx;
+	if (nnames < 64)
+		memcpy(names[nnames++], rt->name, MODEL_NAME_MAX);
+	return 0;
+}
+
+/* Kinds are listed under the lock too: gathered first. */
+static char kinds[32][MODEL_KIND_MAX];
+static int nkinds;
+
+static int kind_name(void *ctx, const char *kind)
+{
+	(void)ctx;
+	if (nkinds < 32)
+		snprintf(kinds[nkinds++], MODEL_KIND_MAX, "%s", kind);
+	return 0;
+}
+
+/* Artifacts are listed under the lock: each is got after. */
+static struct model_artifact seen[64];
+static int nseen;
+
+static int artifact_seen(void *ctx, const struct model_artifact *a)
+{
+	(void)ctx;
+	if (nseen < 64)
+		seen[nseen++] = *a;
+	return 0;
+}
+
+static void check_artifacts(void)
+{
+	struct model_runtime_filter all = { "prod", NULL, NULL };
+
+	nnames = 0;
+	CHECK(model_runtime_list(m, &all, runtime_name, NULL) == 0);
+	for (int r = 0; r < nnames; r++) {
+		nkinds = 0;
+		CHECK(model_artifact_kinds(m, "prod", names[r], kind_name,
+				NULL) == 0);
+		for (int k = 0; k < nkinds; k++) {
+			struct walk w = { names[r], kinds[k] };
+
+			nseen = 0;
+			CHECK(model_artifact_list(m, "prod", names[r],
+					kinds[k], artifact_seen, NULL) == 0);
+			for (int i = 0; i < nseen; i++)
+				each_artifact(&w, &seen[i]);
+		}
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct model_heartbeat_reply r, again;
@@ -132,6 +215,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	CHECK(strlen(r.runtime_id) == MODEL_UUID_LEN - 1);
+	check_artifacts();
 	fuzz_now += FUZZ_SEC;
 	CHECK(model_heartbeat(m, json, len, &again) == 0);
 	CHECK(!strcmp(again.runtime_id, r.runtime_id));

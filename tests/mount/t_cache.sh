@@ -85,6 +85,8 @@ test_every_change_seen_exactly() {
 		"echo MI >projects/shop/integrations/bot/type"
 		"send \"\$(hb \"\$SECRET\" orders-eu-1 prod shop bot)\""
 		"send \"\$(hb \"\$SECRET\" orders-eu-1 prod other orders)\""
+		"send \"\$(hb_with \"\$SECRET\" orders-eu-1 '{\"apis\": [{\"name\": \"Pay\"}, {\"name\": \"Re fund\"}], \"tasks\": [{\"name\": \"t\"}]}')\""
+		"send \"\$(hb_with \"\$SECRET\" orders-eu-1 '{\"apis\": [{\"name\": \"Pay\", \"state\": \"disabled\"}]}')\""
 		"rm environments/prod/runtimes/orders-eu-1/secret"
 		"mkdir snapshots/daily"
 		"rmdir snapshots/daily"
@@ -156,13 +158,14 @@ test_change_tells_only_what_it_touched() {
 told env 0x8: 0 attrs, 1 listings, 0 pruned"
 	# removed through a view: every name the kernel holds of it goes
 	# (the directory, 12 attribute files, spec, ctl, service_account,
-	# versions/ and its 1, endpoints/ and DEFAULT/ with its 6 files),
+	# versions/ and its 1, endpoints/ and DEFAULT/ with its 6 files,
+	# artifacts/),
 	# the listings that showed it, and its link in the other view
 	: >"$LOG"
 	rm "$view/mail"
 	ls environments/prod/runtimes >/dev/null
 	run grep -a -o "told .*" "$LOG"
-	expect "told runtime 0x200: 0 attrs, 0 listings, 26 pruned
+	expect "told runtime 0x200: 0 attrs, 0 listings, 27 pruned
 told env 0x8: 0 attrs, 1 listings, 0 pruned
 told view 0: 0 attrs, 2 listings, 1 pruned"
 }

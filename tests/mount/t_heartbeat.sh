@@ -476,3 +476,154 @@ test_times_at_most_a_second_behind() {
 	run cat environments/prod/runtimes/orders-eu-1/last_heartbeat
 	expect "$last"
 }
+
+# A full heartbeat of tests/fixtures/ through the mount, with secret $1,
+# in prod: bi_hb for the BI runtime (named bi-1), mi_hb for the MI one.
+bi_hb() {
+	local body
+	body=$(<"$REPO/tests/fixtures/bi-full-heartbeat.json")
+	body=${body/'"environment":"dev"'/'"environment":"prod"'}
+	printf '{"secret": "%s", "runtime": "bi-1", %s' "$1" "${body#\{}"
+}
+
+mi_hb() {
+	local body
+	body=$(<"$REPO/tests/fixtures/mi-full-heartbeat.json")
+	body=${body/'"environment":"dev"'/'"environment":"prod"'}
+	printf '{"secret": "%s", %s' "$1" "${body#\{}"
+}
+
+# A reply with its commands' ids and times masked.
+masked() {
+	sed -E 's/"commandId":"[0-9a-f-]{36}"/"commandId":"ID"/g;
+		s/"issuedAt":\[[0-9]+,[0-9.e-]+\]/"issuedAt":T/g' <<<"$OUT"
+}
+
+# What a BI runtime reports becomes files: artifacts/KIND/NAME/ with
+# artifact.json, a ctl on listeners; the next full heartbeat's set
+# replaces it; reported.json holds the rest.
+test_artifacts_tree() {
+	mkdir environments/prod
+	touch environments/prod/secrets/bi
+	local s d=environments/prod/runtimes/bi-1
+	s=$(secret_of environments/prod/secrets/bi)
+	send "$(bi_hb "$s")"
+	expect_has '"acknowledged":true,"fullHeartbeatRequired":false'
+	run ls $d
+	expect "artifacts
+ctl
+endpoints
+environment
+id
+integration
+last_heartbeat
+os
+platform
+project
+registered
+reported.json
+runtime.json
+runtime_version
+secret
+secret.toml
+service_account
+spec
+status
+type
+versions"
+	run ls $d/artifacts $d/artifacts/listeners $d/artifacts/services \
+		$d/artifacts/main
+	expect "$d/artifacts:
+listeners
+main
+services
+
+$d/artifacts/listeners:
+adminListener
+httpListener
+
+$d/artifacts/main:
+order_api
+
+$d/artifacts/services:
+OrderService"
+	run ls -l $d/artifacts/listeners/httpListener $d/artifacts/services/OrderService
+	expect_has "--w------- 1 $(id -un) $(id -gn)   0 "
+	run ls $d/artifacts/listeners/httpListener $d/artifacts/services/OrderService
+	expect "$d/artifacts/listeners/httpListener:
+artifact.json
+ctl
+
+$d/artifacts/services/OrderService:
+artifact.json"
+	run cat $d/artifacts/listeners/httpListener/artifact.json
+	expect '{
+  "name": "httpListener",
+  "protocol": "HTTP",
+  "package": "wso2/order_api:1.0.0",
+  "state": "enabled"
+}'
+	run jq -c '[.nodeInfo.platformVersion, .logLevels, .runtimeId, has("artifacts")]' $d/reported.json
+	expect '["2201.13.2",{"root":"INFO","wso2/order_api":"DEBUG"},"5b0f7a8e-3c1d-4e2f-9a6b-7c8d9e0f1a2b",false]'
+	# the names a heartbeat gave, as sent, beside the names made of them
+	run cat projects/order-management/display_name \
+		projects/order-management/integrations/order-api/display_name
+	expect "Order Management
+Order API"
+	mkdir projects/lab
+	run cat projects/lab/display_name
+	expect "lab"
+	# fewer: the rest goes
+	send "$(bi_hb "$s" | sed 's/,{"name":"adminListener"[^}]*}//')"
+	run ls $d/artifacts/listeners
+	expect "httpListener"
+	run cat $d/artifacts/listeners/adminListener/artifact.json
+	expect "cat: $d/artifacts/listeners/adminListener/artifact.json: No such file or directory"
+	# a listener stopped: ICP's command in the next reply, once
+	echo stop > $d/artifacts/listeners/httpListener/ctl
+	send "$(bi_hb "$s")"
+	OUT=$(masked)
+	expect '{"acknowledged":true,"fullHeartbeatRequired":false,"commands":[{"commandId":"ID","runtimeId":"5b0f7a8e-3c1d-4e2f-9a6b-7c8d9e0f1a2b","targetArtifact":{"name":"httpListener"},"action":"STOP","issuedAt":T,"status":"PENDING"}],"supportedHeartbeatFields":["tryItHost","openApiDefinitions","workflowMetadata"],"runtimeId":"5b0f7a8e-3c1d-4e2f-9a6b-7c8d9e0f1a2b"}'
+	send "$(bi_hb "$s")"
+	expect_has '"commands":[]'
+	# the runtime's stop: one per listener
+	echo stop > $d/ctl
+	send "$(bi_hb "$s")"
+	OUT=$(masked)
+	expect_has '"commands":[{"commandId":"ID","runtimeId":"5b0f7a8e-3c1d-4e2f-9a6b-7c8d9e0f1a2b","targetArtifact":{"name":"adminListener"},"action":"STOP","issuedAt":T,"status":"PENDING"},{"commandId":"ID","runtimeId":"5b0f7a8e-3c1d-4e2f-9a6b-7c8d9e0f1a2b","targetArtifact":{"name":"httpListener"},"action":"STOP","issuedAt":T,"status":"PENDING"}]'
+	sh "echo pause > $d/artifacts/listeners/httpListener/ctl"
+	expect "bash: line 1: echo: write error: Invalid argument"
+	# in a snapshot, as it was
+	mkdir snapshots/s
+	run ls snapshots/s/$d/artifacts/listeners
+	expect "adminListener
+httpListener"
+	sh "echo stop > snapshots/s/$d/artifacts/listeners/httpListener/ctl"
+	expect_has "Read-only file system"
+}
+
+# ICP acts on an MI runtime's artifacts through MI's management API:
+# their ctl says so.
+test_mi_artifact_ctl_refused() {
+	mkdir environments/prod
+	touch environments/prod/secrets/mi
+	local s d=environments/prod/runtimes/mi-node-1
+	s=$(secret_of environments/prod/secrets/mi)
+	send "$(mi_hb "$s")"
+	expect_has '"acknowledged":true'
+	run ls $d/artifacts $d/artifacts/apis/PaymentAPI
+	expect "$d/artifacts:
+apis
+proxy-services
+
+$d/artifacts/apis/PaymentAPI:
+artifact.json
+ctl"
+	sh "echo stop > $d/artifacts/apis/PaymentAPI/ctl"
+	expect "bash: line 1: echo: write error: Operation not supported"
+	expect_rc 1
+	run cat .last_error
+	expect_has "write /$d/artifacts/apis/PaymentAPI/ctl: ICP controls an MI runtime's apis through the runtime's management API, which runtimefs does not call: use MI's management API or the mi CLI on runtime 'mi-node-1' (Operation not supported)"
+	run jq -r '.runtimeHostname + ":" + .runtimePort' $d/reported.json
+	expect "mi-node-1.internal:9164"
+}

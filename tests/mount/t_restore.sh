@@ -42,11 +42,12 @@ make_rich_tree() {
 }
 
 # A listing of a tree with a checksum per file and the target of each
-# link, live files (status, last_heartbeat, runtime.json) aside.
+# link, live files (status, last_heartbeat, runtime.json) and what a
+# runtime reports again (reported.json) aside.
 listing() {
 	(cd "$1" && find environments projects -type d | sort &&
 	find environments projects \( -type f -o -type l \) ! -name status ! -name last_heartbeat \
-		! -name runtime.json | sort | while read -r f; do
+		! -name runtime.json ! -name reported.json | sort | while read -r f; do
 		if [ -L "$f" ]; then
 			echo "$f -> $(readlink "$f")"
 		else
@@ -635,7 +636,7 @@ test_restore_checks_what_is_staged_now() {
 # An archive's listing (names, modes, owners, sizes, times) and the
 # archive unpacked in `dir`, what depends on the moment aside.
 archive_listing() {
-	tar -tvf "$1" | grep -Ev '/(status|last_heartbeat|runtime\.json|url)$' |
+	tar -tvf "$1" | grep -Ev '/(status|last_heartbeat|runtime\.json|reported\.json|url)$' |
 		awk '{ $1 = $1; print }' | sort
 }
 
@@ -687,7 +688,7 @@ test_restore_is_served_by_the_one_front_end() {
 	mkdir "$WORK/a" "$WORK/b"
 	tar -C "$WORK/a" -xf "$WORK/live.tar"
 	tar -C "$WORK/b" -xf "$WORK/again.tar"
-	run diff -r --no-dereference -x status -x last_heartbeat -x runtime.json -x url "$WORK/a" "$WORK/b"
+	run diff -r --no-dereference -x status -x last_heartbeat -x runtime.json -x reported.json -x url "$WORK/a" "$WORK/b"
 	expect ""
 	unmount2
 }
@@ -710,5 +711,65 @@ test_restore_with_a_key_file() {
 	expect "{\"acknowledged\":true,\"fullHeartbeatRequired\":true,\"commands\":[],\"supportedHeartbeatFields\":[\"tryItHost\",\"openApiDefinitions\",\"workflowMetadata\"],\"runtimeId\":\"$ID1\"}"
 	run cmp environments/dev/secrets/spare "$WORK/new/environments/dev/secrets/spare"
 	expect ""
+	unmount2
+}
+
+# Artifacts are what a runtime reports again: a backup holding them
+# restores without them, and the next full heartbeat brings them back.
+# The display names a heartbeat gave a project and an integration come
+# back with a restore; a project made with mkdir still shows its name.
+test_restore_keeps_display_names() {
+	mkdir -p environments/prod projects/plain
+	touch environments/prod/secrets/a
+	local s
+	s=$(secret_of environments/prod/secrets/a)
+	send "$(hb "$s" mi-1 prod "Order Management" "Order API")"
+	run cat projects/order-management/display_name \
+		projects/order-management/integrations/order-api/display_name \
+		projects/plain/display_name
+	expect "Order Management
+Order API
+plain"
+	mkdir snapshots/b
+	run tar -C snapshots/b -cf "$WORK/b.tar" .
+	expect_rc 0
+	restore_with tar -C "$WORK/new" -xf "$WORK/b.tar"
+	expect ""
+	[ "$RC2" = 0 ] || fail "the restore was refused: $(tail -1 "$WORK/new.log")"
+	mount2
+	run cat "$WORK/new/projects/order-management/display_name" \
+		"$WORK/new/projects/order-management/integrations/order-api/display_name" \
+		"$WORK/new/projects/plain/display_name"
+	expect "Order Management
+Order API
+plain"
+	unmount2
+}
+
+test_restore_leaves_artifacts_out() {
+	mkdir -p environments/prod
+	touch environments/prod/secrets/a
+	local s d=environments/prod/runtimes/mi-1
+	s=$(secret_of environments/prod/secrets/a)
+	send "$(hb_with "$s" mi-1 '{"apis": [{"name": "Pay"}, {"name": "a b"}]}')"
+	run ls $d/artifacts/apis
+	expect "Pay
+a%20b"
+	mkdir snapshots/b
+	run tar -C snapshots/b -cf "$WORK/b.tar" .
+	expect_rc 0
+	run tar -tf "$WORK/b.tar" ./$d/artifacts/apis/Pay/artifact.json
+	expect "./$d/artifacts/apis/Pay/artifact.json"
+	restore_with tar -C "$WORK/new" -xf "$WORK/b.tar"
+	expect ""
+	[ "$RC2" = 0 ] || fail "the restore was refused: $(tail -1 "$WORK/new.log")"
+	mount2
+	run ls "$WORK/new/$d/artifacts"
+	expect ""
+	run cat "$WORK/new/$d/reported.json"
+	expect "{}"
+	send "$(hb_with "$s" mi-1 '{"apis": [{"name": "Pay"}]}')" "$WORK/new"
+	run ls "$WORK/new/$d/artifacts/apis"
+	expect "Pay"
 	unmount2
 }

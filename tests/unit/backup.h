@@ -269,10 +269,10 @@ static inline void make_typed(struct fixture *f, struct typed *t, char *cred,
 	t->env = (struct model_backup_env){ "environments/prod", "prod", 1,
 		0, 0 };
 	t->project = (struct model_backup_project){ "projects/shop", "shop",
-		0 };
+		"", 0 };
 	t->in = (struct model_backup_integration){
 		"projects/shop/integrations/orders", "shop", "orders", "MI",
-		0, 0 };
+		"", 0, 0 };
 	assert_int_equal(model_runtime_get(f->m, "prod", "orders-1", &mi), 0);
 	t->rt[0].src = "environments/prod/runtimes/orders-1";
 	strcpy(t->rt[0].env, "prod");

@@ -534,8 +534,9 @@ static void test_flags_from_the_table(void **state)
 					512 - strlen(required), " %s", a->name);
 	}
 	assert_string_equal(presence, " url status status last_heartbeat"
-			" runtime.json");
-	assert_string_equal(skip, " README .last_error snapshots heartbeat");
+			" runtime.json reported.json");
+	assert_string_equal(skip, " README .last_error snapshots heartbeat"
+			" artifacts");
 	assert_string_equal(required, " critical type version id created"
 			" updated id type registered");
 }

@@ -518,6 +518,210 @@ static void test_commands(void **state)
 	free(full);
 }
 
+/* The facets of a runtime's changes the watcher heard. */
+static void heard(void *ctx, const struct model_event *ev)
+{
+	if (ev->kind == MODEL_EV_RUNTIME)
+		*(unsigned *)ctx |= ev->what;
+}
+
+static int kind_name(void *ctx, const char *kind)
+{
+	strcat(ctx, kind);
+	strcat(ctx, " ");
+	return 0;
+}
+
+static int artifact_name(void *ctx, const struct model_artifact *a)
+{
+	strcat(ctx, a->name);
+	strcat(ctx, " ");
+	return 0;
+}
+
+/* The commands of a heartbeat reply: "ACTION:target ..." */
+static void commands_of(const cJSON *r, char *out, size_t cap)
+{
+	const cJSON *c;
+
+	*out = '\0';
+	cJSON_ArrayForEach(c, cJSON_GetObjectItem(r, "commands"))
+		snprintf(out + strlen(out), cap - strlen(out), "%s:%s ",
+				jstr(c, "action"), jstr(cJSON_GetObjectItem(c,
+				"targetArtifact"), "name"));
+}
+
+/* Artifacts: a full heartbeat's set stored whole and replaced whole,
+ * kept by one with none; listeners of a BI runtime stopped and started
+ * one by one or all at once through ICP's commands; an MI artifact's
+ * ctl refused. */
+static void test_artifacts(void **state)
+{
+	struct fixture *f = *state;
+	const char *admin = ",{\"name\":\"adminListener\",\"protocol\":"
+		"\"HTTP\",\"package\":\"wso2/order_api:1.0.0\",\"state\":"
+		"\"enabled\"}";
+	char kid[MODEL_KEY_ID_LEN], mikid[MODEL_KEY_ID_LEN], names[512];
+	char *full = fixture("bi-full-heartbeat.json", NULL, NULL);
+	char *fewer = fixture("bi-full-heartbeat.json", admin, "");
+	char *none = fixture("bi-full-heartbeat.json", "\"artifacts\":{",
+			"\"artifacts\":{\"x\":[]},\"y\":{");
+	char *mi = fixture("mi-full-heartbeat.json", NULL, NULL), *doc;
+	struct model_artifact a;
+	unsigned what = 0;
+	int64_t t0;
+	cJSON *r;
+
+	new_key(f, &DEV, "bi", kid);
+	assert_int_equal(post(f, "/icp/heartbeat", kid, full, &r), 201);
+	assert_false(jbool(r, "fullHeartbeatRequired"));
+	cJSON_Delete(r);
+	*names = '\0';
+	assert_int_equal(model_artifact_kinds(f->m, "dev", BI_ID, kind_name,
+			names), 0);
+	assert_string_equal(names, "listeners main services ");
+	*names = '\0';
+	assert_int_equal(model_artifact_list(f->m, "dev", BI_ID, "listeners",
+			artifact_name, names), 0);
+	assert_string_equal(names, "adminListener httpListener ");
+	assert_int_equal(model_artifact_get(f->m, "dev", BI_ID, "main",
+			"order_api", &a, &doc), 0);
+	assert_string_equal(doc, "{\n  \"packageOrg\": \"wso2\",\n"
+			"  \"packageName\": \"order_api\",\n"
+			"  \"packageVersion\": \"1.0.0\"\n}\n");
+	free(doc);
+	t0 = a.changed_ns;
+	assert_int_equal(model_artifact_ctl_of("default", "listeners"),
+			MODEL_CTL_BI);
+	assert_int_equal(model_artifact_ctl_of("default", "services"), 0);
+	assert_int_equal(model_artifact_ctl_of("MI", "apis"), MODEL_CTL_MI);
+	assert_int_equal(model_artifact_ctl_of("MI", "listeners"), 0);
+
+	/* the same set again changes nothing; fewer replace the set, and
+	 * what stayed the same keeps its time */
+	model_watch(f->m, heard, &what);
+	f->now += SEC;
+	assert_int_equal(post(f, "/icp/heartbeat", kid, full, &r), 201);
+	cJSON_Delete(r);
+	assert_int_equal(what & MODEL_RT_ARTIFACTS, 0);
+	f->now += SEC;
+	assert_int_equal(post(f, "/icp/heartbeat", kid, fewer, &r), 201);
+	cJSON_Delete(r);
+	assert_true(what & MODEL_RT_ARTIFACTS);
+	model_watch(f->m, NULL, NULL);
+	*names = '\0';
+	assert_int_equal(model_artifact_list(f->m, "dev", BI_ID, "listeners",
+			artifact_name, names), 0);
+	assert_string_equal(names, "httpListener ");
+	assert_int_equal(model_artifact_get(f->m, "dev", BI_ID,
+			"listeners", "httpListener", &a, NULL), 0);
+	assert_int_equal(a.changed_ns, t0);
+	assert_int_equal(model_artifact_get(f->m, "dev", BI_ID,
+			"listeners", "adminListener", &a, NULL), -ENOENT);
+	/* none reported (only kinds ICP does not know): kept, and a full
+	 * heartbeat is asked for, as processHeartbeat() does */
+	assert_int_equal(post(f, "/icp/heartbeat", kid, none, &r), 201);
+	assert_true(jbool(r, "fullHeartbeatRequired"));
+	cJSON_Delete(r);
+	*names = '\0';
+	assert_int_equal(model_artifact_kinds(f->m, "dev", BI_ID, kind_name,
+			names), 0);
+	assert_string_equal(names, "listeners main services ");
+
+	/* ctl: a listener's STOP rides on the next reply, once; the
+	 * runtime's stop is one per listener */
+	assert_int_equal(model_artifact_ctl(f->m, "dev", BI_ID, "listeners",
+			"httpListener", "stop"), 0);
+	assert_int_equal(model_artifact_ctl(f->m, "dev", BI_ID, "listeners",
+			"httpListener", "pause"), -EINVAL);
+	assert_int_equal(model_artifact_ctl(f->m, "dev", BI_ID, "listeners",
+			"nope", "stop"), -ENOENT);
+	assert_int_equal(model_artifact_ctl(f->m, "dev", BI_ID, "services",
+			"OrderService", "stop"), -EOPNOTSUPP);
+	assert_int_equal(post(f, "/icp/heartbeat", kid, fewer, &r), 201);
+	commands_of(r, names, sizeof(names));
+	assert_string_equal(names, "STOP:httpListener ");
+	cJSON_Delete(r);
+	assert_int_equal(post(f, "/icp/heartbeat", kid, full, &r), 201);
+	commands_of(r, names, sizeof(names));
+	assert_string_equal(names, "");
+	cJSON_Delete(r);
+	assert_int_equal(model_runtime_ctl(f->m, "dev", BI_ID, "stop"), 0);
+	assert_int_equal(post(f, "/icp/heartbeat", kid, full, &r), 201);
+	commands_of(r, names, sizeof(names));
+	assert_string_equal(names, "STOP:adminListener STOP:httpListener ");
+	cJSON_Delete(r);
+	assert_int_equal(model_runtime_ctl(f->m, "dev", BI_ID, "start"), 0);
+	assert_int_equal(post(f, "/icp/heartbeat", kid, full, &r), 201);
+	commands_of(r, names, sizeof(names));
+	assert_string_equal(names, "START:adminListener START:httpListener ");
+	cJSON_Delete(r);
+
+	/* MI: ICP drives its artifacts through MI's management API */
+	new_key(f, &DEV, "mi", mikid);
+	assert_int_equal(post(f, "/icp/heartbeat", mikid, mi, &r), 201);
+	cJSON_Delete(r);
+	*names = '\0';
+	assert_int_equal(model_artifact_kinds(f->m, "dev", "mi-node-1",
+			kind_name, names), 0);
+	assert_string_equal(names, "apis proxy-services ");
+	assert_int_equal(model_artifact_ctl(f->m, "dev", "mi-node-1", "apis",
+			"PaymentAPI", "stop"), -EOPNOTSUPP);
+	assert_non_null(strstr(model_errmsg(), "management API"));
+	/* they go with their runtime, once it is OFFLINE */
+	f->now += 100 * SEC;
+	assert_int_equal(model_runtime_delete(f->m, "dev", BI_ID), 0);
+	assert_int_equal(model_artifact_kinds(f->m, "dev", BI_ID, kind_name,
+			names), -ENOENT);
+	free(full);
+	free(fewer);
+	free(none);
+	free(mi);
+}
+
+/* An artifact's file name: a valid name as it is, any other byte as
+ * %XX, cut at 200 bytes; names that meet are NAME~2, ... */
+static void test_artifact_names(void **state)
+{
+	struct model_artifact_set set;
+	char out[MODEL_ARTIFACT_NAME_MAX], long_name[400];
+	cJSON *a;
+
+	(void)state;
+	assert_int_equal(model_artifact_dirname("httpListener", out), 0);
+	assert_string_equal(out, "httpListener");
+	assert_int_equal(model_artifact_dirname("Order API/v1:x", out), 0);
+	assert_string_equal(out, "Order%20API%2Fv1%3Ax");
+	assert_int_equal(model_artifact_dirname(".hidden-1", out), 0);
+	assert_string_equal(out, "%2Ehidden-1");
+	assert_int_equal(model_artifact_dirname("-x~%", out), 0);
+	assert_string_equal(out, "%2Dx%7E%25");
+	assert_int_equal(model_artifact_dirname("", out), -EINVAL);
+	memset(long_name, 'a', sizeof(long_name) - 1);
+	long_name[sizeof(long_name) - 1] = '\0';
+	assert_int_equal(model_artifact_dirname(long_name, out), 0);
+	assert_int_equal(strlen(out), 200);
+	a = cJSON_Parse("{\"services\": [{\"name\": \"s\", \"package\":"
+			" \"a\"}, {\"name\": \"s\", \"package\": \"b\"},"
+			" {\"name\": \"s\", \"package\": \"c\"}, {\"basePath\":"
+			" \"/\"}], \"listeners\": [{\"name\": \"s\"}],"
+			" \"unknown\": [1]}");
+	assert_int_equal(model_artifacts_parse(a, &set), 0);
+	assert_int_equal(set.n, 4);
+	assert_string_equal(set.items[0].name, "s");
+	assert_string_equal(set.items[1].name, "s");
+	assert_string_equal(set.items[1].kind, "services");
+	assert_non_null(strstr(set.items[1].doc, "\"a\""));
+	assert_string_equal(set.items[2].name, "s~2");
+	assert_non_null(strstr(set.items[2].doc, "\"b\""));
+	assert_string_equal(set.items[3].name, "s~3");
+	model_artifacts_release(&set);
+	cJSON_Delete(a);
+	a = cJSON_Parse("{\"apis\": [1]}");
+	assert_int_equal(model_artifacts_parse(a, &set), -EINVAL);
+	cJSON_Delete(a);
+}
+
 /* The key material a JWT is checked with: the base64 text. */
 static void test_material(void **state)
 {
@@ -617,7 +821,7 @@ static void test_migration(void **state)
 	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 	assert_int_equal(store_open(&st, path), 0);
-	assert_int_equal(store_schema_version(st), 4);
+	assert_int_equal(store_schema_version(st), 5);
 	assert_int_equal(store_secret_get_key(st, "abcdef01", &sec), 0);
 	assert_int_equal(sec.integration_id, 9);
 	assert_string_equal(sec.runtime_type, "MI");
@@ -730,6 +934,9 @@ int main(void)
 				teardown),
 		cmocka_unit_test_setup_teardown(test_http_auth, icp_setup,
 				teardown),
+		cmocka_unit_test_setup_teardown(test_artifacts, icp_setup,
+				teardown),
+		cmocka_unit_test(test_artifact_names),
 		cmocka_unit_test_setup_teardown(test_material, icp_setup,
 				teardown),
 		cmocka_unit_test_setup_teardown(test_migration, icp_setup,

@@ -827,10 +827,13 @@ static void test_icp_rows(void **state)
 	OK(store_runtime_get_reported(c->s, id, &text));
 	assert_string_equal(text, "");
 	free(text);
-	OK(store_runtime_set_reported(c->s, id, "{\"nodeInfo\":{}}"));
+	assert_int_equal(got.reported_ns, 0);
+	OK(store_runtime_set_reported(c->s, id, "{\"nodeInfo\":{}}", 40));
 	OK(store_runtime_get_reported(c->s, id, &text));
 	assert_string_equal(text, "{\"nodeInfo\":{}}");
 	free(text);
+	OK(store_runtime_get_uuid(c->s, got.uuid, &got));
+	assert_int_equal(got.reported_ns, 40);
 	assert_int_equal(store_runtime_get_reported(c->s, 999, &text),
 			-ENOENT);
 
@@ -884,6 +887,96 @@ static void test_icp_rows(void **state)
 	n.s[0] = '\0';
 	OK(store_command_list(c->s, id, NULL, 0, command_line, &n));
 	assert_string_equal(n.s, "");
+}
+
+/* The artifacts a runtime reported: a set replaced whole, listed by
+ * kind and name, got one by one, with its digest and time on the
+ * runtime; they go with their runtime. */
+static int artifact_line(void *ctx, const struct store_artifact *a)
+{
+	struct names *n = ctx;
+	size_t len = strlen(n->s);
+
+	snprintf(n->s + len, sizeof(n->s) - len, "%s/%s=%s@%lld ", a->kind,
+			a->name, a->doc, (long long)a->changed_ns);
+	return 0;
+}
+
+static int kind_line(void *ctx, const char *kind)
+{
+	names_add(ctx, kind);
+	return 0;
+}
+
+static void test_artifacts(void **state)
+{
+	struct cf *c = *state;
+	int64_t prod = env(c->s, "prod"), shop = project(c->s, "shop");
+	int64_t orders = integration(c->s, shop, "orders");
+	int64_t id = runtime(c->s, prod, "orders-1", orders, 7);
+	int64_t other = runtime(c->s, prod, "orders-2", orders, 8);
+	struct store_artifact set[3] = {
+		{ 0, "listeners", "http", "{\"name\":\"http\"}", 10 },
+		{ 0, "services", "orders", "{\"name\":\"orders\"}", 11 },
+		{ 0, "listeners", "admin", "{\"name\":\"admin\"}", 12 },
+	};
+	struct store_artifact a;
+	struct store_runtime got;
+	struct names n = { "" };
+	char *doc = NULL;
+
+	OK(store_runtime_get_uuid(c->s, "00000000-0000-4000-8000-000000000007",
+			&got));
+	assert_string_equal(got.artifacts_sum, "");
+	assert_int_equal(got.artifacts_ns, 0);
+	OK(store_artifact_list(c->s, id, NULL, artifact_line, &n));
+	assert_string_equal(n.s, "");
+	OK(store_artifact_replace(c->s, id, set, 3, "sum1", 20));
+	OK(store_artifact_replace(c->s, other, set, 1, "sum2", 21));
+	OK(store_artifact_list(c->s, id, NULL, artifact_line, &n));
+	assert_string_equal(n.s, "listeners/admin={\"name\":\"admin\"}@12"
+			" listeners/http={\"name\":\"http\"}@10"
+			" services/orders={\"name\":\"orders\"}@11 ");
+	n.s[0] = '\0';
+	OK(store_artifact_list(c->s, id, "services", artifact_line, &n));
+	assert_string_equal(n.s, "services/orders={\"name\":\"orders\"}@11 ");
+	n.s[0] = '\0';
+	OK(store_artifact_kinds(c->s, id, kind_line, &n));
+	assert_string_equal(n.s, "listeners services ");
+	OK(store_runtime_get_uuid(c->s, got.uuid, &got));
+	assert_string_equal(got.artifacts_sum, "sum1");
+	assert_int_equal(got.artifacts_ns, 20);
+	OK(store_artifact_get(c->s, id, "listeners", "http", &a, &doc));
+	assert_string_equal(doc, "{\"name\":\"http\"}");
+	assert_int_equal(a.changed_ns, 10);
+	assert_null(a.doc);
+	free(doc);
+	assert_int_equal(store_artifact_get(c->s, id, "services", "http", &a,
+			&doc), -ENOENT);
+	assert_null(doc);
+	/* replaced whole: fewer, and one of a name twice is refused */
+	OK(store_artifact_replace(c->s, id, set + 1, 1, "sum3", 30));
+	n.s[0] = '\0';
+	OK(store_artifact_list(c->s, id, NULL, artifact_line, &n));
+	assert_string_equal(n.s, "services/orders={\"name\":\"orders\"}@11 ");
+	set[2] = set[1];
+	OK(store_begin(c->s));
+	assert_int_equal(store_artifact_replace(c->s, id, set + 1, 2, "x", 40),
+			-EEXIST);
+	store_rollback(c->s);
+	n.s[0] = '\0';
+	OK(store_artifact_list(c->s, id, NULL, artifact_line, &n));
+	assert_string_equal(n.s, "services/orders={\"name\":\"orders\"}@11 ");
+	assert_int_equal(store_artifact_replace(c->s, 999, NULL, 0, "", 1),
+			-ENOENT);
+	/* the other runtime's are its own, and they go with it */
+	OK(store_runtime_delete(c->s, other));
+	n.s[0] = '\0';
+	OK(store_artifact_list(c->s, other, NULL, artifact_line, &n));
+	assert_string_equal(n.s, "");
+	n.s[0] = '\0';
+	OK(store_artifact_list(c->s, id, NULL, artifact_line, &n));
+	assert_string_equal(n.s, "services/orders={\"name\":\"orders\"}@11 ");
 }
 
 /* Deleting a runtime deletes its versions, endpoints, service account
@@ -1461,6 +1554,7 @@ int main(void)
 		T(test_secrets),
 		T(test_runtime_delete_cascades),
 		T(test_icp_rows),
+		T(test_artifacts),
 		T(test_service_accounts),
 		T(test_sealed_sample),
 		T(test_transactions),

@@ -266,6 +266,20 @@ static void test_depends_cover_changes(void **state)
 			" \"prod\", \"project\": \"shop\", \"component\":"
 			" \"billing\"}", cred);
 	CHANGE(f, mi, heartbeat_of(f, json));
+	/* its artifacts: reported, some gone, one changed */
+	snprintf(json, sizeof(json), "{\"secret\": \"%s\", \"runtime\":"
+			" \"orders-1\", \"runtimeType\": \"MI\", \"environment\":"
+			" \"prod\", \"project\": \"shop\", \"component\":"
+			" \"billing\", \"artifacts\": {\"apis\": [{\"name\":"
+			" \"Pay\"}, {\"name\": \"Re fund\"}], \"tasks\":"
+			" [{\"name\": \"t\"}]}}", cred);
+	CHANGE(f, mi, heartbeat_of(f, json));
+	snprintf(json, sizeof(json), "{\"secret\": \"%s\", \"runtime\":"
+			" \"orders-1\", \"runtimeType\": \"MI\", \"environment\":"
+			" \"prod\", \"project\": \"shop\", \"component\":"
+			" \"billing\", \"artifacts\": {\"apis\": [{\"name\":"
+			" \"Pay\", \"state\": \"disabled\"}]}}", cred);
+	CHANGE(f, mi, heartbeat_of(f, json));
 	CHANGE(f, mi, model_runtime_secret_revoke(f->m, "prod", "orders-1"));
 }
 
