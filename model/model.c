@@ -47,13 +47,15 @@ int model_fail_store(int err)
  * any other would hold secrets that no key opens after a restart. */
 static int open_key(struct model *m, const char *locator)
 {
-	char path[4096];
+	char path[4096], shown[4096];
 
 	if (m->cfg.key_path)
 		return model_seal_init(m, m->cfg.key_path);
-	if (store_default_key_path(locator, path, sizeof(path)) != -ENOENT)
+	if (store_default_key_path(locator, path, sizeof(path)) != -ENOENT) {
+		store_locator_shown(locator, shown, sizeof(shown));
 		return model_fail(-EINVAL, "no key file given for %s, whose"
-				" secrets must outlive this process", locator);
+				" secrets must outlive this process", shown);
+	}
 	return model_seal_init(m, NULL);
 }
 

@@ -192,6 +192,12 @@ int store_locator_resolve(const char *locator, char *buf, size_t size)
 	return store_backend_of(locator)->locator_resolve(locator, buf, size);
 }
 
+void store_locator_shown(const char *locator, char *buf, size_t size)
+{
+	if (size)
+		store_backend_of(locator)->locator_shown(locator, buf, size);
+}
+
 int store_default_key_path(const char *locator, char *buf, size_t size)
 {
 	return store_backend_of(locator)->default_key_path(locator, buf,

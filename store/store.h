@@ -222,6 +222,13 @@ const char *store_default_locator(void);
  * directory cannot be resolved) with store_errmsg(). */
 int store_locator_resolve(const char *locator, char *buf, size_t size);
 
+/* Writes to `buf` the locator as messages may show it: for PostgreSQL
+ * the connection string without its password (a URI keeps its form, a
+ * `key=value` string is written again from its parsed parts); a path as
+ * it is.  Never fails: what does not fit is cut, what cannot be parsed
+ * is shown as "(a connection string that does not parse)". */
+void store_locator_shown(const char *locator, char *buf, size_t size);
+
 /* Where the key file that seals secrets at rest lives when the
  * configuration names none (the daemon's -o key_file): for this backend
  * LOCATOR.key, beside the database.  0; -ENOENT for a store that does not

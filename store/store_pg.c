@@ -2625,6 +2625,94 @@ static int pg_locator_resolve(const char *locator, char *buf, size_t size)
 	return 0;
 }
 
+/* Appends `n` bytes of `s` to `buf` (cap `size`) at *at, cutting. */
+static void shown_add(char *buf, size_t size, size_t *at, const char *s,
+		size_t n)
+{
+	if (*at + 1 >= size)
+		return;
+	if (n > size - 1 - *at)
+		n = size - 1 - *at;
+	memcpy(buf + *at, s, n);
+	*at += n;
+	buf[*at] = '\0';
+}
+
+/* A URI without the password of its user part (user:PASSWORD@) and
+ * without its password=... parameters. */
+static void uri_shown(const char *uri, char *buf, size_t size)
+{
+	const char *p = strstr(uri, "://") + 3, *end, *at, *colon, *q;
+	size_t out = 0;
+	int first = 1;
+
+	buf[0] = '\0';
+	end = p + strcspn(p, "/?");
+	for (at = NULL, q = p; q < end; q++)
+		if (*q == '@')
+			at = q;
+	colon = at ? memchr(p, ':', (size_t)(at - p)) : NULL;
+	shown_add(buf, size, &out, uri, (size_t)((colon ? colon : end) -
+			uri));
+	if (colon)
+		shown_add(buf, size, &out, at, (size_t)(end - at));
+	q = end + strcspn(end, "?");
+	shown_add(buf, size, &out, end, (size_t)(q - end));
+	while (*q) {
+		const char *param = q + 1;
+		size_t n = strcspn(param, "&");
+
+		q = param + n;
+		if (n >= 9 && !strncmp(param, "password=", 9))
+			continue;
+		shown_add(buf, size, &out, first ? "?" : "&", 1);
+		shown_add(buf, size, &out, param, n);
+		first = 0;
+	}
+}
+
+/* The parts PQconninfoParse() finds, password aside, as key='value'. */
+static void keywords_shown(PQconninfoOption *opts, char *buf, size_t size)
+{
+	size_t out = 0;
+
+	buf[0] = '\0';
+	for (PQconninfoOption *o = opts; o->keyword; o++) {
+		if (!o->val || !strcmp(o->keyword, "password"))
+			continue;
+		if (out)
+			shown_add(buf, size, &out, " ", 1);
+		shown_add(buf, size, &out, o->keyword, strlen(o->keyword));
+		if (!o->val[0] || strpbrk(o->val, " '\\")) {
+			shown_add(buf, size, &out, "='", 2);
+			for (const char *v = o->val; *v; v++) {
+				if (*v == '\'' || *v == '\\')
+					shown_add(buf, size, &out, "\\", 1);
+				shown_add(buf, size, &out, v, 1);
+			}
+			shown_add(buf, size, &out, "'", 1);
+		} else {
+			shown_add(buf, size, &out, "=", 1);
+			shown_add(buf, size, &out, o->val, strlen(o->val));
+		}
+	}
+}
+
+/* A connection string as messages show it: never its password. */
+static void pg_locator_shown(const char *locator, char *buf, size_t size)
+{
+	PQconninfoOption *opts = PQconninfoParse(locator, NULL);
+
+	if (!opts)
+		snprintf(buf, size, "(a connection string that does not"
+				" parse)");
+	else if (strstr(locator, "://") && !strncmp(locator, "postgres", 8))
+		uri_shown(locator, buf, size);
+	else
+		keywords_shown(opts, buf, size);
+	PQconninfoFree(opts);
+}
+
 /* There is no file to sit beside: every host must be given the same key
  * file (-o key_file), and a start without one is refused. */
 static int pg_default_key_path(const char *locator, char *buf, size_t size)
@@ -2893,16 +2981,19 @@ static int pg_restore_scratch(const char *locator, char *buf, size_t cap)
 	return ret ? ret : locator_with_schema(locator, scratch, buf, cap);
 }
 
+/* The scratch schema goes, and an empty one stays in its place: it marks
+ * the restore begun (claim_restore()) until store_claim_restore_done(),
+ * so that a restore killed after a trial build is still seen. */
 static void pg_restore_discard(const char *locator)
 {
-	char schema[PG_SCHEMA_MAX + 1], scratch[64], sql[128];
+	char schema[PG_SCHEMA_MAX + 1], scratch[64], sql[192];
 	PGconn *conn = restore_connect(locator, schema, scratch,
 			sizeof(scratch), &(int){ 0 });
 
 	if (!conn)
 		return;
-	snprintf(sql, sizeof(sql), "DROP SCHEMA IF EXISTS \"%s\" CASCADE",
-			scratch);
+	snprintf(sql, sizeof(sql), "DROP SCHEMA IF EXISTS \"%s\" CASCADE;"
+			" CREATE SCHEMA \"%s\"", scratch, scratch);
 	exec_sql(conn, sql, "restore");
 	PQfinish(conn);
 }
@@ -2937,6 +3028,7 @@ const struct store_backend store_pg_backend = {
 	.takes = pg_takes,
 	.default_locator = pg_default_locator,
 	.locator_resolve = pg_locator_resolve,
+	.locator_shown = pg_locator_shown,
 	.default_key_path = pg_default_key_path,
 	.claim = pg_claim,
 	.claim_refresh = pg_claim_refresh,

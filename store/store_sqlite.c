@@ -2652,6 +2652,12 @@ static const char *sqlite_default_locator(void)
 	return "runtimefs.db";
 }
 
+/* A path holds no secret. */
+static void sqlite_locator_shown(const char *locator, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s", locator);
+}
+
 static int sqlite_locator_resolve(const char *locator, char *buf, size_t size)
 {
 	char *copy1, *copy2, dir[PATH_MAX];
@@ -3013,6 +3019,7 @@ const struct store_backend store_sqlite_backend = {
 	.takes = sqlite_takes,
 	.default_locator = sqlite_default_locator,
 	.locator_resolve = sqlite_locator_resolve,
+	.locator_shown = sqlite_locator_shown,
 	.default_key_path = sqlite_default_key_path,
 	.claim = sqlite_claim,
 	.claim_refresh = sqlite_claim_refresh,

@@ -69,7 +69,15 @@ expect_has() {
 #                        foreground, with -o key_file=$KEY last when one
 #                        of ARGS is $DB on PostgreSQL (a second
 #                        database a test makes, say the target of a
-#                        restore, is a SQLite file with its key beside)
+#                        restore, made by second_db, gets its own key
+#                        file too: key_of)
+#   second_db NAME       a second database of the test's: $WORK/NAME.db,
+#                        or on PostgreSQL schema ${PG_SCHEMA}_name of the
+#                        same database (a locator)
+#   key_of DB            the key file a daemon on DB is given: $KEY for
+#                        $DB; beside a SQLite file; $WORK/SCHEMA.key
+#   drop_db DB           removes a second database and its key file, so
+#                        that the next daemon on it finds it empty
 #   db_sql SQL           runs SQL on the database from a connection of
 #                        its own, as another host's daemon would: the
 #                        sqlite3 shell, or psql with the store's write
@@ -77,7 +85,8 @@ expect_has() {
 #   db_hold_lock S FILE  holds the store's write lock from another
 #                        connection for S seconds, in the background
 #                        ($HOLDER), touching FILE once it has it
-#   served_by PID        what a second daemon says when PID serves $DB
+#   served_by PID [DB]   what a second daemon says when PID serves DB
+#                        ($DB)
 #   sqlite_only REASON   on PostgreSQL, records the test as skipped for
 #                        REASON (run.sh prints it) and returns 0; else 1:
 #                        `sqlite_only "..." && return`
@@ -94,14 +103,55 @@ rtfs() {
 	"${t[@]}" "$RUNTIMEFS" "$@" $(key_args "$@")
 }
 
-# -o key_file=$KEY when one of ARGS is $DB on PostgreSQL, as words.
+# -o key_file=KEY when one of ARGS is a database on PostgreSQL (KEY its
+# key_of) and none gives a key file already, as words.
 key_args() {
 	local a
 
 	on_pg || return 0
 	for a in "$@"; do
-		[ "$a" != "$DB" ] || { echo "-o key_file=$KEY"; return; }
+		case $a in *key_file=*) return ;; esac
 	done
+	for a in "$@"; do
+		case $a in
+		"$DB"|postgresql://*)
+			echo "-o key_file=$(key_of "$a")"; return ;;
+		esac
+	done
+}
+
+second_db() {
+	if on_pg; then
+		pg_uri "$RUNTIMEFS_TEST_LOCATOR" "${PG_SCHEMA}_$1"
+	else
+		echo "$WORK/$1.db"
+	fi
+}
+
+key_of() {
+	if [ "$1" = "$DB" ]; then
+		echo "$KEY"
+	elif on_pg; then
+		echo "$WORK/${1##*search_path%3D}.key"
+	else
+		echo "$1.key"
+	fi
+}
+
+drop_db() {
+	local schema
+
+	rm -f "$(key_of "$1")"
+	if on_pg; then
+		schema=${1##*search_path%3D}
+		psql -X -q -v ON_ERROR_STOP=1 "$RUNTIMEFS_TEST_LOCATOR" >/dev/null <<-EOF
+			SET client_min_messages = warning;
+			DROP SCHEMA IF EXISTS "$schema" CASCADE;
+			DROP SCHEMA IF EXISTS "${schema}_restore" CASCADE;
+		EOF
+	else
+		rm -f "$1"
+	fi
 }
 
 # the first key of store_pg.c's write lock (LOCK_WRITE)
@@ -135,11 +185,14 @@ db_hold_lock() {
 }
 
 served_by() {
+	local db=${2:-$DB}
+
 	if on_pg; then
-		echo "runtimefs: schema $PG_SCHEMA of database runtimefs is" \
-			"already served by another runtimefs (pid $1 on $(hostname))"
+		echo "runtimefs: schema ${db##*search_path%3D} of database" \
+			"runtimefs is already served by another runtimefs" \
+			"(pid $1 on $(hostname))"
 	else
-		echo "runtimefs: $DB is already served by another runtimefs (pid $1)"
+		echo "runtimefs: $db is already served by another runtimefs (pid $1)"
 	fi
 }
 
@@ -161,7 +214,7 @@ mount_db() {
 
 	shift 3
 	# the daemon itself in the background, so that $STARTED is its pid
-	"$RUNTIMEFS" --db "$db" -f "$@" $(key_args "$db") "$mnt" 2>>"$log" &
+	"$RUNTIMEFS" --db "$db" -f "$@" $(key_args "$db" "$@") "$mnt" 2>>"$log" &
 	STARTED=$!
 	for _ in $(seq 100); do
 		mountpoint -q "$mnt" && return 0
@@ -298,7 +351,9 @@ remount_faults() {
 # What the crash tests add:
 #   tree_listing DIR     environments/ and projects/ of DIR, a checksum
 #                        and mode per file and each link's target, live
-#                        files (status, last_heartbeat, runtime.json) aside
+#                        files (status, last_heartbeat, runtime.json) and
+#                        what a restore leaves to the next heartbeat
+#                        (reported.json, artifacts/) aside
 #   db_check DB WHEN     PRAGMA integrity_check says ok and
 #                        foreign_key_check nothing (else it fails and
 #                        returns 1); read-only, so that a WAL left by a
@@ -325,7 +380,10 @@ tree_listing() {
 	find environments projects -type f ! -name status ! -name last_heartbeat \
 		! -name runtime.json -printf '%p %m\n' | sort &&
 	find environments projects -type f ! -name status ! -name last_heartbeat \
-		! -name runtime.json -print0 | sort -z | xargs -0 -r sha256sum)
+		! -name runtime.json -print0 | sort -z | xargs -0 -r sha256sum) |
+	# what a runtime reports again after a restore: reported.json and
+	# its artifacts (README, Backup and restore)
+	grep -v -e '/reported\.json' -e '/artifacts/' -e '/artifacts$' -e '/artifacts '
 }
 
 db_check() {
@@ -333,10 +391,10 @@ db_check() {
 
 	# PostgreSQL checks its constraints at each commit and replays its
 	# own WAL: what is left to see is that the schema answers
-	if on_pg && [ "$1" = "$DB" ]; then
-		out=$(db_sql 'SELECT 1 FROM schema_version' 2>&1)
+	if on_pg; then
+		out=$(psql -X -q -t -A "$1" -c 'SELECT 1 FROM schema_version' 2>&1)
 		[ "$out" = 1 ] && return 0
-		fail "$2: $DB does not answer: $(head -10 <<<"$out")"
+		fail "$2: $1 does not answer: $(head -10 <<<"$out")"
 		return 1
 	fi
 	out=$(sqlite3 -readonly "$1" 'PRAGMA integrity_check' 'PRAGMA foreign_key_check' 2>&1)
