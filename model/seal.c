@@ -99,10 +99,27 @@ int model_seal_init(struct model *m, const char *key_path)
 				" holds secrets sealed with it: put that key"
 				" file back (a new one would open none of"
 				" them)", key_path, shown);
-	if (fd < 0)
-		return create_key(m, key_path);
-	ret = read_key(fd, m->key, key_path);
-	close(fd);
+	if (fd < 0) {
+		ret = create_key(m, key_path);
+	} else {
+		ret = read_key(fd, m->key, key_path);
+		close(fd);
+	}
+	/* nothing sealed yet: a check value, the first host's, so that a
+	 * host with another key file is refused from now on */
+	if (!ret && sealed == -ENOENT) {
+		static const char check[] = "runtimefs key check";
+
+		ret = model_seal(m, check, sizeof(check), plain,
+				sizeof(plain), &n);
+		if (!ret && (ret = store_key_check_put(m->store, plain, n)))
+			ret = model_fail_store(ret);
+		if (!ret)
+			sealed = store_sealed_sample(m->store, sample,
+					sizeof(sample), &len);
+		if (sealed && sealed != -ENOENT)
+			ret = model_fail_store(sealed);
+	}
 	if (!ret && !sealed && model_unseal(m, sample, len, plain,
 			sizeof(plain), &n))
 		ret = model_fail(-EKEYREJECTED, "key file %s does not open the"

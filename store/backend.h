@@ -66,6 +66,9 @@ struct store_backend {
 	int (*load_begin)(struct store *s, struct store_holdings *held);
 	void (*watch)(struct store *s, store_watch_fn fn, void *ctx);
 	int (*poll)(struct store *s);
+	int (*announce)(struct store *s, const char *news);
+	int (*watch_fd)(struct store *s);
+	int (*watch_read)(struct store *s);
 
 	int (*env_insert)(struct store *s, const char *name, int64_t now);
 	int (*env_get)(struct store *s, const char *name,
@@ -179,6 +182,8 @@ struct store_backend {
 			struct store_artifact *out, char **doc);
 	int (*artifact_kinds)(struct store *s, int64_t runtime_id,
 			store_kind_cb cb, void *ctx);
+	int (*key_check_put)(struct store *s, const unsigned char *sealed,
+			size_t len);
 	int (*sealed_sample)(struct store *s, unsigned char *out, size_t cap,
 			size_t *len);
 	int (*service_account_put)(struct store *s,

@@ -384,6 +384,21 @@ void store_watch(struct store *s, store_watch_fn fn, void *ctx)
 	s->be->watch(s, fn, ctx);
 }
 
+int store_announce(struct store *s, const char *news)
+{
+	return s->be->announce(s, news);
+}
+
+int store_watch_fd(struct store *s)
+{
+	return s->be->watch_fd(s);
+}
+
+int store_watch_read(struct store *s)
+{
+	return s->be->watch_read(s);
+}
+
 int store_poll(struct store *s)
 {
 	return s->be->poll(s);
@@ -776,6 +791,12 @@ int store_artifact_kinds(struct store *s, int64_t runtime_id,
 {
 	FAULT_POINT();
 	return s->be->artifact_kinds(s, runtime_id, cb, ctx);
+}
+
+int store_key_check_put(struct store *s, const unsigned char *sealed,
+		size_t len)
+{
+	return s->be->key_check_put(s, sealed, len);
 }
 
 int store_sealed_sample(struct store *s, unsigned char *out, size_t cap,

@@ -466,10 +466,12 @@ int store_load_begin(struct store *s, struct store_holdings *held);
 
 /* -- what other writers commit ------------------------------------------ */
 
-/* The change feed: `fn` is told, with no detail, that another connection
- * (another process, another handle) committed a change since this handle
- * last looked, so that its caller drops what it keeps of the store.  It
- * runs inside the store call that noticed, on that call's thread, and
+/* The change feed: `fn` is told that another connection (another
+ * process, another handle, another host) committed a change since this
+ * handle last looked, so that its caller drops what it keeps of the
+ * store: with `news` NULL, anything may have changed; else `news` is
+ * what that writer announced (store_announce()), and only that changed.
+ * It runs inside the store call that noticed, on that call's thread, and
  * must not call the store.  store_watch() subscribes `fn` (NULL: nobody)
  * from now on; the backend tells of a change at the latest at the next
  * store_begin() or store_poll(), never of the handle's own commits.
@@ -477,10 +479,27 @@ int store_load_begin(struct store *s, struct store_holdings *held);
  * For this backend with one daemon per database (store_claim()), only
  * tools and tests write beside the daemon; SQLite's PRAGMA data_version,
  * which moves with every commit of another connection, is read at each
- * store_begin() and store_poll().  A backend that several hosts share
- * tells of every other host's changes the same way. */
-typedef void (*store_watch_fn)(void *ctx);
+ * store_begin() and store_poll(), and tells with `news` NULL.
+ * PostgreSQL, which several hosts share, passes on what another daemon
+ * announced, and `news` NULL for any other writer (psql, a restore). */
+typedef void (*store_watch_fn)(void *ctx, const char *news);
 void store_watch(struct store *s, store_watch_fn fn, void *ctx);
+
+/* Tells the other handles that watch the store what this one committed:
+ * `news` (text of at most 7999 bytes, the caller's own format) reaches
+ * their watchers (store_watch()).  Sent at once outside a transaction,
+ * at the commit inside one; a backend with no one to tell (SQLite)
+ * does nothing.  0 or -errno; not counted by the fault hook. */
+int store_announce(struct store *s, const char *news);
+
+/* A file descriptor that becomes readable when news may have come (to
+ * poll(2) on, then store_watch_read() under the caller's lock), or -1
+ * when the backend has none (SQLite) or no connection now (store_poll()
+ * then tries to reconnect).  store_watch_read() tells the watcher what
+ * came on it, without a round trip to the server (a query of another
+ * thread's may have been what made it readable).  0 or -errno. */
+int store_watch_fd(struct store *s);
+int store_watch_read(struct store *s);
 
 /* Looks for changes other writers committed now, and tells the watcher:
  * for a caller that may not begin a transaction for a while (the model's
@@ -630,8 +649,17 @@ int store_endpoint_list(struct store *s, int64_t runtime_id,
 int store_endpoint_serving(struct store *s, int64_t runtime_id,
 		int64_t version, int64_t *count);
 
-/* One sealed value the database holds, whichever comes first (a
- * secret, a service account's secret, an image password), into `out`:
+/* Keeps `sealed` (a value sealed with the key file) as the store's key
+ * check when it holds none yet, in a transaction of its own, so that a
+ * second host started with another key file is refused at start even
+ * before any secret is sealed: store_sealed_sample() gives it first.
+ * 0 also when one was there already (the caller samples again).  A
+ * backend served by one host only (SQLite) keeps nothing. */
+int store_key_check_put(struct store *s, const unsigned char *sealed,
+		size_t len);
+
+/* One sealed value the database holds, whichever comes first (the key
+ * check, a secret, a service account's secret, an image password), into `out`:
  * 0; -ENOENT when it holds none; -EOVERFLOW when it is longer than
  * `cap`.  Enough to tell whether a key file is the one that sealed them. */
 int store_sealed_sample(struct store *s, unsigned char *out, size_t cap,

@@ -779,7 +779,7 @@ static int look_for_others(struct sqlite_store *s)
 		return ret;
 	if (v != s->data_version) {
 		s->data_version = v;
-		s->watch(s->watch_ctx);
+		s->watch(s->watch_ctx, NULL);
 	}
 	return 0;
 }
@@ -823,6 +823,31 @@ static void sqlite_watch(struct store *base, store_watch_fn fn, void *ctx)
 	s->watch_ctx = ctx;
 	if (fn && data_version(s, &s->data_version))
 		s->data_version = -1;   /* the first look will tell */
+}
+
+/* The key file sits beside the one file it seals for, one host: the
+ * values sealed in it are check enough. */
+static int sqlite_key_check_put(struct store *base,
+		const unsigned char *sealed, size_t len)
+{
+	(void)base;
+	(void)sealed;
+	(void)len;
+	return 0;
+}
+
+/* One daemon per file: no one to tell, no socket to wait on. */
+static int sqlite_announce(struct store *base, const char *news)
+{
+	(void)base;
+	(void)news;
+	return 0;
+}
+
+static int sqlite_watch_fd(struct store *base)
+{
+	(void)base;
+	return -1;
 }
 
 static int sqlite_poll(struct store *base)
@@ -3048,6 +3073,9 @@ const struct store_backend store_sqlite_backend = {
 	.load_begin = sqlite_load_begin,
 	.watch = sqlite_watch,
 	.poll = sqlite_poll,
+	.announce = sqlite_announce,
+	.watch_fd = sqlite_watch_fd,
+	.watch_read = sqlite_poll,
 	.env_insert = sqlite_env_insert,
 	.env_get = sqlite_env_get,
 	.env_delete = sqlite_env_delete,
@@ -3108,6 +3136,7 @@ const struct store_backend store_sqlite_backend = {
 	.artifact_get = sqlite_artifact_get,
 	.artifact_kinds = sqlite_artifact_kinds,
 	.sealed_sample = sqlite_sealed_sample,
+	.key_check_put = sqlite_key_check_put,
 	.service_account_put = sqlite_service_account_put,
 	.service_account_get = sqlite_service_account_get,
 };

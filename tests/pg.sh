@@ -77,4 +77,7 @@ if [ $# = 0 ]; then
 	# in the background, so that Ctrl-C runs the trap at once
 	while :; do sleep 3600 & wait $!; done
 fi
-RUNTIMEFS_TEST_LOCATOR=$LOCATOR "$@"
+# where the server lives, for a test that stops and starts it (lib.sh's
+# pg_server)
+RUNTIMEFS_TEST_PG_DIR=$DIR RUNTIMEFS_TEST_PG_BIN=$PGBIN \
+	RUNTIMEFS_TEST_LOCATOR=$LOCATOR "$@"

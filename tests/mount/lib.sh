@@ -90,6 +90,9 @@ expect_has() {
 #   sqlite_only REASON   on PostgreSQL, records the test as skipped for
 #                        REASON (run.sh prints it) and returns 0; else 1:
 #                        `sqlite_only "..." && return`
+#   pg_only REASON       on SQLite, records the test as skipped for REASON:
+#                        `on_pg || { pg_only "..."; return; }`
+#   pg_server stop|start stops (fast) or starts tests/pg.sh's server
 #   re_quote TEXT        TEXT as an extended regular expression of itself
 #                        (pgrep's)
 on_pg() {
@@ -200,6 +203,29 @@ sqlite_only() {
 	on_pg || return 1
 	echo "SQLite only: $*" >"$WORK/skipped"
 	return 0
+}
+
+pg_only() {
+	echo "PostgreSQL only: $*" >"$WORK/skipped"
+}
+
+pg_server() {
+	local d=$RUNTIMEFS_TEST_PG_DIR
+	local a=("$RUNTIMEFS_TEST_PG_BIN/pg_ctl" -D "$d/data" -w -t 60)
+
+	case $1 in
+	stop) a+=(-m fast stop) ;;
+	start) a+=(-l "$d/server.log"
+		-o "-c listen_addresses='' -c unix_socket_directories='$d'"
+		-o "-c fsync=off -c full_page_writes=off -c max_connections=200"
+		start) ;;
+	esac
+	if [ "$(id -u)" = 0 ]; then
+		setpriv --reuid=postgres --regid=postgres --init-groups \
+			--reset-env "${a[@]}"
+	else
+		"${a[@]}"
+	fi >/dev/null 2>&1
 }
 
 re_quote() {

@@ -267,6 +267,6 @@ for file in "${files[@]}"; do
 	done
 done
 [ $failed = 0 ] || echo "failed: ${failures[*]}"
-[ $skipped = 0 ] || skipped=", $skipped SQLite only (above)"
+[ $skipped = 0 ] || skipped=", $skipped skipped (above)"
 echo "mount${PG_RUN:+ (postgresql)}: $passed passed, $failed failed${skipped#0}"
 [ $failed = 0 ]
