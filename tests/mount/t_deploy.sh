@@ -426,6 +426,7 @@ runtimes
 secrets
 
 environments/prod/runtimes/chat:
+artifacts
 ctl
 endpoints
 environment

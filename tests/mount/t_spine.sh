@@ -128,7 +128,8 @@ test_agent_runtime_files() {
 	mkdir -p environments/prod/runtimes/chat
 	cd environments/prod/runtimes/chat || return
 	run ls
-	expect "ctl
+	expect "artifacts
+ctl
 endpoints
 environment
 id
@@ -181,7 +182,7 @@ test_sizes_match_content() {
 		[ ! -s "$f" ] || [ "$(tail -c1 "$f" | od -An -c | tr -d ' ')" = '\n' ] ||
 			fail "$f does not end with a newline"
 	done < <(find . -type f ! -name .last_error ! -name heartbeat)
-	[ $n = 34 ] || fail "found $n files, not 34"
+	[ $n = 36 ] || fail "found $n files, not 36"
 }
 
 test_read_only_files() {
@@ -210,7 +211,8 @@ test_projects_and_integrations() {
 	run mkdir projects/shop
 	expect_rc 0
 	run ls projects/shop
-	expect "integrations
+	expect "display_name
+integrations
 runtimes"
 	run mkdir projects/shop/integrations/orders
 	expect_rc 0
