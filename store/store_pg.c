@@ -733,6 +733,7 @@ static void p_blob(struct params *p, const void *b, size_t n)
 }
 
 static int reconnect(struct pg_store *s);
+static void claim_again(void);
 
 static int is_write(enum stmt id)
 {
@@ -1130,6 +1131,7 @@ static int reconnect(struct pg_store *s)
 			return ret;
 		s->watch(s->watch_ctx, NULL);
 	}
+	claim_again();
 	fprintf(stderr, "runtimefs: connected to PostgreSQL again\n");
 	return 0;
 }
@@ -3024,12 +3026,38 @@ static int claim_restore(struct pg_claim *c)
 	return exec_sql(c->conn, sql, "claim");
 }
 
+/* This process's claim as a serving daemon: a handle that connects
+ * again after PostgreSQL came back takes its share of the serving lock
+ * again too (claim_again()), since the claim's connection, and the lock
+ * with it, went with the server. */
+static struct pg_claim *serving;
+
+static void claim_again(void)
+{
+	struct pg_claim *c = serving;
+
+	if (!c || !exec_sql(c->conn, "", "claim"))
+		return;
+	PQreset(c->conn);
+	if (PQstatus(c->conn) != CONNECTION_OK)
+		return;             /* the next reconnect tries again */
+	PQsetNoticeProcessor(c->conn, quiet, NULL);
+	if (claim_serving_lock(c, 0) == 1)
+		claim_write(c);
+	else
+		fprintf(stderr, "runtimefs: warning: could not take the"
+				" serving lock of schema %s again (a restore"
+				" holds it?)\n", c->schema);
+}
+
 static void pg_claim_release(struct store_claim *base)
 {
 	struct pg_claim *c = pq_claim(base);
 
 	if (!c)
 		return;
+	if (serving == c)
+		serving = NULL;
 	PQfinish(c->conn);      /* and with it its locks */
 	free(c);
 }
@@ -3054,6 +3082,8 @@ static int pg_claim(struct store_claim **out, const char *locator,
 		pg_claim_release(&c->base);
 		return ret;
 	}
+	if (!(flags & STORE_CLAIM_RESTORE))
+		serving = c;
 	*out = &c->base;
 	return 0;
 }

@@ -152,8 +152,8 @@ test_another_key_file_is_refused() {
 
 # PostgreSQL restarted under two daemons: while it is down a write fails
 # with ENOTCONN ("Transport endpoint is not connected") at once; after,
-# both serve again by themselves, and every write acknowledged before
-# is there on both.
+# both serve again by themselves, holding their claims again, and every
+# write acknowledged before is there on both.
 test_postgres_restart_under_two_daemons() {
 	on_pg || { pg_only "the database server restarted under the daemons"; return; }
 	[ -n "${RUNTIMEFS_TEST_PG_DIR:-}" ] ||
@@ -177,5 +177,10 @@ d" || return
 	expect_rc 0
 	run ls "$r/a/versions"
 	expect "1"
+	# and they hold their claims again: a restore is refused
+	mkdir "$WORK/r"
+	run rtfs -t 10 --db "$DB" -o restore -f "$WORK/r"
+	expect_rc 1
+	expect_has "already served by another runtimefs"
 	unhost2
 }
