@@ -11,7 +11,7 @@
 #   make install    install the binary, mount helper and systemd unit
 
 CC ?= cc
-PKGS := fuse3 sqlite3 libcjson libsodium yajl libmicrohttpd gnutls
+PKGS := fuse3 sqlite3 libpq libcjson libsodium yajl libmicrohttpd gnutls
 OPT ?= -O2 -g
 CFLAGS += $(OPT) -std=gnu11 -Wall -Wextra -Werror -D_FILE_OFFSET_BITS=64 \
 	$(shell pkg-config --cflags $(PKGS) cmocka 2>/dev/null)
@@ -26,14 +26,15 @@ SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 DEPS := gcc make pkg-config libfuse3-dev fuse3 libsqlite3-dev libcjson-dev \
 	libsodium-dev libyajl-dev libcmocka-dev valgrind jq rsync vim tar \
 	sqlite3 bc clang libclang-rt-14-dev python3 libmicrohttpd-dev \
-	libgnutls28-dev curl openssl wrk strace
+	libgnutls28-dev curl openssl wrk strace postgresql-15 libpq-dev
 
-STORE_SRC := store/store_sqlite.c store/errmsg.c
+STORE_SRC := store/store.c store/store_sqlite.c store/store_pg.c \
+	store/errmsg.c
 MODEL_SRC := model/model.c model/env.c model/project.c model/runtime.c \
 	model/seal.c model/snapshot.c model/deploy.c model/endpoint.c \
 	model/service_account.c model/secret.c model/heartbeat.c \
 	model/liveness.c model/restore.c model/remove.c model/json.c \
-	model/rows.c model/jwt.c model/artifact.c
+	model/rows.c model/jwt.c model/artifact.c model/feed.c
 FS_SRC := fs/buf.c fs/icp_api.c fs/tree.c fs/org.c fs/project.c fs/lasterr.c \
 	fs/ops.c \
 	fs/request.c fs/snapshot.c fs/deploy.c fs/scratch.c fs/icp.c \
@@ -172,23 +173,45 @@ run: deps all
 # The tests, one level at a time; `make test` runs them all.
 test-unit: unit-bins
 	@for t in $(UNIT_TESTS); do ./$(BUILD)/tests/$$t || exit 1; done
+	$(MAKE) test-store-pg
 
-test-mount: all $(BUILD)/tests/runtimefs-faults $(BUILD)/tests/icp-token
-	RUNTIMEFS=$(BUILD)/runtimefs \
+# The store's contract on PostgreSQL too: tests/pg.sh starts a private
+# PostgreSQL 15 for the run and gives its connection string in
+# RUNTIMEFS_TEST_LOCATOR (skipped without PostgreSQL, except under
+# CI=true).  PG_WRAP runs the suite under valgrind.
+test-store-pg: $(BUILD)/tests/test_store_conformance
+	bash tests/pg.sh $(PG_WRAP) ./$(BUILD)/tests/test_store_conformance
+
+MOUNT_ENV = RUNTIMEFS=$(BUILD)/runtimefs \
 	RUNTIMEFS_FAULTS=$(BUILD)/tests/runtimefs-faults \
-	ICP_TOKEN=$(BUILD)/tests/icp-token bash tests/mount/run.sh
+	ICP_TOKEN=$(BUILD)/tests/icp-token
+
+# The mount tests once per backend: on SQLite files, then on a private
+# PostgreSQL 15 that tests/pg.sh starts for the run, each test in a
+# schema of its own (skipped without PostgreSQL, except under CI=true).
+test-mount: all $(BUILD)/tests/runtimefs-faults $(BUILD)/tests/icp-token
+	$(MOUNT_ENV) bash tests/mount/run.sh
+	$(MAKE) test-mount-pg
+
+test-mount-pg: all $(BUILD)/tests/runtimefs-faults $(BUILD)/tests/icp-token
+	$(MOUNT_ENV) bash tests/pg.sh bash tests/mount/run.sh
 
 # The mount tests' runner itself: a hung test is reported, cleaned up and
 # fails the run (tests/mount/selftest/).
 test-runner: all
 	RUNTIMEFS=$(BUILD)/runtimefs bash tests/mount/selftest/check.sh
 
+VALGRIND := valgrind -q --leak-check=full \
+	--show-leak-kinds=definite,indirect \
+	--errors-for-leak-kinds=definite,indirect --error-exitcode=99
+
 test-valgrind: unit-bins
 	@for t in $(UNIT_TESTS); do \
-		valgrind -q --leak-check=full --show-leak-kinds=definite,indirect \
-		--errors-for-leak-kinds=definite,indirect --error-exitcode=99 \
-		./$(BUILD)/tests/$$t >/dev/null || exit 1; \
+		$(VALGRIND) ./$(BUILD)/tests/$$t >/dev/null || exit 1; \
 		echo "valgrind: $$t: no errors, no leaks"; done
+	@$(MAKE) -s test-store-pg PG_WRAP="$(VALGRIND)" >/dev/null && \
+		echo "valgrind: test_store_conformance (postgresql): no errors," \
+		"no leaks"
 
 test-san:
 	$(MAKE) BUILD=build-san OPT="$(SAN_FLAGS)" LDFLAGS="-fsanitize=address,undefined" \
@@ -296,6 +319,8 @@ clean:
 
 .SECONDARY:
 
-.PHONY: all deps run test test-unit test-mount test-runner test-valgrind \
+.PHONY: all deps run test test-unit test-store-pg test-mount test-mount-pg \
+	test-runner \
+	test-valgrind \
 	test-san unit-bins bench install uninstall clean fuzz fuzz-bins \
 	test-fuzz

@@ -18,6 +18,7 @@ struct https;
 
 struct fs {
 	const char *locator;  /* where the store is (store.h): for SQLite, an absolute path */
+	const char *shown;    /* the locator as messages show it: no password */
 	struct model_config cfg;
 	struct model *m;      /* opened in init, after the daemon forked */
 	uid_t uid;            /* owner of every file: the daemon's user */

@@ -449,13 +449,26 @@ uint64_t inode_listing_start(void)
 	return s;
 }
 
+void inode_listing_reset(uint64_t ino)
+{
+	struct inode *n;
+
+	pthread_mutex_lock(&lock);
+	n = find_ino(ino);
+	if (n)
+		n->listed_seq = 0;
+	pthread_mutex_unlock(&lock);
+}
+
+/* A listing given again while the kernel keeps an older one (a rewind,
+ * a second reader of one open) does not make the older one newer. */
 void inode_set_listed(uint64_t ino, uint64_t start, int64_t ns)
 {
 	struct inode *n;
 
 	pthread_mutex_lock(&lock);
 	n = find_ino(ino);
-	if (n) {
+	if (n && (!n->listed_seq || start < n->listed_seq)) {
 		n->listed_seq = start;
 		n->listed_ns = ns;
 	}

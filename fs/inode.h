@@ -90,8 +90,11 @@ uint64_t inode_child(uint64_t parent, const char *name,
  * inode_set_listed(); inode_listing_changed() says its names changed
  * after that (for every entry: inode_listings_changed()); the kernel may
  * keep it while inode_listing_kept() says so, with the time `ns` it was
- * given. */
+ * given.  The kernel keeps the first listing it was given after an open
+ * that dropped its cache (inode_listing_reset()) and ignores the ones
+ * given again on the same open, so the oldest of them is recorded. */
 uint64_t inode_listing_start(void);
+void inode_listing_reset(uint64_t ino);
 void inode_set_listed(uint64_t ino, uint64_t start, int64_t ns);
 int inode_listing_kept(uint64_t ino, int64_t *ns);
 void inode_listing_changed(uint64_t ino);

@@ -432,6 +432,7 @@ int main(int argc, char *argv[])
 	struct store_claim *claim = NULL;
 	char locator[PATH_MAX], key[PATH_MAX], clock_file[PATH_MAX];
 	char *advertised = NULL;       /* fs_icp_url made of icp_listen */
+	char shown[PATH_MAX];
 	int ret = 1, err;
 
 	if (fuse_opt_parse(&args, &o, option_spec, take_nonopt) == -1)
@@ -509,12 +510,14 @@ int main(int argc, char *argv[])
 	/* A bounded pool of request threads; naming max_idle_threads also
 	 * keeps libfuse 3.14 from warning about its own default on start. */
 	fuse_opt_insert_arg(&args, 1, "-omax_threads=16,max_idle_threads=8");
-	/* `findmnt` and `df` name the database as the mount's source */
-	if (!strchr(locator, ',')) {
-		char *opt = malloc(strlen(locator) + 40);
+	/* `findmnt` and `df` name the database as the mount's source, and
+	 * every message names it, without a password */
+	store_locator_shown(locator, shown, sizeof(shown));
+	if (!strchr(shown, ',')) {
+		char *opt = malloc(strlen(shown) + 40);
 
 		if (opt) {
-			sprintf(opt, "-ofsname=%s,subtype=runtimefs", locator);
+			sprintf(opt, "-ofsname=%s,subtype=runtimefs", shown);
 			fuse_opt_insert_arg(&args, 1, opt);
 			free(opt);
 		}
@@ -525,7 +528,7 @@ int main(int argc, char *argv[])
 			0);
 	if (err == -EINPROGRESS) {
 		fprintf(stderr, "runtimefs: a restore into %s is going on;"
-				" waiting for it to finish\n", locator);
+				" waiting for it to finish\n", shown);
 		err = store_claim(&claim, locator, STORE_CLAIM_WAIT);
 	}
 	if (err) {
@@ -540,6 +543,7 @@ int main(int argc, char *argv[])
 	 * daemon opens it again once it has forked (a store's connection
 	 * does not cross fork()). */
 	fs.locator = locator;
+	fs.shown = shown;
 #ifdef STORE_FAULTS
 	if (fault_from_env())
 		goto out;
@@ -568,7 +572,7 @@ int main(int argc, char *argv[])
 		if (!err)
 			fprintf(stderr, "runtimefs: an interrupted restore left"
 					" %s empty; mount with -o restore and"
-					" copy the backup in again\n", locator);
+					" copy the backup in again\n", shown);
 		else if (err == -ENOTEMPTY)
 			store_claim_restore_done(claim);    /* it had committed */
 	}

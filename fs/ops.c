@@ -1915,6 +1915,8 @@ static void ll_opendir(fuse_req_t req, fuse_ino_t ino,
 	fi->cache_readdir = fs_ctx()->cache_timeout > 0 && !STAGED(&t);
 	fi->keep_cache = fi->cache_readdir && kept &&
 		ns > scratch_hidden_until();
+	if (!fi->keep_cache)
+		inode_listing_reset(ino);
 	request_end();
 	if (fuse_reply_open(req, fi)) {
 		dir_forget(d);

@@ -969,11 +969,11 @@ int stage_commit(struct stage *s)
 	ret = fs_backup_build(s, s->fs, 1);
 	if (ret)
 		fprintf(stderr, "runtimefs: restore refused, %s is left empty:"
-				" %s (%s)\n", s->fs->locator, fs_errmsg(),
+				" %s (%s)\n", s->fs->shown, fs_errmsg(),
 				strerror(-ret));
 	else
 		fprintf(stderr, "runtimefs: restore of %zu entries committed"
-				" to %s\n", s->count, s->fs->locator);
+				" to %s\n", s->count, s->fs->shown);
 	unlock(s);
 	return ret;
 }

@@ -123,6 +123,10 @@ int model_liveness_flush_locked(struct model *m)
 	m->changing = 0;
 	if (ret)
 		return model_fail_store(ret);
+	/* written: the other hosts hear of each time */
+	for (size_t i = 0; i < l->cap; i++)
+		if (l->slot[i].id)
+			model_feed_heard(m, l->slot[i].uuid);
 	memset(l->slot, 0, l->cap * sizeof(*l->slot));
 	l->n = 0;
 	return 0;

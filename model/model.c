@@ -47,25 +47,24 @@ int model_fail_store(int err)
  * any other would hold secrets that no key opens after a restart. */
 static int open_key(struct model *m, const char *locator)
 {
-	char path[4096];
+	char path[4096], shown[4096];
 
 	if (m->cfg.key_path)
 		return model_seal_init(m, m->cfg.key_path);
-	if (store_default_key_path(locator, path, sizeof(path)) != -ENOENT)
+	if (store_default_key_path(locator, path, sizeof(path)) != -ENOENT) {
+		store_locator_shown(locator, shown, sizeof(shown));
 		return model_fail(-EINVAL, "no key file given for %s, whose"
-				" secrets must outlive this process", locator);
+				" secrets must outlive this process", shown);
+	}
 	return model_seal_init(m, NULL);
 }
 
 /* The store's change feed: another writer committed, so anything may
  * have changed: the rows kept are stale, and it is said at the next
  * unlock (this runs inside a store call, under the lock). */
-static void model_foreign_change(void *ctx)
+static void model_foreign_change(void *ctx, const char *news)
 {
-	struct model *m = ctx;
-
-	m->foreign = 1;
-	model_rows_forget(m);
+	model_feed_heard_from(ctx, news);
 }
 
 int model_open(struct model **out, const char *db,
@@ -104,8 +103,13 @@ int model_open(struct model **out, const char *db,
 	pthread_mutex_init(&m->lock, NULL);
 	/* what a snapshot cut short by a crash left */
 	store_snapshot_tidy(m->store);
-	store_watch(m->store, model_foreign_change, m);
-	ret = model_liveness_start(m);
+	ret = model_feed_start(m);
+	if (!ret) {
+		store_watch(m->store, model_foreign_change, m);
+		ret = model_liveness_start(m);
+	}
+	if (!ret)
+		ret = model_feed_listen(m);
 	if (ret) {
 		model_close(m);
 		return ret;
@@ -118,7 +122,9 @@ void model_close(struct model *m)
 {
 	if (!m)
 		return;
+	/* the last heartbeat times written are announced too */
 	model_liveness_stop(m);
+	model_feed_stop(m);
 	model_snapshot_close_all(m);
 	model_rows_free(m);
 	store_close(m->store);
@@ -159,7 +165,8 @@ void model_note(struct model *m, enum model_event_kind kind, unsigned what,
 {
 	struct model_event *ev;
 
-	if (!m->watch)
+	/* noted for the watcher and for the other hosts (feed.c) */
+	if (!m->watch && !m->feed)
 		return;
 	if (m->nevents == MODEL_EVENTS_MAX || kind == MODEL_EV_ALL) {
 		m->events_overflow = 1;
@@ -210,11 +217,22 @@ void model_discard(struct model *m)
 
 void model_unlock(struct model *m)
 {
-	struct model_event events[MODEL_EVENTS_MAX + 1];
-	int n = m->nevents, foreign = m->foreign && m->watch;
+	struct model_event events[MODEL_EVENTS_MAX + 1], *theirs = NULL;
+	int n = m->nevents, foreign;
+	size_t nt;
 
+	/* what this model committed, to the other hosts; what they
+	 * committed, as events of its own */
+	for (int i = 0; i < n; i++)
+		model_feed_note(m, &m->events[i]);
+	if (m->events_overflow)
+		model_feed_note(m, &(struct model_event){ .kind =
+				MODEL_EV_ALL });
+	model_feed_announce(m);
+	nt = model_feed_take(m, &theirs);
+	foreign = m->foreign && m->watch;
 	m->foreign = 0;
-	if (!n && !foreign) {
+	if (!n && !foreign && !nt) {
 		pthread_mutex_unlock(&m->lock);
 		return;
 	}
@@ -223,11 +241,15 @@ void model_unlock(struct model *m)
 		memset(&events[0], 0, sizeof(events[0]));
 		events[0].kind = MODEL_EV_ALL;
 		n = 1;
+		nt = 0;
 	}
 	model_discard(m);
 	pthread_mutex_unlock(&m->lock);
-	for (int i = 0; i < n; i++)
+	for (int i = 0; m->watch && i < n; i++)
 		m->watch(m->watch_ctx, &events[i]);
+	for (size_t i = 0; m->watch && i < nt; i++)
+		m->watch(m->watch_ctx, &theirs[i]);
+	free(theirs);
 }
 
 int model_begin(struct model *m)

@@ -33,6 +33,9 @@ struct model {
 	struct model_event events[MODEL_EVENTS_MAX];
 	int nevents;
 	int events_overflow;
+	/* What this model announces to other hosts and what they
+	 * announced to it (feed.c). */
+	struct feed *feed;
 	/* Another writer changed the store (store_watch()): the watcher
 	 * hears MODEL_EV_ALL at the next unlock, whatever became of the
 	 * change under way. */
@@ -65,6 +68,25 @@ void model_rows_keep_endpoint(struct model *m,
 		const struct store_endpoint *row);
 void model_rows_forget(struct model *m);
 void model_rows_free(struct model *m);
+
+/* The change feed between hosts (feed.c), all under the lock but start,
+ * listen and stop: model_feed_note() adds a noted event of this model's
+ * to what it announces, model_feed_heard() a heartbeat time a flush
+ * wrote; model_feed_announce() sends them (store_announce()).
+ * model_feed_heard_from() is the store's watcher: another host's
+ * announcement, kept (NULL or "*": anything changed); model_feed_take()
+ * turns what was kept into events (malloc'd; free()), or sets
+ * m->foreign when they cannot be told exactly.  model_feed_listen()
+ * starts the thread that waits on the store's connection for news. */
+#define MODEL_ANNOUNCE_MAX 7900     /* PostgreSQL's NOTIFY takes < 8000 */
+int model_feed_start(struct model *m);
+int model_feed_listen(struct model *m);
+void model_feed_stop(struct model *m);
+void model_feed_note(struct model *m, const struct model_event *ev);
+void model_feed_heard(struct model *m, const char *uuid);
+void model_feed_announce(struct model *m);
+void model_feed_heard_from(struct model *m, const char *news);
+size_t model_feed_take(struct model *m, struct model_event **out);
 
 /* Closes the snapshot models still open (model_close() calls it). */
 void model_snapshot_close_all(struct model *m);

@@ -75,6 +75,7 @@ static int create_key(struct model *m, const char *key_path)
 int model_seal_init(struct model *m, const char *key_path)
 {
 	unsigned char sample[SAMPLE_MAX], plain[SAMPLE_MAX];
+	char shown[1024];
 	size_t len = 0, n;
 	int fd, ret, sealed;
 
@@ -88,6 +89,7 @@ int model_seal_init(struct model *m, const char *key_path)
 	sealed = store_sealed_sample(m->store, sample, sizeof(sample), &len);
 	if (sealed && sealed != -ENOENT)
 		return model_fail_store(sealed);
+	store_locator_shown(m->db, shown, sizeof(shown));
 	fd = open(key_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0 && errno != ENOENT)
 		return model_fail(-errno, "key file %s: %s", key_path,
@@ -96,17 +98,34 @@ int model_seal_init(struct model *m, const char *key_path)
 		return model_fail(-ENOKEY, "key file %s is missing, and %s"
 				" holds secrets sealed with it: put that key"
 				" file back (a new one would open none of"
-				" them)", key_path, m->db);
-	if (fd < 0)
-		return create_key(m, key_path);
-	ret = read_key(fd, m->key, key_path);
-	close(fd);
+				" them)", key_path, shown);
+	if (fd < 0) {
+		ret = create_key(m, key_path);
+	} else {
+		ret = read_key(fd, m->key, key_path);
+		close(fd);
+	}
+	/* nothing sealed yet: a check value, the first host's, so that a
+	 * host with another key file is refused from now on */
+	if (!ret && sealed == -ENOENT) {
+		static const char check[] = "runtimefs key check";
+
+		ret = model_seal(m, check, sizeof(check), plain,
+				sizeof(plain), &n);
+		if (!ret && (ret = store_key_check_put(m->store, plain, n)))
+			ret = model_fail_store(ret);
+		if (!ret)
+			sealed = store_sealed_sample(m->store, sample,
+					sizeof(sample), &len);
+		if (sealed && sealed != -ENOENT)
+			ret = model_fail_store(sealed);
+	}
 	if (!ret && !sealed && model_unseal(m, sample, len, plain,
 			sizeof(plain), &n))
 		ret = model_fail(-EKEYREJECTED, "key file %s does not open the"
 				" secrets sealed in %s: it is not the key"
 				" that sealed them; put that key file back",
-				key_path, m->db);
+				key_path, shown);
 	sodium_memzero(plain, sizeof(plain));
 	if (ret)
 		sodium_memzero(m->key, sizeof(m->key));

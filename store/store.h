@@ -25,12 +25,17 @@
  * its result codes so: SQLITE_CONSTRAINT_UNIQUE and _PRIMARYKEY -EEXIST,
  * SQLITE_CONSTRAINT_FOREIGNKEY -ENOTEMPTY, SQLITE_BUSY and SQLITE_LOCKED
  * -EAGAIN, SQLITE_FULL -ENOSPC, SQLITE_READONLY -EROFS, SQLITE_NOMEM
- * -ENOMEM, every other code -EIO.
+ * -ENOMEM, every other code -EIO.  The PostgreSQL backend maps SQLSTATEs
+ * so: 23505 -EEXIST, 23503 -ENOTEMPTY, 55P03 (lock_timeout), 40P01 and
+ * 40001 -EAGAIN, 53100 -ENOSPC, 25006 -EROFS, 53200 -ENOMEM, a lost
+ * connection and every other state -EIO.
  *
  * This header is the whole interface of a backend.  The embedded backend
- * is store_sqlite.c; another (PostgreSQL) is another file implementing the
- * same functions, picked at link time the way Redis picks ae_epoll.c or
- * ae_kqueue.c, and tests/unit/test_store_conformance.c runs against each.
+ * is store_sqlite.c, the PostgreSQL one store_pg.c; store.c picks one by
+ * the locator (a connection string is PostgreSQL's) and passes each call
+ * on through a table of functions (backend.h), as git's refs.c does with
+ * its ref_storage_be, and tests/unit/test_store_conformance.c runs
+ * against each.
  *
  * A store handle is not thread-safe: callers serialize access (the model
  * holds a lock around every call).  Times are nanoseconds since the epoch;
@@ -197,13 +202,16 @@ typedef int (*store_secret_cb)(void *ctx, const struct store_secret *sec);
 
 /* A locator says where a store's data is.  For this backend (SQLite) it is
  * the path of the database file, or ":memory:" for a store that lives in
- * memory and dies with its handle; another backend may take a connection
- * string (postgresql://...).  What a backend keeps beside its data (a lock,
+ * memory and dies with its handle.  For PostgreSQL it is a libpq
+ * connection string, `postgresql://...`, `postgres://...` or
+ * `host=... dbname=...`, and the store is one schema of that database:
+ * the first of the connection's search_path, or `runtimefs`.  What a
+ * backend keeps beside its data (a lock,
  * snapshots, a restore's scratch copy, the -wal and -shm of SQLite) it
  * names from the locator itself: callers never build a name from one. */
 
-/* The locator a daemon serves when it is given none: for this backend
- * "runtimefs.db", a file in the current directory. */
+/* The locator a daemon serves when it is given none: "runtimefs.db", a
+ * SQLite file in the current directory. */
 const char *store_default_locator(void);
 
 /* Writes to `buf` the locator for what `locator` names, in a form that
@@ -214,11 +222,19 @@ const char *store_default_locator(void);
  * directory cannot be resolved) with store_errmsg(). */
 int store_locator_resolve(const char *locator, char *buf, size_t size);
 
+/* Writes to `buf` the locator as messages may show it: for PostgreSQL
+ * the connection string without its password (a URI keeps its form, a
+ * `key=value` string is written again from its parsed parts); a path as
+ * it is.  Never fails: what does not fit is cut, what cannot be parsed
+ * is shown as "(a connection string that does not parse)". */
+void store_locator_shown(const char *locator, char *buf, size_t size);
+
 /* Where the key file that seals secrets at rest lives when the
  * configuration names none (the daemon's -o key_file): for this backend
  * LOCATOR.key, beside the database.  0; -ENOENT for a store that does not
  * outlive its handle (":memory:"), whose key may live in memory too;
- * -ENAMETOOLONG. */
+ * -ENAMETOOLONG; -EINVAL for PostgreSQL, which has no file to keep one
+ * beside: every host that serves it must be given the same key file. */
 int store_default_key_path(const char *locator, char *buf, size_t size);
 
 /* Where the certificate and the key of the daemon's HTTPS listener live
@@ -459,10 +475,12 @@ int store_load_begin(struct store *s, struct store_holdings *held);
 
 /* -- what other writers commit ------------------------------------------ */
 
-/* The change feed: `fn` is told, with no detail, that another connection
- * (another process, another handle) committed a change since this handle
- * last looked, so that its caller drops what it keeps of the store.  It
- * runs inside the store call that noticed, on that call's thread, and
+/* The change feed: `fn` is told that another connection (another
+ * process, another handle, another host) committed a change since this
+ * handle last looked, so that its caller drops what it keeps of the
+ * store: with `news` NULL, anything may have changed; else `news` is
+ * what that writer announced (store_announce()), and only that changed.
+ * It runs inside the store call that noticed, on that call's thread, and
  * must not call the store.  store_watch() subscribes `fn` (NULL: nobody)
  * from now on; the backend tells of a change at the latest at the next
  * store_begin() or store_poll(), never of the handle's own commits.
@@ -470,10 +488,27 @@ int store_load_begin(struct store *s, struct store_holdings *held);
  * For this backend with one daemon per database (store_claim()), only
  * tools and tests write beside the daemon; SQLite's PRAGMA data_version,
  * which moves with every commit of another connection, is read at each
- * store_begin() and store_poll().  A backend that several hosts share
- * tells of every other host's changes the same way. */
-typedef void (*store_watch_fn)(void *ctx);
+ * store_begin() and store_poll(), and tells with `news` NULL.
+ * PostgreSQL, which several hosts share, passes on what another daemon
+ * announced, and `news` NULL for any other writer (psql, a restore). */
+typedef void (*store_watch_fn)(void *ctx, const char *news);
 void store_watch(struct store *s, store_watch_fn fn, void *ctx);
+
+/* Tells the other handles that watch the store what this one committed:
+ * `news` (text of at most 7999 bytes, the caller's own format) reaches
+ * their watchers (store_watch()).  Sent at once outside a transaction,
+ * at the commit inside one; a backend with no one to tell (SQLite)
+ * does nothing.  0 or -errno; not counted by the fault hook. */
+int store_announce(struct store *s, const char *news);
+
+/* A file descriptor that becomes readable when news may have come (to
+ * poll(2) on, then store_watch_read() under the caller's lock), or -1
+ * when the backend has none (SQLite) or no connection now (store_poll()
+ * then tries to reconnect).  store_watch_read() tells the watcher what
+ * came on it, without a round trip to the server (a query of another
+ * thread's may have been what made it readable).  0 or -errno. */
+int store_watch_fd(struct store *s);
+int store_watch_read(struct store *s);
 
 /* Looks for changes other writers committed now, and tells the watcher:
  * for a caller that may not begin a transaction for a while (the model's
@@ -623,8 +658,17 @@ int store_endpoint_list(struct store *s, int64_t runtime_id,
 int store_endpoint_serving(struct store *s, int64_t runtime_id,
 		int64_t version, int64_t *count);
 
-/* One sealed value the database holds, whichever comes first (a
- * secret, a service account's secret, an image password), into `out`:
+/* Keeps `sealed` (a value sealed with the key file) as the store's key
+ * check when it holds none yet, in a transaction of its own, so that a
+ * second host started with another key file is refused at start even
+ * before any secret is sealed: store_sealed_sample() gives it first.
+ * 0 also when one was there already (the caller samples again).  A
+ * backend served by one host only (SQLite) keeps nothing. */
+int store_key_check_put(struct store *s, const unsigned char *sealed,
+		size_t len);
+
+/* One sealed value the database holds, whichever comes first (the key
+ * check, a secret, a service account's secret, an image password), into `out`:
  * 0; -ENOENT when it holds none; -EOVERFLOW when it is longer than
  * `cap`.  Enough to tell whether a key file is the one that sealed them. */
 int store_sealed_sample(struct store *s, unsigned char *out, size_t cap,

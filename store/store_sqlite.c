@@ -7,14 +7,9 @@
  * handle.  The schema is migrated forward in steps kept in `migrations[]`;
  * PRAGMA user_version records the step a database is at.
  */
-#ifdef STORE_FAULTS
-#define _GNU_SOURCE             /* strerrorname_np() */
-#endif
-#include "store.h"
-#include "errmsg.h"
+#include "backend.h"
 
 #include <errno.h>
-#include <stdatomic.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -28,9 +23,9 @@
 #include <time.h>
 #include <unistd.h>
 #include <sqlite3.h>
-#ifdef STORE_FAULTS
-#include <pthread.h>
-#endif
+
+/* store_fail() (backend.h), for the many one-line refusals */
+#define fail store_fail
 
 /* Each entry migrates from version i to i+1; never edit a shipped one,
  * append a new one. */
@@ -453,7 +448,8 @@ struct snap_seen {
 	int64_t taken_ns;
 };
 
-struct store {
+struct sqlite_store {
+	struct store base;
 	sqlite3 *db;
 	sqlite3_stmt *stmt[S_COUNT];
 	char *path;               /* the database's file; NULL in memory */
@@ -466,98 +462,13 @@ struct store {
 	int64_t data_version;     /* PRAGMA data_version when last looked */
 };
 
-const char *store_errmsg(void)
+static struct sqlite_store *sq(struct store *s)
 {
-	return errmsg();
+	return (struct sqlite_store *)s;
 }
 
-/* Records a message for store_errmsg() (errmsg.h) and returns `err`. */
-static int fail(int err, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static int fail(int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	errmsg_vset(err, fmt, ap);
-	va_end(ap);
-	return err;
-}
-
-#ifdef STORE_FAULTS
-/* The fault hook of a test build (store.h): one count for every handle and
- * thread, as SQLite's test_malloc.c keeps one for every connection. */
-static struct {
-	pthread_mutex_t lock;
-	int countdown;              /* calls until the fault; 0: none armed */
-	int at_begin;               /* the count waits for a store_begin() */
-	int err;
-	int fired;
-} fault = { PTHREAD_MUTEX_INITIALIZER, 0, 0, 0, 0 };
-
-static void fault_set(int n, int err, int at_begin)
-{
-	pthread_mutex_lock(&fault.lock);
-	fault.countdown = n > 0 ? n : 0;
-	fault.at_begin = n > 0 && at_begin;
-	fault.err = n > 0 ? err : 0;
-	fault.fired = 0;
-	pthread_mutex_unlock(&fault.lock);
-}
-
-void store_fault_install(int n, int err)
-{
-	fault_set(n, err, 0);
-}
-
-void store_fault_install_at_begin(int n, int err)
-{
-	fault_set(n, err, 1);
-}
-
-int store_fault_fired(void)
-{
-	int fired;
-
-	pthread_mutex_lock(&fault.lock);
-	fired = fault.fired;
-	pthread_mutex_unlock(&fault.lock);
-	return fired;
-}
-
-/* Counts one call of `fn` (`begin`: it starts a change, store_begin() or
- * a snapshot's create or drop); the injected error, with its message, when this
- * is the call to fail, else 0. */
-static int fault_check(const char *fn, int begin)
-{
-	const char *name;
-	int err = 0;
-
-	pthread_mutex_lock(&fault.lock);
-	if (begin)
-		fault.at_begin = 0;
-	if (fault.countdown > 0 && !fault.at_begin && --fault.countdown == 0) {
-		err = fault.err;
-		fault.fired = 1;
-	}
-	pthread_mutex_unlock(&fault.lock);
-	if (!err)
-		return 0;
-	name = strerrorname_np(-err);
-	return name ? fail(err, "injected fault (%s in %s)", name, fn) :
-		fail(err, "injected fault (errno %d in %s)", -err, fn);
-}
-
-#define FAULT(begin) fault_check(__func__, (begin))
-#define FAULT_POINT() do { \
-		int fault_ = FAULT(0); \
-		if (fault_) \
-			return fault_; \
-	} while (0)
-#else
-#define FAULT(begin) 0
-#define FAULT_POINT() do { } while (0)
-#endif
+static void sqlite_close(struct store *base);
+static void sqlite_rollback(struct store *base);
 
 /* Maps a SQLite result of connection `db` to an errno, as store.h lists
  * them, with SQLite's words as the message. */
@@ -584,7 +495,7 @@ static int fail_db(sqlite3 *db, int rc, const char *what)
 	return fail(-EIO, "%s: %s", what, sqlite3_errmsg(db));
 }
 
-static int fail_sqlite(struct store *s, int rc, const char *what)
+static int fail_sqlite(struct sqlite_store *s, int rc, const char *what)
 {
 	return fail_db(s->db, rc, what);
 }
@@ -598,14 +509,7 @@ static int beside(char *out, size_t cap, const char *db, const char *suffix)
 }
 
 /* Returns the prepared statement `id`, reset and with bindings cleared. */
-static _Atomic uint64_t reads;       /* statements run that only read */
-
-uint64_t store_reads(void)
-{
-	return atomic_load(&reads);
-}
-
-static sqlite3_stmt *stmt(struct store *s, enum stmt id)
+static sqlite3_stmt *stmt(struct sqlite_store *s, enum stmt id)
 {
 	sqlite3_stmt *st = s->stmt[id];
 
@@ -619,7 +523,7 @@ static sqlite3_stmt *stmt(struct store *s, enum stmt id)
 		s->stmt[id] = st;
 	}
 	if (sqlite3_stmt_readonly(st))
-		atomic_fetch_add(&reads, 1);
+		store_count_read();
 	return st;
 }
 
@@ -630,7 +534,7 @@ static void done(sqlite3_stmt *st)
 }
 
 /* Runs a statement that returns no rows. */
-static int exec_stmt(struct store *s, sqlite3_stmt *st, const char *what)
+static int exec_stmt(struct sqlite_store *s, sqlite3_stmt *st, const char *what)
 {
 	int rc = sqlite3_step(st);
 	int ret = rc == SQLITE_DONE ? 0 : fail_sqlite(s, rc, what);
@@ -640,7 +544,7 @@ static int exec_stmt(struct store *s, sqlite3_stmt *st, const char *what)
 }
 
 /* Runs a statement that changes one row; -ENOENT when it changed none. */
-static int exec_one(struct store *s, sqlite3_stmt *st, const char *what)
+static int exec_one(struct sqlite_store *s, sqlite3_stmt *st, const char *what)
 {
 	int ret = exec_stmt(s, st, what);
 
@@ -650,7 +554,7 @@ static int exec_one(struct store *s, sqlite3_stmt *st, const char *what)
 }
 
 /* Runs statement `id` with `key` bound as ?1, changing one row. */
-static int exec_id(struct store *s, enum stmt id, int64_t key,
+static int exec_id(struct sqlite_store *s, enum stmt id, int64_t key,
 		const char *what)
 {
 	sqlite3_stmt *st = stmt(s, id);
@@ -664,7 +568,7 @@ static int exec_id(struct store *s, enum stmt id, int64_t key,
 /* Steps a bound lookup: 0 with the row ready to read (the caller then
  * calls done()), -ENOENT "no KIND 'NAME'" when there is none, or another
  * -errno; on failure the statement is already reset. */
-static int step_one(struct store *s, sqlite3_stmt *st, const char *kind,
+static int step_one(struct sqlite_store *s, sqlite3_stmt *st, const char *kind,
 		const char *name)
 {
 	int rc = sqlite3_step(st);
@@ -685,7 +589,7 @@ static void copy_text(char *dst, size_t n, sqlite3_stmt *st, int col)
 	snprintf(dst, n, "%s", t ? (const char *)t : "");
 }
 
-static int count_stmt(struct store *s, enum stmt id, int64_t key,
+static int count_stmt(struct sqlite_store *s, enum stmt id, int64_t key,
 		int64_t *count, const char *what)
 {
 	sqlite3_stmt *st = stmt(s, id);
@@ -707,7 +611,7 @@ static int count_stmt(struct store *s, enum stmt id, int64_t key,
 }
 
 /* PRAGMA user_version, or a negative errno. */
-static int schema_version(struct store *s)
+static int schema_version(struct sqlite_store *s)
 {
 	sqlite3_stmt *st;
 	int v = -EIO;
@@ -721,7 +625,7 @@ static int schema_version(struct store *s)
 	return v;
 }
 
-static int migrate(struct store *s)
+static int migrate(struct sqlite_store *s)
 {
 	int v = schema_version(s);
 	char *err = NULL;
@@ -770,15 +674,16 @@ static void create_private(const char *path)
 }
 
 /* Opens `path` with SQLite `flags`; `pragmas` run before the migration. */
-static int open_db(struct store **out, const char *path, int flags,
+static int open_db(struct sqlite_store **out, const char *path, int flags,
 		const char *pragmas)
 {
-	struct store *s = calloc(1, sizeof(*s));
+	struct sqlite_store *s = calloc(1, sizeof(*s));
 	int ret;
 
 	*out = NULL;
 	if (!s)
 		return fail(-ENOMEM, "out of memory");
+	s->base.be = &store_sqlite_backend;
 	if (strcmp(path, MEMORY) && !(s->path = strdup(path))) {
 		free(s);
 		return fail(-ENOMEM, "out of memory");
@@ -789,14 +694,14 @@ static int open_db(struct store **out, const char *path, int flags,
 			!= SQLITE_OK) {
 		ret = fail(-EIO, "open %s: %s", path, s->db ?
 				sqlite3_errmsg(s->db) : "out of memory");
-		store_close(s);
+		sqlite_close(&s->base);
 		return ret;
 	}
 	sqlite3_extended_result_codes(s->db, 1);
 	sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
 	if (sqlite3_exec(s->db, pragmas, NULL, NULL, NULL) != SQLITE_OK) {
 		ret = fail_sqlite(s, sqlite3_errcode(s->db), path);
-		store_close(s);
+		sqlite_close(&s->base);
 		return ret;
 	}
 	ret = (flags & SQLITE_OPEN_READWRITE) ? migrate(s) : 0;
@@ -805,30 +710,30 @@ static int open_db(struct store **out, const char *path, int flags,
 		ret = fail(-EPROTO, "%s is at schema version %d, not %d", path,
 				schema_version(s), SCHEMA_VERSION);
 	if (ret) {
-		store_close(s);
+		sqlite_close(&s->base);
 		return ret;
 	}
 	*out = s;
 	return 0;
 }
 
-int store_open(struct store **out, const char *locator)
+static int sqlite_open(struct store **out, const char *locator)
 {
-	int ret = FAULT(0);
-
-	if (ret) {
-		*out = NULL;
-		return ret;
-	}
-	return open_db(out, locator, SQLITE_OPEN_READWRITE |
+	struct sqlite_store *s;
+	int ret = open_db(&s, locator, SQLITE_OPEN_READWRITE |
 			SQLITE_OPEN_CREATE,
 			"PRAGMA journal_mode = WAL;"
 			"PRAGMA synchronous = FULL;"
 			"PRAGMA foreign_keys = ON;");
+
+	*out = ret ? NULL : &s->base;
+	return ret;
 }
 
-void store_close(struct store *s)
+static void sqlite_close(struct store *base)
 {
+	struct sqlite_store *s = sq(base);
+
 	if (!s)
 		return;
 	for (int i = 0; i < S_COUNT; i++)
@@ -839,14 +744,15 @@ void store_close(struct store *s)
 	free(s);
 }
 
-int store_schema_version(struct store *s)
+static int sqlite_schema_version(struct store *base)
 {
-	FAULT_POINT();
+	struct sqlite_store *s = sq(base);
+
 	return schema_version(s);
 }
 
 /* PRAGMA data_version: it moves when another connection commits. */
-static int data_version(struct store *s, int64_t *out)
+static int data_version(struct sqlite_store *s, int64_t *out)
 {
 	sqlite3_stmt *st = stmt(s, S_DATA_VERSION);
 	int rc;
@@ -862,7 +768,7 @@ static int data_version(struct store *s, int64_t *out)
 
 /* Tells the watcher when another connection committed since the last
  * look. */
-static int look_for_others(struct store *s)
+static int look_for_others(struct sqlite_store *s)
 {
 	int64_t v;
 	int ret;
@@ -873,18 +779,17 @@ static int look_for_others(struct store *s)
 		return ret;
 	if (v != s->data_version) {
 		s->data_version = v;
-		s->watch(s->watch_ctx);
+		s->watch(s->watch_ctx, NULL);
 	}
 	return 0;
 }
 
-int store_begin(struct store *s)
+static int sqlite_begin(struct store *base)
 {
+	struct sqlite_store *s = sq(base);
 	sqlite3_stmt *st;
-	int ret = FAULT(1);
+	int ret;
 
-	if (ret)
-		return ret;
 	/* SQLite would begin, and refuse each write of it only */
 	if (s->readonly)
 		return fail(-EROFS, "begin: a snapshot is read-only");
@@ -895,43 +800,73 @@ int store_begin(struct store *s)
 		return ret;
 	/* what this change reads is what others committed so far */
 	if ((ret = look_for_others(s)))
-		store_rollback(s);
+		sqlite_rollback(base);
 	return ret;
 }
 
-int store_commit(struct store *s)
+static int sqlite_commit(struct store *base)
 {
+	struct sqlite_store *s = sq(base);
 	sqlite3_stmt *st = stmt(s, S_COMMIT);
-	int ret = FAULT(0);
+	int ret = st ? exec_stmt(s, st, "commit") : -EIO;
 
-	/* a fault is a COMMIT that failed: the transaction goes, too */
-	if (!ret)
-		ret = st ? exec_stmt(s, st, "commit") : -EIO;
 	if (ret)
-		store_rollback(s);
+		sqlite_rollback(base);
 	return ret;
 }
 
-void store_watch(struct store *s, store_watch_fn fn, void *ctx)
+static void sqlite_watch(struct store *base, store_watch_fn fn, void *ctx)
 {
+	struct sqlite_store *s = sq(base);
+
 	s->watch = fn;
 	s->watch_ctx = ctx;
 	if (fn && data_version(s, &s->data_version))
 		s->data_version = -1;   /* the first look will tell */
 }
 
-int store_poll(struct store *s)
+/* The key file sits beside the one file it seals for, one host: the
+ * values sealed in it are check enough. */
+static int sqlite_key_check_put(struct store *base,
+		const unsigned char *sealed, size_t len)
 {
+	(void)base;
+	(void)sealed;
+	(void)len;
+	return 0;
+}
+
+/* One daemon per file: no one to tell, no socket to wait on. */
+static int sqlite_announce(struct store *base, const char *news)
+{
+	(void)base;
+	(void)news;
+	return 0;
+}
+
+static int sqlite_watch_fd(struct store *base)
+{
+	(void)base;
+	return -1;
+}
+
+static int sqlite_poll(struct store *base)
+{
+	struct sqlite_store *s = sq(base);
+
 	return look_for_others(s);
 }
 
-void store_busy_timeout(struct store *s, int ms)
+static void sqlite_busy_timeout(struct store *base, int ms)
 {
+	struct sqlite_store *s = sq(base);
+
 	sqlite3_busy_timeout(s->db, ms > 0 ? ms : 0);
 }
 
-void store_rollback(struct store *s)
+static void sqlite_rollback(struct store *base)
 {
+	struct sqlite_store *s = sq(base);
 	sqlite3_stmt *st;
 
 	if (sqlite3_get_autocommit(s->db))
@@ -952,11 +887,11 @@ static void env_row(sqlite3_stmt *st, struct store_env *e)
 	e->mtime_ns = sqlite3_column_int64(st, 4);
 }
 
-int store_env_insert(struct store *s, const char *name, int64_t now)
+static int sqlite_env_insert(struct store *base, const char *name, int64_t now)
 {
+	struct sqlite_store *s = sq(base);
 	sqlite3_stmt *st = stmt(s, S_ENV_INSERT);
 
-	FAULT_POINT();
 	if (!st)
 		return -EIO;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
@@ -964,12 +899,13 @@ int store_env_insert(struct store *s, const char *name, int64_t now)
 	return exec_stmt(s, st, name);
 }
 
-int store_env_get(struct store *s, const char *name, struct store_env *out)
+static int sqlite_env_get(struct store *base, const char *name,
+		struct store_env *out)
 {
+	struct sqlite_store *s = sq(base);
 	sqlite3_stmt *st = stmt(s, S_ENV_GET);
 	int ret;
 
-	FAULT_POINT();
 	if (!st)
 		return -EIO;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
@@ -980,18 +916,19 @@ int store_env_get(struct store *s, const char *name, struct store_env *out)
 	return 0;
 }
 
-int store_env_delete(struct store *s, int64_t id)
+static int sqlite_env_delete(struct store *base, int64_t id)
 {
-	FAULT_POINT();
+	struct sqlite_store *s = sq(base);
+
 	return exec_id(s, S_ENV_DELETE, id, "delete environment");
 }
 
-int store_env_set_critical(struct store *s, int64_t id, int critical,
+static int sqlite_env_set_critical(struct store *base, int64_t id, int critical,
 		int64_t now)
 {
+	struct sqlite_store *s = sq(base);
 	sqlite3_stmt *st = stmt(s, S_ENV_SET_CRITICAL);
 
-	FAULT_POINT();
 	if (!st)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, id);
@@ -1000,13 +937,13 @@ int store_env_set_critical(struct store *s, int64_t id, int critical,
 	return exec_one(s, st, "set critical");
 }
 
-int store_env_list(struct store *s, store_env_cb cb, void *ctx)
+static int sqlite_env_list(struct store *base, store_env_cb cb, void *ctx)
 {
+	struct sqlite_store *s = sq(base);
 	sqlite3_stmt *st = stmt(s, S_ENV_LIST);
 	struct store_env e;
 	int rc, ret = 0;
 
-	FAULT_POINT();
 	if (!st)
 		return -EIO;
 	while (!ret && (rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -1019,9 +956,10 @@ int store_env_list(struct store *s, store_env_cb cb, void *ctx)
 	return ret;
 }
 
-int store_env_children(struct store *s, int64_t id, int64_t *count)
+static int sqlite_env_children(struct store *base, int64_t id, int64_t *count)
 {
-	FAULT_POINT();
+	struct sqlite_store *s = sq(base);
+
 	return count_stmt(s, S_ENV_CHILDREN, id, count, "environment");
 }
 
@@ -1035,11 +973,12 @@ static void project_row(sqlite3_stmt *st, struct store_project *p)
 	copy_text(p->display, sizeof(p->display), st, 3);
 }
 
-int store_project_insert(struct store *s, const char *name, int64_t now)
+static int sqlite_project_insert(struct store *base, const char *name,
+		int64_t now)
 {
+	struct sqlite_store *s = sq(base);
 	sqlite3_stmt *st = stmt(s, S_PROJECT_INSERT);
 
-	FAULT_POINT();
 	if (!st)
 		return -EIO;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
@@ -1047,13 +986,13 @@ int store_project_insert(struct store *s, const char *name, int64_t now)
 	return exec_stmt(s, st, name);
 }
 
-int store_project_get(struct store *s, const char *name,
+static int sqlite_project_get(struct store *base, const char *name,
 		struct store_project *out)
 {
+	struct sqlite_store *s = sq(base);
 	sqlite3_stmt *st = stmt(s, S_PROJECT_GET);
 	int ret;
 
-	FAULT_POINT();
 	if (!st)
 		return -EIO;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
@@ -1064,19 +1003,21 @@ int store_project_get(struct store *s, const char *name,
 	return 0;
 }
 
-int store_project_delete(struct store *s, int64_t id)
+static int sqlite_project_delete(struct store *base, int64_t id)
 {
-	FAULT_POINT();
+	struct sqlite_store *s = sq(base);
+
 	return exec_id(s, S_PROJECT_DELETE, id, "delete project");
 }
 
-int store_project_list(struct store *s, store_project_cb cb, void *ctx)
+static int sqlite_project_list(struct store *base, store_project_cb cb,
+		void *ctx)
 {
+	struct sqlite_store *s = sq(base);
 	sqlite3_stmt *st = stmt(s, S_PROJECT_LIST);
 	struct store_project p;
 	int rc, ret = 0;
 
-	FAULT_POINT();
 	if (!st)
 		return -EIO;
 	while (!ret && (rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -1089,9 +1030,11 @@ int store_project_list(struct store *s, store_project_cb cb, void *ctx)
 	return ret;
 }
 
-int store_project_children(struct store *s, int64_t id, int64_t *count)
+static int sqlite_project_children(struct store *base, int64_t id,
+		int64_t *count)
 {
-	FAULT_POINT();
+	struct sqlite_store *s = sq(base);
+
 	return count_stmt(s, S_PROJECT_CHILDREN, id, count, "project");
 }
 
@@ -1109,12 +1052,12 @@ static void integration_row(sqlite3_stmt *st, struct store_integration *in)
 	copy_text(in->display, sizeof(in->display), st, 7);
 }
 
-int store_integration_insert(struct store *s, int64_t project_id,
+static int sqlite_integration_insert(struct store *base, int64_t project_id,
 		const char *name, const char *type, int64_t now)
 {
+	struct sqlite_store *s = sq(base);
 	sqlite3_stmt *st = stmt(s, S_INTEGRATION_INSERT);
 
-	FAULT_POINT();
 	if (!st)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, project_id);
@@ -1124,13 +1067,13 @@ int store_integration_insert(struct store *s, int64_t project_id,
 	return exec_stmt(s, st, name);
 }
 
-int store_integration_get(struct store *s, int64_t project_id,
+static int sqlite_integration_get(struct store *base, int64_t project_id,
 		const char *name, struct store_integration *out)
 {
+	struct sqlite_store *s = sq(base);
 	sqlite3_stmt *st = stmt(s, S_INTEGRATION_GET);
 	int ret;
 
-	FAULT_POINT();
 	if (!st)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, project_id);
@@ -1142,18 +1085,19 @@ int store_integration_get(struct store *s, int64_t project_id,
 	return 0;
 }
 
-int store_integration_delete(struct store *s, int64_t id)
+static int sqlite_integration_delete(struct store *base, int64_t id)
 {
-	FAULT_POINT();
+	struct sqlite_store *s = sq(base);
+
 	return exec_id(s, S_INTEGRATION_DELETE, id, "delete integration");
 }
 
-int store_integration_set_type(struct store *s, int64_t id,
+static int sqlite_integration_set_type(struct store *base, int64_t id,
 		const char *type, int64_t now)
 {
+	struct sqlite_store *s = sq(base);
 	sqlite3_stmt *st = stmt(s, S_INTEGRATION_SET_TYPE);
 
-	FAULT_POINT();
 	if (!st)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, id);
@@ -1162,14 +1106,14 @@ int store_integration_set_type(struct store *s, int64_t id,
 	return exec_one(s, st, "set integration type");
 }
 
-int store_integration_list(struct store *s, int64_t project_id,
+static int sqlite_integration_list(struct store *base, int64_t project_id,
 		store_integration_cb cb, void *ctx)
 {
+	struct sqlite_store *s = sq(base);
 	sqlite3_stmt *st = stmt(s, S_INTEGRATION_LIST);
 	struct store_integration in;
 	int rc, ret = 0;
 
-	FAULT_POINT();
 	if (!st)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, project_id);
@@ -1183,9 +1127,11 @@ int store_integration_list(struct store *s, int64_t project_id,
 	return ret;
 }
 
-int store_integration_children(struct store *s, int64_t id, int64_t *count)
+static int sqlite_integration_children(struct store *base, int64_t id,
+		int64_t *count)
 {
-	FAULT_POINT();
+	struct sqlite_store *s = sq(base);
+
 	return count_stmt(s, S_INTEGRATION_CHILDREN, id, count,
 			"integration");
 }
@@ -1224,12 +1170,12 @@ static void runtime_row(sqlite3_stmt *st, struct store_runtime *rt)
 	rt->reported_ns = sqlite3_column_int64(st, 27);
 }
 
-int store_runtime_insert(struct store *s, struct store_runtime *rt)
+static int sqlite_runtime_insert(struct store *base, struct store_runtime *rt)
 {
+	struct sqlite_store *s = sq(base);
 	sqlite3_stmt *st = stmt(s, S_RUNTIME_INSERT);
 	int ret;
 
-	FAULT_POINT();
 	if (!st)
 		return -EIO;
 	sqlite3_bind_text(st, 1, rt->uuid, -1, SQLITE_STATIC);
@@ -1256,13 +1202,14 @@ int store_runtime_insert(struct store *s, struct store_runtime *rt)
 	return ret;
 }
 
-int store_runtime_get(struct store *s, int64_t env_id, const char *name,
+static int sqlite_runtime_get(struct store *base, int64_t env_id,
+		const char *name,
 		struct store_runtime *out)
 {
+	struct sqlite_store *s = sq(base);
 	sqlite3_stmt *st = stmt(s, S_RUNTIME_GET);
 	int ret;
 
-	FAULT_POINT();
 	if (!st)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, env_id);
@@ -1274,18 +1221,19 @@ int store_runtime_get(struct store *s, int64_t env_id, const char *name,
 	return 0;
 }
 
-int store_runtime_delete(struct store *s, int64_t id)
+static int sqlite_runtime_delete(struct store *base, int64_t id)
 {
-	FAULT_POINT();
+	struct sqlite_store *s = sq(base);
+
 	return exec_id(s, S_RUNTIME_DELETE, id, "delete runtime");
 }
 
-int store_runtime_set_integration(struct store *s, int64_t id,
+static int sqlite_runtime_set_integration(struct store *base, int64_t id,
 		int64_t integration_id, int64_t now)
 {
+	struct sqlite_store *s = sq(base);
 	sqlite3_stmt *st = stmt(s, S_RUNTIME_SET_INTEGRATION);
 
-	FAULT_POINT();
 	if (!st)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, id);
@@ -1294,14 +1242,15 @@ int store_runtime_set_integration(struct store *s, int64_t id,
 	return exec_one(s, st, "assign runtime");
 }
 
-int store_runtime_list(struct store *s, const struct store_runtime_filter *f,
+static int sqlite_runtime_list(struct store *base,
+		const struct store_runtime_filter *f,
 		store_runtime_cb cb, void *ctx)
 {
+	struct sqlite_store *s = sq(base);
 	sqlite3_stmt *st = stmt(s, S_RUNTIME_LIST);
 	struct store_runtime rt;
 	int rc, ret = 0;
 
-	FAULT_POINT();
 	if (!st)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, f->env_id);
@@ -1323,12 +1272,12 @@ int store_runtime_list(struct store *s, const struct store_runtime_filter *f,
 
 /* -- deploys: versions, endpoints, service accounts -------------------- */
 
-int store_runtime_set_desired(struct store *s, int64_t id,
+static int sqlite_runtime_set_desired(struct store *base, int64_t id,
 		const char *desired, int clear_running, int64_t now)
 {
+	struct sqlite_store *s = sq(base);
 	sqlite3_stmt *st = stmt(s, S_RUNTIME_SET_DESIRED);
 
-	FAULT_POINT();
 	if (!st)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, id);
@@ -1338,11 +1287,12 @@ int store_runtime_set_desired(struct store *s, int64_t id,
 	return exec_one(s, st, "set desired state");
 }
 
-int store_runtime_set_latest(struct store *s, int64_t id, int64_t version)
+static int sqlite_runtime_set_latest(struct store *base, int64_t id,
+		int64_t version)
 {
+	struct sqlite_store *s = sq(base);
 	sqlite3_stmt *st = stmt(s, S_RUNTIME_SET_LATEST);
 
-	FAULT_POINT();
 	if (!st)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, id);
@@ -1350,11 +1300,12 @@ int store_runtime_set_latest(struct store *s, int64_t id, int64_t version)
 	return exec_one(s, st, "set latest version");
 }
 
-int store_version_insert(struct store *s, const struct store_version *v)
+static int sqlite_version_insert(struct store *base,
+		const struct store_version *v)
 {
+	struct sqlite_store *s = sq(base);
 	sqlite3_stmt *st = stmt(s, S_VERSION_INSERT);
 
-	FAULT_POINT();
 	if (!st)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, v->runtime_id);
@@ -1397,14 +1348,15 @@ static int version_payload(sqlite3_stmt *st, struct store_version *v)
 	return 0;
 }
 
-int store_version_get(struct store *s, int64_t runtime_id, int64_t number,
+static int sqlite_version_get(struct store *base, int64_t runtime_id,
+		int64_t number,
 		struct store_version *out)
 {
+	struct sqlite_store *s = sq(base);
 	sqlite3_stmt *st = stmt(s, S_VERSION_GET);
 	int rc, ret = 0;
 
 	memset(out, 0, sizeof(*out));
-	FAULT_POINT();
 	if (!st)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, runtime_id);
@@ -1422,21 +1374,12 @@ int store_version_get(struct store *s, int64_t runtime_id, int64_t number,
 	return ret;
 }
 
-void store_version_release(struct store_version *v)
-{
-	free(v->spec);
-	free(v->password);
-	v->spec = NULL;
-	v->password = NULL;
-	v->password_len = 0;
-}
-
-int store_version_delete(struct store *s, int64_t runtime_id,
+static int sqlite_version_delete(struct store *base, int64_t runtime_id,
 		int64_t number)
 {
+	struct sqlite_store *s = sq(base);
 	sqlite3_stmt *st = stmt(s, S_VERSION_DELETE);
 
-	FAULT_POINT();
 	if (!st)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, runtime_id);
@@ -1444,14 +1387,14 @@ int store_version_delete(struct store *s, int64_t runtime_id,
 	return exec_one(s, st, "delete version");
 }
 
-int store_version_list(struct store *s, int64_t runtime_id,
+static int sqlite_version_list(struct store *base, int64_t runtime_id,
 		store_version_cb cb, void *ctx)
 {
+	struct sqlite_store *s = sq(base);
 	sqlite3_stmt *st = stmt(s, S_VERSION_LIST);
 	struct store_version v;
 	int rc, ret = 0;
 
-	FAULT_POINT();
 	if (!st)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, runtime_id);
@@ -1476,12 +1419,12 @@ static void endpoint_row(sqlite3_stmt *st, struct store_endpoint *e)
 	e->updated_ns = sqlite3_column_int64(st, 6);
 }
 
-int store_endpoint_insert(struct store *s, struct store_endpoint *e)
+static int sqlite_endpoint_insert(struct store *base, struct store_endpoint *e)
 {
+	struct sqlite_store *s = sq(base);
 	sqlite3_stmt *st = stmt(s, S_ENDPOINT_INSERT);
 	int ret;
 
-	FAULT_POINT();
 	if (!st)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, e->runtime_id);
@@ -1496,13 +1439,13 @@ int store_endpoint_insert(struct store *s, struct store_endpoint *e)
 	return ret;
 }
 
-int store_endpoint_get(struct store *s, int64_t runtime_id,
+static int sqlite_endpoint_get(struct store *base, int64_t runtime_id,
 		const char *name, struct store_endpoint *out)
 {
+	struct sqlite_store *s = sq(base);
 	sqlite3_stmt *st = stmt(s, S_ENDPOINT_GET);
 	int ret;
 
-	FAULT_POINT();
 	if (!st)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, runtime_id);
@@ -1514,18 +1457,19 @@ int store_endpoint_get(struct store *s, int64_t runtime_id,
 	return 0;
 }
 
-int store_endpoint_delete(struct store *s, int64_t id)
+static int sqlite_endpoint_delete(struct store *base, int64_t id)
 {
-	FAULT_POINT();
+	struct sqlite_store *s = sq(base);
+
 	return exec_id(s, S_ENDPOINT_DELETE, id, "delete endpoint");
 }
 
-int store_endpoint_set_version(struct store *s, int64_t id,
+static int sqlite_endpoint_set_version(struct store *base, int64_t id,
 		int64_t version, int64_t now)
 {
+	struct sqlite_store *s = sq(base);
 	sqlite3_stmt *st = stmt(s, S_ENDPOINT_SET_VERSION);
 
-	FAULT_POINT();
 	if (!st)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, id);
@@ -1534,14 +1478,14 @@ int store_endpoint_set_version(struct store *s, int64_t id,
 	return exec_one(s, st, "pin endpoint");
 }
 
-int store_endpoint_list(struct store *s, int64_t runtime_id,
+static int sqlite_endpoint_list(struct store *base, int64_t runtime_id,
 		store_endpoint_cb cb, void *ctx)
 {
+	struct sqlite_store *s = sq(base);
 	sqlite3_stmt *st = stmt(s, S_ENDPOINT_LIST);
 	struct store_endpoint e;
 	int rc, ret = 0;
 
-	FAULT_POINT();
 	if (!st)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, runtime_id);
@@ -1555,13 +1499,13 @@ int store_endpoint_list(struct store *s, int64_t runtime_id,
 	return ret;
 }
 
-int store_endpoint_serving(struct store *s, int64_t runtime_id,
+static int sqlite_endpoint_serving(struct store *base, int64_t runtime_id,
 		int64_t version, int64_t *count)
 {
+	struct sqlite_store *s = sq(base);
 	sqlite3_stmt *st = stmt(s, S_ENDPOINT_SERVING);
 	int rc, ret = 0;
 
-	FAULT_POINT();
 	if (!st)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, runtime_id);
@@ -1575,12 +1519,12 @@ int store_endpoint_serving(struct store *s, int64_t runtime_id,
 	return ret;
 }
 
-int store_service_account_put(struct store *s,
+static int sqlite_service_account_put(struct store *base,
 		const struct store_service_account *sa)
 {
+	struct sqlite_store *s = sq(base);
 	sqlite3_stmt *st = stmt(s, S_SA_PUT);
 
-	FAULT_POINT();
 	if (!st)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, sa->runtime_id);
@@ -1591,13 +1535,13 @@ int store_service_account_put(struct store *s,
 	return exec_stmt(s, st, "put service account");
 }
 
-int store_service_account_get(struct store *s, int64_t runtime_id,
+static int sqlite_service_account_get(struct store *base, int64_t runtime_id,
 		struct store_service_account *out)
 {
+	struct sqlite_store *s = sq(base);
 	sqlite3_stmt *st = stmt(s, S_SA_GET);
 	int rc, ret = 0;
 
-	FAULT_POINT();
 	if (!st)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, runtime_id);
@@ -1624,9 +1568,11 @@ int store_service_account_get(struct store *s, int64_t runtime_id,
 	return ret;
 }
 
-int store_sealed_sample(struct store *s, unsigned char *out, size_t cap,
+static int sqlite_sealed_sample(struct store *base, unsigned char *out,
+		size_t cap,
 		size_t *len)
 {
+	struct sqlite_store *s = sq(base);
 	sqlite3_stmt *st = stmt(s, S_SEALED_SAMPLE);
 	int rc, n, ret = 0;
 
@@ -1649,11 +1595,12 @@ int store_sealed_sample(struct store *s, unsigned char *out, size_t cap,
 	return ret;
 }
 
-int store_runtime_report(struct store *s, const struct store_runtime *rt)
+static int sqlite_runtime_report(struct store *base,
+		const struct store_runtime *rt)
 {
+	struct sqlite_store *s = sq(base);
 	sqlite3_stmt *st = stmt(s, S_RUNTIME_REPORT);
 
-	FAULT_POINT();
 	if (!st)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, rt->id);
@@ -1672,7 +1619,7 @@ int store_runtime_report(struct store *s, const struct store_runtime *rt)
 }
 
 /* One heartbeat time, on the prepared statement. */
-static int heartbeat_one(struct store *s, sqlite3_stmt *st, int64_t id,
+static int heartbeat_one(struct sqlite_store *s, sqlite3_stmt *st, int64_t id,
 		const char *uuid, int64_t ns)
 {
 	sqlite3_bind_int64(st, 1, id);
@@ -1681,22 +1628,24 @@ static int heartbeat_one(struct store *s, sqlite3_stmt *st, int64_t id,
 	return exec_stmt(s, st, "runtime heartbeat");
 }
 
-int store_runtime_heartbeat(struct store *s, int64_t id, const char *uuid,
+static int sqlite_runtime_heartbeat(struct store *base, int64_t id,
+		const char *uuid,
 		int64_t ns)
 {
+	struct sqlite_store *s = sq(base);
 	sqlite3_stmt *st = stmt(s, S_RUNTIME_HEARTBEAT);
 
-	FAULT_POINT();
 	return st ? heartbeat_one(s, st, id, uuid, ns) : -EIO;
 }
 
-int store_runtime_heartbeats(struct store *s, const struct store_beat *beats,
+static int sqlite_runtime_heartbeats(struct store *base,
+		const struct store_beat *beats,
 		size_t n)
 {
+	struct sqlite_store *s = sq(base);
 	sqlite3_stmt *st = stmt(s, S_RUNTIME_HEARTBEAT);
 	int ret = 0;
 
-	FAULT_POINT();
 	if (!st)
 		return -EIO;
 	for (size_t i = 0; i < n && !ret; i++)
@@ -1705,11 +1654,12 @@ int store_runtime_heartbeats(struct store *s, const struct store_beat *beats,
 	return ret;
 }
 
-int store_runtime_set_revoked(struct store *s, int64_t id, int64_t now)
+static int sqlite_runtime_set_revoked(struct store *base, int64_t id,
+		int64_t now)
 {
+	struct sqlite_store *s = sq(base);
 	sqlite3_stmt *st = stmt(s, S_RUNTIME_SET_REVOKED);
 
-	FAULT_POINT();
 	if (!st)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, id);
@@ -1717,12 +1667,12 @@ int store_runtime_set_revoked(struct store *s, int64_t id, int64_t now)
 	return exec_one(s, st, "revoke runtime secret");
 }
 
-int store_runtime_revoke_key(struct store *s, const char *key_id,
-		int64_t now)
+static int sqlite_runtime_revoke_key(struct store *base,
+		const char *key_id, int64_t now)
 {
+	struct sqlite_store *s = sq(base);
 	sqlite3_stmt *st = stmt(s, S_RUNTIME_REVOKE_KEY);
 
-	FAULT_POINT();
 	if (!st)
 		return -EIO;
 	sqlite3_bind_text(st, 1, key_id, -1, SQLITE_STATIC);
@@ -1730,13 +1680,13 @@ int store_runtime_revoke_key(struct store *s, const char *key_id,
 	return exec_stmt(s, st, "revoke runtimes' secret");
 }
 
-int store_runtime_get_uuid(struct store *s, const char *uuid,
+static int sqlite_runtime_get_uuid(struct store *base, const char *uuid,
 		struct store_runtime *out)
 {
+	struct sqlite_store *s = sq(base);
 	sqlite3_stmt *st = stmt(s, S_RUNTIME_GET_UUID);
 	int ret;
 
-	FAULT_POINT();
 	if (!st)
 		return -EIO;
 	sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
@@ -1747,11 +1697,12 @@ int store_runtime_get_uuid(struct store *s, const char *uuid,
 	return 0;
 }
 
-int store_runtime_set_hash(struct store *s, int64_t id, const char *hash)
+static int sqlite_runtime_set_hash(struct store *base, int64_t id,
+		const char *hash)
 {
+	struct sqlite_store *s = sq(base);
 	sqlite3_stmt *st = stmt(s, S_RUNTIME_SET_HASH);
 
-	FAULT_POINT();
 	if (!st)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, id);
@@ -1759,12 +1710,12 @@ int store_runtime_set_hash(struct store *s, int64_t id, const char *hash)
 	return exec_one(s, st, "set runtime hash");
 }
 
-int store_runtime_set_reported(struct store *s, int64_t id,
+static int sqlite_runtime_set_reported(struct store *base, int64_t id,
 		const char *json, int64_t now)
 {
+	struct sqlite_store *s = sq(base);
 	sqlite3_stmt *st = stmt(s, S_RUNTIME_SET_REPORTED);
 
-	FAULT_POINT();
 	if (!st)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, id);
@@ -1773,13 +1724,14 @@ int store_runtime_set_reported(struct store *s, int64_t id,
 	return exec_one(s, st, "set what a runtime reported");
 }
 
-int store_runtime_get_reported(struct store *s, int64_t id, char **out)
+static int sqlite_runtime_get_reported(struct store *base, int64_t id,
+		char **out)
 {
+	struct sqlite_store *s = sq(base);
 	sqlite3_stmt *st = stmt(s, S_RUNTIME_GET_REPORTED);
 	const unsigned char *t;
 	int ret;
 
-	FAULT_POINT();
 	*out = NULL;
 	if (!st)
 		return -EIO;
@@ -1794,12 +1746,13 @@ int store_runtime_get_reported(struct store *s, int64_t id, char **out)
 
 /* -- commands ---------------------------------------------------------- */
 
-int store_command_insert(struct store *s, struct store_command *c)
+static int sqlite_command_insert(struct store *base,
+		struct store_command *c)
 {
+	struct sqlite_store *s = sq(base);
 	sqlite3_stmt *st = stmt(s, S_COMMAND_INSERT);
 	int ret;
 
-	FAULT_POINT();
 	if (!st)
 		return -EIO;
 	sqlite3_bind_text(st, 1, c->uuid, -1, SQLITE_STATIC);
@@ -1814,14 +1767,14 @@ int store_command_insert(struct store *s, struct store_command *c)
 	return ret;
 }
 
-int store_command_list(struct store *s, int64_t runtime_id,
+static int sqlite_command_list(struct store *base, int64_t runtime_id,
 		const char *status, size_t max, store_command_cb cb, void *ctx)
 {
+	struct sqlite_store *s = sq(base);
 	sqlite3_stmt *st = stmt(s, S_COMMAND_LIST);
 	struct store_command c;
 	int rc, ret = 0;
 
-	FAULT_POINT();
 	if (!st)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, runtime_id);
@@ -1849,12 +1802,12 @@ int store_command_list(struct store *s, int64_t runtime_id,
 	return ret;
 }
 
-int store_command_set_status(struct store *s, int64_t id,
+static int sqlite_command_set_status(struct store *base, int64_t id,
 		const char *status, int64_t sent)
 {
+	struct sqlite_store *s = sq(base);
 	sqlite3_stmt *st = stmt(s, S_COMMAND_SET_STATUS);
 
-	FAULT_POINT();
 	if (!st)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, id);
@@ -1863,14 +1816,14 @@ int store_command_set_status(struct store *s, int64_t id,
 	return exec_one(s, st, "set command status");
 }
 
-int store_command_result(struct store *s, const char *uuid,
+static int sqlite_command_result(struct store *base, const char *uuid,
 		const char *key_id, const char *status, const char *result,
 		int64_t now, int *found)
 {
+	struct sqlite_store *s = sq(base);
 	sqlite3_stmt *st = stmt(s, S_COMMAND_RESULT);
 	int ret;
 
-	FAULT_POINT();
 	*found = 0;
 	if (!st)
 		return -EIO;
@@ -1887,14 +1840,14 @@ int store_command_result(struct store *s, const char *uuid,
 
 /* -- artifacts --------------------------------------------------------- */
 
-int store_artifact_replace(struct store *s, int64_t runtime_id,
+static int sqlite_artifact_replace(struct store *base, int64_t runtime_id,
 		const struct store_artifact *items, size_t n, const char *sum,
 		int64_t now)
 {
+	struct sqlite_store *s = sq(base);
 	sqlite3_stmt *st = stmt(s, S_ARTIFACT_CLEAR);
 	int ret;
 
-	FAULT_POINT();
 	if (!st)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, runtime_id);
@@ -1930,14 +1883,14 @@ static void artifact_row(sqlite3_stmt *st, struct store_artifact *a)
 	a->changed_ns = sqlite3_column_int64(st, 4);
 }
 
-int store_artifact_list(struct store *s, int64_t runtime_id,
+static int sqlite_artifact_list(struct store *base, int64_t runtime_id,
 		const char *kind, store_artifact_cb cb, void *ctx)
 {
+	struct sqlite_store *s = sq(base);
 	sqlite3_stmt *st = stmt(s, S_ARTIFACT_LIST);
 	struct store_artifact a;
 	int rc, ret = 0;
 
-	FAULT_POINT();
 	if (!st)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, runtime_id);
@@ -1955,14 +1908,14 @@ int store_artifact_list(struct store *s, int64_t runtime_id,
 	return ret;
 }
 
-int store_artifact_get(struct store *s, int64_t runtime_id,
+static int sqlite_artifact_get(struct store *base, int64_t runtime_id,
 		const char *kind, const char *name, struct store_artifact *out,
 		char **doc)
 {
+	struct sqlite_store *s = sq(base);
 	sqlite3_stmt *st = stmt(s, S_ARTIFACT_GET);
 	int ret;
 
-	FAULT_POINT();
 	if (doc)
 		*doc = NULL;
 	if (!st)
@@ -1980,14 +1933,14 @@ int store_artifact_get(struct store *s, int64_t runtime_id,
 	return ret;
 }
 
-int store_artifact_kinds(struct store *s, int64_t runtime_id,
+static int sqlite_artifact_kinds(struct store *base, int64_t runtime_id,
 		store_kind_cb cb, void *ctx)
 {
+	struct sqlite_store *s = sq(base);
 	sqlite3_stmt *st = stmt(s, S_ARTIFACT_KINDS);
 	char kind[STORE_KIND_MAX];
 	int rc, ret = 0;
 
-	FAULT_POINT();
 	if (!st)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, runtime_id);
@@ -2002,7 +1955,7 @@ int store_artifact_kinds(struct store *s, int64_t runtime_id,
 }
 
 /* Sets the display name of a project or an integration. */
-static int set_display(struct store *s, enum stmt which, int64_t id,
+static int set_display(struct sqlite_store *s, enum stmt which, int64_t id,
 		const char *display)
 {
 	sqlite3_stmt *st = stmt(s, which);
@@ -2014,18 +1967,17 @@ static int set_display(struct store *s, enum stmt which, int64_t id,
 	return exec_one(s, st, "set display name");
 }
 
-int store_project_set_display(struct store *s, int64_t id,
+static int sqlite_project_set_display(struct store *base, int64_t id,
 		const char *display)
 {
-	FAULT_POINT();
-	return set_display(s, S_PROJECT_SET_DISPLAY, id, display);
+	return set_display(sq(base), S_PROJECT_SET_DISPLAY, id, display);
 }
 
-int store_integration_set_display(struct store *s, int64_t id,
+static int sqlite_integration_set_display(struct store *base,
+		int64_t id,
 		const char *display)
 {
-	FAULT_POINT();
-	return set_display(s, S_INTEGRATION_SET_DISPLAY, id, display);
+	return set_display(sq(base), S_INTEGRATION_SET_DISPLAY, id, display);
 }
 
 /* -- secrets ----------------------------------------------------------- */
@@ -2053,12 +2005,12 @@ static void secret_row(sqlite3_stmt *st, struct store_secret *sec)
 	sec->bound_ns = sqlite3_column_int64(st, 11);
 }
 
-int store_secret_insert(struct store *s, struct store_secret *sec)
+static int sqlite_secret_insert(struct store *base, struct store_secret *sec)
 {
+	struct sqlite_store *s = sq(base);
 	sqlite3_stmt *st = stmt(s, S_SECRET_INSERT);
 	int ret;
 
-	FAULT_POINT();
 	if (!st)
 		return -EIO;
 	sqlite3_bind_text(st, 1, sec->key_id, -1, SQLITE_STATIC);
@@ -2075,7 +2027,7 @@ int store_secret_insert(struct store *s, struct store_secret *sec)
 }
 
 /* Steps a bound secret query for its one row, into `out`. */
-static int secret_one(struct store *s, sqlite3_stmt *st,
+static int secret_one(struct sqlite_store *s, sqlite3_stmt *st,
 		struct store_secret *out, const char *what)
 {
 	int ret = step_one(s, st, "secret", what);
@@ -2087,12 +2039,13 @@ static int secret_one(struct store *s, sqlite3_stmt *st,
 	return 0;
 }
 
-int store_secret_get(struct store *s, int64_t env_id, const char *name,
+static int sqlite_secret_get(struct store *base, int64_t env_id,
+		const char *name,
 		struct store_secret *out)
 {
+	struct sqlite_store *s = sq(base);
 	sqlite3_stmt *st = stmt(s, S_SECRET_GET);
 
-	FAULT_POINT();
 	if (!st)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, env_id);
@@ -2100,30 +2053,31 @@ int store_secret_get(struct store *s, int64_t env_id, const char *name,
 	return secret_one(s, st, out, name);
 }
 
-int store_secret_get_key(struct store *s, const char *key_id,
+static int sqlite_secret_get_key(struct store *base, const char *key_id,
 		struct store_secret *out)
 {
+	struct sqlite_store *s = sq(base);
 	sqlite3_stmt *st = stmt(s, S_SECRET_GET_KEY);
 
-	FAULT_POINT();
 	if (!st)
 		return -EIO;
 	sqlite3_bind_text(st, 1, key_id, -1, SQLITE_STATIC);
 	return secret_one(s, st, out, key_id);
 }
 
-int store_secret_delete(struct store *s, int64_t id)
+static int sqlite_secret_delete(struct store *base, int64_t id)
 {
-	FAULT_POINT();
+	struct sqlite_store *s = sq(base);
+
 	return exec_id(s, S_SECRET_DELETE, id, "delete secret");
 }
 
-int store_secret_bind(struct store *s, int64_t id, int64_t integration_id,
-		const char *runtime_type, int64_t now)
+static int sqlite_secret_bind(struct store *base, int64_t id,
+		int64_t integration_id, const char *runtime_type, int64_t now)
 {
+	struct sqlite_store *s = sq(base);
 	sqlite3_stmt *st = stmt(s, S_SECRET_BIND);
 
-	FAULT_POINT();
 	if (!st)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, id);
@@ -2133,14 +2087,15 @@ int store_secret_bind(struct store *s, int64_t id, int64_t integration_id,
 	return exec_one(s, st, "bind secret");
 }
 
-int store_secret_list(struct store *s, const struct store_secret_filter *f,
+static int sqlite_secret_list(struct store *base,
+		const struct store_secret_filter *f,
 		store_secret_cb cb, void *ctx)
 {
+	struct sqlite_store *s = sq(base);
 	sqlite3_stmt *st = stmt(s, S_SECRET_LIST);
 	struct store_secret sec;
 	int rc, ret = 0;
 
-	FAULT_POINT();
 	if (!st)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, f->env_id);
@@ -2175,20 +2130,9 @@ static void sync_dir(const char *dir)
 	}
 }
 
-/* Whether `name` can be a file of DB.snapshots/: 0 or -EINVAL. */
-static int snap_name(const char *name)
-{
-	size_t n = strnlen(name, STORE_NAME_MAX);
-
-	if (!n || n >= STORE_NAME_MAX || name[0] == '.' || strchr(name, '/'))
-		return fail(-EINVAL, "'%.*s' cannot name a snapshot",
-				STORE_NAME_MAX, name);
-	return 0;
-}
-
 /* DB.snapshots into `buf`; with `name`, the file of that snapshot in it
  * (NAME.db, or with `tmp` the copy being made, .NAME.tmp). */
-static int snap_path(const struct store *s, const char *name, int tmp,
+static int snap_path(const struct sqlite_store *s, const char *name, int tmp,
 		char *buf, size_t cap)
 {
 	int n = !name ? snprintf(buf, cap, "%s" SNAPSHOTS, s->path) :
@@ -2272,22 +2216,21 @@ static int snap_taken(const char *path, int64_t *out, int record)
 	return 0;
 }
 
-int store_snapshot_create(struct store *s, const char *name,
+static int sqlite_snapshot_create(struct store *base, const char *name,
 		int64_t *taken_ns)
 {
+	struct sqlite_store *s = sq(base);
 	char dir[PATH_MAX], tmp[PATH_MAX], path[PATH_MAX];
 	struct timespec now;
 	sqlite3_stmt *st;
-	int ret = FAULT(1), rc;
+	int ret, rc;
 
-	if (ret)
-		return ret;
 	if (s->readonly)
 		return fail(-EROFS, "snapshot: a snapshot is read-only");
 	if (!s->path)
 		return fail(-EOPNOTSUPP, "an in-memory database has no"
 				" snapshots");
-	if ((ret = snap_name(name)) ||
+	if ((ret = store_snapshot_name_check(name)) ||
 	    (ret = snap_path(s, NULL, 0, dir, sizeof(dir))) ||
 	    (ret = snap_path(s, name, 1, tmp, sizeof(tmp))) ||
 	    (ret = snap_path(s, name, 0, path, sizeof(path))))
@@ -2331,7 +2274,7 @@ static int by_seen_name(const void *a, const void *b)
 }
 
 /* What the last list read of snapshot `name`, if the file is the same. */
-static const struct snap_seen *snap_seen(const struct store *s,
+static const struct snap_seen *snap_seen(const struct sqlite_store *s,
 		const struct snap_seen *now)
 {
 	const struct snap_seen *old = s->seen ? bsearch(now, s->seen,
@@ -2344,8 +2287,10 @@ static const struct snap_seen *snap_seen(const struct store *s,
 	return NULL;
 }
 
-int store_snapshot_list(struct store *s, store_snapshot_cb cb, void *ctx)
+static int sqlite_snapshot_list(struct store *base, store_snapshot_cb cb,
+		void *ctx)
 {
+	struct sqlite_store *s = sq(base);
 	char dir[PATH_MAX], path[PATH_MAX];
 	struct snap_seen *list = NULL, *grown;
 	size_t n = 0, cap = 0, k = 0;
@@ -2353,7 +2298,6 @@ int store_snapshot_list(struct store *s, store_snapshot_cb cb, void *ctx)
 	DIR *dh;
 	int ret;
 
-	FAULT_POINT();
 	if (!s->path || s->readonly)
 		return 0;
 	if ((ret = snap_path(s, NULL, 0, dir, sizeof(dir))))
@@ -2413,20 +2357,19 @@ int store_snapshot_list(struct store *s, store_snapshot_cb cb, void *ctx)
 	return ret;
 }
 
-int store_snapshot_open(struct store *s, const char *name,
+static int sqlite_snapshot_open(struct store *base, const char *name,
 		struct store **out)
 {
+	struct sqlite_store *s = sq(base);
 	char path[PATH_MAX];
-	struct store *snap = NULL;
+	struct sqlite_store *snap = NULL;
 	int64_t taken;
-	int ret = FAULT(0);
+	int ret;
 
 	*out = NULL;
-	if (ret)
-		return ret;
 	if (!s->path || s->readonly)
 		return fail(-ENOENT, "no snapshot '%s'", name);
-	if ((ret = snap_name(name)) ||
+	if ((ret = store_snapshot_name_check(name)) ||
 	    (ret = snap_path(s, name, 0, path, sizeof(path))))
 		return ret;
 	if ((ret = snap_taken(path, &taken, 1)))
@@ -2437,34 +2380,35 @@ int store_snapshot_open(struct store *s, const char *name,
 		/* made by an older runtimefs: bring it forward once */
 		if ((ret = open_db(&snap, path, SQLITE_OPEN_READWRITE, "")))
 			return ret;
-		store_close(snap);
+		sqlite_close(&snap->base);
 		ret = open_db(&snap, path, SQLITE_OPEN_READONLY, "");
 	}
 	if (ret)
 		return ret;
 	snap->readonly = 1;
 	snap->taken_ns = taken;
-	*out = snap;
+	*out = &snap->base;
 	return 0;
 }
 
-int64_t store_taken_at(const struct store *s)
+static int64_t sqlite_taken_at(const struct store *base)
 {
+	const struct sqlite_store *s = (const struct sqlite_store *)base;
+
 	return s->taken_ns;
 }
 
-int store_snapshot_drop(struct store *s, const char *name)
+static int sqlite_snapshot_drop(struct store *base, const char *name)
 {
+	struct sqlite_store *s = sq(base);
 	char path[PATH_MAX];
-	int ret = FAULT(1);
+	int ret;
 
-	if (ret)
-		return ret;
 	if (s->readonly)
 		return fail(-EROFS, "snapshot: a snapshot is read-only");
 	if (!s->path)
 		return fail(-ENOENT, "no snapshot '%s'", name);
-	if ((ret = snap_name(name)) ||
+	if ((ret = store_snapshot_name_check(name)) ||
 	    (ret = snap_path(s, name, 0, path, sizeof(path))))
 		return ret;
 	if (unlink(path))
@@ -2474,8 +2418,9 @@ int store_snapshot_drop(struct store *s, const char *name)
 	return 0;
 }
 
-void store_snapshot_tidy(struct store *s)
+static void sqlite_snapshot_tidy(struct store *base)
 {
+	struct sqlite_store *s = sq(base);
 	char dir[PATH_MAX], path[PATH_MAX + 256];
 	struct dirent *d;
 	DIR *dh;
@@ -2502,7 +2447,7 @@ void store_snapshot_tidy(struct store *s)
 /* -- loading a whole store ----------------------------------------------- */
 
 /* What the store holds, snapshots counted by their files. */
-static int holdings(struct store *s, struct store_holdings *h)
+static int holdings(struct sqlite_store *s, struct store_holdings *h)
 {
 	sqlite3_stmt *st = stmt(s, S_HOLDINGS);
 	char dir[PATH_MAX];
@@ -2546,12 +2491,12 @@ static int held_anything(const struct store_holdings *h)
 			(long long)h->snapshots);
 }
 
-int store_is_empty(struct store *s, struct store_holdings *held)
+static int sqlite_is_empty(struct store *base, struct store_holdings *held)
 {
+	struct sqlite_store *s = sq(base);
 	struct store_holdings h;
 	int ret;
 
-	FAULT_POINT();
 	if ((ret = holdings(s, &h)))
 		return ret;
 	if (held)
@@ -2559,14 +2504,13 @@ int store_is_empty(struct store *s, struct store_holdings *held)
 	return held_anything(&h);
 }
 
-int store_load_begin(struct store *s, struct store_holdings *held)
+static int sqlite_load_begin(struct store *base, struct store_holdings *held)
 {
+	struct sqlite_store *s = sq(base);
 	struct store_holdings h;
 	sqlite3_stmt *st;
-	int ret = FAULT(1);
+	int ret;
 
-	if (ret)
-		return ret;
 	if (s->readonly)
 		return fail(-EROFS, "begin: a snapshot is read-only");
 	if (!(st = stmt(s, S_BEGIN)))
@@ -2583,81 +2527,42 @@ int store_load_begin(struct store *s, struct store_holdings *held)
 		ret = (st = stmt(s, S_DEFER_CHECKS)) ?
 			exec_stmt(s, st, "defer checks") : -EIO;
 	if (ret)
-		store_rollback(s);
+		sqlite_rollback(base);
 	return ret;
 }
 
 /* -- a dump, for tests ----------------------------------------------------- */
 
-/* A line being built, with no cap: a dump is for tests only. */
-struct line {
-	char *s;
-	size_t len, cap;
-};
-
-static int line_add(struct line *l, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static int line_add(struct line *l, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	for (;;) {
-		va_start(ap, fmt);
-		n = vsnprintf(l->s ? l->s + l->len : NULL, l->s ?
-				l->cap - l->len : 0, fmt, ap);
-		va_end(ap);
-		if (n < 0)
-			return fail(-EIO, "dump: cannot format");
-		if (l->s && l->len + (size_t)n < l->cap)
-			break;
-		l->cap = (l->cap + (size_t)n + 1) * 2;
-		if (!(l->s = realloc(l->s, l->cap)))
-			return fail(-ENOMEM, "out of memory");
-	}
-	l->len += (size_t)n;
-	return 0;
-}
-
-/* Gives the line to `cb` and starts the next one. */
-static int line_give(struct line *l, store_dump_cb cb, void *ctx)
-{
-	int ret = cb(ctx, l->s ? l->s : "");
-
-	l->len = 0;
-	if (l->s)
-		l->s[0] = '\0';
-	return ret;
-}
-
 /* One column's value, as SQL would write it. */
-static int dump_value(struct line *l, sqlite3_stmt *st, int i)
+static int dump_value(struct store_line *l, sqlite3_stmt *st, int i)
 {
 	const unsigned char *b;
 	int n, ret = 0;
 
 	switch (sqlite3_column_type(st, i)) {
 	case SQLITE_NULL:
-		return line_add(l, " NULL");
+		return store_line_add(l, " NULL");
 	case SQLITE_INTEGER:
-		return line_add(l, " %lld",
+		return store_line_add(l, " %lld",
 				(long long)sqlite3_column_int64(st, i));
 	case SQLITE_FLOAT:
-		return line_add(l, " %.17g", sqlite3_column_double(st, i));
+		return store_line_add(l, " %.17g",
+				sqlite3_column_double(st, i));
 	case SQLITE_TEXT:
-		return line_add(l, " '%s'", sqlite3_column_text(st, i));
+		return store_line_add(l, " '%s'", sqlite3_column_text(st, i));
 	default:
 		b = sqlite3_column_blob(st, i);
 		n = sqlite3_column_bytes(st, i);
-		ret = line_add(l, " x'");
+		ret = store_line_add(l, " x'");
 		for (int k = 0; !ret && k < n; k++)
-			ret = line_add(l, "%02x", b[k]);
-		return ret ? ret : line_add(l, "'");
+			ret = store_line_add(l, "%02x", b[k]);
+		return ret ? ret : store_line_add(l, "'");
 	}
 }
 
 /* Every row of `table`, ordered by all its columns. */
-static int dump_table(struct store *s, const char *table, struct line *l,
+static int dump_table(struct sqlite_store *s, const char *table,
+		struct store_line *l,
 		store_dump_cb cb, void *ctx)
 {
 	char sql[512];
@@ -2675,11 +2580,11 @@ static int dump_table(struct store *s, const char *table, struct line *l,
 	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
 		return fail_sqlite(s, sqlite3_errcode(s->db), "dump");
 	while (!ret && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		ret = line_add(l, "  %s", table);
+		ret = store_line_add(l, "  %s", table);
 		for (int i = 0; !ret && i < ncol; i++)
 			ret = dump_value(l, st, i);
 		if (!ret)
-			ret = line_give(l, cb, ctx);
+			ret = store_line_give(l, cb, ctx);
 	}
 	if (!ret && rc != SQLITE_DONE)
 		ret = fail_sqlite(s, rc, "dump");
@@ -2693,7 +2598,8 @@ static int by_name(const struct dirent **a, const struct dirent **b)
 }
 
 /* Every file of DB.snapshots/, a snapshot with its time. */
-static int dump_snapshots(struct store *s, struct line *l, store_dump_cb cb,
+static int dump_snapshots(struct sqlite_store *s, struct store_line *l,
+		store_dump_cb cb,
 		void *ctx)
 {
 	char dir[PATH_MAX], path[PATH_MAX + 256];
@@ -2715,10 +2621,10 @@ static int dump_snapshots(struct store *s, struct line *l, store_dump_cb cb,
 			    (size_t)snprintf(path, sizeof(path), "%s/%s", dir,
 					name) < sizeof(path))
 				snap_taken(path, &taken, 0);
-			ret = line_add(l, "file %s taken %lld", name,
+			ret = store_line_add(l, "file %s taken %lld", name,
 					(long long)taken);
 			if (!ret)
-				ret = line_give(l, cb, ctx);
+				ret = store_line_give(l, cb, ctx);
 		}
 		free(ents[i]);
 	}
@@ -2726,16 +2632,16 @@ static int dump_snapshots(struct store *s, struct line *l, store_dump_cb cb,
 	return ret;
 }
 
-int store_dump(struct store *s, store_dump_cb cb, void *ctx)
+static int sqlite_dump(struct store *base, store_dump_cb cb, void *ctx)
 {
-	struct line l = { NULL, 0, 0 };
+	struct sqlite_store *s = sq(base);
+	struct store_line l = { NULL, 0, 0 };
 	sqlite3_stmt *st;
 	int rc, ret;
 
-	FAULT_POINT();
-	ret = line_add(&l, "schema version %d", schema_version(s));
+	ret = store_line_add(&l, "schema version %d", schema_version(s));
 	if (!ret)
-		ret = line_give(&l, cb, ctx);
+		ret = store_line_give(&l, cb, ctx);
 	if (!ret && sqlite3_prepare_v2(s->db, "SELECT type, name,"
 			" coalesce(sql, '') FROM sqlite_master"
 			" ORDER BY type, name", -1, &st, NULL) != SQLITE_OK)
@@ -2747,10 +2653,10 @@ int store_dump(struct store *s, store_dump_cb cb, void *ctx)
 			const char *name = (const char *)
 				sqlite3_column_text(st, 1);
 
-			ret = line_add(&l, "%s %s: %s", type, name,
+			ret = store_line_add(&l, "%s %s: %s", type, name,
 					sqlite3_column_text(st, 2));
 			if (!ret)
-				ret = line_give(&l, cb, ctx);
+				ret = store_line_give(&l, cb, ctx);
 			if (!ret && !strcmp(type, "table"))
 				ret = dump_table(s, name, &l, cb, ctx);
 		}
@@ -2766,12 +2672,18 @@ int store_dump(struct store *s, store_dump_cb cb, void *ctx)
 
 /* -- where a store is ---------------------------------------------------- */
 
-const char *store_default_locator(void)
+static const char *sqlite_default_locator(void)
 {
 	return "runtimefs.db";
 }
 
-int store_locator_resolve(const char *locator, char *buf, size_t size)
+/* A path holds no secret. */
+static void sqlite_locator_shown(const char *locator, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s", locator);
+}
+
+static int sqlite_locator_resolve(const char *locator, char *buf, size_t size)
 {
 	char *copy1, *copy2, dir[PATH_MAX];
 	int ret = 0;
@@ -2798,7 +2710,7 @@ int store_locator_resolve(const char *locator, char *buf, size_t size)
 	return ret;
 }
 
-int store_default_key_path(const char *locator, char *buf, size_t size)
+static int sqlite_default_key_path(const char *locator, char *buf, size_t size)
 {
 	if (!strcmp(locator, MEMORY))
 		return fail(-ENOENT, "an in-memory database has no key file");
@@ -2826,7 +2738,8 @@ int store_default_tls_paths(const char *locator, char *cert, char *key,
 #define CLAIM_NAP_NS 10000000L    /* between two looks while waiting */
 #define CLAIM_UNSURE_MAX 300      /* looks at a holder that is changing */
 
-struct store_claim {
+struct sqlite_claim {
+	struct store_claim base;
 	char *db;
 	int fd;                   /* DB.lock, flock()ed LOCK_EX; -1: none */
 	int restore_fd;           /* DB.restore-lock while restoring, or -1 */
@@ -2834,6 +2747,14 @@ struct store_claim {
 	int interrupted;
 	char warning[PATH_MAX + 160];
 };
+
+static struct sqlite_claim *sq_claim(struct store_claim *c)
+{
+	return (struct sqlite_claim *)c;
+}
+
+static void sqlite_claim_release(struct store_claim *base);
+static void sqlite_restore_discard(const char *db);
 
 static void nap(void)
 {
@@ -2844,7 +2765,7 @@ static void nap(void)
 
 /* Writes "PID serve|restore" over the lock file's line, at one width, so
  * that a reader never sees half of two lines. */
-static void claim_write(struct store_claim *c)
+static void claim_write(struct sqlite_claim *c)
 {
 	char line[32];
 	int n = snprintf(line, sizeof(line), "%-10ld %-7s\n", (long)getpid(),
@@ -2870,7 +2791,7 @@ static long claim_holder(int fd, int *restoring)
 	return pid;
 }
 
-static int claim_busy(struct store_claim *c)
+static int claim_busy(struct sqlite_claim *c)
 {
 	long pid = claim_holder(c->fd, NULL);
 
@@ -2884,7 +2805,7 @@ static int claim_busy(struct store_claim *c)
 /* Whether a restore holds DB.restore-lock: 1; 0 when none does; 2 when
  * none does but the lock file still names one (it is exiting, or the
  * next holder has not written its line yet). */
-static int restore_going_on(struct store_claim *c, const char *marker)
+static int restore_going_on(struct sqlite_claim *c, const char *marker)
 {
 	int fd = open(marker, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	int held = 0, restoring;
@@ -2915,7 +2836,7 @@ static void restore_wait(const char *marker)
  * that holds it.  A restore gives DB.lock up before DB.restore-lock, so
  * the waiter wakes to a free DB.lock, and whoever takes it first has it:
  * nothing comes between the restore and the daemon that follows it. */
-static int claim_serve(struct store_claim *c, const char *marker, int wait)
+static int claim_serve(struct sqlite_claim *c, const char *marker, int wait)
 {
 	char scratch[PATH_MAX];
 	int unsure = 0, ret;
@@ -2943,7 +2864,7 @@ static int claim_serve(struct store_claim *c, const char *marker, int wait)
 
 /* A restore: DB.lock, then DB.restore-lock, which it keeps until it has
  * committed or given up, and gives up after DB.lock. */
-static int claim_restore(struct store_claim *c, const char *marker)
+static int claim_restore(struct sqlite_claim *c, const char *marker)
 {
 	if (flock(c->fd, LOCK_EX | LOCK_NB))
 		return errno == EWOULDBLOCK ? claim_busy(c) :
@@ -2962,10 +2883,10 @@ static int claim_restore(struct store_claim *c, const char *marker)
 	return 0;
 }
 
-int store_claim(struct store_claim **out, const char *db, int flags)
+static int sqlite_claim(struct store_claim **out, const char *db, int flags)
 {
 	char lock[PATH_MAX], marker[PATH_MAX];
-	struct store_claim *c;
+	struct sqlite_claim *c;
 	struct stat st;
 	int ret;
 
@@ -2975,10 +2896,11 @@ int store_claim(struct store_claim **out, const char *db, int flags)
 		free(c);
 		return fail(-ENOMEM, "out of memory");
 	}
+	c->base.be = &store_sqlite_backend;
 	c->fd = -1;
 	c->restore_fd = -1;
 	if (!strcmp(db, MEMORY)) {
-		*out = c;
+		*out = &c->base;
 		return 0;
 	}
 	if ((ret = beside(lock, sizeof(lock), db, ".lock")) ||
@@ -3004,43 +2926,52 @@ int store_claim(struct store_claim **out, const char *db, int flags)
 				db, (unsigned)(st.st_mode & 07777), db);
 out:
 	if (ret) {
-		store_claim_release(c);
+		sqlite_claim_release(&c->base);
 		return ret;
 	}
-	*out = c;
+	*out = &c->base;
 	return 0;
 }
 
-void store_claim_refresh(struct store_claim *c)
+static void sqlite_claim_refresh(struct store_claim *base)
 {
+	struct sqlite_claim *c = sq_claim(base);
+
 	if (c && c->fd >= 0)
 		claim_write(c);
 }
 
-const char *store_claim_warning(const struct store_claim *c)
+static const char *sqlite_claim_warning(const struct store_claim *base)
 {
+	const struct sqlite_claim *c = (const struct sqlite_claim *)base;
+
 	return c && *c->warning ? c->warning : NULL;
 }
 
-int store_claim_interrupted(const struct store_claim *c)
+static int sqlite_claim_interrupted(const struct store_claim *base)
 {
+	const struct sqlite_claim *c = (const struct sqlite_claim *)base;
+
 	return c ? c->interrupted : 0;
 }
 
-void store_claim_restore_done(struct store_claim *c)
+static void sqlite_claim_restore_done(struct store_claim *base)
 {
+	struct sqlite_claim *c = sq_claim(base);
 	char marker[PATH_MAX];
 
 	if (!c || c->fd < 0)
 		return;
-	store_restore_discard(c->db);
+	sqlite_restore_discard(c->db);
 	if (!beside(marker, sizeof(marker), c->db, ".restore-lock"))
 		unlink(marker);
 	c->interrupted = 0;
 }
 
-void store_claim_release(struct store_claim *c)
+static void sqlite_claim_release(struct store_claim *base)
 {
+	struct sqlite_claim *c = sq_claim(base);
+
 	if (!c)
 		return;
 	/* DB.lock first: a daemon waiting for this restore wakes when
@@ -3067,7 +2998,7 @@ static void remove_db_files(const char *path)
 		unlink(side);
 }
 
-int store_restore_scratch(const char *db, char *path, size_t cap)
+static int sqlite_restore_scratch(const char *db, char *path, size_t cap)
 {
 	int ret = beside(path, cap, db, ".restore");
 
@@ -3076,7 +3007,7 @@ int store_restore_scratch(const char *db, char *path, size_t cap)
 	return ret;
 }
 
-void store_restore_discard(const char *db)
+static void sqlite_restore_discard(const char *db)
 {
 	char path[PATH_MAX];
 
@@ -3084,7 +3015,7 @@ void store_restore_discard(const char *db)
 		remove_db_files(path);
 }
 
-int store_restore_commit(const char *db)
+static int sqlite_restore_commit(const char *db)
 {
 	char path[PATH_MAX], side[PATH_MAX], dir[PATH_MAX], *slash;
 	int ret, fd;
@@ -3111,3 +3042,114 @@ int store_restore_commit(const char *db)
 	}
 	return 0;
 }
+
+/* -- the backend ---------------------------------------------------------- */
+
+/* The embedded backend takes every locator no other backend takes. */
+static int sqlite_takes(const char *locator)
+{
+	(void)locator;
+	return 1;
+}
+
+const struct store_backend store_sqlite_backend = {
+	.name = "sqlite",
+	.takes = sqlite_takes,
+	.default_locator = sqlite_default_locator,
+	.locator_resolve = sqlite_locator_resolve,
+	.locator_shown = sqlite_locator_shown,
+	.default_key_path = sqlite_default_key_path,
+	.claim = sqlite_claim,
+	.claim_refresh = sqlite_claim_refresh,
+	.claim_warning = sqlite_claim_warning,
+	.claim_interrupted = sqlite_claim_interrupted,
+	.claim_restore_done = sqlite_claim_restore_done,
+	.claim_release = sqlite_claim_release,
+	.restore_scratch = sqlite_restore_scratch,
+	.restore_commit = sqlite_restore_commit,
+	.restore_discard = sqlite_restore_discard,
+	.open = sqlite_open,
+	.close = sqlite_close,
+	.schema_version = sqlite_schema_version,
+	.dump = sqlite_dump,
+	.snapshot_create = sqlite_snapshot_create,
+	.snapshot_list = sqlite_snapshot_list,
+	.snapshot_open = sqlite_snapshot_open,
+	.taken_at = sqlite_taken_at,
+	.snapshot_drop = sqlite_snapshot_drop,
+	.snapshot_tidy = sqlite_snapshot_tidy,
+	.begin = sqlite_begin,
+	.commit = sqlite_commit,
+	.rollback = sqlite_rollback,
+	.busy_timeout = sqlite_busy_timeout,
+	.is_empty = sqlite_is_empty,
+	.load_begin = sqlite_load_begin,
+	.watch = sqlite_watch,
+	.poll = sqlite_poll,
+	.announce = sqlite_announce,
+	.watch_fd = sqlite_watch_fd,
+	.watch_read = sqlite_poll,
+	.env_insert = sqlite_env_insert,
+	.env_get = sqlite_env_get,
+	.env_delete = sqlite_env_delete,
+	.env_set_critical = sqlite_env_set_critical,
+	.env_list = sqlite_env_list,
+	.env_children = sqlite_env_children,
+	.project_insert = sqlite_project_insert,
+	.project_get = sqlite_project_get,
+	.project_delete = sqlite_project_delete,
+	.project_list = sqlite_project_list,
+	.project_children = sqlite_project_children,
+	.project_set_display = sqlite_project_set_display,
+	.integration_insert = sqlite_integration_insert,
+	.integration_get = sqlite_integration_get,
+	.integration_delete = sqlite_integration_delete,
+	.integration_set_type = sqlite_integration_set_type,
+	.integration_list = sqlite_integration_list,
+	.integration_children = sqlite_integration_children,
+	.integration_set_display = sqlite_integration_set_display,
+	.runtime_insert = sqlite_runtime_insert,
+	.runtime_get = sqlite_runtime_get,
+	.runtime_get_uuid = sqlite_runtime_get_uuid,
+	.runtime_delete = sqlite_runtime_delete,
+	.runtime_set_integration = sqlite_runtime_set_integration,
+	.runtime_list = sqlite_runtime_list,
+	.runtime_report = sqlite_runtime_report,
+	.runtime_set_hash = sqlite_runtime_set_hash,
+	.runtime_set_reported = sqlite_runtime_set_reported,
+	.runtime_get_reported = sqlite_runtime_get_reported,
+	.runtime_revoke_key = sqlite_runtime_revoke_key,
+	.runtime_heartbeat = sqlite_runtime_heartbeat,
+	.runtime_heartbeats = sqlite_runtime_heartbeats,
+	.runtime_set_revoked = sqlite_runtime_set_revoked,
+	.runtime_set_desired = sqlite_runtime_set_desired,
+	.runtime_set_latest = sqlite_runtime_set_latest,
+	.secret_insert = sqlite_secret_insert,
+	.secret_get = sqlite_secret_get,
+	.secret_get_key = sqlite_secret_get_key,
+	.secret_delete = sqlite_secret_delete,
+	.secret_bind = sqlite_secret_bind,
+	.secret_list = sqlite_secret_list,
+	.version_insert = sqlite_version_insert,
+	.version_get = sqlite_version_get,
+	.version_delete = sqlite_version_delete,
+	.version_list = sqlite_version_list,
+	.endpoint_insert = sqlite_endpoint_insert,
+	.endpoint_get = sqlite_endpoint_get,
+	.endpoint_delete = sqlite_endpoint_delete,
+	.endpoint_set_version = sqlite_endpoint_set_version,
+	.endpoint_list = sqlite_endpoint_list,
+	.endpoint_serving = sqlite_endpoint_serving,
+	.command_insert = sqlite_command_insert,
+	.command_list = sqlite_command_list,
+	.command_set_status = sqlite_command_set_status,
+	.command_result = sqlite_command_result,
+	.artifact_replace = sqlite_artifact_replace,
+	.artifact_list = sqlite_artifact_list,
+	.artifact_get = sqlite_artifact_get,
+	.artifact_kinds = sqlite_artifact_kinds,
+	.sealed_sample = sqlite_sealed_sample,
+	.key_check_put = sqlite_key_check_put,
+	.service_account_put = sqlite_service_account_put,
+	.service_account_get = sqlite_service_account_get,
+};

@@ -54,6 +54,184 @@ expect_has() {
 	esac
 }
 
+# The backend the tests run on (run.sh): SQLite, a file $DB; or, when
+# RUNTIMEFS_TEST_LOCATOR is set, PostgreSQL, where $DB is a
+# postgresql:// URI whose search_path is the test's own schema
+# $PG_SCHEMA.  What tests that start the daemon themselves or look at the
+# database behind its back use:
+#   on_pg                true on PostgreSQL
+#   KEY                  the daemon's key file: $DB.key beside a SQLite
+#                        file; $WORK/pg.key, given by -o key_file, on
+#                        PostgreSQL, which has no place beside it
+#   KEY_OPT              ",key_file=$KEY" on PostgreSQL, else "": for an
+#                        -o list of mount(8) or fstab
+#   rtfs [-t S] ARGS...  runs $RUNTIMEFS ARGS (under `timeout S`), in the
+#                        foreground, with -o key_file=$KEY last when one
+#                        of ARGS is $DB on PostgreSQL (a second
+#                        database a test makes, say the target of a
+#                        restore, made by second_db, gets its own key
+#                        file too: key_of)
+#   second_db NAME       a second database of the test's: $WORK/NAME.db,
+#                        or on PostgreSQL schema ${PG_SCHEMA}_name of the
+#                        same database (a locator)
+#   key_of DB            the key file a daemon on DB is given: $KEY for
+#                        $DB; beside a SQLite file; $WORK/SCHEMA.key
+#   drop_db DB           removes a second database and its key file, so
+#                        that the next daemon on it finds it empty
+#   db_sql SQL           runs SQL on the database from a connection of
+#                        its own, as another host's daemon would: the
+#                        sqlite3 shell, or psql with the store's write
+#                        lock (store_pg.c's advisory lock) held for it
+#   db_hold_lock S FILE  holds the store's write lock from another
+#                        connection for S seconds, in the background
+#                        ($HOLDER), touching FILE once it has it
+#   served_by PID [DB]   what a second daemon says when PID serves DB
+#                        ($DB)
+#   sqlite_only REASON   on PostgreSQL, records the test as skipped for
+#                        REASON (run.sh prints it) and returns 0; else 1:
+#                        `sqlite_only "..." && return`
+#   pg_only REASON       on SQLite, records the test as skipped for REASON:
+#                        `on_pg || { pg_only "..."; return; }`
+#   pg_server stop|start stops (fast) or starts tests/pg.sh's server
+#   re_quote TEXT        TEXT as an extended regular expression of itself
+#                        (pgrep's)
+on_pg() {
+	[ -n "${PG_SCHEMA:-}" ]
+}
+
+rtfs() {
+	local t=()
+
+	[ "$1" != -t ] || { t=(timeout "$2"); shift 2; }
+	"${t[@]}" "$RUNTIMEFS" "$@" $(key_args "$@")
+}
+
+# -o key_file=KEY when one of ARGS is a database on PostgreSQL (KEY its
+# key_of) and none gives a key file already, as words.
+key_args() {
+	local a
+
+	on_pg || return 0
+	for a in "$@"; do
+		case $a in *key_file=*) return ;; esac
+	done
+	for a in "$@"; do
+		case $a in
+		"$DB"|postgresql://*)
+			echo "-o key_file=$(key_of "$a")"; return ;;
+		esac
+	done
+}
+
+second_db() {
+	if on_pg; then
+		pg_uri "$RUNTIMEFS_TEST_LOCATOR" "${PG_SCHEMA}_$1"
+	else
+		echo "$WORK/$1.db"
+	fi
+}
+
+key_of() {
+	if [ "$1" = "$DB" ]; then
+		echo "$KEY"
+	elif on_pg; then
+		echo "$WORK/${1##*search_path%3D}.key"
+	else
+		echo "$1.key"
+	fi
+}
+
+drop_db() {
+	local schema
+
+	rm -f "$(key_of "$1")"
+	if on_pg; then
+		schema=${1##*search_path%3D}
+		psql -X -q -v ON_ERROR_STOP=1 "$RUNTIMEFS_TEST_LOCATOR" >/dev/null <<-EOF
+			SET client_min_messages = warning;
+			DROP SCHEMA IF EXISTS "$schema" CASCADE;
+			DROP SCHEMA IF EXISTS "${schema}_restore" CASCADE;
+		EOF
+	else
+		rm -f "$1"
+	fi
+}
+
+# the first key of store_pg.c's write lock (LOCK_WRITE)
+PG_LOCK_WRITE=1381254775
+
+db_sql() {
+	if on_pg; then
+		printf '%s\n' "BEGIN;" "SELECT 1 FROM (SELECT pg_advisory_xact_lock($PG_LOCK_WRITE, hashtext('$PG_SCHEMA'))) l WHERE false;" "$1;" "COMMIT;" |
+			psql -X -q -t -A -v ON_ERROR_STOP=1 "$DB" 2>&1
+	else
+		sqlite3 -cmd '.timeout 5000' "$DB" "$1" 2>&1
+	fi
+}
+
+db_hold_lock() {
+	if on_pg; then
+		printf '%s\n' "BEGIN;" \
+			"SELECT pg_advisory_xact_lock($PG_LOCK_WRITE, hashtext('$PG_SCHEMA'));" \
+			"\\! touch $2" "SELECT pg_sleep($1);" "COMMIT;" |
+			psql -X -q "$DB" >/dev/null &
+	else
+		printf 'BEGIN IMMEDIATE;\n.shell touch %s; sleep %s\nCOMMIT;\n' \
+			"$2" "$1" | sqlite3 "$DB" &
+	fi
+	HOLDER=$!
+	for _ in $(seq 100); do
+		[ -e "$2" ] && return 0
+		sleep 0.05
+	done
+	fail "the lock holder did not start"
+}
+
+served_by() {
+	local db=${2:-$DB}
+
+	if on_pg; then
+		echo "runtimefs: schema ${db##*search_path%3D} of database" \
+			"runtimefs is already served by another runtimefs" \
+			"(pid $1 on $(hostname))"
+	else
+		echo "runtimefs: $db is already served by another runtimefs (pid $1)"
+	fi
+}
+
+sqlite_only() {
+	on_pg || return 1
+	echo "SQLite only: $*" >"$WORK/skipped"
+	return 0
+}
+
+pg_only() {
+	echo "PostgreSQL only: $*" >"$WORK/skipped"
+}
+
+pg_server() {
+	local d=$RUNTIMEFS_TEST_PG_DIR
+	local a=("$RUNTIMEFS_TEST_PG_BIN/pg_ctl" -D "$d/data" -w -t 60)
+
+	case $1 in
+	stop) a+=(-m fast stop) ;;
+	start) a+=(-l "$d/server.log"
+		-o "-c listen_addresses='' -c unix_socket_directories='$d'"
+		-o "-c fsync=off -c full_page_writes=off -c max_connections=200"
+		start) ;;
+	esac
+	if [ "$(id -u)" = 0 ]; then
+		setpriv --reuid=postgres --regid=postgres --init-groups \
+			--reset-env "${a[@]}"
+	else
+		"${a[@]}"
+	fi >/dev/null 2>&1
+}
+
+re_quote() {
+	printf '%s' "$1" | sed 's/[][\.*^$?+(){}|]/\\&/g'
+}
+
 # mount_db DB MOUNTPOINT LOG [OPTS...]: starts a daemon in the foreground
 # (in the background of this shell), so that its exit code and its log
 # can be checked, and waits for its mount; its pid is $STARTED.
@@ -61,7 +239,8 @@ mount_db() {
 	local db=$1 mnt=$2 log=$3
 
 	shift 3
-	"$RUNTIMEFS" --db "$db" -f "$@" "$mnt" 2>>"$log" &
+	# the daemon itself in the background, so that $STARTED is its pid
+	"$RUNTIMEFS" --db "$db" -f "$@" $(key_args "$db" "$@") "$mnt" 2>>"$log" &
 	STARTED=$!
 	for _ in $(seq 100); do
 		mountpoint -q "$mnt" && return 0
@@ -199,11 +378,13 @@ remount_faults() {
 #   tree_listing DIR     environments/ and projects/ of DIR, a checksum
 #                        and mode per file and each link's target, live
 #                        files (status, last_heartbeat, runtime.json) and
-#                        what a runtime reports again (reported.json) aside
+#                        what a restore leaves to the next heartbeat
+#                        (reported.json, artifacts/) aside
 #   db_check DB WHEN     PRAGMA integrity_check says ok and
 #                        foreign_key_check nothing (else it fails and
 #                        returns 1); read-only, so that a WAL left by a
-#                        crash stays for the daemon to read
+#                        crash stays for the daemon to read; on
+#                        PostgreSQL, that the schema answers
 #   kill9_unmount        kill -9 of the daemon, which must be gone within
 #                        10 s, then its dead mount unmounted; not mounted
 #                        again
@@ -223,16 +404,25 @@ tree_listing() {
 	(cd "$1" && find environments projects -type d | sort &&
 	find environments projects -type l -printf '%p -> %l\n' | sort &&
 	find environments projects -type f ! -name status ! -name last_heartbeat \
-		! -name runtime.json ! -name reported.json -printf '%p %m\n' |
-		sort &&
+		! -name runtime.json -printf '%p %m\n' | sort &&
 	find environments projects -type f ! -name status ! -name last_heartbeat \
-		! -name runtime.json ! -name reported.json -print0 | sort -z |
-		xargs -0 -r sha256sum)
+		! -name runtime.json -print0 | sort -z | xargs -0 -r sha256sum) |
+	# what a runtime reports again after a restore: reported.json and
+	# its artifacts (README, Backup and restore)
+	grep -v -e '/reported\.json' -e '/artifacts/' -e '/artifacts$' -e '/artifacts '
 }
 
 db_check() {
 	local out
 
+	# PostgreSQL checks its constraints at each commit and replays its
+	# own WAL: what is left to see is that the schema answers
+	if on_pg; then
+		out=$(psql -X -q -t -A "$1" -c 'SELECT 1 FROM schema_version' 2>&1)
+		[ "$out" = 1 ] && return 0
+		fail "$2: $1 does not answer: $(head -10 <<<"$out")"
+		return 1
+	fi
 	out=$(sqlite3 -readonly "$1" 'PRAGMA integrity_check' 'PRAGMA foreign_key_check' 2>&1)
 	[ "$out" = ok ] && return 0
 	fail "$2: integrity_check of $1 says: $(head -10 <<<"$out")"

@@ -11,6 +11,13 @@
 # the daemon's threads); then its FUSE connections are aborted, its mounts
 # taken down and its processes killed, and the next test runs.  Each test
 # runs in a process group of its own, so that this is possible.
+#
+# With RUNTIMEFS_TEST_LOCATOR set (tests/pg.sh sets it), each test's
+# database is a schema of its own in that PostgreSQL database instead of
+# $WORK/state.db, named by a postgresql:// URI, and the daemon is given
+# the key file $WORK/pg.key (lib.sh: on_pg, KEY, rtfs, db_sql).  A test
+# about SQLite's own files says so (sqlite_only) and is reported as
+# "skip NAME: SQLite only: REASON", counted apart.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
@@ -147,6 +154,27 @@ clean_work() {
 	return $left
 }
 
+# A key=value locator or a URI (RUNTIMEFS_TEST_LOCATOR) as a
+# postgresql:// URI with `schema` as its search_path: one word, for
+# mount(8), fstab and pgrep as much as for the daemon.
+pg_uri() {
+	local loc=$1 schema=$2 host='' user='' db='' kv
+
+	case $loc in
+	*://*\?*) echo "$loc&options=-csearch_path%3D$schema"; return ;;
+	*://*) echo "$loc?options=-csearch_path%3D$schema"; return ;;
+	esac
+	for kv in $loc; do
+		case $kv in
+		host=*) host=${kv#host=} ;;
+		user=*) user=${kv#user=} ;;
+		dbname=*) db=${kv#dbname=} ;;
+		esac
+	done
+	echo "postgresql:///$db?host=$host&user=$user&options=-csearch_path%3D$schema"
+}
+PG_RUN=${RUNTIMEFS_TEST_LOCATOR:+1}
+
 CURRENT_WORK='' CURRENT_PGRP=''
 interrupted() {
 	trap - INT TERM
@@ -161,6 +189,7 @@ files=("$@")
 [ ${#files[@]} -gt 0 ] || files=("$here"/t_*.sh)
 passed=0
 failed=0
+skipped=0
 failures=()
 for file in "${files[@]}"; do
 	for t in $(bash -c ". '$here/lib.sh'; . '$file'; declare -F" |
@@ -173,6 +202,14 @@ for file in "${files[@]}"; do
 		(
 			TEST_FAILED=0
 			MNT=$WORK/mnt DB=$WORK/state.db LOG=$WORK/daemon.log
+			KEY=$DB.key KEY_OPT='' PG_SCHEMA=''
+			# on PostgreSQL: a schema of the test's own
+			if [ -n "${RUNTIMEFS_TEST_LOCATOR:-}" ]; then
+				PG_SCHEMA=m${WORK##*.}
+				PG_SCHEMA=${PG_SCHEMA,,}
+				DB=$(pg_uri "$RUNTIMEFS_TEST_LOCATOR" "$PG_SCHEMA")
+				KEY=$WORK/pg.key KEY_OPT=",key_file=$KEY"
+			fi
 			DAEMON=
 			mkdir "$MNT"
 			. "$file"
@@ -206,7 +243,10 @@ for file in "${files[@]}"; do
 				echo "    FAIL: the test left the above behind" >&2
 				rc=1
 			fi
-			if [ "$rc" = 0 ]; then
+			if [ "$rc" = 0 ] && [ -e "$WORK/skipped" ]; then
+				skipped=$((skipped + 1))
+				echo "skip $name: $(cat "$WORK/skipped")"
+			elif [ "$rc" = 0 ]; then
 				passed=$((passed + 1))
 				echo "ok   $name"
 			else
@@ -227,5 +267,6 @@ for file in "${files[@]}"; do
 	done
 done
 [ $failed = 0 ] || echo "failed: ${failures[*]}"
-echo "mount: $passed passed, $failed failed"
+[ $skipped = 0 ] || skipped=", $skipped skipped (above)"
+echo "mount${PG_RUN:+ (postgresql)}: $passed passed, $failed failed${skipped#0}"
 [ $failed = 0 ]

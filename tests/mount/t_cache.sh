@@ -361,8 +361,9 @@ reads() {
 		awk '{ n++; s += $4 } END { print n + 0, s + 0 }'
 }
 
-# Another writer of the database (here the sqlite3 shell; with a shared
-# database, another host's daemon) changes it behind the daemon's back:
+# Another writer of the database (here the sqlite3 shell, or psql with
+# the store's write lock on PostgreSQL; with a shared database, another
+# host's daemon) changes it behind the daemon's back:
 # the store's change feed tells the model within a flush interval
 # (500 ms), and the kernel is told that anything may have changed.
 test_other_writer_seen_within_a_second() {
@@ -370,8 +371,7 @@ test_other_writer_seen_within_a_second() {
 	ls environments >/dev/null
 	run cat environments/prod/critical
 	expect "0"
-	sqlite3 -cmd '.timeout 5000' "$DB" \
-		"UPDATE env SET critical = 1, mtime_ns = mtime_ns + 1;
+	db_sql "UPDATE env SET critical = 1, mtime_ns = mtime_ns + 1;
 		 INSERT INTO env (name, created_ns, mtime_ns)
 		 VALUES ('ext', 1700000000000000000, 1700000000000000000)"
 	sleep 1

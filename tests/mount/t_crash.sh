@@ -335,30 +335,31 @@ test_kill9_during_restore_commit() {
 	crash_seed "kill -9 during a restore's commit"
 	crash_backup
 	# once without a kill, to time the commit
-	restore_into "$WORK/c.db" || return
+	restore_into "$(second_db c)" || return
 	t0=${EPOCHREALTIME/./}
 	wait "$D2" || fail "the restore was refused: $(tail -1 "$WORK/new.log")"
 	took=$(( ${EPOCHREALTIME/./} - t0 ))
-	[ "$(restored_state "$WORK/c.db")" = whole ] || fail "the restore without a kill is not whole"
+	[ "$(restored_state "$(second_db c)")" = whole ] || fail "the restore without a kill is not whole"
 	echo "    the commit took $((took / 1000)) ms"
 	for r in $(seq "$CRASH_ROUNDS"); do
+		drop_db "$(second_db r)"
 		rm -f "$WORK"/r.db*
-		restore_into "$WORK/r.db" || return
+		restore_into "$(second_db r)" || return
 		# from the unmount to 150% of the commit's time, in steps of 0.1%
 		delay=$((took * (RANDOM % 1500) / 1000))
 		sleep "$(printf '%d.%06d' $((delay / 1000000)) $((delay % 1000000)))"
 		kill -9 "$D2" 2>/dev/null
 		wait "$D2" 2>/dev/null
-		db_check "$WORK/r.db" "round $r, kill -9 $delay us after the unmount" || return
-		state=$(restored_state "$WORK/r.db")
+		db_check "$(second_db r)" "round $r, kill -9 $delay us after the unmount" || return
+		state=$(restored_state "$(second_db r)")
 		case $state in
 		whole) whole=$((whole + 1)) ;;
 		empty)
 			empty=$((empty + 1))
 			# and a second restore into it goes through
-			restore_into "$WORK/r.db" || return
+			restore_into "$(second_db r)" || return
 			wait "$D2" || fail "round $r: the second restore was refused: $(tail -1 "$WORK/new.log")"
-			[ "$(restored_state "$WORK/r.db")" = whole ] ||
+			[ "$(restored_state "$(second_db r)")" = whole ] ||
 				fail "round $r: the second restore is not whole"
 			;;
 		*) fail "NEITHER WHOLE NOR EMPTY: round $r, kill -9 $delay us after the unmount: $state" ;;
@@ -381,6 +382,8 @@ last_error_is() {
 test_database_on_a_full_tmpfs() {
 	local small=$WORK/small before snaps last
 
+	sqlite_only "the database file on a full tmpfs; PostgreSQL's disk" \
+		"is the server's" && return
 	cd / && unmount_fs
 	mkdir "$small" || return
 	mount -t tmpfs -o size=4m,mode=0700 tmpfs "$small" ||
@@ -485,6 +488,8 @@ before"
 test_unmount_on_a_full_disk_says_what_is_lost() {
 	local small=$WORK/small last rc
 
+	sqlite_only "the database file on a full tmpfs; PostgreSQL's disk" \
+		"is the server's" && return
 	cd / && unmount_fs
 	mkdir "$small" || return
 	mount -t tmpfs -o size=4m,mode=0700 tmpfs "$small" ||

@@ -102,8 +102,14 @@ test_snapshot_refused_by_the_store() {
 	expect "mkdir /snapshots/before: injected fault (ENOSPC in store_snapshot_create) (No space left on device)"
 	run ls -A snapshots
 	expect ""
-	[ -z "$(ls -A "$DB.snapshots" 2>/dev/null)" ] ||
-		fail "a refused snapshot left $(ls -A "$DB.snapshots")"
+	if on_pg; then
+		run db_sql "SELECT nspname FROM pg_namespace
+			WHERE nspname LIKE '${PG_SCHEMA}_snap_%'"
+		[ -z "$OUT" ] || fail "a refused snapshot left schema $OUT"
+	else
+		[ -z "$(ls -A "$DB.snapshots" 2>/dev/null)" ] ||
+			fail "a refused snapshot left $(ls -A "$DB.snapshots")"
+	fi
 	run mkdir snapshots/before
 	expect_rc 0
 	run ls snapshots/before/environments
@@ -131,10 +137,11 @@ test_snapshot_drop_refused_by_the_store() {
 test_fault_must_be_well_formed() {
 	cd / || return
 	unmount_fs
-	RUNTIMEFS_FAULT=2 run "$RUNTIMEFS_FAULTS" --db "$DB" -f "$MNT"
+	RUNTIMEFS=$RUNTIMEFS_FAULTS RUNTIMEFS_FAULT=2 run rtfs --db "$DB" -f "$MNT"
 	expect "runtimefs: RUNTIMEFS_FAULT is N:ERRNO (3:ENOSPC), not '2'"
 	expect_rc 1
-	RUNTIMEFS_FAULT=2:ENOTANERRNO run "$RUNTIMEFS_FAULTS" --db "$DB" -f "$MNT"
+	RUNTIMEFS=$RUNTIMEFS_FAULTS RUNTIMEFS_FAULT=2:ENOTANERRNO \
+		run rtfs --db "$DB" -f "$MNT"
 	expect "runtimefs: RUNTIMEFS_FAULT is N:ERRNO (3:ENOSPC), not '2:ENOTANERRNO'"
 	expect_rc 1
 	mountpoint -q "$MNT" && fail "the test build mounted with a bad fault"
@@ -162,20 +169,14 @@ test_change_made_but_not_read_back() {
 # same mkdir works.
 test_busy_database_is_eagain() {
 	mkdir environments/prod
-	printf 'BEGIN IMMEDIATE;\n.shell touch %s/locked; sleep 7\nCOMMIT;\n' \
-		"$WORK" | sqlite3 "$DB" &
-	local holder=$!
-	for _ in $(seq 100); do
-		[ -e "$WORK/locked" ] && break
-		sleep 0.05
-	done
+	db_hold_lock 7 "$WORK/locked"
 	run mkdir environments/x
 	expect "mkdir: cannot create directory ‘environments/x’: Resource temporarily unavailable"
 	run cut -d' ' -f2- .last_error
 	expect "mkdir /environments/x: begin: database is busy (another connection holds its lock); try again (Resource temporarily unavailable)"
 	run ls environments
 	expect "prod"
-	wait "$holder"
+	wait "$HOLDER"
 	run mkdir environments/x
 	expect_rc 0
 }

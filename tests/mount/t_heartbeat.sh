@@ -365,12 +365,20 @@ test_no_key_material_in_database() {
 	other=$(secret_of environments/prod/secrets/unbound)
 	send "$(hb "$SECRET" orders-eu-1)"
 	remount
-	for f in "$DB" "$DB-wal" "$DB-shm"; do
+	# every byte of the database: its files, or a dump of its schema
+	if on_pg; then
+		pg_dump -n "$PG_SCHEMA" "$DB" >"$WORK/dump" ||
+			fail "pg_dump of $DB failed"
+		set -- "$WORK/dump"
+	else
+		set -- "$DB" "$DB-wal" "$DB-shm"
+	fi
+	for f in "$@"; do
 		[ -e "$f" ] || continue
 		grep -qF "${SECRET#*.}" "$f" && fail "the bound secret is in $f"
 		grep -qF "${other#*.}" "$f" && fail "the unbound secret is in $f"
 	done
-	run stat -c %a "$DB.key"
+	run stat -c %a "$KEY"
 	expect "600"
 	# and the secret still works with the key file
 	send "$(hb "$SECRET" orders-eu-1)"
@@ -383,20 +391,20 @@ test_no_key_material_in_database() {
 test_lost_or_other_key_file_refused() {
 	register
 	cd / && unmount_fs
-	mv "$DB.key" "$WORK/key.aside"
-	run timeout 5 "$RUNTIMEFS" --db "$DB" -f "$MNT"
-	expect "runtimefs: key file $DB.key is missing, and $DB holds secrets sealed with it: put that key file back (a new one would open none of them)"
+	mv "$KEY" "$WORK/key.aside"
+	run rtfs -t 5 --db "$DB" -f "$MNT"
+	expect "runtimefs: key file $KEY is missing, and $DB holds secrets sealed with it: put that key file back (a new one would open none of them)"
 	expect_rc 1
-	run ls "$DB.key"
+	run ls "$KEY"
 	expect_rc 2
-	head -c 32 /dev/urandom > "$DB.key"
-	chmod 600 "$DB.key"
-	run timeout 5 "$RUNTIMEFS" --db "$DB" -f "$MNT"
-	expect "runtimefs: key file $DB.key does not open the secrets sealed in $DB: it is not the key that sealed them; put that key file back"
+	head -c 32 /dev/urandom > "$KEY"
+	chmod 600 "$KEY"
+	run rtfs -t 5 --db "$DB" -f "$MNT"
+	expect "runtimefs: key file $KEY does not open the secrets sealed in $DB: it is not the key that sealed them; put that key file back"
 	expect_rc 1
 	run mountpoint -q "$MNT"
 	expect_rc 32
-	mv "$WORK/key.aside" "$DB.key"
+	mv "$WORK/key.aside" "$KEY"
 	mount_fs
 	cd "$MNT" || return
 	send "$(hb "$SECRET" orders-eu-1)"

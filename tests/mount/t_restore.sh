@@ -1,7 +1,10 @@
 # t_restore.sh - backups made with tar, cp -a and rsync -a of a snapshot,
 # restored with the same tools into a second, empty mount (-o restore),
 # compared file by file; and restores that must fail and leave the target
-# empty.
+# empty.  The second mount's database is $NEW: a SQLite file, or a
+# second schema on PostgreSQL (second_db).
+
+NEW=$(second_db new)
 
 spec() {
 	printf '{"imageUrl": "registry.example/chat:%s", "flavorId": "g1-small", "command": ["python"], "args": ["app.py"], "environmentVariables": {"LOG_LEVEL": "info"}, "autoscaling": {"minReplicas": 1, "maxReplicas": 3, "cpuUtilization": 70, "memoryUtilization": 80}, "description": "chat agent"}' "$1"
@@ -60,7 +63,7 @@ listing() {
 # daemon that did not mount leaves its exit code in $RC2.
 mount2() {
 	mkdir -p "$WORK/new"
-	mount_db "$WORK/new.db" "$WORK/new" "$WORK/new.log" "$@" && {
+	mount_db "$NEW" "$WORK/new" "$WORK/new.log" "$@" && {
 		D2=$STARTED
 		return 0
 	}
@@ -96,7 +99,7 @@ test_restore_tar_round_trip() {
 	[ "$RC2" = 0 ] || fail "the restore daemon exited with $RC2: $(cat "$WORK/new.log")"
 	run tail -1 "$WORK/new.log"
 	expect_has "runtimefs: restore of "
-	expect_has "entries committed to $WORK/new.db"
+	expect_has "entries committed to $NEW"
 	mount2
 	run diff <(listing snapshots/b) <(listing "$WORK/new")
 	expect ""
@@ -137,7 +140,7 @@ $ID1"
 # restore_with CMD...: a fresh empty database mounted with -o restore,
 # CMD run (its output and code in $OUT, $RC), then unmounted ($RC2).
 restore_with() {
-	rm -f "$WORK/new.db" "$WORK/new.db.key"
+	drop_db "$NEW"
 	mount2 -o restore || return 1
 	run "$@"
 	LASTERR=$(cut -d' ' -f2- "$WORK/new/.last_error")
@@ -217,7 +220,7 @@ tar: Exiting with failure status due to previous errors"
 	run echo "$LASTERR"
 	expect "utimens /: environments/prod/runtimes/chat/endpoints/canary/version: the runtime has no version 9 (No such file or directory)"
 	run tail -1 "$WORK/new.log"
-	expect "runtimefs: restore refused, $WORK/new.db is left empty: environments/prod/runtimes/chat/endpoints/canary/version: the runtime has no version 9 (No such file or directory)"
+	expect "runtimefs: restore refused, $NEW is left empty: environments/prod/runtimes/chat/endpoints/canary/version: the runtime has no version 9 (No such file or directory)"
 	expect_target_empty
 }
 
@@ -232,7 +235,7 @@ tar: Exiting with failure status due to previous errors"
 	run echo "$LASTERR"
 	expect "utimens /: environments/prod/critical: '2' is not one of the values this file takes (Invalid argument)"
 	run tail -1 "$WORK/new.log"
-	expect "runtimefs: restore refused, $WORK/new.db is left empty: environments/prod/critical: '2' is not one of the values this file takes (Invalid argument)"
+	expect "runtimefs: restore refused, $NEW is left empty: environments/prod/critical: '2' is not one of the values this file takes (Invalid argument)"
 	expect_target_empty
 }
 
@@ -245,7 +248,7 @@ test_restore_refuses_an_edited_version() {
 tar: Exiting with failure status due to previous errors"
 	expect_rc 2
 	run tail -1 "$WORK/new.log"
-	expect "runtimefs: restore refused, $WORK/new.db is left empty: environments/prod/runtimes/chat/spec: not the spec of the latest version (3) (Invalid argument)"
+	expect "runtimefs: restore refused, $NEW is left empty: environments/prod/runtimes/chat/spec: not the spec of the latest version (3) (Invalid argument)"
 	expect_target_empty
 }
 
@@ -258,9 +261,9 @@ test_restore_refuses_what_the_tree_would_not_show() {
 	restore_with tar -C "$WORK/new" -xf "$WORK/bad.tar"
 	expect_rc 2
 	run tail -1 "$WORK/new.log"
-	expect "runtimefs: restore refused, $WORK/new.db is left empty: environments/prod/runtimes/orders-eu-1/secret.toml: the snippet is for runtime 'other' of environment 'prod' (Invalid argument)"
+	expect "runtimefs: restore refused, $NEW is left empty: environments/prod/runtimes/orders-eu-1/secret.toml: the snippet is for runtime 'other' of environment 'prod' (Invalid argument)"
 	expect_target_empty
-	rm -f "$WORK/new.db" "$WORK/new.db.key"
+	drop_db "$NEW"
 	mount2 -o restore
 	run mkdir -p "$WORK/new/environments/prod/stray"
 	expect "mkdir: cannot create directory ‘$WORK/new/environments/prod/stray’: Operation not permitted"
@@ -287,8 +290,14 @@ test_restore_mount_is_a_plain_tree_until_unmount() {
 	expect "1"
 	run diff <(listing snapshots/b) <(listing "$WORK/new")
 	expect ""
-	run ls "$WORK/new.db.restore"
-	expect_rc 2
+	if on_pg; then
+		run psql -X -t -A "$RUNTIMEFS_TEST_LOCATOR" -c "SELECT count(*)
+			FROM pg_tables WHERE schemaname = '${NEW##*%3D}_restore'"
+		expect 0
+	else
+		run ls "$WORK/new.db.restore"
+		expect_rc 2
+	fi
 	unmount2
 	[ "$RC2" = 0 ] || fail "the restore was refused: $(tail -1 "$WORK/new.log")"
 }
@@ -316,17 +325,20 @@ test_mount_waits_for_the_restore() {
 	backup
 	mount2 -o restore
 	tar -C "$WORK/new" -xf "$WORK/b.tar"
-	run "$RUNTIMEFS" --db "$WORK/new.db" -o restore -f "$WORK/cp"
-	expect "runtimefs: $WORK/new.db is already served by another runtimefs (pid $D2)"
+	run rtfs --db "$NEW" -o restore -f "$WORK/cp"
+	expect "$(served_by "$D2" "$NEW")"
 	expect_rc 1
 	mkdir "$WORK/other"
-	"$RUNTIMEFS" --db "$WORK/new.db" -f "$WORK/other" 2>"$WORK/other.log" &
+	"$RUNTIMEFS" --db "$NEW" -f $(key_args "$NEW") "$WORK/other" 2>"$WORK/other.log" &
 	local d3=$! i
-	sleep 0.5
+	for i in $(seq 100); do
+		[ -s "$WORK/other.log" ] && break
+		sleep 0.05
+	done
 	run mountpoint -q "$WORK/other"
 	expect_rc 32
 	run cat "$WORK/other.log"
-	expect "runtimefs: a restore into $WORK/new.db is going on; waiting for it to finish"
+	expect "runtimefs: a restore into $NEW is going on; waiting for it to finish"
 	unmount2
 	[ "$RC2" = 0 ] || fail "the restore was refused: $(tail -1 "$WORK/new.log")"
 	for i in $(seq 100); do
@@ -341,15 +353,16 @@ test_mount_waits_for_the_restore() {
 	expect "0"
 }
 
+# (on PostgreSQL, where several daemons serve one schema, both serve)
 test_two_mounts_wait_for_the_restore_one_serves() {
 	local p1 p2 i serving
 	backup
 	mount2 -o restore
 	tar -C "$WORK/new" -xf "$WORK/b.tar"
 	mkdir "$WORK/m1" "$WORK/m2"
-	"$RUNTIMEFS" --db "$WORK/new.db" -f "$WORK/m1" 2>"$WORK/m1.log" &
+	"$RUNTIMEFS" --db "$NEW" -f $(key_args "$NEW") "$WORK/m1" 2>"$WORK/m1.log" &
 	p1=$!
-	"$RUNTIMEFS" --db "$WORK/new.db" -f "$WORK/m2" 2>"$WORK/m2.log" &
+	"$RUNTIMEFS" --db "$NEW" -f $(key_args "$NEW") "$WORK/m2" 2>"$WORK/m2.log" &
 	p2=$!
 	sleep 0.5
 	unmount2
@@ -363,16 +376,22 @@ test_two_mounts_wait_for_the_restore_one_serves() {
 	for i in 1 2; do
 		mountpoint -q "$WORK/m$i" && serving=$serving$i
 	done
-	case $serving in
-	1)
-		run tail -1 "$WORK/m2.log"
-		expect "runtimefs: $WORK/new.db is already served by another runtimefs (pid $p1)" ;;
-	2)
-		run tail -1 "$WORK/m1.log"
-		expect "runtimefs: $WORK/new.db is already served by another runtimefs (pid $p2)" ;;
-	*)
-		fail "mounts serving the restored database: '$serving', not one" ;;
-	esac
+	# PostgreSQL: several daemons serve one schema, both do
+	if on_pg; then
+		[ "$serving" = 12 ] || fail "mounts serving the restored schema: '$serving', not both"
+		serving=1
+	else
+		case $serving in
+		1)
+			run tail -1 "$WORK/m2.log"
+			expect "$(served_by "$p1" "$NEW")" ;;
+		2)
+			run tail -1 "$WORK/m1.log"
+			expect "$(served_by "$p2" "$NEW")" ;;
+		*)
+			fail "mounts serving the restored database: '$serving', not one" ;;
+		esac
+	fi
 	run cat "$WORK/m$serving/environments/prod/critical"
 	expect 1
 	for i in 1 2; do
@@ -386,8 +405,8 @@ test_two_mounts_wait_for_the_restore_one_serves() {
 # that database is empty.
 test_restore_into_a_served_database_is_refused() {
 	mkdir "$WORK/other"
-	run timeout 5 "$RUNTIMEFS" --db "$DB" -o restore -f "$WORK/other"
-	expect "runtimefs: $DB is already served by another runtimefs (pid $DAEMON)"
+	run rtfs -t 5 --db "$DB" -o restore -f "$WORK/other"
+	expect "$(served_by "$DAEMON")"
 	expect_rc 1
 	run mountpoint -q "$WORK/other"
 	expect_rc 32
@@ -411,14 +430,16 @@ test_restore_killed_before_its_commit() {
 	wait "$D2" 2>/dev/null
 	D2=
 	fusermount3 -uz "$WORK/new"
-	# as a build killed half-way leaves them
-	cp "$DB" "$WORK/new.db.restore"
-	printf 'not a wal' > "$WORK/new.db.restore-wal"
-	run ls "$WORK/new.db.restore-lock" "$WORK/new.db.restore"
-	expect_rc 0
+	# as a build killed half-way leaves them (SQLite's files)
+	if ! on_pg; then
+		sqlite3 "$WORK/new.db.restore" 'CREATE TABLE env (id INTEGER)'
+		printf 'not a wal' > "$WORK/new.db.restore-wal"
+		run ls "$WORK/new.db.restore-lock" "$WORK/new.db.restore"
+		expect_rc 0
+	fi
 	mount2
 	run cat "$WORK/new.log"
-	expect "runtimefs: an interrupted restore left $WORK/new.db empty; mount with -o restore and copy the backup in again"
+	expect "runtimefs: an interrupted restore left $NEW empty; mount with -o restore and copy the backup in again"
 	run ls -A "$WORK/new/environments" "$WORK/new/projects"
 	expect "$WORK/new/environments:
 
@@ -431,8 +452,7 @@ $WORK/new/projects:"
 	expect_rc 0
 	unmount2
 	[ "$RC2" = 0 ] || fail "the restore was refused: $(cat "$WORK/new.log")"
-	run ls "$WORK"
-	expect_has "new.db.key"
+	[ -e "$(key_of "$NEW")" ] || fail "no key file $(key_of "$NEW")"
 	[ ! -e "$WORK/new.db.restore" ] || fail "new.db.restore is left"
 	[ ! -e "$WORK/new.db.restore-lock" ] || fail "new.db.restore-lock is left"
 	: > "$WORK/new.log"
@@ -514,7 +534,7 @@ test_restore_roles_hold_for_other_users() {
 	expect "1"
 	unmount2
 	# the same with the kernel checking modes first
-	rm -f "$WORK/new.db" "$WORK/new.db.key"
+	drop_db "$NEW"
 	mount2 -o restore,allow_other,default_permissions
 	tar -C "$new" -xf "$WORK/b.tar"
 	as_nobody touch "$dir/secrets/backdoor"
@@ -535,7 +555,7 @@ test_restore_admin_group() {
 	dir=$new/environments/prod
 	for opts in restore,allow_other,admin_gid=4242 \
 			restore,allow_other,default_permissions,admin_gid=4242; do
-		rm -f "$WORK/new.db" "$WORK/new.db.key"
+		drop_db "$NEW"
 		mount2 -o "$opts"
 		as_in 4242 mkdir -p "$new/environments"
 		expect ""
@@ -603,7 +623,7 @@ test_restore_checks_what_is_staged_now() {
 	local new=$WORK/new i
 	backup
 	for opts in restore restore,-s; do
-		rm -f "$WORK/new.db" "$WORK/new.db.key"
+		drop_db "$NEW"
 		mount2 -o "$opts"
 		tar -C "$new" -xf "$WORK/b.tar"
 		for i in $(seq 30); do
@@ -623,13 +643,13 @@ test_restore_checks_what_is_staged_now() {
 		unmount2
 	done
 	# a check passed, then an edit breaks the tree: the commit sees it
-	rm -f "$WORK/new.db" "$WORK/new.db.key"
+	drop_db "$NEW"
 	mount2 -o restore
 	tar -C "$new" -xf "$WORK/b.tar"
 	echo 9 > "$new/environments/prod/runtimes/chat/endpoints/canary/version"
 	unmount2
 	run tail -1 "$WORK/new.log"
-	expect "runtimefs: restore refused, $WORK/new.db is left empty: environments/prod/runtimes/chat/endpoints/canary/version: the runtime has no version 9 (No such file or directory)"
+	expect "runtimefs: restore refused, $NEW is left empty: environments/prod/runtimes/chat/endpoints/canary/version: the runtime has no version 9 (No such file or directory)"
 	expect_target_empty
 }
 
@@ -703,8 +723,8 @@ test_restore_with_a_key_file() {
 	expect ""
 	unmount2
 	[ "$RC2" = 0 ] || fail "the restore daemon exited with $RC2: $(cat "$WORK/new.log")"
-	run ls "$WORK/new.db.key"
-	expect "ls: cannot access '$WORK/new.db.key': No such file or directory"
+	run ls "$(key_of "$NEW")"
+	expect "ls: cannot access '$(key_of "$NEW")': No such file or directory"
 	mount2 -o "key_file=$WORK/other.key" ||
 		{ fail "no mount with the key: $(tail -3 "$WORK/new.log")"; return; }
 	send "$(hb "$S1" orders-eu-1)" "$WORK/new"

@@ -333,7 +333,7 @@ shop"
 test_mount_fuse3_argument_form() {
 	mkdir environments/prod
 	cd / && unmount_fs
-	"$RUNTIMEFS" "$DB" "$MNT" -o rw,noatime,offline_after=5 2>>"$LOG"
+	rtfs "$DB" "$MNT" -o rw,noatime,offline_after=5 2>>"$LOG"
 	run mountpoint -q "$MNT"
 	expect_rc 0
 	run ls "$MNT/environments"
@@ -341,9 +341,14 @@ test_mount_fuse3_argument_form() {
 	run fusermount3 -u "$MNT"
 	expect_rc 0
 	# the database is the one the daemon made: WAL, at the current schema
-	run sqlite3 -cmd '.timeout 5000' "$DB" 'PRAGMA journal_mode' 'SELECT name FROM env'
-	expect "wal
+	if on_pg; then
+		run db_sql 'SELECT name FROM env'
+		expect "prod"
+	else
+		run sqlite3 -cmd '.timeout 5000' "$DB" 'PRAGMA journal_mode' 'SELECT name FROM env'
+		expect "wal
 prod"
+	fi
 	run "$RUNTIMEFS" "$DB" "$MNT" --db "$DB"
 	expect "runtimefs: give the database either with --db or as the first argument"
 	expect_rc 1
@@ -374,8 +379,12 @@ test_default_database() {
 
 test_database_refused_when_newer() {
 	cd / && unmount_fs
-	sqlite3 "$DB" 'PRAGMA user_version = 999'
-	run "$RUNTIMEFS" --db "$DB" "$MNT"
+	if on_pg; then
+		db_sql 'UPDATE schema_version SET version = 999'
+	else
+		sqlite3 "$DB" 'PRAGMA user_version = 999'
+	fi
+	run rtfs --db "$DB" "$MNT"
 	expect_has "runtimefs: database schema version 999 is newer than this runtimefs understands"
 	expect_rc 1
 	run mountpoint -q "$MNT"

@@ -138,6 +138,7 @@ static void fs_for(struct fs *fs, struct fixture *f, const char *db,
 {
 	memset(fs, 0, sizeof(*fs));
 	fs->locator = db;
+	fs->shown = db;
 	assert_int_equal(store_default_key_path(db, key, PATH_MAX), 0);
 	fs->cfg.key_path = key;
 	fs->cfg.offline_after_ns = 30 * SEC;

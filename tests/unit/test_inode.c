@@ -196,9 +196,18 @@ static void test_listings(void **state)
 	inode_listing_changed(envs);
 	inode_set_listed(envs, start, 3000);
 	assert_false(inode_listing_kept(envs, &ns));
-	/* one read after it is */
+	/* one read after it is, once the open that dropped the kernel's
+	 * listing says so */
+	inode_set_listed(envs, inode_listing_start(), 4000);
+	assert_false(inode_listing_kept(envs, &ns));
+	inode_listing_reset(envs);
 	inode_set_listed(envs, inode_listing_start(), 4000);
 	assert_true(inode_listing_kept(envs, &ns));
+	/* read again on the same open after a change: the kernel keeps the
+	 * first listing it was given, which the change made stale */
+	inode_listing_changed(envs);
+	inode_set_listed(envs, inode_listing_start(), 5000);
+	assert_false(inode_listing_kept(envs, &ns));
 	/* everything */
 	inode_listings_changed();
 	assert_false(inode_listing_kept(envs, &ns));

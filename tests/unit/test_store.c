@@ -189,6 +189,34 @@ static void test_locator_resolve(void **state)
 	claim_dir_remove(dir);
 }
 
+/* Messages show a locator without its password: a path as it is; a
+ * PostgreSQL URI without the password of its user part or parameter; a
+ * key=value string written again from its parts (one that does not
+ * parse is no PostgreSQL locator but a path). */
+static void test_locator_shown(void **state)
+{
+	char buf[256];
+
+	(void)state;
+	store_locator_shown("/var/lib/runtimefs.db", buf, sizeof(buf));
+	assert_string_equal(buf, "/var/lib/runtimefs.db");
+	store_locator_shown("postgresql://fleet:s3cret@db.example:5432/rtfs"
+			"?sslmode=require&password=other&options=-cx%3Dy",
+			buf, sizeof(buf));
+	assert_string_equal(buf, "postgresql://fleet@db.example:5432/rtfs"
+			"?sslmode=require&options=-cx%3Dy");
+	store_locator_shown("postgresql:///rtfs?password=p&host=/tmp", buf,
+			sizeof(buf));
+	assert_string_equal(buf, "postgresql:///rtfs?host=/tmp");
+	store_locator_shown("host=/tmp user=fleet password='a b' dbname=rtfs",
+			buf, sizeof(buf));
+	assert_null(strstr(buf, "password"));
+	assert_non_null(strstr(buf, "user=fleet"));
+	assert_non_null(strstr(buf, "dbname=rtfs"));
+	store_locator_shown("postgresql://u:p@h/d", buf, 12);
+	assert_string_equal(buf, "postgresql:");
+}
+
 /* Runs `sql` on the SQLite file at `path`, as another program would. */
 static void sql_on(const char *path, const char *sql)
 {
@@ -321,6 +349,7 @@ int main(void)
 		cmocka_unit_test(test_restore_scratch_and_commit),
 		cmocka_unit_test(test_new_database_mode),
 		cmocka_unit_test(test_locator_resolve),
+		cmocka_unit_test(test_locator_shown),
 		cmocka_unit_test(test_newer_schema_refused),
 		cmocka_unit_test(test_snapshot_files),
 		cmocka_unit_test(test_old_snapshot_takes_its_mtime_once),
