@@ -32,6 +32,8 @@ struct store_backend {
 	const char *(*default_locator)(void);
 	int (*locator_resolve)(const char *locator, char *buf, size_t size);
 	int (*default_key_path)(const char *locator, char *buf, size_t size);
+	int (*default_tls_paths)(const char *locator, char *cert, char *key,
+			size_t size);
 	void (*locator_shown)(const char *locator, char *buf, size_t size);
 
 	int (*claim)(struct store_claim **out, const char *locator, int flags);

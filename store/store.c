@@ -204,6 +204,13 @@ int store_default_key_path(const char *locator, char *buf, size_t size)
 			size);
 }
 
+int store_default_tls_paths(const char *locator, char *cert, char *key,
+		size_t size)
+{
+	return store_backend_of(locator)->default_tls_paths(locator, cert, key,
+			size);
+}
+
 int store_claim(struct store_claim **out, const char *locator, int flags)
 {
 	return store_backend_of(locator)->claim(out, locator, flags);

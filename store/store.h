@@ -239,10 +239,11 @@ int store_default_key_path(const char *locator, char *buf, size_t size);
 
 /* Where the certificate and the key of the daemon's HTTPS listener live
  * when the configuration names none (the daemon's -o tls_cert, tls_key),
- * so that the self-signed pair made on first start is found again: for
- * this backend LOCATOR.tls.crt and LOCATOR.tls.key, beside the database.
- * Each buffer holds `size` bytes.  0; -ENOENT for a store that does not
- * outlive its handle (":memory:"); -ENAMETOOLONG. */
+ * so that the self-signed pair made on first start is found again: on
+ * SQLite LOCATOR.tls.crt and LOCATOR.tls.key, beside the database; on
+ * PostgreSQL none (-EINVAL: give them).  Each buffer holds `size` bytes.
+ * 0; -ENOENT for a store that does not outlive its handle (":memory:");
+ * -ENAMETOOLONG. */
 int store_default_tls_paths(const char *locator, char *cert, char *key,
 		size_t size);
 

@@ -2856,6 +2856,19 @@ static int pg_default_key_path(const char *locator, char *buf, size_t size)
 			" file (mode 0600) on every host that serves it");
 }
 
+/* Nor for the listener's certificate: -o tls_cert and tls_key. */
+static int pg_default_tls_paths(const char *locator, char *cert, char *key,
+		size_t size)
+{
+	(void)locator;
+	(void)cert;
+	(void)key;
+	(void)size;
+	return fail(-EINVAL, "a PostgreSQL database has no place for a TLS"
+			" certificate beside it: give -o tls_cert=FILE,"
+			"tls_key=FILE");
+}
+
 /* `locator` with its search_path set to `schema` alone, into `buf`. */
 static int locator_with_schema(const char *locator, const char *schema,
 		char *buf, size_t cap)
@@ -3193,6 +3206,7 @@ const struct store_backend store_pg_backend = {
 	.locator_resolve = pg_locator_resolve,
 	.locator_shown = pg_locator_shown,
 	.default_key_path = pg_default_key_path,
+	.default_tls_paths = pg_default_tls_paths,
 	.claim = pg_claim,
 	.claim_refresh = pg_claim_refresh,
 	.claim_warning = pg_claim_warning,

@@ -2720,8 +2720,8 @@ static int sqlite_default_key_path(const char *locator, char *buf, size_t size)
 	return 0;
 }
 
-int store_default_tls_paths(const char *locator, char *cert, char *key,
-		size_t size)
+static int sqlite_default_tls_paths(const char *locator, char *cert,
+		char *key, size_t size)
 {
 	if (!strcmp(locator, MEMORY))
 		return fail(-ENOENT, "an in-memory database has no place for"
@@ -3059,6 +3059,7 @@ const struct store_backend store_sqlite_backend = {
 	.locator_resolve = sqlite_locator_resolve,
 	.locator_shown = sqlite_locator_shown,
 	.default_key_path = sqlite_default_key_path,
+	.default_tls_paths = sqlite_default_tls_paths,
 	.claim = sqlite_claim,
 	.claim_refresh = sqlite_claim_refresh,
 	.claim_warning = sqlite_claim_warning,
