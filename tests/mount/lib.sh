@@ -461,6 +461,31 @@ free_port() {
 
 listen_remount() {
 	PORT=$(free_port)
-	CERT=$DB.tls.crt
-	remount -o "icp_listen=127.0.0.1:$PORT${1:+,$1}"
+	CERT=$(cert_file)
+	remount -o "icp_listen=127.0.0.1:$PORT${1:+,$1}$(tls_args)"
+}
+
+# tls_args: what -o needs besides icp_listen on this backend: nothing on
+# SQLite, where the daemon makes its pair beside the database; on
+# PostgreSQL, which has no such place, a pair of the test's own
+# (",tls_cert=...,tls_key=..."), made once.  cert_file: the certificate
+# clients trust.
+tls_args() {
+	on_pg || return 0
+	[ -s "$WORK/pg-tls.crt" ] ||
+		openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 \
+			-nodes -days 2 -subj /CN=localhost \
+			-addext "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1,DNS:$(hostname)" \
+			-keyout "$WORK/pg-tls.key" -out "$WORK/pg-tls.crt" 2>/dev/null
+	chmod 600 "$WORK/pg-tls.key"
+	printf ',tls_cert=%s,tls_key=%s' "$WORK/pg-tls.crt" "$WORK/pg-tls.key"
+}
+
+cert_file() {
+	if on_pg; then
+		tls_args >/dev/null
+		echo "$WORK/pg-tls.crt"
+	else
+		echo "$DB.tls.crt"
+	fi
 }

@@ -18,8 +18,8 @@ case $ICP_TOKEN in /*) ;; *) ICP_TOKEN=$REPO/$ICP_TOKEN ;; esac
 # Remounts on the test clock with the listener on a free port ($PORT).
 clock_listen_remount() {
 	PORT=$(free_port)
-	CERT=$DB.tls.crt
-	clock_remount "icp_listen=127.0.0.1:$PORT${1:+,$1}"
+	CERT=$(cert_file)
+	clock_remount "icp_listen=127.0.0.1:$PORT${1:+,$1}$(tls_args)"
 }
 
 # paste_secret KIND INTEGRATION NAME: a secret scoped to shop's
