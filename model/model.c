@@ -121,6 +121,7 @@ void model_close(struct model *m)
 	model_liveness_stop(m);
 	model_snapshot_close_all(m);
 	model_rows_free(m);
+	model_keys_free(m);
 	store_close(m->store);
 	free(m->db);
 	sodium_memzero(m->key, sizeof(m->key));

@@ -23,6 +23,7 @@ struct model {
 	unsigned char key[crypto_secretbox_KEYBYTES];   /* see seal.c */
 	struct liveness *live;                          /* see liveness.c */
 	struct model_rows *rows;                        /* see rows.c */
+	struct model_keys *keys;                        /* see keys.c */
 	int changing;            /* in a change: rows read are not kept */
 	char *db;                  /* the store's locator (store.h) */
 
@@ -65,6 +66,21 @@ void model_rows_keep_endpoint(struct model *m,
 		const struct store_endpoint *row);
 void model_rows_forget(struct model *m);
 void model_rows_free(struct model *m);
+
+/* ICP's signing keys opened, kept until rows are forgotten (keys.c),
+ * under the lock: model_keys_row() gives the kept row of a key id (1) or
+ * nothing (0), model_keys_material() its key text into `out` (1) or
+ * nothing; model_keys_keep() keeps a row read from the store with its
+ * key text; model_keys_forget() drops and wipes them all
+ * (model_rows_forget() calls it). */
+int model_keys_row(struct model *m, const char *key_id,
+		struct store_secret *out);
+int model_keys_material(struct model *m, const char *key_id, char *out,
+		size_t cap);
+void model_keys_keep(struct model *m, const struct store_secret *row,
+		const char *key);
+void model_keys_forget(struct model *m);
+void model_keys_free(struct model *m);
 
 /* Closes the snapshot models still open (model_close() calls it). */
 void model_snapshot_close_all(struct model *m);

@@ -63,6 +63,7 @@ static struct model_rows *rows(struct model *m)
 
 void model_rows_forget(struct model *m)
 {
+	model_keys_forget(m);
 	if (m->rows)
 		m->rows->gen++;
 }

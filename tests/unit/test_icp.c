@@ -918,6 +918,134 @@ static void test_http_auth(void **state)
 	free(body);
 }
 
+/* An HTTP POST of `body` with `hdr` at `now_s`: the status, the reply in
+ * `reply`. */
+static int http_post(struct fixture *f, const char *url, const char *hdr,
+		const char *body, int64_t now_s, struct buf *reply)
+{
+	return icp_serve_http(f->m, url, hdr, body, strlen(body), now_s,
+			reply);
+}
+
+/* A delta POSTed with `hdr` at `now_s`, taken (201): whether its reply
+ * asks for a full heartbeat. */
+static int delta_wants_full(struct fixture *f, const char *hdr,
+		const char *delta, int64_t now_s, struct buf *reply)
+{
+	assert_int_equal(http_post(f, "/icp/deltaHeartbeat", hdr, delta,
+			now_s, reply), 201);
+	return strstr(reply->data, "\"fullHeartbeatRequired\":true") != NULL;
+}
+
+/* A full heartbeat `full` and then a delta, both with `hdr` at `now_s`
+ * and taken: whether the delta's reply asks for a full heartbeat. */
+static int full_then_delta(struct fixture *f, const char *hdr,
+		const char *full, const char *delta, int64_t now_s,
+		struct buf *reply)
+{
+	assert_int_equal(http_post(f, "/icp/heartbeat", hdr, full, now_s,
+			reply), 201);
+	return delta_wants_full(f, hdr, delta, now_s, reply);
+}
+
+/* A new secret NAME of dev into `s`, and an Authorization header with
+ * MI's token for it, made at `now` for 300 s, into `hdr`. */
+static void new_bearer(struct fixture *f, const char *name, int64_t now,
+		struct model_secret *s, char hdr[2100])
+{
+	char tok[2048];
+
+	assert_int_equal(model_secret_create(f->m, &DEV, name), 0);
+	assert_int_equal(model_secret_get(f->m, &DEV, name, s), 0);
+	assert_true(jwt_sign(JWT_STYLE_MI, s->key_id, s->secret + 9,
+			strlen(s->secret + 9), now, 300, tok, sizeof(tok)) > 0);
+	snprintf(hdr, 2100, "Bearer %s", tok);
+}
+
+/* The key and token kept between requests (model/keys.c) change nothing
+ * any request sees: a reused token is refused once it expired, as soon
+ * as its secret is revoked, or deleted by another writer, and a runtime
+ * bound anew is answered for its new key; a hash that changed between
+ * requests asks for a full heartbeat at once. */
+static void test_http_kept(void **state)
+{
+	struct fixture *f = *state;
+	char *full = fixture("mi-full-heartbeat.json", NULL, NULL),
+	     *delta = fixture("mi-delta-heartbeat.json", NULL, NULL),
+	     *other = fixture("mi-full-heartbeat.json", "3vQnTjYb",
+			"AAAAAAAA");
+	char hdr[2100], hdr2[2100], sql[200];
+	const int64_t now = 1764600000;
+	struct model_secret s, s2;
+	struct buf reply;
+	sqlite3 *db;
+
+	buf_init(&reply, 1 << 20);
+	new_bearer(f, "mi", now, &s, hdr);
+	assert_false(full_then_delta(f, hdr, full, delta, now, &reply));
+	for (int i = 1; i < 3; i++)
+		assert_false(delta_wants_full(f, hdr, delta, now + i, &reply));
+	/* another hash between two deltas with the same token */
+	assert_true(full_then_delta(f, hdr, other, delta, now, &reply));
+	assert_false(full_then_delta(f, hdr, full, delta, now, &reply));
+	/* the kept token expires as the token does: 300 s and 10 of skew */
+	assert_int_equal(http_post(f, "/icp/deltaHeartbeat", hdr, delta,
+			now + 310, &reply), 201);
+	assert_int_equal(http_post(f, "/icp/deltaHeartbeat", hdr, delta,
+			now + 311, &reply), 401);
+	assert_int_equal(http_post(f, "/icp/deltaHeartbeat", hdr, delta, now,
+			&reply), 201);
+
+	/* bound anew: the runtime heartbeats with another secret, and the
+	 * old key, kept a moment ago, no longer speaks for it */
+	new_bearer(f, "mi2", now, &s2, hdr2);
+	assert_true(delta_wants_full(f, hdr2, delta, now, &reply));
+	assert_false(full_then_delta(f, hdr2, full, delta, now, &reply));
+	/* the old secret left with its last runtime (runtime_secret_left) */
+	assert_int_equal(http_post(f, "/icp/deltaHeartbeat", hdr, delta, now,
+			&reply), 400);
+	assert_non_null(strstr(reply.data, "Unknown key ID"));
+
+	/* revoked: the very next request with the kept token is refused */
+	assert_int_equal(http_post(f, "/icp/deltaHeartbeat", hdr2, delta, now,
+			&reply), 201);
+	assert_int_equal(model_runtime_secret_revoke(f->m, "dev",
+			"mi-node-1"), 0);
+	assert_int_equal(http_post(f, "/icp/deltaHeartbeat", hdr2, delta, now,
+			&reply), 400);
+	assert_int_equal(http_post(f, "/icp/heartbeat", hdr2, full, now,
+			&reply), 400);
+
+	/* an unbound secret deleted: refused at once */
+	new_bearer(f, "mi3", now, &s, hdr);
+	assert_int_equal(http_post(f, "/icp/deltaHeartbeat", hdr, delta, now,
+			&reply), 201);
+	assert_int_equal(model_secret_revoke(f->m, &DEV, "mi3"), 0);
+	assert_int_equal(http_post(f, "/icp/deltaHeartbeat", hdr, delta, now,
+			&reply), 400);
+
+	/* another writer deletes a secret the model keeps: refused once
+	 * the model looked (the flusher's poll, every flush interval, as
+	 * for the rows it keeps) */
+	new_bearer(f, "mi4", now, &s, hdr);
+	assert_int_equal(http_post(f, "/icp/deltaHeartbeat", hdr, delta, now,
+			&reply), 201);
+	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+	snprintf(sql, sizeof(sql), "DELETE FROM secret WHERE key_id = '%s'",
+			s.key_id);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	model_lock(f->m);
+	assert_int_equal(store_poll(f->m->store), 0);
+	model_unlock(f->m);
+	assert_int_equal(http_post(f, "/icp/deltaHeartbeat", hdr, delta, now,
+			&reply), 400);
+	buf_release(&reply);
+	free(full);
+	free(delta);
+	free(other);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -931,6 +1059,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_delta, icp_setup,
 				teardown),
 		cmocka_unit_test_setup_teardown(test_commands, icp_setup,
+				teardown),
+		cmocka_unit_test_setup_teardown(test_http_kept, icp_setup,
 				teardown),
 		cmocka_unit_test_setup_teardown(test_http_auth, icp_setup,
 				teardown),
