@@ -9,11 +9,11 @@
  * nothing in it opens without the key file) lies in ordinary memory; the
  * key text and the token in memory from sodium_malloc(): guarded, locked
  * against swapping where the limit allows, and wiped when a slot is
- * dropped.  Every slot in use is dropped, and wiped, whenever rows are
- * forgotten (model_rows_forget(): every commit of this process, the
- * liveness batch's included, and every change another writer makes), so
- * a secret revoked or deleted, a runtime removed or bound anew, is
- * looked up again in the store at the very next request.  All under the
+ * dropped.  Every slot in use is dropped, and wiped, whenever a change
+ * commits or another writer made one (model_forget()), and at every
+ * tick of the liveness flusher, so a secret revoked or deleted, a
+ * runtime removed or bound anew, is looked up again in the store at the
+ * very next request, and no key stays long unused.  All under the
  * model's lock.
  */
 #include "model_int.h"
@@ -48,15 +48,6 @@ struct model_keys {
 	int used[KEY_SLOTS];               /* the slots in use */
 	int nused;
 };
-
-static size_t key_slot(const char *key_id)
-{
-	size_t h = 1469598103934665603ULL;
-
-	while (*key_id)
-		h = (h ^ (unsigned char)*key_id++) * 1099511628211ULL;
-	return h % KEY_SLOTS;
-}
 
 /* The table, made on first use; NULL when memory ran out (then nothing
  * is kept, which is only slower). */
@@ -110,7 +101,7 @@ void model_keys_free(struct model *m)
 static struct kept_key *key_find(struct model_keys *k, const char *key_id,
 		size_t *idx)
 {
-	size_t s = key_slot(key_id);
+	size_t s = model_rows_hash(0, key_id) % KEY_SLOTS;
 
 	*idx = s;
 	if (!k->slot[s].used || strcmp(k->slot[s].row.key_id, key_id))

@@ -57,6 +57,13 @@ static int open_key(struct model *m, const char *locator)
 	return model_seal_init(m, NULL);
 }
 
+void model_forget(struct model *m)
+{
+	model_rows_forget(m);
+	model_keys_forget(m);
+	model_known_forget(m);
+}
+
 /* The store's change feed: another writer committed, so anything may
  * have changed: the rows kept are stale, and it is said at the next
  * unlock (this runs inside a store call, under the lock). */
@@ -65,7 +72,7 @@ static void model_foreign_change(void *ctx)
 	struct model *m = ctx;
 
 	m->foreign = 1;
-	model_rows_forget(m);
+	model_forget(m);
 }
 
 int model_open(struct model **out, const char *db,
@@ -122,6 +129,7 @@ void model_close(struct model *m)
 	model_snapshot_close_all(m);
 	model_rows_free(m);
 	model_keys_free(m);
+	model_known_free(m);
 	store_close(m->store);
 	free(m->db);
 	sodium_memzero(m->key, sizeof(m->key));
@@ -255,7 +263,7 @@ int model_end(struct model *m, int ret)
 	else if ((ret = store_commit(m->store)))
 		ret = model_fail_store(ret);
 	else
-		model_rows_forget(m);
+		model_forget(m);
 	m->changing = 0;
 	if (ret)
 		model_discard(m);

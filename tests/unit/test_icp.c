@@ -978,6 +978,7 @@ static void test_http_kept(void **state)
 	const int64_t now = 1764600000;
 	struct model_secret s, s2;
 	struct buf reply;
+	uint64_t reads;
 	sqlite3 *db;
 
 	buf_init(&reply, 1 << 20);
@@ -985,6 +986,10 @@ static void test_http_kept(void **state)
 	assert_false(full_then_delta(f, hdr, full, delta, now, &reply));
 	for (int i = 1; i < 3; i++)
 		assert_false(delta_wants_full(f, hdr, delta, now + i, &reply));
+	/* by then a reused token and the right hash read nothing */
+	reads = model_reads();
+	assert_false(delta_wants_full(f, hdr, delta, now + 3, &reply));
+	assert_int_equal(model_reads(), reads);
 	/* another hash between two deltas with the same token */
 	assert_true(full_then_delta(f, hdr, other, delta, now, &reply));
 	assert_false(full_then_delta(f, hdr, full, delta, now, &reply));
@@ -1046,6 +1051,106 @@ static void test_http_kept(void **state)
 	free(other);
 }
 
+/* A delta of the BI fixture's runtime with `hash`: its status; the reply
+ * in `*r`, and whether it asks for a full heartbeat in `*full`. */
+static int bi_delta(struct fixture *f, const char *kid, const char *hash,
+		cJSON **r, int *full)
+{
+	char body[256];
+	int status;
+
+	snprintf(body, sizeof(body), "{\"heartbeatVersion\":\"v1.0\","
+			"\"runtimeId\":\"%s\",\"runtimeHash\":\"%s\","
+			"\"timestamp\":[1764000010,0.25]}", BI_ID, hash);
+	status = post(f, "/icp/deltaHeartbeat", kid, body, r);
+	*full = jbool(*r, "fullHeartbeatRequired");
+	return status;
+}
+
+/* How many commands a reply carries. */
+static int ncommands(const cJSON *r)
+{
+	return cJSON_GetArraySize(cJSON_GetObjectItem(r, "commands"));
+}
+
+/* A runtime whose deltas change nothing is answered from memory
+ * (model/known.c), and what changes between two deltas shows in the
+ * very next reply: a command queued, delivered once; going OFFLINE and
+ * back; a removal; a hash another writer changed. */
+static void test_delta_known(void **state)
+{
+	struct fixture *f = *state;
+	char kid[MODEL_KEY_ID_LEN], *full = fixture("bi-full-heartbeat.json",
+			NULL, NULL);
+	const char *hash = "mB7bD9Yx2yq0mI6JcU2x5A==";
+	struct model_runtime rt;
+	int wants_full;
+	sqlite3 *db;
+	cJSON *r;
+
+	new_key(f, &DEV, "bi", kid);
+	assert_int_equal(post(f, "/icp/heartbeat", kid, full, &r), 201);
+	cJSON_Delete(r);
+	for (int i = 0; i < 3; i++) {
+		f->now += SEC;
+		assert_int_equal(bi_delta(f, kid, hash, &r, &wants_full), 201);
+		assert_false(wants_full);
+		assert_true(jbool(r, "acknowledged"));
+		assert_int_equal(ncommands(r), 0);
+		cJSON_Delete(r);
+		assert_int_equal(model_runtime_get(f->m, "dev", BI_ID, &rt), 0);
+		assert_int_equal(rt.heartbeat_ns, f->now);
+	}
+	/* a command queued between two deltas rides on the next, once */
+	assert_int_equal(model_artifact_ctl(f->m, "dev", BI_ID, "listeners",
+			"httpListener", "stop"), 0);
+	assert_int_equal(bi_delta(f, kid, hash, &r, &wants_full), 201);
+	assert_int_equal(ncommands(r), 1);
+	cJSON_Delete(r);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(bi_delta(f, kid, hash, &r, &wants_full), 201);
+		assert_int_equal(ncommands(r), 0);
+		cJSON_Delete(r);
+	}
+	/* OFFLINE, then RUNNING again at the next delta */
+	f->now += 31 * SEC;
+	assert_int_equal(model_runtime_get(f->m, "dev", BI_ID, &rt), 0);
+	assert_string_equal(rt.status, "OFFLINE");
+	assert_int_equal(bi_delta(f, kid, hash, &r, &wants_full), 201);
+	assert_false(wants_full);
+	cJSON_Delete(r);
+	assert_int_equal(model_runtime_get(f->m, "dev", BI_ID, &rt), 0);
+	assert_string_equal(rt.status, "RUNNING");
+	assert_int_equal(bi_delta(f, kid, hash, &r, &wants_full), 201);
+	cJSON_Delete(r);
+	/* another writer changes the hash: a full heartbeat is asked for
+	 * once the model looked (the flusher's poll) */
+	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "UPDATE runtime SET hash = 'x'",
+			NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	model_lock(f->m);
+	assert_int_equal(store_poll(f->m->store), 0);
+	model_unlock(f->m);
+	assert_int_equal(bi_delta(f, kid, hash, &r, &wants_full), 201);
+	assert_true(wants_full);
+	cJSON_Delete(r);
+	assert_int_equal(post(f, "/icp/heartbeat", kid, full, &r), 201);
+	cJSON_Delete(r);
+	assert_int_equal(bi_delta(f, kid, hash, &r, &wants_full), 201);
+	assert_false(wants_full);
+	cJSON_Delete(r);
+	/* removed once OFFLINE, and its secret with it: the next delta's
+	 * key is unknown */
+	f->now += 31 * SEC;
+	assert_int_equal(model_runtime_delete(f->m, "dev", BI_ID), 0);
+	assert_int_equal(post(f, "/icp/deltaHeartbeat", kid, "{\"runtimeId\":"
+			"\"" BI_ID "\",\"runtimeHash\":\"mB7bD9Yx2yq0mI6JcU2x5A"
+			"==\",\"timestamp\":[1764000010,0.25]}", &r), 400);
+	cJSON_Delete(r);
+	free(full);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1059,6 +1164,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_delta, icp_setup,
 				teardown),
 		cmocka_unit_test_setup_teardown(test_commands, icp_setup,
+				teardown),
+		cmocka_unit_test_setup_teardown(test_delta_known, icp_setup,
 				teardown),
 		cmocka_unit_test_setup_teardown(test_http_kept, icp_setup,
 				teardown),
