@@ -495,12 +495,27 @@ static void tell_ev(void *ctx, const struct model_event *ev)
 	tell(ev);
 }
 
+/* Whether a change of runtime `ev` can matter to the kernel: not when
+ * it is only the runtime's heartbeat time and the kernel holds no entry
+ * of that runtime (then the notifier would find nothing to tell, and
+ * whatever the kernel looks up later reads the new time). */
+static int runtime_noticed(const struct model_event *ev)
+{
+	struct inode_obj o;
+
+	if (ev->kind != MODEL_EV_RUNTIME || ev->what != MODEL_RT_HEARD)
+		return 1;
+	return held((const char *const[]){ NAME(FS_ENVS), ev->a,
+			NAME(FS_ENV_RUNTIMES), ev->b }, 4, &o) != 0;
+}
+
 /* The model's watcher, on the thread that made the change: it only
- * queues the change for the notifier. */
+ * queues the change for the notifier, and of a heartbeat only when the
+ * kernel holds that runtime. */
 static void on_change(void *ctx, const struct model_event *ev)
 {
 	(void)ctx;
-	if (session && timeout > 0 && queue)
+	if (session && timeout > 0 && queue && runtime_noticed(ev))
 		notifyq_put(queue, ev);
 }
 

@@ -7,6 +7,7 @@
 #include "../model/jwt.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <cjson/cJSON.h>
@@ -175,6 +176,9 @@ int icp_serve_http(struct model *m, const char *url,
 		snprintf(msg, sizeof(msg), "Invalid JWT: %s", model_errmsg());
 		return reply_message(reply, msg) ? 500 : 401;
 	}
+	/* the token this key verified last, as a runtime reuses it */
+	if (model_token_known(m, kid, tok, toklen, now_s))
+		return icp_serve(m, url, kid, body, len, reply);
 	ret = model_secret_material(m, kid, key, sizeof(key));
 	if (ret == -EACCES || ret == -ENOSPC) {
 		/* runtime_service.bal: an unknown or revoked key id is a bad
@@ -190,6 +194,10 @@ int icp_serve_http(struct model *m, const char *url,
 		return reply_message(reply, model_errmsg()) ? 500 : 503;
 	}
 	ret = jwt_verify(tok, toklen, key, strlen(key), now_s, &claims);
+	if (!ret)
+		model_token_keep(m, kid, key, tok, toklen, claims.has_nbf ?
+				claims.nbf - JWT_SKEW_S : INT64_MIN,
+				claims.exp + JWT_SKEW_S);
 	sodium_memzero(key, sizeof(key));
 	if (ret == -ENOMEM)
 		return reply_message(reply, "out of memory") ? 500 : 503;

@@ -105,7 +105,7 @@ void model_feed_heard_from(struct model *m, const char *news)
 	struct feed *f = m->feed;
 	char **in;
 
-	model_rows_forget(m);
+	model_forget(m);
 	if (!news || !f || !strcmp(news, "*")) {
 		m->foreign = 1;
 		return;

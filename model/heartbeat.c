@@ -540,6 +540,7 @@ struct hb_change {
 	int reassign;
 	int64_t sent[MODEL_COMMANDS_MAX]; /* queued commands delivered */
 	int nsent;
+	int committed;             /* hb_apply() wrote a change */
 };
 
 /* Writes a state change in one transaction: a new runtime (next.id 0)
@@ -596,10 +597,11 @@ static int hb_commit(struct model *m, struct hb_change *c, const struct hb *hb,
 	else if (ret)
 		store_rollback(m->store);
 	else
-		model_rows_forget(m);
+		model_forget(m);
 	m->changing = 0;
 	if (ret)
 		return ret;
+	c->committed = 1;
 	hb_note(m, &c->cur, rt, c->reassign, c->bind,
 			c->gone.id ? &c->gone : NULL, c->reported != NULL,
 			c->arts != NULL);
@@ -770,6 +772,9 @@ static int hb_key(struct model *m, const struct hb *hb, const char *key_id,
 	int ret, found;
 
 	if (key_id) {
+		/* kept when the listener's token check opened it (keys.c) */
+		if (model_keys_row(m, key_id, sec))
+			return 0;
 		ret = store_secret_get_key(m->store, key_id, sec);
 		if (ret == -ENOENT)
 			return hb_refuse(out, 400, -EACCES, "unknown key ID"
@@ -960,6 +965,38 @@ static int hb_full(struct model *m, struct hb *hb,
 	return ret;
 }
 
+/* A delta from a runtime known to change nothing but its time
+ * (known.c), with its right hash, under a key that speaks for it: its
+ * time noted, and 1; else 0, and nothing done. */
+static int hb_delta_known(struct model *m, const struct hb *hb,
+		const struct store_secret *sec,
+		struct model_heartbeat_reply *out)
+{
+	int64_t now = model_now(m);
+	struct model_known *k = model_known_get(m, hb->runtime_id);
+	struct store_runtime rt;
+
+	if (!k || k->env_id != sec->env_id || !*hb->hash ||
+	    k->integration_id != sec->integration_id ||
+	    strcmp(k->key_id, sec->key_id) || strcmp(k->hash, hb->hash) ||
+	    now > k->heartbeat_ns + m->cfg.offline_after_ns)
+		return 0;
+	memset(&rt, 0, sizeof(rt));
+	rt.id = k->id;
+	memcpy(rt.uuid, k->uuid, sizeof(rt.uuid));
+	memcpy(rt.env, k->env, sizeof(rt.env));
+	memcpy(rt.name, k->name, sizeof(rt.name));
+	if (model_liveness_note(m, &rt, now))
+		return 0;
+	model_note_runtime(m, &rt, MODEL_RT_HEARD, NULL);
+	if (now > k->heartbeat_ns)
+		k->heartbeat_ns = now;
+	out->acknowledged = 1;
+	out->full_required = 0;
+	memcpy(out->runtime_id, rt.uuid, sizeof(out->runtime_id));
+	return 1;
+}
+
 /* A delta heartbeat with secret `sec` (processDeltaHeartbeat()): the
  * runtime's time moves whatever its hash; a hash that is not the last
  * full heartbeat's, or a runtime unknown here, asks for a full one. */
@@ -975,6 +1012,8 @@ static int hb_delta(struct model *m, struct hb *hb,
 	out->full_required = 1;
 	/* an unbound key: nothing to bind with in a delta */
 	if (!sec->bound_ns)
+		return 0;
+	if (hb_delta_known(m, hb, sec, out))
 		return 0;
 	ret = store_runtime_get_uuid(m->store, hb->runtime_id, &c.cur);
 	if (ret == -ENOENT) {
@@ -1003,6 +1042,12 @@ static int hb_delta(struct model *m, struct hb *hb,
 		out->ncommands = 0;
 	if (!ret)
 		out->acknowledged = 1;
+	/* nothing but its time moved, and nothing waits for it: the next
+	 * delta is answered from memory */
+	if (!ret && !c.committed && !out->full_required && !out->ncommands &&
+	    strcmp(c.next.type, "agent") && !strcmp(c.next.desired, "run") &&
+	    c.next.running_ns && !c.next.revoked_ns)
+		model_known_keep(m, &c.next);
 	return ret;
 }
 

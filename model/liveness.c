@@ -164,6 +164,9 @@ static void *live_flusher(void *arg)
 					failing);
 			failing = 0;
 		}
+		/* keys opened for ICP's tokens live a flush interval at
+		 * most past their last use (keys.c) */
+		model_keys_forget(m);
 		/* what other writers committed: told outside the lock */
 		if (!store_poll(m->store) && m->foreign) {
 			model_unlock(m);

@@ -59,6 +59,13 @@ static int open_key(struct model *m, const char *locator)
 	return model_seal_init(m, NULL);
 }
 
+void model_forget(struct model *m)
+{
+	model_rows_forget(m);
+	model_keys_forget(m);
+	model_known_forget(m);
+}
+
 /* The store's change feed: another writer committed, so anything may
  * have changed: the rows kept are stale, and it is said at the next
  * unlock (this runs inside a store call, under the lock). */
@@ -127,6 +134,8 @@ void model_close(struct model *m)
 	model_feed_stop(m);
 	model_snapshot_close_all(m);
 	model_rows_free(m);
+	model_keys_free(m);
+	model_known_free(m);
 	store_close(m->store);
 	free(m->db);
 	sodium_memzero(m->key, sizeof(m->key));
@@ -276,7 +285,7 @@ int model_end(struct model *m, int ret)
 	else if ((ret = store_commit(m->store)))
 		ret = model_fail_store(ret);
 	else
-		model_rows_forget(m);
+		model_forget(m);
 	m->changing = 0;
 	if (ret)
 		model_discard(m);

@@ -381,6 +381,22 @@ int model_command_result(struct model *m, const char *key_id,
 int model_secret_material(struct model *m, const char *key_id, char *out,
 		size_t cap);
 
+/* Whether `token` (`len` bytes) is the last one verified with key id
+ * `key_id` (model_token_keep()), that key is still the secret's and
+ * `now_s` is inside the times the token is good for: 1, so that its
+ * signature and claims need no new check, else 0.  The key is forgotten
+ * whenever anything commits or another writer changes the database. */
+int model_token_known(struct model *m, const char *key_id,
+		const char *token, size_t len, int64_t now_s);
+
+/* Keeps `token`, verified with `key` (the text model_secret_material()
+ * gave) and good from `valid_from_s` to `valid_until_s` (seconds, both
+ * included), as the last token of `key_id`, when `key` is still what is
+ * kept for it. */
+void model_token_keep(struct model *m, const char *key_id, const char *key,
+		const char *token, size_t len, int64_t valid_from_s,
+		int64_t valid_until_s);
+
 /* ICP's toHandler(): `name` in lower case, every run of characters
  * other than a-z and 0-9 one '-', none at either end, into `out`;
  * -EINVAL when nothing is left or it is longer than 63 characters.

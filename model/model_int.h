@@ -23,6 +23,8 @@ struct model {
 	unsigned char key[crypto_secretbox_KEYBYTES];   /* see seal.c */
 	struct liveness *live;                          /* see liveness.c */
 	struct model_rows *rows;                        /* see rows.c */
+	struct model_keys *keys;                        /* see keys.c */
+	struct model_known_table *known;                /* see known.c */
 	int changing;            /* in a change: rows read are not kept */
 	char *db;                  /* the store's locator (store.h) */
 
@@ -68,6 +70,52 @@ void model_rows_keep_endpoint(struct model *m,
 		const struct store_endpoint *row);
 void model_rows_forget(struct model *m);
 void model_rows_free(struct model *m);
+/* The hash the tables of what the model keeps place entries by (FNV-1a
+ * of `name`, seeded with `id`). */
+size_t model_rows_hash(int64_t id, const char *name);
+
+/* ICP's signing keys opened, kept until rows are forgotten (keys.c),
+ * under the lock: model_keys_row() gives the kept row of a key id (1) or
+ * nothing (0), model_keys_material() its key text into `out` (1) or
+ * nothing; model_keys_keep() keeps a row read from the store with its
+ * key text; model_keys_forget() drops and wipes them all
+ * (model_forget() calls it). */
+int model_keys_row(struct model *m, const char *key_id,
+		struct store_secret *out);
+int model_keys_material(struct model *m, const char *key_id, char *out,
+		size_t cap);
+void model_keys_keep(struct model *m, const struct store_secret *row,
+		const char *key);
+void model_keys_forget(struct model *m);
+void model_keys_free(struct model *m);
+
+/* An ICP runtime whose delta changes nothing but its time (known.c):
+ * what a delta with the same hash needs to be answered. */
+struct model_known {
+	int64_t id;                 /* 0: a free slot */
+	char uuid[STORE_UUID_LEN];
+	int64_t env_id;
+	char env[STORE_NAME_MAX];
+	char name[STORE_NAME_MAX];
+	int64_t integration_id;
+	char key_id[STORE_KEY_ID_LEN];
+	char hash[STORE_HASH_MAX];
+	int64_t heartbeat_ns;       /* its last heartbeat, as far as known */
+};
+
+/* Under the lock: model_known_get() gives the runtime of that runtimeId
+ * (to update its heartbeat_ns in place) or NULL; model_known_keep()
+ * keeps `rt`, which the caller found in that state; model_known_forget()
+ * drops them all (model_forget() calls it). */
+struct model_known *model_known_get(struct model *m, const char *uuid);
+void model_known_keep(struct model *m, const struct store_runtime *rt);
+void model_known_forget(struct model *m);
+void model_known_free(struct model *m);
+
+/* What the model keeps of the store (rows, keys, known runtimes)
+ * dropped, under the lock: after a change of its own committed, or when
+ * another writer committed one. */
+void model_forget(struct model *m);
 
 /* The change feed between hosts (feed.c), all under the lock but start,
  * listen and stop: model_feed_note() adds a noted event of this model's

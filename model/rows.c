@@ -43,7 +43,7 @@ struct model_rows {
 	struct kept_endpoint endpoint[ENDPOINT_SLOTS];
 };
 
-static size_t hash(int64_t id, const char *name)
+size_t model_rows_hash(int64_t id, const char *name)
 {
 	size_t h = 1469598103934665603ULL ^ (size_t)id;
 
@@ -80,7 +80,7 @@ int model_rows_env(struct model *m, const char *name, struct store_env *out)
 
 	if (!r)
 		return 0;
-	k = &r->env[hash(0, name) % ENV_SLOTS];
+	k = &r->env[model_rows_hash(0, name) % ENV_SLOTS];
 	if (k->gen != r->gen || strcmp(k->row.name, name))
 		return 0;
 	*out = k->row;
@@ -94,7 +94,7 @@ void model_rows_keep_env(struct model *m, const struct store_env *row)
 
 	if (!r)
 		return;
-	k = &r->env[hash(0, row->name) % ENV_SLOTS];
+	k = &r->env[model_rows_hash(0, row->name) % ENV_SLOTS];
 	k->gen = r->gen;
 	k->row = *row;
 }
@@ -107,7 +107,7 @@ int model_rows_runtime(struct model *m, int64_t env_id, const char *name,
 
 	if (!r)
 		return 0;
-	k = &r->runtime[hash(env_id, name) % RUNTIME_SLOTS];
+	k = &r->runtime[model_rows_hash(env_id, name) % RUNTIME_SLOTS];
 	if (k->gen != r->gen || k->row.env_id != env_id ||
 	    strcmp(k->row.name, name))
 		return 0;
@@ -122,7 +122,8 @@ void model_rows_keep_runtime(struct model *m, const struct store_runtime *row)
 
 	if (!r)
 		return;
-	k = &r->runtime[hash(row->env_id, row->name) % RUNTIME_SLOTS];
+	k = &r->runtime[model_rows_hash(row->env_id, row->name) %
+			RUNTIME_SLOTS];
 	k->gen = r->gen;
 	k->row = *row;
 }
@@ -135,7 +136,7 @@ int model_rows_endpoint(struct model *m, int64_t runtime_id,
 
 	if (!r)
 		return 0;
-	k = &r->endpoint[hash(runtime_id, name) % ENDPOINT_SLOTS];
+	k = &r->endpoint[model_rows_hash(runtime_id, name) % ENDPOINT_SLOTS];
 	if (k->gen != r->gen || k->row.runtime_id != runtime_id ||
 	    strcmp(k->row.name, name))
 		return 0;
@@ -151,7 +152,8 @@ void model_rows_keep_endpoint(struct model *m,
 
 	if (!r)
 		return;
-	k = &r->endpoint[hash(row->runtime_id, row->name) % ENDPOINT_SLOTS];
+	k = &r->endpoint[model_rows_hash(row->runtime_id, row->name) %
+			ENDPOINT_SLOTS];
 	k->gen = r->gen;
 	k->row = *row;
 }

@@ -312,6 +312,10 @@ int model_secret_material(struct model *m, const char *key_id, char *out,
 	if (cap)
 		*out = '\0';
 	model_lock(m);
+	if (model_keys_material(m, key_id, out, cap)) {
+		model_unlock(m);
+		return 0;
+	}
 	ret = store_secret_get_key(m->store, key_id, &row);
 	if (ret == -ENOENT)
 		ret = model_fail(-EACCES, "unknown key ID '%.8s'", key_id);
@@ -320,14 +324,16 @@ int model_secret_material(struct model *m, const char *key_id, char *out,
 	if (!ret && (ret = model_secret_open(m, &row, raw)))
 		ret = model_fail(-EACCES, "key ID '%.8s' does not open with"
 				" this key file", key_id);
-	model_unlock(m);
 	if (!ret && cap < sodium_base64_ENCODED_LEN(MODEL_SECRET_BYTES,
 			sodium_base64_VARIANT_ORIGINAL))
 		ret = model_fail(-ENOSPC, "key material: %zu bytes is too"
 				" little room", cap);
-	if (!ret)
+	if (!ret) {
 		sodium_bin2base64(out, cap, raw, sizeof(raw),
 				sodium_base64_VARIANT_ORIGINAL);
+		model_keys_keep(m, &row, out);
+	}
+	model_unlock(m);
 	sodium_memzero(raw, sizeof(raw));
 	sodium_memzero(&row, sizeof(row));
 	return ret;

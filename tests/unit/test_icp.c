@@ -918,6 +918,239 @@ static void test_http_auth(void **state)
 	free(body);
 }
 
+/* An HTTP POST of `body` with `hdr` at `now_s`: the status, the reply in
+ * `reply`. */
+static int http_post(struct fixture *f, const char *url, const char *hdr,
+		const char *body, int64_t now_s, struct buf *reply)
+{
+	return icp_serve_http(f->m, url, hdr, body, strlen(body), now_s,
+			reply);
+}
+
+/* A delta POSTed with `hdr` at `now_s`, taken (201): whether its reply
+ * asks for a full heartbeat. */
+static int delta_wants_full(struct fixture *f, const char *hdr,
+		const char *delta, int64_t now_s, struct buf *reply)
+{
+	assert_int_equal(http_post(f, "/icp/deltaHeartbeat", hdr, delta,
+			now_s, reply), 201);
+	return strstr(reply->data, "\"fullHeartbeatRequired\":true") != NULL;
+}
+
+/* A full heartbeat `full` and then a delta, both with `hdr` at `now_s`
+ * and taken: whether the delta's reply asks for a full heartbeat. */
+static int full_then_delta(struct fixture *f, const char *hdr,
+		const char *full, const char *delta, int64_t now_s,
+		struct buf *reply)
+{
+	assert_int_equal(http_post(f, "/icp/heartbeat", hdr, full, now_s,
+			reply), 201);
+	return delta_wants_full(f, hdr, delta, now_s, reply);
+}
+
+/* A new secret NAME of dev into `s`, and an Authorization header with
+ * MI's token for it, made at `now` for 300 s, into `hdr`. */
+static void new_bearer(struct fixture *f, const char *name, int64_t now,
+		struct model_secret *s, char hdr[2100])
+{
+	char tok[2048];
+
+	assert_int_equal(model_secret_create(f->m, &DEV, name), 0);
+	assert_int_equal(model_secret_get(f->m, &DEV, name, s), 0);
+	assert_true(jwt_sign(JWT_STYLE_MI, s->key_id, s->secret + 9,
+			strlen(s->secret + 9), now, 300, tok, sizeof(tok)) > 0);
+	snprintf(hdr, 2100, "Bearer %s", tok);
+}
+
+/* The key and token kept between requests (model/keys.c) change nothing
+ * any request sees: a reused token is refused once it expired, as soon
+ * as its secret is revoked, or deleted by another writer, and a runtime
+ * bound anew is answered for its new key; a hash that changed between
+ * requests asks for a full heartbeat at once. */
+static void test_http_kept(void **state)
+{
+	struct fixture *f = *state;
+	char *full = fixture("mi-full-heartbeat.json", NULL, NULL),
+	     *delta = fixture("mi-delta-heartbeat.json", NULL, NULL),
+	     *other = fixture("mi-full-heartbeat.json", "3vQnTjYb",
+			"AAAAAAAA");
+	char hdr[2100], hdr2[2100], sql[200];
+	const int64_t now = 1764600000;
+	struct model_secret s, s2;
+	struct buf reply;
+	uint64_t reads;
+	sqlite3 *db;
+
+	buf_init(&reply, 1 << 20);
+	new_bearer(f, "mi", now, &s, hdr);
+	assert_false(full_then_delta(f, hdr, full, delta, now, &reply));
+	for (int i = 1; i < 3; i++)
+		assert_false(delta_wants_full(f, hdr, delta, now + i, &reply));
+	/* by then a reused token and the right hash read nothing */
+	reads = model_reads();
+	assert_false(delta_wants_full(f, hdr, delta, now + 3, &reply));
+	assert_int_equal(model_reads(), reads);
+	/* another hash between two deltas with the same token */
+	assert_true(full_then_delta(f, hdr, other, delta, now, &reply));
+	assert_false(full_then_delta(f, hdr, full, delta, now, &reply));
+	/* the kept token expires as the token does: 300 s and 10 of skew */
+	assert_int_equal(http_post(f, "/icp/deltaHeartbeat", hdr, delta,
+			now + 310, &reply), 201);
+	assert_int_equal(http_post(f, "/icp/deltaHeartbeat", hdr, delta,
+			now + 311, &reply), 401);
+	assert_int_equal(http_post(f, "/icp/deltaHeartbeat", hdr, delta, now,
+			&reply), 201);
+
+	/* bound anew: the runtime heartbeats with another secret, and the
+	 * old key, kept a moment ago, no longer speaks for it */
+	new_bearer(f, "mi2", now, &s2, hdr2);
+	assert_true(delta_wants_full(f, hdr2, delta, now, &reply));
+	assert_false(full_then_delta(f, hdr2, full, delta, now, &reply));
+	/* the old secret left with its last runtime (runtime_secret_left) */
+	assert_int_equal(http_post(f, "/icp/deltaHeartbeat", hdr, delta, now,
+			&reply), 400);
+	assert_non_null(strstr(reply.data, "Unknown key ID"));
+
+	/* revoked: the very next request with the kept token is refused */
+	assert_int_equal(http_post(f, "/icp/deltaHeartbeat", hdr2, delta, now,
+			&reply), 201);
+	assert_int_equal(model_runtime_secret_revoke(f->m, "dev",
+			"mi-node-1"), 0);
+	assert_int_equal(http_post(f, "/icp/deltaHeartbeat", hdr2, delta, now,
+			&reply), 400);
+	assert_int_equal(http_post(f, "/icp/heartbeat", hdr2, full, now,
+			&reply), 400);
+
+	/* an unbound secret deleted: refused at once */
+	new_bearer(f, "mi3", now, &s, hdr);
+	assert_int_equal(http_post(f, "/icp/deltaHeartbeat", hdr, delta, now,
+			&reply), 201);
+	assert_int_equal(model_secret_revoke(f->m, &DEV, "mi3"), 0);
+	assert_int_equal(http_post(f, "/icp/deltaHeartbeat", hdr, delta, now,
+			&reply), 400);
+
+	/* another writer deletes a secret the model keeps: refused once
+	 * the model looked (the flusher's poll, every flush interval, as
+	 * for the rows it keeps) */
+	new_bearer(f, "mi4", now, &s, hdr);
+	assert_int_equal(http_post(f, "/icp/deltaHeartbeat", hdr, delta, now,
+			&reply), 201);
+	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+	snprintf(sql, sizeof(sql), "DELETE FROM secret WHERE key_id = '%s'",
+			s.key_id);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	model_lock(f->m);
+	assert_int_equal(store_poll(f->m->store), 0);
+	model_unlock(f->m);
+	assert_int_equal(http_post(f, "/icp/deltaHeartbeat", hdr, delta, now,
+			&reply), 400);
+	buf_release(&reply);
+	free(full);
+	free(delta);
+	free(other);
+}
+
+/* A delta of the BI fixture's runtime with `hash`: its status; the reply
+ * in `*r`, and whether it asks for a full heartbeat in `*full`. */
+static int bi_delta(struct fixture *f, const char *kid, const char *hash,
+		cJSON **r, int *full)
+{
+	char body[256];
+	int status;
+
+	snprintf(body, sizeof(body), "{\"heartbeatVersion\":\"v1.0\","
+			"\"runtimeId\":\"%s\",\"runtimeHash\":\"%s\","
+			"\"timestamp\":[1764000010,0.25]}", BI_ID, hash);
+	status = post(f, "/icp/deltaHeartbeat", kid, body, r);
+	*full = jbool(*r, "fullHeartbeatRequired");
+	return status;
+}
+
+/* How many commands a reply carries. */
+static int ncommands(const cJSON *r)
+{
+	return cJSON_GetArraySize(cJSON_GetObjectItem(r, "commands"));
+}
+
+/* A runtime whose deltas change nothing is answered from memory
+ * (model/known.c), and what changes between two deltas shows in the
+ * very next reply: a command queued, delivered once; going OFFLINE and
+ * back; a removal; a hash another writer changed. */
+static void test_delta_known(void **state)
+{
+	struct fixture *f = *state;
+	char kid[MODEL_KEY_ID_LEN], *full = fixture("bi-full-heartbeat.json",
+			NULL, NULL);
+	const char *hash = "mB7bD9Yx2yq0mI6JcU2x5A==";
+	struct model_runtime rt;
+	int wants_full;
+	sqlite3 *db;
+	cJSON *r;
+
+	new_key(f, &DEV, "bi", kid);
+	assert_int_equal(post(f, "/icp/heartbeat", kid, full, &r), 201);
+	cJSON_Delete(r);
+	for (int i = 0; i < 3; i++) {
+		f->now += SEC;
+		assert_int_equal(bi_delta(f, kid, hash, &r, &wants_full), 201);
+		assert_false(wants_full);
+		assert_true(jbool(r, "acknowledged"));
+		assert_int_equal(ncommands(r), 0);
+		cJSON_Delete(r);
+		assert_int_equal(model_runtime_get(f->m, "dev", BI_ID, &rt), 0);
+		assert_int_equal(rt.heartbeat_ns, f->now);
+	}
+	/* a command queued between two deltas rides on the next, once */
+	assert_int_equal(model_artifact_ctl(f->m, "dev", BI_ID, "listeners",
+			"httpListener", "stop"), 0);
+	assert_int_equal(bi_delta(f, kid, hash, &r, &wants_full), 201);
+	assert_int_equal(ncommands(r), 1);
+	cJSON_Delete(r);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(bi_delta(f, kid, hash, &r, &wants_full), 201);
+		assert_int_equal(ncommands(r), 0);
+		cJSON_Delete(r);
+	}
+	/* OFFLINE, then RUNNING again at the next delta */
+	f->now += 31 * SEC;
+	assert_int_equal(model_runtime_get(f->m, "dev", BI_ID, &rt), 0);
+	assert_string_equal(rt.status, "OFFLINE");
+	assert_int_equal(bi_delta(f, kid, hash, &r, &wants_full), 201);
+	assert_false(wants_full);
+	cJSON_Delete(r);
+	assert_int_equal(model_runtime_get(f->m, "dev", BI_ID, &rt), 0);
+	assert_string_equal(rt.status, "RUNNING");
+	assert_int_equal(bi_delta(f, kid, hash, &r, &wants_full), 201);
+	cJSON_Delete(r);
+	/* another writer changes the hash: a full heartbeat is asked for
+	 * once the model looked (the flusher's poll) */
+	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "UPDATE runtime SET hash = 'x'",
+			NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	model_lock(f->m);
+	assert_int_equal(store_poll(f->m->store), 0);
+	model_unlock(f->m);
+	assert_int_equal(bi_delta(f, kid, hash, &r, &wants_full), 201);
+	assert_true(wants_full);
+	cJSON_Delete(r);
+	assert_int_equal(post(f, "/icp/heartbeat", kid, full, &r), 201);
+	cJSON_Delete(r);
+	assert_int_equal(bi_delta(f, kid, hash, &r, &wants_full), 201);
+	assert_false(wants_full);
+	cJSON_Delete(r);
+	/* removed once OFFLINE, and its secret with it: the next delta's
+	 * key is unknown */
+	f->now += 31 * SEC;
+	assert_int_equal(model_runtime_delete(f->m, "dev", BI_ID), 0);
+	assert_int_equal(post(f, "/icp/deltaHeartbeat", kid, "{\"runtimeId\":"
+			"\"" BI_ID "\",\"runtimeHash\":\"mB7bD9Yx2yq0mI6JcU2x5A"
+			"==\",\"timestamp\":[1764000010,0.25]}", &r), 400);
+	cJSON_Delete(r);
+	free(full);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -931,6 +1164,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_delta, icp_setup,
 				teardown),
 		cmocka_unit_test_setup_teardown(test_commands, icp_setup,
+				teardown),
+		cmocka_unit_test_setup_teardown(test_delta_known, icp_setup,
+				teardown),
+		cmocka_unit_test_setup_teardown(test_http_kept, icp_setup,
 				teardown),
 		cmocka_unit_test_setup_teardown(test_http_auth, icp_setup,
 				teardown),
