@@ -98,6 +98,9 @@ test_the_other_host_is_told_exactly() {
 	local r=environments/prod/runtimes i
 	RUNTIMEFS_COUNT_READS=1 host2 || return
 	register
+	# the other host's kernel holds the runtime (a heartbeat that only
+	# moves time is not told of a runtime the kernel does not hold)
+	seen register "cat $r/orders-eu-1/status" RUNNING || return
 	mkdir "$r/chat"
 	for i in 1 2 3; do
 		sleep 0.3
