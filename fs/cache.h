@@ -35,7 +35,9 @@
  * When a change is visible to another process: its listings and the
  * content of every file at the next opendir() or open() after the system
  * call that made the change returned (both wait for the notifier to have
- * sent what was queued before them: cache_barrier()); a stat() that the
+ * sent what was queued before them: cache_barrier(); a listing read
+ * before the change that the kernel may still file into its cache makes
+ * the next opendir() read past the cache, inode.h); a stat() that the
  * kernel answers from its cache as soon as the notifier has run, a few
  * microseconds after that return, and always within the attribute
  * timeout.  What changes by time alone, a status turning OFFLINE, is kept

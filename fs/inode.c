@@ -35,6 +35,9 @@ struct inode {
 	uint64_t listed_seq;               /* its listing was given at */
 	uint64_t changed_seq;              /* its listing changed at */
 	int64_t listed_ns;
+	unsigned unsettled;                /* listings the kernel may yet file */
+	uint64_t unsettled_seq;            /* the oldest of them, given at */
+	int64_t unsettled_ns;
 	int orphan;                        /* renamed over: found by id only */
 	struct inode_obj obj;
 	char *name;
@@ -449,20 +452,27 @@ uint64_t inode_listing_start(void)
 	return s;
 }
 
-void inode_listing_reset(uint64_t ino)
+int inode_listing_reset(uint64_t ino)
 {
 	struct inode *n;
+	int stale = 0;
 
 	pthread_mutex_lock(&lock);
 	n = find_ino(ino);
-	if (n)
-		n->listed_seq = 0;
+	if (n) {
+		n->listed_seq = n->unsettled ? n->unsettled_seq : 0;
+		n->listed_ns = n->unsettled_ns;
+		stale = n->unsettled && (n->changed_seq > n->unsettled_seq ||
+				all_changed_seq > n->unsettled_seq);
+	}
 	pthread_mutex_unlock(&lock);
+	return stale;
 }
 
 /* A listing given again while the kernel keeps an older one (a rewind,
- * a second reader of one open) does not make the older one newer. */
-void inode_set_listed(uint64_t ino, uint64_t start, int64_t ns)
+ * a second reader of one open) does not make the older one newer; until
+ * it is settled, it counts as given after every reset too. */
+void inode_listing_given(uint64_t ino, uint64_t start, int64_t ns)
 {
 	struct inode *n;
 
@@ -472,6 +482,23 @@ void inode_set_listed(uint64_t ino, uint64_t start, int64_t ns)
 		n->listed_seq = start;
 		n->listed_ns = ns;
 	}
+	if (n && (!n->unsettled || start < n->unsettled_seq)) {
+		n->unsettled_seq = start;
+		n->unsettled_ns = ns;
+	}
+	if (n)
+		n->unsettled++;
+	pthread_mutex_unlock(&lock);
+}
+
+void inode_listing_settled(uint64_t ino)
+{
+	struct inode *n;
+
+	pthread_mutex_lock(&lock);
+	n = find_ino(ino);
+	if (n && n->unsettled && !--n->unsettled)
+		n->unsettled_seq = 0;
 	pthread_mutex_unlock(&lock);
 }
 

@@ -86,16 +86,24 @@ uint64_t inode_child(uint64_t parent, const char *name,
 		struct inode_obj *obj);
 
 /* A directory's listing as the kernel may have cached it.  A listing
- * given from inode_listing_start()'s moment on is recorded with
- * inode_set_listed(); inode_listing_changed() says its names changed
- * after that (for every entry: inode_listings_changed()); the kernel may
- * keep it while inode_listing_kept() says so, with the time `ns` it was
- * given.  The kernel keeps the first listing it was given after an open
- * that dropped its cache (inode_listing_reset()) and ignores the ones
- * given again on the same open, so the oldest of them is recorded. */
+ * read from inode_listing_start()'s moment on is recorded with
+ * inode_listing_given() for each reply that carries part of it;
+ * inode_listing_changed() says its names changed after that (for every
+ * entry: inode_listings_changed()); the kernel may keep it while
+ * inode_listing_kept() says so, with the time `ns` it was given.  The
+ * kernel keeps the first listing it files after an open that dropped its
+ * cache (inode_listing_reset()), so the oldest of those given since is
+ * recorded.  It files a reply in the reading process, after the reply
+ * left, which may be after a later open dropped the cache (the kernel's
+ * fuse_add_dirent_to_cache() only checks the position): a reply is
+ * settled, filed or not, when the same open asks again or is released
+ * (inode_listing_settled()), and one not yet settled counts as given
+ * after every reset, which says (1) when such a listing is older than a
+ * change of the names: the kernel's cache may get it yet. */
 uint64_t inode_listing_start(void);
-void inode_listing_reset(uint64_t ino);
-void inode_set_listed(uint64_t ino, uint64_t start, int64_t ns);
+int inode_listing_reset(uint64_t ino);
+void inode_listing_given(uint64_t ino, uint64_t start, int64_t ns);
+void inode_listing_settled(uint64_t ino);
 int inode_listing_kept(uint64_t ino, int64_t *ns);
 void inode_listing_changed(uint64_t ino);
 void inode_listings_changed(void);

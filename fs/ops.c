@@ -1267,6 +1267,9 @@ struct fs_dir {
 	char **names;
 	mode_t *types;
 	size_t n, cap;
+	uint64_t start;            /* the names were read from this moment */
+	int64_t read_ns;
+	int unsettled;             /* a reply the kernel may not have filed */
 };
 
 static void dir_forget(struct fs_dir *d)
@@ -1915,8 +1918,10 @@ static void ll_opendir(fuse_req_t req, fuse_ino_t ino,
 	fi->cache_readdir = fs_ctx()->cache_timeout > 0 && !STAGED(&t);
 	fi->keep_cache = fi->cache_readdir && kept &&
 		ns > scratch_hidden_until();
-	if (!fi->keep_cache)
-		inode_listing_reset(ino);
+	/* a listing older than a change may still be filed into the cache
+	 * this open would read (inode.h): this one reads past it */
+	if (!fi->keep_cache && inode_listing_reset(ino))
+		fi->cache_readdir = 0;
 	request_end();
 	if (fuse_reply_open(req, fi)) {
 		dir_forget(d);
@@ -1924,6 +1929,43 @@ static void ll_opendir(fuse_req_t req, fuse_ino_t ino,
 	}
 }
 
+
+#ifdef STORE_FAULTS
+/* The test build's RUNTIMEFS_SLOW_LISTING=PATH:MS[,MS...]: the first
+ * listings of directory PATH from its start wait MS each after they were
+ * read and before they are sent, as a reader the scheduler put aside
+ * between its reply and its filing would (t_cache.sh). */
+static void slow_listing(const struct target *t, off_t off)
+{
+	static pthread_mutex_t slow_lock = PTHREAD_MUTEX_INITIALIZER;
+	static unsigned used;
+	const char *v = getenv("RUNTIMEFS_SLOW_LISTING"), *colon, *ms;
+	long wait = 0;
+	unsigned i = 0;
+
+	if (!v || off != 0 || !(colon = strchr(v, ':')) ||
+	    strlen(t->path) != (size_t)(colon - v) ||
+	    strncmp(t->path, v, (size_t)(colon - v)))
+		return;
+	pthread_mutex_lock(&slow_lock);
+	for (ms = colon + 1; *ms; i++) {
+		char *end;
+		long n = strtol(ms, &end, 10);
+
+		if (i == used) {
+			wait = n;
+			used++;
+			break;
+		}
+		ms = *end == ',' ? end + 1 : end + strlen(end);
+	}
+	pthread_mutex_unlock(&slow_lock);
+	if (wait > 0)
+		usleep((useconds_t)wait * 1000);
+}
+#else
+#define slow_listing(t, off) ((void)(t), (void)(off))
+#endif
 
 /* readdir and readdirplus: the names from `off` on, as many as fit, with
  * their attributes for readdirplus (each counts as a lookup, one step
@@ -1933,20 +1975,23 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 {
 	struct fs_dir *d = (struct fs_dir *)(uintptr_t)fi->fh;
 	char *out = malloc(size ? size : 1);
-	uint64_t start = inode_listing_start();
-	int64_t listed = fs_now_ns();
 	struct target t, child;
 	size_t len = 0;
 	int ret = out ? 0 : -ENOMEM;
 
 	request_begin(req, plus ? "readdirplus" : "readdir");
+	/* the kernel has filed this open's last reply, or never will */
+	if (d->unsettled)
+		inode_listing_settled(ino);
+	d->unsettled = 0;
 	if (!ret)
 		ret = target_of(ino, &t);
 	/* from the start again (rewinddir): the names as they are now */
-	if (!ret && (off == 0 || !d->names))
+	if (!ret && (off == 0 || !d->names)) {
+		d->start = inode_listing_start();
+		d->read_ns = fs_now_ns();
 		ret = dir_read(d, &t);
-	if (!ret && off == 0)
-		inode_set_listed(ino, start, listed);
+	}
 	for (size_t i = (size_t)off; !ret && off >= 0 && i < d->n; i++) {
 		const char *name = d->names[i];
 		struct fuse_entry_param e = { 0 };
@@ -1981,7 +2026,10 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 		free(out);
 		return reply_err(req, ret);
 	}
+	inode_listing_given(ino, d->start, d->read_ns);
+	d->unsettled = 1;
 	request_end();
+	slow_listing(&t, off);
 	fuse_reply_buf(req, out, len);
 	free(out);
 }
@@ -2003,7 +2051,8 @@ static void ll_releasedir(fuse_req_t req, fuse_ino_t ino,
 {
 	struct fs_dir *d = (struct fs_dir *)(uintptr_t)fi->fh;
 
-	(void)ino;
+	if (d->unsettled)
+		inode_listing_settled(ino);
 	dir_forget(d);
 	free(d);
 	fuse_reply_err(req, 0);

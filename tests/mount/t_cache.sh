@@ -299,6 +299,48 @@ projects/shop/runtimes/prod:"
 	expect "stat: cannot statx '$view/chat': No such file or directory"
 }
 
+# A listing read before a removal and filed by the kernel after a later
+# open dropped the cache (its reader was put aside between the reply and
+# the filing: the test build holds the reply back instead) is not what
+# the next readers see: not one that opened before it was filed and
+# reads after, not the ls after that.  A removal through a view does not
+# lock the directory being listed, so the two may cross; this is how a
+# removed runtime stayed listed under the ls -lR loops of t_hang.sh.
+test_listing_filed_late_is_not_kept() {
+	local RUNTIMEFS=$RUNTIMEFS_FAULTS first second
+	local view=projects/P/integrations/I/runtimes/x
+
+	mkdir -p environments/x/runtimes/a environments/x/runtimes/b \
+		projects/P/integrations/I
+	ln -s ../../../../../../environments/x/runtimes/b "$view/b"
+	export RUNTIMEFS_SLOW_LISTING=/environments/x/runtimes:1000
+	remount
+	unset RUNTIMEFS_SLOW_LISTING
+	mkfifo "$WORK/go"
+	# the first lists a and b and is held back 1 s
+	ls environments/x/runtimes >"$WORK/first" & first=$!
+	sleep 0.2
+	rm "$view/b"
+	# the second opens after the removal, before the first is filed,
+	# and reads after
+	python3 -c 'import os, sys
+fd = os.open("environments/x/runtimes", os.O_RDONLY | os.O_DIRECTORY)
+sys.stdin.readline()
+print("\n".join(sorted(os.listdir(fd))))' <"$WORK/go" >"$WORK/second" &
+	second=$!
+	exec 3>"$WORK/go"
+	wait "$first"
+	echo >&3
+	exec 3>&-
+	wait "$second"
+	run cat "$WORK/first" "$WORK/second"
+	expect "a
+b
+a"
+	run ls environments/x/runtimes
+	expect "a"
+}
+
 test_snapshot_name_taken_again() {
 	mkdir environments/prod
 	mkdir snapshots/daily
