@@ -965,21 +965,16 @@ static int hb_full(struct model *m, struct hb *hb,
 	return ret;
 }
 
-/* A delta from a runtime known to change nothing but its time
- * (known.c), with its right hash, under a key that speaks for it: its
- * time noted, and 1; else 0, and nothing done. */
-static int hb_delta_known(struct model *m, const struct hb *hb,
-		const struct store_secret *sec,
+/* A heartbeat of runtime `k`, known to change nothing but its time
+ * (known.c), while it is live: its time noted, and 1; else 0, and
+ * nothing done. */
+static int hb_known_heard(struct model *m, struct model_known *k,
 		struct model_heartbeat_reply *out)
 {
 	int64_t now = model_now(m);
-	struct model_known *k = model_known_get(m, hb->runtime_id);
 	struct store_runtime rt;
 
-	if (!k || k->env_id != sec->env_id || !*hb->hash ||
-	    k->integration_id != sec->integration_id ||
-	    strcmp(k->key_id, sec->key_id) || strcmp(k->hash, hb->hash) ||
-	    now > k->heartbeat_ns + m->cfg.offline_after_ns)
+	if (now > k->heartbeat_ns + m->cfg.offline_after_ns)
 		return 0;
 	memset(&rt, 0, sizeof(rt));
 	rt.id = k->id;
@@ -995,6 +990,21 @@ static int hb_delta_known(struct model *m, const struct hb *hb,
 	out->full_required = 0;
 	memcpy(out->runtime_id, rt.uuid, sizeof(out->runtime_id));
 	return 1;
+}
+
+/* A delta from a runtime known to change nothing but its time, with its
+ * right hash, under a key that speaks for it: hb_known_heard(). */
+static int hb_delta_known(struct model *m, const struct hb *hb,
+		const struct store_secret *sec,
+		struct model_heartbeat_reply *out)
+{
+	struct model_known *k = model_known_get(m, hb->runtime_id);
+
+	if (!k || k->env_id != sec->env_id || !*hb->hash ||
+	    k->integration_id != sec->integration_id ||
+	    strcmp(k->key_id, sec->key_id) || strcmp(k->hash, hb->hash))
+		return 0;
+	return hb_known_heard(m, k, out);
 }
 
 /* A delta heartbeat with secret `sec` (processDeltaHeartbeat()): the
@@ -1057,9 +1067,16 @@ static int hb_service_account(struct model *m, struct hb *hb,
 {
 	struct hb_change c;
 	struct store_env e;
-	int ret = store_env_get(m->store, hb->env, &e);
+	struct model_known *k = model_known_get_named(m, hb->env, hb->runtime,
+			hb->cred);
+	int ret;
 
+	if (k && hb_known_heard(m, k, out)) {
+		out->http = 201;
+		return 0;
+	}
 	memset(&c, 0, sizeof(c));
+	ret = store_env_get(m->store, hb->env, &e);
 	if (!ret)
 		ret = store_runtime_get(m->store, e.id, hb->runtime, &c.cur);
 	if (ret == -ENOENT)
@@ -1081,6 +1098,12 @@ static int hb_service_account(struct model *m, struct hb *hb,
 		out->acknowledged = 1;
 		out->http = 201;
 	}
+	/* nothing but its time moved, and nothing waits for it: the next
+	 * one with this service account is answered from memory */
+	if (!ret && !c.committed && !out->ncommands &&
+	    !strcmp(c.next.desired, "run") && c.next.running_ns &&
+	    !c.next.revoked_ns)
+		model_known_keep_named(m, &c.next, hb->cred);
 	return ret;
 }
 

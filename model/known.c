@@ -14,9 +14,18 @@
  * liveness batch commits without dropping them, as it writes nothing
  * but times, which the record follows itself.  A direct-mapped table
  * (a slot per hash of the runtimeId); under the model's lock.
+ *
+ * Agent runtimes, which heartbeat through the mount with their service
+ * account, are kept the same way by environment and name, with a digest
+ * of the service account that was verified (BLAKE2b keyed with a key of
+ * this process's): the next heartbeat with the same one is answered
+ * without reading the runtime, its service account or its commands
+ * (four round trips on PostgreSQL).  A reset of the service account
+ * commits, and drops them all.
  */
 #include "model_int.h"
 
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,6 +35,7 @@ struct model_known_table {
 	struct model_known slot[KNOWN_SLOTS];
 	int used[KNOWN_SLOTS];     /* the slots in use */
 	int nused;
+	unsigned char key[crypto_generichash_KEYBYTES];   /* of the digests */
 };
 
 /* The table, made on first use; NULL inside a change, on a snapshot, or
@@ -34,8 +44,12 @@ static struct model_known_table *known(struct model *m)
 {
 	if (m->changing || m->parent)
 		return NULL;
-	if (!m->known)
+	if (!m->known) {
 		m->known = calloc(1, sizeof(*m->known));
+		if (m->known)
+			randombytes_buf(m->known->key,
+					sizeof(m->known->key));
+	}
 	return m->known;
 }
 
@@ -47,19 +61,15 @@ struct model_known *model_known_get(struct model *m, const char *uuid)
 	if (!t)
 		return NULL;
 	k = &t->slot[model_rows_hash(0, uuid) % KNOWN_SLOTS];
-	return k->id && !strcmp(k->uuid, uuid) ? k : NULL;
+	return k->id && !k->named && !strcmp(k->uuid, uuid) ? k : NULL;
 }
 
-void model_known_keep(struct model *m, const struct store_runtime *rt)
+/* Slot `s` of `t`, emptied and given runtime `rt`. */
+static struct model_known *take(struct model_known_table *t, size_t s,
+		const struct store_runtime *rt)
 {
-	struct model_known_table *t = known(m);
-	size_t s;
-	struct model_known *k;
+	struct model_known *k = &t->slot[s];
 
-	if (!t)
-		return;
-	s = model_rows_hash(0, rt->uuid) % KNOWN_SLOTS;
-	k = &t->slot[s];
 	if (!k->id)
 		t->used[t->nused++] = (int)s;
 	memset(k, 0, sizeof(*k));
@@ -68,10 +78,67 @@ void model_known_keep(struct model *m, const struct store_runtime *rt)
 	k->env_id = rt->env_id;
 	memcpy(k->env, rt->env, sizeof(k->env));
 	memcpy(k->name, rt->name, sizeof(k->name));
+	k->heartbeat_ns = rt->heartbeat_ns;
+	return k;
+}
+
+void model_known_keep(struct model *m, const struct store_runtime *rt)
+{
+	struct model_known_table *t = known(m);
+	struct model_known *k;
+
+	if (!t)
+		return;
+	k = take(t, model_rows_hash(0, rt->uuid) % KNOWN_SLOTS, rt);
 	k->integration_id = rt->integration_id;
 	memcpy(k->key_id, rt->key_id, sizeof(k->key_id));
 	memcpy(k->hash, rt->hash, sizeof(k->hash));
-	k->heartbeat_ns = rt->heartbeat_ns;
+}
+
+static size_t named_slot(const char *env, const char *name)
+{
+	return model_rows_hash((int64_t)model_rows_hash(-1, env), name) %
+		KNOWN_SLOTS;
+}
+
+static void cred_digest(const struct model_known_table *t, const char *cred,
+		unsigned char out[32])
+{
+	crypto_generichash(out, 32, (const unsigned char *)cred, strlen(cred),
+			t->key, sizeof(t->key));
+}
+
+struct model_known *model_known_get_named(struct model *m, const char *env,
+		const char *name, const char *cred)
+{
+	struct model_known_table *t = known(m);
+	struct model_known *k;
+	unsigned char d[32];
+	int same;
+
+	if (!t)
+		return NULL;
+	k = &t->slot[named_slot(env, name)];
+	if (!k->id || !k->named || strcmp(k->env, env) ||
+	    strcmp(k->name, name))
+		return NULL;
+	cred_digest(t, cred, d);
+	same = sodium_memcmp(d, k->cred, sizeof(d)) == 0;
+	sodium_memzero(d, sizeof(d));
+	return same ? k : NULL;
+}
+
+void model_known_keep_named(struct model *m, const struct store_runtime *rt,
+		const char *cred)
+{
+	struct model_known_table *t = known(m);
+	struct model_known *k;
+
+	if (!t)
+		return;
+	k = take(t, named_slot(rt->env, rt->name), rt);
+	k->named = 1;
+	cred_digest(t, cred, k->cred);
 }
 
 void model_known_forget(struct model *m)

@@ -101,6 +101,8 @@ struct model_known {
 	char key_id[STORE_KEY_ID_LEN];
 	char hash[STORE_HASH_MAX];
 	int64_t heartbeat_ns;       /* its last heartbeat, as far as known */
+	int named;                  /* kept by environment and name, with */
+	unsigned char cred[32];     /* the digest of its service account */
 };
 
 /* Under the lock: model_known_get() gives the runtime of that runtimeId
@@ -108,6 +110,13 @@ struct model_known {
  * keeps `rt`, which the caller found in that state; model_known_forget()
  * drops them all (model_forget() calls it). */
 struct model_known *model_known_get(struct model *m, const char *uuid);
+/* The same for an agent runtime that heartbeats with its service account,
+ * by environment and name: given only for the credential it was kept
+ * with (a keyed digest, compared in constant time). */
+struct model_known *model_known_get_named(struct model *m, const char *env,
+		const char *name, const char *cred);
+void model_known_keep_named(struct model *m, const struct store_runtime *rt,
+		const char *cred);
 void model_known_keep(struct model *m, const struct store_runtime *rt);
 void model_known_forget(struct model *m);
 void model_known_free(struct model *m);

@@ -825,6 +825,79 @@ static void test_service_account(void **state)
 			-EACCES);
 }
 
+/* An agent runtime whose heartbeats change nothing but its time is
+ * answered from memory (model/known.c): no read of the store; but only
+ * for the service account it was verified with, and whatever changes in
+ * between shows in the very next reply: a stop, going OFFLINE and back,
+ * a reset of the account. */
+static void test_service_account_known(void **state)
+{
+	struct fixture *f = *state;
+	struct model_service_account sa;
+	struct model_heartbeat_reply r;
+	struct model_runtime rt;
+	char json[512], other[512];
+	const char *spec = "{\"imageUrl\": \"registry.example/chat:1\","
+		" \"flavorId\": \"g1-small\", \"command\": [\"python\"],"
+		" \"args\": [\"app.py\"], \"environmentVariables\": {},"
+		" \"autoscaling\": {\"minReplicas\": 1, \"maxReplicas\": 3,"
+		" \"cpuUtilization\": 70, \"memoryUtilization\": 80},"
+		" \"description\": \"chat agent\"}";
+	uint64_t reads;
+
+	assert_int_equal(model_runtime_create(f->m, "prod", "chat", NULL,
+			NULL), 0);
+	assert_int_equal(model_service_account_get(f->m, "prod", "chat", &sa),
+			0);
+	snprintf(json, sizeof(json), "{\"serviceAccount\":\"%s\","
+		"\"runtime\":\"chat\",\"environment\":\"prod\"}",
+		sa.credential);
+	assert_int_equal(model_heartbeat(f->m, json, strlen(json), &r), 0);
+	f->now += SEC;
+	assert_int_equal(model_heartbeat(f->m, json, strlen(json), &r), 0);
+	f->now += SEC;
+	reads = model_reads();
+	assert_int_equal(model_heartbeat(f->m, json, strlen(json), &r), 0);
+	assert_int_equal(model_reads(), reads);
+	assert_true(r.acknowledged);
+	assert_int_equal(r.ncommands, 0);
+	assert_int_equal(model_runtime_get(f->m, "prod", "chat", &rt), 0);
+	assert_string_equal(r.runtime_id, rt.uuid);
+	assert_int_equal(rt.heartbeat_ns, f->now);
+	/* the same account with one character changed is refused */
+	snprintf(other, sizeof(other), "%s", json);
+	other[strlen("{\"serviceAccount\":\"") + 2] ^= 1;
+	assert_int_equal(model_heartbeat(f->m, other, strlen(other), &r),
+			-EACCES);
+	/* a stop rides on the next reply */
+	assert_int_equal(model_deploy(f->m, "prod", "chat", spec,
+			strlen(spec), NULL), 0);
+	assert_int_equal(model_heartbeat(f->m, json, strlen(json), &r), 0);
+	assert_int_equal(model_heartbeat(f->m, json, strlen(json), &r), 0);
+	assert_int_equal(r.ncommands, 0);
+	assert_int_equal(model_runtime_ctl(f->m, "prod", "chat", "stop"), 0);
+	assert_int_equal(model_heartbeat(f->m, json, strlen(json), &r), 0);
+	assert_int_equal(r.ncommands, 1);
+	assert_string_equal(r.commands[0].action, "STOP");
+	assert_int_equal(model_runtime_ctl(f->m, "prod", "chat", "start"), 0);
+	assert_int_equal(model_heartbeat(f->m, json, strlen(json), &r), 0);
+	assert_int_equal(model_heartbeat(f->m, json, strlen(json), &r), 0);
+	assert_int_equal(r.ncommands, 0);
+	/* OFFLINE, then RUNNING again at the next heartbeat */
+	f->now += 31 * SEC;
+	assert_int_equal(model_runtime_get(f->m, "prod", "chat", &rt), 0);
+	assert_string_equal(rt.status, "OFFLINE");
+	assert_int_equal(model_heartbeat(f->m, json, strlen(json), &r), 0);
+	assert_int_equal(model_runtime_get(f->m, "prod", "chat", &rt), 0);
+	assert_string_equal(rt.status, "RUNNING");
+	assert_int_equal(model_heartbeat(f->m, json, strlen(json), &r), 0);
+	/* a reset account is refused at once */
+	assert_int_equal(model_runtime_ctl(f->m, "prod", "chat",
+			"reset-service-account"), 0);
+	assert_int_equal(model_heartbeat(f->m, json, strlen(json), &r),
+			-EACCES);
+}
+
 /* A snapshot holds the heartbeat times that were waiting in memory. */
 static void test_snapshot_has_waiting_times(void **state)
 {
@@ -982,6 +1055,8 @@ int main(void)
 				teardown),
 		cmocka_unit_test_setup_teardown(test_flush_of_many, hb_setup,
 				teardown),
+		cmocka_unit_test_setup_teardown(test_service_account_known,
+				hb_setup, teardown),
 		cmocka_unit_test_setup_teardown(test_service_account, hb_setup,
 				teardown),
 		cmocka_unit_test_setup_teardown(test_snapshot_has_waiting_times,
