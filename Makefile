@@ -144,6 +144,8 @@ $(BUILD)/bench/fixed_reply: $(BUILD)/bench/fixed_reply.o \
 #   make bench ENVS=2 PER_ENV=250 RUNS=3 ROW_BUDGET=60
 #   make bench HTTPS=1          ICP heartbeats/s over HTTPS (wrk) against
 #                               the listener with a fixed reply; RSS at 100k
+#   make bench PG=1             the suite on SQLite, then on a private
+#                               PostgreSQL 15 (tests/pg.sh), side by side
 # The populated database is cached in /var/tmp/runtimefs-bench (BENCH_DIR).
 bench: deps all $(BUILD)/bench/load $(BUILD)/tests/icp-token \
 		$(BUILD)/bench/fixed_reply

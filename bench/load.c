@@ -21,6 +21,10 @@
  *       echo N > .../endpoints/canary/version of the first runtime, each
  *       one durable; prints repoints/s
  *
+ * populate and register name their environments e00.., or PREFIX00.. with
+ * LOAD_ENV_PREFIX=PREFIX in the environment (a second fleet beside the
+ * first, for bench/run.sh's registrations/s).
+ *
  * FLEET is the file populate and register write: one line per runtime,
  * "ENV NAME KIND CREDENTIAL", KIND agent or MI.  Everything goes through
  * open/read/write/close on the mount: no SDK, no shortcut into the
@@ -43,6 +47,14 @@
 #define LOAD_FLEET_MAX (1 << 21)
 
 static const char *mnt;
+
+/* What the environments' names begin with (LOAD_ENV_PREFIX, else "e"). */
+static const char *env_prefix(void)
+{
+	const char *p = getenv("LOAD_ENV_PREFIX");
+
+	return p && *p && strlen(p) < 12 ? p : "e";
+}
 
 static double now_s(void)
 {
@@ -236,7 +248,8 @@ static void *job_thread(void *arg)
 		struct runtime *rt = &fleet[i];
 
 		if (job.per_env) {
-			snprintf(rt->env, sizeof(rt->env), "e%02d",
+			snprintf(rt->env, sizeof(rt->env), "%s%02d",
+					env_prefix(),
 					(int)(i / (size_t)job.per_env));
 			snprintf(rt->name, sizeof(rt->name), "r%05d",
 					(int)(i % (size_t)job.per_env));
@@ -341,7 +354,8 @@ static int build(int envs, int per_env, int threads, const char *fleet_path,
 	if (!fleet)
 		die("calloc", "fleet");
 	for (int e = 0; e < envs; e++) {
-		snprintf(path, sizeof(path), "%s/environments/e%02d", mnt, e);
+		snprintf(path, sizeof(path), "%s/environments/%s%02d", mnt,
+				env_prefix(), e);
 		mkdir_p(path);
 	}
 	job_run(fleet_len, per_env, threads, make);

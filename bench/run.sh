@@ -9,6 +9,18 @@
 #   HTTPS=1 bash bench/run.sh               ICP heartbeats/s over HTTPS
 #                                           against a fixed reply, and RSS
 #                                           with 100k registered (https.sh)
+#   PG=1 bash bench/run.sh                  the suite on SQLite, then on a
+#                                           private PostgreSQL 15 on the
+#                                           same disk (tests/pg.sh, fsync
+#                                           on), then the two side by side
+#
+# BACKEND says which one this run measures: sqlite (the default), or
+# postgresql, where the database is RUNTIMEFS_TEST_LOCATOR's (tests/pg.sh
+# sets it) and the tree is built through the mount every time (a server's
+# data cannot be copied in like a file), on the disk measured, with the
+# tmpfs side from the SQLite tree's tar when one is cached.  Each run also
+# leaves its figures in BENCH_DIR/figures-SCALE-BACKEND.txt, from which
+# PG=1 writes the side-by-side section (bench/compare.sh).
 #
 # The default tree: ENVS environments of PER_ENV agent runtimes, each made
 # with mkdir, three specs written (versions 1, 2, 3; DEFAULT on 3), a
@@ -50,6 +62,7 @@ ROW_BUDGET=${ROW_BUDGET:-300}
 SECONDS_EACH=${SECONDS_EACH:-3}
 LOAD_THREADS=${LOAD_THREADS:-2}
 OFFLINE_AFTER=${OFFLINE_AFTER:-86400}
+REGISTER=${REGISTER:-500}
 BENCH_DIR=${BENCH_DIR:-/var/tmp/runtimefs-bench}
 OUT=${OUT:-$here/results.md}
 
@@ -61,25 +74,48 @@ fi
 total=$((envs * per_env))
 scale=$(awk -v n="$total" 'BEGIN { print (n >= 1000 ? n / 1000 "k" : n) }')
 TAG=$scale
+# PG=1: both backends, then side by side
+if [ "${PG:-0}" = 1 ] && [ -z "${BACKEND:-}" ]; then
+	BACKEND=sqlite bash "$0"
+	PG_DURABLE=1 BACKEND=postgresql bash "$repo/tests/pg.sh" bash "$0"
+	exec bash "$here/compare.sh" "$scale"
+fi
+BACKEND=${BACKEND:-sqlite}
 . "$here/lib.sh"
+KEY_OPT=()
+if [ "$BACKEND" = postgresql ]; then
+	[ -n "${RUNTIMEFS_TEST_LOCATOR:-}" ] ||
+		fail "BACKEND=postgresql needs RUNTIMEFS_TEST_LOCATOR (run it under tests/pg.sh, or PG=1)"
+	TAG=$scale-postgresql
+	where=" on PostgreSQL"
+elif [ "$BACKEND" = sqlite ]; then
+	where=
+else
+	fail "BACKEND is sqlite or postgresql, not '$BACKEND'"
+fi
 for f in "$RUNTIMEFS" "$LOAD"; do
 	[ -x "$f" ] || { echo "bench: $f is missing: run make" >&2; exit 1; }
 done
 
-say() { echo "bench [$scale]: $*" >&2; }
+say() { echo "bench [$TAG]: $*" >&2; }
 
 mkdir -p "$BENCH_DIR/cache"
 WORK=$(mktemp -d "$BENCH_DIR/run.XXXXXX")
 MNT=$WORK/mnt
 TMP=$WORK/tmpfs
 DB=$WORK/state.db
+if [ "$BACKEND" = postgresql ]; then
+	DB=$RUNTIMEFS_TEST_LOCATOR
+	KEY_OPT=(-o "key_file=$WORK/pg.key")
+fi
 mkdir "$MNT" "$TMP"
 
 daemon=
 rss_peak_kb=0
 start() {   # [DB] [MOUNTPOINT]: mounts, or says why not and exits
 	local db=${1:-$DB} mnt=${2:-$MNT}
-	"$RUNTIMEFS" --db "$db" -o "offline_after=$OFFLINE_AFTER" -f "$mnt" \
+	"$RUNTIMEFS" --db "$db" -o "offline_after=$OFFLINE_AFTER" \
+		"${KEY_OPT[@]}" -f "$mnt" \
 		</dev/null >/dev/null 2>>"$WORK/daemon.log" &
 	daemon=$!
 	for _ in $(seq 600); do
@@ -171,7 +207,7 @@ measure() {
 	stats < "$WORK/times.txt"
 }
 
-rows=()
+rows=() figs=()
 row() {   # name, warm|cold, then the command: measured on both sides
 	local name=$1 mode=$2 f t ratio
 	shift 2
@@ -186,6 +222,7 @@ row() {   # name, warm|cold, then the command: measured on both sides
 		"${name//|/\\|} ($mode)" "${f[0]}" "${f[1]}" "${f[2]}" "${f[3]}" \
 		"${t[0]}" "${t[1]}" "${t[2]}" "$ratio")")
 	echo "${rows[-1]}"
+	figs+=("$(printf 'row\t%s (%s)\t%s' "$name" "$mode" "${f[0]}")")
 }
 
 # Throughput: `load ARGS` RUNS times; prints "median min max runs".
@@ -197,48 +234,91 @@ rate() {
 	done | stats 0
 }
 
+# Registrations/s: RUNS times, REGISTER new MI runtimes in an environment
+# of their own (g1.., beside the tree), each registered the ICP way
+# (load register); prints "median min max runs".
+rate_register() {
+	local i
+	for i in $(seq "$RUNS"); do
+		LOAD_ENV_PREFIX=g$i "$LOAD" register "$MNT" 1 "$REGISTER" \
+			"$LOAD_THREADS" "$WORK/registered.txt" ||
+			fail "load register failed"
+		alive
+	done | stats 0
+}
+
 mib() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1048576 }'; }
-db_bytes() { stat -c %s "$DB" "$DB-wal" 2>/dev/null | awk '{ s += $1 } END { print s + 0 }'; }
+db_bytes() {
+	if [ "$BACKEND" = postgresql ]; then
+		psql -X -A -t -q "$DB" -c 'SELECT pg_database_size(current_database())'
+		return
+	fi
+	stat -c %s "$DB" "$DB-wal" 2>/dev/null | awk '{ s += $1 } END { print s + 0 }'
+}
 
 # -- the tree: from the cache, or built now -------------------------------
 
 # the tree depends on load.c and on this build step (its version: t2)
 key="$kind-${envs}x$per_env-t2-$(sha1sum "$here/load.c" | cut -c1-10)"
 CACHE=$BENCH_DIR/cache/$key
-if [ -f "$CACHE/fleet.txt" ]; then
-	say "using the tree cached in $CACHE"
-else
-	SHM_DIR=$(mktemp -d /dev/shm/runtimefs-bench.XXXXXX)
-	SHM_MNT=$SHM_DIR/mnt
-	mkdir "$SHM_MNT"
-	say "building the tree: $envs × $per_env runtimes ($kind, $LOAD_THREADS threads)"
-	start "$SHM_DIR/state.db" "$SHM_MNT"
+if [ "$BACKEND" = postgresql ]; then
+	say "building the tree through the mount: $envs × $per_env runtimes ($kind, $LOAD_THREADS threads)"
+	start
 	t0=$(date +%s.%N)
-	built_rate=$("$LOAD" "$kind" "$SHM_MNT" "$envs" "$per_env" \
-		"$LOAD_THREADS" "$SHM_DIR/fleet.txt") || fail "load $kind failed"
-	built_s=$(echo "$(date +%s.%N) - $t0" | bc -l)
-	alive "$SHM_MNT"
-	if [ "$BIG" != 1 ]; then
+	built_rate=$("$LOAD" "$kind" "$MNT" "$envs" "$per_env" \
+		"$LOAD_THREADS" "$WORK/fleet.txt") || fail "load $kind failed"
+	built_s=$(printf '%.1f' "$(echo "$(date +%s.%N) - $t0" | bc -l)")
+	alive
+	TREE_TAR=$CACHE/tree.tar
+	if [ "$BIG" != 1 ] && [ ! -f "$TREE_TAR" ]; then
 		say "archiving the tree from the mount, for tmpfs"
-		tar -cf "$SHM_DIR/tree.tar" -C "$SHM_MNT" environments projects ||
+		TREE_TAR=$WORK/tree.tar
+		tar -cf "$TREE_TAR" -C "$MNT" environments projects ||
 			fail "tar c of the mount failed"
-		alive "$SHM_MNT"
 	fi
-	stop "$SHM_MNT"
-	printf '%.1f %s %s\n' "$built_s" "$built_rate" "$rss_peak_kb" > "$SHM_DIR/built.txt"
+	stop
+	built_rss_kb=$rss_peak_kb
 	rss_peak_kb=0
-	rm -rf "$CACHE.tmp"
-	mkdir "$CACHE.tmp"
-	cp "$SHM_DIR"/state.db* "$SHM_DIR/fleet.txt" "$SHM_DIR/built.txt" "$CACHE.tmp/"
-	[ "$BIG" = 1 ] || cp "$SHM_DIR/tree.tar" "$CACHE.tmp/"
-	mv "$CACHE.tmp" "$CACHE"
-	rm -rf "$SHM_DIR"
-	SHM_DIR=
-	say "built in $(printf '%.0f' "$built_s") s ($built_rate runtimes/s); cached in $CACHE"
+	FLEET=$WORK/fleet.txt
+	built_on="database on disk"
+else
+	if [ -f "$CACHE/fleet.txt" ]; then
+		say "using the tree cached in $CACHE"
+	else
+		SHM_DIR=$(mktemp -d /dev/shm/runtimefs-bench.XXXXXX)
+		SHM_MNT=$SHM_DIR/mnt
+		mkdir "$SHM_MNT"
+		say "building the tree: $envs × $per_env runtimes ($kind, $LOAD_THREADS threads)"
+		start "$SHM_DIR/state.db" "$SHM_MNT"
+		t0=$(date +%s.%N)
+		built_rate=$("$LOAD" "$kind" "$SHM_MNT" "$envs" "$per_env" \
+			"$LOAD_THREADS" "$SHM_DIR/fleet.txt") || fail "load $kind failed"
+		built_s=$(echo "$(date +%s.%N) - $t0" | bc -l)
+		alive "$SHM_MNT"
+		if [ "$BIG" != 1 ]; then
+			say "archiving the tree from the mount, for tmpfs"
+			tar -cf "$SHM_DIR/tree.tar" -C "$SHM_MNT" environments projects ||
+				fail "tar c of the mount failed"
+			alive "$SHM_MNT"
+		fi
+		stop "$SHM_MNT"
+		printf '%.1f %s %s\n' "$built_s" "$built_rate" "$rss_peak_kb" > "$SHM_DIR/built.txt"
+		rss_peak_kb=0
+		rm -rf "$CACHE.tmp"
+		mkdir "$CACHE.tmp"
+		cp "$SHM_DIR"/state.db* "$SHM_DIR/fleet.txt" "$SHM_DIR/built.txt" "$CACHE.tmp/"
+		[ "$BIG" = 1 ] || cp "$SHM_DIR/tree.tar" "$CACHE.tmp/"
+		mv "$CACHE.tmp" "$CACHE"
+		rm -rf "$SHM_DIR"
+		SHM_DIR=
+		say "built in $(printf '%.0f' "$built_s") s ($built_rate runtimes/s); cached in $CACHE"
+	fi
+	read -r built_s built_rate built_rss_kb < "$CACHE/built.txt"
+	cp "$CACHE"/state.db* "$WORK/"
+	FLEET=$CACHE/fleet.txt
+	TREE_TAR=$CACHE/tree.tar
+	built_on="database on tmpfs"
 fi
-read -r built_s built_rate built_rss_kb < "$CACHE/built.txt"
-cp "$CACHE"/state.db* "$WORK/"
-FLEET=$CACHE/fleet.txt
 
 cpu=$(lscpu | awk -F': *' '/^Model name/ { m = $2 } /^CPU family/ { f = $2 }
 	/^Model:/ { n = $2 } /^BogoMIPS/ { b = $2 } /^Thread\(s\) per core/ { t = $2 }
@@ -246,6 +326,9 @@ cpu=$(lscpu | awk -F': *' '/^Model name/ { m = $2 } /^CPU family/ { f = $2 }
 grep -qw hypervisor /proc/cpuinfo && cpu="$cpu; virtual machine"
 commit=$(git -C "$(dirname "$(dirname "$RUNTIMEFS")")" describe --always --dirty 2>/dev/null || echo unknown)
 machine="$(date -u +%Y-%m-%dT%H:%M:%SZ); daemon at commit $commit. Machine: $(nproc) CPUs (lscpu: $cpu), $(free -g | awk '/Mem:/ { print $2 }') GiB memory, kernel $(uname -r), libfuse $(fusermount3 -V 2>&1 | sed 's/.*version: *//'), SQLite $(sqlite3 --version 2>/dev/null | cut -d' ' -f1); database on $(df -T "$WORK" | awk 'NR == 2 { print $2 }')."
+if [ "$BACKEND" = postgresql ]; then
+	machine="$machine Database: $(psql -X -A -t -q "$DB" -c 'SHOW server_version' | cut -d' ' -f1) (tests/pg.sh, fsync on, synchronous_commit on) on $(df -T "${RUNTIMEFS_TEST_PG_DIR:-/tmp}" | awk 'NR == 2 { print $2 }'), over a Unix socket."
+fi
 
 start
 alive
@@ -266,12 +349,12 @@ if [ "$BIG" = 1 ]; then
 	db=$(db_bytes)
 	stop
 	{
-		echo "## $scale runtimes"
+		echo "## $scale runtimes$where"
 		echo
 		echo "$machine"
 		echo "Tree: $envs environment(s) × $per_env integration (MI) runtimes, each"
 		echo "registered by a first heartbeat with a secret of its own (\`bench/load register\`;"
-		echo "no versions, no endpoints); built in $built_s s ($built_rate runtimes/s, database on tmpfs)."
+		echo "no versions, no endpoints); built in $built_s s ($built_rate runtimes/s, $built_on)."
 		echo "Each figure: median of up to $RUNS runs (min–max), seconds; the ratio is runtimefs / tmpfs,"
 		echo "where tmpfs holds $per_env empty directories of the same names."
 		echo
@@ -293,7 +376,7 @@ else
 	mkdir "$MNT/snapshots/bench" || fail "mkdir snapshots/bench failed"
 	say "tmpfs: the tree as tar read it from the mount when it was built"
 	mount -t tmpfs -o size=8g tmpfs "$TMP"
-	tar -xf "$CACHE/tree.tar" -C "$TMP" || fail "tar x to tmpfs failed"
+	tar -xf "$TREE_TAR" -C "$TMP" || fail "tar x to tmpfs failed"
 	mkdir "$TMP/snapshots"
 	ln -s .. "$TMP/snapshots/bench"     # the same tar command on both sides
 	nfiles=$(find "$TMP" -type f | wc -l)
@@ -315,17 +398,19 @@ else
 	hb4=$(rate heartbeats "$MNT" "$SECONDS_EACH" 4 "$FLEET")
 	say "durable endpoint repoints/s"
 	rp=$(rate repoints "$MNT" "$SECONDS_EACH" "$FLEET")
+	say "registrations/s, $REGISTER MI runtimes a run"
+	rg=$(rate_register)
 	db=$(db_bytes)
 	stop
 	{
-		echo "## $scale runtimes"
+		echo "## $scale runtimes$where"
 		echo
 		echo "$machine"
 		echo "Tree: $envs environments × $per_env agent runtimes, each made with mkdir, 3 specs written"
 		echo "(versions 1–3, DEFAULT on 3), a canary endpoint pinned to version 2, and registered"
 		echo "RUNNING by a first heartbeat with its service account (\`bench/load populate\`); plus"
 		echo "one snapshot for \`tar\`: $nfiles files and $ndirs directories; built in $built_s s"
-		echo "($built_rate runtimes/s, database on tmpfs). tmpfs holds the same tree, as \`tar c\`"
+		echo "($built_rate runtimes/s, $built_on). tmpfs holds the same tree, as \`tar c\`"
 		echo "read it from the mount when it was built."
 		echo "Each figure: median of up to $RUNS runs (min–max), seconds, and how many runs"
 		echo "runtimefs took within ${ROW_BUDGET} s a row; the ratio is runtimefs / tmpfs."
@@ -339,6 +424,7 @@ else
 		read -r m lo hi n <<<"$hb1"; echo "| heartbeats/s, one open file | $m ($lo–$hi) | $n |"
 		read -r m lo hi n <<<"$hb4"; echo "| heartbeats/s, 4 writers | $m ($lo–$hi) | $n |"
 		read -r m lo hi n <<<"$rp"; echo "| durable endpoint repoints/s | $m ($lo–$hi) | $n |"
+		read -r m lo hi n <<<"$rg"; echo "| registrations/s ($REGISTER new MI runtimes, $LOAD_THREADS threads) | $m ($lo–$hi) | $n |"
 		echo
 		echo "| resources at $scale runtimes | |"
 		echo "|---|---|"
@@ -348,6 +434,13 @@ else
 	} > "$WORK/section.md"
 fi
 
+if [ "$BIG" != 1 ]; then
+	figs+=("$(printf 'rate\theartbeats/s, one open file\t%s' "${hb1%% *}")")
+	figs+=("$(printf 'rate\theartbeats/s, 4 writers\t%s' "${hb4%% *}")")
+	figs+=("$(printf 'rate\tdurable endpoint repoints/s\t%s' "${rp%% *}")")
+	figs+=("$(printf 'rate\tregistrations/s\t%s' "${rg%% *}")")
+fi
+printf '%s\n' "$machine" "${figs[@]}" > "$BENCH_DIR/figures-$scale-$BACKEND.txt"
 merge
 cat "$WORK/section.md"
 say "done; results in $OUT"

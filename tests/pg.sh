@@ -12,7 +12,8 @@
 # user (the `postgres` user of the Debian package when run as root, else
 # the caller), listens on a Unix socket in that directory only (no TCP),
 # trusts local connections, and runs with fsync off: it holds test data
-# only.  It has a database `runtimefs`.  Whatever happens (an error, a
+# only (PG_DURABLE=1 keeps fsync and full-page writes on, for the
+# benchmark, which compares it with SQLite's fsyncs).  It has a database `runtimefs`.  Whatever happens (an error, a
 # signal), the trap stops the server and removes the directory.
 #
 # Without PostgreSQL 15 installed it says so and skips CMD (exit 0),
@@ -56,6 +57,8 @@ stop() {
 trap stop EXIT
 trap 'exit 130' INT TERM HUP
 
+DURABILITY="-c fsync=off -c full_page_writes=off"
+[ "${PG_DURABLE:-0}" != 1 ] || DURABILITY=""
 as_owner "$PGBIN/initdb" -D "$DIR/data" -U "$OWNER" --auth=trust \
 	--encoding=UTF8 --locale=C >"$DIR/initdb.log" 2>&1 || {
 	cat "$DIR/initdb.log" >&2
@@ -63,7 +66,7 @@ as_owner "$PGBIN/initdb" -D "$DIR/data" -U "$OWNER" --auth=trust \
 }
 as_owner "$PGBIN/pg_ctl" -D "$DIR/data" -l "$DIR/server.log" -w -t 60 \
 	-o "-c listen_addresses='' -c unix_socket_directories='$DIR'" \
-	-o "-c fsync=off -c full_page_writes=off -c max_connections=200" \
+	-o "$DURABILITY -c max_connections=200" \
 	start >/dev/null || {
 	cat "$DIR/server.log" >&2
 	exit 1
