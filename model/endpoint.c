@@ -170,7 +170,7 @@ int model_endpoint_pin(struct model *m, const char *env, const char *name,
 
 	if (ret || (ret = model_begin(m)))
 		return ret;
-	ret = model_runtime_row(m, env, name, &rt);
+	ret = model_runtime_row_first(m, env, name, &rt);
 	if (!ret)
 		ret = endpoint_row(m, &rt, endpoint, &e);
 	if (!ret && (ret = store_version_get(m->store, rt.id, n, &v)))

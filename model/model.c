@@ -278,12 +278,28 @@ int model_begin(struct model *m)
 	return 0;
 }
 
+/* Whether the change about to commit only moved endpoints (a pin, which
+ * touches no environment, runtime, key or known runtime the model
+ * keeps), by what it noted. */
+static int only_endpoints_moved(const struct model *m)
+{
+	if (m->events_overflow || !m->nevents)
+		return 0;
+	for (int i = 0; i < m->nevents; i++)
+		if (m->events[i].kind != MODEL_EV_RUNTIME ||
+		    m->events[i].what != MODEL_RT_ENDPOINTS)
+			return 0;
+	return 1;
+}
+
 int model_end(struct model *m, int ret)
 {
 	if (ret)
 		store_rollback(m->store);
 	else if ((ret = store_commit(m->store)))
 		ret = model_fail_store(ret);
+	else if (only_endpoints_moved(m))
+		model_rows_forget_endpoints(m);
 	else
 		model_forget(m);
 	m->changing = 0;

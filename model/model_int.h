@@ -58,7 +58,9 @@ struct model {
 /* Rows read outside a change, kept until the next commit (rows.c), all
  * under the lock: model_rows_env()/_runtime() give a kept row (1) or
  * nothing (0); _keep_ keeps one read from the store; model_rows_forget()
- * makes every kept row stale, after a change committed. */
+ * makes every kept row stale, after a change committed, and
+ * model_rows_forget_endpoints() every endpoint, after a change that
+ * only moved endpoints. */
 int model_rows_env(struct model *m, const char *name, struct store_env *out);
 void model_rows_keep_env(struct model *m, const struct store_env *row);
 int model_rows_runtime(struct model *m, int64_t env_id, const char *name,
@@ -69,6 +71,7 @@ int model_rows_endpoint(struct model *m, int64_t runtime_id,
 void model_rows_keep_endpoint(struct model *m,
 		const struct store_endpoint *row);
 void model_rows_forget(struct model *m);
+void model_rows_forget_endpoints(struct model *m);
 void model_rows_free(struct model *m);
 /* The hash the tables of what the model keeps place entries by (FNV-1a
  * of `name`, seeded with `id`). */
@@ -289,6 +292,12 @@ size_t model_liveness_pending(struct model *m);
  * use under the lock. */
 int model_runtime_row(struct model *m, const char *env, const char *name,
 		struct store_runtime *out);
+/* The same as the first read of a change, before it wrote anything: the
+ * rows kept before it are the store's as the change sees it (what
+ * another writer committed was heard at model_begin(), which forgot
+ * them), so they serve it too. */
+int model_runtime_row_first(struct model *m, const char *env,
+		const char *name, struct store_runtime *out);
 
 /* -ENOTEMPTY, naming them, while the runtime has endpoints other than
  * DEFAULT (endpoint.c); for use under the lock. */

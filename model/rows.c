@@ -7,8 +7,11 @@
  * Three direct-mapped tables (a slot per hash, overwritten by the next
  * row that hashes there): environments by name, runtimes by environment
  * id and name, endpoints by runtime id and name.  A generation number makes every entry stale at once when a
- * change commits (model_rows_forget()); rows read inside a change are
- * never kept, since the change may yet roll back.  Heartbeat times that
+ * change commits (model_rows_forget()), or every endpoint when a change
+ * only moved endpoints (model_rows_forget_endpoints()); rows read inside
+ * a change are never kept, since the change may yet roll back, and kept
+ * ones are not read there, but by a change's first reads
+ * (model_runtime_row_first()).  Heartbeat times that
  * wait in memory are laid over a kept row when it is read, as over one
  * from the store.  All under the model's lock.
  */
@@ -32,12 +35,13 @@ struct kept_runtime {
 };
 
 struct kept_endpoint {
-	uint64_t gen;
+	uint64_t gen;              /* valid while it is rows->endpoint_gen */
 	struct store_endpoint row;
 };
 
 struct model_rows {
 	uint64_t gen;              /* starts at 1: a zeroed slot is stale */
+	uint64_t endpoint_gen;     /* the same, of the endpoints alone */
 	struct kept_env env[ENV_SLOTS];
 	struct kept_runtime runtime[RUNTIME_SLOTS];
 	struct kept_endpoint endpoint[ENDPOINT_SLOTS];
@@ -57,14 +61,22 @@ size_t model_rows_hash(int64_t id, const char *name)
 static struct model_rows *rows(struct model *m)
 {
 	if (!m->rows && (m->rows = calloc(1, sizeof(*m->rows))))
-		m->rows->gen = 1;
+		m->rows->gen = m->rows->endpoint_gen = 1;
 	return m->rows;
 }
 
 void model_rows_forget(struct model *m)
 {
-	if (m->rows)
+	if (m->rows) {
 		m->rows->gen++;
+		m->rows->endpoint_gen++;
+	}
+}
+
+void model_rows_forget_endpoints(struct model *m)
+{
+	if (m->rows)
+		m->rows->endpoint_gen++;
 }
 
 void model_rows_free(struct model *m)
@@ -137,7 +149,7 @@ int model_rows_endpoint(struct model *m, int64_t runtime_id,
 	if (!r)
 		return 0;
 	k = &r->endpoint[model_rows_hash(runtime_id, name) % ENDPOINT_SLOTS];
-	if (k->gen != r->gen || k->row.runtime_id != runtime_id ||
+	if (k->gen != r->endpoint_gen || k->row.runtime_id != runtime_id ||
 	    strcmp(k->row.name, name))
 		return 0;
 	*out = k->row;
@@ -154,6 +166,6 @@ void model_rows_keep_endpoint(struct model *m,
 		return;
 	k = &r->endpoint[model_rows_hash(row->runtime_id, row->name) %
 			ENDPOINT_SLOTS];
-	k->gen = r->gen;
+	k->gen = r->endpoint_gen;
 	k->row = *row;
 }

@@ -107,6 +107,17 @@ int model_runtime_row(struct model *m, const char *env, const char *name,
 	return ret ? model_fail_store(ret) : 0;
 }
 
+int model_runtime_row_first(struct model *m, const char *env,
+		const char *name, struct store_runtime *out)
+{
+	int changing = m->changing, ret;
+
+	m->changing = 0;
+	ret = model_runtime_row(m, env, name, out);
+	m->changing = changing;
+	return ret;
+}
+
 int model_runtime_create(struct model *m, const char *env, const char *name,
 		const char *project, const char *integration)
 {

@@ -494,6 +494,49 @@ static void test_default_pin_rollback(void **state)
 			"canary"), -ENOENT);
 }
 
+static void ignore(void *ctx, const struct model_event *ev)
+{
+	(void)ctx;
+	(void)ev;
+}
+
+/* A pin only moves an endpoint: the rows the model keeps of the
+ * environment and the runtime survive it and serve the next pin, which
+ * reads two rows fewer than the first after another change, and what the
+ * pin moved is read anew. */
+static void test_repoint_keeps_rows(void **state)
+{
+	struct fixture *f = *state;
+	struct model_runtime rt;
+	uint64_t reads, first;
+
+	model_watch(f->m, ignore, NULL);
+	assert_int_equal(deploy(f, 1), 1);
+	assert_int_equal(deploy(f, 2), 2);
+	assert_int_equal(model_endpoint_create(f->m, "prod", "chat",
+			"canary"), 0);
+	reads = model_reads();
+	assert_int_equal(model_endpoint_pin(f->m, "prod", "chat", "canary",
+			"1"), 0);
+	first = model_reads() - reads;
+	assert_int_equal(served(f, "canary"), 1);
+	reads = model_reads();
+	assert_int_equal(model_endpoint_pin(f->m, "prod", "chat", "canary",
+			"2"), 0);
+	assert_int_equal(model_reads() - reads, first - 2);
+	assert_int_equal(served(f, "canary"), 2);
+	assert_int_equal(served(f, "DEFAULT"), 2);
+	assert_int_equal(model_runtime_get(f->m, "prod", "chat", &rt), 0);
+	assert_int_equal(rt.latest_version, 2);
+	/* a deploy after a pin is seen whole */
+	assert_int_equal(deploy(f, 3), 3);
+	assert_int_equal(served(f, "DEFAULT"), 3);
+	assert_int_equal(served(f, "canary"), 2);
+	assert_int_equal(model_runtime_get(f->m, "prod", "chat", &rt), 0);
+	assert_int_equal(rt.latest_version, 3);
+	model_watch(f->m, NULL, NULL);
+}
+
 static void test_version_delete(void **state)
 {
 	struct fixture *f = *state;
@@ -731,6 +774,7 @@ int main(void)
 		T(test_same_spec_deploys_nothing),
 		T(test_versions_immutable),
 		T(test_default_pin_rollback),
+		T(test_repoint_keeps_rows),
 		T(test_version_delete),
 		T(test_watcher_hears_facets),
 		T(test_runtime_delete_rules),
