@@ -11,7 +11,10 @@
  * turns into the runtime's MODEL_RT_HEARD.  "*" is "anything changed":
  * an announcement that would not fit, or a change with too many events.
  * A heartbeat only noted in memory is not announced: the flush that
- * writes it is.
+ * writes it is.  A change announces its events inside its transaction
+ * (model_feed_change()), so that they go out with its commit and only
+ * with it: a host killed between the two cannot commit unheard, and a
+ * change rolled back is never heard of.
  */
 #include "model_int.h"
 
@@ -87,17 +90,40 @@ void model_feed_heard(struct model *m, const char *uuid)
 	feed_add(m->feed, line);
 }
 
-void model_feed_announce(struct model *m)
+/* Sends what waits (store_announce()) and forgets it. */
+static int feed_send(struct model *m)
 {
 	struct feed *f = m->feed;
+	int ret;
 
 	if (!f || (!f->len && !f->all))
-		return;
-	/* a peer that misses it (a lost connection) hears of the next */
-	store_announce(m->store, f->all ? "*" : f->out);
+		return 0;
+	ret = store_announce(m->store, f->all ? "*" : f->out);
 	f->len = 0;
 	f->all = 0;
 	f->out[0] = '\0';
+	return ret;
+}
+
+void model_feed_announce(struct model *m)
+{
+	/* a peer that misses it (a lost connection) hears of the next */
+	(void)feed_send(m);
+}
+
+int model_feed_change(struct model *m)
+{
+	int ret;
+
+	if (!m->feed || m->parent)
+		return 0;
+	for (int i = 0; i < m->nevents; i++)
+		model_feed_note(m, &m->events[i]);
+	if (m->events_overflow)
+		m->feed->all = 1;
+	m->fed = 1;
+	ret = feed_send(m);
+	return ret ? model_fail_store(ret) : 0;
 }
 
 void model_feed_heard_from(struct model *m, const char *news)

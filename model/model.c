@@ -230,13 +230,15 @@ void model_unlock(struct model *m)
 	int n = m->nevents, foreign;
 	size_t nt;
 
-	/* what this model committed, to the other hosts; what they
-	 * committed, as events of its own */
-	for (int i = 0; i < n; i++)
+	/* what this model committed outside a change (model_end() sent a
+	 * change's with it), to the other hosts; what they committed, as
+	 * events of its own */
+	for (int i = 0; !m->fed && i < n; i++)
 		model_feed_note(m, &m->events[i]);
-	if (m->events_overflow)
+	if (m->events_overflow && !m->fed)
 		model_feed_note(m, &(struct model_event){ .kind =
 				MODEL_EV_ALL });
+	m->fed = 0;
 	model_feed_announce(m);
 	nt = model_feed_take(m, &theirs);
 	foreign = m->foreign && m->watch;
@@ -294,6 +296,8 @@ static int only_endpoints_moved(const struct model *m)
 
 int model_end(struct model *m, int ret)
 {
+	if (!ret)
+		ret = model_feed_change(m);
 	if (ret)
 		store_rollback(m->store);
 	else if ((ret = store_commit(m->store)))

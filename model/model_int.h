@@ -42,6 +42,8 @@ struct model {
 	 * hears MODEL_EV_ALL at the next unlock, whatever became of the
 	 * change under way. */
 	int foreign;
+	/* The events of the change under way went out in it (feed.c). */
+	int fed;
 
 	/* Snapshots (snapshot.c).  On the live model: the snapshot models
 	 * open now.  On a snapshot: its live model, name, the moment it was
@@ -145,6 +147,10 @@ void model_feed_stop(struct model *m);
 void model_feed_note(struct model *m, const struct model_event *ev);
 void model_feed_heard(struct model *m, const char *uuid);
 void model_feed_announce(struct model *m);
+/* Inside a change about to commit: its noted events and what else waits,
+ * announced in the change itself, which then goes out with the commit
+ * and only with it; 0, or -errno, and the change must roll back. */
+int model_feed_change(struct model *m);
 void model_feed_heard_from(struct model *m, const char *news);
 size_t model_feed_take(struct model *m, struct model_event **out);
 

@@ -1429,6 +1429,39 @@ static void test_announce(void **state)
 	store_close(other);
 }
 
+/* An announcement made inside a change goes with its commit, in it:
+ * nobody hears it before, and nobody ever hears that of a change rolled
+ * back (PostgreSQL delivers a notification when, and only if, its
+ * transaction commits). */
+static void test_announce_in_change(void **state)
+{
+	struct cf *c = *state;
+	struct store *other = second(c);
+	struct news n = { 0, "" };
+
+	store_watch(c->s, heard_news, &n);
+	store_watch(other, heard_news, &(struct news){ 0, "" });
+	OK(store_begin(other));
+	OK(store_env_insert(other, "prod", 1));
+	OK(store_announce(other, "e/1/1/0/prod////"));
+	OK(store_poll(c->s));
+	assert_int_equal(n.told, 0);
+	OK(store_commit(other));
+	OK(store_poll(c->s));
+	assert_int_equal(n.told, 1);
+	assert_string_equal(n.last, B.several ? "e/1/1/0/prod////" :
+			"(anything)");
+	OK(store_begin(other));
+	OK(store_env_insert(other, "dev", 1));
+	OK(store_announce(other, "e/1/1/0/dev////"));
+	store_rollback(other);
+	OK(store_poll(c->s));
+	assert_int_equal(n.told, 1);
+	store_watch(c->s, NULL, NULL);
+	store_watch(other, NULL, NULL);
+	store_close(other);
+}
+
 /* A writer that holds the lock makes another's store_begin() wait for the
  * busy timeout and give -EAGAIN, never -EBUSY, having done nothing; reads
  * go on; once the lock is given up, the other begins. */
@@ -1624,6 +1657,7 @@ int main(void)
 		T(test_busy_is_eagain),
 		T(test_watch),
 		T(test_announce),
+		T(test_announce_in_change),
 		T(test_is_empty),
 		T(test_load),
 		T(test_load_dangling),
