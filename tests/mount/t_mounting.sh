@@ -1,5 +1,6 @@
 # t_mounting.sh - runtimefs mounts the way Linux filesystems mount: mount -t,
-# an fstab line, a systemd unit, and recovery from a daemon that died.
+# an fstab line, a systemd unit, and recovery from a daemon that died; the
+# source a SQLite file or a PostgreSQL connection string, spaces and all.
 # These tests install the helper into /sbin (where mount(8) looks) and
 # remove it again.
 
@@ -13,13 +14,70 @@ install_helpers() {
 	trap 'rm -f /sbin/mount.runtimefs /sbin/mount.fuse.runtimefs' EXIT
 }
 
-# Waits for the daemon serving $DB to exit after an unmount.
+# Waits for the daemon serving $DB (or the locator given) to exit after
+# an unmount.
 wait_daemon_gone() {
+	local db=${1:-$DB}
+
 	for _ in $(seq 100); do
-		pgrep -f -- "$(re_quote "$DB")" >/dev/null || return 0
+		pgrep -f -- "$(re_quote "$db")" >/dev/null || return 0
 		sleep 0.05
 	done
-	fail "the daemon for $DB is still running after the unmount"
+	fail "the daemon for $db is still running after the unmount"
+}
+
+# The arguments of the daemon serving LOCATOR, one a line, its own path
+# left out: what mount(8), the helper or systemd made of the source.
+daemon_args() {
+	local pid
+
+	pid=$(pgrep -f -- "$(re_quote "$1")" | head -1)
+	if [ -z "$pid" ]; then
+		echo "no daemon serves $1"
+		return
+	fi
+	tr '\0' '\n' <"/proc/$pid/cmdline" | tail -n +2
+}
+
+# keyword_source [WORDS]: on PostgreSQL, a libpq key=value string of the
+# test's schema ($SRC): RUNTIMEFS_TEST_LOCATOR's words (tests/pg.sh gives
+# key=value), options='-csearch_path=SCHEMA', and WORDS (keywords that
+# come after options in libpq's order, each quoted where it must be);
+# $SHOWN is what findmnt shows of it: the words as the daemon writes them
+# again (store_locator_shown(): libpq's order, quoted only where needed).
+keyword_source() {
+	local kv h='' u='' d=''
+
+	for kv in $RUNTIMEFS_TEST_LOCATOR; do
+		case $kv in
+		host=*) h=${kv#host=} ;;
+		user=*) u=${kv#user=} ;;
+		dbname=*) d=${kv#dbname=} ;;
+		esac
+	done
+	SRC="$RUNTIMEFS_TEST_LOCATOR options='-csearch_path=$PG_SCHEMA'${1:+ $1}"
+	SHOWN="user=$u dbname=$d host=$h options=-csearch_path=$PG_SCHEMA${1:+ $1}"
+}
+
+# On PostgreSQL, the tests that add words to RUNTIMEFS_TEST_LOCATOR need
+# it as key=value words, as tests/pg.sh gives it: else they are skipped.
+keyword_locator() {
+	case ${RUNTIMEFS_TEST_LOCATOR:-} in
+	*://*) echo "needs RUNTIMEFS_TEST_LOCATOR as key=value words" \
+		"(tests/pg.sh's), not a URI" >"$WORK/skipped"; return 1 ;;
+	esac
+}
+
+# A source that stays one argument only if nobody splits or rewrites it:
+# spaces, quotes, =, ?, & and %.  On SQLite a file of that name ($SRC,
+# and findmnt shows it as $SHOWN); on PostgreSQL a keyword_source.
+odd_source() {
+	if on_pg; then
+		keyword_source "application_name='rt?a=1&b=%41 x'"
+	else
+		mkdir -p "$WORK/a dir"
+		SRC="$WORK/a dir/it's x=1?y&z%41.db" SHOWN=$SRC
+	fi
 }
 
 test_make_install_layout() {
@@ -91,6 +149,101 @@ test_fstab_line() {
 	wait_daemon_gone
 }
 
+# Whatever the source holds, mount(8) and the helper give it to the
+# daemon as one argument, unchanged, from the command line and from an
+# fstab line that writes its spaces \040 (fstab(5): mount(8) decodes
+# them); findmnt shows it.
+test_source_is_one_argument() {
+	local SRC SHOWN opts
+
+	keyword_locator || return
+	install_helpers
+	cd / && unmount_fs
+	odd_source
+	opts=offline_after=7$KEY_OPT
+	run mount -t runtimefs "$SRC" "$MNT" -o "$opts"
+	expect ""
+	expect_rc 0
+	run daemon_args "$SRC"
+	expect "$SRC
+$MNT
+-o
+rw,$opts"
+	run findmnt -n -o FSTYPE,SOURCE "$MNT"
+	expect "fuse.runtimefs $SHOWN"
+	mkdir "$MNT/environments/prod"
+	umount "$MNT"
+	wait_daemon_gone "$SRC"
+	printf '%s %s runtimefs offline_after=9,nofail%s 0 0\n' \
+		"${SRC// /\\040}" "$MNT" "$KEY_OPT" >"$WORK/fstab"
+	run mount --fstab "$WORK/fstab" "$MNT"
+	expect ""
+	expect_rc 0
+	run daemon_args "$SRC"
+	expect "$SRC
+$MNT
+-o
+rw,offline_after=9$KEY_OPT"
+	run findmnt -n -o SOURCE "$MNT"
+	expect "$SHOWN"
+	run ls "$MNT/environments"
+	expect "prod"
+	umount "$MNT"
+	wait_daemon_gone "$SRC"
+	mount_fs
+}
+
+# On PostgreSQL the source is a libpq connection string, here key=value
+# words with spaces (a URI: test_mount_type_runtimefs_and_umount): it
+# mounts with mount -t and from fstab, serves the test's schema, and a
+# dead daemon's mountpoint is recovered by mounting it again.
+test_keyword_string_source() {
+	local SRC SHOWN ci shown
+
+	on_pg || { pg_only "a libpq key=value string is a PostgreSQL locator"; return; }
+	keyword_locator || return
+	install_helpers
+	cd / && unmount_fs
+	keyword_source
+	ci=$SRC shown=$SHOWN
+	run mount -t runtimefs "$ci" "$MNT" -o "allow_other,default_permissions,nofail$KEY_OPT"
+	expect ""
+	expect_rc 0
+	run findmnt -n -o FSTYPE,SOURCE "$MNT"
+	expect "fuse.runtimefs $shown"
+	run mkdir "$MNT/environments/prod"
+	expect ""
+	umount "$MNT"
+	wait_daemon_gone "$ci"
+	# in the test's schema, as another host sees it
+	run db_sql 'SELECT name FROM env'
+	expect "prod"
+	printf '%s %s runtimefs allow_other,default_permissions,nofail%s 0 0\n' \
+		"${ci// /\\040}" "$MNT" "$KEY_OPT" >"$WORK/fstab"
+	run mount -T "$WORK/fstab" "$MNT"
+	expect ""
+	expect_rc 0
+	run findmnt -n -o SOURCE "$MNT"
+	expect "$shown"
+	run ls "$MNT/environments"
+	expect "prod"
+	# a daemon that dies: mounting the fstab line again recovers it
+	kill -9 "$(pgrep -f -- "$(re_quote "$ci")")"
+	wait_daemon_gone "$ci"
+	run ls "$MNT/environments"
+	expect "ls: cannot open directory '$MNT/environments': Transport endpoint is not connected"
+	run mount -T "$WORK/fstab" "$MNT"
+	expect "mount.runtimefs: $MNT: stale mount of a dead daemon, unmounting it"
+	expect_rc 0
+	run findmnt -n -o SOURCE "$MNT"
+	expect "$shown"
+	run ls "$MNT/environments"
+	expect "prod"
+	umount "$MNT"
+	wait_daemon_gone "$ci"
+	mount_fs
+}
+
 test_stale_mount_recovered() {
 	install_helpers
 	mkdir environments/prod
@@ -120,8 +273,9 @@ test_systemd_unit_verifies() {
 	run systemd-analyze verify "$WORK/units/runtimefs.service"
 	expect ""
 	expect_rc 0
-	run grep -E '^(Restart|After|ExecStart)=' "$WORK/units/runtimefs.service"
-	expect "After=local-fs.target
+	run grep -E '^(Restart|After|Wants|ExecStart)=' "$WORK/units/runtimefs.service"
+	expect "After=local-fs.target network-online.target postgresql.service
+Wants=network-online.target
 ExecStart=$WORK/prefix/bin/runtimefs --db \${RUNTIMEFS_DB} -f -o \${RUNTIMEFS_OPTIONS} \${RUNTIMEFS_MOUNT}
 Restart=on-failure"
 }
