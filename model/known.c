@@ -12,8 +12,8 @@
  * revocation, a removal, a full heartbeat with another hash all commit,
  * so the next delta of each runtime reads the store again.  Only the
  * liveness batch commits without dropping them, as it writes nothing
- * but times, which the record follows itself.  A direct-mapped table
- * (a slot per hash of the runtimeId); under the model's lock.
+ * but times, which the record follows itself.  A set-associative table
+ * (see WAYS) by runtimeId; under the model's lock.
  *
  * Agent runtimes, which heartbeat through the mount with their service
  * account, are kept the same way by environment and name, with a digest
@@ -29,13 +29,25 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define KNOWN_SLOTS 2048
+/* Sets of WAYS slots, a set per hash: a runtime goes into its own slot
+ * there, an empty one, or else each slot in turn; up to 16,384 are kept
+ * (5 MiB of address space, touched as they come). */
+#define WAYS 4
+#define KNOWN_SETS 4096
+#define KNOWN_SLOTS (KNOWN_SETS * WAYS)
 
 struct model_known_table {
 	struct model_known slot[KNOWN_SLOTS];
 	int used[KNOWN_SLOTS];     /* the slots in use */
 	int nused;
+	unsigned turn;             /* the slot a full set gives up next */
 	unsigned char key[crypto_generichash_KEYBYTES];   /* of the digests */
+};
+
+/* Who a slot is for: a runtimeId, or an environment and a name. */
+struct who {
+	const char *uuid;          /* NULL: by env and name */
+	const char *env, *name;
 };
 
 /* The table, made on first use; NULL inside a change, on a snapshot, or
@@ -53,25 +65,56 @@ static struct model_known_table *known(struct model *m)
 	return m->known;
 }
 
+static int is(const struct model_known *k, const struct who *w)
+{
+	if (!k->id || k->named != !w->uuid)
+		return 0;
+	return w->uuid ? !strcmp(k->uuid, w->uuid) :
+		!strcmp(k->env, w->env) && !strcmp(k->name, w->name);
+}
+
+/* The first slot of the set of `w`. */
+static size_t set_of(const struct who *w)
+{
+	size_t h = w->uuid ? model_rows_hash(0, w->uuid) :
+		model_rows_hash((int64_t)model_rows_hash(-1, w->env), w->name);
+
+	return h % KNOWN_SETS * WAYS;
+}
+
+static struct model_known *find(struct model_known_table *t,
+		const struct who *w)
+{
+	size_t s = set_of(w);
+
+	for (int i = 0; i < WAYS; i++)
+		if (is(&t->slot[s + (size_t)i], w))
+			return &t->slot[s + (size_t)i];
+	return NULL;
+}
+
 struct model_known *model_known_get(struct model *m, const char *uuid)
 {
 	struct model_known_table *t = known(m);
-	struct model_known *k;
 
-	if (!t)
-		return NULL;
-	k = &t->slot[model_rows_hash(0, uuid) % KNOWN_SLOTS];
-	return k->id && !k->named && !strcmp(k->uuid, uuid) ? k : NULL;
+	return t ? find(t, &(struct who){ uuid, NULL, NULL }) : NULL;
 }
 
-/* Slot `s` of `t`, emptied and given runtime `rt`. */
-static struct model_known *take(struct model_known_table *t, size_t s,
-		const struct store_runtime *rt)
+/* The slot for `w`, emptied and given runtime `rt`: its own, an empty
+ * one, else the next in turn. */
+static struct model_known *take(struct model_known_table *t,
+		const struct who *w, const struct store_runtime *rt)
 {
-	struct model_known *k = &t->slot[s];
+	struct model_known *k = find(t, w);
+	size_t s = set_of(w);
 
-	if (!k->id)
-		t->used[t->nused++] = (int)s;
+	for (int i = 0; !k && i < WAYS; i++)
+		if (!t->slot[s + (size_t)i].id) {
+			k = &t->slot[s + (size_t)i];
+			t->used[t->nused++] = (int)(s + (size_t)i);
+		}
+	if (!k)
+		k = &t->slot[s + t->turn++ % WAYS];
 	memset(k, 0, sizeof(*k));
 	k->id = rt->id;
 	memcpy(k->uuid, rt->uuid, sizeof(k->uuid));
@@ -79,6 +122,7 @@ static struct model_known *take(struct model_known_table *t, size_t s,
 	memcpy(k->env, rt->env, sizeof(k->env));
 	memcpy(k->name, rt->name, sizeof(k->name));
 	k->heartbeat_ns = rt->heartbeat_ns;
+	k->named = !w->uuid;
 	return k;
 }
 
@@ -89,16 +133,10 @@ void model_known_keep(struct model *m, const struct store_runtime *rt)
 
 	if (!t)
 		return;
-	k = take(t, model_rows_hash(0, rt->uuid) % KNOWN_SLOTS, rt);
+	k = take(t, &(struct who){ rt->uuid, NULL, NULL }, rt);
 	k->integration_id = rt->integration_id;
 	memcpy(k->key_id, rt->key_id, sizeof(k->key_id));
 	memcpy(k->hash, rt->hash, sizeof(k->hash));
-}
-
-static size_t named_slot(const char *env, const char *name)
-{
-	return model_rows_hash((int64_t)model_rows_hash(-1, env), name) %
-		KNOWN_SLOTS;
 }
 
 static void cred_digest(const struct model_known_table *t, const char *cred,
@@ -116,11 +154,7 @@ struct model_known *model_known_get_named(struct model *m, const char *env,
 	unsigned char d[32];
 	int same;
 
-	if (!t)
-		return NULL;
-	k = &t->slot[named_slot(env, name)];
-	if (!k->id || !k->named || strcmp(k->env, env) ||
-	    strcmp(k->name, name))
+	if (!t || !(k = find(t, &(struct who){ NULL, env, name })))
 		return NULL;
 	cred_digest(t, cred, d);
 	same = sodium_memcmp(d, k->cred, sizeof(d)) == 0;
@@ -136,8 +170,7 @@ void model_known_keep_named(struct model *m, const struct store_runtime *rt,
 
 	if (!t)
 		return;
-	k = take(t, named_slot(rt->env, rt->name), rt);
-	k->named = 1;
+	k = take(t, &(struct who){ NULL, rt->env, rt->name }, rt);
 	cred_digest(t, cred, k->cred);
 }
 

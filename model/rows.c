@@ -4,25 +4,30 @@
  * again and again (every stat of every file of a runtime asks for it)
  * costs no SELECT while nothing changed.
  *
- * Three direct-mapped tables (a slot per hash, overwritten by the next
- * row that hashes there): environments by name, runtimes by environment
- * id and name, endpoints by runtime id and name.  A generation number makes every entry stale at once when a
- * change commits (model_rows_forget()), or every endpoint when a change
- * only moved endpoints (model_rows_forget_endpoints()); rows read inside
- * a change are never kept, since the change may yet roll back, and kept
- * ones are not read there, but by a change's first reads
- * (model_runtime_row_first()).  Heartbeat times that
- * wait in memory are laid over a kept row when it is read, as over one
- * from the store.  All under the model's lock.
+ * Three set-associative tables (a set of slots per hash, see WAYS):
+ * environments by name, runtimes by environment id and name, endpoints
+ * by runtime id and name.  A generation number makes every entry stale
+ * at once when a change commits (model_rows_forget()), or every endpoint
+ * when a change only moved endpoints (model_rows_forget_endpoints());
+ * rows read inside a change are never kept, since the change may yet
+ * roll back, and kept ones are not read there, but by a change's first
+ * reads (model_runtime_row_first()).  Heartbeat times that wait in
+ * memory are laid over a kept row when it is read, as over one from the
+ * store.  All under the model's lock.
  */
 #include "model_int.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#define ENV_SLOTS 256
-#define RUNTIME_SLOTS 4096
-#define ENDPOINT_SLOTS 4096
+/* Each table is sets of WAYS slots: a row goes to the set of its hash,
+ * into its own slot there, a stale one, or else each slot in turn, so
+ * that a fleet of up to RUNTIME_SETS * WAYS runtimes stays kept
+ * (16,384: 16 MiB of address space, touched as rows come). */
+#define WAYS 4
+#define ENV_SETS 64
+#define RUNTIME_SETS 4096
+#define ENDPOINT_SETS 4096
 
 struct kept_env {
 	uint64_t gen;              /* valid while it is rows->gen */
@@ -42,10 +47,76 @@ struct kept_endpoint {
 struct model_rows {
 	uint64_t gen;              /* starts at 1: a zeroed slot is stale */
 	uint64_t endpoint_gen;     /* the same, of the endpoints alone */
-	struct kept_env env[ENV_SLOTS];
-	struct kept_runtime runtime[RUNTIME_SLOTS];
-	struct kept_endpoint endpoint[ENDPOINT_SLOTS];
+	unsigned turn;             /* the slot a full set gives up next */
+	struct kept_env env[ENV_SETS * WAYS];
+	struct kept_runtime runtime[RUNTIME_SETS * WAYS];
+	struct kept_endpoint endpoint[ENDPOINT_SETS * WAYS];
 };
+
+/* A row's key: its name, and the id of what it belongs to. */
+struct key {
+	int64_t id;
+	const char *name;
+};
+
+typedef int (*same_fn)(const void *slot, const struct key *k);
+
+static int same_env(const void *slot, const struct key *k)
+{
+	return !strcmp(((const struct kept_env *)slot)->row.name, k->name);
+}
+
+static int same_runtime(const void *slot, const struct key *k)
+{
+	const struct store_runtime *r = &((const struct kept_runtime *)slot)->row;
+
+	return r->env_id == k->id && !strcmp(r->name, k->name);
+}
+
+static int same_endpoint(const void *slot, const struct key *k)
+{
+	const struct store_endpoint *e =
+		&((const struct kept_endpoint *)slot)->row;
+
+	return e->runtime_id == k->id && !strcmp(e->name, k->name);
+}
+
+/* The first slot of the set of key `k` in table `tab` of `sets` sets of
+ * slots of `size` bytes (each begins with its generation). */
+static char *set_of(void *tab, size_t size, size_t sets,
+		const struct key *k)
+{
+	return (char *)tab + model_rows_hash(k->id, k->name) % sets * WAYS *
+		size;
+}
+
+/* The slot of generation `gen` that keeps key `k`, or NULL. */
+static void *set_find(void *tab, size_t size, size_t sets, uint64_t gen,
+		same_fn same, const struct key *k)
+{
+	char *s = set_of(tab, size, sets, k);
+
+	for (int w = 0; w < WAYS; w++, s += size)
+		if (*(uint64_t *)(void *)s == gen && same(s, k))
+			return s;
+	return NULL;
+}
+
+/* The slot to keep key `k` in: its own, a stale one, else the next in
+ * turn. */
+static void *set_place(struct model_rows *r, void *tab, size_t size,
+		size_t sets, uint64_t gen, same_fn same, const struct key *k)
+{
+	char *s = set_find(tab, size, sets, gen, same, k), *base;
+
+	if (s)
+		return s;
+	base = set_of(tab, size, sets, k);
+	for (s = base; s < base + WAYS * size; s += size)
+		if (*(uint64_t *)(void *)s != gen)
+			return s;
+	return base + r->turn++ % WAYS * size;
+}
 
 size_t model_rows_hash(int64_t id, const char *name)
 {
@@ -90,10 +161,8 @@ int model_rows_env(struct model *m, const char *name, struct store_env *out)
 	struct model_rows *r = m->changing ? NULL : rows(m);
 	struct kept_env *k;
 
-	if (!r)
-		return 0;
-	k = &r->env[model_rows_hash(0, name) % ENV_SLOTS];
-	if (k->gen != r->gen || strcmp(k->row.name, name))
+	if (!r || !(k = set_find(r->env, sizeof(*k), ENV_SETS, r->gen,
+			same_env, &(struct key){ 0, name })))
 		return 0;
 	*out = k->row;
 	return 1;
@@ -106,7 +175,8 @@ void model_rows_keep_env(struct model *m, const struct store_env *row)
 
 	if (!r)
 		return;
-	k = &r->env[model_rows_hash(0, row->name) % ENV_SLOTS];
+	k = set_place(r, r->env, sizeof(*k), ENV_SETS, r->gen, same_env,
+			&(struct key){ 0, row->name });
 	k->gen = r->gen;
 	k->row = *row;
 }
@@ -117,11 +187,8 @@ int model_rows_runtime(struct model *m, int64_t env_id, const char *name,
 	struct model_rows *r = m->changing ? NULL : rows(m);
 	struct kept_runtime *k;
 
-	if (!r)
-		return 0;
-	k = &r->runtime[model_rows_hash(env_id, name) % RUNTIME_SLOTS];
-	if (k->gen != r->gen || k->row.env_id != env_id ||
-	    strcmp(k->row.name, name))
+	if (!r || !(k = set_find(r->runtime, sizeof(*k), RUNTIME_SETS, r->gen,
+			same_runtime, &(struct key){ env_id, name })))
 		return 0;
 	*out = k->row;
 	return 1;
@@ -134,8 +201,8 @@ void model_rows_keep_runtime(struct model *m, const struct store_runtime *row)
 
 	if (!r)
 		return;
-	k = &r->runtime[model_rows_hash(row->env_id, row->name) %
-			RUNTIME_SLOTS];
+	k = set_place(r, r->runtime, sizeof(*k), RUNTIME_SETS, r->gen,
+			same_runtime, &(struct key){ row->env_id, row->name });
 	k->gen = r->gen;
 	k->row = *row;
 }
@@ -146,11 +213,9 @@ int model_rows_endpoint(struct model *m, int64_t runtime_id,
 	struct model_rows *r = m->changing ? NULL : rows(m);
 	struct kept_endpoint *k;
 
-	if (!r)
-		return 0;
-	k = &r->endpoint[model_rows_hash(runtime_id, name) % ENDPOINT_SLOTS];
-	if (k->gen != r->endpoint_gen || k->row.runtime_id != runtime_id ||
-	    strcmp(k->row.name, name))
+	if (!r || !(k = set_find(r->endpoint, sizeof(*k), ENDPOINT_SETS,
+			r->endpoint_gen, same_endpoint,
+			&(struct key){ runtime_id, name })))
 		return 0;
 	*out = k->row;
 	return 1;
@@ -164,8 +229,9 @@ void model_rows_keep_endpoint(struct model *m,
 
 	if (!r)
 		return;
-	k = &r->endpoint[model_rows_hash(row->runtime_id, row->name) %
-			ENDPOINT_SLOTS];
+	k = set_place(r, r->endpoint, sizeof(*k), ENDPOINT_SETS,
+			r->endpoint_gen, same_endpoint,
+			&(struct key){ row->runtime_id, row->name });
 	k->gen = r->endpoint_gen;
 	k->row = *row;
 }

@@ -898,6 +898,59 @@ static void test_service_account_known(void **state)
 			-EACCES);
 }
 
+/* A fleet larger than what a slot per hash kept (2,048 heartbeats,
+ * 4,096 rows): the runtimes' rows and heartbeats are answered from
+ * memory the second time round, but for the few whose set of four slots
+ * ran over (the hashes are fixed: 8 of these 2,500; with a slot per hash
+ * it was most of them). */
+#define FLEET 2500
+static void test_fleet_kept(void **state)
+{
+	struct fixture *f = *state;
+	static char json[FLEET][256];
+	struct model_service_account sa;
+	struct model_heartbeat_reply r;
+	struct model_runtime rt;
+	char name[32];
+	uint64_t reads;
+
+	for (int i = 0; i < FLEET; i++) {
+		snprintf(name, sizeof(name), "r%05d", i);
+		assert_int_equal(model_runtime_create(f->m, "prod", name, NULL,
+				NULL), 0);
+	}
+	for (int i = 0; i < FLEET; i++) {
+		snprintf(name, sizeof(name), "r%05d", i);
+		assert_int_equal(model_service_account_get(f->m, "prod", name,
+				&sa), 0);
+		snprintf(json[i], sizeof(json[i]), "{\"serviceAccount\":"
+			"\"%s\",\"runtime\":\"%s\",\"environment\":"
+			"\"prod\"}", sa.credential, name);
+	}
+	for (int pass = 0; pass < 2; pass++) {
+		reads = model_reads();
+		for (int i = 0; i < FLEET; i++) {
+			snprintf(name, sizeof(name), "r%05d", i);
+			assert_int_equal(model_runtime_get(f->m, "prod", name,
+					&rt), 0);
+		}
+		if (pass)
+			assert_int_equal(model_reads(), reads);
+	}
+	/* the first heartbeat of each makes it RUNNING (a change); the
+	 * second is read from the store and kept; the third reads (four
+	 * rows each) only for those few */
+	for (int pass = 0; pass < 3; pass++) {
+		reads = model_reads();
+		f->now += SEC;
+		for (int i = 0; i < FLEET; i++)
+			assert_int_equal(model_heartbeat(f->m, json[i],
+					strlen(json[i]), &r), 0);
+		if (pass == 2)
+			assert_true(model_reads() - reads <= 4 * FLEET / 100);
+	}
+}
+
 /* A snapshot holds the heartbeat times that were waiting in memory. */
 static void test_snapshot_has_waiting_times(void **state)
 {
@@ -1057,6 +1110,8 @@ int main(void)
 				teardown),
 		cmocka_unit_test_setup_teardown(test_service_account_known,
 				hb_setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fleet_kept, hb_setup,
+				teardown),
 		cmocka_unit_test_setup_teardown(test_service_account, hb_setup,
 				teardown),
 		cmocka_unit_test_setup_teardown(test_snapshot_has_waiting_times,
