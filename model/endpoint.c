@@ -165,11 +165,12 @@ int model_endpoint_pin(struct model *m, const char *env, const char *name,
 	struct store_version v;
 	struct store_runtime rt;
 	struct store_endpoint e;
-	int64_t n = 0;
+	int64_t n = 0, now;
 	int ret = model_version_parse(value, &n);
 
 	if (ret || (ret = model_begin(m)))
 		return ret;
+	now = model_now(m);
 	ret = model_runtime_row_first(m, env, name, &rt);
 	if (!ret)
 		ret = endpoint_row(m, &rt, endpoint, &e);
@@ -180,11 +181,15 @@ int model_endpoint_pin(struct model *m, const char *env, const char *name,
 	else if (!ret)
 		store_version_release(&v);
 	if (!ret && e.version != n &&
-	    (ret = store_endpoint_set_version(m->store, e.id, n,
-			model_now(m))))
+	    (ret = store_endpoint_set_version(m->store, e.id, n, now)))
 		ret = model_fail_store(ret);
-	else if (!ret && e.version != n)
+	else if (!ret && e.version != n) {
 		model_note_runtime(m, &rt, MODEL_RT_ENDPOINTS, endpoint);
+		e.version = n;
+		e.updated_ns = now;
+		m->moved = e;
+		m->moved_set = 1;
+	}
 	return model_end(m, ret);
 }
 

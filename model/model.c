@@ -307,6 +307,10 @@ int model_end(struct model *m, int ret)
 	else
 		model_forget(m);
 	m->changing = 0;
+	/* what a pin committed is what the next read would find */
+	if (!ret && m->moved_set)
+		model_rows_keep_endpoint(m, &m->moved);
+	m->moved_set = 0;
 	if (ret)
 		model_discard(m);
 	model_unlock(m);

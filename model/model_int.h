@@ -44,6 +44,10 @@ struct model {
 	int foreign;
 	/* The events of the change under way went out in it (feed.c). */
 	int fed;
+	/* The endpoint the change under way moved, as it will be once
+	 * committed: kept then (model_end()), for the next read of it. */
+	struct store_endpoint moved;
+	int moved_set;
 
 	/* Snapshots (snapshot.c).  On the live model: the snapshot models
 	 * open now.  On a snapshot: its live model, name, the moment it was

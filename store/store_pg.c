@@ -33,6 +33,7 @@
  *     own, its holder named in application_name; a restore builds schema
  *     SCHEMA_restore and its commit swaps it in, in one transaction.
  */
+#define _GNU_SOURCE                  /* asprintf */
 #include "backend.h"
 
 #include <errno.h>
@@ -490,6 +491,9 @@ struct pg_store {
 	int64_t taken_ns;                 /* a snapshot's: when taken */
 	int in_tx;                        /* between begin and commit */
 	int savepoint;                    /* savepoint w is set in it */
+	char *news;                       /* announced in it: "SELECT
+	                                   * pg_notify(...); " each, sent
+	                                   * with the COMMIT */
 	int busy_ms;
 	unsigned char prepared[S_COUNT];
 	store_watch_fn watch;             /* store_watch() */
@@ -983,6 +987,7 @@ static void pg_close(struct store *base)
 	if (!s)
 		return;
 	PQfinish(s->conn);
+	free(s->news);
 	free(s->locator);
 	free(s);
 }
@@ -1064,6 +1069,8 @@ static void pg_rollback(struct store *base)
 {
 	struct pg_store *s = pq(base);
 
+	free(s->news);
+	s->news = NULL;
 	if (!s->in_tx)
 		return;
 	s->in_tx = 0;
@@ -1150,12 +1157,23 @@ static int pg_begin(struct store *base)
 	return begin_locked(pq(base), "begin");
 }
 
+/* COMMIT, after what was announced in the change: one round trip (a
+ * notification goes out when, and only if, its transaction commits). */
 static int pg_commit(struct store *base)
 {
 	struct pg_store *s = pq(base);
-	PGresult *res = PQexec(s->conn, "COMMIT");
+	char *sql = NULL;
+	PGresult *res;
 	int ret = 0;
 
+	if (s->news && asprintf(&sql, "%sCOMMIT", s->news) < 0) {
+		pg_rollback(base);
+		return fail(-ENOMEM, "commit: out of memory");
+	}
+	free(s->news);
+	s->news = NULL;
+	res = PQexec(s->conn, sql ? sql : "COMMIT");
+	free(sql);
 	if (!ok(res))
 		ret = fail_pg(s->conn, res, "commit");
 	else if (!strcmp(PQcmdStatus(res), "ROLLBACK"))
@@ -1212,14 +1230,28 @@ static int pg_poll(struct store *base)
 static int pg_announce(struct store *base, const char *news)
 {
 	struct pg_store *s = pq(base);
-	char channel[128];
+	char channel[128], *ch, *text, *more;
 	const char *v[2] = { channel, news };
 	PGresult *res;
-	int ret = 0;
+	int ret = 0, n;
 
 	if (s->readonly)
 		return 0;
 	snprintf(channel, sizeof(channel), "runtimefs.%s", s->schema);
+	/* in a change: sent with its COMMIT (pg_commit()) */
+	if (s->in_tx) {
+		ch = PQescapeLiteral(s->conn, channel, strlen(channel));
+		text = ch ? PQescapeLiteral(s->conn, news, strlen(news)) : NULL;
+		n = text ? asprintf(&more, "%sSELECT pg_notify(%s, %s); ",
+				s->news ? s->news : "", ch, text) : -1;
+		PQfreemem(ch);
+		PQfreemem(text);
+		if (n < 0)
+			return fail(-ENOMEM, "announce: out of memory");
+		free(s->news);
+		s->news = more;
+		return 0;
+	}
 	res = PQexecParams(s->conn, "SELECT pg_notify($1, $2)", 2, NULL, v,
 			NULL, NULL, 0);
 	if (!ok(res))

@@ -502,12 +502,13 @@ static void ignore(void *ctx, const struct model_event *ev)
 
 /* A pin only moves an endpoint: the rows the model keeps of the
  * environment and the runtime survive it and serve the next pin, which
- * reads two rows fewer than the first after another change, and what the
- * pin moved is read anew. */
+ * reads two rows fewer than the first after another change, and the
+ * endpoint it moved is kept as it committed it. */
 static void test_repoint_keeps_rows(void **state)
 {
 	struct fixture *f = *state;
 	struct model_runtime rt;
+	struct model_endpoint kept, read;
 	uint64_t reads, first;
 
 	model_watch(f->m, ignore, NULL);
@@ -524,6 +525,20 @@ static void test_repoint_keeps_rows(void **state)
 	assert_int_equal(model_endpoint_pin(f->m, "prod", "chat", "canary",
 			"2"), 0);
 	assert_int_equal(model_reads() - reads, first - 2);
+	/* and what it moved is read from memory, as the store has it */
+	reads = model_reads();
+	assert_int_equal(model_endpoint_get(f->m, "prod", "chat", "canary",
+			&kept), 0);
+	assert_int_equal(model_reads(), reads);
+	assert_int_equal(kept.version, 2);
+	model_forget(f->m);
+	assert_int_equal(model_endpoint_get(f->m, "prod", "chat", "canary",
+			&read), 0);
+	assert_string_equal(kept.name, read.name);
+	assert_string_equal(kept.id, read.id);
+	assert_int_equal(kept.version, read.version);
+	assert_int_equal(kept.created_ns, read.created_ns);
+	assert_int_equal(kept.updated_ns, read.updated_ns);
 	assert_int_equal(served(f, "canary"), 2);
 	assert_int_equal(served(f, "DEFAULT"), 2);
 	assert_int_equal(model_runtime_get(f->m, "prod", "chat", &rt), 0);
