@@ -821,16 +821,23 @@ static int hb_full(struct model *m, struct hb *hb,
 		ret = store_env_get(m->store, hb->env, &e);
 		if (ret && ret != -ENOENT)
 			return model_fail_store(ret);
-		return hb_refuse(out, ret ? 201 : 409, -EACCES, "heartbeat:"
-				" secret %s belongs to environment '%s', not"
-				" '%s'", sec->key_id, sec->env, hb->env);
+		/* ICP's words (runtime_service.bal) for an environment
+		 * that exists; one that does not is its `on fail`: 201 */
+		if (!ret)
+			return hb_refuse(out, 409, -EACCES, "Environment"
+					" mismatch: key ID '%s' is bound to a"
+					" different environment", sec->key_id);
+		return hb_refuse(out, 201, -EACCES, "heartbeat: no"
+				" environment '%s' (secret %s belongs to"
+				" environment '%s')", hb->env, sec->key_id,
+				sec->env);
 	}
 	/* the binding: a bound secret keeps its integration whatever the
 	 * heartbeat names (ICP logs the mismatch and goes on), a scoped one
 	 * is bound to its own, an unbound one binds to what it names */
 	if (sec->bound_ns) {
 		if (strcmp(sec->runtime_type, hb->type))
-			return hb_refuse(out, 409, -EACCES, "runtime type"
+			return hb_refuse(out, 409, -EACCES, "Runtime type"
 					" mismatch: key ID '%s' is bound to"
 					" %s, not %s", sec->key_id,
 					*sec->runtime_type == 'M' ? "MI" :

@@ -267,7 +267,7 @@ test_refused_clients_stop() {
 	sed -i 's/^environment = "prod"$/environment = "stage"/' "$WORK/bi-stage.toml"
 	run bi "$WORK/bi-stage.toml" --runtime-id $ID3 --name bi-1 --ticks 3
 	kid=$(sed -n 's/^secret = "\([0-9a-f]*\)\..*/\1/p' "$WORK/bi-secret.toml" | head -1)
-	expect "full 409 refused: {\"acknowledged\":false,\"error\":true,\"message\":\"heartbeat: secret $kid belongs to environment 'prod', not 'stage'\"} listeners=httpListener:enabled,adminListener:enabled
+	expect "full 409 refused: {\"acknowledged\":false,\"error\":true,\"message\":\"Environment mismatch: key ID '$kid' is bound to a different environment\"} listeners=httpListener:enabled,adminListener:enabled
 stopped: Failed initial heartbeat registration with ICP server"
 	expect_rc 2
 	# a client that trusts no such certificate does not connect (MI

@@ -301,7 +301,7 @@ static void test_ballerina_moves(void **state)
 	/* nor can its secret serve an MI runtime: ICP's 409 */
 	assert_int_equal(beat(f, cred, "bal-1", "prod", "4.4.0", &r),
 			-EACCES);
-	assert_non_null(strstr(model_errmsg(), "runtime type mismatch"));
+	assert_non_null(strstr(model_errmsg(), "ype mismatch: key ID"));
 	assert_int_equal(r.http, 409);
 }
 
@@ -465,7 +465,8 @@ static void test_refusals(void **state)
 	new_secret(f, &(struct model_secret_scope){ "dev", NULL, NULL }, "d",
 			dev);
 	assert_int_equal(beat(f, dev, "a", "prod", "1", &r), -EACCES);
-	assert_non_null(strstr(model_errmsg(), "belongs to environment"));
+	assert_non_null(strstr(model_errmsg(),
+			"is bound to a different environment"));
 	assert_int_equal(r.http, 409);
 	/* an environment that does not exist: ICP's acknowledged false */
 	assert_int_equal(beat(f, cred, "a", "nope", "1", &r), -EACCES);
@@ -477,7 +478,7 @@ static void test_refusals(void **state)
 			0);
 	new_secret(f, &scoped, "sc", sc);
 	assert_int_equal(beat(f, sc, "a", "prod", "1", &r), -EACCES);
-	assert_non_null(strstr(model_errmsg(), "runtime type mismatch"));
+	assert_non_null(strstr(model_errmsg(), "ype mismatch: key ID"));
 	assert_int_equal(r.http, 409);
 	/* names that belong to other runtimes */
 	assert_int_equal(model_runtime_create(f->m, "prod", "agent-1", NULL,

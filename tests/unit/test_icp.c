@@ -324,9 +324,9 @@ static void test_refusals(void **state)
 		{ "\"timestamp\":[1764000000,0.5]", "\"timestamp\":\"now\"",
 		  201, "time:Utc" },
 		{ "\"environment\":\"dev\"", "\"environment\":\"prod\"", 409,
-		  "belongs to environment" },
+		  "is bound to a different environment" },
 		{ "\"environment\":\"dev\"", "\"environment\":\"qa\"", 201,
-		  "belongs to environment" },
+		  "no environment 'qa'" },
 		{ "{", "[", 400, "not a JSON object" },
 	};
 	cJSON *r;
