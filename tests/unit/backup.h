@@ -17,12 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SPEC_FMT "{\"imageUrl\": \"registry.example/chat:%d\"," \
-	" \"flavorId\": \"g1-small\", \"command\": [\"python\"]," \
-	" \"args\": [\"app.py\"], \"environmentVariables\": {}," \
-	" \"autoscaling\": {\"minReplicas\": 1, \"maxReplicas\": 3," \
-	" \"cpuUtilization\": 70, \"memoryUtilization\": 80}," \
-	" \"description\": \"chat agent\"}"
+#define SPEC_FMT AGENT_SPEC_FMT
 
 #define MAX_ENTRIES 512
 

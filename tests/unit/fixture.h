@@ -15,6 +15,14 @@
 
 #define SEC 1000000000LL
 
+/* A full spec of an agent runtime, its image tag %d. */
+#define AGENT_SPEC_FMT "{\"imageUrl\": \"registry.example/chat:%d\"," \
+	" \"flavorId\": \"g1-small\", \"command\": [\"python\"]," \
+	" \"args\": [\"app.py\"], \"environmentVariables\": {}," \
+	" \"autoscaling\": {\"minReplicas\": 1, \"maxReplicas\": 3," \
+	" \"cpuUtilization\": 70, \"memoryUtilization\": 80}," \
+	" \"description\": \"chat agent\"}"
+
 struct fixture {
 	char dir[64];
 	char db[96];

@@ -838,12 +838,7 @@ static void test_service_account_known(void **state)
 	struct model_heartbeat_reply r;
 	struct model_runtime rt;
 	char json[512], other[512];
-	const char *spec = "{\"imageUrl\": \"registry.example/chat:1\","
-		" \"flavorId\": \"g1-small\", \"command\": [\"python\"],"
-		" \"args\": [\"app.py\"], \"environmentVariables\": {},"
-		" \"autoscaling\": {\"minReplicas\": 1, \"maxReplicas\": 3,"
-		" \"cpuUtilization\": 70, \"memoryUtilization\": 80},"
-		" \"description\": \"chat agent\"}";
+	char spec[512];
 	uint64_t reads;
 
 	assert_int_equal(model_runtime_create(f->m, "prod", "chat", NULL,
@@ -871,6 +866,7 @@ static void test_service_account_known(void **state)
 	assert_int_equal(model_heartbeat(f->m, other, strlen(other), &r),
 			-EACCES);
 	/* a stop rides on the next reply */
+	snprintf(spec, sizeof(spec), AGENT_SPEC_FMT, 1);
 	assert_int_equal(model_deploy(f->m, "prod", "chat", spec,
 			strlen(spec), NULL), 0);
 	assert_int_equal(model_heartbeat(f->m, json, strlen(json), &r), 0);
