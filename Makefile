@@ -35,18 +35,19 @@ MODEL_SRC := model/model.c model/env.c model/project.c model/runtime.c \
 	model/service_account.c model/secret.c model/heartbeat.c \
 	model/liveness.c model/restore.c model/remove.c model/json.c \
 	model/rows.c model/keys.c model/known.c model/jwt.c model/artifact.c \
+	model/events.c \
 	model/feed.c
 FS_SRC := fs/buf.c fs/icp_api.c fs/tree.c fs/org.c fs/project.c fs/lasterr.c \
 	fs/ops.c \
 	fs/request.c fs/snapshot.c fs/deploy.c fs/scratch.c fs/icp.c \
 	fs/access.c fs/inode.c fs/cache.c fs/stage.c fs/backup.c fs/walk.c \
 	fs/clock.c fs/notifyq.c fs/artifact.c fs/https.c fs/tlscert.c \
-	fs/icp_http.c
+	fs/icp_http.c fs/events.c
 CORE_SRC := $(STORE_SRC) $(MODEL_SRC)
 UNIT_TESTS := test_buf test_inode test_errmsg test_notifyq test_store \
 	test_store_conformance test_model test_deploy test_heartbeat \
 	test_restore test_backup test_tree test_remove test_faults test_json \
-	test_jwt test_icp test_https
+	test_jwt test_icp test_https test_events
 
 objs = $(patsubst %.c,$(BUILD)/%.o,$(1))
 HEADERS := $(wildcard */*.h tests/*/*.h)

@@ -3,6 +3,7 @@
  * model's changes are queued by the request that made them and told to
  * the kernel by a notifier thread of their own.
  */
+#include "events.h"
 #include "fs.h"
 #include "cache.h"
 #include "clock.h"
@@ -59,7 +60,7 @@ double cache_attr_timeout(const struct fs_path *p, const struct fs_value *v)
 {
 	int64_t left;
 
-	if (!p || p->node->kind == FS_LAST_ERROR)
+	if (!p || p->node->kind == FS_LAST_ERROR || p->node->stream)
 		return 0;
 	if (!v->until_ns)
 		return timeout;
@@ -456,7 +457,7 @@ static int counting;                  /* RUNTIMEFS_COUNT_READS: say it */
 static void tell(const struct model_event *ev)
 {
 	static const char *const kinds[] = { "runtime", "env", "project",
-		"integration", "view", "snapshot", "all" };
+		"integration", "view", "snapshot", "events", "all" };
 
 	memset(&told, 0, sizeof(told));
 	switch (ev->kind) {
@@ -478,8 +479,12 @@ static void tell(const struct model_event *ev)
 	case MODEL_EV_SNAPSHOT:
 		tell_snapshot(ev);
 		break;
+	case MODEL_EV_EVENTS:
+		fs_events_wake();    /* no invalidation: nothing to count */
+		return;
 	case MODEL_EV_ALL:
 		tell_all();
+		fs_events_wake();
 		break;
 	}
 	if (counting)
@@ -517,6 +522,8 @@ static void on_change(void *ctx, const struct model_event *ev)
 	(void)ctx;
 	if (session && timeout > 0 && queue && runtime_noticed(ev))
 		notifyq_put(queue, ev);
+	else if (ev->kind == MODEL_EV_EVENTS || ev->kind == MODEL_EV_ALL)
+		fs_events_wake();      /* no notifier: waiting reads, now */
 }
 
 void cache_barrier(void)

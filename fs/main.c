@@ -29,6 +29,7 @@
 #include "clock.h"
 #include "fs.h"
 #include "cache.h"
+#include "events.h"
 #include "icp_http.h"
 #include "inode.h"
 #include "stage.h"
@@ -54,6 +55,7 @@ struct options {
 	char *locator;            /* --db: where the store is */
 	char *key_file;
 	unsigned offline_after;
+	unsigned events_keep;
 	char *endpoint_base;
 	unsigned admin_gid;
 	unsigned heartbeat_gid;
@@ -77,6 +79,7 @@ static const struct fuse_opt option_spec[] = {
 	OPT("--db=%s", locator),
 	OPT("--db %s", locator),
 	OPT("offline_after=%u", offline_after),
+	OPT("events_keep=%u", events_keep),
 	OPT("endpoint_base=%s", endpoint_base),
 	OPT("admin_gid=%u", admin_gid),
 	OPT("heartbeat_gid=%u", heartbeat_gid),
@@ -122,6 +125,8 @@ static void usage(const char *prog)
 	       "    --db PATH              the database (./%s)\n"
 	       "    -o offline_after=SECS  a runtime is OFFLINE this long after\n"
 	       "                           its last heartbeat (30)\n"
+	       "    -o events_keep=N       MOUNT/events keeps the newest N\n"
+	       "                           lines (10000)\n"
 	       "    -o endpoint_base=URL   the base of endpoint URLs\n"
 	       "                           (" FS_ENDPOINT_BASE_DEFAULT ")\n"
 	       "    -o admin_gid=GID       this group administers the tree too\n"
@@ -549,6 +554,8 @@ int main(int argc, char *argv[])
 		goto out;
 #endif
 	fs.cfg.offline_after_ns = (int64_t)o.offline_after * 1000000000LL;
+	fs.cfg.events_keep = o.events_keep;
+	fs.cfg.path_of = fs_event_path;
 	if (o.test_clock) {
 		if (absolute_into(o.test_clock, clock_file, sizeof(clock_file),
 				"test_clock"))

@@ -31,6 +31,7 @@
 #include "clock.h"
 #include "fs.h"
 #include "cache.h"
+#include "events.h"
 #include "icp_http.h"
 #include "inode.h"
 #include "lasterr.h"
@@ -80,6 +81,7 @@ struct fs_file {
 	long charged;              /* bytes of its buffers counted in `held` */
 	uid_t uid;                 /* who opened it (release comes as root) */
 	pthread_mutex_t lock;      /* transaction files: one request at once */
+	struct fs_stream stream;   /* MOUNT/events: where it reads (events.h) */
 };
 
 static struct fs *self;         /* the session's userdata, from init */
@@ -385,7 +387,8 @@ static void fill_stat(const struct fs_path *p, const struct fs_value *v,
 	st->st_nlink = S_ISDIR(st->st_mode) ? 2 : 1;
 	st->st_uid = fs_access.owner;
 	st->st_gid = fs_access_gid(p, fs_access.group);
-	st->st_size = S_ISDIR(st->st_mode) ? 0 : (off_t)v->buf.len;
+	st->st_size = S_ISDIR(st->st_mode) ? 0 : p->node->stream ?
+		(off_t)v->size : (off_t)v->buf.len;
 	st->st_blksize = 4096;
 	st->st_blocks = (st->st_size + 511) / 512;
 	st->st_mtim.tv_sec = t / 1000000000LL;
@@ -608,6 +611,8 @@ static int op_read(struct fs_file *f, char *out, size_t size, off_t off)
 		return scratch_read(f->scratch, out, size, off);
 	if (f->p.node && f->p.node->write)
 		return read_reply(f, out, size);
+	if (f->p.node && f->p.node->stream)
+		return -EIO;                   /* ll_read() serves it */
 	if (off < 0 || (size_t)off >= f->content.len)
 		return 0;
 	n = f->content.len - (size_t)off;
@@ -1564,6 +1569,8 @@ static void ll_destroy(void *userdata)
 	/* no request from the listener may reach the model from here */
 	icp_http_stop(fs);
 	cache_stop();
+	/* reads waiting for the event log end */
+	fs_events_close();
 	walk_fini();
 	/* heartbeat times still waiting are acknowledged: if they cannot
 	 * be written (a full disk), the unmount says so and fails */
@@ -1803,13 +1810,23 @@ static void ll_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		struct fuse_file_info *fi)
 {
 	char *out = malloc(size ? size : 1);
+	struct fs_file *f;
 	int ret;
 
 	(void)ino;
 	request_begin(req, "read");
 	if (!out)
 		return reply_err(req, -ENOMEM);
-	ret = op_read((struct fs_file *)(uintptr_t)fi->fh, out, size, off);
+	f = (struct fs_file *)(uintptr_t)fi->fh;
+	if (f->p.node && f->p.node->stream && !f->staged && !f->scratch) {
+		/* answered now or when the log grows (events.h) */
+		free(out);
+		request_end();
+		fs_events_read(req, f->p.live ? f->p.live : f->p.m, &f->stream,
+				size, off, fi->flags);
+		return;
+	}
+	ret = op_read(f, out, size, off);
 	request_end();
 	if (ret < 0)
 		fuse_reply_err(req, -ret);

@@ -35,6 +35,11 @@ const struct fs_node fs_nodes[FS_KIND_COUNT] = {
 		.name = ".last_error", .mode = RO_FILE, .direct_io = 1,
 		.live_only = 1, .show = fs_last_error_show,
 		.backup = FS_BACKUP_SKIP },
+	[FS_EVENTS] = { .kind = FS_EVENTS, .parent = FS_ROOT,
+		.name = "events", .mode = RO_FILE, .direct_io = 1,
+		.live_only = 1, .unlisted = 1, .stream = 1,
+		.show = fs_events_show,
+		.backup = FS_BACKUP_SKIP },
 	[FS_ENVS] = { .kind = FS_ENVS, .parent = FS_ROOT,
 		.name = "environments", .mode = DIR_MODE,
 		.show = fs_show_started },
@@ -502,7 +507,7 @@ int fs_list_typed(const struct fs_path *dir, fs_fill_typed_fn fill,
 			named = n;
 			continue;
 		}
-		if (n->present && !n->present(dir))
+		if ((n->present && !n->present(dir)) || n->unlisted)
 			continue;
 		ret = fill(ctx, n->name, n->mode & S_IFMT);
 		if (ret)

@@ -85,6 +85,7 @@ enum fs_kind {
 	FS_ARTIFACT_CTL,
 	FS_PROJECT_DISPLAY,
 	FS_INTEGRATION_DISPLAY,
+	FS_EVENTS,
 	FS_KIND_COUNT
 };
 
@@ -115,6 +116,7 @@ struct fs_path {
  * none. */
 struct fs_value {
 	struct buf buf;
+	int64_t size;        /* a stream's length (fs_node's stream) */
 	int64_t mtime_ns;
 	int64_t ctime_ns;
 	int64_t until_ns;
@@ -181,6 +183,9 @@ struct fs_node {
 	int frozen;                /* everything below is read-only */
 	int root_alias;            /* its children are the root's */
 	int live_only;             /* not in a snapshot's copy of the root */
+	int unlisted;              /* there by name only, never listed */
+	int stream;                /* grows; its reads wait at the end
+				      (events.h): size from show's `size` */
 	int document;              /* a JSON document: stored once complete */
 	/* Below a runtime: what of it (MODEL_RT_*, model.h) this node's
 	 * value and attributes show, and what changes the names it holds;

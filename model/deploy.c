@@ -389,26 +389,33 @@ static int deploy_password(struct model *m, const struct spec *sp,
 }
 
 /* Points DEFAULT at `version`, creating it on the first deploy. */
-static int deploy_move_default(struct model *m, int64_t runtime_id,
-		int64_t version, int64_t now)
+static int deploy_move_default(struct model *m,
+		const struct store_runtime *rt, int64_t version, int64_t now)
 {
 	struct store_endpoint e;
-	int ret = store_endpoint_get(m->store, runtime_id,
+	int ret = store_endpoint_get(m->store, rt->id,
 			MODEL_DEFAULT_ENDPOINT, &e);
 
 	if (ret == -ENOENT) {
 		memset(&e, 0, sizeof(e));
-		e.runtime_id = runtime_id;
+		e.runtime_id = rt->id;
 		snprintf(e.name, sizeof(e.name), MODEL_DEFAULT_ENDPOINT);
 		model_uuid(e.uuid);
 		e.version = version;
 		e.created_ns = now;
 		e.updated_ns = now;
-		ret = store_endpoint_insert(m->store, &e);
-	} else if (!ret) {
-		ret = store_endpoint_set_version(m->store, e.id, version, now);
+		if ((ret = store_endpoint_insert(m->store, &e)))
+			return model_fail_store(ret);
+		return model_event(m, "endpoint.created",
+				AT_ENDPOINT(rt, e.name), now, NULL,
+				"\"version\":%lld", (long long)version);
 	}
-	return ret ? model_fail_store(ret) : 0;
+	if (ret || (ret = store_endpoint_set_version(m->store, e.id, version,
+			now)))
+		return model_fail_store(ret);
+	return model_event(m, "endpoint.pinned", AT_ENDPOINT(rt, e.name), now,
+			NULL, "\"from\":%lld,\"to\":%lld",
+			(long long)e.version, (long long)version);
 }
 
 int model_deploy(struct model *m, const char *env, const char *name,
@@ -462,7 +469,20 @@ int model_deploy(struct model *m, const char *env, const char *name,
 	    (ret = store_runtime_set_desired(m->store, rt.id, "run", 1, now)))
 		ret = model_fail_store(ret);
 	if (!ret)
-		ret = deploy_move_default(m, rt.id, v.number, now);
+		ret = model_event(m, "version.deployed",
+				AT_VERSION(&rt, v.number), now, NULL,
+				"\"version\":%lld", (long long)v.number);
+	if (!ret)
+		ret = deploy_move_default(m, &rt, v.number, now);
+	if (!ret && !rt.latest_version) {
+		struct store_runtime after = rt;
+
+		after.latest_version = v.number;
+		snprintf(after.desired, sizeof(after.desired), "run");
+		after.desired_ns = now;
+		after.running_ns = 0;
+		ret = model_event_status(m, &rt, &after);
+	}
 	if (!ret && version)
 		*version = v.number;
 	if (!ret)
@@ -655,6 +675,9 @@ int model_version_delete(struct model *m, const char *env, const char *name,
 				(long long)number);
 		model_note_runtime(m, &rt, MODEL_RT_VERSIONS |
 				MODEL_RT_DROPPED, number_name);
+		ret = model_event(m, "version.deleted",
+				AT_VERSION(&rt, number), 0, NULL,
+				"\"version\":%lld", (long long)number);
 	}
 	return model_end(m, ret);
 }

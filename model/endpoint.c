@@ -85,8 +85,12 @@ int model_endpoint_create(struct model *m, const char *env, const char *name,
 		else if (ret)
 			ret = model_fail_store(ret);
 	}
-	if (!ret)
+	if (!ret) {
 		model_note_runtime(m, &rt, MODEL_RT_ENDPOINT_NAMES, endpoint);
+		ret = model_event(m, "endpoint.created",
+				AT_ENDPOINT(&rt, endpoint), 0, NULL,
+				"\"version\":%lld", (long long)e.version);
+	}
 	return model_end(m, ret);
 }
 
@@ -107,9 +111,12 @@ int model_endpoint_delete(struct model *m, const char *env, const char *name,
 				" deleted; it goes with runtime '%s'", name);
 	if (!ret && (ret = store_endpoint_delete(m->store, e.id)))
 		ret = model_fail_store(ret);
-	if (!ret)
+	if (!ret) {
 		model_note_runtime(m, &rt, MODEL_RT_ENDPOINT_NAMES |
 				MODEL_RT_DROPPED, endpoint);
+		ret = model_event(m, "endpoint.deleted",
+				AT_ENDPOINT(&rt, endpoint), 0, NULL, NULL);
+	}
 	return model_end(m, ret);
 }
 
@@ -185,6 +192,10 @@ int model_endpoint_pin(struct model *m, const char *env, const char *name,
 		ret = model_fail_store(ret);
 	else if (!ret && e.version != n) {
 		model_note_runtime(m, &rt, MODEL_RT_ENDPOINTS, endpoint);
+		ret = model_event(m, "endpoint.pinned",
+				AT_ENDPOINT(&rt, endpoint), now, NULL,
+				"\"from\":%lld,\"to\":%lld",
+				(long long)e.version, (long long)n);
 		e.version = n;
 		e.updated_ns = now;
 		m->moved = e;

@@ -44,6 +44,9 @@ int model_env_create(struct model *m, const char *name)
 	else
 		model_note(m, MODEL_EV_ENV, MODEL_OBJ_MADE, name, NULL, NULL,
 				NULL);
+	if (!ret)
+		ret = model_event(m, "environment.created", AT_ENV(name), 0,
+				NULL, NULL);
 	return model_end(m, ret);
 }
 
@@ -67,6 +70,9 @@ int model_env_delete(struct model *m, const char *name)
 	if (!ret)
 		model_note(m, MODEL_EV_ENV, MODEL_OBJ_GONE, name, NULL, NULL,
 				NULL);
+	if (!ret)
+		ret = model_event(m, "environment.deleted", AT_ENV(name), 0,
+				NULL, NULL);
 	return model_end(m, ret);
 }
 
@@ -129,8 +135,12 @@ int model_env_set_critical(struct model *m, const char *name,
 	    (ret = store_env_set_critical(m->store, e.id, critical,
 			model_now(m))))
 		ret = model_fail_store(ret);
-	else if (!ret && e.critical != critical)
+	else if (!ret && e.critical != critical) {
 		model_note(m, MODEL_EV_ENV, MODEL_OBJ_VALUES, name, NULL, NULL,
 				NULL);
+		ret = model_event(m, "environment.critical", AT_ENV(name), 0,
+				NULL, "\"from\":\"%d\",\"to\":\"%d\"",
+				e.critical, critical);
+	}
 	return model_end(m, ret);
 }

@@ -8,7 +8,8 @@
  * An announcement is text, one event a line, its fields separated by
  * '/' (which no name holds): "e/KIND/WHAT/ID/A/B/C/D" for an event, and
  * "h/UUID" for a heartbeat time written by a flush, which the receiver
- * turns into the runtime's MODEL_RT_HEARD.  "*" is "anything changed":
+ * turns into the runtime's MODEL_RT_HEARD, and "v" for lines written to
+ * the event log (MODEL_EV_EVENTS).  "*" is "anything changed":
  * an announcement that would not fit, or a change with too many events.
  * A heartbeat only noted in memory is not announced: the flush that
  * writes it is.  A change announces its events inside its transaction
@@ -31,6 +32,7 @@ struct feed {
 	char out[MODEL_ANNOUNCE_MAX];    /* this model's, to announce */
 	size_t len;
 	int all;                         /* too much: announce "*" */
+	int logged;                      /* "v" is in `out` */
 	char **in;                       /* others' announcements, held */
 	size_t nin, capin;
 	pthread_t thread;
@@ -80,6 +82,14 @@ void model_feed_note(struct model *m, const struct model_event *ev)
 	feed_add(m->feed, line);
 }
 
+void model_feed_events(struct model *m)
+{
+	if (!m->feed || m->parent || m->feed->logged)
+		return;
+	m->feed->logged = 1;
+	feed_add(m->feed, "v");
+}
+
 void model_feed_heard(struct model *m, const char *uuid)
 {
 	char line[8 + STORE_UUID_LEN];
@@ -101,6 +111,7 @@ static int feed_send(struct model *m)
 	ret = store_announce(m->store, f->all ? "*" : f->out);
 	f->len = 0;
 	f->all = 0;
+	f->logged = 0;
 	f->out[0] = '\0';
 	return ret;
 }
@@ -174,6 +185,12 @@ static int parse_line(struct model *m, char *line, struct model_event *ev)
 	char *p = line + 2;
 
 	memset(ev, 0, sizeof(*ev));
+	if (!strcmp(line, "v")) {
+		/* the event log grew: read anew */
+		model_events_foreign(m);
+		ev->kind = MODEL_EV_EVENTS;
+		return 0;
+	}
 	if (!strncmp(line, "h/", 2)) {
 		if (store_runtime_get_uuid(m->store, p, &rt))
 			return -ENOENT;     /* gone since: its removal says so */

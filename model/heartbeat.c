@@ -467,16 +467,21 @@ static int hb_integration(struct model *m, const struct hb *hb,
 
 	if (ret == -ENOENT &&
 	    !(ret = store_project_insert(m->store, hb->project_h, now)) &&
-	    !(ret = store_project_get(m->store, hb->project_h, &p)))
-		ret = store_project_set_display(m->store, p.id, hb->project);
+	    !(ret = store_project_get(m->store, hb->project_h, &p)) &&
+	    !(ret = store_project_set_display(m->store, p.id, hb->project)))
+		ret = model_event(m, "project.created",
+				AT_PROJECT(hb->project_h), now, NULL, NULL);
 	if (!ret && (ret = store_integration_get(m->store, p.id,
 			hb->component_h, in)) == -ENOENT &&
 	    !(ret = store_integration_insert(m->store, p.id, hb->component_h,
 			hb->type, now)) &&
 	    !(ret = store_integration_get(m->store, p.id, hb->component_h,
-			in)))
-		ret = store_integration_set_display(m->store, in->id,
-				hb->component);
+			in)) &&
+	    !(ret = store_integration_set_display(m->store, in->id,
+			hb->component)))
+		ret = model_event(m, "integration.created",
+				AT_INTEGRATION(hb->project_h, hb->component_h),
+				now, NULL, "\"type\":\"%s\"", hb->type);
 	return ret ? model_fail_store(ret) : 0;
 }
 
@@ -547,6 +552,35 @@ struct hb_change {
  * is inserted and gets its service account, a known one takes what it
  * reported; a secret is bound, an integration made, an OFFLINE
  * predecessor of the same name removed, as `c` says. */
+/* The event log's lines of a heartbeat's change. */
+static int hb_events(struct model *m, const struct hb_change *c)
+{
+	const struct store_runtime *rt = &c->next, *cur = &c->cur;
+	int64_t since;
+	int ret = 0;
+
+	if (c->gone.id && !(ret = model_event_expired(m, &c->gone)))
+		ret = model_event(m, "runtime.deleted", AT_RUNTIME(&c->gone),
+				0, NULL, "\"replaced\":true");
+	if (!ret && !cur->id)
+		return model_event(m, "runtime.registered", AT_RUNTIME(rt), 0,
+				NULL, "\"type\":\"%s\",\"project\":\"%s\","
+				"\"integration\":\"%s\",\"status\":\"%s\"",
+				rt->type, rt->project, rt->integration,
+				model_runtime_status(rt, model_now(m),
+					m->cfg.offline_after_ns, &since));
+	/* the moment it went OFFLINE first, if nobody has said it yet */
+	if (!ret)
+		ret = model_event_expired(m, cur);
+	if (!ret && c->reassign)
+		ret = model_event(m, "runtime.assigned", AT_RUNTIME(rt), 0,
+				NULL, "\"project\":\"%s\",\"integration\":"
+				"\"%s\"", rt->project, rt->integration);
+	if (!ret)
+		ret = model_event_status(m, cur, rt);
+	return ret;
+}
+
 static int hb_commit(struct model *m, struct hb_change *c, const struct hb *hb,
 		int64_t now)
 {
@@ -592,12 +626,15 @@ static int hb_commit(struct model *m, struct hb_change *c, const struct hb *hb,
 		if ((ret = store_command_set_status(m->store, c->sent[i],
 				"SENT", now)))
 			ret = model_fail_store(ret);
+	if (!ret)
+		ret = hb_events(m, c);
 	if (!ret && (ret = store_commit(m->store)))
 		ret = model_fail_store(ret);
 	else if (ret)
 		store_rollback(m->store);
 	else
 		model_forget(m);
+	model_events_settle(m, !ret);
 	m->changing = 0;
 	if (ret)
 		return ret;

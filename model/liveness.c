@@ -138,6 +138,7 @@ static void *live_flusher(void *arg)
 	struct liveness *l = m->live;
 	struct timespec at;
 	long failing = 0;         /* flushes failed in a row */
+	long ev_failing = 0;      /* event log ticks failed */
 
 	model_lock(m);
 	while (!l->stop) {
@@ -164,6 +165,11 @@ static void *live_flusher(void *arg)
 					failing);
 			failing = 0;
 		}
+		/* statuses changed by time, told as they happen, and
+		 * the event log kept to its size (events.c) */
+		if (model_events_tick(m) && ev_failing++ % 120 == 0)
+			fprintf(stderr, "runtimefs: event log: %s\n",
+					model_errmsg());
 		/* keys opened for ICP's tokens live a flush interval at
 		 * most past their last use (keys.c) */
 		model_keys_forget(m);

@@ -111,6 +111,8 @@ int model_open(struct model **out, const char *db,
 	/* what a snapshot cut short by a crash left */
 	store_snapshot_tidy(m->store);
 	ret = model_feed_start(m);
+	if (!ret)
+		ret = model_events_start(m);
 	if (!ret) {
 		store_watch(m->store, model_foreign_change, m);
 		ret = model_liveness_start(m);
@@ -136,6 +138,7 @@ void model_close(struct model *m)
 	model_rows_free(m);
 	model_keys_free(m);
 	model_known_free(m);
+	model_events_free(m);
 	store_close(m->store);
 	free(m->db);
 	sodium_memzero(m->key, sizeof(m->key));
@@ -227,7 +230,7 @@ void model_discard(struct model *m)
 void model_unlock(struct model *m)
 {
 	struct model_event events[MODEL_EVENTS_MAX + 1], *theirs = NULL;
-	int n = m->nevents, foreign;
+	int n = m->nevents, foreign, logged;
 	size_t nt;
 
 	/* what this model committed outside a change (model_end() sent a
@@ -242,8 +245,11 @@ void model_unlock(struct model *m)
 	model_feed_announce(m);
 	nt = model_feed_take(m, &theirs);
 	foreign = m->foreign && m->watch;
+	if (m->foreign)
+		model_events_foreign(m);
 	m->foreign = 0;
-	if (!n && !foreign && !nt) {
+	logged = model_events_take_appended(m);
+	if (!n && !foreign && !nt && !logged) {
 		pthread_mutex_unlock(&m->lock);
 		return;
 	}
@@ -253,6 +259,9 @@ void model_unlock(struct model *m)
 		events[0].kind = MODEL_EV_ALL;
 		n = 1;
 		nt = 0;
+	} else if (logged) {
+		memset(&events[n], 0, sizeof(events[0]));
+		events[n++].kind = MODEL_EV_EVENTS;
 	}
 	model_discard(m);
 	pthread_mutex_unlock(&m->lock);
@@ -302,9 +311,10 @@ int model_end(struct model *m, int ret)
 		store_rollback(m->store);
 	else if ((ret = store_commit(m->store)))
 		ret = model_fail_store(ret);
-	else if (only_endpoints_moved(m))
+	model_events_settle(m, !ret);
+	if (!ret && only_endpoints_moved(m))
 		model_rows_forget_endpoints(m);
-	else
+	else if (!ret)
 		model_forget(m);
 	m->changing = 0;
 	/* what a pin committed is what the next read would find */

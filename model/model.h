@@ -30,6 +30,30 @@
 
 struct model;
 
+/* What an event is about, for its path in the tree (model_config's
+ * path_of): the names that lead to it, set as the object needs. */
+enum model_where {
+	MODEL_AT_ENV,
+	MODEL_AT_PROJECT,
+	MODEL_AT_INTEGRATION,
+	MODEL_AT_RUNTIME,
+	MODEL_AT_VERSION,         /* runtime's version `version` */
+	MODEL_AT_ENDPOINT,        /* runtime's endpoint `name` */
+	MODEL_AT_SECRET,          /* env's (or integration's) secret `name` */
+	MODEL_AT_RUNTIME_SECRET,  /* the secret bound to the runtime */
+	MODEL_AT_SNAPSHOT,        /* snapshot `name` */
+};
+
+struct model_at {
+	enum model_where where;
+	const char *env;
+	const char *project;
+	const char *integration;
+	const char *runtime;
+	const char *name;
+	int64_t version;
+};
+
 struct model_config {
 	/* A runtime is OFFLINE when its last heartbeat is older than this. */
 	int64_t offline_after_ns;
@@ -46,6 +70,13 @@ struct model_config {
 	 * database: 0 means every 500 ms; negative means never by itself
 	 * (tests flush by hand). */
 	int64_t flush_interval_ns;
+	/* How many lines the event log keeps (0: 10,000). */
+	int64_t events_keep;
+	/* Writes the path of what an event is about into `buf`; NULL: the
+	 * names joined with '/'. */
+	int (*path_of)(void *ctx, const struct model_at *at, char *buf,
+			size_t size);
+	void *path_ctx;
 };
 
 struct model_env {
@@ -218,6 +249,7 @@ int64_t model_now(struct model *m);
  *                         show under environment c came or went; d: the
  *                         runtime that left, if one did
  *   MODEL_EV_SNAPSHOT     snapshot a: _MADE, _GONE
+ *   MODEL_EV_EVENTS       the event log grew (model_events_read())
  *   MODEL_EV_ALL          too much to say, or another writer's change:
  *                         anything may have changed
  *
@@ -230,6 +262,7 @@ enum model_event_kind {
 	MODEL_EV_INTEGRATION,
 	MODEL_EV_VIEW,
 	MODEL_EV_SNAPSHOT,
+	MODEL_EV_EVENTS,
 	MODEL_EV_ALL,
 };
 
@@ -269,6 +302,20 @@ typedef void (*model_watch_fn)(void *ctx, const struct model_event *ev);
 
 /* Sets the watcher (NULL: none).  Call before the model is shared. */
 void model_watch(struct model *m, model_watch_fn fn, void *ctx);
+
+/* The event log (events.c), as a stream of bytes: `start` is the offset
+ * of the oldest line kept, `end` the stream's length (both go on across
+ * drops of old lines and restarts), `mtime_ns` the newest line's moment.
+ * A snapshot's are its live model's. */
+struct model_events_stat {
+	int64_t start;
+	int64_t end;
+	int64_t mtime_ns;
+};
+int model_events_stat(struct model *m, struct model_events_stat *out);
+/* Copies bytes of the stream from offset `off` (at least `start`) into
+ * `out`: how many (0 at the end), or -errno. */
+int model_events_read(struct model *m, int64_t off, char *out, size_t size);
 
 /* Checks a name of an environment, project, integration, runtime, endpoint
  * or secret: 1 to 63 of [A-Za-z0-9._-], not starting with '.' or '-'.

@@ -25,6 +25,7 @@ struct model {
 	struct model_rows *rows;                        /* see rows.c */
 	struct model_keys *keys;                        /* see keys.c */
 	struct model_known_table *known;                /* see known.c */
+	struct model_events *ev;                        /* see events.c */
 	int changing;            /* in a change: rows read are not kept */
 	char *db;                  /* the store's locator (store.h) */
 
@@ -67,6 +68,52 @@ struct model {
  * makes every kept row stale, after a change committed, and
  * model_rows_forget_endpoints() every endpoint, after a change that
  * only moved endpoints. */
+/* The event log (events.c).  model_event() writes one line in the change
+ * under way: `kind` ("runtime.status"), what it is about, its moment (0:
+ * now), the key of the moment two hosts may both tell (NULL: none), and
+ * its own fields as JSON members (printf-style, NULL: none), which the
+ * caller makes of names and numbers only.  _settle() after the change's
+ * commit (1) or rollback (0); _foreign() when another host may have
+ * written; _take_appended() whether lines were committed since it was
+ * asked last; _tick() each flush interval, under the lock: statuses
+ * changed by time, and old lines dropped. */
+int model_events_start(struct model *m);
+void model_events_free(struct model *m);
+int model_event(struct model *m, const char *kind, const struct model_at *at,
+		int64_t at_ns, const char *dedup, const char *fmt, ...)
+	__attribute__((format(printf, 6, 7)));
+/* What an event is about, for model_event(). */
+#define AT_ENV(e) (&(struct model_at){ .where = MODEL_AT_ENV, .env = (e) })
+#define AT_PROJECT(p) \
+	(&(struct model_at){ .where = MODEL_AT_PROJECT, .project = (p) })
+#define AT_INTEGRATION(p, i) (&(struct model_at){ \
+	.where = MODEL_AT_INTEGRATION, .project = (p), .integration = (i) })
+#define AT_RUNTIME(rt) (&(struct model_at){ .where = MODEL_AT_RUNTIME, \
+	.env = (rt)->env, .runtime = (rt)->name })
+#define AT_VERSION(rt, n) (&(struct model_at){ .where = MODEL_AT_VERSION, \
+	.env = (rt)->env, .runtime = (rt)->name, .version = (n) })
+#define AT_ENDPOINT(rt, ep) (&(struct model_at){ \
+	.where = MODEL_AT_ENDPOINT, .env = (rt)->env, \
+	.runtime = (rt)->name, .name = (ep) })
+#define AT_SNAPSHOT(n) \
+	(&(struct model_at){ .where = MODEL_AT_SNAPSHOT, .name = (n) })
+/* runtime.status, when the change from `before` to `after` changes the
+ * runtime's status now. */
+int model_event_status(struct model *m, const struct store_runtime *before,
+		const struct store_runtime *after);
+/* runtime.status for the moment the last heartbeat of `row` went out
+ * of date, if that has come and changed its status (said once: two
+ * callers, or two hosts, write one line). */
+int model_event_expired(struct model *m, const struct store_runtime *row);
+/* One line in a transaction of its own, under the lock, for what is no
+ * transaction (a snapshot). */
+int model_event_alone(struct model *m, const char *kind,
+		const struct model_at *at);
+void model_events_settle(struct model *m, int committed);
+void model_events_foreign(struct model *m);
+int model_events_take_appended(struct model *m);
+int model_events_tick(struct model *m);
+
 int model_rows_env(struct model *m, const char *name, struct store_env *out);
 void model_rows_keep_env(struct model *m, const struct store_env *row);
 int model_rows_runtime(struct model *m, int64_t env_id, const char *name,
@@ -149,6 +196,8 @@ int model_feed_start(struct model *m);
 int model_feed_listen(struct model *m);
 void model_feed_stop(struct model *m);
 void model_feed_note(struct model *m, const struct model_event *ev);
+/* The change under way wrote to the event log: say so to the others. */
+void model_feed_events(struct model *m);
 void model_feed_heard(struct model *m, const char *uuid);
 void model_feed_announce(struct model *m);
 /* Inside a change about to commit: its noted events and what else waits,

@@ -51,6 +51,9 @@ int model_project_create(struct model *m, const char *name)
 	else
 		model_note(m, MODEL_EV_PROJECT, MODEL_OBJ_MADE, name, NULL,
 				NULL, NULL);
+	if (!ret)
+		ret = model_event(m, "project.created", AT_PROJECT(name), 0,
+				NULL, NULL);
 	return model_end(m, ret);
 }
 
@@ -73,6 +76,9 @@ int model_project_delete(struct model *m, const char *name)
 		ret = model_fail_store(ret);
 	if (!ret)
 		model_note(m, MODEL_EV_PROJECT, MODEL_OBJ_GONE, name, NULL,
+				NULL, NULL);
+	if (!ret)
+		ret = model_event(m, "project.deleted", AT_PROJECT(name), 0,
 				NULL, NULL);
 	return model_end(m, ret);
 }
@@ -159,6 +165,9 @@ int model_integration_create(struct model *m, const char *project,
 				name, NULL, NULL);
 		model_note(m, MODEL_EV_PROJECT, MODEL_OBJ_MEMBERS, project,
 				NULL, NULL, NULL);
+		ret = model_event(m, "integration.created",
+				AT_INTEGRATION(project, name), 0, NULL,
+				"\"type\":\"default\"");
 	}
 	return model_end(m, ret);
 }
@@ -186,6 +195,8 @@ int model_integration_delete(struct model *m, const char *project,
 				name, NULL, NULL);
 		model_note(m, MODEL_EV_PROJECT, MODEL_OBJ_MEMBERS, project,
 				NULL, NULL, NULL);
+		ret = model_event(m, "integration.deleted",
+				AT_INTEGRATION(project, name), 0, NULL, NULL);
 	}
 	return model_end(m, ret);
 }
@@ -250,8 +261,13 @@ int model_integration_set_type(struct model *m, const char *project,
 	    (ret = store_integration_set_type(m->store, in.id, value,
 			model_now(m))))
 		ret = model_fail_store(ret);
-	else if (!ret && strcmp(in.type, value))
+	else if (!ret && strcmp(in.type, value)) {
 		model_note(m, MODEL_EV_INTEGRATION, MODEL_OBJ_VALUES, project,
 				name, NULL, NULL);
+		ret = model_event(m, "integration.type",
+				AT_INTEGRATION(project, name), 0, NULL,
+				"\"from\":\"%s\",\"to\":\"%s\"", in.type,
+				value);
+	}
 	return model_end(m, ret);
 }

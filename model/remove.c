@@ -142,9 +142,22 @@ static int runtime_remove(struct model *m, struct store_runtime *rt,
 		ret = covered(c, &part, "secret", rt->secret);
 	if (!ret && (ret = store_runtime_delete(m->store, rt->id)))
 		ret = model_fail_store(ret);
+	if (!ret)
+		ret = model_event(m, "runtime.deleted", AT_RUNTIME(rt), 0, NULL,
+				NULL);
 	free(versions.v);
 	free(endpoints.v);
 	return ret;
+}
+
+/* The line of a secret deleted with what held it. */
+static int secret_gone(struct model *m, const struct store_secret *s)
+{
+	return model_event(m, "secret.revoked", &(struct model_at){
+			.where = MODEL_AT_SECRET, .env = s->env,
+			.project = s->project, .integration = s->integration,
+			.name = s->name }, 0, NULL, "\"key_id\":\"%s\"",
+			s->key_id);
 }
 
 int model_runtime_remove(struct model *m, const char *env, const char *name,
@@ -166,7 +179,7 @@ int model_runtime_remove(struct model *m, const char *env, const char *name,
 int model_env_remove(struct model *m, const char *env,
 		const struct model_cover *c)
 {
-	struct store_runtime_filter rf = { 0, 0, 0, NULL };
+	struct store_runtime_filter rf = { 0 };
 	struct rows runtimes = ROWS(struct store_runtime);
 	struct rows secrets = ROWS(struct store_secret);
 	struct store_env e;
@@ -204,9 +217,14 @@ int model_env_remove(struct model *m, const char *env,
 		ret = covered(c, &part, "secret", s->name);
 		if (!ret && (ret = store_secret_delete(m->store, s->id)))
 			ret = model_fail_store(ret);
+		if (!ret)
+			ret = secret_gone(m, s);
 	}
 	if (!ret && (ret = store_env_delete(m->store, e.id)))
 		ret = model_fail_store(ret);
+	if (!ret)
+		ret = model_event(m, "environment.deleted", AT_ENV(env), 0,
+				NULL, NULL);
 	if (!ret)
 		model_note(m, MODEL_EV_ALL, 0, NULL, NULL, NULL, NULL);
 	free(runtimes.v);
@@ -219,7 +237,7 @@ int model_env_remove(struct model *m, const char *env,
 static int integration_remove(struct model *m,
 		const struct store_integration *in, const struct model_cover *c)
 {
-	struct store_runtime_filter rf = { 0, 0, in->id, NULL };
+	struct store_runtime_filter rf = { .integration_id = in->id };
 	struct rows runtimes = ROWS(struct store_runtime);
 	struct rows secrets = ROWS(struct store_secret);
 	struct rows envs = ROWS(struct store_env);
@@ -254,6 +272,9 @@ static int integration_remove(struct model *m,
 			ret = model_endpoint_others(m, rt);
 		if (!ret && (ret = store_runtime_delete(m->store, rt->id)))
 			ret = model_fail_store(ret);
+		if (!ret)
+			ret = model_event(m, "runtime.deleted", AT_RUNTIME(rt),
+					0, NULL, NULL);
 	}
 	part.kind = MODEL_PART_SCOPED_SECRET;
 	for (size_t i = 0; !ret && i < secrets.n; i++) {
@@ -264,9 +285,15 @@ static int integration_remove(struct model *m,
 		ret = covered(c, &part, "secret", s->name);
 		if (!ret && (ret = store_secret_delete(m->store, s->id)))
 			ret = model_fail_store(ret);
+		if (!ret)
+			ret = secret_gone(m, s);
 	}
 	if (!ret && (ret = store_integration_delete(m->store, in->id)))
 		ret = model_fail_store(ret);
+	if (!ret)
+		ret = model_event(m, "integration.deleted",
+				AT_INTEGRATION(in->project, in->name), 0, NULL,
+				NULL);
 	free(runtimes.v);
 	free(secrets.v);
 	free(envs.v);
@@ -315,6 +342,9 @@ int model_project_remove(struct model *m, const char *project,
 	}
 	if (!ret && (ret = store_project_delete(m->store, p.id)))
 		ret = model_fail_store(ret);
+	if (!ret)
+		ret = model_event(m, "project.deleted", AT_PROJECT(project), 0,
+				NULL, NULL);
 	if (!ret)
 		model_note(m, MODEL_EV_ALL, 0, NULL, NULL, NULL, NULL);
 	free(integrations.v);

@@ -169,6 +169,8 @@ int model_runtime_create(struct model *m, const char *env, const char *name,
 		model_note(m, MODEL_EV_ENV, MODEL_OBJ_MEMBERS, env, NULL,
 				NULL, NULL);
 		model_note_views(m, &rt, NULL);
+		ret = model_event(m, "runtime.created", AT_RUNTIME(&rt), 0,
+				NULL, "\"type\":\"%s\"", rt.type);
 	}
 	return model_end(m, ret);
 }
@@ -202,6 +204,9 @@ int model_runtime_assign(struct model *m, const char *env, const char *name,
 		model_note_views(m, &rt, rt.name);
 		model_note(m, MODEL_EV_VIEW, 0, project, integration, rt.env,
 				NULL);
+		ret = model_event(m, "runtime.assigned", AT_RUNTIME(&rt), 0,
+				NULL, "\"project\":\"%s\",\"integration\":"
+				"\"%s\"", project, integration);
 	}
 	return model_end(m, ret);
 }
@@ -228,6 +233,8 @@ int model_runtime_delete(struct model *m, const char *env, const char *name)
 		model_note(m, MODEL_EV_ENV, MODEL_OBJ_MEMBERS, env, NULL,
 				NULL, NULL);
 		model_note_views(m, &rt, rt.name);
+		ret = model_event(m, "runtime.deleted", AT_RUNTIME(&rt), 0,
+				NULL, NULL);
 	}
 	return model_end(m, ret);
 }
@@ -267,7 +274,7 @@ int model_runtime_list(struct model *m, const struct model_runtime_filter *f,
 		model_runtime_cb cb, void *ctx)
 {
 	struct runtime_walk w = { m, cb, ctx };
-	struct store_runtime_filter sf = { 0, 0, 0, NULL };
+	struct store_runtime_filter sf = { 0 };
 	struct store_env e = { 0 };
 	struct store_project p = { 0 };
 	struct store_integration in = { 0 };

@@ -171,9 +171,16 @@ int model_secret_create(struct model *m, const struct model_secret_scope *sc,
 	sodium_memzero(plain, sizeof(plain));
 	if (!ret && !row.id)
 		ret = model_fail(-EAGAIN, "no free key id found; try again");
-	if (!ret)
+	if (!ret) {
 		model_note_secrets(m, sc->env, in.id ? sc->project : NULL,
 				in.id ? sc->integration : NULL, NULL);
+		ret = model_event(m, "secret.created", &(struct model_at){
+				.where = MODEL_AT_SECRET, .env = sc->env,
+				.project = in.id ? sc->project : NULL,
+				.integration = in.id ? sc->integration : NULL,
+				.name = name }, 0, NULL,
+				"\"key_id\":\"%s\"", row.key_id);
+	}
 	return model_end(m, ret);
 }
 
@@ -250,8 +257,15 @@ int model_secret_revoke(struct model *m, const struct model_secret_scope *sc,
 	ret = secret_row(m, sc, name, &row);
 	if (!ret && (ret = store_secret_delete(m->store, row.id)))
 		ret = model_fail_store(ret);
-	if (!ret)
-		model_note_secrets(m, sc->env, row.project, row.integration, name);
+	if (!ret) {
+		model_note_secrets(m, sc->env, row.project, row.integration,
+				name);
+		ret = model_event(m, "secret.revoked", &(struct model_at){
+				.where = MODEL_AT_SECRET, .env = sc->env,
+				.project = row.project,
+				.integration = row.integration, .name = name },
+				0, NULL, "\"key_id\":\"%s\"", row.key_id);
+	}
 	return model_end(m, ret);
 }
 
@@ -273,8 +287,12 @@ static int bound_row(struct model *m, const char *env, const char *name,
 /* Notes a runtime cut off by a revoked secret. */
 static int revoked_each(void *ctx, const struct store_runtime *rt)
 {
-	model_note_runtime(ctx, rt, MODEL_RT_SECRET | MODEL_RT_STATUS, NULL);
-	return 0;
+	struct model *m = ctx;
+	struct store_runtime after = *rt;
+
+	model_note_runtime(m, rt, MODEL_RT_SECRET | MODEL_RT_STATUS, NULL);
+	after.revoked_ns = model_now(m);
+	return model_event_status(m, rt, &after);
 }
 
 /* Revoking a bound secret cuts off every runtime that heartbeats with
@@ -290,7 +308,7 @@ int model_runtime_secret_revoke(struct model *m, const char *env,
 		return ret;
 	ret = bound_row(m, env, name, &rt, &row);
 	if (!ret) {
-		struct store_runtime_filter f = { 0, 0, 0, row.key_id };
+		struct store_runtime_filter f = { .key_id = row.key_id };
 
 		ret = store_runtime_list(m->store, &f, revoked_each, m);
 	}
@@ -299,6 +317,11 @@ int model_runtime_secret_revoke(struct model *m, const char *env,
 	if (!ret && (ret = store_runtime_revoke_key(m->store, row.key_id,
 			model_now(m))))
 		ret = model_fail_store(ret);
+	if (!ret)
+		ret = model_event(m, "secret.revoked", &(struct model_at){
+				.where = MODEL_AT_RUNTIME_SECRET, .env = rt.env,
+				.runtime = rt.name }, 0, NULL,
+				"\"key_id\":\"%s\"", row.key_id);
 	return model_end(m, ret);
 }
 

@@ -188,5 +188,18 @@ int model_runtime_ctl(struct model *m, const char *env, const char *name,
 	if (!ret)
 		model_note_runtime(m, &rt, reset ? MODEL_RT_ACCOUNT :
 				MODEL_RT_STATUS, NULL);
+	if (!ret && reset)
+		ret = model_event(m, "runtime.service_account_reset",
+				AT_RUNTIME(&rt), 0, NULL, NULL);
+	else if (!ret) {
+		struct store_runtime after = rt;
+
+		snprintf(after.desired, sizeof(after.desired), "%s",
+				start ? "run" : "stop");
+		after.desired_ns = model_now(m);
+		if (start)
+			after.running_ns = 0;
+		ret = model_event_status(m, &rt, &after);
+	}
 	return model_end(m, ret);
 }

@@ -72,11 +72,32 @@ int model_snapshot_create(struct model *m, const char *name)
 		ret = ret == -EEXIST ? model_fail(-EEXIST, "snapshot '%s'"
 				" already exists", name) :
 			model_fail_store(ret);
+	/* logged just after, as a snapshot is no transaction: one that
+	 * cannot be logged is dropped again (all or nothing) */
+	if (!ret && (ret = model_event_alone(m, "snapshot.created",
+			AT_SNAPSHOT(name))))
+		store_snapshot_drop(m->store, name);
 	if (!ret)
 		model_note(m, MODEL_EV_SNAPSHOT, MODEL_OBJ_MADE, name, NULL,
 				NULL, NULL);
 	model_unlock(m);
 	return ret;
+}
+
+static int snapshot_named(void *ctx, const char *name, int64_t taken_ns)
+{
+	(void)taken_ns;
+	return !strcmp(ctx, name);
+}
+
+/* 0 when snapshot `name` is there, -ENOENT when not; under the lock. */
+static int snapshot_there(struct model *m, const char *name)
+{
+	int ret = store_snapshot_list(m->store, snapshot_named, (void *)name);
+
+	if (ret < 0)
+		return ret;
+	return ret == 1 ? 0 : -ENOENT;
 }
 
 int model_snapshot_delete(struct model *m, const char *name)
@@ -87,10 +108,19 @@ int model_snapshot_delete(struct model *m, const char *name)
 	if (ret)
 		return ret;
 	model_lock(m);
-	if ((ret = store_snapshot_drop(m->store, name))) {
-		ret = ret == -ENOENT ?
-			model_fail(-ENOENT, "no snapshot '%s'", name) :
-			model_fail_store(ret);
+	/* logged just before, once it is known to be there: a drop that
+	 * fails after that (a lost connection) leaves one line too many */
+	ret = snapshot_there(m, name);
+	if (ret == -ENOENT)
+		ret = model_fail(-ENOENT, "no snapshot '%s'", name);
+	else if (ret)
+		ret = model_fail_store(ret);
+	else if (!(ret = model_event_alone(m, "snapshot.deleted",
+			AT_SNAPSHOT(name))) &&
+		 (ret = store_snapshot_drop(m->store, name)))
+		ret = ret == -ENOENT ? model_fail(-ENOENT, "no snapshot '%s'",
+				name) : model_fail_store(ret);
+	if (ret) {
 		model_unlock(m);
 		return ret;
 	}

@@ -69,6 +69,14 @@ struct store_backend {
 	void (*watch)(struct store *s, store_watch_fn fn, void *ctx);
 	int (*poll)(struct store *s);
 	int (*announce)(struct store *s, const char *news);
+	int (*event_append)(struct store *s, const char *head,
+			const char *tail, int64_t at_ns, const char *dedup,
+			struct store_event *out);
+	int (*event_bounds)(struct store *s, struct store_event *first,
+			struct store_event *last);
+	int (*event_read)(struct store *s, int64_t off, int limit,
+			store_event_cb cb, void *ctx);
+	int (*event_prune)(struct store *s, int64_t keep);
 	int (*watch_fd)(struct store *s);
 	int (*watch_read)(struct store *s);
 

@@ -429,6 +429,33 @@ int store_env_delete(struct store *s, int64_t id)
 	return s->be->env_delete(s, id);
 }
 
+int store_event_append(struct store *s, const char *head, const char *tail,
+		int64_t at_ns, const char *dedup, struct store_event *out)
+{
+	FAULT_POINT();
+	return s->be->event_append(s, head, tail, at_ns, dedup, out);
+}
+
+int store_event_bounds(struct store *s, struct store_event *first,
+		struct store_event *last)
+{
+	FAULT_POINT();
+	return s->be->event_bounds(s, first, last);
+}
+
+int store_event_read(struct store *s, int64_t off, int limit,
+		store_event_cb cb, void *ctx)
+{
+	FAULT_POINT();
+	return s->be->event_read(s, off, limit, cb, ctx);
+}
+
+int store_event_prune(struct store *s, int64_t keep)
+{
+	FAULT_POINT();
+	return s->be->event_prune(s, keep < 1 ? 1 : keep);
+}
+
 int store_env_set_critical(struct store *s, int64_t id, int critical,
 		int64_t now)
 {

@@ -153,6 +153,9 @@ struct store_runtime_filter {
 	int64_t project_id;
 	int64_t integration_id;
 	const char *key_id;       /* NULL: any */
+	/* Nonzero: only those last heard in (heard_after, heard_upto]. */
+	int64_t heard_after_ns;
+	int64_t heard_upto_ns;
 };
 
 /* List callbacks return 0 to go on, or a negative errno to stop the walk
@@ -516,6 +519,38 @@ int store_watch_read(struct store *s);
  * flusher polls every flush interval).  0 or -errno.  Not counted by the
  * fault hook, which it would fire at moments no test chooses. */
 int store_poll(struct store *s);
+
+/* -- the event log ------------------------------------------------------ */
+
+/* What the model tells of its changes (model/events.c), as one stream of
+ * lines numbered from 1 in commit order.  Each line has its byte offset
+ * in the stream: the first byte after the line before it.  Only the
+ * newest are kept (store_event_prune()); the numbers and offsets of
+ * those go on after them. */
+struct store_event {
+	int64_t seq;
+	int64_t off;
+	int64_t len;
+	int64_t at_ns;
+};
+
+/* Appends the line `head` SEQ `tail` (SEQ: its number, in decimal; the
+ * line is ASCII) in the transaction under way: 0 with its place in *out,
+ * or 1 and nothing appended when a kept line has the same `dedup` (NULL:
+ * none), which two hosts telling of one moment give. */
+int store_event_append(struct store *s, const char *head, const char *tail,
+		int64_t at_ns, const char *dedup, struct store_event *out);
+/* The oldest and the newest line kept (seq 0: none). */
+int store_event_bounds(struct store *s, struct store_event *first,
+		struct store_event *last);
+/* Lines from the one holding byte `off` on, in order, at most `limit`;
+ * `cb` gets each with its text (ev.len bytes, NUL-terminated). */
+typedef int (*store_event_cb)(void *ctx, const struct store_event *ev,
+		const char *line);
+int store_event_read(struct store *s, int64_t off, int limit,
+		store_event_cb cb, void *ctx);
+/* Drops all but the newest `keep` (at least 1) lines. */
+int store_event_prune(struct store *s, int64_t keep);
 
 /* Environments. */
 int store_env_insert(struct store *s, const char *name, int64_t now);

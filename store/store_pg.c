@@ -225,6 +225,14 @@ static const char *const migrations[] = {
 	"  DEFAULT 0;"
 	"ALTER TABLE runtime ADD COLUMN reported_ns bigint NOT NULL"
 	"  DEFAULT 0;",
+	/* 5 -> 6: the event log (issue 14), as store_sqlite.c's step 6. */
+	"CREATE TABLE event ("
+	"  seq bigint PRIMARY KEY,"
+	"  off bigint NOT NULL UNIQUE,"
+	"  len bigint NOT NULL,"
+	"  at_ns bigint NOT NULL,"
+	"  dedup text UNIQUE,"
+	"  line text NOT NULL);",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -291,12 +299,30 @@ enum stmt {
 	S_SECRET_INSERT, S_SECRET_GET, S_SECRET_GET_KEY, S_SECRET_DELETE,
 	S_SECRET_BIND, S_SECRET_LIST, S_SEALED_SAMPLE, S_HOLDINGS,
 	S_SNAPSHOT_ADD, S_SNAPSHOT_GET, S_SNAPSHOT_LIST, S_SNAPSHOT_DELETE,
+	S_EVENT_APPEND, S_EVENT_BOUNDS, S_EVENT_READ, S_EVENT_PRUNE,
 	S_COUNT
 };
 
 static const char *const stmt_sql[S_COUNT] = {
 	[S_ENV_INSERT] = "INSERT INTO env (name, created_ns, mtime_ns)"
 		" VALUES ($1, $2, $2)",
+	/* as store_sqlite.c's */
+	[S_EVENT_APPEND] = "INSERT INTO event (seq, off, len, at_ns, dedup,"
+		" line) SELECT m.seq + 1, coalesce(e.off + e.len, 0),"
+		" octet_length($1::text || (m.seq + 1) || $2::text), $3, $4,"
+		" $1::text || (m.seq + 1) || $2::text"
+		" FROM (SELECT coalesce(max(seq), 0) AS seq FROM event) m"
+		" LEFT JOIN event e ON e.seq = m.seq"
+		" ON CONFLICT DO NOTHING RETURNING seq, off, len, at_ns",
+	[S_EVENT_BOUNDS] = "SELECT f.seq, f.off, f.len, f.at_ns,"
+		" l.seq, l.off, l.len, l.at_ns FROM event f, event l"
+		" WHERE f.seq = (SELECT min(seq) FROM event)"
+		" AND l.seq = (SELECT max(seq) FROM event)",
+	[S_EVENT_READ] = "SELECT seq, off, len, at_ns, line FROM event"
+		" WHERE off >= coalesce((SELECT max(off) FROM event"
+		" WHERE off <= $1), 0) ORDER BY off LIMIT $2",
+	[S_EVENT_PRUNE] = "DELETE FROM event"
+		" WHERE seq <= (SELECT max(seq) FROM event) - $1",
 	[S_ENV_GET] = "SELECT id, name, critical, created_ns, mtime_ns"
 		" FROM env WHERE name = $1",
 	[S_ENV_DELETE] = "DELETE FROM env WHERE id = $1",
@@ -389,6 +415,8 @@ static const char *const stmt_sql[S_COUNT] = {
 		" AND ($2::bigint = 0 OR i.project_id = $2)"
 		" AND ($3::bigint = 0 OR r.integration_id = $3)"
 		" AND ($4::text IS NULL OR r.key_id = $4)"
+		" AND ($6::bigint = 0 OR (r.heartbeat_ns > $5"
+		" AND r.heartbeat_ns <= $6))"
 		" ORDER BY e.name" C ", r.name" C,
 	[S_RUNTIME_SET_DESIRED] = "UPDATE runtime SET desired = $2,"
 		" desired_ns = $3,"
@@ -1227,6 +1255,85 @@ static int pg_poll(struct store *base)
 	return ret;
 }
 
+/* -- the event log -------------------------------------------------- */
+
+static void event_row(const PGresult *r, int i, int col,
+		struct store_event *ev)
+{
+	ev->seq = col_int(r, i, col);
+	ev->off = col_int(r, i, col + 1);
+	ev->len = col_int(r, i, col + 2);
+	ev->at_ns = col_int(r, i, col + 3);
+}
+
+static int pg_event_append(struct store *base, const char *head,
+		const char *tail, int64_t at_ns, const char *dedup,
+		struct store_event *out)
+{
+	struct params p = { 0 };
+	PGresult *res;
+	int ret;
+
+	p_text(&p, head);
+	p_text(&p, tail);
+	p_int(&p, at_ns);
+	p_text(&p, dedup);
+	if ((ret = run(pq(base), S_EVENT_APPEND, &p, "append event", &res)))
+		return ret;
+	if (PQntuples(res) == 1)
+		event_row(res, 0, 0, out);
+	else
+		ret = 1;
+	PQclear(res);
+	return ret;
+}
+
+static int pg_event_bounds(struct store *base, struct store_event *first,
+		struct store_event *last)
+{
+	PGresult *res;
+	int ret;
+
+	memset(first, 0, sizeof(*first));
+	memset(last, 0, sizeof(*last));
+	if ((ret = run(pq(base), S_EVENT_BOUNDS, NULL, "event bounds", &res)))
+		return ret;
+	if (PQntuples(res) == 1) {
+		event_row(res, 0, 0, first);
+		event_row(res, 0, 4, last);
+	}
+	PQclear(res);
+	return 0;
+}
+
+static int pg_event_read(struct store *base, int64_t off, int limit,
+		store_event_cb cb, void *ctx)
+{
+	struct params p = { 0 };
+	struct store_event ev;
+	PGresult *res;
+	int ret;
+
+	p_int(&p, off);
+	p_int(&p, limit);
+	if ((ret = run(pq(base), S_EVENT_READ, &p, "read events", &res)))
+		return ret;
+	for (int i = 0; !ret && i < PQntuples(res); i++) {
+		event_row(res, i, 0, &ev);
+		ret = cb(ctx, &ev, PQgetvalue(res, i, 4));
+	}
+	PQclear(res);
+	return ret;
+}
+
+static int pg_event_prune(struct store *base, int64_t keep)
+{
+	struct params p = { 0 };
+
+	p_int(&p, keep);
+	return exec_stmt(pq(base), S_EVENT_PRUNE, &p, "prune events");
+}
+
 static int pg_announce(struct store *base, const char *news)
 {
 	struct pg_store *s = pq(base);
@@ -1597,6 +1704,8 @@ static int pg_runtime_list(struct store *base,
 	p_int(&p, f->project_id);
 	p_int(&p, f->integration_id);
 	p_text(&p, f->key_id);
+	p_int(&p, f->heard_after_ns);
+	p_int(&p, f->heard_upto_ns);
 	return list(pq(base), S_RUNTIME_LIST, &p, "list runtimes",
 			runtime_each, (void *)cb, ctx);
 }
@@ -3242,6 +3351,10 @@ const struct store_backend store_pg_backend = {
 	.watch = pg_watch,
 	.poll = pg_poll,
 	.announce = pg_announce,
+	.event_append = pg_event_append,
+	.event_bounds = pg_event_bounds,
+	.event_read = pg_event_read,
+	.event_prune = pg_event_prune,
 	.watch_fd = pg_watch_fd,
 	.watch_read = pg_watch_read,
 	.env_insert = pg_env_insert,

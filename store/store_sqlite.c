@@ -206,6 +206,16 @@ static const char *const migrations[] = {
 	"  DEFAULT 0;"
 	"ALTER TABLE runtime ADD COLUMN reported_ns INTEGER NOT NULL"
 	"  DEFAULT 0;",
+	/* 5 -> 6: the event log (issue 14): each line with its number, its
+	 * byte offset in the stream, its length, its moment, and a key
+	 * that two hosts telling of one moment share. */
+	"CREATE TABLE event ("
+	"  seq INTEGER PRIMARY KEY,"
+	"  off INTEGER NOT NULL UNIQUE,"
+	"  len INTEGER NOT NULL,"
+	"  at_ns INTEGER NOT NULL,"
+	"  dedup TEXT UNIQUE,"
+	"  line TEXT NOT NULL);",
 };
 
 #define BUSY_TIMEOUT_MS 5000     /* store_busy_timeout()'s default */
@@ -240,11 +250,29 @@ enum stmt {
 	S_SECRET_INSERT, S_SECRET_GET, S_SECRET_GET_KEY, S_SECRET_DELETE,
 	S_SECRET_BIND, S_SECRET_LIST, S_SEALED_SAMPLE, S_DATA_VERSION,
 	S_HOLDINGS, S_DEFER_CHECKS,
+	S_EVENT_APPEND, S_EVENT_BOUNDS, S_EVENT_READ, S_EVENT_PRUNE,
 	S_COUNT
 };
 
 static const char *const stmt_sql[S_COUNT] = {
 	[S_BEGIN] = "BEGIN IMMEDIATE",
+	/* the newest line's end is the next one's offset */
+	[S_EVENT_APPEND] = "INSERT INTO event (seq, off, len, at_ns, dedup,"
+		" line) SELECT m.seq + 1, coalesce(e.off + e.len, 0),"
+		" length(CAST(?1 || (m.seq + 1) || ?2 AS BLOB)), ?3, ?4,"
+		" ?1 || (m.seq + 1) || ?2"
+		" FROM (SELECT coalesce(max(seq), 0) AS seq FROM event) m"
+		" LEFT JOIN event e ON e.seq = m.seq WHERE 1"
+		" ON CONFLICT DO NOTHING RETURNING seq, off, len, at_ns",
+	[S_EVENT_BOUNDS] = "SELECT f.seq, f.off, f.len, f.at_ns,"
+		" l.seq, l.off, l.len, l.at_ns FROM event f, event l"
+		" WHERE f.seq = (SELECT min(seq) FROM event)"
+		" AND l.seq = (SELECT max(seq) FROM event)",
+	[S_EVENT_READ] = "SELECT seq, off, len, at_ns, line FROM event"
+		" WHERE off >= coalesce((SELECT max(off) FROM event"
+		" WHERE off <= ?1), 0) ORDER BY off LIMIT ?2",
+	[S_EVENT_PRUNE] = "DELETE FROM event"
+		" WHERE seq <= (SELECT max(seq) FROM event) - ?1",
 	[S_COMMIT] = "COMMIT",
 	[S_ROLLBACK] = "ROLLBACK",
 	[S_ENV_INSERT] = "INSERT INTO env (name, created_ns, mtime_ns)"
@@ -344,6 +372,8 @@ static const char *const stmt_sql[S_COUNT] = {
 		" AND (?2 = 0 OR i.project_id = ?2)"
 		" AND (?3 = 0 OR r.integration_id = ?3)"
 		" AND (?4 IS NULL OR r.key_id = ?4)"
+		" AND (?6 = 0 OR (r.heartbeat_ns > ?5"
+		" AND r.heartbeat_ns <= ?6))"
 		" ORDER BY e.name, r.name",
 	[S_RUNTIME_SET_DESIRED] = "UPDATE runtime SET desired = ?2,"
 		" desired_ns = ?3,"
@@ -818,6 +848,99 @@ static int sqlite_announce(struct store *base, const char *news)
 	return 0;
 }
 
+/* -- the event log -------------------------------------------------- */
+
+static void event_row(sqlite3_stmt *st, int col, struct store_event *ev)
+{
+	ev->seq = sqlite3_column_int64(st, col);
+	ev->off = sqlite3_column_int64(st, col + 1);
+	ev->len = sqlite3_column_int64(st, col + 2);
+	ev->at_ns = sqlite3_column_int64(st, col + 3);
+}
+
+static int sqlite_event_append(struct store *base, const char *head,
+		const char *tail, int64_t at_ns, const char *dedup,
+		struct store_event *out)
+{
+	struct sqlite_store *s = sq(base);
+	sqlite3_stmt *st = stmt(s, S_EVENT_APPEND);
+	int rc;
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_text(st, 1, head, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, tail, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, at_ns);
+	if (dedup)
+		sqlite3_bind_text(st, 4, dedup, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 4);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		event_row(st, 0, out);
+		rc = sqlite3_step(st);
+	} else if (rc == SQLITE_DONE) {
+		done(st);
+		return 1;
+	}
+	done(st);
+	return rc == SQLITE_DONE ? 0 : fail_sqlite(s, rc, "append event");
+}
+
+static int sqlite_event_bounds(struct store *base, struct store_event *first,
+		struct store_event *last)
+{
+	struct sqlite_store *s = sq(base);
+	sqlite3_stmt *st = stmt(s, S_EVENT_BOUNDS);
+	int rc;
+
+	memset(first, 0, sizeof(*first));
+	memset(last, 0, sizeof(*last));
+	if (!st)
+		return -EIO;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		event_row(st, 0, first);
+		event_row(st, 4, last);
+	}
+	done(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 :
+		fail_sqlite(s, rc, "event bounds");
+}
+
+static int sqlite_event_read(struct store *base, int64_t off, int limit,
+		store_event_cb cb, void *ctx)
+{
+	struct sqlite_store *s = sq(base);
+	sqlite3_stmt *st = stmt(s, S_EVENT_READ);
+	struct store_event ev;
+	int rc, ret = 0;
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, off);
+	sqlite3_bind_int(st, 2, limit);
+	while (!ret && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		event_row(st, 0, &ev);
+		ret = cb(ctx, &ev, (const char *)sqlite3_column_text(st, 4));
+	}
+	if (!ret && rc != SQLITE_DONE)
+		ret = fail_sqlite(s, rc, "read events");
+	done(st);
+	return ret;
+}
+
+static int sqlite_event_prune(struct store *base, int64_t keep)
+{
+	struct sqlite_store *s = sq(base);
+	sqlite3_stmt *st = stmt(s, S_EVENT_PRUNE);
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, keep);
+	return exec_stmt(s, st, "prune events");
+}
+
 static int sqlite_watch_fd(struct store *base)
 {
 	(void)base;
@@ -1234,6 +1357,8 @@ static int sqlite_runtime_list(struct store *base,
 		sqlite3_bind_text(st, 4, f->key_id, -1, SQLITE_STATIC);
 	else
 		sqlite3_bind_null(st, 4);
+	sqlite3_bind_int64(st, 5, f->heard_after_ns);
+	sqlite3_bind_int64(st, 6, f->heard_upto_ns);
 	while (!ret && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		runtime_row(st, &rt);
 		ret = cb(ctx, &rt);
@@ -3062,6 +3187,10 @@ const struct store_backend store_sqlite_backend = {
 	.watch = sqlite_watch,
 	.poll = sqlite_poll,
 	.announce = sqlite_announce,
+	.event_append = sqlite_event_append,
+	.event_bounds = sqlite_event_bounds,
+	.event_read = sqlite_event_read,
+	.event_prune = sqlite_event_prune,
 	.watch_fd = sqlite_watch_fd,
 	.watch_read = sqlite_poll,
 	.env_insert = sqlite_env_insert,

@@ -29,13 +29,10 @@ static int hb_setup(void **state)
 {
 	struct fixture *f;
 
-	if (setup(state))
+	if (setup_by_hand(state))
 		return -1;
 	f = *state;
-	model_close(f->m);
-	f->flush_ns = -1;
-	if (open_model(f) || model_env_create(f->m, "prod") ||
-	    model_env_create(f->m, "dev"))
+	if (model_env_create(f->m, "prod") || model_env_create(f->m, "dev"))
 		return -1;
 	return 0;
 }
@@ -751,7 +748,7 @@ static int check_beat(void *ctx, const struct store_runtime *rt)
 static void test_flush_of_many(void **state)
 {
 	struct fixture *f = *state;
-	struct store_runtime_filter all = { 0, 0, 0, NULL };
+	struct store_runtime_filter all = { 0 };
 	struct noted w = { f, f->now + 5 * SEC, 0 };
 	struct store_runtime rt;
 	struct store_env e;

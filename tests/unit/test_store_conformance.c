@@ -761,7 +761,7 @@ static void test_secrets(void **state)
 	assert_string_equal(get_runtime(c->s, prod, "orders-2").key_id,
 			"0000000a");
 	{
-		struct store_runtime_filter rf = { 0, 0, 0, "0000000a" };
+		struct store_runtime_filter rf = { .key_id = "0000000a" };
 		struct names rn = { "" };
 
 		OK(store_runtime_list(c->s, &rf, runtime_name, &rn));
@@ -1635,6 +1635,121 @@ static void test_snapshot_list_stops(void **state)
 	assert_int_equal(calls, 1);
 }
 
+/* The event log: numbered lines at byte offsets that go on after the
+ * lines dropped, the same moment told twice kept once, a rolled back
+ * line never there, and what another handle reads. */
+struct lines {
+	char text[1024];
+	int n;
+};
+
+static int add_line(void *ctx, const struct store_event *ev,
+		const char *line)
+{
+	struct lines *l = ctx;
+	size_t len = strlen(l->text);
+
+	assert_int_equal((int64_t)strlen(line), ev->len);
+	snprintf(l->text + len, sizeof(l->text) - len, "%lld@%lld:%s",
+			(long long)ev->seq, (long long)ev->off, line);
+	l->n++;
+	return 0;
+}
+
+static void test_event_log(void **state)
+{
+	struct cf *c = *state;
+	struct store *other = second(c);
+	struct store_event a, b, first, last;
+	struct lines l = { "", 0 };
+
+	OK(store_event_bounds(c->s, &first, &last));
+	assert_int_equal(first.seq, 0);
+	assert_int_equal(last.seq, 0);
+	OK(store_begin(c->s));
+	OK(store_event_append(c->s, "<", ">\n", 7, NULL, &a));
+	OK(store_event_append(c->s, "<", "|x>\n", 8, "k1", &b));
+	OK(store_commit(c->s));
+	assert_int_equal(a.seq, 1);
+	assert_int_equal(a.off, 0);
+	assert_int_equal(a.len, 4);            /* "<1>\n" */
+	assert_int_equal(a.at_ns, 7);
+	assert_int_equal(b.seq, 2);
+	assert_int_equal(b.off, 4);
+	assert_int_equal(b.len, 6);            /* "<2|x>\n" */
+	/* the same key again: kept once */
+	OK(store_begin(c->s));
+	assert_int_equal(store_event_append(c->s, "<", ">\n", 9, "k1", &a), 1);
+	OK(store_event_append(c->s, "<", ">\n", 9, NULL, &a));
+	store_rollback(c->s);
+	OK(store_event_bounds(other, &first, &last));
+	assert_int_equal(first.seq, 1);
+	assert_int_equal(last.seq, 2);
+	assert_int_equal(last.off + last.len, 10);
+	assert_int_equal(last.at_ns, 8);
+	/* from any byte of a line, that line on */
+	OK(store_event_read(other, 5, 10, add_line, &l));
+	assert_string_equal(l.text, "2@4:<2|x>\n");
+	l.text[0] = '\0';
+	OK(store_event_read(other, 0, 1, add_line, &l));
+	assert_string_equal(l.text, "1@0:<1>\n");
+	/* dropped lines: numbers and offsets go on */
+	for (int i = 0; i < 10; i++) {
+		OK(store_begin(c->s));
+		OK(store_event_append(c->s, "<", ">\n", 10 + i, NULL, &a));
+		OK(store_commit(c->s));
+	}
+	assert_int_equal(a.seq, 12);
+	OK(store_begin(c->s));
+	OK(store_event_prune(c->s, 3));
+	OK(store_commit(c->s));
+	OK(store_event_bounds(other, &first, &last));
+	assert_int_equal(first.seq, 10);
+	assert_int_equal(last.seq, 12);
+	assert_int_equal(first.off, 4 + 6 + 7 * 4);    /* 1, 2, 3..9 */
+	l.text[0] = '\0';
+	OK(store_event_read(other, 0, 10, add_line, &l));
+	assert_string_equal(l.text, "10@38:<10>\n11@43:<11>\n12@48:<12>\n");
+	store_close(other);
+	/* across a reopen */
+	store_close(c->s);
+	OK(store_open(&c->s, c->loc));
+	OK(store_begin(c->s));
+	OK(store_event_append(c->s, "<", ">\n", 30, NULL, &a));
+	OK(store_commit(c->s));
+	assert_int_equal(a.seq, 13);
+	assert_int_equal(a.off, 53);
+}
+
+/* store_runtime_list() of those last heard in a span of time. */
+static void test_runtimes_heard_between(void **state)
+{
+	struct cf *c = *state;
+	struct store_runtime_filter f = { .heard_after_ns = 100,
+		.heard_upto_ns = 200 };
+	int64_t prod = env(c->s, "prod");
+	const char *names[] = { "early", "in", "edge", "late", "never" };
+	const int64_t heard[] = { 100, 150, 200, 201, 0 };
+	struct names n = { "" };
+
+	for (int i = 0; i < 5; i++) {
+		struct store_runtime rt;
+
+		runtime(c->s, prod, names[i], 0, i + 1);
+		rt = get_runtime(c->s, prod, names[i]);
+		rt.heartbeat_ns = heard[i];
+		OK(store_runtime_report(c->s, &rt));
+	}
+	OK(store_runtime_list(c->s, &f, runtime_name, &n));
+	assert_string_equal(n.s, "prod/edge prod/in ");
+	f.heard_after_ns = 0;
+	f.heard_upto_ns = 0;             /* no span: every runtime */
+	n.s[0] = '\0';
+	OK(store_runtime_list(c->s, &f, runtime_name, &n));
+	assert_string_equal(n.s, "prod/early prod/edge prod/in prod/late"
+			" prod/never ");
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -1665,6 +1780,8 @@ int main(void)
 		T(test_claims),
 		T(test_snapshots),
 		T(test_snapshot_list_stops),
+		T(test_event_log),
+		T(test_runtimes_heard_between),
 	};
 	const char *loc = getenv("RUNTIMEFS_TEST_LOCATOR");
 	char name[64];
