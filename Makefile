@@ -35,7 +35,7 @@ MODEL_SRC := model/model.c model/env.c model/project.c model/runtime.c \
 	model/service_account.c model/secret.c model/heartbeat.c \
 	model/liveness.c model/restore.c model/remove.c model/json.c \
 	model/rows.c model/keys.c model/known.c model/jwt.c model/artifact.c \
-	model/events.c \
+	model/events.c model/audit.c \
 	model/feed.c
 FS_SRC := fs/buf.c fs/icp_api.c fs/tree.c fs/org.c fs/project.c fs/lasterr.c \
 	fs/ops.c \

@@ -5,10 +5,10 @@
  * Offsets are those of the whole stream since the database was made:
  * st_size is its length, which only grows, so that tail -f (which polls
  * the size on FUSE, once a second) reads exactly what came.  The oldest
- * lines are dropped (-o events_keep); a reader that starts below the
- * oldest line kept (cat, from 0) reads from that line on, each of its
- * offsets moved by the same amount (struct fs_stream), and a reader left
- * behind by a drop goes on at the oldest line kept.
+ * lines are dropped (-o events_keep): see placed() for what a reader
+ * below them reads.  st_blksize is 1, so that tail -c and tail -n seek
+ * from st_size instead of reading to the end (coreutils reads a file no
+ * larger than its st_blksize to the end, as it does /proc's).
  *
  * A read at the end waits for the next line, as a pipe does, unless the
  * file is open with O_NONBLOCK (tail -f sets it while following, dd
@@ -55,22 +55,52 @@ int fs_events_show(const struct fs_path *p, struct fs_value *v)
 	return 0;
 }
 
-/* The stream offset that the reader's offset `off` stands for, placing
- * a reader at its first read and moving one left behind. */
+int fs_audit_show(const struct fs_path *p, struct fs_value *v)
+{
+	struct model_events_stat st;
+	int ret = model_audit_stat(p->m, &st);
+
+	if (ret)
+		return ret;
+	v->mtime_ns = st.mtime_ns;
+	v->size = st.end;
+	return 0;
+}
+
+void fs_events_sized(struct fs_stream *st)
+{
+	pthread_mutex_lock(&lock);
+	st->sized = 1;
+	st->delta = 0;
+	st->placed = 1;
+	pthread_mutex_unlock(&lock);
+}
+
+/* The stream offset that the reader's offset `off` stands for: a reader
+ * whose first read is at 0 and that never asked for st_size (cat, less)
+ * reads from the oldest line kept on (its offsets moved by `delta`), and
+ * goes on at the oldest kept if it falls behind; a reader that goes by
+ * st_size (tail -n, tail -c: fs_events_sized()) and reads below the
+ * oldest line kept reads the bytes no longer kept as *gap newlines,
+ * empty lines in place of the lines gone, so that the offsets it worked
+ * out hold. */
 static int64_t placed(struct fs_stream *st, const struct model_events_stat *s,
-		off_t off)
+		off_t off, int64_t *gap)
 {
 	int64_t at;
 
+	*gap = 0;
 	pthread_mutex_lock(&lock);
 	if (!st->placed) {
-		st->delta = off < s->start ? s->start - off : 0;
+		st->delta = off == 0 && !st->sized ? s->start : 0;
 		st->placed = 1;
 	}
 	at = off + st->delta;
-	if (at < s->start) {
+	if (at < s->start && st->delta) {
 		st->delta += s->start - at;
 		at = s->start;
+	} else if (at < s->start) {
+		*gap = s->start - at;
 	}
 	pthread_mutex_unlock(&lock);
 	return at;
@@ -82,11 +112,21 @@ static int try_read(struct model *m, struct fs_stream *st, char *out,
 		size_t size, off_t off)
 {
 	struct model_events_stat s;
-	int ret = model_events_stat(m, &s);
+	int64_t at, gap;
+	int ret = model_events_stat(m, &s), n;
 
 	if (ret)
 		return ret;
-	return model_events_read(m, placed(st, &s, off), out, size);
+	at = placed(st, &s, off, &gap);
+	if (gap) {
+		n = gap < (int64_t)size ? (int)gap : (int)size;
+		memset(out, '\n', (size_t)n);
+		if ((size_t)n == size)
+			return n;
+		ret = model_events_read(m, s.start, out + n, size - (size_t)n);
+		return ret < 0 ? ret : n + ret;
+	}
+	return model_events_read(m, at, out, size);
 }
 
 /* A parked read whose reader took a signal. */

@@ -14,7 +14,12 @@
 struct fs_stream {
 	int64_t delta;
 	int placed;
+	int sized;           /* it asked for st_size through the open file */
 };
+
+/* The open file asked for its size (lseek(SEEK_END) does, with the
+ * file): it goes by st_size, its offsets are the stream's from now on. */
+void fs_events_sized(struct fs_stream *st);
 
 /* Answers a read of the log, now or when the next line comes (`flags`:
  * the file's, O_NONBLOCK reads 0 at the end). */

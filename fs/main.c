@@ -30,6 +30,7 @@
 #include "fs.h"
 #include "cache.h"
 #include "events.h"
+#include "request.h"
 #include "icp_http.h"
 #include "inode.h"
 #include "stage.h"
@@ -56,6 +57,7 @@ struct options {
 	char *key_file;
 	unsigned offline_after;
 	unsigned events_keep;
+	unsigned audit_keep;
 	char *endpoint_base;
 	unsigned admin_gid;
 	unsigned heartbeat_gid;
@@ -80,6 +82,7 @@ static const struct fuse_opt option_spec[] = {
 	OPT("--db %s", locator),
 	OPT("offline_after=%u", offline_after),
 	OPT("events_keep=%u", events_keep),
+	OPT("audit_keep=%u", audit_keep),
 	OPT("endpoint_base=%s", endpoint_base),
 	OPT("admin_gid=%u", admin_gid),
 	OPT("heartbeat_gid=%u", heartbeat_gid),
@@ -127,6 +130,7 @@ static void usage(const char *prog)
 	       "                           its last heartbeat (30)\n"
 	       "    -o events_keep=N       MOUNT/events keeps the newest N\n"
 	       "                           lines (10000)\n"
+	       "    -o audit_keep=DAYS     MOUNT/audit keeps lines this long (90)\n"
 	       "    -o endpoint_base=URL   the base of endpoint URLs\n"
 	       "                           (" FS_ENDPOINT_BASE_DEFAULT ")\n"
 	       "    -o admin_gid=GID       this group administers the tree too\n"
@@ -556,6 +560,8 @@ int main(int argc, char *argv[])
 	fs.cfg.offline_after_ns = (int64_t)o.offline_after * 1000000000LL;
 	fs.cfg.events_keep = o.events_keep;
 	fs.cfg.path_of = fs_event_path;
+	fs.cfg.actor = request_actor;
+	fs.cfg.audit_keep_ns = (int64_t)o.audit_keep * 86400LL * 1000000000LL;
 	if (o.test_clock) {
 		if (absolute_into(o.test_clock, clock_file, sizeof(clock_file),
 				"test_clock"))

@@ -18,6 +18,8 @@ int fs_readme_show(const struct fs_path *p, struct fs_value *v);
 int fs_last_error_show(const struct fs_path *p, struct fs_value *v);
 /* events.c: the event log's length and newest moment. */
 int fs_events_show(const struct fs_path *p, struct fs_value *v);
+/* The audit log's length and newest moment (the snapshot's in one). */
+int fs_audit_show(const struct fs_path *p, struct fs_value *v);
 
 int fs_env_lookup(struct fs_path *p, const char *name);
 int fs_env_list(const struct fs_path *dir, fs_fill_fn fill, void *ctx);

@@ -98,9 +98,19 @@ static struct fs *fs_ctx(void)
 static int refused_as(uid_t uid, const char *op, const char *path, int err)
 {
 	const char *why = fs_errmsg();
+	struct model_actor a;
 
-	if (err < 0)
-		lasterr_record(uid, op, path, err, why);
+	if (err >= 0)
+		return err;
+	lasterr_record(uid, op, path, err, why);
+	/* and in the audit log, as the caller's (not a restore's) */
+	if (self && self->m && !request_actor(NULL, &a)) {
+		a.uid = uid;
+		snprintf(a.op, sizeof(a.op), "%s", op);
+		snprintf(a.path, sizeof(a.path), "%s", path[0] == '/' &&
+				path[1] ? path + 1 : path);
+		model_audit_refused(self->m, &a, err, why);
+	}
 	return err;
 }
 
@@ -389,7 +399,8 @@ static void fill_stat(const struct fs_path *p, const struct fs_value *v,
 	st->st_gid = fs_access_gid(p, fs_access.group);
 	st->st_size = S_ISDIR(st->st_mode) ? 0 : p->node->stream ?
 		(off_t)v->size : (off_t)v->buf.len;
-	st->st_blksize = 4096;
+	/* a log that grows: tail seeks from st_size (events.c) */
+	st->st_blksize = p->node->stream == FS_STREAM_EVENTS ? 1 : 4096;
 	st->st_blocks = (st->st_size + 511) / 512;
 	st->st_mtim.tv_sec = t / 1000000000LL;
 	st->st_mtim.tv_nsec = t % 1000000000LL;
@@ -611,6 +622,9 @@ static int op_read(struct fs_file *f, char *out, size_t size, off_t off)
 		return scratch_read(f->scratch, out, size, off);
 	if (f->p.node && f->p.node->write)
 		return read_reply(f, out, size);
+	if (f->p.node && f->p.node->stream == FS_STREAM_AUDIT)
+		return off < 0 ? -EINVAL : model_audit_read(f->p.m, off, out,
+				size);
 	if (f->p.node && f->p.node->stream)
 		return -EIO;                   /* ll_read() serves it */
 	if (off < 0 || (size_t)off >= f->content.len)
@@ -1501,15 +1515,23 @@ static int begin_child(fuse_req_t req, const char *op, fuse_ino_t parent,
 
 	request_begin(req, op);
 	ret = target_of(parent, dir);
-	return ret ? ret : target_child(dir, name, t);
+	if (!ret)
+		ret = target_child(dir, name, t);
+	if (!ret)
+		request_path(t->path);
+	return ret;
 }
 
 /* Starts a request on the inode `ino`. */
 static int begin_ino(fuse_req_t req, const char *op, fuse_ino_t ino,
 		struct target *t)
 {
+	int ret;
+
 	request_begin(req, op);
-	return target_of(ino, t);
+	if (!(ret = target_of(ino, t)))
+		request_path(t->path);
+	return ret;
 }
 
 /* The path of `ino`, for the log, even if it went since it was opened. */
@@ -1517,6 +1539,7 @@ static void path_for_log(fuse_ino_t ino, struct target *t)
 {
 	if (target_of(ino, t))
 		strcpy(t->path, "(removed)");
+	request_path(t->path);
 }
 
 static void ll_init(void *userdata, struct fuse_conn_info *conn)
@@ -1639,7 +1662,12 @@ static void ll_getattr(fuse_req_t req, fuse_ino_t ino,
 
 	if (ret)
 		return reply_err_on(req, ino, ret);
-	reply_attr(req, ino, &t, file_only(fi));
+	fi = file_only(fi);
+	/* lseek(SEEK_END) asks with the open file: a reader that goes by
+	 * st_size (tail), whose offsets are the stream's (events.h) */
+	if (fi && t.p.node && t.p.node->stream == FS_STREAM_EVENTS)
+		fs_events_sized(&((struct fs_file *)(uintptr_t)fi->fh)->stream);
+	reply_attr(req, ino, &t, fi);
 }
 
 /* The time `to_set` says of one of atime and mtime, as utimensat(2)
@@ -1818,7 +1846,8 @@ static void ll_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	if (!out)
 		return reply_err(req, -ENOMEM);
 	f = (struct fs_file *)(uintptr_t)fi->fh;
-	if (f->p.node && f->p.node->stream && !f->staged && !f->scratch) {
+	if (f->p.node && f->p.node->stream == FS_STREAM_EVENTS &&
+	    !f->staged && !f->scratch) {
 		/* answered now or when the log grows (events.h) */
 		free(out);
 		request_end();

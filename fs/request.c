@@ -19,6 +19,7 @@ static __thread int nheld;
 static __thread fuse_req_t current;
 
 static __thread const char *op_name;
+static __thread char req_path[1024];
 static __thread uint64_t reads_at;
 static int counting = -1;          /* RUNTIMEFS_COUNT_READS, read once */
 
@@ -26,6 +27,7 @@ void request_begin(fuse_req_t req, const char *op)
 {
 	current = req;
 	op_name = op;
+	req_path[0] = '\0';
 	model_errclear();          /* one error context per request */
 	if (counting < 0)
 		counting = getenv("RUNTIMEFS_COUNT_READS") != NULL;
@@ -41,6 +43,46 @@ void request_end(void)
 				(unsigned long long)(model_reads() - reads_at));
 	current = NULL;
 	op_name = NULL;
+}
+
+void request_path(const char *path)
+{
+	/* as MOUNT/events gives paths: from the root, without its '/' */
+	snprintf(req_path, sizeof(req_path), "%s",
+			path[0] == '/' && path[1] ? path + 1 : path);
+}
+
+/* The command name of process `pid`, as the kernel gives it. */
+static void comm_of(pid_t pid, char *out, size_t size)
+{
+	char path[64];
+	FILE *f;
+
+	out[0] = '\0';
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	if (!(f = fopen(path, "re")))
+		return;
+	if (fgets(out, (int)size, f))
+		out[strcspn(out, "\n")] = '\0';
+	fclose(f);
+}
+
+int request_actor(void *ctx, struct model_actor *out)
+{
+	const struct fuse_ctx *c;
+
+	(void)ctx;
+	if (!current)
+		return -1;
+	c = fuse_req_ctx(current);
+	memset(out, 0, sizeof(*out));
+	out->uid = c->uid;
+	out->gid = c->gid;
+	out->pid = c->pid;
+	comm_of(c->pid, out->comm, sizeof(out->comm));
+	snprintf(out->op, sizeof(out->op), "%s", op_name ? op_name : "");
+	snprintf(out->path, sizeof(out->path), "%s", req_path);
+	return 0;
 }
 
 uid_t request_uid(void)

@@ -25,6 +25,12 @@ void request_end(void);
 uid_t request_uid(void);
 pid_t request_pid(void);
 gid_t request_gid(void);
+/* The path the current request names, for the audit log (set as it is
+ * resolved); request_actor() is model_config's actor: who the current
+ * request's caller is, -1 when the thread serves no request. */
+void request_path(const char *path);
+int request_actor(void *ctx, struct model_actor *out);
+
 /* Whether the caller of the current request is in group `gid`. */
 int request_in_group(gid_t gid);
 

@@ -86,7 +86,15 @@ enum fs_kind {
 	FS_PROJECT_DISPLAY,
 	FS_INTEGRATION_DISPLAY,
 	FS_EVENTS,
+	FS_AUDIT,
 	FS_KIND_COUNT
+};
+
+/* The logs the tree shows (fs_node's stream). */
+enum {
+	FS_STREAM_NONE,
+	FS_STREAM_EVENTS,     /* grows; a read at the end waits */
+	FS_STREAM_AUDIT,      /* the lines kept, read as a plain file */
 };
 
 /* Where a path leads. */
@@ -184,8 +192,8 @@ struct fs_node {
 	int root_alias;            /* its children are the root's */
 	int live_only;             /* not in a snapshot's copy of the root */
 	int unlisted;              /* there by name only, never listed */
-	int stream;                /* grows; its reads wait at the end
-				      (events.h): size from show's `size` */
+	int stream;                /* a log (events.h), FS_STREAM_*: its
+				      size is show's `size` */
 	int document;              /* a JSON document: stored once complete */
 	/* Below a runtime: what of it (MODEL_RT_*, model.h) this node's
 	 * value and attributes show, and what changes the names it holds;

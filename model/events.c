@@ -1,6 +1,6 @@
 /*
  * events.c - the event log: one line of JSON for each thing that changed,
- * written in the transaction of the change (store_event_append()), so
+ * written in the transaction of the change (store_log_append()), so
  * that what the log says happened did, and nothing committed goes
  * untold.  The filesystem shows the log as a file that grows
  * (fs/events.c); this file keeps its newest bytes in memory for the
@@ -151,7 +151,8 @@ static int events_load(struct model *m)
 	int64_t from, end = e->ring_off + (int64_t)e->ring_len;
 	int ret;
 
-	if ((ret = store_event_bounds(m->store, &first, &last)))
+	if ((ret = store_log_bounds(m->store, STORE_LOG_EVENTS, &first,
+			&last)))
 		return model_fail_store(ret);
 	f.upto = last.off + last.len;
 	if (!e->ring_len || end < first.off || end > f.upto ||
@@ -165,7 +166,8 @@ static int events_load(struct model *m)
 		from = end;
 	}
 	while (from < f.upto) {
-		ret = store_event_read(m->store, from, 256, fill_one, &f);
+		ret = store_log_read(m->store, STORE_LOG_EVENTS, from, 256,
+				fill_one, &f);
 		if (ret < 0)
 			return model_fail_store(ret);
 		end = e->ring_off + (int64_t)e->ring_len;
@@ -219,16 +221,10 @@ int model_events_stat(struct model *m, struct model_events_stat *out)
 	return ret;
 }
 
-struct copy {
-	char *out;
-	size_t size, n;
-	int64_t off;
-};
-
-static int copy_one(void *ctx, const struct store_event *ev,
+int model_log_copy_one(void *ctx, const struct store_event *ev,
 		const char *line)
 {
-	struct copy *c = ctx;
+	struct model_log_copy *c = ctx;
 	int64_t skip = c->off + (int64_t)c->n - ev->off;
 	size_t len;
 
@@ -242,10 +238,27 @@ static int copy_one(void *ctx, const struct store_event *ev,
 	return c->n == c->size;
 }
 
+int model_log_copy(struct model *m, enum store_log log,
+		struct model_log_copy *c)
+{
+	int ret = 0;
+
+	while (!ret && c->n < c->size) {
+		size_t before = c->n;
+
+		ret = store_log_read(m->store, log, c->off + (int64_t)c->n, 64,
+				model_log_copy_one, c);
+		ret = ret < 0 ? model_fail_store(ret) : 0;
+		if (c->n == before)
+			break;
+	}
+	return ret;
+}
+
 int model_events_read(struct model *m, int64_t off, char *out, size_t size)
 {
 	struct model_events *e;
-	struct copy c = { out, size, 0, off };
+	struct model_log_copy c = { out, size, 0, off };
 	int64_t end;
 	int ret;
 
@@ -265,18 +278,8 @@ int model_events_read(struct model *m, int64_t off, char *out, size_t size)
 	/* older than the ring: from the store */
 	model_lock(m);
 	ret = events_fresh(m);
-	while (!ret && c.n < size) {
-		size_t before = c.n;
-
-		ret = store_event_read(m->store, off + (int64_t)c.n, 64,
-				copy_one, &c);
-		if (ret < 0)
-			ret = model_fail_store(ret);
-		else
-			ret = 0;
-		if (c.n == before)
-			break;
-	}
+	if (!ret)
+		ret = model_log_copy(m, STORE_LOG_EVENTS, &c);
 	model_unlock(m);
 	return ret ? ret : (int)c.n;
 }
@@ -302,8 +305,7 @@ static int path_default(void *ctx, const struct model_at *at, char *buf,
 	return 0;
 }
 
-/* RFC 3339 in UTC with microseconds. */
-static void time_micro(int64_t ns, char *buf, size_t size)
+void model_time_micro(int64_t ns, char *buf, size_t size)
 {
 	time_t t = (time_t)(ns / 1000000000LL);
 	struct tm tm;
@@ -315,8 +317,7 @@ static void time_micro(int64_t ns, char *buf, size_t size)
 			(int)((ns % 1000000000LL) / 1000));
 }
 
-/* `s` as the inside of a JSON string, ASCII only. */
-static void json_text(char *out, size_t size, const char *s)
+void model_json_text(char *out, size_t size, const char *s)
 {
 	size_t n = 0;
 
@@ -347,9 +348,8 @@ int model_event(struct model *m, const char *kind, const struct model_at *at,
 		return 0;
 	if (!at_ns)
 		at_ns = model_now(m);
-	(m->cfg.path_of ? m->cfg.path_of : path_default)(m->cfg.path_ctx, at,
-			path, sizeof(path));
-	json_text(jpath, sizeof(jpath), path);
+	model_path_of(m, at, path, sizeof(path));
+	model_json_text(jpath, sizeof(jpath), path);
 	fields[0] = '\0';
 	if (fmt) {
 		fields[0] = ',';
@@ -357,15 +357,16 @@ int model_event(struct model *m, const char *kind, const struct model_at *at,
 		vsnprintf(fields + 1, sizeof(fields) - 1, fmt, ap);
 		va_end(ap);
 	}
-	time_micro(at_ns, when, sizeof(when));
+	model_time_micro(at_ns, when, sizeof(when));
 	snprintf(tail, sizeof(tail), ",\"time\":\"%s\",\"kind\":\"%s\","
 			"\"path\":\"%s\"%s}\n", when, kind, jpath, fields);
-	ret = store_event_append(m->store, "{\"seq\":", tail, at_ns, dedup,
-			&ev);
+	ret = store_log_append(m->store, STORE_LOG_EVENTS, "{\"seq\":", tail,
+			at_ns, dedup, &ev);
 	if (ret < 0)
 		return model_fail_store(ret);
 	if (ret == 1)
 		return 0;           /* another host told of it */
+	model_audit_note(m, strstr(tail, "\"kind\""));
 	pthread_mutex_lock(&e->lock);
 	if (e->npending < EVENTS_PENDING_MAX) {
 		struct pending *p = &e->pending[e->npending];
@@ -385,6 +386,13 @@ int model_event(struct model *m, const char *kind, const struct model_at *at,
 	pthread_mutex_unlock(&e->lock);
 	model_feed_events(m);
 	return 0;
+}
+
+void model_path_of(struct model *m, const struct model_at *at, char *buf,
+		size_t size)
+{
+	(m->cfg.path_of ? m->cfg.path_of : path_default)(m->cfg.path_ctx, at,
+			buf, size);
 }
 
 int model_event_status(struct model *m, const struct store_runtime *before,
@@ -408,6 +416,9 @@ int model_event_alone(struct model *m, const char *kind,
 	if (ret)
 		return model_fail_store(ret);
 	ret = model_event(m, kind, at, 0, NULL, NULL);
+	if (!ret)
+		ret = model_audit_change(m, NULL, NULL);
+	model_audit_forget(m);
 	if (ret)
 		store_rollback(m->store);
 	else if ((ret = store_commit(m->store)))
@@ -573,7 +584,8 @@ int model_events_tick(struct model *m)
 	if (e->first.seq && kept > keep_of(m) + keep_of(m) / 100) {
 		if ((ret = store_begin(m->store)))
 			return model_fail_store(ret);
-		ret = store_event_prune(m->store, keep_of(m));
+		ret = store_log_prune(m->store, STORE_LOG_EVENTS, keep_of(m),
+				0);
 		if (ret)
 			store_rollback(m->store);
 		else

@@ -628,6 +628,10 @@ static int hb_commit(struct model *m, struct hb_change *c, const struct hb *hb,
 			ret = model_fail_store(ret);
 	if (!ret)
 		ret = hb_events(m, c);
+	/* through the mount: whoever wrote it; over ICP's API: the runtime */
+	if (!ret)
+		ret = model_audit_change(m, "heartbeat", AT_RUNTIME(rt));
+	model_audit_forget(m);
 	if (!ret && (ret = store_commit(m->store)))
 		ret = model_fail_store(ret);
 	else if (ret)

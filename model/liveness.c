@@ -140,6 +140,8 @@ static void *live_flusher(void *arg)
 	long failing = 0;         /* flushes failed in a row */
 	long ev_failing = 0;      /* event log ticks failed */
 
+	/* no test's injected fault is aimed at this thread's calls */
+	store_fault_exempt_thread();
 	model_lock(m);
 	while (!l->stop) {
 		clock_gettime(CLOCK_MONOTONIC, &at);
@@ -167,8 +169,9 @@ static void *live_flusher(void *arg)
 		}
 		/* statuses changed by time, told as they happen, and
 		 * the event log kept to its size (events.c) */
-		if (model_events_tick(m) && ev_failing++ % 120 == 0)
-			fprintf(stderr, "runtimefs: event log: %s\n",
+		if ((model_events_tick(m) || model_audit_tick(m)) &&
+		    ev_failing++ % 120 == 0)
+			fprintf(stderr, "runtimefs: event or audit log: %s\n",
 					model_errmsg());
 		/* keys opened for ICP's tokens live a flush interval at
 		 * most past their last use (keys.c) */

@@ -133,12 +133,14 @@ void model_close(struct model *m)
 		return;
 	/* the last heartbeat times written are announced too */
 	model_liveness_stop(m);
+	model_audit_close(m);
 	model_feed_stop(m);
 	model_snapshot_close_all(m);
 	model_rows_free(m);
 	model_keys_free(m);
 	model_known_free(m);
 	model_events_free(m);
+	free(m->audit_changes);
 	store_close(m->store);
 	free(m->db);
 	sodium_memzero(m->key, sizeof(m->key));
@@ -305,6 +307,10 @@ static int only_endpoints_moved(const struct model *m)
 
 int model_end(struct model *m, int ret)
 {
+	if (!ret)
+		ret = model_audit_change(m, NULL, NULL);
+	else
+		model_audit_forget(m);
 	if (!ret)
 		ret = model_feed_change(m);
 	if (ret)

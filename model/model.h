@@ -54,6 +54,18 @@ struct model_at {
 	int64_t version;
 };
 
+/* Who asks for the change under way, for the audit log (audit.c), as
+ * the filesystem knows it: user, group, process and its command name,
+ * the operation and the path it names. */
+struct model_actor {
+	int64_t uid;
+	int64_t gid;
+	int64_t pid;
+	char comm[32];
+	char op[24];
+	char path[1024];
+};
+
 struct model_config {
 	/* A runtime is OFFLINE when its last heartbeat is older than this. */
 	int64_t offline_after_ns;
@@ -77,6 +89,12 @@ struct model_config {
 	int (*path_of)(void *ctx, const struct model_at *at, char *buf,
 			size_t size);
 	void *path_ctx;
+	/* Fills in who asks for what the calling thread changes: 0, or
+	 * nonzero when the thread serves no one (NULL: nobody, ever). */
+	int (*actor)(void *ctx, struct model_actor *out);
+	void *actor_ctx;
+	/* How long the audit log keeps a line (0: 90 days). */
+	int64_t audit_keep_ns;
 };
 
 struct model_env {
@@ -316,6 +334,16 @@ int model_events_stat(struct model *m, struct model_events_stat *out);
 /* Copies bytes of the stream from offset `off` (at least `start`) into
  * `out`: how many (0 at the end), or -errno. */
 int model_events_read(struct model *m, int64_t off, char *out, size_t size);
+
+/* The audit log (audit.c): one line per change and per refusal, with
+ * who asked, kept audit_keep_ns.  Its stream starts at the oldest line
+ * kept (stat's start is 0, end its length).  A snapshot's is the one it
+ * copied.  model_audit_refused() keeps a refusal of `actor` (err, why)
+ * for the flusher to write, within its interval. */
+int model_audit_stat(struct model *m, struct model_events_stat *out);
+int model_audit_read(struct model *m, int64_t off, char *out, size_t size);
+int model_audit_refused(struct model *m, const struct model_actor *actor,
+		int err, const char *why);
 
 /* Checks a name of an environment, project, integration, runtime, endpoint
  * or secret: 1 to 63 of [A-Za-z0-9._-], not starting with '.' or '-'.

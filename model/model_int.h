@@ -26,6 +26,13 @@ struct model {
 	struct model_keys *keys;                        /* see keys.c */
 	struct model_known_table *known;                /* see known.c */
 	struct model_events *ev;                        /* see events.c */
+	/* What the change under way changed, for its audit line: the
+	 * event lines' kinds, paths and fields (audit.c). */
+	char *audit_changes;
+	size_t audit_len, audit_cap;
+	int audit_cut;
+	int64_t audit_pruned_ns;      /* the flusher dropped old lines */
+	struct model_audit_queue *audit_q;   /* refusals to write */
 	int changing;            /* in a change: rows read are not kept */
 	char *db;                  /* the store's locator (store.h) */
 
@@ -97,6 +104,42 @@ int model_event(struct model *m, const char *kind, const struct model_at *at,
 	.runtime = (rt)->name, .name = (ep) })
 #define AT_SNAPSHOT(n) \
 	(&(struct model_at){ .where = MODEL_AT_SNAPSHOT, .name = (n) })
+/* Copies bytes of a log from stream offset c->off + c->n on, until
+ * c->size or the end (events.c). */
+struct model_log_copy {
+	char *out;
+	size_t size, n;
+	int64_t off;
+};
+int model_log_copy_one(void *ctx, const struct store_event *ev,
+		const char *line);
+int model_log_copy(struct model *m, enum store_log log,
+		struct model_log_copy *c);
+
+/* The path of what an event is about, as model_config's path_of gives
+ * it (events.c). */
+void model_path_of(struct model *m, const struct model_at *at, char *buf,
+		size_t size);
+
+/* A moment as RFC 3339 in UTC with microseconds; `s` as the inside of
+ * a JSON string, ASCII only (events.c). */
+void model_time_micro(int64_t ns, char *buf, size_t size);
+void model_json_text(char *out, size_t size, const char *s);
+
+/* The audit log (audit.c).  _note() keeps an event line's kind, path
+ * and fields for the change's audit line; _change() writes that line,
+ * in the change, under the lock (`op` and what it is about when the
+ * thread serves no one: a runtime's heartbeat; NULL: none is written
+ * then); _forget() drops what was noted;
+ * _tick() drops old lines. */
+void model_audit_note(struct model *m, const char *fields);
+int model_audit_change(struct model *m, const char *op,
+		const struct model_at *at);
+void model_audit_forget(struct model *m);
+int model_audit_tick(struct model *m);
+/* Writes the refusals that wait and frees the queue (model_close()). */
+void model_audit_close(struct model *m);
+
 /* runtime.status, when the change from `before` to `after` changes the
  * runtime's status now. */
 int model_event_status(struct model *m, const struct store_runtime *before,

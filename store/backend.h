@@ -69,14 +69,15 @@ struct store_backend {
 	void (*watch)(struct store *s, store_watch_fn fn, void *ctx);
 	int (*poll)(struct store *s);
 	int (*announce)(struct store *s, const char *news);
-	int (*event_append)(struct store *s, const char *head,
-			const char *tail, int64_t at_ns, const char *dedup,
-			struct store_event *out);
-	int (*event_bounds)(struct store *s, struct store_event *first,
-			struct store_event *last);
-	int (*event_read)(struct store *s, int64_t off, int limit,
-			store_event_cb cb, void *ctx);
-	int (*event_prune)(struct store *s, int64_t keep);
+	int (*log_append)(struct store *s, enum store_log log,
+			const char *head, const char *tail, int64_t at_ns,
+			const char *dedup, struct store_event *out);
+	int (*log_bounds)(struct store *s, enum store_log log,
+			struct store_event *first, struct store_event *last);
+	int (*log_read)(struct store *s, enum store_log log, int64_t off,
+			int limit, store_event_cb cb, void *ctx);
+	int (*log_prune)(struct store *s, enum store_log log, int64_t keep,
+			int64_t before_ns);
 	int (*watch_fd)(struct store *s);
 	int (*watch_read)(struct store *s);
 

@@ -420,12 +420,16 @@ int store_dump(struct store *s, store_dump_cb cb, void *ctx);
  * store_snapshot_drop(), which is call 1, so that a test
  * can aim at the n-th call of the next change whatever reads come before
  * it (the daemon's RUNTIMEFS_FAULT).  store_fault_fired() is 1 once the
- * fault installed last has fired, else 0. */
+ * fault installed last has fired, else 0.  store_fault_exempt_thread(),
+ * in every build (it does nothing without the hook), takes the calling
+ * thread's calls out of the count: a background thread's (the model's
+ * flusher), which runs at moments no test chooses. */
 #ifdef STORE_FAULTS
 void store_fault_install(int n, int err);
 void store_fault_install_at_begin(int n, int err);
 int store_fault_fired(void);
 #endif
+void store_fault_exempt_thread(void);
 
 /* Write transactions: the discipline the model's rules rely on.
  *
@@ -520,13 +524,18 @@ int store_watch_read(struct store *s);
  * fault hook, which it would fire at moments no test chooses. */
 int store_poll(struct store *s);
 
-/* -- the event log ------------------------------------------------------ */
+/* -- the logs ----------------------------------------------------------- */
 
-/* What the model tells of its changes (model/events.c), as one stream of
- * lines numbered from 1 in commit order.  Each line has its byte offset
- * in the stream: the first byte after the line before it.  Only the
- * newest are kept (store_event_prune()); the numbers and offsets of
- * those go on after them. */
+/* What the model tells of its changes (model/events.c): two logs, each
+ * one stream of lines numbered from 1 in commit order, each line with
+ * its byte offset in the stream (the first byte after the line before
+ * it).  Only the newest are kept (store_log_prune()); the numbers and
+ * offsets of those go on after them. */
+enum store_log {
+	STORE_LOG_EVENTS,       /* what changed (MOUNT/events) */
+	STORE_LOG_AUDIT,        /* who did what (MOUNT/audit) */
+};
+
 struct store_event {
 	int64_t seq;
 	int64_t off;
@@ -538,19 +547,22 @@ struct store_event {
  * line is ASCII) in the transaction under way: 0 with its place in *out,
  * or 1 and nothing appended when a kept line has the same `dedup` (NULL:
  * none), which two hosts telling of one moment give. */
-int store_event_append(struct store *s, const char *head, const char *tail,
-		int64_t at_ns, const char *dedup, struct store_event *out);
+int store_log_append(struct store *s, enum store_log log, const char *head,
+		const char *tail, int64_t at_ns, const char *dedup,
+		struct store_event *out);
 /* The oldest and the newest line kept (seq 0: none). */
-int store_event_bounds(struct store *s, struct store_event *first,
-		struct store_event *last);
+int store_log_bounds(struct store *s, enum store_log log,
+		struct store_event *first, struct store_event *last);
 /* Lines from the one holding byte `off` on, in order, at most `limit`;
  * `cb` gets each with its text (ev.len bytes, NUL-terminated). */
 typedef int (*store_event_cb)(void *ctx, const struct store_event *ev,
 		const char *line);
-int store_event_read(struct store *s, int64_t off, int limit,
-		store_event_cb cb, void *ctx);
-/* Drops all but the newest `keep` (at least 1) lines. */
-int store_event_prune(struct store *s, int64_t keep);
+int store_log_read(struct store *s, enum store_log log, int64_t off,
+		int limit, store_event_cb cb, void *ctx);
+/* Drops the lines older than the newest `keep` (0: none for that) and
+ * those before `before_ns` (0: none for that); the newest line stays. */
+int store_log_prune(struct store *s, enum store_log log, int64_t keep,
+		int64_t before_ns);
 
 /* Environments. */
 int store_env_insert(struct store *s, const char *name, int64_t now);

@@ -232,7 +232,15 @@ static const char *const migrations[] = {
 	"  len bigint NOT NULL,"
 	"  at_ns bigint NOT NULL,"
 	"  dedup text UNIQUE,"
-	"  line text NOT NULL);",
+	"  line text NOT NULL);"
+	"CREATE TABLE audit ("
+	"  seq bigint PRIMARY KEY,"
+	"  off bigint NOT NULL UNIQUE,"
+	"  len bigint NOT NULL,"
+	"  at_ns bigint NOT NULL,"
+	"  dedup text UNIQUE,"
+	"  line text NOT NULL);"
+	"CREATE INDEX audit_at ON audit(at_ns);",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -299,30 +307,45 @@ enum stmt {
 	S_SECRET_INSERT, S_SECRET_GET, S_SECRET_GET_KEY, S_SECRET_DELETE,
 	S_SECRET_BIND, S_SECRET_LIST, S_SEALED_SAMPLE, S_HOLDINGS,
 	S_SNAPSHOT_ADD, S_SNAPSHOT_GET, S_SNAPSHOT_LIST, S_SNAPSHOT_DELETE,
+	/* one set per log (store_log), in this order */
 	S_EVENT_APPEND, S_EVENT_BOUNDS, S_EVENT_READ, S_EVENT_PRUNE,
+	S_AUDIT_APPEND, S_AUDIT_BOUNDS, S_AUDIT_READ, S_AUDIT_PRUNE,
 	S_COUNT
 };
+
+/* A log's statements (store_log), as store_sqlite.c's, for table `t`. */
+#define LOG_APPEND(t) "INSERT INTO " t " (seq, off, len, at_ns, dedup," \
+	" line) SELECT m.seq + 1, coalesce(e.off + e.len, 0)," \
+	" octet_length($1::text || (m.seq + 1) || $2::text), $3, $4," \
+	" $1::text || (m.seq + 1) || $2::text" \
+	" FROM (SELECT coalesce(max(seq), 0) AS seq FROM " t ") m" \
+	" LEFT JOIN " t " e ON e.seq = m.seq" \
+	" ON CONFLICT DO NOTHING RETURNING seq, off, len, at_ns"
+#define LOG_BOUNDS(t) "SELECT f.seq, f.off, f.len, f.at_ns," \
+	" l.seq, l.off, l.len, l.at_ns FROM " t " f, " t " l" \
+	" WHERE f.seq = (SELECT min(seq) FROM " t ")" \
+	" AND l.seq = (SELECT max(seq) FROM " t ")"
+#define LOG_READ(t) "SELECT seq, off, len, at_ns, line FROM " t \
+	" WHERE off >= coalesce((SELECT max(off) FROM " t \
+	" WHERE off <= $1), 0) ORDER BY off LIMIT $2"
+#define LOG_PRUNE(t) "DELETE FROM " t \
+	" WHERE seq < (SELECT max(seq) FROM " t ")" \
+	" AND ($1::bigint <= 0" \
+	" OR seq <= (SELECT max(seq) FROM " t ") - $1)" \
+	" AND ($2::bigint <= 0 OR at_ns < $2)"
+#define LOG_STMT(first, log) ((enum stmt)((first) + 4 * (int)(log)))
 
 static const char *const stmt_sql[S_COUNT] = {
 	[S_ENV_INSERT] = "INSERT INTO env (name, created_ns, mtime_ns)"
 		" VALUES ($1, $2, $2)",
-	/* as store_sqlite.c's */
-	[S_EVENT_APPEND] = "INSERT INTO event (seq, off, len, at_ns, dedup,"
-		" line) SELECT m.seq + 1, coalesce(e.off + e.len, 0),"
-		" octet_length($1::text || (m.seq + 1) || $2::text), $3, $4,"
-		" $1::text || (m.seq + 1) || $2::text"
-		" FROM (SELECT coalesce(max(seq), 0) AS seq FROM event) m"
-		" LEFT JOIN event e ON e.seq = m.seq"
-		" ON CONFLICT DO NOTHING RETURNING seq, off, len, at_ns",
-	[S_EVENT_BOUNDS] = "SELECT f.seq, f.off, f.len, f.at_ns,"
-		" l.seq, l.off, l.len, l.at_ns FROM event f, event l"
-		" WHERE f.seq = (SELECT min(seq) FROM event)"
-		" AND l.seq = (SELECT max(seq) FROM event)",
-	[S_EVENT_READ] = "SELECT seq, off, len, at_ns, line FROM event"
-		" WHERE off >= coalesce((SELECT max(off) FROM event"
-		" WHERE off <= $1), 0) ORDER BY off LIMIT $2",
-	[S_EVENT_PRUNE] = "DELETE FROM event"
-		" WHERE seq <= (SELECT max(seq) FROM event) - $1",
+	[S_EVENT_APPEND] = LOG_APPEND("event"),
+	[S_EVENT_BOUNDS] = LOG_BOUNDS("event"),
+	[S_EVENT_READ] = LOG_READ("event"),
+	[S_EVENT_PRUNE] = LOG_PRUNE("event"),
+	[S_AUDIT_APPEND] = LOG_APPEND("audit"),
+	[S_AUDIT_BOUNDS] = LOG_BOUNDS("audit"),
+	[S_AUDIT_READ] = LOG_READ("audit"),
+	[S_AUDIT_PRUNE] = LOG_PRUNE("audit"),
 	[S_ENV_GET] = "SELECT id, name, critical, created_ns, mtime_ns"
 		" FROM env WHERE name = $1",
 	[S_ENV_DELETE] = "DELETE FROM env WHERE id = $1",
@@ -1255,7 +1278,7 @@ static int pg_poll(struct store *base)
 	return ret;
 }
 
-/* -- the event log -------------------------------------------------- */
+/* -- the logs ------------------------------------------------------- */
 
 static void event_row(const PGresult *r, int i, int col,
 		struct store_event *ev)
@@ -1266,9 +1289,9 @@ static void event_row(const PGresult *r, int i, int col,
 	ev->at_ns = col_int(r, i, col + 3);
 }
 
-static int pg_event_append(struct store *base, const char *head,
-		const char *tail, int64_t at_ns, const char *dedup,
-		struct store_event *out)
+static int pg_log_append(struct store *base, enum store_log log,
+		const char *head, const char *tail, int64_t at_ns,
+		const char *dedup, struct store_event *out)
 {
 	struct params p = { 0 };
 	PGresult *res;
@@ -1278,7 +1301,8 @@ static int pg_event_append(struct store *base, const char *head,
 	p_text(&p, tail);
 	p_int(&p, at_ns);
 	p_text(&p, dedup);
-	if ((ret = run(pq(base), S_EVENT_APPEND, &p, "append event", &res)))
+	if ((ret = run(pq(base), LOG_STMT(S_EVENT_APPEND, log), &p,
+			"append to a log", &res)))
 		return ret;
 	if (PQntuples(res) == 1)
 		event_row(res, 0, 0, out);
@@ -1288,15 +1312,16 @@ static int pg_event_append(struct store *base, const char *head,
 	return ret;
 }
 
-static int pg_event_bounds(struct store *base, struct store_event *first,
-		struct store_event *last)
+static int pg_log_bounds(struct store *base, enum store_log log,
+		struct store_event *first, struct store_event *last)
 {
 	PGresult *res;
 	int ret;
 
 	memset(first, 0, sizeof(*first));
 	memset(last, 0, sizeof(*last));
-	if ((ret = run(pq(base), S_EVENT_BOUNDS, NULL, "event bounds", &res)))
+	if ((ret = run(pq(base), LOG_STMT(S_EVENT_BOUNDS, log), NULL,
+			"a log's bounds", &res)))
 		return ret;
 	if (PQntuples(res) == 1) {
 		event_row(res, 0, 0, first);
@@ -1306,8 +1331,8 @@ static int pg_event_bounds(struct store *base, struct store_event *first,
 	return 0;
 }
 
-static int pg_event_read(struct store *base, int64_t off, int limit,
-		store_event_cb cb, void *ctx)
+static int pg_log_read(struct store *base, enum store_log log, int64_t off,
+		int limit, store_event_cb cb, void *ctx)
 {
 	struct params p = { 0 };
 	struct store_event ev;
@@ -1316,7 +1341,8 @@ static int pg_event_read(struct store *base, int64_t off, int limit,
 
 	p_int(&p, off);
 	p_int(&p, limit);
-	if ((ret = run(pq(base), S_EVENT_READ, &p, "read events", &res)))
+	if ((ret = run(pq(base), LOG_STMT(S_EVENT_READ, log), &p,
+			"read a log", &res)))
 		return ret;
 	for (int i = 0; !ret && i < PQntuples(res); i++) {
 		event_row(res, i, 0, &ev);
@@ -1326,12 +1352,15 @@ static int pg_event_read(struct store *base, int64_t off, int limit,
 	return ret;
 }
 
-static int pg_event_prune(struct store *base, int64_t keep)
+static int pg_log_prune(struct store *base, enum store_log log, int64_t keep,
+		int64_t before_ns)
 {
 	struct params p = { 0 };
 
 	p_int(&p, keep);
-	return exec_stmt(pq(base), S_EVENT_PRUNE, &p, "prune events");
+	p_int(&p, before_ns);
+	return exec_stmt(pq(base), LOG_STMT(S_EVENT_PRUNE, log), &p,
+			"prune a log");
 }
 
 static int pg_announce(struct store *base, const char *news)
@@ -3351,10 +3380,10 @@ const struct store_backend store_pg_backend = {
 	.watch = pg_watch,
 	.poll = pg_poll,
 	.announce = pg_announce,
-	.event_append = pg_event_append,
-	.event_bounds = pg_event_bounds,
-	.event_read = pg_event_read,
-	.event_prune = pg_event_prune,
+	.log_append = pg_log_append,
+	.log_bounds = pg_log_bounds,
+	.log_read = pg_log_read,
+	.log_prune = pg_log_prune,
 	.watch_fd = pg_watch_fd,
 	.watch_read = pg_watch_read,
 	.env_insert = pg_env_insert,

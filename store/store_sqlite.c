@@ -215,7 +215,15 @@ static const char *const migrations[] = {
 	"  len INTEGER NOT NULL,"
 	"  at_ns INTEGER NOT NULL,"
 	"  dedup TEXT UNIQUE,"
-	"  line TEXT NOT NULL);",
+	"  line TEXT NOT NULL);"
+	"CREATE TABLE audit ("
+	"  seq INTEGER PRIMARY KEY,"
+	"  off INTEGER NOT NULL UNIQUE,"
+	"  len INTEGER NOT NULL,"
+	"  at_ns INTEGER NOT NULL,"
+	"  dedup TEXT UNIQUE,"
+	"  line TEXT NOT NULL);"
+	"CREATE INDEX audit_at ON audit(at_ns);",
 };
 
 #define BUSY_TIMEOUT_MS 5000     /* store_busy_timeout()'s default */
@@ -250,29 +258,44 @@ enum stmt {
 	S_SECRET_INSERT, S_SECRET_GET, S_SECRET_GET_KEY, S_SECRET_DELETE,
 	S_SECRET_BIND, S_SECRET_LIST, S_SEALED_SAMPLE, S_DATA_VERSION,
 	S_HOLDINGS, S_DEFER_CHECKS,
+	/* one set per log (store_log), in this order */
 	S_EVENT_APPEND, S_EVENT_BOUNDS, S_EVENT_READ, S_EVENT_PRUNE,
+	S_AUDIT_APPEND, S_AUDIT_BOUNDS, S_AUDIT_READ, S_AUDIT_PRUNE,
 	S_COUNT
 };
 
+/* A log's statements (store_log), for its table `t`: the newest line's
+ * end is the next one's offset. */
+#define LOG_APPEND(t) "INSERT INTO " t " (seq, off, len, at_ns, dedup," \
+	" line) SELECT m.seq + 1, coalesce(e.off + e.len, 0)," \
+	" length(CAST(?1 || (m.seq + 1) || ?2 AS BLOB)), ?3, ?4," \
+	" ?1 || (m.seq + 1) || ?2" \
+	" FROM (SELECT coalesce(max(seq), 0) AS seq FROM " t ") m" \
+	" LEFT JOIN " t " e ON e.seq = m.seq WHERE 1" \
+	" ON CONFLICT DO NOTHING RETURNING seq, off, len, at_ns"
+#define LOG_BOUNDS(t) "SELECT f.seq, f.off, f.len, f.at_ns," \
+	" l.seq, l.off, l.len, l.at_ns FROM " t " f, " t " l" \
+	" WHERE f.seq = (SELECT min(seq) FROM " t ")" \
+	" AND l.seq = (SELECT max(seq) FROM " t ")"
+#define LOG_READ(t) "SELECT seq, off, len, at_ns, line FROM " t \
+	" WHERE off >= coalesce((SELECT max(off) FROM " t \
+	" WHERE off <= ?1), 0) ORDER BY off LIMIT ?2"
+#define LOG_PRUNE(t) "DELETE FROM " t \
+	" WHERE seq < (SELECT max(seq) FROM " t ")" \
+	" AND (?1 <= 0 OR seq <= (SELECT max(seq) FROM " t ") - ?1)" \
+	" AND (?2 <= 0 OR at_ns < ?2)"
+#define LOG_STMT(first, log) ((enum stmt)((first) + 4 * (int)(log)))
+
 static const char *const stmt_sql[S_COUNT] = {
 	[S_BEGIN] = "BEGIN IMMEDIATE",
-	/* the newest line's end is the next one's offset */
-	[S_EVENT_APPEND] = "INSERT INTO event (seq, off, len, at_ns, dedup,"
-		" line) SELECT m.seq + 1, coalesce(e.off + e.len, 0),"
-		" length(CAST(?1 || (m.seq + 1) || ?2 AS BLOB)), ?3, ?4,"
-		" ?1 || (m.seq + 1) || ?2"
-		" FROM (SELECT coalesce(max(seq), 0) AS seq FROM event) m"
-		" LEFT JOIN event e ON e.seq = m.seq WHERE 1"
-		" ON CONFLICT DO NOTHING RETURNING seq, off, len, at_ns",
-	[S_EVENT_BOUNDS] = "SELECT f.seq, f.off, f.len, f.at_ns,"
-		" l.seq, l.off, l.len, l.at_ns FROM event f, event l"
-		" WHERE f.seq = (SELECT min(seq) FROM event)"
-		" AND l.seq = (SELECT max(seq) FROM event)",
-	[S_EVENT_READ] = "SELECT seq, off, len, at_ns, line FROM event"
-		" WHERE off >= coalesce((SELECT max(off) FROM event"
-		" WHERE off <= ?1), 0) ORDER BY off LIMIT ?2",
-	[S_EVENT_PRUNE] = "DELETE FROM event"
-		" WHERE seq <= (SELECT max(seq) FROM event) - ?1",
+	[S_EVENT_APPEND] = LOG_APPEND("event"),
+	[S_EVENT_BOUNDS] = LOG_BOUNDS("event"),
+	[S_EVENT_READ] = LOG_READ("event"),
+	[S_EVENT_PRUNE] = LOG_PRUNE("event"),
+	[S_AUDIT_APPEND] = LOG_APPEND("audit"),
+	[S_AUDIT_BOUNDS] = LOG_BOUNDS("audit"),
+	[S_AUDIT_READ] = LOG_READ("audit"),
+	[S_AUDIT_PRUNE] = LOG_PRUNE("audit"),
 	[S_COMMIT] = "COMMIT",
 	[S_ROLLBACK] = "ROLLBACK",
 	[S_ENV_INSERT] = "INSERT INTO env (name, created_ns, mtime_ns)"
@@ -848,7 +871,7 @@ static int sqlite_announce(struct store *base, const char *news)
 	return 0;
 }
 
-/* -- the event log -------------------------------------------------- */
+/* -- the logs ------------------------------------------------------- */
 
 static void event_row(sqlite3_stmt *st, int col, struct store_event *ev)
 {
@@ -858,12 +881,12 @@ static void event_row(sqlite3_stmt *st, int col, struct store_event *ev)
 	ev->at_ns = sqlite3_column_int64(st, col + 3);
 }
 
-static int sqlite_event_append(struct store *base, const char *head,
-		const char *tail, int64_t at_ns, const char *dedup,
-		struct store_event *out)
+static int sqlite_log_append(struct store *base, enum store_log log,
+		const char *head, const char *tail, int64_t at_ns,
+		const char *dedup, struct store_event *out)
 {
 	struct sqlite_store *s = sq(base);
-	sqlite3_stmt *st = stmt(s, S_EVENT_APPEND);
+	sqlite3_stmt *st = stmt(s, LOG_STMT(S_EVENT_APPEND, log));
 	int rc;
 
 	if (!st)
@@ -887,11 +910,11 @@ static int sqlite_event_append(struct store *base, const char *head,
 	return rc == SQLITE_DONE ? 0 : fail_sqlite(s, rc, "append event");
 }
 
-static int sqlite_event_bounds(struct store *base, struct store_event *first,
-		struct store_event *last)
+static int sqlite_log_bounds(struct store *base, enum store_log log,
+		struct store_event *first, struct store_event *last)
 {
 	struct sqlite_store *s = sq(base);
-	sqlite3_stmt *st = stmt(s, S_EVENT_BOUNDS);
+	sqlite3_stmt *st = stmt(s, LOG_STMT(S_EVENT_BOUNDS, log));
 	int rc;
 
 	memset(first, 0, sizeof(*first));
@@ -908,11 +931,11 @@ static int sqlite_event_bounds(struct store *base, struct store_event *first,
 		fail_sqlite(s, rc, "event bounds");
 }
 
-static int sqlite_event_read(struct store *base, int64_t off, int limit,
-		store_event_cb cb, void *ctx)
+static int sqlite_log_read(struct store *base, enum store_log log,
+		int64_t off, int limit, store_event_cb cb, void *ctx)
 {
 	struct sqlite_store *s = sq(base);
-	sqlite3_stmt *st = stmt(s, S_EVENT_READ);
+	sqlite3_stmt *st = stmt(s, LOG_STMT(S_EVENT_READ, log));
 	struct store_event ev;
 	int rc, ret = 0;
 
@@ -930,14 +953,16 @@ static int sqlite_event_read(struct store *base, int64_t off, int limit,
 	return ret;
 }
 
-static int sqlite_event_prune(struct store *base, int64_t keep)
+static int sqlite_log_prune(struct store *base, enum store_log log,
+		int64_t keep, int64_t before_ns)
 {
 	struct sqlite_store *s = sq(base);
-	sqlite3_stmt *st = stmt(s, S_EVENT_PRUNE);
+	sqlite3_stmt *st = stmt(s, LOG_STMT(S_EVENT_PRUNE, log));
 
 	if (!st)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, keep);
+	sqlite3_bind_int64(st, 2, before_ns);
 	return exec_stmt(s, st, "prune events");
 }
 
@@ -3187,10 +3212,10 @@ const struct store_backend store_sqlite_backend = {
 	.watch = sqlite_watch,
 	.poll = sqlite_poll,
 	.announce = sqlite_announce,
-	.event_append = sqlite_event_append,
-	.event_bounds = sqlite_event_bounds,
-	.event_read = sqlite_event_read,
-	.event_prune = sqlite_event_prune,
+	.log_append = sqlite_log_append,
+	.log_bounds = sqlite_log_bounds,
+	.log_read = sqlite_log_read,
+	.log_prune = sqlite_log_prune,
 	.watch_fd = sqlite_watch_fd,
 	.watch_read = sqlite_poll,
 	.env_insert = sqlite_env_insert,

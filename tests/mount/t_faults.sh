@@ -6,8 +6,8 @@
 # every store call of every model change; these are the sessions.
 
 # mkdir of an environment: its insert (call 2 of the change: BEGIN,
-# INSERT, the line of MOUNT/events, COMMIT) runs out of space, then its
-# line cannot be written, then its COMMIT fails.
+# INSERT, the lines of MOUNT/events and MOUNT/audit, COMMIT) runs out of
+# space, then its event line cannot be written, then its COMMIT fails.
 test_mkdir_refused_by_the_store() {
 	mkdir environments/prod
 	remount_faults 2:ENOSPC
@@ -29,12 +29,12 @@ x"
 	expect "mkdir: cannot create directory ‘environments/w’: Input/output error"
 	expect_rc 1
 	run cut -d' ' -f2- .last_error
-	expect "mkdir /environments/w: injected fault (EIO in store_event_append) (Input/output error)"
+	expect "mkdir /environments/w: injected fault (EIO in store_log_append) (Input/output error)"
 	run ls environments
 	expect "prod
 x"
 
-	remount_faults 4:EIO
+	remount_faults 5:EIO
 	run mkdir environments/y
 	expect "mkdir: cannot create directory ‘environments/y’: Input/output error"
 	expect_rc 1
@@ -58,8 +58,8 @@ y"
 
 # A deploy: version 2's insert (call 5: BEGIN, the environment, the
 # runtime, version 1, INSERT) runs out of space, then the COMMIT (call
-# 11, after two lines of MOUNT/events) fails; spec, versions and DEFAULT
-# stay on version 1.
+# 12, after two lines of MOUNT/events and one of MOUNT/audit) fails;
+# spec, versions and DEFAULT stay on version 1.
 test_deploy_refused_by_the_store() {
 	mkdir -p environments/prod/runtimes/chat
 	spec 1 > environments/prod/runtimes/chat/spec
@@ -82,7 +82,7 @@ test_deploy_refused_by_the_store() {
 	expect "1
 2"
 
-	remount_faults 11:EIO
+	remount_faults 12:EIO
 	cd environments/prod/runtimes/chat || return
 	sh "printf '%s' '$(spec 3)' > spec"
 	expect "bash: line 1: printf: write error: Input/output error"
@@ -128,12 +128,12 @@ test_snapshot_refused_by_the_store() {
 	expect "prod"
 }
 
-# Dropping a snapshot is a change of its own (call 4, after its line of
-# MOUNT/events: BEGIN, the line, COMMIT): refused, the snapshot stays,
-# whole; the next rmdir drops it.
+# Dropping a snapshot is a change of its own (call 5, after its lines of
+# MOUNT/events and MOUNT/audit: BEGIN, the lines, COMMIT): refused, the
+# snapshot stays, whole; the next rmdir drops it.
 test_snapshot_drop_refused_by_the_store() {
 	mkdir environments/prod snapshots/s
-	remount_faults 4:EIO
+	remount_faults 5:EIO
 	run rmdir snapshots/s
 	expect "rmdir: failed to remove 'snapshots/s': Input/output error"
 	run cut -d' ' -f2- .last_error
@@ -161,12 +161,12 @@ test_fault_must_be_well_formed() {
 	mount_fs
 }
 
-# A change that was committed but could not be read back (call 5 of a
+# A change that was committed but could not be read back (call 6 of a
 # mkdir: the lookup that answers the kernel) says both: the error, and
 # in .last_error that the directory was made; a failing read is never
 # taken for "not there".
 test_change_made_but_not_read_back() {
-	remount_faults 5:EIO
+	remount_faults 6:EIO
 	run mkdir environments/z
 	expect "mkdir: cannot create directory ‘environments/z’: Input/output error"
 	run cut -d' ' -f2- .last_error

@@ -416,7 +416,8 @@ test_snapshot_of_secrets() {
 	touch environments/prod/secrets/spare
 	mkdir snapshots/before
 	run ls snapshots/before
-	expect "environments
+	expect "audit
+environments
 projects"
 	run cat snapshots/before/environments/prod/runtimes/orders-eu-1/secret
 	expect "${SECRET%%.*}"

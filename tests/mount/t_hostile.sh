@@ -47,6 +47,7 @@ test_odd_paths() {
 	expect_rc 1
 	run ls
 	expect "README
+audit
 environments
 heartbeat
 projects

@@ -126,6 +126,7 @@ test_mount_type_fuse_runtimefs() {
 	expect_rc 0
 	run ls "$MNT"
 	expect "README
+audit
 environments
 heartbeat
 projects

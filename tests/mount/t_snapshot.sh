@@ -20,6 +20,7 @@ test_snapshot_lifecycle() {
 before
 
 snapshots/before:
+audit
 environments
 projects"
 	run mkdir snapshots/before
@@ -65,7 +66,8 @@ test_snapshot_is_read_only() {
 	run mkdir snapshots/s/snapshots
 	expect_rc 1
 	run ls -A snapshots/s
-	expect "environments
+	expect "audit
+environments
 projects"
 	run cat environments/prod/critical snapshots/s/environments/prod/critical
 	expect "1

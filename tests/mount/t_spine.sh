@@ -4,6 +4,7 @@
 test_root_listing() {
 	run ls
 	expect "README
+audit
 environments
 heartbeat
 projects
@@ -11,6 +12,7 @@ snapshots"
 	run ls -A
 	expect ".last_error
 README
+audit
 environments
 heartbeat
 projects
@@ -181,8 +183,9 @@ test_sizes_match_content() {
 		[ ! -s "$f" ] || [ "$(tail -c1 "$f" | od -An -c | tr -d ' ')" = '\n' ] ||
 			fail "$f does not end with a newline"
 	done < <(find . -type f ! -name .last_error ! -name heartbeat)
-	# 34, and the display_name of the project and of the integration
-	[ $n = 36 ] || fail "found $n files, not 36"
+	# 34, the display_name of the project and of the integration, and
+	# MOUNT/audit
+	[ $n = 37 ] || fail "found $n files, not 37"
 }
 
 test_read_only_files() {

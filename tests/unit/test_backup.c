@@ -537,7 +537,7 @@ static void test_flags_from_the_table(void **state)
 	assert_string_equal(presence, " url status status last_heartbeat"
 			" runtime.json reported.json");
 	assert_string_equal(skip, " README .last_error snapshots heartbeat"
-			" artifacts events");
+			" artifacts events audit");
 	assert_string_equal(required, " critical type version id created"
 			" updated id type registered");
 }

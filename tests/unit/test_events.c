@@ -291,6 +291,153 @@ static void test_snapshot_lines(void **state)
 			"snapshot.deleted b\n");
 }
 
+/* -- the audit log ------------------------------------------------------ */
+
+/* Who the test's caller is: uid 1000 writing `path`, while `acting`. */
+static int acting;
+
+static int fake_actor(void *ctx, struct model_actor *out)
+{
+	(void)ctx;
+	if (!acting)
+		return -1;
+	memset(out, 0, sizeof(*out));
+	out->uid = 1000;
+	out->gid = 100;
+	out->pid = 4242;
+	snprintf(out->comm, sizeof(out->comm), "ba\"sh");
+	snprintf(out->op, sizeof(out->op), "write");
+	snprintf(out->path, sizeof(out->path), "environments/prod/critical");
+	return 0;
+}
+
+static int audit_setup(void **state)
+{
+	struct fixture *f;
+	struct model_config cfg;
+
+	if (setup(state))
+		return -1;
+	f = *state;
+	model_close(f->m);
+	cfg = (struct model_config){ .offline_after_ns = 30 * SEC,
+		.now = fake_now, .now_ctx = f, .flush_interval_ns = -1,
+		.key_path = f->key, .actor = fake_actor,
+		.audit_keep_ns = 2 * 86400 * SEC };
+	acting = 1;
+	return model_open(&f->m, f->db, &cfg);
+}
+
+/* The audit log as text, from its oldest kept line. */
+static char *audit_text(struct model *m)
+{
+	struct model_events_stat st;
+	char *buf;
+	int n = 0, got;
+
+	assert_int_equal(model_audit_stat(m, &st), 0);
+	assert_int_equal(st.start, 0);
+	buf = calloc(1, (size_t)st.end + 1);
+	assert_non_null(buf);
+	while ((got = model_audit_read(m, n, buf + n,
+			(size_t)(st.end - n))) > 0)
+		n += got;
+	assert_int_equal(got, 0);
+	assert_int_equal(n, st.end);
+	return buf;
+}
+
+/* A change for someone: one line with who and what changed; one made
+ * by no one (a runtime's heartbeat) as the runtime's; a refusal with
+ * its errno and reason; the key material of a secret never. */
+static void test_audit_lines(void **state)
+{
+	struct fixture *f = *state;
+	struct model_actor who = { 1001, 100, 77, "sh", "write",
+		"environments/prod/critical" };
+	const struct model_secret_scope prod = { "prod", NULL, NULL };
+	struct model_secret sec;
+	char *all, *line2;
+
+	assert_int_equal(model_env_create(f->m, "prod"), 0);
+	assert_int_equal(model_env_set_critical(f->m, "prod", "1"), 0);
+	assert_int_equal(model_env_set_critical(f->m, "prod", "7"), -EINVAL);
+	assert_int_equal(model_audit_refused(f->m, &who, -EINVAL,
+			model_errmsg()), 0);
+	assert_string_equal(model_errmsg(), "critical takes 0 or 1, not '7'");
+	/* refusals wait for the flusher */
+	all = audit_text(f->m);
+	assert_null(strstr(all, "EINVAL"));
+	free(all);
+	model_lock(f->m);
+	assert_int_equal(model_audit_tick(f->m), 0);
+	model_unlock(f->m);
+	assert_int_equal(model_secret_create(f->m, &prod, "s"), 0);
+	assert_int_equal(model_secret_get(f->m, &prod, "s", &sec), 0);
+	all = audit_text(f->m);
+	assert_true(!strncmp(all, "{\"seq\":1,\"time\":\"2023-11-14T22:13:20"
+			".000000Z\",\"uid\":1000,\"gid\":100,\"pid\":4242,"
+			"\"comm\":\"ba\\\"sh\",\"op\":\"write\",\"path\":"
+			"\"environments/prod/critical\",\"result\":\"ok\","
+			"\"changes\":[{\"kind\":\"environment.created\","
+			"\"path\":\"prod\"}]}\n", 200));
+	line2 = strchr(all, '\n') + 1;
+	assert_true(!strncmp(strstr(line2, "\"result\""), "\"result\":\"ok\","
+			"\"changes\":[{\"kind\":\"environment.critical\","
+			"\"path\":\"prod\",\"from\":\"0\",\"to\":\"1\"}]}\n", 60));
+	assert_non_null(strstr(all, "\"uid\":1001,\"gid\":100,\"pid\":77,"
+			"\"comm\":\"sh\",\"op\":\"write\",\"path\":"
+			"\"environments/prod/critical\",\"result\":\"EINVAL\","
+			"\"error\":\"critical takes 0 or 1, not '7'\"}\n"));
+	/* the key id, never the secret */
+	assert_non_null(strstr(all, sec.key_id));
+	assert_null(strstr(all, strchr(sec.secret, '.') + 1));
+	free(all);
+}
+
+/* What no one asked for (the flusher) writes no audit line; a runtime's
+ * heartbeat is the runtime's own. */
+static void test_audit_of_no_one(void **state)
+{
+	struct fixture *f = *state;
+	char json[1024], *all;
+
+	acting = 0;
+	registered(f, json, sizeof(json));
+	f->now += 60 * SEC;
+	model_lock(f->m);
+	assert_int_equal(model_events_tick(f->m), 0);
+	model_unlock(f->m);
+	all = audit_text(f->m);
+	acting = 1;
+	assert_non_null(strstr(all, "\"uid\":null,\"gid\":null,"
+			"\"pid\":null,\"comm\":null,\"op\":\"heartbeat\","
+			"\"path\":\"prod/orders-1\",\"result\":\"ok\","));
+	assert_null(strstr(all, "OFFLINE"));
+	assert_null(strstr(all, "environment.created"));
+	free(all);
+}
+
+/* Lines older than audit_keep go as the flusher ticks, the newest one
+ * staying; the file starts at the oldest kept. */
+static void test_audit_kept(void **state)
+{
+	struct fixture *f = *state;
+	char *all;
+
+	assert_int_equal(model_env_create(f->m, "old"), 0);
+	f->now += 3 * 86400 * SEC;
+	assert_int_equal(model_env_create(f->m, "new"), 0);
+	model_lock(f->m);
+	assert_int_equal(model_audit_tick(f->m), 0);
+	model_unlock(f->m);
+	all = audit_text(f->m);
+	assert_null(strstr(all, "\"path\":\"old\""));
+	assert_non_null(strstr(all, "{\"seq\":2,"));
+	assert_int_equal(all[0], '{');
+	free(all);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -304,6 +451,12 @@ int main(void)
 				setup_by_hand, teardown),
 		cmocka_unit_test_setup_teardown(test_kept, setup_by_hand, teardown),
 		cmocka_unit_test_setup_teardown(test_snapshot_lines, setup_by_hand,
+				teardown),
+		cmocka_unit_test_setup_teardown(test_audit_lines, audit_setup,
+				teardown),
+		cmocka_unit_test_setup_teardown(test_audit_of_no_one,
+				audit_setup, teardown),
+		cmocka_unit_test_setup_teardown(test_audit_kept, audit_setup,
 				teardown),
 	};
 

@@ -1656,6 +1656,8 @@ static int add_line(void *ctx, const struct store_event *ev,
 	return 0;
 }
 
+#define EV STORE_LOG_EVENTS
+
 static void test_event_log(void **state)
 {
 	struct cf *c = *state;
@@ -1663,12 +1665,12 @@ static void test_event_log(void **state)
 	struct store_event a, b, first, last;
 	struct lines l = { "", 0 };
 
-	OK(store_event_bounds(c->s, &first, &last));
+	OK(store_log_bounds(c->s, EV, &first, &last));
 	assert_int_equal(first.seq, 0);
 	assert_int_equal(last.seq, 0);
 	OK(store_begin(c->s));
-	OK(store_event_append(c->s, "<", ">\n", 7, NULL, &a));
-	OK(store_event_append(c->s, "<", "|x>\n", 8, "k1", &b));
+	OK(store_log_append(c->s, EV, "<", ">\n", 7, NULL, &a));
+	OK(store_log_append(c->s, EV, "<", "|x>\n", 8, "k1", &b));
 	OK(store_commit(c->s));
 	assert_int_equal(a.seq, 1);
 	assert_int_equal(a.off, 0);
@@ -1679,46 +1681,69 @@ static void test_event_log(void **state)
 	assert_int_equal(b.len, 6);            /* "<2|x>\n" */
 	/* the same key again: kept once */
 	OK(store_begin(c->s));
-	assert_int_equal(store_event_append(c->s, "<", ">\n", 9, "k1", &a), 1);
-	OK(store_event_append(c->s, "<", ">\n", 9, NULL, &a));
+	assert_int_equal(store_log_append(c->s, EV, "<", ">\n", 9, "k1", &a),
+			1);
+	OK(store_log_append(c->s, EV, "<", ">\n", 9, NULL, &a));
 	store_rollback(c->s);
-	OK(store_event_bounds(other, &first, &last));
+	OK(store_log_bounds(other, EV, &first, &last));
 	assert_int_equal(first.seq, 1);
 	assert_int_equal(last.seq, 2);
 	assert_int_equal(last.off + last.len, 10);
 	assert_int_equal(last.at_ns, 8);
 	/* from any byte of a line, that line on */
-	OK(store_event_read(other, 5, 10, add_line, &l));
+	OK(store_log_read(other, EV, 5, 10, add_line, &l));
 	assert_string_equal(l.text, "2@4:<2|x>\n");
 	l.text[0] = '\0';
-	OK(store_event_read(other, 0, 1, add_line, &l));
+	OK(store_log_read(other, EV, 0, 1, add_line, &l));
 	assert_string_equal(l.text, "1@0:<1>\n");
 	/* dropped lines: numbers and offsets go on */
 	for (int i = 0; i < 10; i++) {
 		OK(store_begin(c->s));
-		OK(store_event_append(c->s, "<", ">\n", 10 + i, NULL, &a));
+		OK(store_log_append(c->s, EV, "<", ">\n", 10 + i, NULL, &a));
 		OK(store_commit(c->s));
 	}
 	assert_int_equal(a.seq, 12);
 	OK(store_begin(c->s));
-	OK(store_event_prune(c->s, 3));
+	OK(store_log_prune(c->s, EV, 3, 0));
 	OK(store_commit(c->s));
-	OK(store_event_bounds(other, &first, &last));
+	OK(store_log_bounds(other, EV, &first, &last));
 	assert_int_equal(first.seq, 10);
 	assert_int_equal(last.seq, 12);
 	assert_int_equal(first.off, 4 + 6 + 7 * 4);    /* 1, 2, 3..9 */
 	l.text[0] = '\0';
-	OK(store_event_read(other, 0, 10, add_line, &l));
+	OK(store_log_read(other, EV, 0, 10, add_line, &l));
 	assert_string_equal(l.text, "10@38:<10>\n11@43:<11>\n12@48:<12>\n");
 	store_close(other);
 	/* across a reopen */
 	store_close(c->s);
 	OK(store_open(&c->s, c->loc));
 	OK(store_begin(c->s));
-	OK(store_event_append(c->s, "<", ">\n", 30, NULL, &a));
+	OK(store_log_append(c->s, EV, "<", ">\n", 30, NULL, &a));
 	OK(store_commit(c->s));
 	assert_int_equal(a.seq, 13);
 	assert_int_equal(a.off, 53);
+	/* the audit log is one of its own, its lines dropped by age; the
+	 * newest stays, for the offsets to go on from */
+	OK(store_begin(c->s));
+	for (int i = 1; i <= 3; i++)
+		OK(store_log_append(c->s, STORE_LOG_AUDIT, "<", ">\n",
+				100 * i, NULL, &a));
+	OK(store_commit(c->s));
+	assert_int_equal(a.seq, 3);
+	assert_int_equal(a.off, 8);
+	OK(store_begin(c->s));
+	OK(store_log_prune(c->s, STORE_LOG_AUDIT, 0, 250));
+	OK(store_commit(c->s));
+	OK(store_log_bounds(c->s, STORE_LOG_AUDIT, &first, &last));
+	assert_int_equal(first.seq, 3);
+	assert_int_equal(first.off, 8);
+	OK(store_begin(c->s));
+	OK(store_log_prune(c->s, STORE_LOG_AUDIT, 0, 1000));
+	OK(store_commit(c->s));
+	OK(store_log_bounds(c->s, STORE_LOG_AUDIT, &first, &last));
+	assert_int_equal(first.seq, 3);
+	OK(store_log_bounds(c->s, EV, &first, &last));
+	assert_int_equal(last.seq, 13);
 }
 
 /* store_runtime_list() of those last heard in a span of time. */

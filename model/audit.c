@@ -1,0 +1,335 @@
+/*
+ * audit.c - the audit log: who changed what, and what was refused.
+ *
+ * A change made for someone (the filesystem's model_config.actor says
+ * who: user, group, process, its command name, the operation and the
+ * path) writes one line in its own transaction, with what it changed:
+ * the kinds, paths and fields of its event lines (events.c), which hold
+ * the values before and after and never key material.  A change a
+ * runtime's heartbeat makes is written as the runtime's ("uid":null).
+ * A refusal is queued with the errno's name and the reason in words, as
+ * .last_error has it, and written by the flusher within its interval,
+ * the refusals of that interval in one transaction:
+ *
+ *   {"seq":N,"time":T,"uid":1000,"gid":1000,"pid":4242,"comm":"bash",
+ *    "op":"write","path":"/environments/prod/critical","result":"ok",
+ *    "changes":[{"kind":"environment.critical","path":...,"from":"0",
+ *    "to":"1"}]}
+ *   {...,"result":"EACCES","error":"only the owner and the admins may
+ *    change this"}
+ *
+ * Lines older than audit_keep_ns go, a few at a time, as the flusher
+ * ticks (an index on the moment makes that cheap).  The file shows the
+ * lines kept, from the oldest: its size is theirs.
+ */
+#define _GNU_SOURCE             /* strerrorname_np() */
+#include "model_int.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define AUDIT_KEEP_DEFAULT (90LL * 24 * 3600 * 1000000000LL)
+#define AUDIT_CHANGES_MAX 16384        /* then "changes_cut":true */
+#define AUDIT_LINE_MAX (AUDIT_CHANGES_MAX + 4096)
+#define AUDIT_TICK_NS (60LL * 1000000000LL)
+
+void model_audit_note(struct model *m, const char *fields)
+{
+	size_t n;
+
+	if (!fields || m->parent || !m->cfg.actor)
+		return;
+	/* `fields` is "\"kind\":...}\n": one object of the changes */
+	n = strlen(fields);
+	while (n && (fields[n - 1] == '\n' || fields[n - 1] == '}'))
+		n--;
+	if (m->audit_len + n + 4 > AUDIT_CHANGES_MAX) {
+		m->audit_cut = 1;
+		return;
+	}
+	if (m->audit_len + n + 4 > m->audit_cap) {
+		size_t cap = m->audit_cap ? m->audit_cap * 2 : 1024;
+		char *p;
+
+		while (cap < m->audit_len + n + 4)
+			cap *= 2;
+		if (!(p = realloc(m->audit_changes, cap))) {
+			m->audit_cut = 1;
+			return;
+		}
+		m->audit_changes = p;
+		m->audit_cap = cap;
+	}
+	m->audit_len += (size_t)snprintf(m->audit_changes + m->audit_len,
+			m->audit_cap - m->audit_len, "%s{%.*s}",
+			m->audit_len ? "," : "", (int)n, fields);
+}
+
+void model_audit_forget(struct model *m)
+{
+	m->audit_len = 0;
+	m->audit_cut = 0;
+}
+
+/* Who, as JSON members: the actor's, or nulls and the `op` and `path`
+ * given when the thread serves no one. */
+static void who(struct model *m, char *out, size_t size, const char *op,
+		const char *path, const struct model_actor *given)
+{
+	struct model_actor a;
+	char comm[80], jop[64], jpath[1200];
+
+	memset(&a, 0, sizeof(a));
+	if (given)
+		a = *given;
+	else if (!m->cfg.actor || m->cfg.actor(m->cfg.actor_ctx, &a)) {
+		a.uid = a.gid = a.pid = -1;
+		snprintf(a.op, sizeof(a.op), "%s", op ? op : "");
+		snprintf(a.path, sizeof(a.path), "%s", path ? path : "");
+	}
+	model_json_text(comm, sizeof(comm), a.comm);
+	model_json_text(jop, sizeof(jop), a.op);
+	model_json_text(jpath, sizeof(jpath), a.path);
+	if (a.uid < 0)
+		snprintf(out, size, "\"uid\":null,\"gid\":null,\"pid\":null,"
+				"\"comm\":null,\"op\":\"%s\",\"path\":\"%s\"",
+				jop, jpath);
+	else
+		snprintf(out, size, "\"uid\":%lld,\"gid\":%lld,\"pid\":%lld,"
+				"\"comm\":\"%s\",\"op\":\"%s\",\"path\":\"%s\"",
+				(long long)a.uid, (long long)a.gid,
+				(long long)a.pid, comm, jop, jpath);
+}
+
+/* Appends one line, `rest` after who; in a transaction. */
+static int audit_append(struct model *m, const char *whom, const char *rest)
+{
+	char *tail = malloc(AUDIT_LINE_MAX);
+	char when[40];
+	struct store_event ev;
+	int ret;
+
+	if (!tail)
+		return model_fail(-ENOMEM, "out of memory");
+	model_time_micro(model_now(m), when, sizeof(when));
+	snprintf(tail, AUDIT_LINE_MAX, ",\"time\":\"%s\",%s,%s}\n", when, whom,
+			rest);
+	ret = store_log_append(m->store, STORE_LOG_AUDIT, "{\"seq\":", tail,
+			model_now(m), NULL, &ev);
+	free(tail);
+	return ret < 0 ? model_fail_store(ret) : 0;
+}
+
+int model_audit_change(struct model *m, const char *op,
+		const struct model_at *at)
+{
+	char whom[1600], path[1024] = "", *rest;
+	int ret;
+
+	if (m->parent || !m->cfg.actor)
+		return 0;
+	/* a change of no one's (the flusher's statuses by time) is none */
+	if (!op) {
+		struct model_actor a;
+
+		if (m->cfg.actor(m->cfg.actor_ctx, &a)) {
+			model_audit_forget(m);
+			return 0;
+		}
+	}
+	if (!(rest = malloc(AUDIT_CHANGES_MAX + 64)))
+		return model_fail(-ENOMEM, "out of memory");
+	if (at)
+		model_path_of(m, at, path, sizeof(path));
+	who(m, whom, sizeof(whom), op, path, NULL);
+	snprintf(rest, AUDIT_CHANGES_MAX + 64, "\"result\":\"ok\","
+			"\"changes\":[%.*s]%s", (int)m->audit_len,
+			m->audit_changes ? m->audit_changes : "",
+			m->audit_cut ? ",\"changes_cut\":true" : "");
+	ret = audit_append(m, whom, rest);
+	free(rest);
+	model_audit_forget(m);
+	return ret;
+}
+
+/* A refusal's line waits here for the flusher, which writes all that
+ * wait in one transaction: a flood of refusals (anyone may try) costs
+ * no fsync each and cannot stall the daemon. */
+struct refusal {
+	char *tail;
+	int64_t at_ns;
+};
+
+struct model_audit_queue {
+	struct refusal *v;
+	size_t n, cap;
+	int64_t dropped;
+};
+
+#define AUDIT_QUEUE_MAX 8192
+
+int model_audit_refused(struct model *m, const struct model_actor *actor,
+		int err, const char *why)
+{
+	char whom[1600], jwhy[2100], when[40], saved[1024], *tail;
+	const char *name = strerrorname_np(-err);
+	struct model_audit_queue *q;
+	int64_t now;
+
+	if (!m || m->parent || !m->cfg.actor)
+		return 0;
+	snprintf(saved, sizeof(saved), "%s", why ? why : "");
+	model_json_text(jwhy, sizeof(jwhy), saved);
+	who(m, whom, sizeof(whom), NULL, NULL, actor);
+	now = model_now(m);
+	model_time_micro(now, when, sizeof(when));
+	if (asprintf(&tail, ",\"time\":\"%s\",%s,\"result\":\"%s\","
+			"\"error\":\"%s\"}\n", when, whom, name ? name : "EIO",
+			jwhy) < 0)
+		return model_fail(-ENOMEM, "out of memory");
+	model_lock(m);
+	if (!(q = m->audit_q) && (q = m->audit_q = calloc(1, sizeof(*q))))
+		q->cap = 0;
+	if (q && q->n == q->cap && q->cap < AUDIT_QUEUE_MAX) {
+		size_t cap = q->cap ? q->cap * 2 : 64;
+		struct refusal *v = realloc(q->v, cap * sizeof(*v));
+
+		if (v) {
+			q->v = v;
+			q->cap = cap;
+		}
+	}
+	if (q && q->n < q->cap) {
+		q->v[q->n].tail = tail;
+		q->v[q->n++].at_ns = now;
+		tail = NULL;
+	} else if (q) {
+		q->dropped++;
+	}
+	model_unlock(m);
+	free(tail);
+	return 0;
+}
+
+/* Writes the refusals that wait, under the lock. */
+static int refusals_write(struct model *m)
+{
+	struct model_audit_queue *q = m->audit_q;
+	struct store_event ev;
+	int ret;
+
+	if (!q || (!q->n && !q->dropped))
+		return 0;
+	if ((ret = store_begin(m->store)))
+		return model_fail_store(ret);
+	for (size_t i = 0; !ret && i < q->n; i++)
+		ret = store_log_append(m->store, STORE_LOG_AUDIT, "{\"seq\":",
+				q->v[i].tail, q->v[i].at_ns, NULL, &ev);
+	if (!ret && q->dropped) {
+		char tail[256], when[40];
+		int64_t now = model_now(m);
+
+		model_time_micro(now, when, sizeof(when));
+		snprintf(tail, sizeof(tail), ",\"time\":\"%s\",\"uid\":null,"
+				"\"gid\":null,\"pid\":null,\"comm\":null,"
+				"\"op\":\"audit\",\"path\":\"\",\"result\":"
+				"\"ENOBUFS\",\"error\":\"%lld refusals came"
+				" faster than they could be written and are not"
+				" recorded\"}\n", when, (long long)q->dropped);
+		ret = store_log_append(m->store, STORE_LOG_AUDIT, "{\"seq\":",
+				tail, now, NULL, &ev);
+	}
+	if (ret < 0 || (ret = store_commit(m->store))) {
+		store_rollback(m->store);
+		return model_fail_store(ret);
+	}
+	for (size_t i = 0; i < q->n; i++)
+		free(q->v[i].tail);
+	q->n = 0;
+	q->dropped = 0;
+	return 0;
+}
+
+void model_audit_close(struct model *m)
+{
+	struct model_audit_queue *q = m->audit_q;
+
+	if (!q)
+		return;
+	model_lock(m);
+	if (refusals_write(m))
+		fprintf(stderr, "runtimefs: %zu refusals are not in the audit"
+				" log: %s\n", q->n, model_errmsg());
+	model_unlock(m);
+	for (size_t i = 0; i < q->n; i++)
+		free(q->v[i].tail);
+	free(q->v);
+	free(q);
+	m->audit_q = NULL;
+}
+
+int model_audit_tick(struct model *m)
+{
+	int64_t now = model_now(m), keep = m->cfg.audit_keep_ns > 0 ?
+		m->cfg.audit_keep_ns : AUDIT_KEEP_DEFAULT;
+	struct store_event first, last;
+	int ret;
+
+	if (m->parent || !m->cfg.actor)
+		return 0;
+	if ((ret = refusals_write(m)))
+		return ret;
+	if (now - m->audit_pruned_ns < AUDIT_TICK_NS)
+		return 0;
+	m->audit_pruned_ns = now;
+	/* a write only when a line is old enough to go */
+	if ((ret = store_log_bounds(m->store, STORE_LOG_AUDIT, &first, &last)))
+		return model_fail_store(ret);
+	if (!first.seq || first.seq == last.seq || first.at_ns >= now - keep)
+		return 0;
+	if ((ret = store_begin(m->store)))
+		return model_fail_store(ret);
+	ret = store_log_prune(m->store, STORE_LOG_AUDIT, 0, now - keep);
+	if (ret)
+		store_rollback(m->store);
+	else
+		ret = store_commit(m->store);
+	return ret ? model_fail_store(ret) : 0;
+}
+
+/* -- reading ---------------------------------------------------------- */
+
+int model_audit_stat(struct model *m, struct model_events_stat *out)
+{
+	struct store_event first, last;
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	model_lock(m);
+	ret = store_log_bounds(m->store, STORE_LOG_AUDIT, &first, &last);
+	model_unlock(m);
+	if (ret)
+		return model_fail_store(ret);
+	out->end = first.seq ? last.off + last.len - first.off : 0;
+	out->mtime_ns = last.at_ns;
+	return 0;
+}
+
+int model_audit_read(struct model *m, int64_t off, char *out, size_t size)
+{
+	struct store_event first, last;
+	struct model_log_copy c = { out, size, 0, 0 };
+	int ret;
+
+	model_lock(m);
+	ret = store_log_bounds(m->store, STORE_LOG_AUDIT, &first, &last);
+	if (ret)
+		ret = model_fail_store(ret);
+	c.off = first.off + off;
+	if (!ret && first.seq)
+		ret = model_log_copy(m, STORE_LOG_AUDIT, &c);
+	model_unlock(m);
+	return ret ? ret : (int)c.n;
+}
