@@ -58,6 +58,7 @@ PER_ENV=${PER_ENV:-1000}
 BIG_ENVS=${BIG_ENVS:-1}
 BIG_PER_ENV=${BIG_PER_ENV:-100000}
 RUNS=${RUNS:-5}
+READERS=${READERS:-100}          # tail -f of MOUNT/events during two rows
 ROW_BUDGET=${ROW_BUDGET:-300}
 SECONDS_EACH=${SECONDS_EACH:-3}
 LOAD_THREADS=${LOAD_THREADS:-2}
@@ -398,6 +399,18 @@ else
 	hb4=$(rate heartbeats "$MNT" "$SECONDS_EACH" 4 "$FLEET")
 	say "durable endpoint repoints/s"
 	rp=$(rate repoints "$MNT" "$SECONDS_EACH" "$FLEET")
+	# MOUNT/events with 100 readers following it: what they cost the
+	# writers (issue 14)
+	say "the same with $READERS \`tail -f events\` following"
+	readers=()
+	for ((i = 0; i < READERS; i++)); do
+		tail -f "$MNT/events" >/dev/null 2>&1 &
+		readers+=($!)
+	done
+	hb4r=$(rate heartbeats "$MNT" "$SECONDS_EACH" 4 "$FLEET")
+	rpr=$(rate repoints "$MNT" "$SECONDS_EACH" "$FLEET")
+	kill "${readers[@]}" 2>/dev/null || true
+	wait "${readers[@]}" 2>/dev/null || true
 	say "registrations/s, $REGISTER MI runtimes a run"
 	rg=$(rate_register)
 	db=$(db_bytes)
@@ -424,6 +437,8 @@ else
 		read -r m lo hi n <<<"$hb1"; echo "| heartbeats/s, one open file | $m ($lo–$hi) | $n |"
 		read -r m lo hi n <<<"$hb4"; echo "| heartbeats/s, 4 writers | $m ($lo–$hi) | $n |"
 		read -r m lo hi n <<<"$rp"; echo "| durable endpoint repoints/s | $m ($lo–$hi) | $n |"
+		read -r m lo hi n <<<"$hb4r"; echo "| heartbeats/s, 4 writers, $READERS \`tail -f events\` | $m ($lo–$hi) | $n |"
+		read -r m lo hi n <<<"$rpr"; echo "| durable endpoint repoints/s, $READERS \`tail -f events\` | $m ($lo–$hi) | $n |"
 		read -r m lo hi n <<<"$rg"; echo "| registrations/s ($REGISTER new MI runtimes, $LOAD_THREADS threads) | $m ($lo–$hi) | $n |"
 		echo
 		echo "| resources at $scale runtimes | |"
@@ -438,6 +453,8 @@ if [ "$BIG" != 1 ]; then
 	figs+=("$(printf 'rate\theartbeats/s, one open file\t%s' "${hb1%% *}")")
 	figs+=("$(printf 'rate\theartbeats/s, 4 writers\t%s' "${hb4%% *}")")
 	figs+=("$(printf 'rate\tdurable endpoint repoints/s\t%s' "${rp%% *}")")
+	figs+=("$(printf 'rate\theartbeats/s, 4 writers, %s readers of events\t%s' "$READERS" "${hb4r%% *}")")
+	figs+=("$(printf 'rate\tdurable endpoint repoints/s, %s readers of events\t%s' "$READERS" "${rpr%% *}")")
 	figs+=("$(printf 'rate\tregistrations/s\t%s' "${rg%% *}")")
 fi
 printf '%s\n' "$machine" "${figs[@]}" > "$BENCH_DIR/figures-$scale-$BACKEND.txt"

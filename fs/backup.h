@@ -78,6 +78,8 @@ int fs_backup_build(struct stage *s, struct fs *fs, int keep);
  * files (org.c). */
 int fs_env_restore(struct fs_restore *r, const struct fs_path *p,
 		const char *data, size_t len);
+int fs_audit_restore(struct fs_restore *r, const struct fs_path *p,
+		const char *data, size_t len);
 int fs_critical_restore(struct fs_restore *r, const struct fs_path *p,
 		const char *data, size_t len);
 int fs_runtime_restore(struct fs_restore *r, const struct fs_path *p,

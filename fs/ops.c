@@ -105,6 +105,12 @@ static int refused_as(uid_t uid, const char *op, const char *path, int err)
 	lasterr_record(uid, op, path, err, why);
 	/* and in the audit log, as the caller's (not a restore's) */
 	if (self && self->m && !request_actor(NULL, &a)) {
+		/* another's (a release comes from the kernel): its uid only */
+		if (a.uid != (int64_t)uid) {
+			a.gid = -1;
+			a.pid = -1;
+			a.comm[0] = '\0';
+		}
 		a.uid = uid;
 		snprintf(a.op, sizeof(a.op), "%s", op);
 		snprintf(a.path, sizeof(a.path), "%s", path[0] == '/' &&

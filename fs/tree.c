@@ -43,7 +43,7 @@ const struct fs_node fs_nodes[FS_KIND_COUNT] = {
 	[FS_AUDIT] = { .kind = FS_AUDIT, .parent = FS_ROOT,
 		.name = "audit", .mode = S_IFREG | 0440, .direct_io = 1,
 		.stream = FS_STREAM_AUDIT, .show = fs_audit_show,
-		.backup = FS_BACKUP_SKIP },
+		.backup = FS_BACKUP_PRESENCE, .restore = fs_audit_restore },
 	[FS_ENVS] = { .kind = FS_ENVS, .parent = FS_ROOT,
 		.name = "environments", .mode = DIR_MODE,
 		.show = fs_show_started },

@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define AUDIT_KEEP_DEFAULT (90LL * 24 * 3600 * 1000000000LL)
 #define AUDIT_CHANGES_MAX 16384        /* then "changes_cut":true */
@@ -71,6 +72,58 @@ void model_audit_forget(struct model *m)
 {
 	m->audit_len = 0;
 	m->audit_cut = 0;
+	m->audit_written = 0;
+}
+
+static const char *id_or_null(int64_t id, char *buf, size_t size)
+{
+	if (id < 0)
+		return "null";
+	snprintf(buf, size, "%lld", (long long)id);
+	return buf;
+}
+
+/* `why` with every quoted part that is not a name (1 to 63 characters
+ * of [A-Za-z0-9._-]) or that has 16 characters after a '.' (a
+ * credential's shape: KEYID.MATERIAL, CLIENTID.SECRET) as '...': what a
+ * refused write quotes back may be a secret pasted into the wrong file,
+ * and the audit log holds none. */
+static void redacted(const char *why, char *out, size_t size)
+{
+	size_t n = 0;
+
+	while (*why && n + 6 < size) {
+		const char *q = why[0] == '\'' ? strchr(why + 1, '\'') : NULL;
+		size_t len = q ? (size_t)(q - why - 1) : 0;
+		int name = q && len >= 1 && len <= 63, dot = -1;
+
+		for (size_t i = 0; name && i < len; i++) {
+			char c = why[1 + i];
+
+			if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			      (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+			      c == '-'))
+				name = 0;
+			if (c == '.' && dot < 0)
+				dot = (int)i;
+		}
+		if (name && dot >= 0 && len - (size_t)dot - 1 >= 16)
+			name = 0;
+		if (!q || name) {
+			size_t k = q ? len + 2 : 1;
+
+			if (n + k >= size)
+				break;
+			memcpy(out + n, why, k);
+			n += k;
+			why += k;
+			continue;
+		}
+		memcpy(out + n, "'...'", 5);
+		n += 5;
+		why = q + 1;
+	}
+	out[n] = '\0';
 }
 
 /* Who, as JSON members: the actor's, or nulls and the `op` and `path`
@@ -79,7 +132,7 @@ static void who(struct model *m, char *out, size_t size, const char *op,
 		const char *path, const struct model_actor *given)
 {
 	struct model_actor a;
-	char comm[80], jop[64], jpath[1200];
+	char comm[80], jop[64], jpath[1200], uid[24], gid[24], pid[24];
 
 	memset(&a, 0, sizeof(a));
 	if (given)
@@ -89,18 +142,23 @@ static void who(struct model *m, char *out, size_t size, const char *op,
 		snprintf(a.op, sizeof(a.op), "%s", op ? op : "");
 		snprintf(a.path, sizeof(a.path), "%s", path ? path : "");
 	}
-	model_json_text(comm, sizeof(comm), a.comm);
 	model_json_text(jop, sizeof(jop), a.op);
 	model_json_text(jpath, sizeof(jpath), a.path);
-	if (a.uid < 0)
-		snprintf(out, size, "\"uid\":null,\"gid\":null,\"pid\":null,"
-				"\"comm\":null,\"op\":\"%s\",\"path\":\"%s\"",
-				jop, jpath);
-	else
-		snprintf(out, size, "\"uid\":%lld,\"gid\":%lld,\"pid\":%lld,"
-				"\"comm\":\"%s\",\"op\":\"%s\",\"path\":\"%s\"",
-				(long long)a.uid, (long long)a.gid,
-				(long long)a.pid, comm, jop, jpath);
+	/* what is not known is null: a runtime over ICP's API has no ids,
+	 * a file's release comes from the kernel, not from its opener */
+	if (a.comm[0] && a.uid >= 0) {
+		comm[0] = '"';
+		model_json_text(comm + 1, sizeof(comm) - 2, a.comm);
+		strcat(comm, "\"");
+	} else {
+		strcpy(comm, "null");
+	}
+	snprintf(out, size, "\"uid\":%s,\"gid\":%s,\"pid\":%s,\"comm\":%s,"
+			"\"op\":\"%s\",\"path\":\"%s\"",
+			id_or_null(a.uid, uid, sizeof(uid)),
+			id_or_null(a.uid < 0 ? -1 : a.gid, gid, sizeof(gid)),
+			id_or_null(a.uid < 0 ? -1 : a.pid, pid, sizeof(pid)),
+			comm, jop, jpath);
 }
 
 /* Appends one line, `rest` after who; in a transaction. */
@@ -128,8 +186,10 @@ int model_audit_change(struct model *m, const char *op,
 	char whom[1600], path[1024] = "", *rest;
 	int ret;
 
-	if (m->parent || !m->cfg.actor)
+	if (m->parent || !m->cfg.actor || m->audit_written) {
+		model_audit_forget(m);
 		return 0;
+	}
 	/* a change of no one's (the flusher's statuses by time) is none */
 	if (!op) {
 		struct model_actor a;
@@ -151,6 +211,71 @@ int model_audit_change(struct model *m, const char *op,
 	ret = audit_append(m, whom, rest);
 	free(rest);
 	model_audit_forget(m);
+	return ret;
+}
+
+/* The moment of a line's "time", RFC 3339 with microseconds: 0 when it
+ * has none. */
+static int64_t line_time(const char *line, size_t len)
+{
+	const char *t = memmem(line, len, ",\"time\":\"", 9);
+	struct tm tm;
+	int us = 0;
+
+	memset(&tm, 0, sizeof(tm));
+	if (!t || sscanf(t + 9, "%4d-%2d-%2dT%2d:%2d:%2d.%6dZ", &tm.tm_year,
+			&tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
+			&tm.tm_sec, &us) != 7)
+		return 0;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	return (int64_t)timegm(&tm) * 1000000000LL + (int64_t)us * 1000;
+}
+
+int model_audit_restore(struct model *m, const char *text, size_t len,
+		const char *src)
+{
+	const char *p = text, *end = text + (text ? len : 0);
+	char whom[1600], rest[128];
+	struct store_event ev;
+	long n = 0;
+	int ret = 0;
+
+	if (m->parent || !m->cfg.actor)
+		return 0;
+	/* each line {"seq":N,...}: what follows the number is kept */
+	while (!ret && p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t l = nl ? (size_t)(nl - p) + 1 : (size_t)(end - p);
+		const char *after = p + 7;
+		char *tail;
+
+		n++;
+		if (l < 9 || memcmp(p, "{\"seq\":", 7) || !nl)
+			return model_fail(-EINVAL, "%s: line %ld is not a line"
+					" of an audit log", src ? src : "audit",
+					n);
+		while (after < p + l && *after >= '0' && *after <= '9')
+			after++;
+		if (after == p + 7 || *after != ',' ||
+		    !(tail = strndup(after, (size_t)(p + l - after))))
+			return after == p + 7 || *after != ',' ?
+				model_fail(-EINVAL, "%s: line %ld has no"
+					" number", src ? src : "audit", n) :
+				model_fail(-ENOMEM, "out of memory");
+		ret = store_log_append(m->store, STORE_LOG_AUDIT, "{\"seq\":",
+				tail, line_time(p, l), NULL, &ev);
+		ret = ret < 0 ? model_fail_store(ret) : 0;
+		free(tail);
+		p += l;
+	}
+	if (ret)
+		return ret;
+	who(m, whom, sizeof(whom), "restore", "", NULL);
+	snprintf(rest, sizeof(rest), "\"result\":\"ok\",\"restore\":true,"
+			"\"lines_restored\":%ld", n);
+	if (!(ret = audit_append(m, whom, rest)))
+		m->audit_written = 1;
 	return ret;
 }
 
@@ -180,7 +305,7 @@ int model_audit_refused(struct model *m, const struct model_actor *actor,
 
 	if (!m || m->parent || !m->cfg.actor)
 		return 0;
-	snprintf(saved, sizeof(saved), "%s", why ? why : "");
+	redacted(why ? why : "", saved, sizeof(saved));
 	model_json_text(jwhy, sizeof(jwhy), saved);
 	who(m, whom, sizeof(whom), NULL, NULL, actor);
 	now = model_now(m);

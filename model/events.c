@@ -521,6 +521,8 @@ int model_event_expired(struct model *m, const struct store_runtime *row)
 	int64_t at = row->heartbeat_ns + off + 1;
 	const char *from, *to;
 	char dedup[128];
+	size_t keep;
+	int cut, ret;
 
 	if (row->heartbeat_ns <= 0 || at > model_now(m))
 		return 0;
@@ -530,8 +532,14 @@ int model_event_expired(struct model *m, const struct store_runtime *row)
 		return 0;
 	snprintf(dedup, sizeof(dedup), "status/%s/%s/%lld", row->uuid, to,
 			(long long)at);
-	return model_event(m, "runtime.status", AT_RUNTIME(row), at, dedup,
+	/* time's change, not the caller's: no part of its audit line */
+	keep = m->audit_len;
+	cut = m->audit_cut;
+	ret = model_event(m, "runtime.status", AT_RUNTIME(row), at, dedup,
 			"\"from\":\"%s\",\"to\":\"%s\"", from, to);
+	m->audit_len = keep;
+	m->audit_cut = cut;
+	return ret;
 }
 
 /* Writes what status_turned() kept; under the lock, which it gives back

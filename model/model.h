@@ -822,6 +822,12 @@ struct model_backup {
 	size_t nsecrets;
 	struct model_backup_link *links;
 	size_t nlinks;
+	/* The audit log it holds (MOUNT/audit's bytes), or NULL: its lines
+	 * go on in the new log, numbered anew, after which one line says
+	 * that a restore happened. */
+	const char *audit;
+	size_t audit_len;
+	const char *audit_src;
 };
 
 /* 0 when the model holds nothing (no environment, project or snapshot),

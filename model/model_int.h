@@ -33,6 +33,7 @@ struct model {
 	int audit_cut;
 	int64_t audit_pruned_ns;      /* the flusher dropped old lines */
 	struct model_audit_queue *audit_q;   /* refusals to write */
+	int audit_written;            /* the change's line is written */
 	int changing;            /* in a change: rows read are not kept */
 	char *db;                  /* the store's locator (store.h) */
 
@@ -137,6 +138,11 @@ int model_audit_change(struct model *m, const char *op,
 		const struct model_at *at);
 void model_audit_forget(struct model *m);
 int model_audit_tick(struct model *m);
+/* A restore's audit lines: those of the backup's log (`text`, NULL:
+ * none) numbered anew, then one that says the restore happened, which
+ * stands for the change's own line; in the change. */
+int model_audit_restore(struct model *m, const char *text, size_t len,
+		const char *src);
 /* Writes the refusals that wait and frees the queue (model_close()). */
 void model_audit_close(struct model *m);
 

@@ -742,6 +742,10 @@ int model_restore_apply(struct model *m, const struct model_backup *b)
 	}
 	m->changing = 1;
 	ret = apply(&r);
+	/* the history it held, then a line of the restore itself */
+	if (!ret)
+		ret = model_audit_restore(m, b->audit, b->audit_len,
+				b->audit_src);
 	free(r.by_name);
 	free(r.linked);
 	return model_end(m, ret);

@@ -64,6 +64,17 @@
  * store_sqlite.c's, in PostgreSQL's words; never edit a shipped one,
  * append a new one.  Foreign keys are DEFERRABLE so that a load may
  * defer them (store_load_begin()). */
+/* A log's table (store_log): its lines, each with its number, its
+ * byte offset in the stream, its length, its moment, and a key that
+ * two hosts telling of one moment share. */
+#define LOG_TABLE(t) "CREATE TABLE " t " (" \
+	"  seq bigint PRIMARY KEY," \
+	"  off bigint NOT NULL UNIQUE," \
+	"  len bigint NOT NULL," \
+	"  at_ns bigint NOT NULL," \
+	"  dedup text UNIQUE," \
+	"  line text NOT NULL);"
+
 static const char *const migrations[] = {
 	/* 0 -> 1: environments, projects, integrations, runtimes. */
 	"CREATE TABLE env ("
@@ -225,21 +236,8 @@ static const char *const migrations[] = {
 	"  DEFAULT 0;"
 	"ALTER TABLE runtime ADD COLUMN reported_ns bigint NOT NULL"
 	"  DEFAULT 0;",
-	/* 5 -> 6: the event log (issue 14), as store_sqlite.c's step 6. */
-	"CREATE TABLE event ("
-	"  seq bigint PRIMARY KEY,"
-	"  off bigint NOT NULL UNIQUE,"
-	"  len bigint NOT NULL,"
-	"  at_ns bigint NOT NULL,"
-	"  dedup text UNIQUE,"
-	"  line text NOT NULL);"
-	"CREATE TABLE audit ("
-	"  seq bigint PRIMARY KEY,"
-	"  off bigint NOT NULL UNIQUE,"
-	"  len bigint NOT NULL,"
-	"  at_ns bigint NOT NULL,"
-	"  dedup text UNIQUE,"
-	"  line text NOT NULL);"
+	/* 5 -> 6: the logs of issue 14, as store_sqlite.c's step 6. */
+	LOG_TABLE("event") LOG_TABLE("audit")
 	"CREATE INDEX audit_at ON audit(at_ns);",
 };
 

@@ -29,6 +29,17 @@
 
 /* Each entry migrates from version i to i+1; never edit a shipped one,
  * append a new one. */
+/* A log's table (store_log): its lines, each with its number, its
+ * byte offset in the stream, its length, its moment, and a key that
+ * two hosts telling of one moment share. */
+#define LOG_TABLE(t) "CREATE TABLE " t " (" \
+	"  seq INTEGER PRIMARY KEY," \
+	"  off INTEGER NOT NULL UNIQUE," \
+	"  len INTEGER NOT NULL," \
+	"  at_ns INTEGER NOT NULL," \
+	"  dedup TEXT UNIQUE," \
+	"  line TEXT NOT NULL);"
+
 static const char *const migrations[] = {
 	/* 0 -> 1: environments, projects, integrations, runtimes. */
 	"CREATE TABLE env ("
@@ -206,23 +217,9 @@ static const char *const migrations[] = {
 	"  DEFAULT 0;"
 	"ALTER TABLE runtime ADD COLUMN reported_ns INTEGER NOT NULL"
 	"  DEFAULT 0;",
-	/* 5 -> 6: the event log (issue 14): each line with its number, its
-	 * byte offset in the stream, its length, its moment, and a key
-	 * that two hosts telling of one moment share. */
-	"CREATE TABLE event ("
-	"  seq INTEGER PRIMARY KEY,"
-	"  off INTEGER NOT NULL UNIQUE,"
-	"  len INTEGER NOT NULL,"
-	"  at_ns INTEGER NOT NULL,"
-	"  dedup TEXT UNIQUE,"
-	"  line TEXT NOT NULL);"
-	"CREATE TABLE audit ("
-	"  seq INTEGER PRIMARY KEY,"
-	"  off INTEGER NOT NULL UNIQUE,"
-	"  len INTEGER NOT NULL,"
-	"  at_ns INTEGER NOT NULL,"
-	"  dedup TEXT UNIQUE,"
-	"  line TEXT NOT NULL);"
+	/* 5 -> 6: the logs of issue 14, what changed and who did what,
+	 * the audit log's lines dropped by age. */
+	LOG_TABLE("event") LOG_TABLE("audit")
 	"CREATE INDEX audit_at ON audit(at_ns);",
 };
 

@@ -60,9 +60,11 @@ au_format() {
 		     or (($e.time | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{6}Z$")) | not)
 		   then at($i; $r; "time is not RFC 3339 UTC with microseconds")
 		   elif ([$e.uid, $e.gid, $e.pid] | map(type) | unique) as $t
-		     | ($t != ["number"] and ($t != ["null"] or $e.comm != null))
-		   then at($i; $r; "uid, gid and pid are not numbers (nor all null, comm too)")
-		   elif $e.uid != null and ($e.comm | type) != "string"
+		     | ($t != ["number"] and ($t != ["null"] or $e.comm != null)
+		        and ([($e.uid | type), ($e.gid | type), ($e.pid | type),
+		              ($e.comm | type)] != ["number", "null", "null", "null"]))
+		   then at($i; $r; "uid, gid and pid are not numbers (nor all null, comm too, nor a release'"'"'s uid alone)")
+		   elif $e.pid != null and ($e.comm | type) != "string"
 		   then at($i; $r; "comm is not a string")
 		   elif ($e.op | type) != "string" or $e.op == ""
 		   then at($i; $r; "no op")
@@ -492,4 +494,55 @@ test_audit_heartbeat_changes() {
 	au_lines "select(.seq > $n) | [.uid, .op, .path, .changes]"
 	expect '[null,"heartbeat","environments/prod/runtimes/orders-eu-2",[{"kind":"runtime.status","path":"environments/prod/runtimes/orders-eu-2","from":"OFFLINE","to":"RUNNING"}]]
 [0,"write","heartbeat",[{"kind":"runtime.status","path":"environments/prod/runtimes/orders-eu-1","from":"OFFLINE","to":"RUNNING"}]]'
+}
+
+# Found by the tests above, each failed before its fix:
+# a heartbeat that ends an OFFLINE the flusher has not written yet lists
+# only its own change, OFFLINE -> RUNNING: the RUNNING -> OFFLINE it
+# writes first is time's (MOUNT/events has both).
+test_audit_heartbeat_after_offline_lists_its_own_change() {
+	clock_remount
+	register
+	advance 31
+	send "$(hb "$SECRET" orders-eu-1)"      # within the flusher's 500 ms
+	expect_has '"acknowledged":true'
+	au_wait 10 '.[-1].op == "write" and .[-1].path == "heartbeat"' ||
+		return
+	run bash -c "timeout 10 tail -n 1 audit | jq -c '[.changes[] | \"\(.kind) \(.from)->\(.to)\"]'"
+	expect '["runtime.status OFFLINE->RUNNING"]'
+	run bash -c "timeout 10 dd if=events iflag=nonblock status=none | jq -r 'select(.kind == \"runtime.status\") | \"\(.from)->\(.to)\"'"
+	expect "RUNNING->OFFLINE
+OFFLINE->RUNNING"
+}
+
+# An unfinished request dropped at close is the opener's refusal: its
+# uid, and null for what the release (which comes from the kernel) does
+# not know, never root's gid and pid 0.
+test_audit_refusal_at_close_is_the_openers() {
+	chmod 755 "$WORK"
+	remount -o allow_other,admin_gid=1001
+	au_member 'exec 3<>heartbeat; printf "{\"x\":" >&3; exec 3>&-'
+	au_wait 10 'any(.[]; .op == "close")' || return
+	au_lines 'select(.op == "close") | [.uid, .gid, .pid, .comm, .result]'
+	expect '[65534,null,null,null,"EINVAL"]'
+}
+
+# A secret pasted into the wrong file: the refusal quotes what was
+# written back in .last_error, and the audit log holds '...' instead.
+test_audit_never_quotes_a_secret() {
+	mkdir environments/prod
+	touch environments/prod/secrets/s
+	local cred
+	cred=$(secret_of environments/prod/secrets/s)
+	sh "echo '$cred' > environments/prod/critical"
+	expect_has "Invalid argument"
+	run cat .last_error
+	expect_has "${cred:0:20}"
+	au_wait 10 'any(.[]; .result == "EINVAL")' || return
+	au_lines 'select(.result == "EINVAL") | .error'
+	expect "\"critical takes 0 or 1, not '...'\""
+	run grep -c -F "${cred#*.}" audit
+	expect "0"
+	run grep -c -F "${cred:9:12}" audit
+	expect "0"
 }

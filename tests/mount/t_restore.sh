@@ -103,6 +103,17 @@ test_restore_tar_round_trip() {
 	mount2
 	run diff <(listing snapshots/b) <(listing "$WORK/new")
 	expect ""
+	# the audit log came through, numbered anew, then a line of the
+	# restore itself (MOUNT/audit)
+	local n
+	n=$(wc -l < snapshots/b/audit)
+	[ "$n" -gt 5 ] || fail "the backup's audit log has $n lines"
+	run jq -c 'select(.restore) | [.seq, .op, .result, .lines_restored]' \
+		"$WORK/new/audit"
+	expect "[$((n + 1)),\"restore\",\"ok\",$n]"
+	run diff <(jq -c 'del(.seq)' snapshots/b/audit) \
+		<(head -n "$n" "$WORK/new/audit" | jq -c 'del(.seq)')
+	expect ""
 	run ls "$WORK/new/environments/prod/runtimes/chat/versions"
 	expect "1
 3"

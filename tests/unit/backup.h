@@ -342,8 +342,11 @@ static inline void make_typed(struct fixture *f, struct typed *t, char *cred,
 	t->links[1] = (struct model_backup_link){
 		"projects/shop/integrations/orders/runtimes/prod/orders-1",
 		"shop", "orders", "prod", "orders-1" };
-	t->b = (struct model_backup){ &t->env, 1, &t->project, 1, &t->in, 1,
-		t->rt, 2, &t->spare, 1, t->links, 2 };
+	t->b = (struct model_backup){ .envs = &t->env, .nenvs = 1,
+		.projects = &t->project, .nprojects = 1,
+		.integrations = &t->in, .nintegrations = 1,
+		.runtimes = t->rt, .nruntimes = 2, .secrets = &t->spare,
+		.nsecrets = 1, .links = t->links, .nlinks = 2 };
 }
 
 static inline void typed_release(struct typed *t)

@@ -534,10 +534,10 @@ static void test_flags_from_the_table(void **state)
 			snprintf(required + strlen(required),
 					512 - strlen(required), " %s", a->name);
 	}
-	assert_string_equal(presence, " url status status last_heartbeat"
-			" runtime.json reported.json");
+	assert_string_equal(presence, " url status audit status"
+			" last_heartbeat runtime.json reported.json");
 	assert_string_equal(skip, " README .last_error snapshots heartbeat"
-			" artifacts events audit");
+			" artifacts events");
 	assert_string_equal(required, " critical type version id created"
 			" updated id type registered");
 }

@@ -438,6 +438,41 @@ static void test_audit_kept(void **state)
 	free(all);
 }
 
+/* A restore goes on with the backup's audit lines, numbered anew, and
+ * says that it happened; a line that is none refuses it, nothing built. */
+static void test_audit_restored(void **state)
+{
+	struct fixture *f = *state;
+	struct model_backup_env e = { "environments/dev", "dev", 0, 0, 0 };
+	const char *old = "{\"seq\":41,\"time\":\"2023-11-01T00:00:00"
+		".000000Z\",\"uid\":0,\"op\":\"mkdir\"}\n"
+		"{\"seq\":42,\"time\":\"2023-11-02T00:00:00.000000Z\","
+		"\"uid\":7}\n";
+	struct model_backup b = { .envs = &e, .nenvs = 1, .audit = "x\n",
+		.audit_len = 2, .audit_src = "audit" };
+	char *all;
+
+	acting = 0;
+	assert_int_equal(model_restore_apply(f->m, &b), -EINVAL);
+	assert_string_equal(model_errmsg(), "audit: line 1 is not a line of"
+			" an audit log");
+	assert_int_equal(model_restore_empty(f->m), 0);
+	b.audit = old;
+	b.audit_len = strlen(old);
+	assert_int_equal(model_restore_apply(f->m, &b), 0);
+	acting = 1;
+	all = audit_text(f->m);
+	assert_true(!strncmp(all, "{\"seq\":1,\"time\":\"2023-11-01T00:00:00"
+			".000000Z\",\"uid\":0,\"op\":\"mkdir\"}\n{\"seq\":2,"
+			"\"time\":\"2023-11-02T00:00:00.000000Z\",\"uid\":7}\n"
+			"{\"seq\":3,", 120));
+	assert_non_null(strstr(all, "\"uid\":null,\"gid\":null,\"pid\":null,"
+			"\"comm\":null,\"op\":\"restore\",\"path\":\"\","
+			"\"result\":\"ok\",\"restore\":true,"
+			"\"lines_restored\":2}\n"));
+	free(all);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -458,6 +493,8 @@ int main(void)
 				audit_setup, teardown),
 		cmocka_unit_test_setup_teardown(test_audit_kept, audit_setup,
 				teardown),
+		cmocka_unit_test_setup_teardown(test_audit_restored,
+				audit_setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("events", tests, NULL, NULL);

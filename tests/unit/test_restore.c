@@ -244,8 +244,7 @@ static void test_refuses_non_empty(void **state)
 {
 	struct fixture *f = *state;
 	struct model_backup_env e = { "environments/dev", "dev", 0, 0, 0 };
-	struct model_backup b = { &e, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0,
-		NULL, 0 };
+	struct model_backup b = { .envs = &e, .nenvs = 1 };
 
 	assert_int_equal(model_restore_empty(f->m), 0);
 	assert_int_equal(model_env_create(f->m, "x"), 0);
