@@ -520,6 +520,9 @@ static int runtime_noticed(const struct model_event *ev)
 static void on_change(void *ctx, const struct model_event *ev)
 {
 	(void)ctx;
+	/* the log grew: news for the reads waiting at its end only */
+	if (ev->kind == MODEL_EV_EVENTS && !fs_events_waiting())
+		return;
 	if (session && timeout > 0 && queue && runtime_noticed(ev))
 		notifyq_put(queue, ev);
 	else if (ev->kind == MODEL_EV_EVENTS || ev->kind == MODEL_EV_ALL)

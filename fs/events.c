@@ -41,6 +41,7 @@ struct parked {
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct parked *waiting;
+static _Atomic int nwaiting;       /* how many are in `waiting` */
 static int closing;
 
 int fs_events_show(const struct fs_path *p, struct fs_value *v)
@@ -140,6 +141,7 @@ static void interrupted(fuse_req_t req, void *data)
 		if ((*pp)->req == req) {
 			p = *pp;
 			*pp = p->next;
+			nwaiting--;
 			break;
 		}
 	pthread_mutex_unlock(&lock);
@@ -198,6 +200,7 @@ void fs_events_read(fuse_req_t req, struct model *m, struct fs_stream *st,
 	}
 	p->next = waiting;
 	waiting = p;
+	nwaiting++;
 	pthread_mutex_unlock(&lock);
 	/* a line that came between the look and the parking */
 	fs_events_wake();
@@ -210,6 +213,7 @@ void fs_events_wake(void)
 	pthread_mutex_lock(&lock);
 	all = waiting;
 	waiting = NULL;
+	nwaiting = 0;
 	pthread_mutex_unlock(&lock);
 	while ((p = all)) {
 		char *out = malloc(p->size);
@@ -235,10 +239,16 @@ void fs_events_wake(void)
 	/* those still waiting, back with any parked meanwhile */
 	pthread_mutex_lock(&lock);
 	for (p = keep; p->next; p = p->next)
-		;
+		nwaiting++;
+	nwaiting++;
 	p->next = waiting;
 	waiting = keep;
 	pthread_mutex_unlock(&lock);
+}
+
+int fs_events_waiting(void)
+{
+	return nwaiting > 0;
 }
 
 void fs_events_close(void)

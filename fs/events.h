@@ -25,8 +25,10 @@ void fs_events_sized(struct fs_stream *st);
  * the file's, O_NONBLOCK reads 0 at the end). */
 void fs_events_read(fuse_req_t req, struct model *m, struct fs_stream *st,
 		size_t size, off_t off, int flags);
-/* The log grew (or may have): answers the reads waiting for it. */
+/* The log grew (or may have): answers the reads waiting for it.
+ * fs_events_waiting() is whether any waits, without a lock. */
 void fs_events_wake(void);
+int fs_events_waiting(void);
 /* Unmounting: every waiting read gets the end of the file. */
 void fs_events_close(void);
 /* The path of what an event is about (model_config's path_of). */

@@ -49,6 +49,9 @@ static const char readme[] =
 "  heartbeat                      runtimes write one JSON heartbeat at a time\n"
 "                                 and read the reply from the same open file\n"
 "  .last_error                    why your last failed operation failed\n"
+"  events                         one JSON line per change: tail -f events\n"
+"                                 (there by name; ls does not list it)\n"
+"  audit                          who did what, and what was refused (0440)\n"
 "\n"
 "Names: 1-63 of A-Z a-z 0-9 . _ -, not starting with . or -\n"
 "Times: RFC 3339, UTC.  Every file ends with a newline.\n";

@@ -52,12 +52,20 @@ void request_path(const char *path)
 			path[0] == '/' && path[1] ? path + 1 : path);
 }
 
-/* The command name of process `pid`, as the kernel gives it. */
+/* The command name of process `pid`, as the kernel gives it: read once
+ * for the pid a thread served last (a shell's loop of writes is one
+ * process). */
 static void comm_of(pid_t pid, char *out, size_t size)
 {
+	static __thread pid_t last_pid;
+	static __thread char last[32];
 	char path[64];
 	FILE *f;
 
+	if (pid && pid == last_pid) {
+		snprintf(out, size, "%s", last);
+		return;
+	}
 	out[0] = '\0';
 	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
 	if (!(f = fopen(path, "re")))
@@ -65,6 +73,8 @@ static void comm_of(pid_t pid, char *out, size_t size)
 	if (fgets(out, (int)size, f))
 		out[strcspn(out, "\n")] = '\0';
 	fclose(f);
+	last_pid = pid;
+	snprintf(last, sizeof(last), "%s", out);
 }
 
 int request_actor(void *ctx, struct model_actor *out)

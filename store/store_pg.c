@@ -64,16 +64,19 @@
  * store_sqlite.c's, in PostgreSQL's words; never edit a shipped one,
  * append a new one.  Foreign keys are DEFERRABLE so that a load may
  * defer them (store_load_begin()). */
-/* A log's table (store_log): its lines, each with its number, its
- * byte offset in the stream, its length, its moment, and a key that
- * two hosts telling of one moment share. */
+/* A log's table (store_log): its lines, each with its byte offset in
+ * the stream (the key: lines go in its order, so one page a line and
+ * no other index; the number goes up with it), its number, its length,
+ * its moment, and a key that two hosts telling of one moment share. */
 #define LOG_TABLE(t) "CREATE TABLE " t " (" \
-	"  seq bigint PRIMARY KEY," \
-	"  off bigint NOT NULL UNIQUE," \
+	"  off bigint PRIMARY KEY," \
+	"  seq bigint NOT NULL," \
 	"  len bigint NOT NULL," \
 	"  at_ns bigint NOT NULL," \
-	"  dedup text UNIQUE," \
-	"  line text NOT NULL);"
+	"  dedup text," \
+	"  line text NOT NULL);" \
+	"CREATE UNIQUE INDEX " t "_dedup ON " t "(dedup)" \
+	"  WHERE dedup IS NOT NULL;"
 
 static const char *const migrations[] = {
 	/* 0 -> 1: environments, projects, integrations, runtimes. */
@@ -237,8 +240,7 @@ static const char *const migrations[] = {
 	"ALTER TABLE runtime ADD COLUMN reported_ns bigint NOT NULL"
 	"  DEFAULT 0;",
 	/* 5 -> 6: the logs of issue 14, as store_sqlite.c's step 6. */
-	LOG_TABLE("event") LOG_TABLE("audit")
-	"CREATE INDEX audit_at ON audit(at_ns);",
+	LOG_TABLE("event") LOG_TABLE("audit"),
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -313,24 +315,27 @@ enum stmt {
 
 /* A log's statements (store_log), as store_sqlite.c's, for table `t`. */
 #define LOG_APPEND(t) "INSERT INTO " t " (seq, off, len, at_ns, dedup," \
-	" line) SELECT m.seq + 1, coalesce(e.off + e.len, 0)," \
-	" octet_length($1::text || (m.seq + 1) || $2::text), $3, $4," \
-	" $1::text || (m.seq + 1) || $2::text" \
-	" FROM (SELECT coalesce(max(seq), 0) AS seq FROM " t ") m" \
-	" LEFT JOIN " t " e ON e.seq = m.seq" \
+	" line) SELECT coalesce(e.seq, 0) + 1, coalesce(e.off + e.len, 0)," \
+	" octet_length($1::text || (coalesce(e.seq, 0) + 1) || $2::text)," \
+	" $3, $4, $1::text || (coalesce(e.seq, 0) + 1) || $2::text" \
+	" FROM (SELECT 1) o LEFT JOIN (SELECT seq, off, len FROM " t \
+	" ORDER BY off DESC LIMIT 1) e ON true" \
 	" ON CONFLICT DO NOTHING RETURNING seq, off, len, at_ns"
 #define LOG_BOUNDS(t) "SELECT f.seq, f.off, f.len, f.at_ns," \
-	" l.seq, l.off, l.len, l.at_ns FROM " t " f, " t " l" \
-	" WHERE f.seq = (SELECT min(seq) FROM " t ")" \
-	" AND l.seq = (SELECT max(seq) FROM " t ")"
+	" l.seq, l.off, l.len, l.at_ns" \
+	" FROM (SELECT * FROM " t " ORDER BY off LIMIT 1) f," \
+	" (SELECT * FROM " t " ORDER BY off DESC LIMIT 1) l"
 #define LOG_READ(t) "SELECT seq, off, len, at_ns, line FROM " t \
-	" WHERE off >= coalesce((SELECT max(off) FROM " t \
-	" WHERE off <= $1), 0) ORDER BY off LIMIT $2"
+	" WHERE off >= coalesce((SELECT off FROM " t " WHERE off <= $1" \
+	" ORDER BY off DESC LIMIT 1), 0) ORDER BY off LIMIT $2"
+/* as store_sqlite.c's */
 #define LOG_PRUNE(t) "DELETE FROM " t \
-	" WHERE seq < (SELECT max(seq) FROM " t ")" \
-	" AND ($1::bigint <= 0" \
-	" OR seq <= (SELECT max(seq) FROM " t ") - $1)" \
-	" AND ($2::bigint <= 0 OR at_ns < $2)"
+	" WHERE off < (SELECT max(off) FROM " t ")" \
+	" AND ($1::bigint <= 0 OR off <= coalesce((SELECT off FROM " t \
+	" ORDER BY off DESC LIMIT 1 OFFSET $1), -1))" \
+	" AND ($2::bigint <= 0 OR off < coalesce((SELECT off FROM " t \
+	" WHERE at_ns >= $2 ORDER BY off LIMIT 1)," \
+	" (SELECT max(off) FROM " t ")))"
 #define LOG_STMT(first, log) ((enum stmt)((first) + 4 * (int)(log)))
 
 static const char *const stmt_sql[S_COUNT] = {

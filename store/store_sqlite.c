@@ -29,16 +29,19 @@
 
 /* Each entry migrates from version i to i+1; never edit a shipped one,
  * append a new one. */
-/* A log's table (store_log): its lines, each with its number, its
- * byte offset in the stream, its length, its moment, and a key that
- * two hosts telling of one moment share. */
+/* A log's table (store_log): its lines, each with its byte offset in
+ * the stream (the key: lines go in its order, so one page a line and
+ * no other index; the number goes up with it), its number, its length,
+ * its moment, and a key that two hosts telling of one moment share. */
 #define LOG_TABLE(t) "CREATE TABLE " t " (" \
-	"  seq INTEGER PRIMARY KEY," \
-	"  off INTEGER NOT NULL UNIQUE," \
+	"  off INTEGER PRIMARY KEY," \
+	"  seq INTEGER NOT NULL," \
 	"  len INTEGER NOT NULL," \
 	"  at_ns INTEGER NOT NULL," \
-	"  dedup TEXT UNIQUE," \
-	"  line TEXT NOT NULL);"
+	"  dedup TEXT," \
+	"  line TEXT NOT NULL);" \
+	"CREATE UNIQUE INDEX " t "_dedup ON " t "(dedup)" \
+	"  WHERE dedup IS NOT NULL;"
 
 static const char *const migrations[] = {
 	/* 0 -> 1: environments, projects, integrations, runtimes. */
@@ -219,8 +222,7 @@ static const char *const migrations[] = {
 	"  DEFAULT 0;",
 	/* 5 -> 6: the logs of issue 14, what changed and who did what,
 	 * the audit log's lines dropped by age. */
-	LOG_TABLE("event") LOG_TABLE("audit")
-	"CREATE INDEX audit_at ON audit(at_ns);",
+	LOG_TABLE("event") LOG_TABLE("audit"),
 };
 
 #define BUSY_TIMEOUT_MS 5000     /* store_busy_timeout()'s default */
@@ -264,23 +266,29 @@ enum stmt {
 /* A log's statements (store_log), for its table `t`: the newest line's
  * end is the next one's offset. */
 #define LOG_APPEND(t) "INSERT INTO " t " (seq, off, len, at_ns, dedup," \
-	" line) SELECT m.seq + 1, coalesce(e.off + e.len, 0)," \
-	" length(CAST(?1 || (m.seq + 1) || ?2 AS BLOB)), ?3, ?4," \
-	" ?1 || (m.seq + 1) || ?2" \
-	" FROM (SELECT coalesce(max(seq), 0) AS seq FROM " t ") m" \
-	" LEFT JOIN " t " e ON e.seq = m.seq WHERE 1" \
+	" line) SELECT coalesce(e.seq, 0) + 1, coalesce(e.off + e.len, 0)," \
+	" length(CAST(?1 || (coalesce(e.seq, 0) + 1) || ?2 AS BLOB))," \
+	" ?3, ?4, ?1 || (coalesce(e.seq, 0) + 1) || ?2" \
+	" FROM (SELECT 1) LEFT JOIN (SELECT seq, off, len FROM " t \
+	" ORDER BY off DESC LIMIT 1) e ON 1 = 1 WHERE 1" \
 	" ON CONFLICT DO NOTHING RETURNING seq, off, len, at_ns"
 #define LOG_BOUNDS(t) "SELECT f.seq, f.off, f.len, f.at_ns," \
-	" l.seq, l.off, l.len, l.at_ns FROM " t " f, " t " l" \
-	" WHERE f.seq = (SELECT min(seq) FROM " t ")" \
-	" AND l.seq = (SELECT max(seq) FROM " t ")"
+	" l.seq, l.off, l.len, l.at_ns" \
+	" FROM (SELECT * FROM " t " ORDER BY off LIMIT 1) f," \
+	" (SELECT * FROM " t " ORDER BY off DESC LIMIT 1) l"
 #define LOG_READ(t) "SELECT seq, off, len, at_ns, line FROM " t \
-	" WHERE off >= coalesce((SELECT max(off) FROM " t \
-	" WHERE off <= ?1), 0) ORDER BY off LIMIT ?2"
+	" WHERE off >= coalesce((SELECT off FROM " t " WHERE off <= ?1" \
+	" ORDER BY off DESC LIMIT 1), 0) ORDER BY off LIMIT ?2"
+/* by count, and by age: the lines before the first one young enough,
+ * found walking from the oldest (lines come nearly in time order), so
+ * that no index of their moments costs each append a page */
 #define LOG_PRUNE(t) "DELETE FROM " t \
-	" WHERE seq < (SELECT max(seq) FROM " t ")" \
-	" AND (?1 <= 0 OR seq <= (SELECT max(seq) FROM " t ") - ?1)" \
-	" AND (?2 <= 0 OR at_ns < ?2)"
+	" WHERE off < (SELECT max(off) FROM " t ")" \
+	" AND (?1 <= 0 OR off <= coalesce((SELECT off FROM " t \
+	" ORDER BY off DESC LIMIT 1 OFFSET ?1), -1))" \
+	" AND (?2 <= 0 OR off < coalesce((SELECT off FROM " t \
+	" WHERE at_ns >= ?2 ORDER BY off LIMIT 1)," \
+	" (SELECT max(off) FROM " t ")))"
 #define LOG_STMT(first, log) ((enum stmt)((first) + 4 * (int)(log)))
 
 static const char *const stmt_sql[S_COUNT] = {
