@@ -26,7 +26,8 @@ SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 DEPS := gcc make pkg-config libfuse3-dev fuse3 libsqlite3-dev libcjson-dev \
 	libsodium-dev libyajl-dev libcmocka-dev valgrind jq rsync vim tar \
 	sqlite3 bc clang libclang-rt-14-dev python3 libmicrohttpd-dev \
-	libgnutls28-dev curl openssl wrk strace postgresql-15 libpq-dev
+	libgnutls28-dev curl openssl wrk strace postgresql-15 libpq-dev less \
+	bsdutils
 
 STORE_SRC := store/store.c store/store_sqlite.c store/store_pg.c \
 	store/errmsg.c

@@ -918,3 +918,22 @@ environment.created environments/marker {}"
 	fusermount3 -u "$h2"
 	wait "$H2" || fail "the second daemon exited with $? (log: $(tail -5 "$WORK/h2.log"))"
 }
+
+# less +F (less following a file, as tail -f does) shows a line that
+# comes while it follows: run in a terminal of script(1)'s, its screen
+# kept in a typescript; killed at the end, as a user's Ctrl-C would.
+test_less_follows() {
+	run mkdir environments/a
+	expect_rc 0
+	(sleep 2; mkdir environments/b) &
+	local maker=$!
+	# (in a shell of its own, which keeps the "Killed" note to itself)
+	bash -c 'TERM=xterm timeout -s KILL 8 script -qfc "less +F events" \
+		"$1" >/dev/null 2>&1 < <(sleep 10)' - "$WORK/typescript" \
+		2>/dev/null
+	wait "$maker"
+	grep -a -q 'environments/a' "$WORK/typescript" ||
+		fail "less +F did not show the line there when it started"
+	grep -a -q 'environments/b' "$WORK/typescript" ||
+		fail "less +F did not show the line that came while it followed"
+}
