@@ -235,7 +235,7 @@ static int64_t line_time(const char *line, size_t len)
 int model_audit_restore(struct model *m, const char *text, size_t len,
 		const char *src)
 {
-	const char *p = text, *end = text + (text ? len : 0);
+	const char *p = text, *end = text;
 	char whom[1600], rest[128];
 	struct store_event ev;
 	long n = 0;
@@ -243,6 +243,8 @@ int model_audit_restore(struct model *m, const char *text, size_t len,
 
 	if (m->parent || !m->cfg.actor)
 		return 0;
+	if (text)
+		end = text + len;
 	/* each line {"seq":N,...}: what follows the number is kept */
 	while (!ret && p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
