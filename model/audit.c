@@ -19,7 +19,7 @@
  *    change this"}
  *
  * Lines older than audit_keep_ns go, a few at a time, as the flusher
- * ticks (an index on the moment makes that cheap).  The file shows the
+ * ticks (store_log_prune() walks from the oldest line, no index).  The file shows the
  * lines kept, from the oldest: its size is theirs.
  */
 #define _GNU_SOURCE             /* strerrorname_np() */
