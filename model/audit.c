@@ -18,9 +18,9 @@
  *   {...,"result":"EACCES","error":"only the owner and the admins may
  *    change this"}
  *
- * Lines older than audit_keep_ns go, a few at a time, as the flusher
- * ticks (store_log_prune() walks from the oldest line, no index).  The file shows the
- * lines kept, from the oldest: its size is theirs.
+ * Lines older than audit_keep_ns go as the flusher ticks, once a minute
+ * (store_log_prune() walks from the oldest line, with no index).  The
+ * file shows the lines kept, from the oldest: its size is theirs.
  */
 #define _GNU_SOURCE             /* strerrorname_np() */
 #include "model_int.h"
