@@ -487,9 +487,10 @@ static int may_change_in(const struct target *t)
 
 static void file_free(struct fs_file *f)
 {
-	discharge(f);
+	/* freed before they are given back, so that a trim frees them */
 	buf_release(&f->content);
 	buf_release(&f->written);
+	discharge(f);
 	pthread_mutex_destroy(&f->lock);
 	free(f);
 }

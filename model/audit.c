@@ -316,7 +316,7 @@ int model_audit_refused(struct model *m, const struct model_actor *actor,
 			"\"error\":\"%s\"}\n", when, whom, name ? name : "EIO",
 			jwhy) < 0)
 		return model_fail(-ENOMEM, "out of memory");
-	model_lock(m);
+	pthread_mutex_lock(&m->audit_qlock);
 	if (!(q = m->audit_q) && (q = m->audit_q = calloc(1, sizeof(*q))))
 		q->cap = 0;
 	if (q && q->n == q->cap && q->cap < AUDIT_QUEUE_MAX) {
@@ -335,26 +335,73 @@ int model_audit_refused(struct model *m, const struct model_actor *actor,
 	} else if (q) {
 		q->dropped++;
 	}
-	model_unlock(m);
+	pthread_mutex_unlock(&m->audit_qlock);
 	free(tail);
 	return 0;
 }
 
-/* Writes the refusals that wait, under the lock. */
+/* Puts the refusals of `out`, which could not be written, back in
+ * front of those that came since, as many as the queue holds. */
+static void refusals_put_back(struct model *m, struct model_audit_queue *out)
+{
+	struct model_audit_queue *q;
+	size_t keep;
+
+	pthread_mutex_lock(&m->audit_qlock);
+	q = m->audit_q;
+	keep = q ? q->n : 0;
+	if (q && keep + out->n <= AUDIT_QUEUE_MAX) {
+		struct refusal *v = realloc(q->v,
+				(keep + out->n + 1) * sizeof(*v));
+
+		if (v) {
+			memmove(v + out->n, v, keep * sizeof(*v));
+			memcpy(v, out->v, out->n * sizeof(*v));
+			q->v = v;
+			q->n += out->n;
+			q->cap = q->n + 1;
+			q->dropped += out->dropped;
+			out->n = 0;
+			out->dropped = 0;
+		}
+	}
+	if (q)          /* what did not fit: counted, not kept */
+		q->dropped += (int64_t)out->n + out->dropped;
+	pthread_mutex_unlock(&m->audit_qlock);
+	for (size_t i = 0; i < out->n; i++)
+		free(out->v[i].tail);
+	free(out->v);
+}
+
+/* Writes the refusals that wait, under the model's lock.  They are
+ * taken from the queue first, so that a refusal made meanwhile waits
+ * for no store. */
 static int refusals_write(struct model *m)
 {
-	struct model_audit_queue *q = m->audit_q;
+	struct model_audit_queue *q, out = { 0 };
 	struct store_event ev;
 	int ret;
 
-	if (!q || (!q->n && !q->dropped))
+	pthread_mutex_lock(&m->audit_qlock);
+	if ((q = m->audit_q)) {
+		out = *q;
+		q->v = NULL;
+		q->n = q->cap = 0;
+		q->dropped = 0;
+	}
+	pthread_mutex_unlock(&m->audit_qlock);
+	if (!out.n && !out.dropped) {
+		free(out.v);
 		return 0;
-	if ((ret = store_begin(m->store)))
+	}
+	if ((ret = store_begin(m->store))) {
+		refusals_put_back(m, &out);
 		return model_fail_store(ret);
-	for (size_t i = 0; !ret && i < q->n; i++)
+	}
+	for (size_t i = 0; !ret && i < out.n; i++)
 		ret = store_log_append(m->store, STORE_LOG_AUDIT, "{\"seq\":",
-				q->v[i].tail, q->v[i].at_ns, NULL, &ev);
-	if (!ret && q->dropped) {
+				out.v[i].tail, out.v[i].at_ns, NULL, &ev);
+	if (!ret && out.dropped) {
 		char tail[256], when[40];
 		int64_t now = model_now(m);
 
@@ -364,32 +411,33 @@ static int refusals_write(struct model *m)
 				"\"op\":\"audit\",\"path\":\"\",\"result\":"
 				"\"ENOBUFS\",\"error\":\"%lld refusals came"
 				" faster than they could be written and are not"
-				" recorded\"}\n", when, (long long)q->dropped);
+				" recorded\"}\n", when, (long long)out.dropped);
 		ret = store_log_append(m->store, STORE_LOG_AUDIT, "{\"seq\":",
 				tail, now, NULL, &ev);
 	}
 	if (ret < 0 || (ret = store_commit(m->store))) {
 		store_rollback(m->store);
+		refusals_put_back(m, &out);
 		return model_fail_store(ret);
 	}
-	for (size_t i = 0; i < q->n; i++)
-		free(q->v[i].tail);
-	q->n = 0;
-	q->dropped = 0;
+	for (size_t i = 0; i < out.n; i++)
+		free(out.v[i].tail);
+	free(out.v);
 	return 0;
 }
 
 void model_audit_close(struct model *m)
 {
-	struct model_audit_queue *q = m->audit_q;
+	struct model_audit_queue *q;
 
-	if (!q)
+	if (!m->audit_q)
 		return;
 	model_lock(m);
 	if (refusals_write(m))
 		fprintf(stderr, "runtimefs: %zu refusals are not in the audit"
-				" log: %s\n", q->n, model_errmsg());
+				" log: %s\n", m->audit_q->n, model_errmsg());
 	model_unlock(m);
+	q = m->audit_q;
 	for (size_t i = 0; i < q->n; i++)
 		free(q->v[i].tail);
 	free(q->v);

@@ -108,6 +108,7 @@ int model_open(struct model **out, const char *db,
 		return ret;
 	}
 	pthread_mutex_init(&m->lock, NULL);
+	pthread_mutex_init(&m->audit_qlock, NULL);
 	/* what a snapshot cut short by a crash left */
 	store_snapshot_tidy(m->store);
 	ret = model_feed_start(m);
@@ -145,6 +146,7 @@ void model_close(struct model *m)
 	free(m->db);
 	sodium_memzero(m->key, sizeof(m->key));
 	pthread_mutex_destroy(&m->lock);
+	pthread_mutex_destroy(&m->audit_qlock);
 	free(m);
 }
 

@@ -32,7 +32,10 @@ struct model {
 	size_t audit_len, audit_cap;
 	int audit_cut;
 	int64_t audit_pruned_ns;      /* the flusher dropped old lines */
-	struct model_audit_queue *audit_q;   /* refusals to write */
+	/* refusals to write, under a lock of their own: a refusal never
+	 * waits for the store (audit.c) */
+	struct model_audit_queue *audit_q;
+	pthread_mutex_t audit_qlock;
 	int audit_written;            /* the change's line is written */
 	int changing;            /* in a change: rows read are not kept */
 	char *db;                  /* the store's locator (store.h) */

@@ -127,8 +127,14 @@ for fd in fds:
 bounded"
 	run cat .last_error
 	expect ""
-	local after
-	after=$(awk '/VmRSS/ { print $2 }' /proc/"$DAEMON"/status)
+	# the kernel sends RELEASE after close(2) has returned, so the
+	# daemon may still be freeing: a few seconds to do it
+	local after i
+	for i in $(seq 50); do
+		after=$(awk '/VmRSS/ { print $2 }' /proc/"$DAEMON"/status)
+		[ -n "$asan" ] || [ "$after" -lt $((before + 16384)) ] && break
+		sleep 0.1
+	done
 	[ -n "$asan" ] || [ "$after" -lt $((before + 16384)) ] ||
 		fail "the daemon holds $after KiB after closing (before: $before)"
 	# and it still takes heartbeats

@@ -1130,14 +1130,85 @@ static void test_hook(void **state)
 	f->m = m;
 }
 
+/* The audit log's caller, in test_refusals_wait: none (refusals carry
+ * their own). */
+static int no_caller(void *ctx, struct model_actor *out)
+{
+	(void)ctx;
+	(void)out;
+	return -1;
+}
+
+static char *audit_all(struct model *m)
+{
+	struct model_events_stat st;
+	char *buf;
+	int n = 0, got;
+
+	assert_int_equal(model_audit_stat(m, &st), 0);
+	buf = calloc(1, (size_t)(st.end - st.start) + 1);
+	assert_non_null(buf);
+	while ((got = model_audit_read(m, st.start + n, buf + n,
+			(size_t)(st.end - st.start - n))) > 0)
+		n += got;
+	assert_int_equal(got, 0);
+	return buf;
+}
+
+/* Refusals that the store would not take wait for the flusher's next
+ * try, in the order they came, with those made meanwhile behind them;
+ * a refusal itself never waits for the store (its queue has a lock of
+ * its own, free while the flusher writes). */
+static void test_refusals_wait(void **state)
+{
+	struct fixture *f = *state;
+	struct model_actor a = { 1001, 100, 77, "sh", "write",
+		"environments/a" };
+	struct model_actor b = { 1002, 100, 78, "sh", "write",
+		"environments/b" };
+	char *all, *second;
+
+	model_close(f->m);
+	f->flush_ns = -1;                     /* no flusher of its own */
+	assert_int_equal(open_model(f), 0);
+	f->m->cfg.actor = no_caller;
+	assert_int_equal(model_audit_refused(f->m, &a, -EINVAL, "first"), 0);
+	for (int n = 1; n <= 3; n++) {        /* begin, append, commit */
+		store_fault_install(n, -EIO);
+		model_lock(f->m);
+		assert_int_equal(model_audit_tick(f->m), -EIO);
+		model_unlock(f->m);
+		assert_int_equal(store_fault_fired(), 1);
+		store_fault_install(0, 0);
+		all = audit_all(f->m);
+		assert_string_equal(all, "");
+		free(all);
+	}
+	/* held by the flusher's lock, a refusal is still taken */
+	model_lock(f->m);
+	assert_int_equal(model_audit_refused(f->m, &b, -EPERM, "second"), 0);
+	assert_int_equal(model_audit_tick(f->m), 0);
+	model_unlock(f->m);
+	all = audit_all(f->m);
+	assert_non_null(strstr(all, "\"uid\":1001"));
+	assert_non_null(strstr(all, "\"error\":\"first\"}\n{\"seq\":2,"));
+	second = strchr(all, '\n') + 1;
+	assert_non_null(strstr(second, "\"uid\":1002"));
+	assert_string_equal(strchr(second, '\n'), "\n");
+	free(all);
+	f->m->cfg.actor = NULL;
+}
+
 int main(void)
 {
-	struct CMUnitTest tests[NOPS + 1];
+	struct CMUnitTest tests[NOPS + 2];
 	int fails;
 
 	signal(SIGALRM, hung);
 	tests[0] = (struct CMUnitTest)cmocka_unit_test_setup_teardown(
 			test_hook, setup, teardown);
+	tests[NOPS + 1] = (struct CMUnitTest)cmocka_unit_test_setup_teardown(
+			test_refusals_wait, setup, teardown);
 	for (size_t i = 0; i < NOPS; i++)
 		tests[i + 1] = (struct CMUnitTest){ ops[i].name, test_walk,
 			NULL, NULL, (void *)&ops[i] };
