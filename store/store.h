@@ -546,7 +546,10 @@ struct store_event {
 /* Appends the line `head` SEQ `tail` (SEQ: its number, in decimal; the
  * line is ASCII) in the transaction under way: 0 with its place in *out,
  * or 1 and nothing appended when a kept line has the same `dedup` (NULL:
- * none), which two hosts telling of one moment give. */
+ * none), which two hosts telling of one moment give.  With `out` NULL no
+ * one waits for the answer: in a transaction the backend may send the
+ * line with the commit (PostgreSQL does, saving a round trip), whose
+ * failure is then the line's, and says 0 whatever its dedup finds. */
 int store_log_append(struct store *s, enum store_log log, const char *head,
 		const char *tail, int64_t at_ns, const char *dedup,
 		struct store_event *out);

@@ -548,6 +548,9 @@ struct pg_store {
 	char *news;                       /* announced in it: "SELECT
 	                                   * pg_notify(...); " each, sent
 	                                   * with the COMMIT */
+	char *later;                      /* log lines no one waits for:
+	                                   * "INSERT ...; " each, sent with
+	                                   * the COMMIT, before the news */
 	int busy_ms;
 	unsigned char prepared[S_COUNT];
 	store_watch_fn watch;             /* store_watch() */
@@ -773,6 +776,68 @@ static int is_write(enum stmt id)
 	return strncmp(stmt_sql[id], "SELECT", 6) != 0;
 }
 
+/* Runs prepared statement `name` with `p` in a transaction behind a
+ * fresh savepoint w, so that it is undone alone when it fails, as SQLite
+ * undoes one statement: the savepoint and the statement go in one round
+ * trip (libpq's pipeline mode), not two.  0 with its result in *out, or
+ * the mapped failure. */
+static int run_behind_savepoint(struct pg_store *s, const char *name,
+		const struct params *p, const char *what, PGresult **out)
+{
+	static const char *const mark[2] = { "RELEASE SAVEPOINT w",
+		"SAVEPOINT w" };
+	PGconn *c = s->conn;
+	PGresult *got[3] = { NULL, NULL, NULL }, *r;
+	int first = s->savepoint ? 0 : 1, n = 0, synced, ret = 0;
+
+	if (!PQenterPipelineMode(c))
+		return fail_pg(c, NULL, what);
+	for (int i = first; i < 2 && n == i - first; i++)
+		n += PQsendQueryParams(c, mark[i], 0, NULL, NULL, NULL, NULL,
+				0);
+	if (n == 2 - first)
+		n += PQsendQueryPrepared(c, name, p ? p->n : 0,
+				p ? p->v : NULL, p ? p->len : NULL,
+				p ? p->fmt : NULL, 0);
+	synced = PQpipelineSync(c);
+	/* each statement's result (then NULL), then the sync's; on a lost
+	 * connection libpq answers at once */
+	for (int i = 0; i < n; i++)
+		while ((r = PQgetResult(c))) {
+			if (!got[i])
+				got[i] = r;
+			else
+				PQclear(r);
+		}
+	if (synced && (r = PQgetResult(c))) {
+		if (PQresultStatus(r) != PGRES_PIPELINE_SYNC && !ret)
+			ret = fail_pg(c, r, what);
+		PQclear(r);
+	}
+	if (!PQexitPipelineMode(c) && !ret)
+		ret = fail_pg(c, NULL, what);
+	/* what failed first says why */
+	for (int i = 0; i < n && !ret; i++)
+		if (!ok(got[i]))
+			ret = fail_pg(c, got[i], what);
+	if (!ret && n < 3 - first)
+		ret = fail_pg(c, NULL, what);
+	if (!first && n > 0 && ok(got[0]))
+		s->savepoint = 0;           /* released */
+	if (n > 1 - first && ok(got[1 - first]))
+		s->savepoint = 1;
+	if (ret && s->savepoint && PQstatus(c) == CONNECTION_OK &&
+	    PQtransactionStatus(c) == PQTRANS_INERROR)
+		exec_sql(c, "ROLLBACK TO SAVEPOINT w", "rollback");
+	if (!ret) {
+		*out = got[n - 1];
+		got[n - 1] = NULL;
+	}
+	for (int i = 0; i < n; i++)
+		PQclear(got[i]);
+	return ret;
+}
+
 /* Runs statement `id` with `p`: 0 with its result in *out (PQclear() it),
  * or the mapped failure.  A write to a snapshot is -EROFS; a write inside
  * a transaction is undone alone when it fails, as SQLite undoes one
@@ -798,13 +863,8 @@ static int run(struct pg_store *s, enum stmt id, const struct params *p,
 			return ret;
 		s->prepared[id] = 1;
 	}
-	if (write && s->in_tx) {
-		if ((ret = exec_sql(s->conn, s->savepoint ?
-				"RELEASE SAVEPOINT w; SAVEPOINT w" :
-				"SAVEPOINT w", what)))
-			return ret;
-		s->savepoint = 1;
-	}
+	if (write && s->in_tx)
+		return run_behind_savepoint(s, name, p, what, out);
 	if (!write)
 		store_count_read();
 	res = PQexecPrepared(s->conn, name, p ? p->n : 0, p ? p->v : NULL,
@@ -1042,6 +1102,7 @@ static void pg_close(struct store *base)
 		return;
 	PQfinish(s->conn);
 	free(s->news);
+	free(s->later);
 	free(s->locator);
 	free(s);
 }
@@ -1125,6 +1186,8 @@ static void pg_rollback(struct store *base)
 
 	free(s->news);
 	s->news = NULL;
+	free(s->later);
+	s->later = NULL;
 	if (!s->in_tx)
 		return;
 	s->in_tx = 0;
@@ -1220,12 +1283,15 @@ static int pg_commit(struct store *base)
 	PGresult *res;
 	int ret = 0;
 
-	if (s->news && asprintf(&sql, "%sCOMMIT", s->news) < 0) {
+	if ((s->news || s->later) && asprintf(&sql, "%s%sCOMMIT",
+			s->later ? s->later : "", s->news ? s->news : "") < 0) {
 		pg_rollback(base);
 		return fail(-ENOMEM, "commit: out of memory");
 	}
 	free(s->news);
 	s->news = NULL;
+	free(s->later);
+	s->later = NULL;
 	res = PQexec(s->conn, sql ? sql : "COMMIT");
 	free(sql);
 	if (!ok(res))
@@ -1292,6 +1358,42 @@ static void event_row(const PGresult *r, int i, int col,
 	ev->at_ns = col_int(r, i, col + 3);
 }
 
+/* A line no one waits for (out NULL), in a change: its INSERT goes with
+ * the COMMIT (pg_commit()), in the same round trip, its text as
+ * literals: a change's audit line costs no round trip of its own. */
+static int append_later(struct pg_store *s, enum store_log log,
+		const char *head, const char *tail, int64_t at_ns,
+		const char *dedup)
+{
+	const char *t = log == STORE_LOG_AUDIT ? "audit" : "event";
+	char *h = PQescapeLiteral(s->conn, head, strlen(head));
+	char *l = h ? PQescapeLiteral(s->conn, tail, strlen(tail)) : NULL;
+	char *d = dedup && l ? PQescapeLiteral(s->conn, dedup,
+			strlen(dedup)) : NULL;
+	char *more = NULL;
+	int n = -1;
+
+	if (l && (d || !dedup))
+		n = asprintf(&more, "%sINSERT INTO %s (seq, off, len, at_ns,"
+				" dedup, line) SELECT coalesce(e.seq, 0) + 1,"
+				" coalesce(e.off + e.len, 0), octet_length(%s::text"
+				" || (coalesce(e.seq, 0) + 1) || %s::text), %lld,"
+				" %s, %s::text || (coalesce(e.seq, 0) + 1) ||"
+				" %s::text FROM (SELECT 1) o LEFT JOIN (SELECT seq,"
+				" off, len FROM %s ORDER BY off DESC LIMIT 1) e ON"
+				" true ON CONFLICT DO NOTHING; ",
+				s->later ? s->later : "", t, h, l,
+				(long long)at_ns, d ? d : "NULL", h, l, t);
+	PQfreemem(h);
+	PQfreemem(l);
+	PQfreemem(d);
+	if (n < 0)
+		return fail(-ENOMEM, "append to a log: out of memory");
+	free(s->later);
+	s->later = more;
+	return 0;
+}
+
 static int pg_log_append(struct store *base, enum store_log log,
 		const char *head, const char *tail, int64_t at_ns,
 		const char *dedup, struct store_event *out)
@@ -1300,6 +1402,9 @@ static int pg_log_append(struct store *base, enum store_log log,
 	PGresult *res;
 	int ret;
 
+	if (!out && pq(base)->in_tx && !pq(base)->readonly)
+		return append_later(pq(base), log, head, tail, at_ns, dedup);
+
 	p_text(&p, head);
 	p_text(&p, tail);
 	p_int(&p, at_ns);
@@ -1307,10 +1412,10 @@ static int pg_log_append(struct store *base, enum store_log log,
 	if ((ret = run(pq(base), LOG_STMT(S_EVENT_APPEND, log), &p,
 			"append to a log", &res)))
 		return ret;
-	if (PQntuples(res) == 1)
-		event_row(res, 0, 0, out);
-	else
+	if (PQntuples(res) != 1)
 		ret = 1;
+	else if (out)
+		event_row(res, 0, 0, out);
 	PQclear(res);
 	return ret;
 }

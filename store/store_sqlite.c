@@ -905,7 +905,8 @@ static int sqlite_log_append(struct store *base, enum store_log log,
 		sqlite3_bind_null(st, 4);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		event_row(st, 0, out);
+		if (out)
+			event_row(st, 0, out);
 		rc = sqlite3_step(st);
 	} else if (rc == SQLITE_DONE) {
 		done(st);

@@ -1108,13 +1108,20 @@ static void test_transactions(void **state)
 	OK(store_env_get(other, "prod", &e));
 	assert_int_equal(e.id, prod);
 
-	/* a failed statement inside a transaction leaves the rest of it */
+	/* a failed statement inside a transaction leaves the rest of it,
+	 * before and after, however many fail */
 	OK(store_begin(c->s));
+	assert_int_equal(store_env_insert(c->s, "prod", 1), -EEXIST);
 	OK(store_env_set_critical(c->s, prod, 1, 5));
 	assert_int_equal(store_env_insert(c->s, "prod", 1), -EEXIST);
+	assert_int_equal(store_env_insert(c->s, "prod", 1), -EEXIST);
+	OK(store_env_insert(c->s, "stage", 6));
+	assert_int_equal(store_env_insert(c->s, "stage", 7), -EEXIST);
 	OK(store_commit(c->s));
 	OK(store_env_get(other, "prod", &e));
 	assert_int_equal(e.critical, 1);
+	OK(store_env_get(other, "stage", &e));
+	assert_int_equal(e.created_ns, 6);
 	store_close(other);
 }
 
@@ -1744,6 +1751,24 @@ static void test_event_log(void **state)
 	assert_int_equal(first.seq, 3);
 	OK(store_log_bounds(c->s, EV, &first, &last));
 	assert_int_equal(last.seq, 13);
+	/* lines no one waits for (out NULL): after the ones before them,
+	 * in order, with the commit; a rollback takes them too */
+	OK(store_begin(c->s));
+	OK(store_log_append(c->s, STORE_LOG_AUDIT, "<", "|it's>\n", 400, NULL,
+			NULL));
+	store_rollback(c->s);
+	OK(store_begin(c->s));
+	OK(store_log_append(c->s, STORE_LOG_AUDIT, "<", "|a>\n", 500, NULL,
+			NULL));
+	OK(store_log_append(c->s, STORE_LOG_AUDIT, "<", "|b's>\n", 501, NULL,
+			NULL));
+	OK(store_commit(c->s));
+	l.text[0] = '\0';
+	OK(store_log_read(c->s, STORE_LOG_AUDIT, 8, 10, add_line, &l));
+	assert_string_equal(l.text, "3@8:<3>\n4@12:<4|a>\n5@18:<5|b's>\n");
+	OK(store_log_bounds(c->s, STORE_LOG_AUDIT, &first, &last));
+	assert_int_equal(last.seq, 5);
+	assert_int_equal(last.at_ns, 501);
 }
 
 /* store_runtime_list() of those last heard in a span of time. */
