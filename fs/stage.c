@@ -900,7 +900,9 @@ static int time_of(const struct timespec *t, int64_t *ns)
 		*ns = now_ns();
 		return 0;
 	}
-	if (t->tv_sec < 1 || t->tv_sec > INT64_MAX / 1000000000LL)
+	if (t->tv_sec < 1 || t->tv_sec > INT64_MAX / 1000000000LL ||
+	    (t->tv_sec == INT64_MAX / 1000000000LL &&
+	     t->tv_nsec > INT64_MAX % 1000000000LL))
 		return fs_fail(-EINVAL, "a time is from 1970-01-01T00:00:01Z"
 				" to 2262-04-11T23:47:16Z");
 	*ns = (int64_t)t->tv_sec * 1000000000LL + t->tv_nsec;

@@ -215,21 +215,26 @@ int model_audit_change(struct model *m, const char *op,
 }
 
 /* The moment of a line's "time", RFC 3339 with microseconds: 0 when it
- * has none. */
+ * has none, or one that nanoseconds since 1970 in 64 bits cannot hold
+ * (before 1970, after 2262). */
 static int64_t line_time(const char *line, size_t len)
 {
 	const char *t = memmem(line, len, ",\"time\":\"", 9);
 	struct tm tm;
 	int us = 0;
+	time_t s;
 
 	memset(&tm, 0, sizeof(tm));
 	if (!t || sscanf(t + 9, "%4d-%2d-%2dT%2d:%2d:%2d.%6dZ", &tm.tm_year,
 			&tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
-			&tm.tm_sec, &us) != 7)
+			&tm.tm_sec, &us) != 7 || us < 0)
 		return 0;
 	tm.tm_year -= 1900;
 	tm.tm_mon -= 1;
-	return (int64_t)timegm(&tm) * 1000000000LL + (int64_t)us * 1000;
+	s = timegm(&tm);
+	if (s < 0 || s >= INT64_MAX / 1000000000LL)
+		return 0;
+	return (int64_t)s * 1000000000LL + (int64_t)us * 1000;
 }
 
 int model_audit_restore(struct model *m, const char *text, size_t len,

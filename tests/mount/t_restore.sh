@@ -287,6 +287,12 @@ test_restore_refuses_what_the_tree_would_not_show() {
 	expect "touch: setting times of '$WORK/new/environments': Invalid argument"
 	run cat "$WORK/new/.last_error"
 	expect_has "utimens /environments: a time is from 1970-01-01T00:00:01Z to 2262-04-11T23:47:16Z (Invalid argument)"
+	# its last second, whole; past it by a fraction (a sum that would
+	# not fit in 64 bits)
+	run touch -d "2262-04-11 23:47:16Z" "$WORK/new/environments"
+	expect ""
+	run touch -d "2262-04-11 23:47:16.9Z" "$WORK/new/environments"
+	expect "touch: setting times of '$WORK/new/environments': Invalid argument"
 	unmount2
 	expect_target_empty
 }
