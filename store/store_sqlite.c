@@ -258,20 +258,22 @@ enum stmt {
 	S_SECRET_BIND, S_SECRET_LIST, S_SEALED_SAMPLE, S_DATA_VERSION,
 	S_HOLDINGS, S_DEFER_CHECKS,
 	/* one set per log (store_log), in this order */
-	S_EVENT_APPEND, S_EVENT_BOUNDS, S_EVENT_READ, S_EVENT_PRUNE,
-	S_AUDIT_APPEND, S_AUDIT_BOUNDS, S_AUDIT_READ, S_AUDIT_PRUNE,
+	S_EVENT_APPEND, S_EVENT_LAST, S_EVENT_BOUNDS, S_EVENT_READ,
+	S_EVENT_PRUNE,
+	S_AUDIT_APPEND, S_AUDIT_LAST, S_AUDIT_BOUNDS, S_AUDIT_READ,
+	S_AUDIT_PRUNE,
 	S_COUNT
 };
 
 /* A log's statements (store_log), for its table `t`: the newest line's
- * end is the next one's offset. */
-#define LOG_APPEND(t) "INSERT INTO " t " (seq, off, len, at_ns, dedup," \
-	" line) SELECT coalesce(e.seq, 0) + 1, coalesce(e.off + e.len, 0)," \
-	" length(CAST(?1 || (coalesce(e.seq, 0) + 1) || ?2 AS BLOB))," \
-	" ?3, ?4, ?1 || (coalesce(e.seq, 0) + 1) || ?2" \
-	" FROM (SELECT 1) LEFT JOIN (SELECT seq, off, len FROM " t \
-	" ORDER BY off DESC LIMIT 1) e ON 1 = 1 WHERE 1" \
-	" ON CONFLICT DO NOTHING RETURNING seq, off, len, at_ns"
+ * end is the next one's offset.  An append is the newest line's place
+ * (the last page of the primary key) and a plain INSERT of a line made
+ * in C: an INSERT ... SELECT from its own table with RETURNING would
+ * fill three ephemeral tables a line, each a b-tree opened and freed. */
+#define LOG_APPEND(t) "INSERT OR IGNORE INTO " t " (seq, off, len, at_ns," \
+	" dedup, line) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+#define LOG_LAST(t) "SELECT seq, off + len FROM " t " ORDER BY off DESC" \
+	" LIMIT 1"
 #define LOG_BOUNDS(t) "SELECT f.seq, f.off, f.len, f.at_ns," \
 	" l.seq, l.off, l.len, l.at_ns" \
 	" FROM (SELECT * FROM " t " ORDER BY off LIMIT 1) f," \
@@ -289,15 +291,17 @@ enum stmt {
 	" AND (?2 <= 0 OR off < coalesce((SELECT off FROM " t \
 	" WHERE at_ns >= ?2 ORDER BY off LIMIT 1)," \
 	" (SELECT max(off) FROM " t ")))"
-#define LOG_STMT(first, log) ((enum stmt)((first) + 4 * (int)(log)))
+#define LOG_STMT(first, log) ((enum stmt)((first) + 5 * (int)(log)))
 
 static const char *const stmt_sql[S_COUNT] = {
 	[S_BEGIN] = "BEGIN IMMEDIATE",
 	[S_EVENT_APPEND] = LOG_APPEND("event"),
+	[S_EVENT_LAST] = LOG_LAST("event"),
 	[S_EVENT_BOUNDS] = LOG_BOUNDS("event"),
 	[S_EVENT_READ] = LOG_READ("event"),
 	[S_EVENT_PRUNE] = LOG_PRUNE("event"),
 	[S_AUDIT_APPEND] = LOG_APPEND("audit"),
+	[S_AUDIT_LAST] = LOG_LAST("audit"),
 	[S_AUDIT_BOUNDS] = LOG_BOUNDS("audit"),
 	[S_AUDIT_READ] = LOG_READ("audit"),
 	[S_AUDIT_PRUNE] = LOG_PRUNE("audit"),
@@ -891,29 +895,53 @@ static int sqlite_log_append(struct store *base, enum store_log log,
 		const char *dedup, struct store_event *out)
 {
 	struct sqlite_store *s = sq(base);
-	sqlite3_stmt *st = stmt(s, LOG_STMT(S_EVENT_APPEND, log));
+	sqlite3_stmt *last = stmt(s, LOG_STMT(S_EVENT_LAST, log)), *st;
+	int64_t seq = 1, off = 0;
+	char num[24], small[1024], *line = small;
+	size_t hl, nl, tl;
 	int rc;
 
-	if (!st)
+	if (!last || !(st = stmt(s, LOG_STMT(S_EVENT_APPEND, log))))
 		return -EIO;
-	sqlite3_bind_text(st, 1, head, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, tail, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, at_ns);
-	if (dedup)
-		sqlite3_bind_text(st, 4, dedup, -1, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(st, 4);
-	rc = sqlite3_step(st);
+	rc = sqlite3_step(last);
 	if (rc == SQLITE_ROW) {
-		if (out)
-			event_row(st, 0, out);
-		rc = sqlite3_step(st);
-	} else if (rc == SQLITE_DONE) {
-		done(st);
-		return 1;
+		seq = sqlite3_column_int64(last, 0) + 1;
+		off = sqlite3_column_int64(last, 1);
 	}
+	done(last);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return fail_sqlite(s, rc, "append event");
+	nl = (size_t)snprintf(num, sizeof(num), "%lld", (long long)seq);
+	hl = strlen(head);
+	tl = strlen(tail);
+	if (hl + nl + tl >= sizeof(small) &&
+	    !(line = malloc(hl + nl + tl + 1)))
+		return fail(-ENOMEM, "append event: out of memory");
+	memcpy(line, head, hl);
+	memcpy(line + hl, num, nl);
+	memcpy(line + hl + nl, tail, tl + 1);
+	sqlite3_bind_int64(st, 1, seq);
+	sqlite3_bind_int64(st, 2, off);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)(hl + nl + tl));
+	sqlite3_bind_int64(st, 4, at_ns);
+	if (dedup)
+		sqlite3_bind_text(st, 5, dedup, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 5);
+	sqlite3_bind_text(st, 6, line, (int)(hl + nl + tl), SQLITE_STATIC);
+	rc = sqlite3_step(st);
 	done(st);
-	return rc == SQLITE_DONE ? 0 : fail_sqlite(s, rc, "append event");
+	if (line != small)
+		free(line);
+	if (rc != SQLITE_DONE)
+		return fail_sqlite(s, rc, "append event");
+	/* ignored: a kept line has the same dedup key */
+	if (!sqlite3_changes(s->db))
+		return 1;
+	if (out)
+		*out = (struct store_event){ seq, off,
+			(int64_t)(hl + nl + tl), at_ns };
+	return 0;
 }
 
 static int sqlite_log_bounds(struct store *base, enum store_log log,

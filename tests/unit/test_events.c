@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <time.h>
 
 #include "../../model/model_int.h"
 
@@ -473,9 +474,52 @@ static void test_audit_restored(void **state)
 	free(all);
 }
 
+/* A line's time, RFC 3339 with microseconds, as gmtime_r() and
+ * strftime() would write it, from 1970 to the last nanosecond 64 bits
+ * hold: leap days, centuries, and a spread of moments between. */
+static void test_time_format(void **state)
+{
+	static const int64_t at[] = { 0, 999, 1000, 59999999999LL,
+		951782400LL * SEC,                  /* 2000-02-29 */
+		951868799LL * SEC + 999999999,      /* 2000-02-29T23:59:59 */
+		4107542400LL * SEC,                 /* 2100-03-01 */
+		1700000000LL * SEC + 123456789, INT64_MAX };
+	uint64_t x = 88172645463325252ULL;
+	char got[40], want[40];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(at) / sizeof(at[0]) + 20000; i++) {
+		int64_t ns;
+		time_t t;
+		struct tm tm;
+		size_t n;
+
+		if (i < sizeof(at) / sizeof(at[0])) {
+			ns = at[i];
+		} else {                        /* xorshift64 */
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			ns = (int64_t)(x >> 1);
+		}
+		t = (time_t)(ns / 1000000000LL);
+		gmtime_r(&t, &tm);
+		n = strftime(want, sizeof(want), "%Y-%m-%dT%H:%M:%S", &tm);
+		snprintf(want + n, sizeof(want) - n, ".%06dZ",
+				(int)(ns % 1000000000LL / 1000));
+		model_time_micro(ns, got, sizeof(got));
+		assert_string_equal(got, want);
+	}
+	model_time_micro(INT64_MAX, got, sizeof(got));
+	assert_string_equal(got, "2262-04-11T23:47:16.854775Z");
+	model_time_micro(1700000000LL * SEC, got, 11);
+	assert_string_equal(got, "2023-11-14");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_time_format),
 		cmocka_unit_test_setup_teardown(test_lines_of_changes, setup_by_hand,
 				teardown),
 		cmocka_unit_test_setup_teardown(test_line_format, setup_by_hand,
