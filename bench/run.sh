@@ -13,6 +13,9 @@
 #                                           private PostgreSQL 15 on the
 #                                           same disk (tests/pg.sh, fsync
 #                                           on), then the two side by side
+#   AB=OLD_BINARY bash bench/run.sh         repoints and heartbeats of an
+#                                           older build beside this one,
+#                                           interleaved (bench/ab.sh)
 #
 # BACKEND says which one this run measures: sqlite (the default), or
 # postgresql, where the database is RUNTIMEFS_TEST_LOCATOR's (tests/pg.sh
@@ -51,6 +54,9 @@ repo=$(dirname "$here")
 # HTTPS=1: ICP's heartbeats over HTTPS against a fixed reply (bench/https.sh)
 [ "${HTTPS:-0}" != 1 ] || exec bash "$here/https.sh"
 RUNTIMEFS=${RUNTIMEFS:-$repo/build/runtimefs}
+# AB=OLD: the writes of an older build beside this one's (bench/ab.sh)
+[ -z "${AB:-}" ] || exec bash "$here/ab.sh" "$AB" "$RUNTIMEFS" \
+	"${ROUNDS:-8}" "${AB_DIR:-/var/tmp}"
 LOAD=${LOAD:-$repo/build/bench/load}
 BIG=${BIG:-0}
 ENVS=${ENVS:-10}
