@@ -24,6 +24,7 @@ LOAD=${LOAD:-$here/../build/bench/load}
 for f in "$OLD" "$NEW" "$LOAD"; do
 	[ -x "$f" ] || { echo "ab.sh: $f: not built" >&2; exit 1; }
 done
+. "$here/lib.sh"      # wait_mount
 TCK=$(getconf CLK_TCK)
 OUTF=$(mktemp)
 pid=
@@ -38,11 +39,7 @@ mount_one() {   # old|new
 	"$(bin "$1")" --db "$t/state.db" -o offline_after=86400 -f "$t/mnt" \
 		</dev/null >/dev/null 2>>"$t/daemon.log" &
 	pid=$!
-	for _ in $(seq 200); do
-		mountpoint -q "$t/mnt" && return
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.05
-	done
+	wait_mount "$pid" "$t/mnt" && return
 	echo "ab.sh: $(bin "$1") did not mount; $t/daemon.log says:" >&2
 	tail -5 "$t/daemon.log" >&2
 	exit 1

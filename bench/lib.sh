@@ -1,6 +1,7 @@
-# lib.sh - what bench/run.sh and bench/https.sh share; sourced.  Both set
-# WORK (their work directory, holding daemon.log and section.md), OUT
-# (results.md) and TAG (the section's name: 10k, 100k, https).
+# lib.sh - what bench/run.sh, bench/https.sh and bench/ab.sh share;
+# sourced.  The first two set WORK (their work directory, holding
+# daemon.log and section.md), OUT (results.md) and TAG (the section's
+# name: 10k, 100k, https).
 
 # Stops the benchmark, with the end of the daemon's log.
 fail() {
@@ -10,6 +11,18 @@ fail() {
 		tail -n 20 "$WORK/daemon.log" >&2
 	fi
 	exit 1
+}
+
+# Waits up to 30 s for daemon PID to mount MOUNTPOINT: 0, or 1 when it
+# died or never did.
+wait_mount() {
+	local pid=$1 mnt=$2
+	for _ in $(seq 600); do
+		mountpoint -q "$mnt" && return 0
+		kill -0 "$pid" 2>/dev/null || return 1
+		sleep 0.05
+	done
+	return 1
 }
 
 # median min max count of the numbers on stdin, printed with `d` decimals

@@ -125,12 +125,7 @@ start() {   # [DB] [MOUNTPOINT]: mounts, or says why not and exits
 		"${KEY_OPT[@]}" -f "$mnt" \
 		</dev/null >/dev/null 2>>"$WORK/daemon.log" &
 	daemon=$!
-	for _ in $(seq 600); do
-		mountpoint -q "$mnt" && return
-		kill -0 "$daemon" 2>/dev/null || break
-		sleep 0.05
-	done
-	fail "the daemon did not mount $mnt"
+	wait_mount "$daemon" "$mnt" || fail "the daemon did not mount $mnt"
 }
 # The daemon's peak RSS so far (kB), kept over its restarts.
 rss_note() {
