@@ -313,14 +313,19 @@ enum stmt {
 	S_COUNT
 };
 
-/* A log's statements (store_log), as store_sqlite.c's, for table `t`. */
-#define LOG_APPEND(t) "INSERT INTO " t " (seq, off, len, at_ns, dedup," \
-	" line) SELECT coalesce(e.seq, 0) + 1, coalesce(e.off + e.len, 0)," \
-	" octet_length($1::text || (coalesce(e.seq, 0) + 1) || $2::text)," \
-	" $3, $4, $1::text || (coalesce(e.seq, 0) + 1) || $2::text" \
+/* A log's statements (store_log), as store_sqlite.c's, for table `t`.
+ * An append's INSERT takes its head h, tail l, moment and dedup key as
+ * SQL text: parameters when prepared, literals when sent with the
+ * COMMIT (append_later(), which passes its table and values by place). */
+#define LOG_INSERT(t, h, l, at, d) "INSERT INTO " t " (seq, off, len," \
+	" at_ns, dedup, line) SELECT coalesce(e.seq, 0) + 1," \
+	" coalesce(e.off + e.len, 0)," \
+	" octet_length(" h " || (coalesce(e.seq, 0) + 1) || " l ")," \
+	" " at ", " d ", " h " || (coalesce(e.seq, 0) + 1) || " l \
 	" FROM (SELECT 1) o LEFT JOIN (SELECT seq, off, len FROM " t \
-	" ORDER BY off DESC LIMIT 1) e ON true" \
-	" ON CONFLICT DO NOTHING RETURNING seq, off, len, at_ns"
+	" ORDER BY off DESC LIMIT 1) e ON true ON CONFLICT DO NOTHING"
+#define LOG_APPEND(t) LOG_INSERT(t, "$1::text", "$2::text", "$3", "$4") \
+	" RETURNING seq, off, len, at_ns"
 #define LOG_BOUNDS(t) "SELECT f.seq, f.off, f.len, f.at_ns," \
 	" l.seq, l.off, l.len, l.at_ns" \
 	" FROM (SELECT * FROM " t " ORDER BY off LIMIT 1) f," \
@@ -1374,16 +1379,10 @@ static int append_later(struct pg_store *s, enum store_log log,
 	int n = -1;
 
 	if (l && (d || !dedup))
-		n = asprintf(&more, "%sINSERT INTO %s (seq, off, len, at_ns,"
-				" dedup, line) SELECT coalesce(e.seq, 0) + 1,"
-				" coalesce(e.off + e.len, 0), octet_length(%s::text"
-				" || (coalesce(e.seq, 0) + 1) || %s::text), %lld,"
-				" %s, %s::text || (coalesce(e.seq, 0) + 1) ||"
-				" %s::text FROM (SELECT 1) o LEFT JOIN (SELECT seq,"
-				" off, len FROM %s ORDER BY off DESC LIMIT 1) e ON"
-				" true ON CONFLICT DO NOTHING; ",
+		n = asprintf(&more, "%1$s" LOG_INSERT("%2$s", "%3$s::text",
+				"%4$s::text", "%5$lld", "%6$s") "; ",
 				s->later ? s->later : "", t, h, l,
-				(long long)at_ns, d ? d : "NULL", h, l, t);
+				(long long)at_ns, d ? d : "NULL");
 	PQfreemem(h);
 	PQfreemem(l);
 	PQfreemem(d);
