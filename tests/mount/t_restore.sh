@@ -393,8 +393,16 @@ test_two_mounts_wait_for_the_restore_one_serves() {
 	for i in 1 2; do
 		mountpoint -q "$WORK/m$i" && serving=$serving$i
 	done
-	# PostgreSQL: several daemons serve one schema, both do
+	# PostgreSQL: several daemons serve one schema, both do (the second
+	# may still be connecting when the first is up: a few seconds)
 	if on_pg; then
+		for i in $(seq 100); do
+			[ "$serving" = 12 ] && break
+			sleep 0.1
+			serving=
+			mountpoint -q "$WORK/m1" && serving=1
+			mountpoint -q "$WORK/m2" && serving=${serving}2
+		done
 		[ "$serving" = 12 ] || fail "mounts serving the restored schema: '$serving', not both"
 		serving=1
 	else
