@@ -39,4 +39,12 @@ struct fs {
 /* The operations; `userdata` of the session is the struct fs. */
 extern const struct fuse_lowlevel_ops fs_operations;
 
+/* Serves `se` on a pool of up to `max_threads` threads, `max_idle` of
+ * them kept idle, one polling the device for `spin_us` microseconds after
+ * each request (0: none) before it sleeps (loop.c); ends when the mount
+ * is gone or a signal handler ended the session: 0, or 1 when reading
+ * the device failed. */
+int fs_loop(struct fuse_session *se, unsigned max_threads,
+		unsigned max_idle, unsigned spin_us);
+
 #endif

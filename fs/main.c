@@ -13,7 +13,7 @@
  * tls_key=FILE, or icp_plain (icp_http.h, https.h; by default a
  * self-signed pair beside the database, tlscert.h), icp_url=URL (what the
  * secrets' snippets give runtimes as the server's URL; by default what
- * icp_listen advertises, advertised_url()).
+ * icp_listen advertises, advertised_url()), spin_us=N (loop.c).
  * Everything else goes to libfuse (allow_other, default_permissions, -f,
  * -d, -s, ...).
  *
@@ -74,7 +74,12 @@ struct options {
 	char *tls_key;
 	int icp_plain;
 	char *icp_url;
+	int spin_us;
 };
+
+#define SPIN_US_DEFAULT 100
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
 #define OPT(t, p) { t, offsetof(struct options, p), 1 }
 static const struct fuse_opt option_spec[] = {
@@ -96,6 +101,7 @@ static const struct fuse_opt option_spec[] = {
 	OPT("tls_key=%s", tls_key),
 	OPT("icp_plain", icp_plain),
 	OPT("icp_url=%s", icp_url),
+	OPT("spin_us=%d", spin_us),
 	OPT("-h", help),
 	OPT("--help", help),
 	OPT("-V", version),
@@ -157,6 +163,9 @@ static void usage(const char *prog)
 	       "    -o icp_url=URL         the server URL the secrets' snippets\n"
 	       "                           give runtimes (https://HOST:PORT of\n"
 	       "                           icp_listen; this host's name for *)\n"
+	       "    -o spin_us=N           an idle request thread polls for the\n"
+	       "                           next request this long before it\n"
+	       "                           sleeps (" STR(SPIN_US_DEFAULT) "; 0: never)\n"
 	       "\n", prog, prog, store_default_locator());
 }
 
@@ -199,10 +208,13 @@ static int key_path(const char *given, const char *locator, char *buf,
 	return -1;
 }
 
-/* Serves `se` until it ends, on one thread or on libfuse's pool as the
- * command line says: 0, or 1 when it failed.  A loop that SIGTERM, SIGINT
- * or SIGHUP ended (systemctl stop) is a clean stop: libfuse returns the
- * signal's number. */
+/* -o spin_us=: how long an idle request thread polls the device (loop.c) */
+static unsigned spin_us = SPIN_US_DEFAULT;
+
+/* Serves `se` until it ends, on one thread (-s), on libfuse's pool (-o
+ * clone_fd, which only it has) or on ours, as the command line says: 0,
+ * or 1 when it failed.  A loop that SIGTERM, SIGINT or SIGHUP ended
+ * (systemctl stop) is a clean stop: libfuse returns the signal's number. */
 static int loop(struct fuse_session *se, const struct fuse_cmdline_opts *opts)
 {
 	struct fuse_loop_config *cfg;
@@ -210,6 +222,9 @@ static int loop(struct fuse_session *se, const struct fuse_cmdline_opts *opts)
 
 	if (opts->singlethread) {
 		ret = fuse_session_loop(se);
+	} else if (!opts->clone_fd) {
+		ret = fs_loop(se, opts->max_threads, opts->max_idle_threads,
+				spin_us);
 	} else if ((cfg = fuse_loop_cfg_create())) {
 		fuse_loop_cfg_set_clone_fd(cfg, opts->clone_fd);
 		fuse_loop_cfg_set_max_threads(cfg, opts->max_threads);
@@ -435,7 +450,7 @@ int main(int argc, char *argv[])
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
 	struct options o = { .offline_after = 30, .admin_gid = (unsigned)-1,
-		.heartbeat_gid = (unsigned)-1 };
+		.heartbeat_gid = (unsigned)-1, .spin_us = SPIN_US_DEFAULT };
 	struct fs fs = { .cache_timeout = CACHE_TIMEOUT_DEFAULT,
 		.restore_max = STAGE_MAX_DEFAULT };
 	struct store_claim *claim = NULL;
@@ -505,6 +520,12 @@ int main(int argc, char *argv[])
 	}
 	if (o.icp_url && check_icp_url(o.icp_url))
 		goto out;
+	if (o.spin_us < 0 || o.spin_us > 100000) {
+		fprintf(stderr, "runtimefs: spin_us must be a number of"
+				" microseconds from 0 to 100000\n");
+		goto out;
+	}
+	spin_us = (unsigned)o.spin_us;
 	/* the daemon goes to / in the background: a locator that names a
 	 * file relative to here would then name another */
 	if (store_locator_resolve(o.locator ? o.locator :

@@ -303,6 +303,37 @@ test_sigterm_is_a_clean_stop() {
 	done
 }
 
+# The request threads (fs/loop.c): a request that waits does not hold up
+# the next one, on runtimefs's pool polling (the default) or not
+# (spin_us=0) and on libfuse's (clone_fd, which only it has): the pool
+# grows when its last idle thread takes a request.  A spin_us outside 0
+# to 100000 is refused before anything is opened.
+test_request_threads() {
+	local RUNTIMEFS=$RUNTIMEFS_FAULTS slow o
+	mkdir -p environments/x/runtimes/a
+	for o in spin_us=100 spin_us=0 clone_fd; do
+		export RUNTIMEFS_SLOW_LISTING=/environments/x/runtimes:3000
+		remount -o "$o" || return
+		unset RUNTIMEFS_SLOW_LISTING
+		ls environments/x/runtimes >"$WORK/slow" & slow=$!
+		sleep 0.5
+		# served while the listing waits on another thread
+		run cat environments/x/critical
+		expect "0"
+		kill -0 "$slow" 2>/dev/null ||
+			fail "$o: cat was served after the listing, not beside it"
+		wait "$slow"
+		run cat "$WORK/slow"
+		expect "a"
+	done
+	mkdir "$WORK/other"
+	for o in spin_us=-1 spin_us=100001; do
+		run rtfs -t 5 --db "$DB" -f -o "$o" "$WORK/other"
+		expect "runtimefs: spin_us must be a number of microseconds from 0 to 100000"
+		expect_rc 1
+	done
+}
+
 # One daemon per database: a second one, mounted in the foreground or
 # going to the background, exits 1 at once and names the first, which
 # goes on serving; once the first is gone the database mounts again.
