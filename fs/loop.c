@@ -3,16 +3,20 @@
  *
  * libfuse's own pool (fuse_session_loop_mt) has every idle thread asleep
  * in read() on the device, so each request starts with the scheduler
- * waking one: on a virtual machine that is most of a round trip (about
- * 100 us of a 110 us OPENDIR here, bench/results.md).  This pool keeps one
- * of its idle threads awake for a moment after the last request: it polls
- * the device, which is non-blocking, for up to `spin_us` microseconds
- * before it sleeps, so that a request that follows soon after another (a
- * tree walk, a burst of heartbeats) is read at once.  The others sleep in
- * epoll_wait() with EPOLLEXCLUSIVE, which wakes one of them per request,
- * not all; the one woken finds the request taken or takes it, and in
- * either case becomes the next one awake.  An idle daemon does not spin:
- * after `spin_us` without a request every thread sleeps.
+ * waking one: on a virtual machine that is most of a round trip (an
+ * opendir() and close() of an empty directory took 60 us here, 25 us with
+ * what follows; bench/results.md, "Request threads").  This pool keeps
+ * one of its idle threads awake for a moment after the last request: it
+ * reads the device, which is non-blocking, again and again for up to
+ * `spin_us` microseconds before it sleeps, so that a request that follows
+ * soon after another (a tree walk, a burst of heartbeats) is read at
+ * once.  Between two reads it yields the CPU (sched_yield()): polling
+ * gives way to any thread or process that has work on that CPU.
+ * The others sleep in epoll_wait() with EPOLLEXCLUSIVE, which wakes one
+ * of them per request, not all; the one woken finds the request taken or
+ * takes it, and in either case becomes the next one awake.  An idle
+ * daemon does not poll: after `spin_us` without a request every thread
+ * sleeps.
  *
  * Threads come as libfuse's do: one more when the last idle one takes a
  * request (up to `max_threads`), and one goes when more than `max_idle`
@@ -30,6 +34,7 @@
 #include <stdio.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -62,15 +67,6 @@ static int64_t mono_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-static void relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__)
-	__asm__ __volatile__("yield");
-#endif
-}
-
 /* Wakes every thread of the pool, for good. */
 static void pool_stop(struct pool *p)
 {
@@ -94,7 +90,7 @@ static int receive(struct pool *p, struct fuse_buf *buf)
 		return r;
 	until = mono_ns() + p->spin_ns;
 	do {
-		relax();
+		sched_yield();
 		r = fuse_session_receive_buf(p->se, buf);
 	} while (r == -EAGAIN && !fuse_session_exited(p->se) &&
 			mono_ns() < until);
