@@ -37,6 +37,8 @@
 #include "backend.h"
 
 #include <errno.h>
+#include <sched.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -624,11 +626,61 @@ static int ok(const PGresult *res)
 		st == PGRES_EMPTY_QUERY;
 }
 
+/* How long a request waits for the server's reply by reading the socket
+ * again and again, yielding the CPU between reads, before libpq sleeps
+ * in poll(): a reply within it is read without a wake-up, as
+ * fs/loop.c reads the kernel's requests. */
+#define REPLY_POLL_NS 200000
+
+/* Reads what the server sent on `c` until a result is whole, or for
+ * REPLY_POLL_NS at most; PQgetResult() then waits for the rest. */
+static void await_reply(PGconn *c)
+{
+	struct timespec ts;
+	int64_t until = 0, now;
+
+	while (PQconsumeInput(c) && PQisBusy(c)) {
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		now = (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+		if (!until)
+			until = now + REPLY_POLL_NS;
+		else if (now > until)
+			return;
+		sched_yield();
+	}
+}
+
+/* The results of what was sent on `c` (NULL when sending failed), as
+ * PQexec() gives them: the last, or the first that failed. */
+static PGresult *collect(PGconn *c, int sent)
+{
+	PGresult *r, *keep = NULL;
+
+	if (!sent)
+		return NULL;
+	await_reply(c);
+	while ((r = PQgetResult(c))) {
+		if (keep && PQresultStatus(keep) == PGRES_FATAL_ERROR) {
+			PQclear(r);
+			continue;
+		}
+		PQclear(keep);
+		keep = r;
+	}
+	return keep;
+}
+
+/* PQexec(), with the reply awaited as above. */
+static PGresult *exec_now(PGconn *c, const char *sql)
+{
+	return collect(c, PQsendQuery(c, sql));
+}
+
 /* Runs `sql` (one or more statements, no parameters) on `conn`: 0 or the
  * mapped failure. */
 static int exec_sql(PGconn *conn, const char *sql, const char *what)
 {
-	PGresult *res = PQexec(conn, sql);
+	PGresult *res = exec_now(conn, sql);
 	int ret = ok(res) ? 0 : fail_pg(conn, res, what);
 
 	PQclear(res);
@@ -640,7 +692,7 @@ static int exec_sql(PGconn *conn, const char *sql, const char *what)
 static int query_value(PGconn *conn, const char *sql, char *buf, size_t cap,
 		const char *what)
 {
-	PGresult *res = PQexec(conn, sql);
+	PGresult *res = exec_now(conn, sql);
 	int ret = 0;
 
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
@@ -805,6 +857,8 @@ static int run_behind_savepoint(struct pg_store *s, const char *name,
 				p ? p->v : NULL, p ? p->len : NULL,
 				p ? p->fmt : NULL, 0);
 	synced = PQpipelineSync(c);
+	if (synced)
+		await_reply(c);
 	/* each statement's result (then NULL), then the sync's; on a lost
 	 * connection libpq answers at once */
 	for (int i = 0; i < n; i++)
@@ -872,8 +926,9 @@ static int run(struct pg_store *s, enum stmt id, const struct params *p,
 		return run_behind_savepoint(s, name, p, what, out);
 	if (!write)
 		store_count_read();
-	res = PQexecPrepared(s->conn, name, p ? p->n : 0, p ? p->v : NULL,
-			p ? p->len : NULL, p ? p->fmt : NULL, 0);
+	res = collect(s->conn, PQsendQueryPrepared(s->conn, name,
+			p ? p->n : 0, p ? p->v : NULL, p ? p->len : NULL,
+			p ? p->fmt : NULL, 0));
 	if (ok(res)) {
 		*out = res;
 		return 0;
@@ -1258,7 +1313,7 @@ static int begin_locked(struct pg_store *s, const char *what)
 			s->busy_ms > 0 ?
 			"pg_advisory_xact_lock" : "pg_try_advisory_xact_lock",
 			LOCK_WRITE, s->schema);
-	res = PQexec(s->conn, sql);
+	res = exec_now(s->conn, sql);
 	s->in_tx = 1;
 	if (!ok(res))
 		ret = fail_pg(s->conn, res, what);
@@ -1297,7 +1352,7 @@ static int pg_commit(struct store *base)
 	s->news = NULL;
 	free(s->later);
 	s->later = NULL;
-	res = PQexec(s->conn, sql ? sql : "COMMIT");
+	res = exec_now(s->conn, sql ? sql : "COMMIT");
 	free(sql);
 	if (!ok(res))
 		ret = fail_pg(s->conn, res, "commit");
