@@ -42,8 +42,9 @@ extern const struct fuse_lowlevel_ops fs_operations;
 /* Serves `se` on a pool of up to `max_threads` threads, `max_idle` of
  * them kept idle, one polling the device for `spin_us` microseconds after
  * each request (0: none) before it sleeps (loop.c); ends when the mount
- * is gone or a signal handler ended the session: 0, or 1 when reading
- * the device failed. */
+ * is gone or a signal handler ended the session: 0, or -1 when it could
+ * not start or reading the device failed (not 1, which is SIGHUP's number
+ * in libfuse's loops, a clean stop). */
 int fs_loop(struct fuse_session *se, unsigned max_threads,
 		unsigned max_idle, unsigned spin_us);
 

@@ -56,6 +56,7 @@ struct pool {
 	pthread_cond_t gone;          /* a thread ended */
 	unsigned threads, idle;       /* under lock */
 	int failed;                   /* a read failed: not a clean stop */
+	int short_said;               /* "no more request threads" logged */
 	atomic_int awake;             /* one thread polls the device */
 };
 
@@ -100,43 +101,89 @@ static int receive(struct pool *p, struct fuse_buf *buf)
 
 static void *worker(void *arg);
 
+/* What a thread waits on: the device, which wakes one of the sleeping
+ * threads per request, and the pool's end, which wakes all.  Made by the
+ * thread that spawns it, so that a daemon short of descriptors only
+ * grows no further (-errno), and no thread needs one to go on. */
+static int waiter(struct pool *p)
+{
+	struct epoll_event dev = { .events = EPOLLIN | EPOLLEXCLUSIVE };
+	struct epoll_event stop = { .events = EPOLLIN };
+	int ep = epoll_create1(EPOLL_CLOEXEC), err;
+
+	if (ep < 0)
+		return -errno;
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, p->fd, &dev) ||
+	    epoll_ctl(ep, EPOLL_CTL_ADD, p->stop, &stop)) {
+		err = -errno;
+		close(ep);
+		return err;
+	}
+	return ep;
+}
+
+struct thread {
+	struct pool *p;
+	int ep;                       /* waiter() */
+};
+
 /* One more thread, with the pool's lock held; 0 or -errno. */
 static int spawn(struct pool *p)
 {
+	struct thread *t = malloc(sizeof(*t));
 	pthread_attr_t attr;
 	sigset_t all, old;
-	pthread_t t;
+	pthread_t id;
 	int err;
 
+	if (!t)
+		return -ENOMEM;
+	t->p = p;
+	t->ep = waiter(p);
+	if (t->ep < 0) {
+		err = t->ep;
+		free(t);
+		return err;
+	}
 	/* signals go to the main thread, which ends the loop (above) */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	err = pthread_create(&t, &attr, worker, p);
+	err = pthread_create(&id, &attr, worker, t);
 	pthread_attr_destroy(&attr);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (err)
+	if (err) {
+		close(t->ep);
+		free(t);
 		return -err;
+	}
 	p->threads++;
 	p->idle++;
 	return 0;
 }
 
+/* A pool that cannot grow serves with the threads it has; said once. */
+static void grow(struct pool *p)
+{
+	int err = spawn(p);
+
+	if (err && !p->short_said) {
+		p->short_said = 1;
+		fprintf(stderr, "runtimefs: no more request threads than %u:"
+				" %s\n", p->threads, strerror(-err));
+	}
+}
+
 static void *worker(void *arg)
 {
-	struct pool *p = arg;
+	struct thread *t = arg;
+	struct pool *p = t->p;
 	struct fuse_buf buf = { 0 };
-	struct epoll_event ev = { .events = EPOLLIN | EPOLLEXCLUSIVE };
-	struct epoll_event stop = { .events = EPOLLIN };
-	int ep = epoll_create1(EPOLL_CLOEXEC), r, surplus = 0;
+	struct epoll_event ev;
+	int ep = t->ep, r, surplus = 0;
 
-	if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, p->fd, &ev) ||
-	    epoll_ctl(ep, EPOLL_CTL_ADD, p->stop, &stop)) {
-		fprintf(stderr, "runtimefs: a request thread cannot wait:"
-				" %s\n", strerror(errno));
-		goto out;
-	}
+	free(t);
 	while (!fuse_session_exited(p->se)) {
 		r = receive(p, &buf);
 		if (r == -EAGAIN) {
@@ -157,7 +204,7 @@ static void *worker(void *arg)
 		pthread_mutex_lock(&p->lock);
 		p->idle--;
 		if (!p->idle && p->threads < p->max_threads)
-			spawn(p);
+			grow(p);
 		pthread_mutex_unlock(&p->lock);
 
 		fuse_session_process_buf(p->se, &buf);
@@ -170,9 +217,7 @@ static void *worker(void *arg)
 		if (surplus)
 			break;
 	}
-out:
-	if (ep >= 0)
-		close(ep);
+	close(ep);
 	free(buf.mem);
 	/* the session ended: the others wake and end too */
 	if (!surplus) {
@@ -205,12 +250,12 @@ int fs_loop(struct fuse_session *se, unsigned max_threads,
 
 	if (flags < 0 || fcntl(p.fd, F_SETFL, flags | O_NONBLOCK) < 0) {
 		fprintf(stderr, "runtimefs: the device: %s\n", strerror(errno));
-		return 1;
+		return -1;
 	}
 	p.stop = eventfd(0, EFD_CLOEXEC);
 	if (p.stop < 0) {
 		fprintf(stderr, "runtimefs: eventfd: %s\n", strerror(errno));
-		return 1;
+		return -1;
 	}
 	pthread_mutex_lock(&p.lock);
 	err = spawn(&p);
@@ -219,7 +264,7 @@ int fs_loop(struct fuse_session *se, unsigned max_threads,
 		fprintf(stderr, "runtimefs: no request thread: %s\n",
 				strerror(-err));
 		close(p.stop);
-		return 1;
+		return -1;
 	}
 	/* a signal to the process reaches this thread (the pool's block
 	 * them) and interrupts poll(); an end the threads saw wakes it; and
@@ -238,5 +283,5 @@ int fs_loop(struct fuse_session *se, unsigned max_threads,
 	pthread_mutex_unlock(&p.lock);
 	close(p.stop);
 	fcntl(p.fd, F_SETFL, flags);
-	return p.failed;
+	return p.failed ? -1 : 0;
 }

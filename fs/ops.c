@@ -1549,30 +1549,32 @@ static void path_for_log(fuse_ino_t ino, struct target *t)
 	request_path(t->path);
 }
 
+/* A daemon that cannot start once it has mounted takes its mount with it
+ * (lazily: the kernel waits for the INIT it will never answer), so that
+ * it leaves a mountpoint, not "Transport endpoint is not connected". */
+static void init_failed(const char *why)
+{
+	fprintf(stderr, "runtimefs: %s\n", why);
+	fuse_session_unmount(self->se);
+	exit(1);
+}
+
 static void ll_init(void *userdata, struct fuse_conn_info *conn)
 {
 	self = userdata;
 	/* a restore serves what is staged, and no model until unmount */
 	if (self->restore && stage_new(&self->stage, self,
-			self->restore_max)) {
-		fprintf(stderr, "runtimefs: out of memory\n");
-		exit(1);
-	}
-	if (!self->restore && model_open(&self->m, self->locator, &self->cfg)) {
-		fprintf(stderr, "runtimefs: %s\n", model_errmsg());
-		exit(1);
-	}
+			self->restore_max))
+		init_failed("out of memory");
+	if (!self->restore && model_open(&self->m, self->locator, &self->cfg))
+		init_failed(model_errmsg());
 	scratch_set_validator(scratch_valid);
 	if (!self->restore && cache_start(self->se, self->m,
-			self->cache_timeout)) {
-		fprintf(stderr, "runtimefs: cannot start the notifier\n");
-		exit(1);
-	}
+			self->cache_timeout))
+		init_failed("cannot start the notifier");
 	/* ICP's runtime API, once the model and the notifier are there */
-	if (icp_http_start(self)) {
-		fprintf(stderr, "runtimefs: %s\n", fs_errmsg());
-		exit(1);
-	}
+	if (icp_http_start(self))
+		init_failed(fs_errmsg());
 	/* the kernel drops a file's pages when it finds its mtime or size
 	 * moved: invalidations need only name attributes (cache.h) */
 	if (conn->capable & FUSE_CAP_AUTO_INVAL_DATA)

@@ -528,6 +528,10 @@ static int fail_db(sqlite3 *db, int rc, const char *what)
 		return fail(-EROFS, "%s: database is read-only", what);
 	if (rc == SQLITE_NOMEM)
 		return fail(-ENOMEM, "%s: out of memory", what);
+	/* "unable to open database file" says not why; the system does */
+	if (rc == SQLITE_CANTOPEN && sqlite3_system_errno(db))
+		return fail(-EIO, "%s: %s: %s", what, sqlite3_errmsg(db),
+				strerror(sqlite3_system_errno(db)));
 	return fail(-EIO, "%s: %s", what, sqlite3_errmsg(db));
 }
 
@@ -714,7 +718,7 @@ static int open_db(struct sqlite_store **out, const char *path, int flags,
 		const char *pragmas)
 {
 	struct sqlite_store *s = calloc(1, sizeof(*s));
-	int ret;
+	int ret, rc;
 
 	*out = NULL;
 	if (!s)
@@ -726,10 +730,10 @@ static int open_db(struct sqlite_store **out, const char *path, int flags,
 	}
 	if ((flags & SQLITE_OPEN_CREATE) && s->path)
 		create_private(path);
-	if (sqlite3_open_v2(path, &s->db, flags | SQLITE_OPEN_NOMUTEX, NULL)
-			!= SQLITE_OK) {
-		ret = fail(-EIO, "open %s: %s", path, s->db ?
-				sqlite3_errmsg(s->db) : "out of memory");
+	rc = sqlite3_open_v2(path, &s->db, flags | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		ret = s->db ? fail_db(s->db, rc, path) :
+			fail(-ENOMEM, "open %s: out of memory", path);
 		sqlite_close(&s->base);
 		return ret;
 	}

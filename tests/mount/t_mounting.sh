@@ -334,6 +334,80 @@ test_request_threads() {
 	done
 }
 
+# A daemon short of file descriptors serves with the request threads it
+# has.  Each thread's wait (an epoll descriptor) is made before the thread
+# is, so a thread that cannot be made ends nothing; once, a thread that
+# found no descriptor ended the whole mount ("Software caused connection
+# abort").  The daemon's limit is lowered, as it runs, to its lowest free
+# descriptor, which the next open would take; with one idle thread kept,
+# its pool is one thread when idle.
+test_request_threads_short_of_descriptors() {
+	local RUNTIMEFS=$RUNTIMEFS_FAULTS n i pids=()
+	mkdir -p environments/x/runtimes/a
+	export RUNTIMEFS_SLOW_LISTING=/environments/x/runtimes:1000,1000,1000
+	remount -o max_idle_threads=1 || return
+	unset RUNTIMEFS_SLOW_LISTING
+	n=0
+	while [ -e "/proc/$DAEMON/fd/$n" ]; do n=$((n + 1)); done
+	prlimit --pid "$DAEMON" --nofile="$n:" || fail "prlimit"
+	for i in 1 2 3; do
+		ls environments/x/runtimes >"$WORK/slow$i" 2>&1 & pids+=($!)
+	done
+	wait "${pids[@]}"
+	for i in 1 2 3; do
+		run cat "$WORK/slow$i"
+		expect "a"
+	done
+	run cat environments/x/critical
+	expect "0"
+	run grep -c "^runtimefs: no more request threads than 1: Too many open files$" "$LOG"
+	expect "1"
+	prlimit --pid "$DAEMON" --nofile=1024:
+}
+
+# A daemon started short of file descriptors either refuses to start, with
+# exit code 1 and no mount left behind, or mounts and serves; the limit is
+# swept over every value where it runs out somewhere in its start.  Once,
+# a daemon that ran out after mounting (its model is opened again in the
+# INIT request, after a fork) exited and left "Transport endpoint is not
+# connected" on the mountpoint.
+test_start_short_of_descriptors() {
+	local n pid rc
+	mkdir -p environments/x
+	cd / && unmount_fs
+	for n in $(seq 6 40); do
+		(ulimit -n "$n" && exec timeout 20 "$RUNTIMEFS" --db "$DB" -f \
+			$(key_args "$DB") "$MNT") 2>"$WORK/start" & pid=$!
+		for _ in $(seq 100); do
+			mountpoint -q "$MNT" || kill -0 "$pid" 2>/dev/null || break
+			mountpoint -q "$MNT" &&
+				timeout 10 cat "$MNT/environments/x/critical" \
+				>"$WORK/out" 2>&1 && break
+			sleep 0.05
+		done
+		if kill -0 "$pid" 2>/dev/null; then
+			run cat "$WORK/out"
+			expect "0"
+			fusermount3 -u "$MNT"
+			wait "$pid"
+			rc=$?
+			[ "$rc" = 0 ] || fail "ulimit -n $n: served, then exit $rc"
+			continue
+		fi
+		wait "$pid"
+		rc=$?
+		[ "$rc" = 1 ] ||
+			fail "ulimit -n $n: exit $rc: $(cat "$WORK/start")"
+		grep -q "^runtimefs: .*Too many open files$" "$WORK/start" ||
+			fail "ulimit -n $n: no reason given: $(cat "$WORK/start")"
+		if mountpoint -q "$MNT"; then
+			fail "ulimit -n $n: the mount was left behind"
+			fusermount3 -uz "$MNT"
+		fi
+	done
+	mount_fs && cd "$MNT"
+}
+
 # One daemon per database: a second one, mounted in the foreground or
 # going to the background, exits 1 at once and names the first, which
 # goes on serving; once the first is gone the database mounts again.
