@@ -74,11 +74,11 @@ struct model {
 };
 
 /* Rows read outside a change, kept until the next commit (rows.c), all
- * under the lock: model_rows_env()/_runtime() give a kept row (1) or
- * nothing (0); _keep_ keeps one read from the store; model_rows_forget()
- * makes every kept row stale, after a change committed, and
- * model_rows_forget_endpoints() every endpoint, after a change that
- * only moved endpoints. */
+ * under the lock: model_rows_env()/_runtime()/_endpoint()/_secret() give
+ * a kept row (1) or nothing (0); _keep_ keeps one read from the store;
+ * model_rows_forget() makes every kept row stale, after a change
+ * committed, and model_rows_forget_endpoints() every endpoint, after a
+ * change that only moved endpoints. */
 /* The event log (events.c).  model_event() writes one line in the change
  * under way: `kind` ("runtime.status"), what it is about, its moment (0:
  * now), the key of the moment two hosts may both tell (NULL: none), and
@@ -175,6 +175,9 @@ int model_rows_endpoint(struct model *m, int64_t runtime_id,
 		const char *name, struct store_endpoint *out);
 void model_rows_keep_endpoint(struct model *m,
 		const struct store_endpoint *row);
+int model_rows_secret(struct model *m, int64_t env_id, const char *name,
+		struct store_secret *out);
+void model_rows_keep_secret(struct model *m, const struct store_secret *row);
 void model_rows_forget(struct model *m);
 void model_rows_forget_endpoints(struct model *m);
 void model_rows_free(struct model *m);

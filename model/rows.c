@@ -4,9 +4,11 @@
  * again and again (every stat of every file of a runtime asks for it)
  * costs no SELECT while nothing changed.
  *
- * Three set-associative tables (a set of slots per hash, see WAYS):
+ * Four set-associative tables (a set of slots per hash, see WAYS):
  * environments by name, runtimes by environment id and name, endpoints
- * by runtime id and name.  A generation number makes every entry stale
+ * by runtime id and name, secrets by environment id and name (sealed
+ * only, as keys.c keeps them: nothing in a row opens without the key
+ * file).  A generation number makes every entry stale
  * at once when a change commits (model_rows_forget()), or every endpoint
  * when a change only moved endpoints (model_rows_forget_endpoints());
  * rows read inside a change are never kept, since the change may yet
@@ -28,6 +30,7 @@
 #define ENV_SETS 64
 #define RUNTIME_SETS 4096
 #define ENDPOINT_SETS 4096
+#define SECRET_SETS 1024       /* a secret is read again as it is made */
 
 struct kept_env {
 	uint64_t gen;              /* valid while it is rows->gen */
@@ -44,6 +47,11 @@ struct kept_endpoint {
 	struct store_endpoint row;
 };
 
+struct kept_secret {
+	uint64_t gen;
+	struct store_secret row;
+};
+
 struct model_rows {
 	uint64_t gen;              /* starts at 1: a zeroed slot is stale */
 	uint64_t endpoint_gen;     /* the same, of the endpoints alone */
@@ -51,6 +59,7 @@ struct model_rows {
 	struct kept_env env[ENV_SETS * WAYS];
 	struct kept_runtime runtime[RUNTIME_SETS * WAYS];
 	struct kept_endpoint endpoint[ENDPOINT_SETS * WAYS];
+	struct kept_secret secret[SECRET_SETS * WAYS];
 };
 
 /* A row's key: its name, and the id of what it belongs to. */
@@ -79,6 +88,13 @@ static int same_endpoint(const void *slot, const struct key *k)
 		&((const struct kept_endpoint *)slot)->row;
 
 	return e->runtime_id == k->id && !strcmp(e->name, k->name);
+}
+
+static int same_secret(const void *slot, const struct key *k)
+{
+	const struct store_secret *s = &((const struct kept_secret *)slot)->row;
+
+	return s->env_id == k->id && !strcmp(s->name, k->name);
 }
 
 /* The first slot of the set of key `k` in table `tab` of `sets` sets of
@@ -233,5 +249,31 @@ void model_rows_keep_endpoint(struct model *m,
 			r->endpoint_gen, same_endpoint,
 			&(struct key){ row->runtime_id, row->name });
 	k->gen = r->endpoint_gen;
+	k->row = *row;
+}
+
+int model_rows_secret(struct model *m, int64_t env_id, const char *name,
+		struct store_secret *out)
+{
+	struct model_rows *r = m->changing ? NULL : rows(m);
+	struct kept_secret *k;
+
+	if (!r || !(k = set_find(r->secret, sizeof(*k), SECRET_SETS, r->gen,
+			same_secret, &(struct key){ env_id, name })))
+		return 0;
+	*out = k->row;
+	return 1;
+}
+
+void model_rows_keep_secret(struct model *m, const struct store_secret *row)
+{
+	struct model_rows *r = m->changing ? NULL : rows(m);
+	struct kept_secret *k;
+
+	if (!r)
+		return;
+	k = set_place(r, r->secret, sizeof(*k), SECRET_SETS, r->gen,
+			same_secret, &(struct key){ row->env_id, row->name });
+	k->gen = r->gen;
 	k->row = *row;
 }

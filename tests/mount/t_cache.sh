@@ -396,6 +396,32 @@ test_held_inodes_cost_no_statement() {
 	expect_has " 2"
 }
 
+# A secret's row is kept as a runtime's is: once made, reading its
+# snippet again and again reads nothing (it read the row at every
+# request, four times in a registration).
+test_held_secret_costs_no_statement() {
+	export RUNTIMEFS_COUNT_READS=1
+	remount -o cache_timeout=0
+	unset RUNTIMEFS_COUNT_READS
+	mkdir -p environments/prod
+	touch environments/prod/secrets/s
+	cat environments/prod/secrets/s >/dev/null
+	: >"$LOG"
+	stat environments/prod/secrets/s >/dev/null
+	cat environments/prod/secrets/s >"$WORK/snippet"
+	run reads
+	expect_has " 0"
+	[ "${OUT% *}" -ge 4 ] || fail "too few requests counted: $OUT"
+	# the whole snippet: for Ballerina and for MI, one credential
+	run grep -c "^secret = \"[0-9a-f]\{8\}\.[A-Za-z0-9+/=]*\"$" "$WORK/snippet"
+	expect "2"
+	# revoked, it is gone at once, not kept
+	rm environments/prod/secrets/s
+	run cat environments/prod/secrets/s
+	expect "cat: environments/prod/secrets/s: No such file or directory"
+	expect_rc 1
+}
+
 # reads [OP]: the number of requests (of OP) the daemon logged and the
 # reading statements they cost together.
 reads() {
