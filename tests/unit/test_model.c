@@ -695,12 +695,56 @@ static void test_snapshots(void **state)
 	model_snapshot_put(snap);
 }
 
+/* The rows kept hold a fleet of 10,000 runtimes and their 20,000
+ * endpoints, but for the few a set of eight cannot hold (with four ways
+ * a set, 9% of the runtimes and 40% of the endpoints were pushed out and
+ * read again at each open); a change forgets them all. */
+static void test_rows_keep_a_fleet(void **state)
+{
+	struct fixture *f = *state;
+	struct store_runtime rt, got;
+	struct store_endpoint ep, got_ep;
+	int runtimes = 0, endpoints = 0;
+
+	memset(&rt, 0, sizeof(rt));
+	memset(&ep, 0, sizeof(ep));
+	for (int i = 0; i < 10000; i++) {
+		rt.id = i + 1;
+		rt.env_id = 1 + i % 10;
+		snprintf(rt.name, sizeof(rt.name), "r%05d", i);
+		model_rows_keep_runtime(f->m, &rt);
+		for (int e = 0; e < 2; e++) {
+			ep.id = 2 * i + e + 1;
+			ep.runtime_id = rt.id;
+			strcpy(ep.name, e ? "canary" : "DEFAULT");
+			model_rows_keep_endpoint(f->m, &ep);
+		}
+	}
+	for (int i = 0; i < 10000; i++) {
+		snprintf(rt.name, sizeof(rt.name), "r%05d", i);
+		if (model_rows_runtime(f->m, 1 + i % 10, rt.name, &got)) {
+			assert_int_equal(got.id, i + 1);
+			runtimes++;
+		}
+		endpoints += model_rows_endpoint(f->m, i + 1, "DEFAULT",
+				&got_ep);
+		endpoints += model_rows_endpoint(f->m, i + 1, "canary",
+				&got_ep);
+	}
+	assert_in_range(runtimes, 9950, 10000);
+	assert_in_range(endpoints, 19900, 20000);
+	model_rows_forget(f->m);
+	assert_false(model_rows_runtime(f->m, 1, "r00000", &got));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_status_boundaries),
 		cmocka_unit_test(test_time_format),
+		cmocka_unit_test_setup_teardown(test_rows_keep_a_fleet, setup,
+				teardown),
 		cmocka_unit_test_setup_teardown(test_env_lifecycle, setup,
 				teardown),
 		cmocka_unit_test_setup_teardown(test_env_critical, setup,
