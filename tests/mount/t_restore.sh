@@ -403,7 +403,10 @@ test_two_mounts_wait_for_the_restore_one_serves() {
 			mountpoint -q "$WORK/m1" && serving=1
 			mountpoint -q "$WORK/m2" && serving=${serving}2
 		done
-		[ "$serving" = 12 ] || fail "mounts serving the restored schema: '$serving', not both"
+		[ "$serving" = 12 ] || fail "mounts serving the restored schema:" \
+			"'$serving', not both (m1: $(tail -3 "$WORK/m1.log"
+			); m2: $(tail -3 "$WORK/m2.log"); restore: $(
+			tail -3 "$WORK/new.log"))"
 		serving=1
 	else
 		case $serving in
