@@ -632,6 +632,14 @@ static int hb_commit(struct model *m, struct hb_change *c, const struct hb *hb,
 	if (!ret)
 		ret = model_audit_change(m, "heartbeat", AT_RUNTIME(rt));
 	model_audit_forget(m);
+	/* what changed goes to the other hosts with the COMMIT, as
+	 * model_end() sends a change's, not in a round trip after it */
+	if (!ret) {
+		hb_note(m, &c->cur, rt, c->reassign, c->bind,
+				c->gone.id ? &c->gone : NULL,
+				c->reported != NULL, c->arts != NULL);
+		ret = model_feed_change(m);
+	}
 	if (!ret && (ret = store_commit(m->store)))
 		ret = model_fail_store(ret);
 	else if (ret)
@@ -640,12 +648,11 @@ static int hb_commit(struct model *m, struct hb_change *c, const struct hb *hb,
 		model_forget(m);
 	model_events_settle(m, !ret);
 	m->changing = 0;
-	if (ret)
+	if (ret) {
+		model_discard(m);
 		return ret;
+	}
 	c->committed = 1;
-	hb_note(m, &c->cur, rt, c->reassign, c->bind,
-			c->gone.id ? &c->gone : NULL, c->reported != NULL,
-			c->arts != NULL);
 	return 0;
 }
 
@@ -930,15 +937,17 @@ static int hb_full(struct model *m, struct hb *hb,
 					c.cur.name, c.cur.type, hb->type);
 	} else {
 		struct store_runtime other;
-		int tries = 0;
+		int tries = 0, free_name = !*hb->runtime_id;
 
 		memset(&c.cur, 0, sizeof(c.cur));
 		/* a name another runtime holds: an OFFLINE one of the same
 		 * integration is replaced (it restarted with a new
-		 * runtimeId), else the runtimeId is the name */
+		 * runtimeId), else the runtimeId is the name; without a
+		 * runtimeId the name was looked up just now */
 		for (;;) {
-			ret = store_runtime_get(m->store, sec->env_id,
-					hb->runtime, &other);
+			ret = free_name ? -ENOENT : store_runtime_get(
+					m->store, sec->env_id, hb->runtime,
+					&other);
 			if (ret == -ENOENT)
 				break;
 			if (ret)
