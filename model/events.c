@@ -38,9 +38,12 @@
 #define EVENTS_PENDING_MAX 64         /* lines of one change kept to copy */
 #define EVENTS_LOOK_BACK_NS (600LL * 1000000000LL) /* at start */
 
+/* A line of the change under way: its place (which PostgreSQL fills in
+ * only at the commit, store_log_append_late()) and what follows its
+ * number. */
 struct pending {
 	struct store_event ev;
-	char *line;
+	char *tail;
 };
 
 struct model_events {
@@ -85,7 +88,7 @@ int model_events_start(struct model *m)
 static void pending_drop(struct model_events *e)
 {
 	for (int i = 0; i < e->npending; i++)
-		free(e->pending[i].line);
+		free(e->pending[i].tail);
 	e->npending = 0;
 	e->pending_lost = 0;
 }
@@ -375,7 +378,8 @@ int model_event(struct model *m, const char *kind, const struct model_at *at,
 {
 	struct model_events *e = m->ev;
 	char path[512], jpath[600], fields[EVENTS_LINE_MAX / 2];
-	char tail[EVENTS_LINE_MAX], when[40];
+	char tail[EVENTS_LINE_MAX], when[40], *copy = NULL;
+	struct pending *p = NULL;
 	struct store_event ev;
 	va_list ap;
 	int ret;
@@ -396,26 +400,29 @@ int model_event(struct model *m, const char *kind, const struct model_at *at,
 	model_time_micro(at_ns, when, sizeof(when));
 	snprintf(tail, sizeof(tail), ",\"time\":\"%s\",\"kind\":\"%s\","
 			"\"path\":\"%s\"%s}\n", when, kind, jpath, fields);
-	ret = store_log_append(m->store, STORE_LOG_EVENTS, "{\"seq\":", tail,
-			at_ns, dedup, &ev);
-	if (ret < 0)
-		return model_fail_store(ret);
-	if (ret == 1)
-		return 0;           /* another host told of it */
+	/* a slot for the line, whose place may come only with the commit;
+	 * without one, the place comes now and the ring is read back */
+	pthread_mutex_lock(&e->lock);
+	if (e->npending < EVENTS_PENDING_MAX && (copy = strdup(tail)))
+		p = &e->pending[e->npending];
+	pthread_mutex_unlock(&e->lock);
+	if (dedup || !p)
+		ret = store_log_append(m->store, STORE_LOG_EVENTS,
+				"{\"seq\":", tail, at_ns, dedup,
+				p ? &p->ev : &ev);
+	else
+		ret = store_log_append_late(m->store, STORE_LOG_EVENTS,
+				"{\"seq\":", tail, at_ns, &p->ev);
+	if (ret) {
+		free(copy);
+		/* 1: another host told of it */
+		return ret < 0 ? model_fail_store(ret) : 0;
+	}
 	model_audit_note(m, strstr(tail, "\"kind\""));
 	pthread_mutex_lock(&e->lock);
-	if (e->npending < EVENTS_PENDING_MAX) {
-		struct pending *p = &e->pending[e->npending];
-		size_t n = (size_t)ev.len;
-
-		if ((p->line = malloc(n + 1))) {
-			snprintf(p->line, n + 1, "{\"seq\":%lld%s",
-					(long long)ev.seq, tail);
-			p->ev = ev;
-			e->npending++;
-		} else {
-			e->pending_lost = 1;
-		}
+	if (p) {
+		p->tail = copy;
+		e->npending++;
 	} else {
 		e->pending_lost = 1;
 	}
@@ -473,13 +480,19 @@ void model_events_settle(struct model *m, int committed)
 	if (committed && (e->npending || e->pending_lost)) {
 		for (int i = 0; i < e->npending && !e->pending_lost; i++) {
 			struct pending *p = &e->pending[i];
+			size_t n = (size_t)p->ev.len;
+			char *line;
 
-			if (!e->loaded || p->ev.off != e->last.off +
-					e->last.len) {
+			if (!e->loaded || !p->ev.seq || p->ev.off !=
+					e->last.off + e->last.len ||
+			    !(line = malloc(n + 1))) {
 				e->stale = 1;
 				continue;
 			}
-			ring_add(e, p->ev.off, p->line, (size_t)p->ev.len);
+			snprintf(line, n + 1, "{\"seq\":%lld%s",
+					(long long)p->ev.seq, p->tail);
+			ring_add(e, p->ev.off, line, n);
+			free(line);
 			if (!e->first.seq)
 				e->first = p->ev;
 			e->last = p->ev;

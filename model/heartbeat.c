@@ -645,7 +645,7 @@ static int hb_commit(struct model *m, struct hb_change *c, const struct hb *hb,
 	else if (ret)
 		store_rollback(m->store);
 	else
-		model_forget(m);
+		model_forget_committed(m);
 	model_events_settle(m, !ret);
 	m->changing = 0;
 	if (ret) {

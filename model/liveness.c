@@ -119,7 +119,7 @@ int model_liveness_flush_locked(struct model *m)
 	if (ret)
 		store_rollback(m->store);
 	else if ((ret = store_commit(m->store)) == 0)
-		model_rows_forget(m);
+		model_rows_forget_committed(m);
 	m->changing = 0;
 	if (ret)
 		return model_fail_store(ret);

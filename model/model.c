@@ -66,6 +66,13 @@ void model_forget(struct model *m)
 	model_known_forget(m);
 }
 
+void model_forget_committed(struct model *m)
+{
+	model_rows_forget_committed(m);
+	model_keys_forget(m);
+	model_known_forget(m);
+}
+
 /* The store's change feed: another writer committed, so anything may
  * have changed: the rows kept are stale, and it is said at the next
  * unlock (this runs inside a store call, under the lock). */
@@ -323,12 +330,15 @@ int model_end(struct model *m, int ret)
 	if (!ret && only_endpoints_moved(m))
 		model_rows_forget_endpoints(m);
 	else if (!ret)
-		model_forget(m);
+		model_forget_committed(m);
 	m->changing = 0;
 	/* what a pin committed is what the next read would find */
 	if (!ret && m->moved_set)
 		model_rows_keep_endpoint(m, &m->moved);
+	if (!ret && m->made_set)
+		model_rows_keep_secret(m, &m->made);
 	m->moved_set = 0;
+	m->made_set = 0;
 	if (ret)
 		model_discard(m);
 	model_unlock(m);

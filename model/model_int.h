@@ -60,6 +60,10 @@ struct model {
 	 * committed: kept then (model_end()), for the next read of it. */
 	struct store_endpoint moved;
 	int moved_set;
+	/* The secret the change under way made, kept the same way: an ICP
+	 * runtime reads its snippet next. */
+	struct store_secret made;
+	int made_set;
 
 	/* Snapshots (snapshot.c).  On the live model: the snapshot models
 	 * open now.  On a snapshot: its live model, name, the moment it was
@@ -76,9 +80,11 @@ struct model {
 /* Rows read outside a change, kept until the next commit (rows.c), all
  * under the lock: model_rows_env()/_runtime()/_endpoint()/_secret() give
  * a kept row (1) or nothing (0); _keep_ keeps one read from the store;
- * model_rows_forget() makes every kept row stale, after a change
- * committed, and model_rows_forget_endpoints() every endpoint, after a
- * change that only moved endpoints. */
+ * model_rows_forget() makes every kept row stale (another writer
+ * committed), model_rows_forget_committed() every one a change that
+ * committed may have made stale (environments only when it wrote one),
+ * and model_rows_forget_endpoints() every endpoint, after a change that
+ * only moved endpoints. */
 /* The event log (events.c).  model_event() writes one line in the change
  * under way: `kind` ("runtime.status"), what it is about, its moment (0:
  * now), the key of the moment two hosts may both tell (NULL: none), and
@@ -179,6 +185,7 @@ int model_rows_secret(struct model *m, int64_t env_id, const char *name,
 		struct store_secret *out);
 void model_rows_keep_secret(struct model *m, const struct store_secret *row);
 void model_rows_forget(struct model *m);
+void model_rows_forget_committed(struct model *m);
 void model_rows_forget_endpoints(struct model *m);
 void model_rows_free(struct model *m);
 /* The hash the tables of what the model keeps place entries by (FNV-1a
@@ -233,9 +240,11 @@ void model_known_forget(struct model *m);
 void model_known_free(struct model *m);
 
 /* What the model keeps of the store (rows, keys, known runtimes)
- * dropped, under the lock: after a change of its own committed, or when
- * another writer committed one. */
+ * dropped, under the lock: model_forget() all of it, when another
+ * writer committed a change; model_forget_committed() what a change of
+ * its own that committed may have made stale. */
 void model_forget(struct model *m);
+void model_forget_committed(struct model *m);
 
 /* The change feed between hosts (feed.c), all under the lock but start,
  * listen and stop: model_feed_note() adds a noted event of this model's

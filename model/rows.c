@@ -9,7 +9,10 @@
  * by runtime id and name, secrets by environment id and name (sealed
  * only, as keys.c keeps them: nothing in a row opens without the key
  * file).  A generation number makes every entry stale
- * at once when a change commits (model_rows_forget()), or every endpoint
+ * at once when a change commits (model_rows_forget_committed()), but
+ * environments only when it wrote one (store_wrote_envs(): the rows of
+ * environments change so seldom that a fleet registering in one need
+ * not read it again at each registration), or every endpoint
  * when a change only moved endpoints (model_rows_forget_endpoints());
  * rows read inside a change are never kept, since the change may yet
  * roll back, and kept ones are not read there, but by a change's first
@@ -58,6 +61,7 @@ struct kept_secret {
 struct model_rows {
 	uint64_t gen;              /* starts at 1: a zeroed slot is stale */
 	uint64_t endpoint_gen;     /* the same, of the endpoints alone */
+	uint64_t env_gen;          /* and of the environments alone */
 	unsigned turn;             /* the slot a full set gives up next */
 	struct kept_env env[ENV_SETS * WAYS];
 	struct kept_runtime runtime[RUNTIME_SETS * WAYS];
@@ -151,7 +155,7 @@ size_t model_rows_hash(int64_t id, const char *name)
 static struct model_rows *rows(struct model *m)
 {
 	if (!m->rows && (m->rows = calloc(1, sizeof(*m->rows))))
-		m->rows->gen = m->rows->endpoint_gen = 1;
+		m->rows->gen = m->rows->endpoint_gen = m->rows->env_gen = 1;
 	return m->rows;
 }
 
@@ -160,7 +164,18 @@ void model_rows_forget(struct model *m)
 	if (m->rows) {
 		m->rows->gen++;
 		m->rows->endpoint_gen++;
+		m->rows->env_gen++;
 	}
+}
+
+void model_rows_forget_committed(struct model *m)
+{
+	if (!m->rows)
+		return;
+	m->rows->gen++;
+	m->rows->endpoint_gen++;
+	if (store_wrote_envs(m->store))
+		m->rows->env_gen++;
 }
 
 void model_rows_forget_endpoints(struct model *m)
@@ -180,7 +195,7 @@ int model_rows_env(struct model *m, const char *name, struct store_env *out)
 	struct model_rows *r = m->changing ? NULL : rows(m);
 	struct kept_env *k;
 
-	if (!r || !(k = set_find(r->env, sizeof(*k), ENV_SETS, r->gen,
+	if (!r || !(k = set_find(r->env, sizeof(*k), ENV_SETS, r->env_gen,
 			same_env, &(struct key){ 0, name })))
 		return 0;
 	*out = k->row;
@@ -194,9 +209,9 @@ void model_rows_keep_env(struct model *m, const struct store_env *row)
 
 	if (!r)
 		return;
-	k = set_place(r, r->env, sizeof(*k), ENV_SETS, r->gen, same_env,
+	k = set_place(r, r->env, sizeof(*k), ENV_SETS, r->env_gen, same_env,
 			&(struct key){ 0, row->name });
-	k->gen = r->gen;
+	k->gen = r->env_gen;
 	k->row = *row;
 }
 

@@ -174,6 +174,14 @@ int model_secret_create(struct model *m, const struct model_secret_scope *sc,
 	if (!ret && !row.id)
 		ret = model_fail(-EAGAIN, "no free key id found; try again");
 	if (!ret) {
+		/* the row as the store will give it, kept once committed */
+		snprintf(row.env, sizeof(row.env), "%s", e.name);
+		snprintf(row.project, sizeof(row.project), "%s",
+				in.id ? in.project : "");
+		snprintf(row.integration, sizeof(row.integration), "%s",
+				in.id ? in.name : "");
+		m->made = row;
+		m->made_set = 1;
 		model_note_secrets(m, sc->env, in.id ? sc->project : NULL,
 				in.id ? sc->integration : NULL, NULL);
 		ret = model_event(m, "secret.created", &(struct model_at){

@@ -18,6 +18,7 @@
 
 struct store {
 	const struct store_backend *be;
+	int wrote_envs;         /* store_wrote_envs(), kept by store.c */
 };
 
 struct store_claim {
@@ -72,6 +73,10 @@ struct store_backend {
 	int (*log_append)(struct store *s, enum store_log log,
 			const char *head, const char *tail, int64_t at_ns,
 			const char *dedup, struct store_event *out);
+	/* NULL: log_append() without a dedup key */
+	int (*log_append_late)(struct store *s, enum store_log log,
+			const char *head, const char *tail, int64_t at_ns,
+			struct store_event *out);
 	int (*log_bounds)(struct store *s, enum store_log log,
 			struct store_event *first, struct store_event *last);
 	int (*log_read)(struct store *s, enum store_log log, int64_t off,

@@ -373,7 +373,13 @@ int store_begin(struct store *s)
 {
 	int ret = FAULT(1);
 
+	s->wrote_envs = 0;
 	return ret ? ret : s->be->begin(s);
+}
+
+int store_wrote_envs(const struct store *s)
+{
+	return s->wrote_envs;
 }
 
 void store_rollback(struct store *s)
@@ -427,6 +433,7 @@ int store_poll(struct store *s)
 int store_env_insert(struct store *s, const char *name, int64_t now)
 {
 	FAULT_POINT();
+	s->wrote_envs = 1;
 	return s->be->env_insert(s, name, now);
 }
 
@@ -439,6 +446,7 @@ int store_env_get(struct store *s, const char *name, struct store_env *out)
 int store_env_delete(struct store *s, int64_t id)
 {
 	FAULT_POINT();
+	s->wrote_envs = 1;
 	return s->be->env_delete(s, id);
 }
 
@@ -448,6 +456,16 @@ int store_log_append(struct store *s, enum store_log log, const char *head,
 {
 	FAULT_POINT();
 	return s->be->log_append(s, log, head, tail, at_ns, dedup, out);
+}
+
+int store_log_append_late(struct store *s, enum store_log log,
+		const char *head, const char *tail, int64_t at_ns,
+		struct store_event *out)
+{
+	FAULT_POINT();
+	if (!s->be->log_append_late)
+		return s->be->log_append(s, log, head, tail, at_ns, NULL, out);
+	return s->be->log_append_late(s, log, head, tail, at_ns, out);
 }
 
 int store_log_bounds(struct store *s, enum store_log log,
@@ -475,6 +493,7 @@ int store_env_set_critical(struct store *s, int64_t id, int critical,
 		int64_t now)
 {
 	FAULT_POINT();
+	s->wrote_envs = 1;
 	return s->be->env_set_critical(s, id, critical, now);
 }
 

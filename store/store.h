@@ -452,6 +452,10 @@ void store_fault_exempt_thread(void);
 int store_begin(struct store *s);
 int store_commit(struct store *s);
 void store_rollback(struct store *s);
+/* Whether the transaction begun last wrote an environment's row
+ * (store_env_insert(), _delete(), _set_critical()): when it commits, what
+ * a cache of environments must forget.  Nothing else writes one. */
+int store_wrote_envs(const struct store *s);
 
 /* How long a call waits for a lock another connection holds before it
  * gives -EAGAIN: `ms` milliseconds (5000 until set; 0 does not wait). */
@@ -552,6 +556,14 @@ struct store_event {
  * failure is then the line's, and says 0 whatever its dedup finds. */
 int store_log_append(struct store *s, enum store_log log, const char *head,
 		const char *tail, int64_t at_ns, const char *dedup,
+		struct store_event *out);
+/* As store_log_append() without a dedup key, but *out may be filled only
+ * when the transaction commits: it must stay where it is until
+ * store_commit() returns, and is the line's place once that returned 0
+ * (PostgreSQL sends the line with the COMMIT, saving a round trip; a
+ * failure to append it is then the commit's). */
+int store_log_append_late(struct store *s, enum store_log log,
+		const char *head, const char *tail, int64_t at_ns,
 		struct store_event *out);
 /* The oldest and the newest line kept (seq 0: none). */
 int store_log_bounds(struct store *s, enum store_log log,

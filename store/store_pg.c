@@ -52,6 +52,7 @@
 #define PG_SCHEMA_DEFAULT "runtimefs"
 #define PG_SCHEMA_MAX 40          /* room for _snap_ID and _restore */
 #define BUSY_TIMEOUT_MS 5000      /* store_busy_timeout()'s default */
+#define LATE_MAX 64               /* lines a change appends late */
 #define DROP_WAIT_MS 50           /* a drop waits no longer for readers */
 #define CLAIM_NAP_NS 10000000L    /* between two looks while waiting */
 #define CLAIM_GRACE_MS 500        /* for the lock of a daemon just gone */
@@ -555,9 +556,15 @@ struct pg_store {
 	char *news;                       /* announced in it: "SELECT
 	                                   * pg_notify(...); " each, sent
 	                                   * with the COMMIT */
-	char *later;                      /* log lines no one waits for:
-	                                   * "INSERT ...; " each, sent with
-	                                   * the COMMIT, before the news */
+	char *later;                      /* log lines sent with the COMMIT,
+	                                   * "INSERT ...; " each, before the
+	                                   * news (append_later()) */
+	int nlater;                       /* statements in it */
+	/* the lines of it whose places are awaited (store_log_append_late()):
+	 * the statement of each, and where its place goes at the COMMIT */
+	int nlate;
+	int late_at[LATE_MAX];
+	struct store_event *late[LATE_MAX];
 	int busy_ms;
 	unsigned char prepared[S_COUNT];
 	store_watch_fn watch;             /* store_watch() */
@@ -827,6 +834,8 @@ static void p_blob(struct params *p, const void *b, size_t n)
 
 static int reconnect(struct pg_store *s);
 static void claim_again(void);
+static void event_row(const PGresult *r, int i, int col,
+		struct store_event *ev);
 
 static int is_write(enum stmt id)
 {
@@ -1248,6 +1257,7 @@ static void pg_rollback(struct store *base)
 	s->news = NULL;
 	free(s->later);
 	s->later = NULL;
+	s->nlater = s->nlate = 0;
 	if (!s->in_tx)
 		return;
 	s->in_tx = 0;
@@ -1334,14 +1344,16 @@ static int pg_begin(struct store *base)
 	return begin_locked(pq(base), "begin");
 }
 
-/* COMMIT, after what was announced in the change: one round trip (a
- * notification goes out when, and only if, its transaction commits). */
+/* COMMIT, after the log lines and what was announced in the change: one
+ * round trip (a notification goes out when, and only if, its transaction
+ * commits); the places of the lines awaited are read from their results
+ * on the way. */
 static int pg_commit(struct store *base)
 {
 	struct pg_store *s = pq(base);
 	char *sql = NULL;
-	PGresult *res;
-	int ret = 0;
+	PGresult *res = NULL, *r;
+	int ret = 0, sent, late = 0;
 
 	if ((s->news || s->later) && asprintf(&sql, "%s%sCOMMIT",
 			s->later ? s->later : "", s->news ? s->news : "") < 0) {
@@ -1352,8 +1364,26 @@ static int pg_commit(struct store *base)
 	s->news = NULL;
 	free(s->later);
 	s->later = NULL;
-	res = exec_now(s->conn, sql ? sql : "COMMIT");
+	/* as collect(), but each result is looked at */
+	sent = PQsendQuery(s->conn, sql ? sql : "COMMIT");
 	free(sql);
+	if (sent)
+		await_reply(s->conn);
+	for (int i = 0; sent && (r = PQgetResult(s->conn)); i++) {
+		if (res && PQresultStatus(res) == PGRES_FATAL_ERROR) {
+			PQclear(r);
+			continue;
+		}
+		if (late < s->nlate && s->late_at[late] == i) {
+			if (PQresultStatus(r) == PGRES_TUPLES_OK &&
+			    PQntuples(r) == 1)
+				event_row(r, 0, 0, s->late[late]);
+			late++;
+		}
+		PQclear(res);
+		res = r;
+	}
+	s->nlater = s->nlate = 0;
 	if (!ok(res))
 		ret = fail_pg(s->conn, res, "commit");
 	else if (!strcmp(PQcmdStatus(res), "ROLLBACK"))
@@ -1418,12 +1448,14 @@ static void event_row(const PGresult *r, int i, int col,
 	ev->at_ns = col_int(r, i, col + 3);
 }
 
-/* A line no one waits for (out NULL), in a change: its INSERT goes with
- * the COMMIT (pg_commit()), in the same round trip, its text as
- * literals: a change's audit line costs no round trip of its own. */
+/* A line no one waits for (out NULL), or whose place is awaited only
+ * once the change commits (store_log_append_late()), in a change: its
+ * INSERT goes with the COMMIT (pg_commit()), in the same round trip, its
+ * text as literals: a change's audit and event lines cost no round trip
+ * of their own. */
 static int append_later(struct pg_store *s, enum store_log log,
 		const char *head, const char *tail, int64_t at_ns,
-		const char *dedup)
+		const char *dedup, struct store_event *out)
 {
 	const char *t = log == STORE_LOG_AUDIT ? "audit" : "event";
 	char *h = PQescapeLiteral(s->conn, head, strlen(head));
@@ -1435,9 +1467,10 @@ static int append_later(struct pg_store *s, enum store_log log,
 
 	if (l && (d || !dedup))
 		n = asprintf(&more, "%1$s" LOG_INSERT("%2$s", "%3$s::text",
-				"%4$s::text", "%5$lld", "%6$s") "; ",
+				"%4$s::text", "%5$lld", "%6$s") "%7$s; ",
 				s->later ? s->later : "", t, h, l,
-				(long long)at_ns, d ? d : "NULL");
+				(long long)at_ns, d ? d : "NULL", out ?
+				" RETURNING seq, off, len, at_ns" : "");
 	PQfreemem(h);
 	PQfreemem(l);
 	PQfreemem(d);
@@ -1445,6 +1478,12 @@ static int append_later(struct pg_store *s, enum store_log log,
 		return fail(-ENOMEM, "append to a log: out of memory");
 	free(s->later);
 	s->later = more;
+	if (out) {
+		memset(out, 0, sizeof(*out));
+		s->late_at[s->nlate] = s->nlater;
+		s->late[s->nlate++] = out;
+	}
+	s->nlater++;
 	return 0;
 }
 
@@ -1457,7 +1496,8 @@ static int pg_log_append(struct store *base, enum store_log log,
 	int ret;
 
 	if (!out && pq(base)->in_tx && !pq(base)->readonly)
-		return append_later(pq(base), log, head, tail, at_ns, dedup);
+		return append_later(pq(base), log, head, tail, at_ns, dedup,
+				NULL);
 
 	p_text(&p, head);
 	p_text(&p, tail);
@@ -1472,6 +1512,17 @@ static int pg_log_append(struct store *base, enum store_log log,
 		event_row(res, 0, 0, out);
 	PQclear(res);
 	return ret;
+}
+
+static int pg_log_append_late(struct store *base, enum store_log log,
+		const char *head, const char *tail, int64_t at_ns,
+		struct store_event *out)
+{
+	struct pg_store *s = pq(base);
+
+	if (s->in_tx && !s->readonly && s->nlate < LATE_MAX)
+		return append_later(s, log, head, tail, at_ns, NULL, out);
+	return pg_log_append(base, log, head, tail, at_ns, NULL, out);
 }
 
 static int pg_log_bounds(struct store *base, enum store_log log,
@@ -3543,6 +3594,7 @@ const struct store_backend store_pg_backend = {
 	.poll = pg_poll,
 	.announce = pg_announce,
 	.log_append = pg_log_append,
+	.log_append_late = pg_log_append_late,
 	.log_bounds = pg_log_bounds,
 	.log_read = pg_log_read,
 	.log_prune = pg_log_prune,

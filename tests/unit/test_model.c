@@ -737,6 +737,80 @@ static void test_rows_keep_a_fleet(void **state)
 	assert_false(model_rows_runtime(f->m, 1, "r00000", &got));
 }
 
+/* A committed change that wrote no environment leaves the kept rows of
+ * environments kept: making a secret, then reading its environment,
+ * reads nothing.  One that wrote an environment (its critical flag)
+ * makes them stale: the next read reads it, and sees the flag. */
+static void test_rows_keep_environments_over_changes(void **state)
+{
+	struct fixture *f = *state;
+	struct model_secret_scope sc = { "prod", NULL, NULL };
+	struct model_env e;
+	uint64_t before;
+
+	assert_int_equal(model_env_create(f->m, "prod"), 0);
+	assert_int_equal(model_env_get(f->m, "prod", &e), 0);
+	assert_int_equal(model_secret_create(f->m, &sc, "s1"), 0);
+	before = store_reads();
+	assert_int_equal(model_env_get(f->m, "prod", &e), 0);
+	assert_int_equal(store_reads(), before);
+	assert_int_equal(e.critical, 0);
+	assert_int_equal(model_env_set_critical(f->m, "prod", "1"), 0);
+	before = store_reads();
+	assert_int_equal(model_env_get(f->m, "prod", &e), 0);
+	assert_int_equal(e.critical, 1);
+	assert_true(store_reads() > before);
+	/* a refused change that tried to write one keeps them */
+	assert_int_equal(model_env_create(f->m, "prod"), -EEXIST);
+	before = store_reads();
+	assert_int_equal(model_env_get(f->m, "prod", &e), 0);
+	assert_int_equal(store_reads(), before);
+	assert_int_equal(e.critical, 1);
+}
+
+/* A secret made is kept as the store gives it: reading it right after
+ * (as an ICP runtime reads its snippet) reads nothing, and gives what a
+ * read of the store gives. */
+static void test_rows_keep_a_secret_made(void **state)
+{
+	struct fixture *f = *state;
+	struct model_secret_scope sc = { "prod", NULL, NULL };
+	struct model_secret_scope scoped = { "prod", "shop", "billing" };
+	struct model_secret kept, read;
+	struct model_env e;
+	uint64_t before;
+
+	assert_int_equal(model_env_create(f->m, "prod"), 0);
+	assert_int_equal(model_env_get(f->m, "prod", &e), 0);
+	assert_int_equal(model_secret_create(f->m, &sc, "s1"), 0);
+	before = store_reads();
+	assert_int_equal(model_secret_get(f->m, &sc, "s1", &kept), 0);
+	assert_int_equal(store_reads(), before);
+	model_forget(f->m);
+	assert_int_equal(model_secret_get(f->m, &sc, "s1", &read), 0);
+	assert_true(store_reads() > before);
+	assert_string_equal(kept.env, read.env);
+	assert_string_equal(kept.name, read.name);
+	assert_string_equal(kept.project, read.project);
+	assert_string_equal(kept.integration, read.integration);
+	assert_string_equal(kept.key_id, read.key_id);
+	assert_string_equal(kept.secret, read.secret);
+	assert_int_equal(kept.created_ns, read.created_ns);
+	/* one scoped to an integration, with its names */
+	assert_int_equal(model_project_create(f->m, "shop"), 0);
+	assert_int_equal(model_integration_create(f->m, "shop", "billing"),
+			0);
+	assert_int_equal(model_secret_create(f->m, &scoped, "s2"), 0);
+	assert_int_equal(model_secret_get(f->m, &scoped, "s2", &kept), 0);
+	model_forget(f->m);
+	assert_int_equal(model_secret_get(f->m, &scoped, "s2", &read), 0);
+	assert_string_equal(kept.project, "shop");
+	assert_string_equal(kept.integration, "billing");
+	assert_string_equal(read.project, "shop");
+	assert_string_equal(read.integration, "billing");
+	assert_string_equal(kept.secret, read.secret);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -745,6 +819,11 @@ int main(void)
 		cmocka_unit_test(test_time_format),
 		cmocka_unit_test_setup_teardown(test_rows_keep_a_fleet, setup,
 				teardown),
+		cmocka_unit_test_setup_teardown(
+				test_rows_keep_environments_over_changes,
+				setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rows_keep_a_secret_made,
+				setup, teardown),
 		cmocka_unit_test_setup_teardown(test_env_lifecycle, setup,
 				teardown),
 		cmocka_unit_test_setup_teardown(test_env_critical, setup,

@@ -1771,6 +1771,53 @@ static void test_event_log(void **state)
 	assert_int_equal(last.at_ns, 501);
 }
 
+/* store_log_append_late(): the places of lines appended in a change,
+ * among lines no one waits for and lines awaited at once, are each
+ * line's once the change committed; a rollback takes them all. */
+static void test_event_log_late(void **state)
+{
+	struct cf *c = *state;
+	struct store *other = second(c);
+	struct store_event a, b, d, first, last;
+	struct lines l = { "", 0 };
+
+	OK(store_begin(c->s));
+	OK(store_log_append_late(c->s, EV, "<", "|a>\n", 5, &a));
+	OK(store_log_append(c->s, STORE_LOG_AUDIT, "<", "|x>\n", 5, NULL,
+			NULL));
+	OK(store_log_append_late(c->s, EV, "<", "|bb>\n", 6, &b));
+	OK(store_commit(c->s));
+	assert_int_equal(a.seq, 1);
+	assert_int_equal(a.off, 0);
+	assert_int_equal(a.len, 6);            /* "<1|a>\n" */
+	assert_int_equal(a.at_ns, 5);
+	assert_int_equal(b.seq, 2);
+	assert_int_equal(b.off, 6);
+	assert_int_equal(b.len, 7);            /* "<2|bb>\n" */
+	assert_int_equal(b.at_ns, 6);
+	/* after one awaited at once, in the order they were appended */
+	OK(store_begin(c->s));
+	OK(store_log_append(c->s, EV, "<", "|k>\n", 7, "k", &d));
+	OK(store_log_append_late(c->s, EV, "<", "|c>\n", 8, &a));
+	OK(store_commit(c->s));
+	assert_int_equal(d.seq, 3);
+	assert_int_equal(a.seq, 4);
+	assert_int_equal(a.off, 6 + 7 + 6);
+	/* a rollback: neither line nor number stays */
+	OK(store_begin(c->s));
+	OK(store_log_append_late(c->s, EV, "<", "|gone>\n", 9, &b));
+	store_rollback(c->s);
+	OK(store_log_bounds(other, EV, &first, &last));
+	assert_int_equal(first.seq, 1);
+	assert_int_equal(last.seq, 4);
+	assert_int_equal(last.off, a.off);
+	assert_int_equal(last.at_ns, 8);
+	OK(store_log_read(other, EV, 0, 10, add_line, &l));
+	assert_string_equal(l.text, "1@0:<1|a>\n2@6:<2|bb>\n3@13:<3|k>\n"
+			"4@19:<4|c>\n");
+	store_close(other);
+}
+
 /* store_runtime_list() of those last heard in a span of time. */
 static void test_runtimes_heard_between(void **state)
 {
@@ -1831,6 +1878,7 @@ int main(void)
 		T(test_snapshots),
 		T(test_snapshot_list_stops),
 		T(test_event_log),
+		T(test_event_log_late),
 		T(test_runtimes_heard_between),
 	};
 	const char *loc = getenv("RUNTIMEFS_TEST_LOCATOR");
