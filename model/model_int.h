@@ -184,6 +184,11 @@ void model_rows_keep_endpoint(struct model *m,
 int model_rows_secret(struct model *m, int64_t env_id, const char *name,
 		struct store_secret *out);
 void model_rows_keep_secret(struct model *m, const struct store_secret *row);
+/* Keeps that environment `env_id` has no secret `name`: a kept row of id
+ * 0, which model_rows_secret() gives as it gives others (a runtime's
+ * secret is made after a lookup and a check that find none). */
+void model_rows_keep_no_secret(struct model *m, int64_t env_id,
+		const char *name);
 void model_rows_forget(struct model *m);
 void model_rows_forget_committed(struct model *m);
 void model_rows_forget_endpoints(struct model *m);

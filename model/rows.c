@@ -295,3 +295,14 @@ void model_rows_keep_secret(struct model *m, const struct store_secret *row)
 	k->gen = r->gen;
 	k->row = *row;
 }
+
+void model_rows_keep_no_secret(struct model *m, int64_t env_id,
+		const char *name)
+{
+	struct store_secret none;
+
+	memset(&none, 0, sizeof(none));
+	none.env_id = env_id;
+	snprintf(none.name, sizeof(none.name), "%s", name);
+	model_rows_keep_secret(m, &none);
+}

@@ -114,9 +114,14 @@ static int secret_row(struct model *m, const struct model_secret_scope *sc,
 		ret = model_name_check("secret", name);
 	if (ret)
 		return ret;
-	if (!model_rows_secret(m, e.id, name, out) &&
-	    !(ret = store_secret_get(m->store, e.id, name, out)))
+	if (model_rows_secret(m, e.id, name, out)) {
+		if (!out->id)
+			ret = -ENOENT;      /* kept as missing */
+	} else if (!(ret = store_secret_get(m->store, e.id, name, out))) {
 		model_rows_keep_secret(m, out);
+	} else if (ret == -ENOENT) {
+		model_rows_keep_no_secret(m, e.id, name);
+	}
 	if (!ret && in.id && out->integration_id != in.id)
 		ret = -ENOENT;
 	if (ret == -ENOENT)

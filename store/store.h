@@ -434,17 +434,20 @@ void store_fault_exempt_thread(void);
 /* Write transactions: the discipline the model's rules rely on.
  *
  * store_begin() takes the database's write lock at once (SQLite: BEGIN
- * IMMEDIATE) and holds it until store_commit() or store_rollback(): a
- * change's reads, the checks the caller makes on them and its writes are
- * one serialized unit, and no other writer commits between a check and
- * the write it allowed.  A call inside the transaction never waits for
- * that lock again.  Reads outside a transaction see what was committed.
+ * IMMEDIATE), or with the transaction's first statement (PostgreSQL sends
+ * BEGIN and the lock with it, saving a round trip): nothing in the
+ * transaction runs before the lock is held, and it is held until
+ * store_commit() or store_rollback(): a change's reads, the checks the
+ * caller makes on them and its writes are one serialized unit, and no
+ * other writer commits between a check and the write it allowed.  A call
+ * inside the transaction never waits for that lock again.  Reads outside
+ * a transaction see what was committed.
  *
  * When another connection holds the lock for longer than the busy
- * timeout, store_begin() returns -EAGAIN having done nothing (no
- * transaction is open): the caller gives the whole change up and may try
- * it again from its first read; the model passes -EAGAIN on, with the
- * store's words.  store_commit() returns once the change is durable (it
+ * timeout, store_begin() or the transaction's first statement returns
+ * -EAGAIN having done nothing: the caller gives the whole change up
+ * (store_rollback()) and may try it again from its first read; the model
+ * passes -EAGAIN on, with the store's words.  store_commit() returns once the change is durable (it
  * survives a crash of the process or of the machine); when it fails, the
  * transaction is rolled back.  store_rollback() undoes everything since
  * store_begin(); with no transaction open it does nothing.  Transactions

@@ -12,9 +12,11 @@
  * The discipline store.h asks for, on PostgreSQL:
  *
  *   - the write lock is a transaction-level advisory lock of the schema,
- *     taken by store_begin() under lock_timeout (the busy timeout), so
- *     that writers from every connection and every host are serialized
- *     as SQLite serializes them; a lock not had in time is -EAGAIN;
+ *     taken under lock_timeout (the busy timeout) with BEGIN, which
+ *     store_begin() sends with the change's first statement (or its
+ *     COMMIT), so that writers from every connection and every host are
+ *     serialized as SQLite serializes them; a lock not had in time is
+ *     -EAGAIN, from that statement;
  *   - a statement that fails inside a transaction is undone alone (a
  *     savepoint before each write), as in SQLite, where PostgreSQL would
  *     abort the whole transaction;
@@ -318,8 +320,8 @@ enum stmt {
 
 /* A log's statements (store_log), as store_sqlite.c's, for table `t`.
  * An append's INSERT takes its head h, tail l, moment and dedup key as
- * SQL text: parameters when prepared, literals when sent with the
- * COMMIT (append_later(), which passes its table and values by place). */
+ * parameters; sent with the COMMIT, the prepared statement is run by
+ * SQL's EXECUTE with them as literals (append_later()). */
 #define LOG_INSERT(t, h, l, at, d) "INSERT INTO " t " (seq, off, len," \
 	" at_ns, dedup, line) SELECT coalesce(e.seq, 0) + 1," \
 	" coalesce(e.off + e.len, 0)," \
@@ -552,6 +554,9 @@ struct pg_store {
 	int readonly;                     /* a snapshot's handle */
 	int64_t taken_ns;                 /* a snapshot's: when taken */
 	int in_tx;                        /* between begin and commit */
+	int begin_pending;                /* store_begin() sent nothing yet:
+	                                   * BEGIN and the lock go with the
+	                                   * change's first statement */
 	int savepoint;                    /* savepoint w is set in it */
 	char *news;                       /* announced in it: "SELECT
 	                                   * pg_notify(...); " each, sent
@@ -836,32 +841,67 @@ static int reconnect(struct pg_store *s);
 static void claim_again(void);
 static void event_row(const PGresult *r, int i, int col,
 		struct store_event *ev);
+static void lock_sql(char *buf, size_t cap, const char *before,
+		const char *fn, int key, const char *schema);
+static void look_for_others(struct pg_store *s);
 
 static int is_write(enum stmt id)
 {
 	return strncmp(stmt_sql[id], "SELECT", 6) != 0;
 }
 
-/* Runs prepared statement `name` with `p` in a transaction behind a
- * fresh savepoint w, so that it is undone alone when it fails, as SQLite
- * undoes one statement: the savepoint and the statement go in one round
- * trip (libpq's pipeline mode), not two.  0 with its result in *out, or
- * the mapped failure. */
-static int run_behind_savepoint(struct pg_store *s, const char *name,
-		const struct params *p, const char *what, PGresult **out)
+/* The statements that open a change (pg_begin()): BEGIN, the triggers
+ * made quiet for a watching handle (it announces what it commits,
+ * store_announce()), and the write lock, waited for under lock_timeout
+ * (1 ms when the busy timeout is 0: EAGAIN at once); the count. */
+static int begin_statements(struct pg_store *s, const char *pre[3],
+		char lock[192])
 {
-	static const char *const mark[2] = { "RELEASE SAVEPOINT w",
-		"SAVEPOINT w" };
-	PGconn *c = s->conn;
-	PGresult *got[3] = { NULL, NULL, NULL }, *r;
-	int first = s->savepoint ? 0 : 1, n = 0, synced, ret = 0;
+	int n = 0;
 
+	pre[n++] = "BEGIN";
+	if (s->watch)
+		pre[n++] = "SET LOCAL runtimefs.quiet = 'on'";
+	lock_sql(lock, 192, "", "pg_advisory_xact_lock", LOCK_WRITE,
+			s->schema);
+	pre[n++] = lock;
+	return n;
+}
+
+/* Runs prepared statement `name` with `p` in a transaction, in one round
+ * trip (libpq's pipeline mode) with what must come before it: the
+ * change's BEGIN and lock when it is its first statement (pg_begin()),
+ * and for a write a fresh savepoint w, so that it is undone alone when
+ * it fails, as SQLite undoes one statement.  0 with its result in *out,
+ * or the mapped failure ("begin: ..." when the change could not begin). */
+static int run_piped(struct pg_store *s, const char *name,
+		const struct params *p, const char *what, int write,
+		PGresult **out)
+{
+	const char *pre[6];
+	char lock[192];
+	PGconn *c = s->conn;
+	PGresult *got[7] = { NULL }, *r;
+	int npre = 0, nbegin = 0, release = -1, mark = -1, n = 0, synced;
+	int ret = 0;
+
+	if (s->begin_pending)
+		npre = nbegin = begin_statements(s, pre, lock);
+	s->begin_pending = 0;
+	if (write && s->savepoint) {
+		release = npre;
+		pre[npre++] = "RELEASE SAVEPOINT w";
+	}
+	if (write) {
+		mark = npre;
+		pre[npre++] = "SAVEPOINT w";
+	}
 	if (!PQenterPipelineMode(c))
-		return fail_pg(c, NULL, what);
-	for (int i = first; i < 2 && n == i - first; i++)
-		n += PQsendQueryParams(c, mark[i], 0, NULL, NULL, NULL, NULL,
+		return fail_pg(c, NULL, nbegin ? "begin" : what);
+	for (int i = 0; i < npre && n == i; i++)
+		n += PQsendQueryParams(c, pre[i], 0, NULL, NULL, NULL, NULL,
 				0);
-	if (n == 2 - first)
+	if (n == npre)
 		n += PQsendQueryPrepared(c, name, p ? p->n : 0,
 				p ? p->v : NULL, p ? p->len : NULL,
 				p ? p->fmt : NULL, 0);
@@ -879,7 +919,7 @@ static int run_behind_savepoint(struct pg_store *s, const char *name,
 		}
 	if (synced && (r = PQgetResult(c))) {
 		if (PQresultStatus(r) != PGRES_PIPELINE_SYNC && !ret)
-			ret = fail_pg(c, r, what);
+			ret = fail_pg(c, r, nbegin ? "begin" : what);
 		PQclear(r);
 	}
 	if (!PQexitPipelineMode(c) && !ret)
@@ -887,16 +927,19 @@ static int run_behind_savepoint(struct pg_store *s, const char *name,
 	/* what failed first says why */
 	for (int i = 0; i < n && !ret; i++)
 		if (!ok(got[i]))
-			ret = fail_pg(c, got[i], what);
-	if (!ret && n < 3 - first)
-		ret = fail_pg(c, NULL, what);
-	if (!first && n > 0 && ok(got[0]))
+			ret = fail_pg(c, got[i], i < nbegin ? "begin" : what);
+	if (!ret && n < npre + 1)
+		ret = fail_pg(c, NULL, n < nbegin ? "begin" : what);
+	if (release >= 0 && n > release && ok(got[release]))
 		s->savepoint = 0;           /* released */
-	if (n > 1 - first && ok(got[1 - first]))
+	if (mark >= 0 && n > mark && ok(got[mark]))
 		s->savepoint = 1;
 	if (ret && s->savepoint && PQstatus(c) == CONNECTION_OK &&
 	    PQtransactionStatus(c) == PQTRANS_INERROR)
 		exec_sql(c, "ROLLBACK TO SAVEPOINT w", "rollback");
+	/* what this change reads is what others committed so far */
+	if (nbegin && !ret)
+		look_for_others(s);
 	if (!ret) {
 		*out = got[n - 1];
 		got[n - 1] = NULL;
@@ -910,6 +953,23 @@ static int run_behind_savepoint(struct pg_store *s, const char *name,
  * or the mapped failure.  A write to a snapshot is -EROFS; a write inside
  * a transaction is undone alone when it fails, as SQLite undoes one
  * statement. */
+/* Statement `id` prepared on the connection, once, as `name` ("sID"). */
+static int prepare(struct pg_store *s, enum stmt id, char name[16])
+{
+	PGresult *res;
+	int ret;
+
+	snprintf(name, 16, "s%d", (int)id);
+	if (s->prepared[id])
+		return 0;
+	res = PQprepare(s->conn, name, stmt_sql[id], 0, NULL);
+	ret = ok(res) ? 0 : fail_pg(s->conn, res, "prepare");
+	PQclear(res);
+	if (!ret)
+		s->prepared[id] = 1;
+	return ret;
+}
+
 static int run(struct pg_store *s, enum stmt id, const struct params *p,
 		const char *what, PGresult **out)
 {
@@ -922,19 +982,12 @@ static int run(struct pg_store *s, enum stmt id, const struct params *p,
 		return fail(-EROFS, "%s: a snapshot is read-only", what);
 	if ((ret = reconnect(s)))
 		return ret;
-	snprintf(name, sizeof(name), "s%d", (int)id);
-	if (!s->prepared[id]) {
-		res = PQprepare(s->conn, name, stmt_sql[id], 0, NULL);
-		ret = ok(res) ? 0 : fail_pg(s->conn, res, "prepare");
-		PQclear(res);
-		if (ret)
-			return ret;
-		s->prepared[id] = 1;
-	}
-	if (write && s->in_tx)
-		return run_behind_savepoint(s, name, p, what, out);
+	if ((ret = prepare(s, id, name)))
+		return ret;
 	if (!write)
 		store_count_read();
+	if (s->in_tx && (write || s->begin_pending))
+		return run_piped(s, name, p, what, write, out);
 	res = collect(s->conn, PQsendQueryPrepared(s->conn, name,
 			p ? p->n : 0, p ? p->v : NULL, p ? p->len : NULL,
 			p ? p->fmt : NULL, 0));
@@ -1258,6 +1311,7 @@ static void pg_rollback(struct store *base)
 	free(s->later);
 	s->later = NULL;
 	s->nlater = s->nlate = 0;
+	s->begin_pending = 0;
 	if (!s->in_tx)
 		return;
 	s->in_tx = 0;
@@ -1278,7 +1332,7 @@ static int reconnect(struct pg_store *s)
 
 	if (PQstatus(s->conn) == CONNECTION_OK)
 		return 0;
-	if (s->in_tx)
+	if (s->in_tx && !s->begin_pending)
 		return fail(-ENOTCONN, "the connection to PostgreSQL was lost"
 				" in a transaction");
 	PQreset(s->conn);
@@ -1339,9 +1393,23 @@ static int begin_locked(struct pg_store *s, const char *what)
 	return ret;
 }
 
+/* A change: nothing is sent yet.  Its BEGIN and lock go with its first
+ * statement (run_piped()), or with its COMMIT when it has none
+ * (pg_commit()), saving a round trip; the notifications that came so far
+ * are read now, before the change trusts anything the model keeps. */
 static int pg_begin(struct store *base)
 {
-	return begin_locked(pq(base), "begin");
+	struct pg_store *s = pq(base);
+	int ret;
+
+	if (s->readonly)
+		return fail(-EROFS, "begin: a snapshot is read-only");
+	if ((ret = reconnect(s)))
+		return ret;
+	s->in_tx = 1;
+	s->begin_pending = 1;
+	look_for_others(s);
+	return 0;
 }
 
 /* COMMIT, after the log lines and what was announced in the change: one
@@ -1351,12 +1419,27 @@ static int pg_begin(struct store *base)
 static int pg_commit(struct store *base)
 {
 	struct pg_store *s = pq(base);
-	char *sql = NULL;
+	char *sql = NULL, lock[192], begin[256] = "";
+	const char *pre[3];
 	PGresult *res = NULL, *r;
-	int ret = 0, sent, late = 0;
+	int ret = 0, sent, late = 0, nbegin = 0;
 
-	if ((s->news || s->later) && asprintf(&sql, "%s%sCOMMIT",
-			s->later ? s->later : "", s->news ? s->news : "") < 0) {
+	if (s->begin_pending && !s->news && !s->later) {
+		/* nothing was sent: nothing to commit */
+		s->begin_pending = 0;
+		s->in_tx = 0;
+		return 0;
+	}
+	if (s->begin_pending) {
+		nbegin = begin_statements(s, pre, lock);
+		for (int i = 0; i < nbegin; i++)
+			snprintf(begin + strlen(begin), sizeof(begin) -
+					strlen(begin), "%s; ", pre[i]);
+		s->begin_pending = 0;
+	}
+	if ((s->news || s->later || nbegin) && asprintf(&sql, "%s%s%sCOMMIT",
+			begin, s->later ? s->later : "",
+			s->news ? s->news : "") < 0) {
 		pg_rollback(base);
 		return fail(-ENOMEM, "commit: out of memory");
 	}
@@ -1374,7 +1457,7 @@ static int pg_commit(struct store *base)
 			PQclear(r);
 			continue;
 		}
-		if (late < s->nlate && s->late_at[late] == i) {
+		if (late < s->nlate && s->late_at[late] + nbegin == i) {
 			if (PQresultStatus(r) == PGRES_TUPLES_OK &&
 			    PQntuples(r) == 1)
 				event_row(r, 0, 0, s->late[late]);
@@ -1457,20 +1540,22 @@ static int append_later(struct pg_store *s, enum store_log log,
 		const char *head, const char *tail, int64_t at_ns,
 		const char *dedup, struct store_event *out)
 {
-	const char *t = log == STORE_LOG_AUDIT ? "audit" : "event";
-	char *h = PQescapeLiteral(s->conn, head, strlen(head));
-	char *l = h ? PQescapeLiteral(s->conn, tail, strlen(tail)) : NULL;
-	char *d = dedup && l ? PQescapeLiteral(s->conn, dedup,
-			strlen(dedup)) : NULL;
-	char *more = NULL;
-	int n = -1;
+	char *h, *l, *d, *more = NULL, name[16];
+	int n = -1, ret;
 
+	/* the append's prepared statement, by SQL's EXECUTE: planned once
+	 * (an INSERT of literals would be planned at each commit) */
+	if ((ret = reconnect(s)) ||
+	    (ret = prepare(s, LOG_STMT(S_EVENT_APPEND, log), name)))
+		return ret;
+	h = PQescapeLiteral(s->conn, head, strlen(head));
+	l = h ? PQescapeLiteral(s->conn, tail, strlen(tail)) : NULL;
+	d = dedup && l ? PQescapeLiteral(s->conn, dedup, strlen(dedup)) :
+		NULL;
 	if (l && (d || !dedup))
-		n = asprintf(&more, "%1$s" LOG_INSERT("%2$s", "%3$s::text",
-				"%4$s::text", "%5$lld", "%6$s") "%7$s; ",
-				s->later ? s->later : "", t, h, l,
-				(long long)at_ns, d ? d : "NULL", out ?
-				" RETURNING seq, off, len, at_ns" : "");
+		n = asprintf(&more, "%sEXECUTE %s(%s, %s, %lld, %s); ",
+				s->later ? s->later : "", name, h, l,
+				(long long)at_ns, d ? d : "NULL");
 	PQfreemem(h);
 	PQfreemem(l);
 	PQfreemem(d);

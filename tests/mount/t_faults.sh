@@ -29,7 +29,7 @@ x"
 	expect "mkdir: cannot create directory ‘environments/w’: Input/output error"
 	expect_rc 1
 	run cut -d' ' -f2- .last_error
-	expect "mkdir /environments/w: injected fault (EIO in store_log_append) (Input/output error)"
+	expect "mkdir /environments/w: injected fault (EIO in store_log_append_late) (Input/output error)"
 	run ls environments
 	expect "prod
 x"

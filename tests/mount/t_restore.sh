@@ -683,9 +683,14 @@ test_restore_checks_what_is_staged_now() {
 
 # An archive's listing (names, modes, owners, sizes, times) and the
 # archive unpacked in `dir`, what depends on the moment aside.
+# The top directories have no time of their own: they show their daemon's
+# start, which two daemons differ in (by a minute in tar's listing when
+# one starts in the next).
 archive_listing() {
 	tar -tvf "$1" | grep -Ev '/(status|last_heartbeat|runtime\.json|reported\.json|url)$' |
-		awk '{ $1 = $1; print }' | sort
+		awk '{ $1 = $1 }
+		     $6 == "environments/" || $6 == "projects/" { $4 = $5 = "-" }
+		     { print }' | sort
 }
 
 # The restore mount is a mode of the one front end: statfs as the live

@@ -770,7 +770,8 @@ static void test_rows_keep_environments_over_changes(void **state)
 
 /* A secret made is kept as the store gives it: reading it right after
  * (as an ICP runtime reads its snippet) reads nothing, and gives what a
- * read of the store gives. */
+ * read of the store gives; one looked for and missing is kept as
+ * missing until the next change. */
 static void test_rows_keep_a_secret_made(void **state)
 {
 	struct fixture *f = *state;
@@ -782,6 +783,13 @@ static void test_rows_keep_a_secret_made(void **state)
 
 	assert_int_equal(model_env_create(f->m, "prod"), 0);
 	assert_int_equal(model_env_get(f->m, "prod", &e), 0);
+	/* missing, kept as missing: asked again (the kernel's lookup, then
+	 * the create's own), read once */
+	before = store_reads();
+	assert_int_equal(model_secret_get(f->m, &sc, "s1", &kept), -ENOENT);
+	assert_int_equal(store_reads(), before + 1);
+	assert_int_equal(model_secret_get(f->m, &sc, "s1", &kept), -ENOENT);
+	assert_int_equal(store_reads(), before + 1);
 	assert_int_equal(model_secret_create(f->m, &sc, "s1"), 0);
 	before = store_reads();
 	assert_int_equal(model_secret_get(f->m, &sc, "s1", &kept), 0);

@@ -1212,6 +1212,22 @@ static void test_is_empty(void **state)
 	(void)prod;
 }
 
+/* A change begun as the model begins one: store_begin() and its first
+ * statement (a read).  The lock is taken by one or the other (PostgreSQL
+ * sends BEGIN and the lock with the first statement), so -EAGAIN may
+ * come from either; the change is then given up (store_rollback()). */
+static int begin_and_read(struct store *s)
+{
+	struct store_env e;
+	int ret = store_begin(s);
+
+	if (!ret && (ret = store_env_get(s, "prod", &e)) == -ENOENT)
+		ret = 0;
+	if (ret)
+		store_rollback(s);
+	return ret;
+}
+
 /* A load goes into an empty store only, in one transaction that holds the
  * write lock throughout. */
 static void test_load(void **state)
@@ -1229,7 +1245,7 @@ static void test_load(void **state)
 	runtime(c->s, prod, "chat", orders, 1);
 	/* one serialized unit: another writer waits */
 	store_busy_timeout(other, 20);
-	assert_int_equal(store_begin(other), -EAGAIN);
+	assert_int_equal(begin_and_read(other), -EAGAIN);
 	OK(store_commit(c->s));
 	assert_string_equal(get_runtime(c->s, prod, "chat").project, "shop");
 
@@ -1356,8 +1372,11 @@ static void heard_news(void *ctx, const char *news)
 }
 
 /* The change feed tells a watching handle of what another committed, at
- * its next store_begin() or store_poll(), once; never of its own commits,
- * nor of what it does not watch. */
+ * its next store_begin() once the news reached it (PostgreSQL's
+ * notifications come a moment after the other's commit, and its BEGIN
+ * goes with the change's first statement: no round trip waits for them)
+ * or store_poll(), once; never of its own commits, nor of what it does
+ * not watch. */
 static void test_watch(void **state)
 {
 	struct cf *c = *state;
@@ -1375,13 +1394,17 @@ static void test_watch(void **state)
 	store_rollback(c->s);
 	OK(store_poll(c->s));
 	assert_int_equal(told, 0);
-	/* another's: at the next begin, once */
+	/* another's: at a begin, once */
 	OK(store_begin(other));
 	env(other, "dev");
 	OK(store_commit(other));
-	OK(store_begin(c->s));
+	for (int i = 0; i < 2000 && !told; i++) {
+		OK(store_begin(c->s));
+		store_rollback(c->s);
+		if (!told)
+			usleep(1000);
+	}
 	assert_int_equal(told, 1);
-	store_rollback(c->s);
 	OK(store_begin(c->s));
 	store_rollback(c->s);
 	OK(store_poll(c->s));
@@ -1469,9 +1492,9 @@ static void test_announce_in_change(void **state)
 	store_close(other);
 }
 
-/* A writer that holds the lock makes another's store_begin() wait for the
- * busy timeout and give -EAGAIN, never -EBUSY, having done nothing; reads
- * go on; once the lock is given up, the other begins. */
+/* A writer that holds the lock makes another's change wait for the busy
+ * timeout and give -EAGAIN, never -EBUSY, having done nothing; reads go
+ * on; once the lock is given up, the other begins. */
 static void test_busy_is_eagain(void **state)
 {
 	struct cf *c = *state;
@@ -1482,7 +1505,7 @@ static void test_busy_is_eagain(void **state)
 	store_busy_timeout(other, 50);
 	OK(store_begin(c->s));
 	OK(store_env_insert(c->s, "dev", 1));
-	assert_int_equal(store_begin(other), -EAGAIN);
+	assert_int_equal(begin_and_read(other), -EAGAIN);
 	assert_non_null(strstr(store_errmsg(), "busy"));
 	OK(store_env_get(other, "prod", &e));
 	assert_int_equal(store_env_get(other, "dev", &e), -ENOENT);
