@@ -949,10 +949,6 @@ static int run_piped(struct pg_store *s, const char *name,
 	return ret;
 }
 
-/* Runs statement `id` with `p`: 0 with its result in *out (PQclear() it),
- * or the mapped failure.  A write to a snapshot is -EROFS; a write inside
- * a transaction is undone alone when it fails, as SQLite undoes one
- * statement. */
 /* Statement `id` prepared on the connection, once, as `name` ("sID"). */
 static int prepare(struct pg_store *s, enum stmt id, char name[16])
 {
@@ -970,6 +966,10 @@ static int prepare(struct pg_store *s, enum stmt id, char name[16])
 	return ret;
 }
 
+/* Runs statement `id` with `p`: 0 with its result in *out (PQclear() it),
+ * or the mapped failure.  A write to a snapshot is -EROFS; a write inside
+ * a transaction is undone alone when it fails, as SQLite undoes one
+ * statement. */
 static int run(struct pg_store *s, enum stmt id, const struct params *p,
 		const char *what, PGresult **out)
 {

@@ -160,14 +160,20 @@ told env 0x8: 0 attrs, 1 listings, 0 pruned"
 	# (the directory, 12 attribute files, spec, ctl, service_account,
 	# versions/ and its 1, endpoints/ and DEFAULT/ with its 6 files; an
 	# agent runtime has no artifacts/),
-	# the listings that showed it, and its link in the other view
+	# the listings that showed it, and its link in the other view; the
+	# link rm removed is counted too while the kernel's FORGET of it has
+	# not come yet (under load, it comes after the notifier's turn), so
+	# the view's line says 1 or 2 names: read as one
 	: >"$LOG"
 	rm "$view/mail"
 	ls environments/prod/runtimes >/dev/null
-	run grep -a -o "told .*" "$LOG"
+	sh "grep -a -o 'told .*' '$LOG' | sed 's/^\(told view 0: 0 attrs, 2 listings,\) 2 pruned\$/\1 1 pruned/'"
 	expect "told runtime 0x200: 0 attrs, 0 listings, 26 pruned
 told env 0x8: 0 attrs, 1 listings, 0 pruned
 told view 0: 0 attrs, 2 listings, 1 pruned"
+	# the other view's link is gone from the kernel's names too
+	run ls projects/shop/runtimes/prod
+	expect ""
 }
 
 test_heartbeat_seen_at_once() {
