@@ -530,6 +530,20 @@ int model_json_pretty(cJSON *o, char **out)
 	return *out ? 0 : model_fail(-ENOMEM, "out of memory");
 }
 
+/* Version `number` of runtime `runtime_id`, as kept (rows.c) or from the
+ * store, under the lock. */
+static int version_read(struct model *m, int64_t runtime_id, int64_t number,
+		struct store_version *v)
+{
+	int ret;
+
+	if (model_rows_version(m, runtime_id, number, v))
+		return 0;
+	if (!(ret = store_version_get(m->store, runtime_id, number, v)))
+		model_rows_keep_version(m, v);
+	return ret;
+}
+
 int model_spec_get(struct model *m, const char *env, const char *name,
 		char **out, int64_t *mtime_ns)
 {
@@ -543,7 +557,7 @@ int model_spec_get(struct model *m, const char *env, const char *name,
 	ret = model_runtime_row(m, env, name, &rt);
 	*mtime_ns = ret ? 0 : rt.registered_ns;
 	if (!ret && rt.latest_version &&
-	    (ret = store_version_get(m->store, rt.id, rt.latest_version, &v)))
+	    (ret = version_read(m, rt.id, rt.latest_version, &v)))
 		ret = model_fail_store(ret);
 	model_unlock(m);
 	if (!ret && !v.spec) {
@@ -573,7 +587,7 @@ int model_version_get(struct model *m, const char *env, const char *name,
 	*out = NULL;
 	model_lock(m);
 	ret = model_runtime_row(m, env, name, &rt);
-	if (!ret && (ret = store_version_get(m->store, rt.id, number, &v)))
+	if (!ret && (ret = version_read(m, rt.id, number, &v)))
 		ret = ret == -ENOENT ? model_fail(ret, "runtime '%s' has no"
 				" version %lld", name, (long long)number) :
 			model_fail_store(ret);

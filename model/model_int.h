@@ -77,14 +77,6 @@ struct model {
 	int deleted;
 };
 
-/* Rows read outside a change, kept until the next commit (rows.c), all
- * under the lock: model_rows_env()/_runtime()/_endpoint()/_secret() give
- * a kept row (1) or nothing (0); _keep_ keeps one read from the store;
- * model_rows_forget() makes every kept row stale (another writer
- * committed), model_rows_forget_committed() every one a change that
- * committed may have made stale (environments only when it wrote one),
- * and model_rows_forget_endpoints() every endpoint, after a change that
- * only moved endpoints. */
 /* The event log (events.c).  model_event() writes one line in the change
  * under way: `kind` ("runtime.status"), what it is about, its moment (0:
  * now), the key of the moment two hosts may both tell (NULL: none), and
@@ -172,6 +164,16 @@ void model_events_foreign(struct model *m);
 int model_events_take_appended(struct model *m);
 int model_events_tick(struct model *m);
 
+/* Rows read outside a change, kept until the next commit (rows.c), all
+ * under the lock: model_rows_env()/_runtime()/_endpoint()/_secret()/
+ * _account()/_version() give a kept row (1) or nothing (0); _keep_ keeps
+ * one read from the store;
+ * model_rows_forget() makes every kept row stale (another writer
+ * committed), model_rows_forget_committed() every one a change that
+ * committed may have made stale (environments only when it wrote one),
+ * and model_rows_forget_endpoints() every endpoint, after a change that
+ * only moved endpoints.  A version given has its own copy of the spec
+ * (store_version_release() frees it) and no password. */
 int model_rows_env(struct model *m, const char *name, struct store_env *out);
 void model_rows_keep_env(struct model *m, const struct store_env *row);
 int model_rows_runtime(struct model *m, int64_t env_id, const char *name,
@@ -184,6 +186,13 @@ void model_rows_keep_endpoint(struct model *m,
 int model_rows_secret(struct model *m, int64_t env_id, const char *name,
 		struct store_secret *out);
 void model_rows_keep_secret(struct model *m, const struct store_secret *row);
+int model_rows_account(struct model *m, int64_t runtime_id,
+		struct store_service_account *out);
+void model_rows_keep_account(struct model *m,
+		const struct store_service_account *row);
+int model_rows_version(struct model *m, int64_t runtime_id, int64_t number,
+		struct store_version *out);
+void model_rows_keep_version(struct model *m, const struct store_version *row);
 /* Keeps that environment `env_id` has no secret `name`: a kept row of id
  * 0, which model_rows_secret() gives as it gives others (a runtime's
  * secret is made after a lookup and a check that find none). */

@@ -4,11 +4,13 @@
  * again and again (every stat of every file of a runtime asks for it)
  * costs no SELECT while nothing changed.
  *
- * Four set-associative tables (a set of slots per hash, see WAYS):
+ * Six set-associative tables (a set of slots per hash, see WAYS):
  * environments by name, runtimes by environment id and name, endpoints
- * by runtime id and name, secrets by environment id and name (sealed
- * only, as keys.c keeps them: nothing in a row opens without the key
- * file).  A generation number makes every entry stale
+ * by runtime id and name, secrets by environment id and name, service
+ * accounts by runtime id (both sealed only, as keys.c keeps them:
+ * nothing in a row opens without the key file), and versions by runtime
+ * id and number (their specs, but not their sealed passwords: `grep -r`
+ * of a fleet reads every version's file at each open).  A generation number makes every entry stale
  * at once when a change commits (model_rows_forget_committed()), but
  * environments only when it wrote one (store_wrote_envs(): the rows of
  * environments change so seldom that a fleet registering in one need
@@ -22,6 +24,7 @@
  */
 #include "model_int.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,14 +40,19 @@
 #define RUNTIME_SETS 4096
 #define ENDPOINT_SETS 8192
 #define SECRET_SETS 1024       /* a secret is read again as it is made */
+#define ACCOUNT_SETS 4096      /* a runtime's service account */
+#define VERSION_SETS 8192      /* three versions a runtime, and more */
+/* The specs kept, all together: past it, a version read is not kept
+ * until a kept one is given up. */
+#define VERSION_BYTES_MAX (16u << 20)
 
 struct kept_env {
-	uint64_t gen;              /* valid while it is rows->gen */
+	uint64_t gen;              /* valid while it is rows->env_gen */
 	struct store_env row;
 };
 
 struct kept_runtime {
-	uint64_t gen;
+	uint64_t gen;              /* valid while it is rows->gen */
 	struct store_runtime row;
 };
 
@@ -58,21 +66,44 @@ struct kept_secret {
 	struct store_secret row;
 };
 
+struct kept_account {
+	uint64_t gen;
+	struct store_service_account row;
+};
+
+/* A version is written once and never changes, but it goes with its
+ * runtime, so it is kept as the runtime is.  Its spec is the slot's own
+ * copy (NULL: none), kept stale or not until the slot is given to
+ * another; the password is not kept. */
+struct kept_version {
+	uint64_t gen;
+	int64_t runtime_id;
+	int64_t number;
+	int64_t created_ns;
+	char *spec;
+	size_t len;
+};
+
 struct model_rows {
 	uint64_t gen;              /* starts at 1: a zeroed slot is stale */
 	uint64_t endpoint_gen;     /* the same, of the endpoints alone */
 	uint64_t env_gen;          /* and of the environments alone */
 	unsigned turn;             /* the slot a full set gives up next */
+	size_t version_bytes;      /* of every spec the slots hold */
 	struct kept_env env[ENV_SETS * WAYS];
 	struct kept_runtime runtime[RUNTIME_SETS * WAYS];
 	struct kept_endpoint endpoint[ENDPOINT_SETS * WAYS];
 	struct kept_secret secret[SECRET_SETS * WAYS];
+	struct kept_account account[ACCOUNT_SETS * WAYS];
+	struct kept_version version[VERSION_SETS * WAYS];
 };
 
-/* A row's key: its name, and the id of what it belongs to. */
+/* A row's key: its name, and the id of what it belongs to (a version's:
+ * its runtime's id and its number). */
 struct key {
 	int64_t id;
 	const char *name;
+	int64_t number;
 };
 
 typedef int (*same_fn)(const void *slot, const struct key *k);
@@ -104,13 +135,54 @@ static int same_secret(const void *slot, const struct key *k)
 	return s->env_id == k->id && !strcmp(s->name, k->name);
 }
 
+static int same_account(const void *slot, const struct key *k)
+{
+	return ((const struct kept_account *)slot)->row.runtime_id == k->id;
+}
+
+static int same_version(const void *slot, const struct key *k)
+{
+	const struct kept_version *v = slot;
+
+	return v->runtime_id == k->id && v->number == k->number;
+}
+
+/* Where each table lies in struct model_rows, its slots' size, its
+ * sets, the generation its rows are valid for, how a slot is matched,
+ * and where the row lies in a slot (versions are kept by hand). */
+struct table {
+	size_t at;
+	size_t size;
+	size_t sets;
+	size_t gen;
+	same_fn same;
+	size_t row;
+	size_t rowsize;
+};
+
+#define TABLE(name, kept, sets, gen) { \
+	offsetof(struct model_rows, name), sizeof(struct kept), sets, \
+	offsetof(struct model_rows, gen), same_##name, \
+	offsetof(struct kept, row), sizeof(((struct kept *)0)->row) }
+
+static const struct table ENVS = TABLE(env, kept_env, ENV_SETS, env_gen);
+static const struct table RUNTIMES = TABLE(runtime, kept_runtime,
+		RUNTIME_SETS, gen);
+static const struct table ENDPOINTS = TABLE(endpoint, kept_endpoint,
+		ENDPOINT_SETS, endpoint_gen);
+static const struct table SECRETS = TABLE(secret, kept_secret, SECRET_SETS,
+		gen);
+static const struct table ACCOUNTS = TABLE(account, kept_account,
+		ACCOUNT_SETS, gen);
+
 /* The first slot of the set of key `k` in table `tab` of `sets` sets of
  * slots of `size` bytes (each begins with its generation). */
 static char *set_of(void *tab, size_t size, size_t sets,
 		const struct key *k)
 {
-	return (char *)tab + model_rows_hash(k->id, k->name) % sets * WAYS *
-		size;
+	return (char *)tab + (model_rows_hash(k->id, k->name) ^
+			(size_t)k->number * 0x9e3779b97f4a7c15ULL) % sets *
+		WAYS * size;
 }
 
 /* The slot of generation `gen` that keeps key `k`, or NULL. */
@@ -159,6 +231,46 @@ static struct model_rows *rows(struct model *m)
 	return m->rows;
 }
 
+/* The rows of a model that keeps them now: none inside a change, whose
+ * reads may yet roll back. */
+static struct model_rows *rows_now(struct model *m)
+{
+	return m->changing ? NULL : rows(m);
+}
+
+static uint64_t *gen_of(struct model_rows *r, const struct table *t)
+{
+	return (uint64_t *)(void *)((char *)r + t->gen);
+}
+
+/* Copies the kept row of key `k` to `out`: 1, or 0 when none is kept. */
+static int kept(struct model *m, const struct table *t, const struct key *k,
+		void *out)
+{
+	struct model_rows *r = rows_now(m);
+	char *s;
+
+	if (!r || !(s = set_find((char *)r + t->at, t->size, t->sets,
+			*gen_of(r, t), t->same, k)))
+		return 0;
+	memcpy(out, s + t->row, t->rowsize);
+	return 1;
+}
+
+static void keep(struct model *m, const struct table *t, const struct key *k,
+		const void *row)
+{
+	struct model_rows *r = rows_now(m);
+	char *s;
+
+	if (!r)
+		return;
+	s = set_place(r, (char *)r + t->at, t->size, t->sets, *gen_of(r, t),
+			t->same, k);
+	*(uint64_t *)(void *)s = *gen_of(r, t);
+	memcpy(s + t->row, row, t->rowsize);
+}
+
 void model_rows_forget(struct model *m)
 {
 	if (m->rows) {
@@ -186,114 +298,120 @@ void model_rows_forget_endpoints(struct model *m)
 
 void model_rows_free(struct model *m)
 {
+	if (m->rows)
+		for (size_t i = 0; i < VERSION_SETS * WAYS; i++)
+			free(m->rows->version[i].spec);
 	free(m->rows);
 	m->rows = NULL;
 }
 
 int model_rows_env(struct model *m, const char *name, struct store_env *out)
 {
-	struct model_rows *r = m->changing ? NULL : rows(m);
-	struct kept_env *k;
-
-	if (!r || !(k = set_find(r->env, sizeof(*k), ENV_SETS, r->env_gen,
-			same_env, &(struct key){ 0, name })))
-		return 0;
-	*out = k->row;
-	return 1;
+	return kept(m, &ENVS, &(struct key){ 0, name, 0 }, out);
 }
 
 void model_rows_keep_env(struct model *m, const struct store_env *row)
 {
-	struct model_rows *r = m->changing ? NULL : rows(m);
-	struct kept_env *k;
-
-	if (!r)
-		return;
-	k = set_place(r, r->env, sizeof(*k), ENV_SETS, r->env_gen, same_env,
-			&(struct key){ 0, row->name });
-	k->gen = r->env_gen;
-	k->row = *row;
+	keep(m, &ENVS, &(struct key){ 0, row->name, 0 }, row);
 }
 
 int model_rows_runtime(struct model *m, int64_t env_id, const char *name,
 		struct store_runtime *out)
 {
-	struct model_rows *r = m->changing ? NULL : rows(m);
-	struct kept_runtime *k;
-
-	if (!r || !(k = set_find(r->runtime, sizeof(*k), RUNTIME_SETS, r->gen,
-			same_runtime, &(struct key){ env_id, name })))
-		return 0;
-	*out = k->row;
-	return 1;
+	return kept(m, &RUNTIMES, &(struct key){ env_id, name, 0 }, out);
 }
 
 void model_rows_keep_runtime(struct model *m, const struct store_runtime *row)
 {
-	struct model_rows *r = m->changing ? NULL : rows(m);
-	struct kept_runtime *k;
-
-	if (!r)
-		return;
-	k = set_place(r, r->runtime, sizeof(*k), RUNTIME_SETS, r->gen,
-			same_runtime, &(struct key){ row->env_id, row->name });
-	k->gen = r->gen;
-	k->row = *row;
+	keep(m, &RUNTIMES, &(struct key){ row->env_id, row->name, 0 }, row);
 }
 
 int model_rows_endpoint(struct model *m, int64_t runtime_id,
 		const char *name, struct store_endpoint *out)
 {
-	struct model_rows *r = m->changing ? NULL : rows(m);
-	struct kept_endpoint *k;
-
-	if (!r || !(k = set_find(r->endpoint, sizeof(*k), ENDPOINT_SETS,
-			r->endpoint_gen, same_endpoint,
-			&(struct key){ runtime_id, name })))
-		return 0;
-	*out = k->row;
-	return 1;
+	return kept(m, &ENDPOINTS, &(struct key){ runtime_id, name, 0 }, out);
 }
 
 void model_rows_keep_endpoint(struct model *m,
 		const struct store_endpoint *row)
 {
-	struct model_rows *r = m->changing ? NULL : rows(m);
-	struct kept_endpoint *k;
-
-	if (!r)
-		return;
-	k = set_place(r, r->endpoint, sizeof(*k), ENDPOINT_SETS,
-			r->endpoint_gen, same_endpoint,
-			&(struct key){ row->runtime_id, row->name });
-	k->gen = r->endpoint_gen;
-	k->row = *row;
+	keep(m, &ENDPOINTS, &(struct key){ row->runtime_id, row->name, 0 },
+			row);
 }
 
 int model_rows_secret(struct model *m, int64_t env_id, const char *name,
 		struct store_secret *out)
 {
-	struct model_rows *r = m->changing ? NULL : rows(m);
-	struct kept_secret *k;
-
-	if (!r || !(k = set_find(r->secret, sizeof(*k), SECRET_SETS, r->gen,
-			same_secret, &(struct key){ env_id, name })))
-		return 0;
-	*out = k->row;
-	return 1;
+	return kept(m, &SECRETS, &(struct key){ env_id, name, 0 }, out);
 }
 
 void model_rows_keep_secret(struct model *m, const struct store_secret *row)
 {
-	struct model_rows *r = m->changing ? NULL : rows(m);
-	struct kept_secret *k;
+	keep(m, &SECRETS, &(struct key){ row->env_id, row->name, 0 }, row);
+}
+
+int model_rows_account(struct model *m, int64_t runtime_id,
+		struct store_service_account *out)
+{
+	return kept(m, &ACCOUNTS, &(struct key){ runtime_id, "", 0 }, out);
+}
+
+void model_rows_keep_account(struct model *m,
+		const struct store_service_account *row)
+{
+	keep(m, &ACCOUNTS, &(struct key){ row->runtime_id, "", 0 }, row);
+}
+
+int model_rows_version(struct model *m, int64_t runtime_id, int64_t number,
+		struct store_version *out)
+{
+	struct model_rows *r = rows_now(m);
+	struct key k = { runtime_id, "", number };
+	struct kept_version *v;
+	char *spec = NULL;
+
+	if (!r || !(v = set_find(r->version, sizeof(*v), VERSION_SETS,
+			r->gen, same_version, &k)))
+		return 0;
+	/* out of memory for the copy: read it from the store */
+	if (v->spec && !(spec = malloc(v->len + 1)))
+		return 0;
+	if (spec)
+		memcpy(spec, v->spec, v->len + 1);
+	memset(out, 0, sizeof(*out));
+	out->runtime_id = runtime_id;
+	out->number = number;
+	out->created_ns = v->created_ns;
+	out->spec = spec;
+	return 1;
+}
+
+void model_rows_keep_version(struct model *m, const struct store_version *row)
+{
+	struct model_rows *r = rows_now(m);
+	struct key k = { row->runtime_id, "", row->number };
+	size_t len = row->spec ? strlen(row->spec) : 0;
+	struct kept_version *v;
 
 	if (!r)
 		return;
-	k = set_place(r, r->secret, sizeof(*k), SECRET_SETS, r->gen,
-			same_secret, &(struct key){ row->env_id, row->name });
-	k->gen = r->gen;
-	k->row = *row;
+	v = set_place(r, r->version, sizeof(*v), VERSION_SETS, r->gen,
+			same_version, &k);
+	r->version_bytes -= v->spec ? v->len + 1 : 0;
+	free(v->spec);
+	memset(v, 0, sizeof(*v));
+	if (row->spec && (r->version_bytes + len + 1 > VERSION_BYTES_MAX ||
+			!(v->spec = malloc(len + 1))))
+		return;
+	if (v->spec) {
+		memcpy(v->spec, row->spec, len + 1);
+		r->version_bytes += len + 1;
+	}
+	v->gen = r->gen;
+	v->runtime_id = row->runtime_id;
+	v->number = row->number;
+	v->created_ns = row->created_ns;
+	v->len = len;
 }
 
 void model_rows_keep_no_secret(struct model *m, int64_t env_id,

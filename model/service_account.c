@@ -90,12 +90,14 @@ static int sa_read(struct model *m, const char *env, const char *name,
 
 	model_lock(m);
 	ret = model_runtime_row(m, env, name, &rt);
-	if (!ret) {
+	if (!ret && !model_rows_account(m, rt.id, sa)) {
 		ret = store_service_account_get(m->store, rt.id, sa);
 		if (ret == -ENOENT)
 			*missing = 1;
 		else if (ret)
 			ret = model_fail_store(ret);
+		else
+			model_rows_keep_account(m, sa);
 	}
 	model_unlock(m);
 	return ret;

@@ -772,6 +772,81 @@ static void test_rows_keep_environments_over_changes(void **state)
  * (as an ICP runtime reads its snippet) reads nothing, and gives what a
  * read of the store gives; one looked for and missing is kept as
  * missing until the next change. */
+/* A version's file and a service account, read again with nothing
+ * changed, are read from the store once; a change makes them read anew,
+ * and what is read then is what the store has. */
+static void test_rows_keep_versions_and_accounts(void **state)
+{
+	static const char spec[] = "{\"imageUrl\": \"i\", \"flavorId\":"
+		" \"f\", \"command\": [], \"args\": [],"
+		" \"environmentVariables\": {}, \"autoscaling\":"
+		" {\"minReplicas\": 1, \"maxReplicas\": 1,"
+		" \"cpuUtilization\": 5, \"memoryUtilization\": 5},"
+		" \"description\": \"%s\"}";
+	struct fixture *f = *state;
+	struct model_service_account sa, again;
+	char text[512], *one, *two, *cur;
+	int64_t t1, t2, tc;
+	uint64_t before;
+
+	assert_int_equal(model_env_create(f->m, "prod"), 0);
+	assert_int_equal(model_runtime_create(f->m, "prod", "chat", NULL,
+			NULL), 0);
+	snprintf(text, sizeof(text), spec, "first");
+	assert_int_equal(model_deploy(f->m, "prod", "chat", text,
+			strlen(text), NULL), 0);
+	snprintf(text, sizeof(text), spec, "second");
+	assert_int_equal(model_deploy(f->m, "prod", "chat", text,
+			strlen(text), NULL), 0);
+	assert_int_equal(model_version_get(f->m, "prod", "chat", 1, &one,
+			&t1), 0);
+	assert_int_equal(model_service_account_get(f->m, "prod", "chat",
+			&sa), 0);
+	before = store_reads();
+	for (int i = 0; i < 3; i++) {
+		char *o, *c;
+		int64_t to, tcur;
+
+		assert_int_equal(model_version_get(f->m, "prod", "chat", 1,
+				&o, &to), 0);
+		assert_string_equal(o, one);
+		assert_int_equal(to, t1);
+		free(o);
+		assert_int_equal(model_service_account_get(f->m, "prod",
+				"chat", &again), 0);
+		assert_string_equal(again.credential, sa.credential);
+		/* the runtime's spec is its latest version's, kept after
+		 * the first read */
+		assert_int_equal(model_spec_get(f->m, "prod", "chat", &c,
+				&tcur), 0);
+		assert_non_null(strstr(c, "\"second\""));
+		free(c);
+	}
+	assert_int_equal(store_reads(), before + 1);
+	/* a new version and a new secret: read anew */
+	assert_int_equal(model_runtime_ctl(f->m, "prod", "chat",
+			"reset-service-account"), 0);
+	assert_int_equal(model_version_delete(f->m, "prod", "chat", 1), 0);
+	before = store_reads();
+	assert_int_equal(model_version_get(f->m, "prod", "chat", 1, &cur,
+			&tc), -ENOENT);
+	assert_int_equal(model_service_account_get(f->m, "prod", "chat",
+			&again), 0);
+	assert_string_not_equal(again.credential, sa.credential);
+	assert_true(store_reads() > before);
+	assert_int_equal(model_version_get(f->m, "prod", "chat", 2, &two,
+			&t2), 0);
+	assert_non_null(strstr(two, "\"second\""));
+	model_forget(f->m);
+	assert_int_equal(model_version_get(f->m, "prod", "chat", 2, &cur,
+			&tc), 0);
+	assert_string_equal(cur, two);
+	assert_int_equal(tc, t2);
+	free(one);
+	free(two);
+	free(cur);
+}
+
 static void test_rows_keep_a_secret_made(void **state)
 {
 	struct fixture *f = *state;
@@ -830,6 +905,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 				test_rows_keep_environments_over_changes,
 				setup, teardown),
+		cmocka_unit_test_setup_teardown(
+				test_rows_keep_versions_and_accounts, setup,
+				teardown),
 		cmocka_unit_test_setup_teardown(test_rows_keep_a_secret_made,
 				setup, teardown),
 		cmocka_unit_test_setup_teardown(test_env_lifecycle, setup,
