@@ -12,6 +12,16 @@
  * flusher also asks the store, each interval, whether another writer
  * changed it (store_poll()), so that the watcher hears of it in time.
  *
+ * Where the store gives the flusher a handle of its own
+ * (store_open_another(): PostgreSQL), the flusher writes there with the
+ * model's lock let go: it takes the waiting times away (`fly`), unlocks,
+ * writes and commits them, and locks again, so heartbeats and reads go
+ * on while PostgreSQL writes thousands of rows and waits for its WAL.
+ * Reads see the times in flight as they see the waiting ones; a flight
+ * that fails puts its times back to wait for the next.  On SQLite, whose
+ * connections would share one writer lock, the flusher writes on the
+ * model's handle under the lock, as every other change.
+ *
  * What a crash can lose: the heartbeat times of one interval, never more.
  * After a restart those runtimes show an older last_heartbeat (and may
  * turn OFFLINE a little early) until their next heartbeat.  Registration,
@@ -45,6 +55,10 @@ struct liveness {
 	struct live_entry *slot;
 	size_t cap;                 /* a power of two, or 0 */
 	size_t n;
+	struct live_entry *fly;     /* the times a flight writes, or NULL */
+	size_t flycap;
+	struct store *own;          /* the flusher's handle, or NULL */
+	pthread_cond_t landed;      /* a flight ended */
 	int64_t interval_ns;        /* <= 0: no flusher thread */
 	pthread_t thread;
 	pthread_cond_t wake;
@@ -59,14 +73,21 @@ static size_t live_hash(int64_t id, size_t cap)
 	return (size_t)(h ^ (h >> 32)) & (cap - 1);
 }
 
-/* The slot of `id`, or the free slot where it would go. */
+/* The slot of `id` in `slot` (`cap` slots, at most half used), or the
+ * free slot where it would go. */
+static struct live_entry *slot_find(struct live_entry *slot, size_t cap,
+		int64_t id)
+{
+	size_t i = live_hash(id, cap);
+
+	while (slot[i].id && slot[i].id != id)
+		i = (i + 1) & (cap - 1);
+	return &slot[i];
+}
+
 static struct live_entry *live_find(struct liveness *l, int64_t id)
 {
-	size_t i = live_hash(id, l->cap);
-
-	while (l->slot[i].id && l->slot[i].id != id)
-		i = (i + 1) & (l->cap - 1);
-	return &l->slot[i];
+	return slot_find(l->slot, l->cap, id);
 }
 
 /* Doubles the table (or makes the first one), keeping it at most half
@@ -90,46 +111,111 @@ static int live_grow(struct liveness *l)
 	return 0;
 }
 
-int model_liveness_flush_locked(struct model *m)
+/* Writes the times of `slot` (`cap` slots) in one transaction of store
+ * `st`, some at a time. */
+static int live_write(struct store *st, const struct live_entry *slot,
+		size_t cap)
 {
 	struct store_beat batch[LIVENESS_WRITE_MAX];
-	struct liveness *l = m->live;
 	size_t n = 0;
 	int ret;
 
-	if (!l || !l->n)
-		return 0;
-	if ((ret = store_begin(m->store)))
-		return model_fail_store(ret);
-	/* in one transaction, some at a time */
-	m->changing = 1;
-	for (size_t i = 0; i < l->cap && !ret; i++) {
-		if (!l->slot[i].id)
+	if ((ret = store_begin(st)))
+		return ret;
+	for (size_t i = 0; i < cap && !ret; i++) {
+		if (!slot[i].id)
 			continue;
-		batch[n].id = l->slot[i].id;
-		memcpy(batch[n].uuid, l->slot[i].uuid, sizeof(batch[n].uuid));
-		batch[n].heartbeat_ns = l->slot[i].heartbeat_ns;
+		batch[n].id = slot[i].id;
+		memcpy(batch[n].uuid, slot[i].uuid, sizeof(batch[n].uuid));
+		batch[n].heartbeat_ns = slot[i].heartbeat_ns;
 		if (++n == LIVENESS_WRITE_MAX) {
-			ret = store_runtime_heartbeats(m->store, batch, n);
+			ret = store_runtime_heartbeats(st, batch, n);
 			n = 0;
 		}
 	}
 	if (!ret && n)
-		ret = store_runtime_heartbeats(m->store, batch, n);
+		ret = store_runtime_heartbeats(st, batch, n);
 	if (ret)
-		store_rollback(m->store);
-	else if ((ret = store_commit(m->store)) == 0)
-		model_rows_forget_committed(m);
+		store_rollback(st);
+	else
+		ret = store_commit(st);
+	return ret;
+}
+
+/* Written: the rows kept show the times, and the other hosts hear of
+ * each. */
+static void live_written(struct model *m, const struct live_entry *slot,
+		size_t cap)
+{
+	model_rows_forget_committed(m);
+	for (size_t i = 0; i < cap; i++)
+		if (slot[i].id)
+			model_feed_heard(m, slot[i].uuid);
+}
+
+/* Writes what waits on the model's own handle, under the lock. */
+static int live_write_locked(struct model *m)
+{
+	struct liveness *l = m->live;
+	int ret;
+
+	if (!l || !l->n)
+		return 0;
+	m->changing = 1;
+	ret = live_write(m->store, l->slot, l->cap);
 	m->changing = 0;
 	if (ret)
 		return model_fail_store(ret);
-	/* written: the other hosts hear of each time */
-	for (size_t i = 0; i < l->cap; i++)
-		if (l->slot[i].id)
-			model_feed_heard(m, l->slot[i].uuid);
+	live_written(m, l->slot, l->cap);
 	memset(l->slot, 0, l->cap * sizeof(*l->slot));
 	l->n = 0;
 	return 0;
+}
+
+static int live_put(struct liveness *l, int64_t id, const char *uuid,
+		int64_t heartbeat_ns, int newer);
+
+/* Writes what waits on the flusher's handle with the lock let go (see
+ * the top); called and returns under the lock. */
+static int live_fly(struct model *m)
+{
+	struct liveness *l = m->live;
+	struct live_entry *fly;
+	size_t cap;
+	int ret;
+
+	if (!l->n)
+		return 0;
+	l->fly = fly = l->slot;
+	l->flycap = cap = l->cap;
+	l->slot = NULL;
+	l->cap = l->n = 0;
+	model_unlock(m);
+	ret = live_write(l->own, fly, cap);
+	model_lock(m);
+	if (!ret)
+		live_written(m, fly, cap);
+	else
+		/* back to wait, under what came meanwhile */
+		for (size_t i = 0; i < cap; i++)
+			if (fly[i].id && live_put(l, fly[i].id, fly[i].uuid,
+					fly[i].heartbeat_ns, 0))
+				break;
+	l->fly = NULL;
+	l->flycap = 0;
+	free(fly);
+	pthread_cond_broadcast(&l->landed);
+	return ret ? model_fail_store(ret) : 0;
+}
+
+int model_liveness_flush_locked(struct model *m)
+{
+	struct liveness *l = m->live;
+
+	/* what a flight writes is written once it lands */
+	while (l && l->fly)
+		pthread_cond_wait(&l->landed, &m->lock);
+	return live_write_locked(m);
 }
 
 static void *live_flusher(void *arg)
@@ -156,7 +242,7 @@ static void *live_flusher(void *arg)
 			;
 		/* said when it starts failing, once a minute while it does,
 		 * and when it works again */
-		if (model_liveness_flush_locked(m)) {
+		if (l->own ? live_fly(m) : live_write_locked(m)) {
 			if (failing++ % 120 == 0)
 				fprintf(stderr, "runtimefs: writing heartbeat"
 						" times: %s (they wait in"
@@ -200,12 +286,21 @@ int model_liveness_start(struct model *m)
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&l->wake, &ca);
 	pthread_condattr_destroy(&ca);
+	pthread_cond_init(&l->landed, NULL);
 	m->live = l;
 	if (l->interval_ns <= 0)
 		return 0;
+	/* without a handle of its own, it writes on the model's */
+	err = store_open_another(m->store, &l->own);
+	if (err && err != -ENOTSUP)
+		fprintf(stderr, "runtimefs: the heartbeat flusher writes on the"
+				" daemon's own connection: %s\n",
+				store_errmsg());
 	err = pthread_create(&l->thread, NULL, live_flusher, m);
 	if (err) {
+		store_close(l->own);
 		pthread_cond_destroy(&l->wake);
+		pthread_cond_destroy(&l->landed);
 		free(l);
 		m->live = NULL;
 		return model_fail(-err, "cannot start the heartbeat flusher");
@@ -227,10 +322,12 @@ void model_liveness_stop(struct model *m)
 		model_unlock(m);
 		pthread_join(l->thread, NULL);
 	}
+	store_close(l->own);
 	if (model_liveness_flush(m))
 		fprintf(stderr, "runtimefs: writing heartbeat times: %s\n",
 				model_errmsg());
 	pthread_cond_destroy(&l->wake);
+	pthread_cond_destroy(&l->landed);
 	free(l->slot);
 	free(l);
 	m->live = NULL;
@@ -253,54 +350,87 @@ int model_liveness_flush(struct model *m)
 
 size_t model_liveness_pending(struct model *m)
 {
-	size_t n;
+	struct liveness *l = m->live;
+	size_t n = 0;
 
 	model_lock(m);
-	n = m->live ? m->live->n : 0;
+	if (l) {
+		n = l->n;
+		for (size_t i = 0; i < l->flycap; i++)
+			n += l->fly[i].id != 0;
+	}
 	model_unlock(m);
 	return n;
+}
+
+/* Keeps `heartbeat_ns` as runtime `id`'s (`uuid`) time unless a later
+ * one waits.  A time of another runtime under the same row id (the
+ * store gave a deleted runtime's id again) gives way when `newer`: a
+ * heartbeat noted now, not a flight's time put back. */
+static int live_put(struct liveness *l, int64_t id, const char *uuid,
+		int64_t heartbeat_ns, int newer)
+{
+	struct live_entry *e;
+	int ret;
+
+	if (l->cap && (e = live_find(l, id))->id) {
+		if (strcmp(e->uuid, uuid)) {
+			if (newer) {
+				memcpy(e->uuid, uuid, sizeof(e->uuid));
+				e->heartbeat_ns = heartbeat_ns;
+			}
+		} else if (heartbeat_ns > e->heartbeat_ns) {
+			e->heartbeat_ns = heartbeat_ns;
+		}
+		return 0;
+	}
+	if ((l->n + 1) * 2 > l->cap && (ret = live_grow(l)))
+		return ret;
+	e = live_find(l, id);
+	e->id = id;
+	e->heartbeat_ns = heartbeat_ns;
+	memcpy(e->uuid, uuid, sizeof(e->uuid));
+	l->n++;
+	return 0;
 }
 
 int model_liveness_note(struct model *m, const struct store_runtime *rt,
 		int64_t heartbeat_ns)
 {
 	struct liveness *l = m->live;
-	struct live_entry *e;
 	int ret;
 
 	if (!l)
 		return model_fail(-EROFS, "this model takes no heartbeats");
-	if (l->cap && (e = live_find(l, rt->id))->id) {
-		if (strcmp(e->uuid, rt->uuid)) {
-			/* a reused row id: the old runtime is gone */
-			memcpy(e->uuid, rt->uuid, sizeof(e->uuid));
-			e->heartbeat_ns = heartbeat_ns;
-		} else if (heartbeat_ns > e->heartbeat_ns) {
-			e->heartbeat_ns = heartbeat_ns;
-		}
-		return 0;
-	}
-	if (l->n >= LIVENESS_BATCH_MAX && (ret = model_liveness_flush_locked(m)))
+	/* a full table is written now; while a flight is out, it grows */
+	if (l->n >= LIVENESS_BATCH_MAX && !l->fly &&
+	    (!l->cap || !live_find(l, rt->id)->id) &&
+	    (ret = live_write_locked(m)))
 		return ret;
-	if ((l->n + 1) * 2 > l->cap && (ret = live_grow(l)))
-		return ret;
-	e = live_find(l, rt->id);
-	e->id = rt->id;
-	e->heartbeat_ns = heartbeat_ns;
-	memcpy(e->uuid, rt->uuid, sizeof(e->uuid));
-	l->n++;
-	return 0;
+	return live_put(l, rt->id, rt->uuid, heartbeat_ns, 1);
+}
+
+/* Lays the time of `slot` (`cap` slots) over `row`'s if it is later. */
+static void overlay(struct live_entry *slot, size_t cap,
+		struct store_runtime *row)
+{
+	const struct live_entry *e;
+
+	if (!cap)
+		return;
+	e = slot_find(slot, cap, row->id);
+	if (e->id && !strcmp(e->uuid, row->uuid) &&
+	    e->heartbeat_ns > row->heartbeat_ns)
+		row->heartbeat_ns = e->heartbeat_ns;
 }
 
 void model_liveness_overlay(struct model *m, struct store_runtime *row)
 {
 	struct liveness *l = m->live;
-	struct live_entry *e;
 
-	if (!l || !l->n)
+	if (!l)
 		return;
-	e = live_find(l, row->id);
-	if (e->id && !strcmp(e->uuid, row->uuid) &&
-	    e->heartbeat_ns > row->heartbeat_ns)
-		row->heartbeat_ns = e->heartbeat_ns;
+	if (l->n)
+		overlay(l->slot, l->cap, row);
+	overlay(l->fly, l->flycap, row);
 }

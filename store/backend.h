@@ -48,6 +48,8 @@ struct store_backend {
 	void (*restore_discard)(const char *locator);
 
 	int (*open)(struct store **out, const char *locator);
+	/* NULL: store_open_another() is -ENOTSUP */
+	int (*open_another)(struct store *s, struct store **out);
 	void (*close)(struct store *s);
 	int (*schema_version)(struct store *s);
 	int (*dump)(struct store *s, store_dump_cb cb, void *ctx);

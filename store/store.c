@@ -283,6 +283,12 @@ int store_open(struct store **out, const char *locator)
 	return ret ? ret : store_backend_of(locator)->open(out, locator);
 }
 
+int store_open_another(struct store *s, struct store **out)
+{
+	*out = NULL;
+	return s->be->open_another ? s->be->open_another(s, out) : -ENOTSUP;
+}
+
 int store_commit(struct store *s)
 {
 	int ret = FAULT(0);

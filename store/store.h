@@ -312,6 +312,14 @@ void store_restore_discard(const char *locator);
  * Refuses (-EPROTO) a database written by a newer runtimefs. */
 int store_open(struct store **out, const char *locator);
 
+/* Opens another handle on the database `s` is a handle of, for a thread
+ * that writes beside the first one's transactions (the heartbeat
+ * flusher, model/liveness.c), or -ENOTSUP when this backend gives none:
+ * a second SQLite connection in this process would share the database's
+ * one writer lock, and its commits would reach the first handle's watch
+ * as another writer's. */
+int store_open_another(struct store *s, struct store **out);
+
 /* How many statements that only read (SELECTs) every handle of this
  * process has run, for counting what an operation costs. */
 uint64_t store_reads(void);

@@ -574,7 +574,18 @@ struct pg_store {
 	unsigned char prepared[S_COUNT];
 	store_watch_fn watch;             /* store_watch() */
 	void *watch_ctx;
+	int told;                         /* its commits are told by the
+	                                   * first handle's announcements
+	                                   * (store_open_another()) */
 };
+
+/* Whether the triggers stay quiet for the handle's transactions: a
+ * watching handle announces what it commits (store_announce()), and
+ * another handle of its daemon's has it told by the first. */
+static int quiet_for(const struct pg_store *s)
+{
+	return s->watch || s->told;
+}
 
 static struct pg_store *pq(struct store *s)
 {
@@ -860,7 +871,7 @@ static int begin_statements(struct pg_store *s, const char *pre[3],
 	int n = 0;
 
 	pre[n++] = "BEGIN";
-	if (s->watch)
+	if (quiet_for(s))
 		pre[n++] = "SET LOCAL runtimefs.quiet = 'on'";
 	lock_sql(lock, 192, "", "pg_advisory_xact_lock", LOCK_WRITE,
 			s->schema);
@@ -1251,7 +1262,10 @@ static int handle_new(struct pg_store **out, const char *locator)
 	return 0;
 }
 
-static int pg_open(struct store **out, const char *locator)
+/* A new handle on the database at `locator`, its connection set up, its
+ * schema migrated when `migrating`. */
+static int handle_open(struct store **out, const char *locator,
+		int migrating)
 {
 	struct pg_store *s;
 	char sql[64];
@@ -1263,12 +1277,29 @@ static int pg_open(struct store **out, const char *locator)
 	snprintf(sql, sizeof(sql), "SET lock_timeout = %d", BUSY_TIMEOUT_MS);
 	if ((ret = use_schema(s->conn, s->schema)) ||
 	    (ret = exec_sql(s->conn, sql, "lock_timeout")) ||
-	    (ret = migrate(s->conn, s->schema, 1))) {
+	    (migrating && (ret = migrate(s->conn, s->schema, 1)))) {
 		pg_close(&s->base);
 		return ret;
 	}
 	*out = &s->base;
 	return 0;
+}
+
+static int pg_open(struct store **out, const char *locator)
+{
+	return handle_open(out, locator, 1);
+}
+
+/* The same database and schema on a connection of its own, whose schema
+ * the first handle made current; what it commits the first handle's
+ * owner announces, so it rouses no trigger. */
+static int pg_open_another(struct store *base, struct store **out)
+{
+	int ret = handle_open(out, pq(base)->locator, 0);
+
+	if (!ret)
+		pq(*out)->told = 1;
+	return ret;
 }
 
 static int pg_schema_version(struct store *base)
@@ -1370,9 +1401,7 @@ static int begin_locked(struct pg_store *s, const char *what)
 		return fail(-EROFS, "begin: a snapshot is read-only");
 	if ((ret = reconnect(s)))
 		return ret;
-	/* a watching handle announces what it commits (store_announce()):
-	 * the triggers stay quiet for it */
-	lock_sql(sql, sizeof(sql), s->watch ? "BEGIN; SET LOCAL"
+	lock_sql(sql, sizeof(sql), quiet_for(s) ? "BEGIN; SET LOCAL"
 			" runtimefs.quiet = 'on'; " : "BEGIN; ",
 			s->busy_ms > 0 ?
 			"pg_advisory_xact_lock" : "pg_try_advisory_xact_lock",
@@ -2821,7 +2850,7 @@ static int pg_snapshot_create(struct store *base, const char *name,
 		return fail(-EROFS, "snapshot: a snapshot is read-only");
 	if ((ret = store_snapshot_name_check(name)))
 		return ret;
-	if ((ret = exec_sql(s->conn, s->watch ?
+	if ((ret = exec_sql(s->conn, quiet_for(s) ?
 			"BEGIN ISOLATION LEVEL REPEATABLE READ;"
 			" SET LOCAL runtimefs.quiet = 'on'" :
 			"BEGIN ISOLATION LEVEL REPEATABLE READ", "snapshot")))
@@ -3660,6 +3689,7 @@ const struct store_backend store_pg_backend = {
 	.restore_commit = pg_restore_commit,
 	.restore_discard = pg_restore_discard,
 	.open = pg_open,
+	.open_another = pg_open_another,
 	.close = pg_close,
 	.schema_version = pg_schema_version,
 	.dump = pg_dump,

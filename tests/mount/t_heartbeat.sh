@@ -478,6 +478,58 @@ test_times_at_most_a_second_behind() {
 	expect "$last"
 }
 
+# advisory_waits: how many connections wait for an advisory lock (the
+# store's write lock) now.
+advisory_waits() {
+	psql -X -q -t -A "$DB" -c "SELECT count(*) FROM pg_stat_activity
+		WHERE wait_event_type = 'Lock' AND wait_event = 'advisory'"
+}
+
+# On PostgreSQL the flusher writes the times waiting in memory on a
+# connection of its own, with the model's lock let go: while its
+# transaction waits for the store's write lock, heartbeats are taken and
+# reads answered, and the times are written once the lock is free.
+test_heartbeats_go_on_while_times_are_written() {
+	on_pg || { pg_only "the heartbeat flusher's connection of its own"; return; }
+	local rt=environments/prod/runtimes/orders-eu-1 before waiting=0 now
+	clock_remount
+	register
+	before=$(db_sql "SELECT heartbeat_ns FROM runtime WHERE name = 'orders-eu-1'")
+	db_hold_lock 4 "$WORK/locked" || return
+	advance 2
+	send "$(hb "$SECRET" orders-eu-1)"
+	expect_has '"acknowledged":true'
+	# the flusher's transaction now waits for the lock
+	for _ in $(seq 150); do
+		waiting=$(advisory_waits)
+		[ "$waiting" = 1 ] && break
+		sleep 0.02
+	done
+	[ "$waiting" = 1 ] || { fail "the flusher never waited for the lock ($waiting waits)"; return; }
+	advance 2
+	now=$(date -u -d "@$(cat "$WORK/clock")" +%Y-%m-%dT%H:%M:%SZ)
+	send "$(hb "$SECRET" orders-eu-1)"
+	expect_has '"acknowledged":true'
+	run cat "$rt/last_heartbeat" "$rt/status"
+	expect "$now
+RUNNING"
+	# neither waited for the flusher: it still waits, the lock still held
+	kill -0 "$HOLDER" 2>/dev/null ||
+		{ fail "the heartbeat and the read waited for the lock"; return; }
+	run advisory_waits
+	expect "1"
+	wait "$HOLDER"
+	# both times written once the lock is free: within two intervals
+	for _ in $(seq 100); do
+		[ "$(db_sql "SELECT heartbeat_ns FROM runtime WHERE name = 'orders-eu-1'")" = $((before + 4000000000)) ] && break
+		sleep 0.02
+	done
+	run db_sql "SELECT heartbeat_ns FROM runtime WHERE name = 'orders-eu-1'"
+	expect "$((before + 4000000000))"
+	run grep -c "writing heartbeat times" "$LOG"
+	expect "0"
+}
+
 # A full heartbeat of tests/fixtures/ through the mount, with secret $1,
 # in prod: bi_hb for the BI runtime (named bi-1), mi_hb for the MI one.
 bi_hb() {

@@ -1519,6 +1519,62 @@ static void test_busy_is_eagain(void **state)
 	store_close(other);
 }
 
+/* Another handle on the same data, where the backend gives one (a
+ * backend that serves several hosts does): what either commits, the
+ * other reads; else -ENOTSUP. */
+static void test_another_handle(void **state)
+{
+	struct cf *c = *state;
+	struct store *other = (struct store *)c, *third;
+	struct store_runtime r;
+	int told = 0;
+	struct store_beat beat = { 0 };
+	struct store_env e;
+	int64_t prod = env(c->s, "prod");
+	int64_t a = runtime(c->s, prod, "a", 0, 1);
+	int ret = store_open_another(c->s, &other);
+
+	if (!B.several) {
+		assert_int_equal(ret, -ENOTSUP);
+		assert_null(other);
+		return;
+	}
+	OK(ret);
+	r = get_runtime(c->s, prod, "a");
+	beat.id = a;
+	memcpy(beat.uuid, r.uuid, sizeof(r.uuid));
+	beat.heartbeat_ns = 700;
+	store_watch(c->s, heard, &told);
+	OK(store_begin(other));
+	OK(store_runtime_heartbeats(other, &beat, 1));
+	OK(store_commit(other));
+	assert_int_equal(get_runtime(c->s, prod, "a").heartbeat_ns, 700);
+	/* its commits are the first handle's owner's to announce: the
+	 * first does not hear them as another writer's */
+	for (int i = 0; i < 100; i++) {
+		OK(store_poll(c->s));
+		usleep(1000);
+	}
+	assert_int_equal(told, 0);
+	/* as it hears a third handle's, which no one announces */
+	third = second(c);
+	env(third, "qa");
+	for (int i = 0; i < 2000 && !told; i++) {
+		OK(store_poll(c->s));
+		if (!told)
+			usleep(1000);
+	}
+	assert_int_equal(told, 1);
+	store_close(third);
+	store_watch(c->s, NULL, NULL);
+	/* and the other way */
+	OK(store_begin(c->s));
+	OK(store_env_insert(c->s, "dev", 2));
+	OK(store_commit(c->s));
+	OK(store_env_get(other, "dev", &e));
+	store_close(other);
+}
+
 /* One claim at a time, to serve or to restore; a restore makes a daemon
  * wait (or hear -EINPROGRESS) and, given up unfinished, is seen as
  * interrupted until its leftovers are cleared. */
@@ -1890,6 +1946,7 @@ int main(void)
 		T(test_heartbeat_never_back),
 		T(test_heartbeat_batch),
 		T(test_busy_is_eagain),
+		T(test_another_handle),
 		T(test_watch),
 		T(test_announce),
 		T(test_announce_in_change),
