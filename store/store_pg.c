@@ -1386,7 +1386,10 @@ static int reconnect(struct pg_store *s)
 		s->watch(s->watch_ctx, NULL);
 	}
 	claim_again();
-	fprintf(stderr, "runtimefs: connected to PostgreSQL again\n");
+	/* each connection says it once: the first, and a second one
+	 * (store_open_another()) named as such */
+	fprintf(stderr, "runtimefs: connected to PostgreSQL again%s\n",
+			s->told ? " (second connection)" : "");
 	return 0;
 }
 

@@ -11,6 +11,8 @@
 #   expect TEXT          $OUT must be TEXT exactly
 #   expect_rc N          $RC must be N
 #   expect_has TEXT      $OUT must contain TEXT
+#   within S CMD ARGS... runs CMD until it succeeds, every 20 ms for S
+#                        seconds at most; its last status
 #   remount [OPTS]       unmounts cleanly and mounts the same database again
 #
 # and, at the end, what several test files drive the tree with.
@@ -52,6 +54,16 @@ expect_has() {
 	*"$1"*) ;;
 	*) fail "expected output to contain '$1', got: $OUT" ;;
 	esac
+}
+
+within() {
+	local tries=$(($1 * 50))
+	shift
+	for _ in $(seq "$tries"); do
+		"$@" && return 0
+		sleep 0.02
+	done
+	"$@"
 }
 
 # The backend the tests run on (run.sh): SQLite, a file $DB; or, when
@@ -299,6 +311,7 @@ kill9_remount() {
 #                        in $OUT
 #   register             runtime orders-eu-1 in prod, registered by its
 #                        first heartbeat ($SECRET its secret)
+#   stored_heartbeat     its heartbeat time in the database (db_sql)
 #   spec TAG [TEXT]      a full spec whose image tag is TAG
 secret_of() {
 	sed -n 's/^secret = "\(.*\)"$/\1/p' "$1" | head -1
@@ -327,6 +340,11 @@ register() {
 	touch environments/prod/secrets/orders-eu-1
 	SECRET=$(secret_of environments/prod/secrets/orders-eu-1)
 	send "$(hb "$SECRET" orders-eu-1)"
+}
+
+# orders-eu-1's heartbeat time in the database (db_sql)
+stored_heartbeat() {
+	db_sql "SELECT heartbeat_ns FROM runtime WHERE name = 'orders-eu-1'"
 }
 
 spec() {

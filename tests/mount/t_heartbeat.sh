@@ -489,23 +489,43 @@ advisory_waits() {
 # connection of its own, with the model's lock let go: while its
 # transaction waits for the store's write lock, heartbeats are taken and
 # reads answered, and the times are written once the lock is free.
-test_heartbeats_go_on_while_times_are_written() {
-	on_pg || { pg_only "the heartbeat flusher's connection of its own"; return; }
-	local rt=environments/prod/runtimes/orders-eu-1 before waiting=0 now
+# orders-eu-1 registered (its heartbeat time then in $BEFORE), the
+# store's write lock held for 4 s ($HOLDER), the clock 2 s on, a heartbeat
+# sent: returns once the flusher's transaction waits for the lock.
+flusher_waits() {
+	local waiting=0
 	clock_remount
 	register
-	before=$(db_sql "SELECT heartbeat_ns FROM runtime WHERE name = 'orders-eu-1'")
+	BEFORE=$(stored_heartbeat)
 	db_hold_lock 4 "$WORK/locked" || return
 	advance 2
 	send "$(hb "$SECRET" orders-eu-1)"
 	expect_has '"acknowledged":true'
-	# the flusher's transaction now waits for the lock
 	for _ in $(seq 150); do
 		waiting=$(advisory_waits)
-		[ "$waiting" = 1 ] && break
+		[ "$waiting" = 1 ] && return 0
 		sleep 0.02
 	done
-	[ "$waiting" = 1 ] || { fail "the flusher never waited for the lock ($waiting waits)"; return; }
+	fail "the flusher never waited for the lock ($waiting waits)"
+}
+
+# Whether orders-eu-1's heartbeat time in the database is NS.
+heartbeat_stored_is() {
+	[ "$(stored_heartbeat)" = "$1" ]
+}
+
+# Waits up to 3 s for orders-eu-1's heartbeat time in the database to be
+# NS, then checks that it is.
+stored_heartbeat_is() {
+	within 3 heartbeat_stored_is "$1"
+	run stored_heartbeat
+	expect "$1"
+}
+
+test_heartbeats_go_on_while_times_are_written() {
+	on_pg || { pg_only "the heartbeat flusher's connection of its own"; return; }
+	local rt=environments/prod/runtimes/orders-eu-1 now
+	flusher_waits || return
 	advance 2
 	now=$(date -u -d "@$(cat "$WORK/clock")" +%Y-%m-%dT%H:%M:%SZ)
 	send "$(hb "$SECRET" orders-eu-1)"
@@ -520,14 +540,39 @@ RUNNING"
 	expect "1"
 	wait "$HOLDER"
 	# both times written once the lock is free: within two intervals
-	for _ in $(seq 100); do
-		[ "$(db_sql "SELECT heartbeat_ns FROM runtime WHERE name = 'orders-eu-1'")" = $((before + 4000000000)) ] && break
-		sleep 0.02
-	done
-	run db_sql "SELECT heartbeat_ns FROM runtime WHERE name = 'orders-eu-1'"
-	expect "$((before + 4000000000))"
+	stored_heartbeat_is $((BEFORE + 4000000000))
 	run grep -c "writing heartbeat times" "$LOG"
 	expect "0"
+}
+
+# A batch the flusher's connection loses on the way (its backend ended
+# while it waited for the lock) is not lost: its times go back to wait in
+# memory, reads still show them, and they are written once PostgreSQL
+# takes them, on a connection made again.
+test_a_lost_batch_of_heartbeat_times_waits_and_is_written() {
+	on_pg || { pg_only "the heartbeat flusher's connection of its own"; return; }
+	local rt=environments/prod/runtimes/orders-eu-1 now
+	flusher_waits || return
+	now=$(date -u -d "@$(cat "$WORK/clock")" +%Y-%m-%dT%H:%M:%SZ)
+	# the flusher's backend goes while its batch waits
+	run psql -X -q -t -A "$DB" -c "SELECT pg_terminate_backend(pid)
+		FROM pg_stat_activity WHERE wait_event_type = 'Lock'
+		AND wait_event = 'advisory'"
+	expect "t"
+	within 2 grep -q "writing heartbeat times" "$LOG"
+	run grep -c "writing heartbeat times: .*(they wait in memory)" "$LOG"
+	expect "1"
+	run cat "$rt/last_heartbeat" "$rt/status"
+	expect "$now
+RUNNING"
+	run stored_heartbeat
+	expect "$BEFORE"
+	wait "$HOLDER"
+	stored_heartbeat_is $((BEFORE + 2000000000))
+	run grep -c "heartbeat times written again after" "$LOG"
+	expect "1"
+	run cat "$rt/last_heartbeat"
+	expect "$now"
 }
 
 # A full heartbeat of tests/fixtures/ through the mount, with secret $1,

@@ -161,7 +161,7 @@ test_postgres_restart_under_two_daemons() {
 	on_pg || { pg_only "the database server restarted under the daemons"; return; }
 	[ -n "${RUNTIMEFS_TEST_PG_DIR:-}" ] ||
 		{ fail "tests/pg.sh gives no RUNTIMEFS_TEST_PG_DIR"; return; }
-	local r=environments/prod/runtimes
+	local r=environments/prod/runtimes before
 	host2 || return
 	mkdir -p "$r/a" "$WORK/h2/$r/b"
 	spec 1 > "$r/a/spec"
@@ -179,6 +179,18 @@ d" || return
 	run mkdir "$r/c"
 	expect_rc 0
 	run ls "$r/a/versions"
+	expect "1"
+	# a heartbeat's time written: the flusher's connection is back too;
+	# each connection says so once, the second naming itself
+	register
+	expect_has '"acknowledged":true'
+	before=$(stored_heartbeat)
+	send "$(hb "$SECRET" orders-eu-1)"
+	expect_has '"acknowledged":true'
+	within 5 eval '[ "$(stored_heartbeat)" != "$before" ]'
+	run grep -c "connected to PostgreSQL again$" "$LOG"
+	expect "1"
+	run grep -c "connected to PostgreSQL again (second connection)$" "$LOG"
 	expect "1"
 	# and they hold their claims again: a restore is refused
 	mkdir "$WORK/r"
