@@ -255,6 +255,7 @@ int fs_loop(struct fuse_session *se, unsigned max_threads,
 	p.stop = eventfd(0, EFD_CLOEXEC);
 	if (p.stop < 0) {
 		fprintf(stderr, "runtimefs: eventfd: %s\n", strerror(errno));
+		fcntl(p.fd, F_SETFL, flags);
 		return -1;
 	}
 	pthread_mutex_lock(&p.lock);
@@ -264,6 +265,7 @@ int fs_loop(struct fuse_session *se, unsigned max_threads,
 		fprintf(stderr, "runtimefs: no request thread: %s\n",
 				strerror(-err));
 		close(p.stop);
+		fcntl(p.fd, F_SETFL, flags);
 		return -1;
 	}
 	/* a signal to the process reaches this thread (the pool's block
