@@ -157,6 +157,14 @@ bench: deps all $(BUILD)/bench/load $(BUILD)/tests/icp-token \
 	ICP_TOKEN=$(BUILD)/tests/icp-token \
 	FIXED_REPLY=$(BUILD)/bench/fixed_reply bash bench/run.sh
 
+# What PostgreSQL itself allows a repoint here (bench/pg_floor.sh): a
+# repoint's SQL by pgbench in 4 to 1 round trips, beside the daemon's
+# repoints on both backends, interleaved; writes bench/results.md.
+#   make bench-floor ROUNDS=7
+bench-floor: deps all $(BUILD)/bench/load
+	RUNTIMEFS=$(BUILD)/runtimefs LOAD=$(BUILD)/bench/load \
+	bash bench/pg_floor.sh $(or $(ROUNDS),5)
+
 deps:
 	@missing=$$(for p in $(DEPS); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
@@ -329,5 +337,5 @@ clean:
 .PHONY: all deps run test test-unit test-store-pg test-mount test-mount-pg \
 	test-runner \
 	test-valgrind \
-	test-san unit-bins bench install uninstall clean fuzz fuzz-bins \
+	test-san unit-bins bench bench-floor install uninstall clean fuzz fuzz-bins \
 	test-fuzz
