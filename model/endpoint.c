@@ -169,26 +169,30 @@ int model_endpoint_list(struct model *m, const char *env, const char *name,
 int model_endpoint_pin(struct model *m, const char *env, const char *name,
 		const char *endpoint, const char *value)
 {
-	struct store_version v;
 	struct store_runtime rt;
 	struct store_endpoint e;
 	int64_t n = 0, now;
-	int ret = model_version_parse(value, &n);
+	int ret = model_version_parse(value, &n), has_version = 0;
 
 	if (ret || (ret = model_begin(m)))
 		return ret;
 	now = model_now(m);
 	ret = model_runtime_row_first(m, env, name, &rt);
+	/* the endpoint and the version in one read (one round trip on
+	 * PostgreSQL, with BEGIN and the lock) */
 	if (!ret)
-		ret = endpoint_row(m, &rt, endpoint, &e);
-	if (!ret && (ret = store_version_get(m->store, rt.id, n, &v)))
+		ret = model_name_check("endpoint", endpoint);
+	if (!ret && (ret = store_endpoint_get_pin(m->store, rt.id, endpoint,
+			n, &e, &has_version)))
 		ret = ret == -ENOENT ? model_fail(ret, "runtime '%s' has no"
-				" version %lld", name, (long long)n) :
+				" endpoint '%s'", rt.name, endpoint) :
 			model_fail_store(ret);
-	else if (!ret)
-		store_version_release(&v);
+	if (!ret && !has_version)
+		ret = model_fail(-ENOENT, "runtime '%s' has no version %lld",
+				name, (long long)n);
+	/* nothing reads the endpoint after it: it may go with the COMMIT */
 	if (!ret && e.version != n &&
-	    (ret = store_endpoint_set_version(m->store, e.id, n, now)))
+	    (ret = store_endpoint_set_version_late(m->store, e.id, n, now)))
 		ret = model_fail_store(ret);
 	else if (!ret && e.version != n) {
 		model_note_runtime(m, &rt, MODEL_RT_ENDPOINTS, endpoint);

@@ -175,6 +175,13 @@ struct store_backend {
 	int (*endpoint_delete)(struct store *s, int64_t id);
 	int (*endpoint_set_version)(struct store *s, int64_t id,
 			int64_t version, int64_t now);
+	/* optional: endpoint_get() and version_get() in turn, and
+	 * endpoint_set_version() at once, without them */
+	int (*endpoint_get_pin)(struct store *s, int64_t runtime_id,
+			const char *name, int64_t number,
+			struct store_endpoint *out, int *has_version);
+	int (*endpoint_set_version_late)(struct store *s, int64_t id,
+			int64_t version, int64_t now);
 	int (*endpoint_list)(struct store *s, int64_t runtime_id,
 			store_endpoint_cb cb, void *ctx);
 	int (*endpoint_serving)(struct store *s, int64_t runtime_id,

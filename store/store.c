@@ -791,6 +791,35 @@ int store_endpoint_set_version(struct store *s, int64_t id, int64_t version,
 	return s->be->endpoint_set_version(s, id, version, now);
 }
 
+int store_endpoint_get_pin(struct store *s, int64_t runtime_id,
+		const char *name, int64_t number, struct store_endpoint *out,
+		int *has_version)
+{
+	struct store_version v;
+	int ret;
+
+	FAULT_POINT();
+	if (s->be->endpoint_get_pin)
+		return s->be->endpoint_get_pin(s, runtime_id, name, number,
+				out, has_version);
+	if ((ret = s->be->endpoint_get(s, runtime_id, name, out)))
+		return ret;
+	ret = s->be->version_get(s, runtime_id, number, &v);
+	if (!ret)
+		store_version_release(&v);
+	*has_version = !ret;
+	return ret == -ENOENT ? 0 : ret;
+}
+
+int store_endpoint_set_version_late(struct store *s, int64_t id,
+		int64_t version, int64_t now)
+{
+	FAULT_POINT();
+	if (!s->be->endpoint_set_version_late)
+		return s->be->endpoint_set_version(s, id, version, now);
+	return s->be->endpoint_set_version_late(s, id, version, now);
+}
+
 int store_endpoint_list(struct store *s, int64_t runtime_id,
 		store_endpoint_cb cb, void *ctx)
 {

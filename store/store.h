@@ -726,6 +726,19 @@ int store_endpoint_get(struct store *s, int64_t runtime_id,
 int store_endpoint_delete(struct store *s, int64_t id);
 int store_endpoint_set_version(struct store *s, int64_t id,
 		int64_t version, int64_t now);
+/* A pin's reads in one: endpoint `name` of the runtime as
+ * store_endpoint_get(), and whether the runtime has version `number`
+ * (*has_version 1 or 0).  -ENOENT when there is no such endpoint. */
+int store_endpoint_get_pin(struct store *s, int64_t runtime_id,
+		const char *name, int64_t number, struct store_endpoint *out,
+		int *has_version);
+/* store_endpoint_set_version() of a change, which a backend may send with
+ * the change's COMMIT (PostgreSQL: no round trip of its own): its failure
+ * then fails the commit, and nothing may read the endpoint in the change
+ * after it.  No row of that id is a failure too (-ENOENT, or the
+ * commit's). */
+int store_endpoint_set_version_late(struct store *s, int64_t id,
+		int64_t version, int64_t now);
 int store_endpoint_list(struct store *s, int64_t runtime_id,
 		store_endpoint_cb cb, void *ctx);
 /* Number of endpoints of the runtime that serve `version`. */

@@ -306,6 +306,7 @@ enum stmt {
 	S_VERSION_INSERT, S_VERSION_GET, S_VERSION_DELETE, S_VERSION_LIST,
 	S_ENDPOINT_INSERT, S_ENDPOINT_GET, S_ENDPOINT_DELETE,
 	S_ENDPOINT_SET_VERSION, S_ENDPOINT_LIST, S_ENDPOINT_SERVING,
+	S_ENDPOINT_GET_PIN, S_ENDPOINT_SET_VERSION_LATE,
 	S_SA_PUT, S_SA_GET,
 	S_RUNTIME_REPORT, S_RUNTIME_HEARTBEAT, S_RUNTIME_HEARTBEATS,
 	S_RUNTIME_SET_REVOKED,
@@ -482,6 +483,17 @@ static const char *const stmt_sql[S_COUNT] = {
 		" WHERE runtime_id = $1 ORDER BY name" C,
 	[S_ENDPOINT_SERVING] = "SELECT count(*) FROM endpoint"
 		" WHERE runtime_id = $1 AND version = $2",
+	/* a pin's reads in one round trip (store_endpoint_get_pin()) */
+	[S_ENDPOINT_GET_PIN] = "SELECT " ENDPOINT_COLUMNS ", EXISTS (SELECT 1"
+		" FROM version WHERE runtime_id = $1 AND number = $3)"
+		" FROM endpoint WHERE runtime_id = $1 AND name = $2",
+	/* sent with the COMMIT (store_endpoint_set_version_late()), so
+	 * no row fails the transaction itself: a cast that names why
+	 * (with count(*) in it, or planning would fold it, and fail) */
+	[S_ENDPOINT_SET_VERSION_LATE] = "WITH u AS (UPDATE endpoint"
+		" SET version = $2, updated_ns = $3 WHERE id = $1 RETURNING id)"
+		" SELECT CASE WHEN count(*) = 1 THEN 1 ELSE ('endpoint ' || $1"
+		" || ' is gone (' || count(*) || ' rows)')::bigint END FROM u",
 	[S_SA_PUT] = "INSERT INTO service_account (runtime_id, client_id,"
 		" secret, created_ns) VALUES ($1, $2, $3, $4)"
 		" ON CONFLICT (runtime_id) DO UPDATE SET"
@@ -2578,6 +2590,51 @@ static int pg_endpoint_set_version(struct store *base, int64_t id,
 			"pin endpoint");
 }
 
+static int pg_endpoint_get_pin(struct store *base, int64_t runtime_id,
+		const char *name, int64_t number, struct store_endpoint *out,
+		int *has_version)
+{
+	struct params p = { 0 };
+	PGresult *res;
+	int ret;
+
+	p_int(&p, runtime_id);
+	p_text(&p, name);
+	p_int(&p, number);
+	if ((ret = get_one(pq(base), S_ENDPOINT_GET_PIN, &p, "endpoint", name,
+			&res)))
+		return ret;
+	endpoint_row(res, 0, out);
+	*has_version = !strcmp(PQgetvalue(res, 0, 7), "t");
+	PQclear(res);
+	return 0;
+}
+
+/* In a change: the UPDATE goes with the COMMIT, by SQL's EXECUTE of its
+ * prepared statement, as a log line does (append_later()): a pin is then
+ * two round trips, its reads and its COMMIT. */
+static int pg_endpoint_set_version_late(struct store *base, int64_t id,
+		int64_t version, int64_t now)
+{
+	struct pg_store *s = pq(base);
+	char name[16], *more = NULL;
+	int ret;
+
+	if (!s->in_tx || s->readonly)
+		return pg_endpoint_set_version(base, id, version, now);
+	if ((ret = reconnect(s)) ||
+	    (ret = prepare(s, S_ENDPOINT_SET_VERSION_LATE, name)))
+		return ret;
+	if (asprintf(&more, "%sEXECUTE %s(%lld, %lld, %lld); ",
+			s->later ? s->later : "", name, (long long)id,
+			(long long)version, (long long)now) < 0)
+		return fail(-ENOMEM, "pin endpoint: out of memory");
+	free(s->later);
+	s->later = more;
+	s->nlater++;
+	return 0;
+}
+
 static int endpoint_each(const PGresult *r, int i, void *cb, void *ctx)
 {
 	struct store_endpoint e;
@@ -3767,6 +3824,8 @@ const struct store_backend store_pg_backend = {
 	.endpoint_get = pg_endpoint_get,
 	.endpoint_delete = pg_endpoint_delete,
 	.endpoint_set_version = pg_endpoint_set_version,
+	.endpoint_get_pin = pg_endpoint_get_pin,
+	.endpoint_set_version_late = pg_endpoint_set_version_late,
 	.endpoint_list = pg_endpoint_list,
 	.endpoint_serving = pg_endpoint_serving,
 	.command_insert = pg_command_insert,

@@ -620,6 +620,7 @@ static void test_versions_and_endpoints(void **state)
 	struct store_endpoint e, ge;
 	struct names n = { "" };
 	int64_t count = -1;
+	int has = -1, ret;
 
 	v.runtime_id = id;
 	v.number = 2;
@@ -686,6 +687,35 @@ static void test_versions_and_endpoints(void **state)
 	assert_int_equal(count, 1);
 	OK(store_endpoint_list(c->s, id, endpoint_name, &n));
 	assert_string_equal(n.s, "1 2 10 DEFAULT canary ");
+	/* a pin's reads in one */
+	OK(store_endpoint_get_pin(c->s, id, "canary", 2, &ge, &has));
+	assert_int_equal(ge.id, e.id);
+	assert_int_equal(ge.version, 10);
+	assert_int_equal(has, 1);
+	OK(store_endpoint_get_pin(c->s, id, "canary", 1, &ge, &has));
+	assert_int_equal(has, 0);
+	assert_int_equal(store_endpoint_get_pin(c->s, id, "blue", 2, &ge,
+			&has), -ENOENT);
+	/* its write, which may go with the COMMIT */
+	OK(store_begin(c->s));
+	OK(store_endpoint_set_version_late(c->s, e.id, 2, 70));
+	OK(store_commit(c->s));
+	OK(store_endpoint_get(c->s, id, "canary", &ge));
+	assert_int_equal(ge.version, 2);
+	assert_int_equal(ge.updated_ns, 70);
+	/* one of no row fails its change, at once or at the COMMIT, and
+	 * the change's other writes with it */
+	OK(store_begin(c->s));
+	OK(store_endpoint_set_version(c->s, e.id, 10, 80));
+	ret = store_endpoint_set_version_late(c->s, e.id + 1000, 2, 80);
+	if (ret)
+		store_rollback(c->s);
+	else
+		ret = store_commit(c->s);
+	assert_true(ret < 0);
+	OK(store_endpoint_get(c->s, id, "canary", &ge));
+	assert_int_equal(ge.version, 2);
+	assert_int_equal(ge.updated_ns, 70);
 	OK(store_endpoint_delete(c->s, e.id));
 	assert_int_equal(store_endpoint_delete(c->s, e.id), -ENOENT);
 	assert_int_equal(store_endpoint_get(c->s, id, "canary", &ge),
