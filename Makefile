@@ -148,7 +148,7 @@ $(BUILD)/bench/fixed_reply: $(BUILD)/bench/fixed_reply.o \
 #                               the listener with a fixed reply; RSS at 100k
 #   make bench PG=1             the suite on SQLite, then on a private
 #                               PostgreSQL 15 (tests/pg.sh), side by side
-#   make bench AB=/tmp/old/build/runtimefs   repoints and heartbeats of an
+#   make bench AB=/tmp/old/build/runtimefs [PG=1]  repoints and heartbeats of an
 #                               older build beside this one (bench/ab.sh)
 # The populated database is cached in /var/tmp/runtimefs-bench (BENCH_DIR).
 bench: deps all $(BUILD)/bench/load $(BUILD)/tests/icp-token \

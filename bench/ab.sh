@@ -15,9 +15,15 @@
 #   bash bench/ab.sh /tmp/old/build/runtimefs build/runtimefs 8 /dev/shm
 #
 # DIR defaults to /var/tmp (the disk: every commit's fsync counts, as in
-# make bench); /dev/shm measures what the daemon itself costs.
+# make bench); /dev/shm measures what the daemon itself costs.  With
+# PG=1 (`make bench AB=... PG=1`) the two trees are schemas ab_old and
+# ab_new of a private durable PostgreSQL (tests/pg.sh, PG_DURABLE=1, as
+# make bench PG=1), each build with its key file in its DIR/ab-*.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+if [ "${PG:-0}" = 1 ] && [ -z "${RUNTIMEFS_TEST_LOCATOR:-}" ]; then
+	PG_DURABLE=1 exec bash "$here/../tests/pg.sh" bash "$0" "$@"
+fi
 OLD=$1 NEW=$2 ROUNDS=${3:-8} DIR=${4:-/var/tmp}
 ENVS=${ENVS:-2} PER_ENV=${PER_ENV:-1000} SECONDS_EACH=${SECONDS_EACH:-3}
 LOAD=${LOAD:-$here/../build/bench/load}
@@ -33,10 +39,20 @@ cpu() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 tree() { echo "$DIR/ab-$1"; }
 bin() { [ "$1" = old ] && echo "$OLD" || echo "$NEW"; }
 
+# the database of a build's tree: its file, or its schema
+db() {
+	if [ -n "${RUNTIMEFS_TEST_LOCATOR:-}" ]; then
+		echo "$RUNTIMEFS_TEST_LOCATOR options=-csearch_path=ab_$1"
+	else
+		echo "$(tree "$1")/state.db"
+	fi
+}
+
 mount_one() {   # old|new
 	local t
 	t=$(tree "$1")
-	"$(bin "$1")" --db "$t/state.db" -o offline_after=86400 -f "$t/mnt" \
+	"$(bin "$1")" --db "$(db "$1")" -o key_file="$t/key" \
+		-o offline_after=86400 -f "$t/mnt" \
 		</dev/null >/dev/null 2>>"$t/daemon.log" &
 	pid=$!
 	wait_mount "$pid" "$t/mnt" && return
